@@ -1,0 +1,101 @@
+# rosfw — build, test, run. `make run` and `make test` are the whole set-up on
+# a fresh Debian 12 machine: missing Debian -dev packages are installed here.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+LDLIBS  += -lsqlite3 -ledit -lm
+
+BUILD   ?= build
+DB      ?= var/rosfw.db
+
+# Debian packages the build and the tests need (header or tool -> package).
+DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev clang
+
+SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c))
+SRC_CLI  := $(sort $(wildcard src/cli/*.c))
+OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o)
+OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
+TESTS    := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test unit integration asan fuzz fuzz-smoke bench clean
+
+all: deps $(BUILD)/rosfw
+
+# Installs what is missing, once; a clear message when that is not possible.
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || \
+	      { echo "apt-get install$$missing failed"; exit 1; }; \
+	  else \
+	    echo "rosfw needs these Debian packages:$$missing"; \
+	    echo "run as root: apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/librosfw.a: $(OBJ_LIB)
+	ar rcs $@ $^
+
+$(BUILD)/rosfw: $(OBJ_CLI) $(BUILD)/librosfw.a
+	$(CC) $(CFLAGS) -o $@ $(OBJ_CLI) $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librosfw.a | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+run: all
+	@mkdir -p $(dir $(DB))
+	$(BUILD)/rosfw console --db $(DB)
+
+unit: $(TEST_BIN)
+
+test: all unit
+	@BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+build-fuzz/%: fuzz/%.c $(SRC_LIB) | $(BUILD)/.deps
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	  -o $@ $< $(SRC_LIB) -lsqlite3 -ledit -lm
+
+fuzz: $(FUZZ_BIN)
+
+# A short run of every fuzz target over its seed corpus (part of make test).
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  $$f -runs=20000 -max_total_time=20 build-fuzz/corpus-$$n fuzz/corpus/$$n >/dev/null 2>build-fuzz/$$n.log \
+	    || { echo "fuzz $$n failed"; tail -40 build-fuzz/$$n.log; exit 1; }; \
+	  echo "fuzz $$n: ok"; done
+
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librosfw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do taskset -c 0 $$b || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(OBJ_LIB:.o=.d) $(OBJ_CLI:.o=.d)

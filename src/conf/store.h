@@ -1,0 +1,102 @@
+/*
+ * store: the configuration, kept in SQLite (WAL, synchronous=FULL) and
+ * mirrored in memory as one ordered table of items per schema menu.
+ * Every mutation is written through inside the open transaction and logged
+ * for undo, so a rollback restores memory and disk exactly. Transactions
+ * nest (savepoints): import runs one outer transaction, each of its lines
+ * an inner one. Dynamic items (runtime state) live in memory only.
+ * Ids are "*" + hex, monotonic over the life of the store, never reused.
+ * Single-threaded: one owner thread calls everything; listeners run on it.
+ * Errors: negative return, message in struct err.
+ */
+#ifndef ROSFW_CONF_STORE_H
+#define ROSFW_CONF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+#include "schema.h"
+
+#define IF_DYNAMIC 0x01u /* runtime item, never written to disk */
+#define IF_BUILTIN 0x02u /* built-in item: cannot be removed; export writes "set" */
+#define IF_INVALID 0x04u /* item refers to something that no longer exists */
+
+struct item {
+	uint32_t id;
+	unsigned flags;
+	char **vals;       /* one per menu property (index as in menu->props); NULL = unset */
+	uint64_t bytes;    /* runtime counters (print stats, reset-counters) */
+	uint64_t packets;
+};
+
+struct store;
+
+/* path NULL or ":memory:" gives a private in-memory store. A new store gets
+ * the built-in items of every menu. */
+int store_open(struct store **out, const char *path, struct err *e);
+void store_close(struct store *st);
+/* True when the store was created by this open (no configuration yet). */
+bool store_is_new(const struct store *st);
+
+/* Transactions (nest). Commit of the outermost writes the journal entry. */
+int store_begin(struct store *st, struct err *e);
+int store_commit(struct store *st, const char *who, const char *command, struct err *e);
+void store_rollback(struct store *st);
+int store_depth(const struct store *st);
+
+/* Reading. Index order is the menu's order (position for ordered menus). */
+size_t store_count(const struct store *st, const struct menu *m);
+struct item *store_at(const struct store *st, const struct menu *m, size_t i);
+struct item *store_get(const struct store *st, const struct menu *m, uint32_t id);
+/* Position of an item in its menu, or -1. */
+long store_pos(const struct store *st, const struct menu *m, uint32_t id);
+/* The item whose key property (menu->key) equals name, or NULL. */
+struct item *store_by_key(const struct store *st, const struct menu *m, const char *name);
+
+/* The value shown for a property: the item's value, else the default, else NULL.
+ * Item state reads as the pseudo-properties "dynamic", "invalid", "builtin" (yes/no). */
+const char *item_get(const struct menu *m, const struct item *it, const char *name);
+const char *item_geti(const struct menu *m, const struct item *it, int prop);
+
+/* A new empty item for menu m (not yet in the store). */
+struct item *item_new(const struct menu *m);
+struct item *item_dup(const struct menu *m, const struct item *src);
+void item_free(const struct menu *m, struct item *it);
+/* Sets a value on a detached item (NULL unsets). */
+void item_set(const struct menu *m, struct item *it, int prop, const char *val);
+
+/* Writing (inside a transaction). The store takes ownership of it on success
+ * (and frees it on failure); pos SIZE_MAX appends. */
+int store_add(struct store *st, const struct menu *m, struct item *it, size_t pos,
+	      uint32_t *id_out, struct err *e);
+/* Replaces the values of item id by those of it (store takes it). */
+int store_replace(struct store *st, const struct menu *m, uint32_t id, struct item *it,
+		  struct err *e);
+int store_remove(struct store *st, const struct menu *m, uint32_t id, struct err *e);
+/* Moves item id to position pos (as counted before the move, SIZE_MAX = end). */
+int store_move(struct store *st, const struct menu *m, uint32_t id, size_t pos,
+	       struct err *e);
+/* Runtime counters: not transactional, never on disk. */
+void store_reset_counters(struct store *st, const struct menu *m, uint32_t id);
+
+/* Change notification: called after each outermost commit with the set of
+ * menus changed (bit i = schema_menus[i]). */
+typedef void (*store_listener_fn)(void *ctx, const uint64_t *changed, size_t nwords);
+int store_subscribe(struct store *st, store_listener_fn fn, void *ctx);
+
+/* The journal: every committed command, newest last. */
+struct journal_entry {
+	int64_t seq;
+	int64_t at;       /* unix seconds */
+	char who[64];
+	char command[512];
+};
+typedef int (*store_journal_fn)(void *ctx, const struct journal_entry *je);
+int store_journal(struct store *st, int64_t since, store_journal_fn fn, void *ctx);
+
+/* Parses "*1A" into 0x1A. */
+int store_parse_id(const char *s, uint32_t *id);
+
+#endif
