@@ -3,7 +3,7 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -MMD -MP
 LDLIBS  += -lsqlite3 -ledit -lm
 
 BUILD   ?= build
@@ -14,7 +14,7 @@ DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev clang
 
 SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
-OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o)
+OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_rsc.o
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -45,6 +45,17 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The built-in default configuration is examples/soho.rsc, compiled in.
+$(BUILD)/gen/default_rsc.c: examples/soho.rsc
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from examples/soho.rsc */'; \
+	   echo 'const char conf_default_rsc[] = {'; \
+	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0 };'; } > $@
+
+$(BUILD)/gen/default_rsc.o: $(BUILD)/gen/default_rsc.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/librosfw.a: $(OBJ_LIB)
 	ar rcs $@ $^
 
@@ -71,10 +82,10 @@ asan:
 
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(SRC_LIB) | $(BUILD)/.deps
+build-fuzz/%: fuzz/%.c $(SRC_LIB) $(BUILD)/gen/default_rsc.c | $(BUILD)/.deps
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	  -o $@ $< $(SRC_LIB) -lsqlite3 -ledit -lm
+	  -o $@ $< $(SRC_LIB) $(BUILD)/gen/default_rsc.c -lsqlite3 -ledit -lm
 
 fuzz: $(FUZZ_BIN)
 

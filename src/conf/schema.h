@@ -48,6 +48,7 @@ struct prop {
 #define MF_RUNTIME   0x04u /* items come from a provider at run time, never stored */
 #define MF_FIXED     0x08u /* no add/remove by users: the items are built in */
 #define MF_NOEXPORT  0x10u /* export skips this menu entirely */
+#define MF_SPARSE    0x20u /* plain print shows only what is set (firewall rules) */
 
 /* A flag letter in print's "Flags:" header, shown when the bool prop is yes. */
 struct flagdef {

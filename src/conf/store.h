@@ -6,6 +6,8 @@
  * nest (savepoints): import runs one outer transaction, each of its lines
  * an inner one. Dynamic items (runtime state) live in memory only.
  * Ids are "*" + hex, monotonic over the life of the store, never reused.
+ * A new store is empty: the command layer (conf_store_init) adds the
+ * built-in items of the schema.
  * Single-threaded: one owner thread calls everything; listeners run on it.
  * Errors: negative return, message in struct err.
  */
@@ -25,6 +27,7 @@
 
 struct item {
 	uint32_t id;
+	const struct menu *menu;
 	unsigned flags;
 	char **vals;       /* one per menu property (index as in menu->props); NULL = unset */
 	uint64_t bytes;    /* runtime counters (print stats, reset-counters) */
@@ -33,8 +36,7 @@ struct item {
 
 struct store;
 
-/* path NULL or ":memory:" gives a private in-memory store. A new store gets
- * the built-in items of every menu. */
+/* path NULL or ":memory:" gives a private in-memory store. */
 int store_open(struct store **out, const char *path, struct err *e);
 void store_close(struct store *st);
 /* True when the store was created by this open (no configuration yet). */

@@ -1,0 +1,32 @@
+/*
+ * cli: the `rosfw` command. main.c is only the table of subcommands; each
+ * subcommand is a *_main(argc, argv) in its own file. Shared here: opening
+ * the store named by --db / ROSFW_DB, creating it with the built-in items
+ * and the default configuration when it is new.
+ */
+#ifndef ROSFW_CLI_CLI_H
+#define ROSFW_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "conf/conf.h"
+
+struct cli_store {
+	struct store *st;
+	struct conf_session s;
+	const char *db;
+};
+
+/* Options every subcommand takes: --db PATH, --no-defaults, --files DIR.
+ * Removes them from argv (argc updated). Returns 0 or -1 with a message. */
+int cli_open(struct cli_store *cs, int *argc, char **argv);
+void cli_close(struct cli_store *cs);
+/* Prints the session's warnings and output, clearing them. */
+void cli_flush(struct cli_store *cs);
+
+int console_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
+int import_main(int argc, char **argv);
+int export_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * rosfw console: the RouterOS prompt on a terminal (libedit: history, Tab
+ * completion of menus, commands, properties and enum values, '?' to list
+ * what may follow, Ctrl-C to drop the line), or a script read from stdin
+ * when stdin is not a terminal.
+ */
+#include <histedit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static struct cli_store *g_cs; /* libedit callbacks have no context argument */
+static char prompt_buf[256];
+static volatile sig_atomic_t interrupted;
+
+static void show_error(const struct err *e)
+{
+	struct sbuf m = SBUF_INIT;
+	err_format(e, &m);
+	fprintf(stdout, "failure: %s\n", sbuf_str(&m));
+	sbuf_free(&m);
+}
+
+static const char *identity(struct cli_store *cs)
+{
+	const struct menu *m = schema_find("/system/identity");
+	const struct item *it = m ? store_at(cs->st, m, 0) : NULL;
+	const char *v = it ? item_get(m, it, "name") : NULL;
+	return v ? v : "MikroTik";
+}
+
+static char *prompt(EditLine *el)
+{
+	(void)el;
+	char path[200];
+	size_t k = 0;
+	for (const char *p = g_cs->s.path; *p && k + 1 < sizeof(path); p++)
+		path[k++] = (*p == '/' && p != g_cs->s.path) ? ' ' : *p;
+	path[k] = 0;
+	snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] %s> ", g_cs->s.user, identity(g_cs),
+		 k ? path : "");
+	/* RouterOS shows "[admin@MikroTik] > " at the root */
+	if (!k)
+		snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] > ", g_cs->s.user, identity(g_cs));
+	return prompt_buf;
+}
+
+/* ---- completion ---- */
+
+struct cands {
+	char **v;
+	size_t n;
+};
+
+static void cand_add(struct cands *c, const char *s)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i], s))
+			return;
+	c->v = xrealloc(c->v, (c->n + 1) * sizeof(char *));
+	c->v[c->n++] = xstrdup(s);
+}
+
+static void cands_free(struct cands *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+}
+
+static void submenus(const char *path, struct cands *c)
+{
+	size_t plen = strlen(path);
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const char *mp = schema_menus[i]->path;
+		if (strncmp(mp, path, plen) || mp[plen] != '/')
+			continue;
+		const char *seg = mp + plen + 1;
+		const char *end = strchr(seg, '/');
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)(end ? (size_t)(end - seg) : strlen(seg)), seg);
+		cand_add(c, name);
+	}
+}
+
+/* Works out what may follow the text before the cursor. */
+static void candidates(const char *line, struct cands *c, char *partial, size_t plen)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s", g_cs->s.path);
+	const char *p = line;
+	while (*p == ' ')
+		p++;
+	if (*p == '/') {
+		path[0] = 0;
+		p++;
+	}
+	char cmd[64] = "";
+	/* whole words before the partial one */
+	for (;;) {
+		const char *w = p;
+		while (*p && *p != ' ' && *p != '/')
+			p++;
+		if (!*p) { /* the last, partial word */
+			snprintf(partial, plen, "%s", w);
+			break;
+		}
+		char word[128];
+		snprintf(word, sizeof(word), "%.*s", (int)(p - w), w);
+		while (*p == ' ' || *p == '/')
+			p++;
+		if (cmd[0])
+			continue; /* arguments: only the last one matters */
+		char next[200];
+		snprintf(next, sizeof(next), "%s/%s", path, word);
+		if (!strcmp(word, ".."))
+			*strrchr(path[0] ? path : next, '/') = path[0] ? 0 : '/';
+		else if (schema_find(next) || schema_is_dir(next))
+			snprintf(path, sizeof(path), "%s", next);
+		else if (cmd_exists(path, word))
+			snprintf(cmd, sizeof(cmd), "%s", word);
+	}
+	const struct menu *m = schema_find(path);
+	if (!cmd[0]) {
+		submenus(path, c);
+		for (const char *const *k = cmd_list(path); *k; k++)
+			cand_add(c, *k);
+		return;
+	}
+	if (!m)
+		return;
+	char *eq = strchr(partial, '=');
+	if (eq) {
+		*eq = 0;
+		int pi = schema_prop(m, partial, NULL);
+		*eq = '=';
+		if (pi < 0)
+			return;
+		const struct prop *pr = &m->props[pi];
+		char buf[160];
+		for (const char *const *v = pr->enums; v && *v; v++) {
+			snprintf(buf, sizeof(buf), "%.*s%s", (int)(eq - partial + 1), partial, *v);
+			cand_add(c, buf);
+		}
+		if (pr->type == T_BOOL) {
+			snprintf(buf, sizeof(buf), "%.*syes", (int)(eq - partial + 1), partial);
+			cand_add(c, buf);
+			snprintf(buf, sizeof(buf), "%.*sno", (int)(eq - partial + 1), partial);
+			cand_add(c, buf);
+		}
+		return;
+	}
+	if (!strcmp(cmd, "print")) {
+		static const char *const pw[] = { "detail", "terse", "stats", "count-only",
+						  "without-paging", "value-list", "where", "file=",
+						  NULL };
+		for (const char *const *k = pw; *k; k++)
+			cand_add(c, *k);
+		if (!strstr(line, " where "))
+			return;
+	}
+	for (size_t i = 0; i < m->nprops; i++) {
+		if (m->props[i].flags & (PF_RO | PF_STAT))
+			continue;
+		char buf[80];
+		snprintf(buf, sizeof(buf), "%s=", m->props[i].name);
+		cand_add(c, buf);
+	}
+}
+
+static unsigned char complete(EditLine *el, int ch)
+{
+	(void)ch;
+	const LineInfo *li = el_line(el);
+	char line[1024];
+	snprintf(line, sizeof(line), "%.*s", (int)(li->cursor - li->buffer), li->buffer);
+	char partial[256] = "";
+	struct cands c = { 0 };
+	candidates(line, &c, partial, sizeof(partial));
+	size_t pl = strlen(partial);
+	struct cands match = { 0 };
+	for (size_t i = 0; i < c.n; i++)
+		if (!strncmp(c.v[i], partial, pl))
+			cand_add(&match, c.v[i]);
+	unsigned char rc = CC_REFRESH;
+	if (match.n == 1) {
+		const char *add = match.v[0] + pl;
+		el_insertstr(el, add);
+		size_t ml = strlen(match.v[0]);
+		if (ml && match.v[0][ml - 1] != '=')
+			el_insertstr(el, " ");
+	} else if (match.n > 1) {
+		/* the common prefix, then the list */
+		size_t k = pl;
+		for (;; k++) {
+			char ch0 = match.v[0][k];
+			bool same = ch0 != 0;
+			for (size_t i = 1; i < match.n && same; i++)
+				if (match.v[i][k] != ch0)
+					same = false;
+			if (!same)
+				break;
+		}
+		if (k > pl) {
+			char ins[256];
+			snprintf(ins, sizeof(ins), "%.*s", (int)(k - pl), match.v[0] + pl);
+			el_insertstr(el, ins);
+		} else {
+			fputc('\n', stdout);
+			for (size_t i = 0; i < match.n; i++)
+				printf("%s%s", match.v[i], i + 1 < match.n ? "  " : "\n");
+			rc = CC_REDISPLAY;
+		}
+	} else {
+		rc = CC_ERROR;
+	}
+	cands_free(&c);
+	cands_free(&match);
+	return rc;
+}
+
+static unsigned char help(EditLine *el, int ch)
+{
+	(void)ch;
+	const LineInfo *li = el_line(el);
+	char line[1024];
+	snprintf(line, sizeof(line), "%.*s", (int)(li->cursor - li->buffer), li->buffer);
+	char partial[256] = "";
+	struct cands c = { 0 };
+	candidates(line, &c, partial, sizeof(partial));
+	fputc('\n', stdout);
+	size_t pl = strlen(partial);
+	for (size_t i = 0; i < c.n; i++)
+		if (!strncmp(c.v[i], partial, pl))
+			printf("  %s\n", c.v[i]);
+	cands_free(&c);
+	return CC_REDISPLAY;
+}
+
+static unsigned char cancel(EditLine *el, int ch)
+{
+	(void)ch;
+	(void)el;
+	interrupted = 1;
+	fputs("^C\n", stdout);
+	return CC_NEWLINE;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int run_line(struct cli_store *cs, const char *line)
+{
+	struct err e;
+	struct sbuf ret = SBUF_INIT;
+	int rc = conf_exec(&cs->s, line, &ret, &e);
+	cli_flush(cs);
+	if (rc < 0)
+		show_error(&e);
+	sbuf_free(&ret);
+	return rc;
+}
+
+static int interactive(struct cli_store *cs)
+{
+	EditLine *el = el_init("rosfw", stdin, stdout, stderr);
+	History *hist = history_init();
+	HistEvent ev;
+	history(hist, &ev, H_SETSIZE, 1000);
+	el_set(el, EL_HIST, history, hist);
+	el_set(el, EL_PROMPT, prompt);
+	el_set(el, EL_EDITOR, "emacs");
+	el_set(el, EL_ADDFN, "rosfw-complete", "complete", complete);
+	el_set(el, EL_ADDFN, "rosfw-help", "list what may follow", help);
+	el_set(el, EL_ADDFN, "rosfw-cancel", "cancel the line", cancel);
+	el_set(el, EL_BIND, "^I", "rosfw-complete", NULL);
+	el_set(el, EL_BIND, "?", "rosfw-help", NULL);
+	/* Ctrl-C drops the line instead of killing the console */
+	const char *setty[] = { "setty", "-d", "-isig", NULL };
+	el_parse(el, 3, setty);
+	el_set(el, EL_BIND, "^C", "rosfw-cancel", NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+
+	printf("rosfw console: RouterOS commands, Tab completes, ? lists, /quit leaves.\n");
+	int count;
+	const char *buf;
+	while (!cs->s.quit && (buf = el_gets(el, &count)) != NULL) {
+		if (interrupted) {
+			interrupted = 0;
+			continue;
+		}
+		char *line = xstrndup(buf, (size_t)count);
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if (n) {
+			history(hist, &ev, H_ENTER, line);
+			run_line(cs, line);
+		}
+		free(line);
+	}
+	if (!cs->s.quit)
+		fputc('\n', stdout);
+	history_end(hist);
+	el_end(el);
+	return 0;
+}
+
+int console_main(int argc, char **argv)
+{
+	struct cli_store cs;
+	if (cli_open(&cs, &argc, argv) < 0)
+		return 1;
+	g_cs = &cs;
+	int rc = 0;
+	if (isatty(STDIN_FILENO)) {
+		rc = interactive(&cs);
+	} else {
+		/* a script on stdin: run it statement by statement like a pasted
+		 * console session; errors are shown and counted, not fatal */
+		struct sbuf text = SBUF_INIT;
+		char buf[65536];
+		size_t k;
+		while ((k = fread(buf, 1, sizeof(buf), stdin)) > 0)
+			sbuf_add(&text, buf, k);
+		struct sbuf report = SBUF_INIT;
+		struct err e;
+		int r = conf_import(&cs.s, sbuf_str(&text), "stdin", CONF_LENIENT, &report, &e);
+		cli_flush(&cs);
+		if (r < 0 || strstr(sbuf_str(&report), "skipped: ")) {
+			/* only the failures, not the summary line */
+			const char *p = sbuf_str(&report);
+			while (*p) {
+				const char *nl = strchr(p, '\n');
+				size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+				if (strstr(p, "skipped: ") && strstr(p, "skipped: ") < p + len)
+					fprintf(stderr, "failure: %.*s", (int)len, p);
+				p += len;
+			}
+			rc = 1;
+		}
+		sbuf_free(&report);
+		sbuf_free(&text);
+	}
+	cli_close(&cs);
+	return rc;
+}

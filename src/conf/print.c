@@ -1,0 +1,572 @@
+/*
+ * print and export: how items look on the console and in a script. Both are
+ * generic over the schema. print follows RouterOS's layouts (the Flags
+ * header, numbered items, ";;; comment" lines, tables for the menus that
+ * RouterOS shows as tables, value lists for settings menus); export writes
+ * a script that import turns back into the same store: only what differs
+ * from the defaults, properties in alphabetical order as RouterOS v6 does,
+ * built-in items as "set", long lines continued with a backslash.
+ */
+#include "conf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXPORT_WIDTH 79
+
+static bool bare_ok(unsigned char c)
+{
+	return isalnum(c) || strchr("._-:/,*!@+%&^|<>'`~", c) != NULL;
+}
+
+void conf_quote(const char *v, bool force, struct sbuf *out)
+{
+	bool need = force || !*v;
+	for (const unsigned char *p = (const unsigned char *)v; *p && !need; p++)
+		if (!bare_ok(*p))
+			need = true;
+	/* a bare word must not look like the start of something else */
+	if (!need && (v[0] == '#' || v[0] == '!' || v[0] == '.' ))
+		need = v[0] == '#';
+	if (!need) {
+		sbuf_puts(out, v);
+		return;
+	}
+	sbuf_putc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		switch (*p) {
+		case '"': sbuf_puts(out, "\\\""); break;
+		case '\\': sbuf_puts(out, "\\\\"); break;
+		case '$': sbuf_puts(out, "\\$"); break;
+		case '?': sbuf_puts(out, "\\?"); break;
+		case '\n': sbuf_puts(out, "\\n"); break;
+		case '\r': sbuf_puts(out, "\\r"); break;
+		case '\t': sbuf_puts(out, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				sbuf_printf(out, "\\%02X", *p);
+			else
+				sbuf_putc(out, (char)*p);
+		}
+	}
+	sbuf_putc(out, '"');
+}
+
+/* ---- print ---- */
+
+static size_t nflagdefs(const struct menu *m)
+{
+	size_t n = 0;
+	for (const struct flagdef *f = m->flagdefs; f && f->letter; f++)
+		n++;
+	return n;
+}
+
+static bool flag_prop(const struct menu *m, const char *name)
+{
+	for (const struct flagdef *f = m->flagdefs; f && f->letter; f++)
+		if (!strcmp(f->prop, name))
+			return true;
+	return false;
+}
+
+static void flags_of(struct conf_session *s, const struct menu *m, const struct item *it,
+		     char *out)
+{
+	size_t k = 0;
+	for (const struct flagdef *f = m->flagdefs; f && f->letter; f++) {
+		const char *v;
+		if (!strcmp(f->prop, "invalid"))
+			v = ((it->flags & IF_INVALID) || conf_item_invalid(s, m, it)) ? "yes" : "no";
+		else
+			v = item_get(m, it, f->prop);
+		if (v && (!strcmp(v, "yes") || !strcmp(v, "true")))
+			out[k++] = f->letter;
+	}
+	out[k] = 0;
+}
+
+static void flags_header(const struct menu *m, struct sbuf *out)
+{
+	if (!nflagdefs(m))
+		return;
+	sbuf_puts(out, "Flags: ");
+	bool first = true;
+	for (const struct flagdef *f = m->flagdefs; f && f->letter; f++) {
+		if (!first)
+			sbuf_puts(out, ", ");
+		sbuf_printf(out, "%c - %s", f->letter, f->label);
+		first = false;
+	}
+	sbuf_putc(out, '\n');
+}
+
+static bool in_list(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+/* The value print shows: stored, default, counters. NULL = nothing to show. */
+static const char *shown_value(const struct menu *m, const struct item *it, size_t i,
+			       char *buf, size_t n)
+{
+	const struct prop *p = &m->props[i];
+	if (p->flags & PF_STAT) {
+		if (!strcmp(p->name, "bytes")) {
+			snprintf(buf, n, "%llu", (unsigned long long)it->bytes);
+			return buf;
+		}
+		if (!strcmp(p->name, "packets")) {
+			snprintf(buf, n, "%llu", (unsigned long long)it->packets);
+			return buf;
+		}
+		const char *v = item_geti(m, it, (int)i);
+		return v ? v : "0";
+	}
+	return item_geti(m, it, (int)i);
+}
+
+static bool show_in_print(const struct menu *m, const struct item *it, size_t i,
+			  const struct print_opts *o)
+{
+	const struct prop *p = &m->props[i];
+	if (o->proplist)
+		return in_list(o->proplist, p->name);
+	if (p->flags & (PF_STAT | PF_SENSITIVE))
+		return false;
+	if (!strcmp(p->name, "comment") || flag_prop(m, p->name))
+		return false;
+	if (!o->detail && (p->flags & PF_DETAIL))
+		return false;
+	if (it->vals[i])
+		return true;
+	if (!p->def)
+		return false;
+	/* sparse menus (firewall rules) show only what is set, unless detail */
+	if ((m->flags & MF_SPARSE) && !o->detail)
+		return false;
+	return true;
+}
+
+static void prop_value(const struct menu *m, size_t i, const char *v, struct sbuf *out)
+{
+	const struct prop *p = &m->props[i];
+	bool force = p->type == T_STR && (!strcmp(p->name, "name") || !*v);
+	conf_quote(v, force, out);
+}
+
+static void item_prefix(size_t idx, const char *flags, size_t fw, bool show_ids, uint32_t id,
+			struct sbuf *out)
+{
+	if (show_ids)
+		sbuf_printf(out, "%-4s", "");
+	if (show_ids) {
+		sbuf_truncate(out, out->len - 4);
+		char b[16];
+		snprintf(b, sizeof(b), "*%X", id);
+		sbuf_printf(out, "%3s %-*s ", b, (int)fw, flags);
+	} else {
+		sbuf_printf(out, "%2zu %-*s ", idx, (int)fw, flags);
+	}
+}
+
+static void print_proplist(struct conf_session *s, const struct menu *m, struct item **items,
+			   size_t n, const struct print_opts *o, struct sbuf *out)
+{
+	size_t fw = nflagdefs(m);
+	char flags[16], buf[64];
+	for (size_t k = 0; k < n; k++) {
+		const struct item *it = items[k];
+		flags_of(s, m, it, flags);
+		size_t start = out->len;
+		item_prefix(k, flags, fw, o->show_ids, it->id, out);
+		size_t indent = out->len - start;
+		const char *comment = item_get(m, it, "comment");
+		if (comment && *comment && !o->terse) {
+			sbuf_printf(out, ";;; %s\n", comment);
+			sbuf_pad(out, ' ', indent);
+		}
+		bool first = true;
+		if (o->terse && comment && *comment) {
+			sbuf_puts(out, "comment=");
+			conf_quote(comment, false, out);
+			first = false;
+		}
+		for (size_t i = 0; i < m->nprops; i++) {
+			if (!show_in_print(m, it, i, o))
+				continue;
+			const char *v = shown_value(m, it, i, buf, sizeof(buf));
+			if (!v)
+				continue;
+			if (!first)
+				sbuf_putc(out, ' ');
+			first = false;
+			sbuf_printf(out, "%s=", m->props[i].name);
+			prop_value(m, i, v, out);
+		}
+		sbuf_putc(out, '\n');
+		if (!o->terse)
+			sbuf_putc(out, '\n');
+	}
+}
+
+static void thousands(const char *v, struct sbuf *out)
+{
+	size_t n = strlen(v);
+	bool digits = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
+			digits = false;
+	if (!digits || n <= 3) {
+		sbuf_puts(out, v);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			sbuf_putc(out, ' ');
+		sbuf_putc(out, v[i]);
+	}
+}
+
+static void print_table(struct conf_session *s, const struct menu *m, struct item **items,
+			size_t n, const char *const *cols, bool stats, const struct print_opts *o,
+			struct sbuf *out)
+{
+	size_t nc = 0;
+	while (cols[nc])
+		nc++;
+	int *pi = xcalloc(nc ? nc : 1, sizeof(int));
+	size_t *w = xcalloc(nc ? nc : 1, sizeof(size_t));
+	struct sbuf cell = SBUF_INIT;
+	char buf[64];
+	for (size_t c = 0; c < nc; c++) {
+		pi[c] = schema_prop(m, cols[c], NULL);
+		w[c] = strlen(cols[c]);
+	}
+	/* cells, computed once for widths and once for output */
+	char ***cells = xcalloc(n ? n : 1, sizeof(char **));
+	for (size_t k = 0; k < n; k++) {
+		cells[k] = xcalloc(nc ? nc : 1, sizeof(char *));
+		for (size_t c = 0; c < nc; c++) {
+			sbuf_reset(&cell);
+			const char *v = pi[c] >= 0 ? shown_value(m, items[k], (size_t)pi[c], buf, sizeof(buf))
+						   : item_get(m, items[k], cols[c]);
+			if (v) {
+				if (stats && pi[c] >= 0 && (m->props[pi[c]].flags & PF_STAT))
+					thousands(v, &cell);
+				else
+					sbuf_puts(&cell, v);
+			}
+			cells[k][c] = xstrdup(sbuf_str(&cell));
+			if (cell.len > w[c])
+				w[c] = cell.len;
+		}
+	}
+	size_t fw = nflagdefs(m);
+	sbuf_printf(out, "%2s %-*s ", "#", (int)fw, "");
+	for (size_t c = 0; c < nc; c++) {
+		for (const char *p = cols[c]; *p; p++)
+			sbuf_putc(out, (char)toupper((unsigned char)*p));
+		if (c + 1 < nc)
+			sbuf_pad(out, ' ', w[c] - strlen(cols[c]) + 1);
+	}
+	sbuf_putc(out, '\n');
+	char flags[16];
+	for (size_t k = 0; k < n; k++) {
+		flags_of(s, m, items[k], flags);
+		size_t start = out->len;
+		item_prefix(k, flags, fw, o->show_ids, items[k]->id, out);
+		size_t indent = out->len - start;
+		const char *comment = item_get(m, items[k], "comment");
+		if (comment && *comment) {
+			sbuf_printf(out, ";;; %s\n", comment);
+			sbuf_pad(out, ' ', indent);
+		}
+		for (size_t c = 0; c < nc; c++) {
+			bool num = stats && pi[c] >= 0 && (m->props[pi[c]].flags & PF_STAT);
+			if (c + 1 < nc || num)
+				sbuf_printf(out, num ? "%*s" : "%-*s", (int)w[c], cells[k][c]);
+			else
+				sbuf_puts(out, cells[k][c]);
+			if (c + 1 < nc)
+				sbuf_putc(out, ' ');
+			free(cells[k][c]);
+		}
+		/* no trailing blanks */
+		while (out->len && out->s[out->len - 1] == ' ')
+			sbuf_truncate(out, out->len - 1);
+		sbuf_putc(out, '\n');
+		free(cells[k]);
+	}
+	free(cells);
+	free(pi);
+	free(w);
+	sbuf_free(&cell);
+}
+
+static void print_values(struct conf_session *s, const struct menu *m, struct item **items,
+			 size_t n, const struct print_opts *o, struct sbuf *out)
+{
+	size_t w = 0;
+	char buf[64];
+	for (size_t i = 0; i < m->nprops; i++)
+		if (strlen(m->props[i].name) > w)
+			w = strlen(m->props[i].name);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			sbuf_putc(out, '\n');
+		for (size_t i = 0; i < m->nprops; i++) {
+			const struct prop *p = &m->props[i];
+			if (o->proplist ? !in_list(o->proplist, p->name)
+					: (p->flags & PF_SENSITIVE) ||
+					  (!o->stats && (p->flags & PF_STAT)))
+				continue;
+			const char *v = shown_value(m, items[k], i, buf, sizeof(buf));
+			if (!v)
+				continue;
+			sbuf_printf(out, "%*s: %s\n", (int)w + 2, p->name, v);
+		}
+	}
+}
+
+void print_items(struct conf_session *s, const struct menu *m, struct item **items, size_t n,
+		 const struct print_opts *o, struct sbuf *out)
+{
+	if ((m->flags & MF_SINGLETON) || o->value_list) {
+		print_values(s, m, items, n, o, out);
+		return;
+	}
+	flags_header(m, out);
+	if (o->stats) {
+		static const char *const dflt[] = { "bytes", "packets", NULL };
+		print_table(s, m, items, n, m->stats ? m->stats : dflt, true, o, out);
+		return;
+	}
+	if (m->columns && !o->detail && !o->terse && !o->proplist) {
+		print_table(s, m, items, n, m->columns, false, o, out);
+		return;
+	}
+	print_proplist(s, m, items, n, o, out);
+}
+
+/* ---- export ---- */
+
+struct line {
+	struct sbuf *out;
+	size_t start; /* where the current line began in out */
+};
+
+static void emit_word(struct line *l, const char *word)
+{
+	size_t cur = l->out->len - l->start;
+	if (cur + 1 + strlen(word) > EXPORT_WIDTH && cur > 4) {
+		sbuf_puts(l->out, " \\\n    ");
+		l->start = l->out->len - 4;
+	} else {
+		sbuf_putc(l->out, ' ');
+	}
+	sbuf_puts(l->out, word);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const struct prop *const *pa = a, *const *pb = b;
+	return strcmp((*pa)->name, (*pb)->name);
+}
+
+static bool exportable(const struct prop *p, unsigned flags)
+{
+	if (p->flags & (PF_RO | PF_STAT | PF_NOEXPORT))
+		return false;
+	if ((p->flags & PF_SENSITIVE) && !(flags & CONF_EXPORT_SENSITIVE))
+		return false;
+	return true;
+}
+
+/* name=value words of the properties that differ from base (NULL = defaults). */
+static void export_props(const struct menu *m, const struct item *it, const struct item *base,
+			 unsigned flags, const char *skip, struct line *l)
+{
+	const struct prop **order = xmalloc((m->nprops ? m->nprops : 1) * sizeof(*order));
+	for (size_t i = 0; i < m->nprops; i++)
+		order[i] = &m->props[i];
+	qsort(order, m->nprops, sizeof(*order), cmp_names);
+	struct sbuf w = SBUF_INIT;
+	for (size_t k = 0; k < m->nprops; k++) {
+		const struct prop *p = order[k];
+		size_t i = (size_t)(p - m->props);
+		if (!exportable(p, flags) || (skip && !strcmp(skip, p->name)))
+			continue;
+		const char *v = item_geti(m, it, (int)i);
+		const char *b = base ? item_geti(m, base, (int)i) : p->def;
+		if (!v)
+			continue;
+		if (!(flags & CONF_EXPORT_VERBOSE) && b && !strcmp(v, b))
+			continue;
+		if (!(flags & CONF_EXPORT_VERBOSE) && !b && !it->vals[i])
+			continue;
+		sbuf_reset(&w);
+		sbuf_printf(&w, "%s=", p->name);
+		conf_quote(v, false, &w);
+		emit_word(l, sbuf_str(&w));
+	}
+	sbuf_free(&w);
+	free(order);
+}
+
+/* The builtin line of the schema that an item was created from, parsed. */
+static struct item *builtin_base(const struct menu *m, const struct item *it, char *idprop,
+				 size_t idlen)
+{
+	for (const char *const *b = m->builtin; b && *b; b++) {
+		struct item *base = item_new(m);
+		char *copy = xstrdup(*b), *p = copy;
+		bool first = true, match = true;
+		while (*p) {
+			while (*p == ' ')
+				p++;
+			char *eq = strchr(p, '=');
+			if (!eq)
+				break;
+			*eq = 0;
+			char *v = eq + 1, *end;
+			struct sbuf val = SBUF_INIT;
+			if (*v == '"') {
+				end = ++v;
+				while (*end && *end != '"') {
+					if (*end == '\\' && end[1])
+						end++;
+					sbuf_putc(&val, *end++);
+				}
+				if (*end)
+					end++;
+			} else {
+				end = v;
+				while (*end && *end != ' ')
+					sbuf_putc(&val, *end++);
+			}
+			int pi = schema_prop(m, p, NULL);
+			if (pi >= 0) {
+				struct sbuf c = SBUF_INIT;
+				struct err e;
+				if (type_parse(&m->props[pi], sbuf_str(&val), &c, &e) == 0)
+					item_set(m, base, pi, sbuf_str(&c));
+				sbuf_free(&c);
+				/* the item is known by default-name where it has one (a
+				 * renamed ether1), else by the line's first property */
+				if (first || !strcmp(p, "default-name")) {
+					const char *iv = item_geti(m, it, pi);
+					match = iv && base->vals[pi] && !strcmp(iv, base->vals[pi]);
+					snprintf(idprop, idlen, "%s", m->props[pi].name);
+				}
+			}
+			first = false;
+			sbuf_free(&val);
+			p = end;
+		}
+		free(copy);
+		if (match && !first)
+			return base;
+		item_free(m, base);
+	}
+	return NULL;
+}
+
+static void menu_header(const char *path, struct sbuf *out)
+{
+	sbuf_putc(out, '/');
+	for (const char *p = path + 1; *p; p++)
+		sbuf_putc(out, *p == '/' ? ' ' : *p);
+	sbuf_putc(out, '\n');
+}
+
+void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, struct sbuf *out)
+{
+	struct sbuf body = SBUF_INIT;
+	size_t n = store_count(s->st, m);
+	for (size_t k = 0; k < n; k++) {
+		const struct item *it = store_at(s->st, m, k);
+		if (it->flags & IF_DYNAMIC)
+			continue;
+		struct line l = { &body, body.len };
+		size_t mark = body.len;
+		if (m->flags & MF_SINGLETON) {
+			sbuf_puts(&body, "set");
+			export_props(m, it, NULL, flags, NULL, &l);
+			if (body.len == mark + 3) {
+				sbuf_truncate(&body, mark);
+				continue;
+			}
+		} else if (it->flags & IF_BUILTIN) {
+			char idprop[64] = "";
+			struct item *base = builtin_base(m, it, idprop, sizeof(idprop));
+			const char *idv = idprop[0] ? item_get(m, it, idprop) : NULL;
+			if (!idv) {
+				snprintf(idprop, sizeof(idprop), "%s", m->key ? m->key : "name");
+				idv = item_get(m, it, idprop);
+			}
+			int ki = m->key ? schema_prop(m, m->key, NULL) : -1;
+			if (ki >= 0 && !strcmp(idprop, m->key) && (m->props[ki].flags & PF_RO)) {
+				/* names that cannot change: "set telnet disabled=yes" */
+				sbuf_puts(&body, "set ");
+				conf_quote(idv ? idv : "", false, &body);
+			} else {
+				sbuf_printf(&body, "set [ find %s=", idprop);
+				conf_quote(idv ? idv : "", false, &body);
+				sbuf_puts(&body, " ]");
+			}
+			size_t before = body.len;
+			export_props(m, it, base, flags & ~CONF_EXPORT_VERBOSE, idprop, &l);
+			item_free(m, base);
+			if (body.len == before) {
+				sbuf_truncate(&body, mark);
+				continue;
+			}
+		} else {
+			sbuf_puts(&body, "add");
+			export_props(m, it, NULL, flags, NULL, &l);
+		}
+		sbuf_putc(&body, '\n');
+	}
+	if (body.len) {
+		menu_header(m->path, out);
+		sbuf_puts(out, sbuf_str(&body));
+	}
+	sbuf_free(&body);
+}
+
+int conf_export(struct conf_session *s, const char *path, unsigned flags, struct sbuf *out,
+		struct err *e)
+{
+	const struct menu *only = path[0] ? schema_find(path) : NULL;
+	if (path[0] && !only && !schema_is_dir(path))
+		return err_set(e, "export: no such menu %s", path);
+	if (only && (only->flags & (MF_RUNTIME | MF_NOEXPORT)))
+		return err_set(e, "export: %s has nothing to export", path);
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
+					   "jul", "aug", "sep", "oct", "nov", "dec" };
+	sbuf_printf(out, "# %s/%02d/%04d %02d:%02d:%02d by rosfw 0.1 (RouterOS 6 syntax)\n",
+		    mon[tm.tm_mon], tm.tm_mday, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+	sbuf_puts(out, "# software id =\n#\n");
+	size_t plen = strlen(path);
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const struct menu *m = schema_menus[i];
+		if (m->flags & (MF_RUNTIME | MF_NOEXPORT))
+			continue;
+		if (plen && strcmp(m->path, path) &&
+		    !(strncmp(m->path, path, plen) == 0 && m->path[plen] == '/'))
+			continue;
+		export_menu(s, m, flags, out);
+	}
+	return 0;
+}

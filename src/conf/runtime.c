@@ -1,0 +1,241 @@
+/*
+ * Runtime menus: items that are not configuration but state (/interface as
+ * the union of every interface kind, /file, /log, /system/resource, and the
+ * connection table that the packet engine provides). print, find and get
+ * read them through the same code as stored menus; a provider builds a
+ * temporary list of items on demand. Other modules register providers for
+ * what they own (conf_set_provider); the ones here need nothing else.
+ * The log ring is process-wide and guarded by a mutex: any thread may log.
+ */
+#include "conf.h"
+#include "runtime.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_RING 1000
+
+static struct conf_log_entry ring[LOG_RING];
+static size_t ring_head, ring_n;
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t started;
+
+void conf_log(const char *topics, const char *fmt, ...)
+{
+	struct conf_log_entry le;
+	le.at = (int64_t)time(NULL);
+	snprintf(le.topics, sizeof(le.topics), "%s", topics);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(le.message, sizeof(le.message), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&ring_lock);
+	ring[(ring_head + ring_n) % LOG_RING] = le;
+	if (ring_n < LOG_RING)
+		ring_n++;
+	else
+		ring_head = (ring_head + 1) % LOG_RING;
+	pthread_mutex_unlock(&ring_lock);
+}
+
+size_t conf_log_snapshot(struct conf_log_entry *out, size_t max)
+{
+	pthread_mutex_lock(&ring_lock);
+	size_t n = ring_n < max ? ring_n : max;
+	size_t skip = ring_n - n;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ring[(ring_head + skip + i) % LOG_RING];
+	pthread_mutex_unlock(&ring_lock);
+	return n;
+}
+
+/* ---- providers ---- */
+
+struct provider {
+	const char *path;
+	conf_provider_fn fn;
+	void *ctx;
+};
+
+static struct provider providers[16];
+static size_t nproviders;
+
+void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < nproviders; i++)
+		if (!strcmp(providers[i].path, path)) {
+			providers[i].fn = fn;
+			providers[i].ctx = ctx;
+			return;
+		}
+	if (nproviders < sizeof(providers) / sizeof(providers[0]))
+		providers[nproviders++] = (struct provider){ path, fn, ctx };
+}
+
+struct list {
+	struct item **items;
+	size_t n;
+	const struct menu *m;
+};
+
+static struct item *list_new(struct list *l, uint32_t id)
+{
+	struct item *it = item_new(l->m);
+	it->id = id;
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	l->items[l->n++] = it;
+	return it;
+}
+
+static void put(struct list *l, struct item *it, const char *name, const char *v)
+{
+	int pi = schema_prop(l->m, name, NULL);
+	if (pi >= 0 && v)
+		item_set(l->m, it, pi, v);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
+	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
+					   "jul", "aug", "sep", "oct", "nov", "dec" };
+	struct tm tm;
+	time_t tt = (time_t)t;
+	localtime_r(&tt, &tm);
+	snprintf(buf, n, "%s/%02d/%04d %02d:%02d:%02d", mon[tm.tm_mon], tm.tm_mday,
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void interfaces(struct conf_session *s, struct list *l)
+{
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const struct menu *m = schema_menus[i];
+		if (strncmp(m->path, "/interface/", 11) || !m->key || (m->flags & MF_RUNTIME) ||
+		    strchr(m->path + 11, '/') || !strcmp(m->path, "/interface/list"))
+			continue;
+		const char *kind = m->path + 11;
+		const char *type = !strcmp(kind, "ethernet") ? "ether"
+				   : !strcmp(kind, "wireless") ? "wlan" : kind;
+		for (size_t k = 0; k < store_count(s->st, m); k++) {
+			const struct item *src = store_at(s->st, m, k);
+			struct item *it = list_new(l, src->id);
+			put(l, it, "name", item_get(m, src, "name"));
+			put(l, it, "type", type);
+			put(l, it, "mtu", item_get(m, src, "mtu"));
+			put(l, it, "actual-mtu", item_get(m, src, "mtu"));
+			put(l, it, "mac-address", item_get(m, src, "mac-address"));
+			put(l, it, "disabled", item_get(m, src, "disabled"));
+			put(l, it, "comment", item_get(m, src, "comment"));
+			const char *dis = item_get(m, src, "disabled");
+			put(l, it, "running", dis && !strcmp(dis, "yes") ? "no" : "yes");
+		}
+	}
+}
+
+static void files(struct conf_session *s, struct list *l)
+{
+	DIR *d = opendir(s->files_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	uint32_t id = 1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[600], buf[64];
+		snprintf(path, sizeof(path), "%s/%s", s->files_dir, de->d_name);
+		struct stat sb;
+		if (stat(path, &sb) != 0)
+			continue;
+		struct item *it = list_new(l, id++);
+		put(l, it, "name", de->d_name);
+		const char *dot = strrchr(de->d_name, '.');
+		put(l, it, "type", S_ISDIR(sb.st_mode) ? "directory"
+				   : dot && !strcmp(dot, ".rsc") ? "script"
+				   : dot && !strcmp(dot, ".txt") ? ".txt file" : "file");
+		snprintf(buf, sizeof(buf), "%lld", (long long)sb.st_size);
+		put(l, it, "size", buf);
+		fmt_time((int64_t)sb.st_mtime, buf, sizeof(buf));
+		put(l, it, "creation-time", buf);
+	}
+	closedir(d);
+}
+
+static void logs(struct list *l)
+{
+	static struct conf_log_entry snap[LOG_RING];
+	size_t n = conf_log_snapshot(snap, LOG_RING);
+	for (size_t i = 0; i < n; i++) {
+		char buf[64];
+		struct item *it = list_new(l, (uint32_t)i + 1);
+		fmt_time(snap[i].at, buf, sizeof(buf));
+		/* the console shows the time of day only, as RouterOS does for today */
+		put(l, it, "time", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
+		put(l, it, "topics", snap[i].topics);
+		put(l, it, "message", snap[i].message);
+	}
+}
+
+static void resource(struct list *l)
+{
+	struct item *it = list_new(l, 1);
+	char buf[64];
+	struct sysinfo si;
+	if (!started)
+		started = time(NULL);
+	struct sbuf up = SBUF_INIT;
+	format_time_ms((uint64_t)(time(NULL) - started) * 1000, &up);
+	put(l, it, "uptime", sbuf_str(&up));
+	sbuf_free(&up);
+	put(l, it, "version", ROSFW_ROS_VERSION);
+	put(l, it, "build-time", __DATE__ " " __TIME__);
+	put(l, it, "architecture-name", "x86_64");
+	put(l, it, "board-name", "rosfw");
+	put(l, it, "platform", "rosfw");
+	put(l, it, "cpu", "x86_64");
+	snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	put(l, it, "cpu-count", buf);
+	put(l, it, "cpu-load", "0%");
+	if (sysinfo(&si) == 0) {
+		snprintf(buf, sizeof(buf), "%lluMiB",
+			 (unsigned long long)si.freeram * si.mem_unit / (1024 * 1024));
+		put(l, it, "free-memory", buf);
+		snprintf(buf, sizeof(buf), "%lluMiB",
+			 (unsigned long long)si.totalram * si.mem_unit / (1024 * 1024));
+		put(l, it, "total-memory", buf);
+	}
+}
+
+void conf_runtime_started(void)
+{
+	if (!started)
+		started = time(NULL);
+}
+
+int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item ***items,
+		       size_t *n)
+{
+	struct list l = { NULL, 0, m };
+	for (size_t i = 0; i < nproviders; i++)
+		if (!strcmp(providers[i].path, m->path))
+			return providers[i].fn(providers[i].ctx, s, m, items, n);
+	if (!strcmp(m->path, "/interface"))
+		interfaces(s, &l);
+	else if (!strcmp(m->path, "/file"))
+		files(s, &l);
+	else if (!strcmp(m->path, "/log"))
+		logs(&l);
+	else if (!strcmp(m->path, "/system/resource"))
+		resource(&l);
+	/* anything else (the connection table before the engine runs) is empty */
+	*items = l.items;
+	*n = l.n;
+	return 0;
+}

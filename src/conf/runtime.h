@@ -1,0 +1,21 @@
+/*
+ * runtime: providers of the runtime menus (state, not configuration).
+ * A provider fills a list of temporary items (the caller frees each with
+ * item_free and the array with free). Register from the thread that owns the
+ * sessions, before they run.
+ */
+#ifndef ROSFW_CONF_RUNTIME_H
+#define ROSFW_CONF_RUNTIME_H
+
+#include "conf.h"
+
+/* The version string automation tools read from /system/resource. */
+#define ROSFW_VERSION "0.1"
+#define ROSFW_ROS_VERSION "7.16 (rosfw " ROSFW_VERSION ")"
+
+typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct menu *m,
+				struct item ***items, size_t *n);
+void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
+void conf_runtime_started(void);
+
+#endif
