@@ -33,9 +33,10 @@ int exec_main(int argc, char **argv)
 			print_err(NULL, &e);
 			rc = 1;
 		} else {
+			/* a command that printed nothing shows its value (add's id, find's ids) */
+			bool quiet = cs.s.out.len == 0;
 			cli_flush(&cs);
-			/* the value of a command the console would print (add's id, find's ids) */
-			if (ret.len)
+			if (quiet && ret.len)
 				printf("%s\n", ret.s);
 		}
 		sbuf_free(&ret);

@@ -453,6 +453,9 @@ static int cmd_add(struct conf_session *s, const struct menu *m, const struct co
 	if (apply_args(s, m, it, args, true, e) < 0)
 		goto fail;
 	auto_name(s, m, it);
+	for (size_t i = 0; i < m->nprops; i++)
+		if ((m->props[i].flags & PF_DYNAMIC) && it->vals[i])
+			it->flags |= IF_DYNAMIC;
 	if (check_item(s, m, it, 0, e) < 0)
 		goto fail;
 	size_t pos = SIZE_MAX;

@@ -155,6 +155,8 @@ static void item_encode(const struct menu *m, const struct item *it, struct sbuf
 
 static void item_decode(const struct menu *m, struct item *it, const char *p, size_t n)
 {
+	if (!p) /* SQLite gives NULL for an empty blob */
+		return;
 	const char *end = p + n;
 	while (p < end) {
 		const char *name = p;

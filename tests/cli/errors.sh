@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# rosfw exec reports errors with position and property, exits non-zero and
+# leaves the store unchanged; a bad line in an import rolls back the file.
+set -u
+. "$(dirname "$0")/lib.bash"
+db="$T/e.db"
+before=$(export_of "$db")
+check() { # command, expected message
+	local out
+	out=$("$ROSFW" --db "$db" exec "$1" 2>&1) && fail "should fail: $1"
+	expect_contains "$out" "$2"
+	[ "$(export_of "$db")" = "$before" ] && pass || fail "store changed by: $1"
+}
+check '/ip firewall filter add chain=input src-adress=1.2.3.4' "unknown property 'src-adress' (did you mean 'src-address'?)"
+check '/ip firewall filter add chain=input action=acept' "did you mean 'accept'"
+check '/ip firewall filter add action=drop' "missing value for chain"
+check '/ip firewall filter add chain=input src-address=300.1.1.1' "src-address"
+check '/ip firewall filter add chain=input protocol=tcp dst-port=70000' "dst-port"
+check '/queue tree add name=x parent=nowhere' "parent"
+check '/ip firewall filter add chain=input comment="open' "unterminated string"
+check '/ip firewal filter print' "no such command or menu 'firewal'"
+check '/ip firewall filter set 99 action=drop' "no such item '99'"
+check '/queue type remove default' "builtin"
+
+printf '/ip firewall filter\nadd chain=input action=drop\nadd chain=input action=bogus\n' >"$T/bad.rsc"
+out=$("$ROSFW" --db "$db" import "$T/bad.rsc" 2>&1) && fail "import of a bad file should fail"
+expect_contains "$out" "line 3 col"
+[ "$(export_of "$db")" = "$before" ] && pass || fail "failed import changed the store"
+
+# the same through the console reading a script
+out=$(printf '/ip firewall filter add chain=input action=drop comment=ok\n/ip firewall filter add chain=x action=nope\n' | "$ROSFW" --db "$db" console 2>&1) && fail "console should exit non-zero"
+expect_contains "$out" "failure:"
+n=$("$ROSFW" --db "$db" exec ':put [/ip firewall filter print count-only where comment=ok]')
+expect_contains "$n" "1"
+finish

@@ -1,0 +1,2 @@
+#!defaults
+# The default configuration (examples/soho.rsc) as a whole.
