@@ -10,15 +10,15 @@ else
 WARN    += -Wno-format-truncation
 endif
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(OPT) -MMD -MP
-LDLIBS  += -lsqlite3 -ledit -lm -lpthread
+LDLIBS  += -lsqlite3 -ledit -lpcap -lm -lpthread
 
 BUILD   ?= build
 DB      ?= var/rosfw.db
 
 # Debian packages the build and the tests need (header or tool -> package).
-DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev clang
+DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev clang
 
-SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c))
+SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
 OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_rsc.o
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
@@ -93,7 +93,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(SRC_LIB) $(BUILD)/gen/default_rsc.c | $(BUILD)/.deps
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	  -o $@ $< $(SRC_LIB) $(BUILD)/gen/default_rsc.c -lsqlite3 -ledit -lm
+	  -o $@ $< $(SRC_LIB) $(BUILD)/gen/default_rsc.c -lsqlite3 -ledit -lpcap -lm -lpthread
 
 fuzz: $(FUZZ_BIN)
 

@@ -22,7 +22,7 @@ void conf_args_add(struct conf_args *args, const char *name, const char *value, 
 		args->cap = args->cap ? args->cap * 2 : 8;
 		args->a = xrealloc(args->a, args->cap * sizeof(*args->a));
 	}
-	args->a[args->n++] = (struct conf_arg){ xstrdup(name), xstrdup(value), line, col };
+	args->a[args->n++] = (struct conf_arg){ xstrdup(name), xstrdup(value), line, col, line, col };
 }
 
 void conf_args_free(struct conf_args *args)
@@ -41,6 +41,16 @@ static int arg_err(struct err *e, const struct conf_arg *a)
 	if (e && a && !e->line) {
 		e->line = a->line;
 		e->col = a->col;
+	}
+	return -1;
+}
+
+/* An error about the value of an argument points at the value. */
+static int val_err(struct err *e, const struct conf_arg *a)
+{
+	if (e && a && !e->line) {
+		e->line = a->vline;
+		e->col = a->vcol;
 	}
 	return -1;
 }
@@ -251,6 +261,96 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 	return false;
 }
 
+/* Does property p name items of menu target? */
+static bool refers_to(const struct prop *p, const struct menu *target)
+{
+	if (p->type != T_REF || !p->ref)
+		return false;
+	if (!strcmp(p->ref, target->path))
+		return true;
+	if (!strcmp(p->ref, "interface"))
+		return is_interface_menu(target);
+	if (!strcmp(p->ref, "queue-parent"))
+		return is_interface_menu(target) || !strcmp(target->path, "/queue/tree");
+	return false;
+}
+
+/* Rewrites "a,!b,c" replacing the element old by new_ (NULL = test only);
+ * true when old is one of the elements. */
+static bool list_has(const char *v, const char *old, const char *new_, struct sbuf *out)
+{
+	bool found = false;
+	const char *q = v;
+	for (;;) {
+		const char *comma = strchr(q, ',');
+		size_t len = comma ? (size_t)(comma - q) : strlen(q);
+		const char *el = q;
+		size_t elen = len;
+		if (elen && *el == '!') {
+			el++;
+			elen--;
+		}
+		bool hit = elen == strlen(old) && !strncmp(el, old, elen);
+		found |= hit;
+		if (out) {
+			if (q != v)
+				sbuf_putc(out, ',');
+			if (hit) {
+				if (el != q)
+					sbuf_putc(out, '!');
+				sbuf_puts(out, new_);
+			} else {
+				sbuf_add(out, q, len);
+			}
+		}
+		if (!comma)
+			break;
+		q = comma + 1;
+	}
+	return found;
+}
+
+/*
+ * References between items are by name. A rename carries over to every item
+ * that names the renamed one (RouterOS keeps them by id, so they follow);
+ * with new_ NULL, finds the first user instead (remove refuses an item in
+ * use, so an export can always be imported again).
+ */
+static int rename_refs(struct conf_session *s, const struct menu *target, const char *old,
+		       const char *new_, const struct item **user, const struct menu **user_menu,
+		       struct err *e)
+{
+	for (size_t mi = 0; mi < schema_nmenus; mi++) {
+		const struct menu *m = schema_menus[mi];
+		if (m->flags & MF_RUNTIME)
+			continue;
+		for (size_t pi = 0; pi < m->nprops; pi++) {
+			const struct prop *p = &m->props[pi];
+			if (!refers_to(p, target))
+				continue;
+			for (size_t k = 0; k < store_count(s->st, m); k++) {
+				const struct item *it = store_at(s->st, m, k);
+				const char *v = it->vals[pi];
+				if (!v || !list_has(v, old, NULL, NULL))
+					continue;
+				if (!new_) {
+					*user = it;
+					*user_menu = m;
+					return 1;
+				}
+				struct sbuf nv = SBUF_INIT;
+				list_has(v, old, new_, &nv);
+				struct item *copy = item_dup(m, it);
+				item_set(m, copy, (int)pi, sbuf_str(&nv));
+				sbuf_free(&nv);
+				if (store_replace(s->st, m, it->id, copy, e) < 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---- building items from arguments ---- */
 
 static bool is_special_arg(const char *name)
@@ -307,7 +407,7 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 		if (type_parse(p, a->value, &canon, e) < 0) {
 			if (e && !e->prop[0])
 				snprintf(e->prop, sizeof(e->prop), "%s", p->name);
-			rc = arg_err(e, a);
+			rc = val_err(e, a);
 			break;
 		}
 		if (p->type == T_REF && canon.len) {
@@ -317,7 +417,7 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 					 !strcmp(p->ref, "interface") ? "interface"
 					 : !strcmp(p->ref, "queue-parent") ? "parent (interface, queue or global)"
 					 : p->ref, missing);
-				rc = arg_err(e, a);
+				rc = val_err(e, a);
 				break;
 			}
 		}
@@ -528,6 +628,7 @@ static int cmd_set(struct conf_session *s, const struct menu *m, const struct co
 		return arg_err(e, a);
 	}
 	int rc = 0;
+	int key = m->key ? schema_prop(m, m->key, NULL) : -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct item *cur = store_get(s->st, m, ids[i]);
 		struct item *it = item_dup(m, cur);
@@ -536,7 +637,14 @@ static int cmd_set(struct conf_session *s, const struct menu *m, const struct co
 			rc = -1;
 			break;
 		}
+		char *old = key >= 0 ? xstrdup(item_geti(m, cur, key)) : NULL;
+		const char *nv = key >= 0 ? item_geti(m, it, key) : NULL;
+		char *renamed = old && nv && strcmp(old, nv) ? xstrdup(nv) : NULL;
 		rc = store_replace(s->st, m, ids[i], it, e);
+		if (rc == 0 && renamed)
+			rc = rename_refs(s, m, old, renamed, NULL, NULL, e) < 0 ? -1 : 0;
+		free(old);
+		free(renamed);
 	}
 	free(ids);
 	return rc;
@@ -598,15 +706,29 @@ static int cmd_remove(struct conf_session *s, const struct menu *m,
 	if (target_items(s, m, args, &ids, &n, true, e) < 0)
 		return -1;
 	int rc = 0;
+	char **names = xcalloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct item *it = store_get(s->st, m, ids[i]);
 		if (!it)
 			continue; /* listed twice */
+		if (m->key)
+			names[i] = xstrdup(item_get(m, it, m->key));
 		if (it->flags & IF_BUILTIN)
 			rc = err_set(e, "failure: cannot remove builtin item");
 		else
 			rc = store_remove(s->st, m, ids[i], e);
 	}
+	/* what is left must not name what went (the whole command fails) */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct item *user = NULL;
+		const struct menu *um = NULL;
+		if (names[i] && rename_refs(s, m, names[i], NULL, &user, &um, e) > 0)
+			rc = err_set(e, "failure: %s is in use by %s *%X", names[i], um->path,
+				     user->id);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	free(ids);
 	return rc;
 }
@@ -834,7 +956,8 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 		if (pa) {
 			int pi = schema_prop(m, pa->value, NULL);
 			const char *v = NULL;
-			if (pi < 0 && strcmp(pa->value, "dynamic") && strcmp(pa->value, "invalid")) {
+			if (pi < 0 && strcmp(pa->value, "dynamic") && strcmp(pa->value, "invalid") &&
+			    strcmp(pa->value, "builtin")) {
 				rc = err_setp(e, pa->value, "unknown property '%s'", pa->value);
 				arg_err(e, pa);
 			} else {

@@ -101,7 +101,8 @@ int conf_export(struct conf_session *s, const char *path, unsigned flags, struct
 struct conf_arg {
 	char *name;  /* NULL for a positional value */
 	char *value;
-	int line, col;
+	int line, col;   /* where the argument starts (its name) */
+	int vline, vcol; /* where its value starts */
 };
 
 struct conf_args {

@@ -422,62 +422,57 @@ static void export_props(const struct menu *m, const struct item *it, const stru
 	free(order);
 }
 
-/* The builtin line of the schema that an item was created from, parsed. */
-static struct item *builtin_base(const struct menu *m, const struct item *it, char *idprop,
-				 size_t idlen)
+/* The k-th built-in line of the schema, parsed: the k-th built-in item of a
+ * menu was created from it (built-ins cannot be removed and come first).
+ * has_default_name says whether the line names a default-name. */
+static struct item *builtin_base(const struct menu *m, size_t k, bool *has_default_name)
 {
-	for (const char *const *b = m->builtin; b && *b; b++) {
-		struct item *base = item_new(m);
-		char *copy = xstrdup(*b), *p = copy;
-		bool first = true, match = true;
-		while (*p) {
-			while (*p == ' ')
-				p++;
-			char *eq = strchr(p, '=');
-			if (!eq)
-				break;
-			*eq = 0;
-			char *v = eq + 1, *end;
-			struct sbuf val = SBUF_INIT;
-			if (*v == '"') {
-				end = ++v;
-				while (*end && *end != '"') {
-					if (*end == '\\' && end[1])
-						end++;
-					sbuf_putc(&val, *end++);
-				}
-				if (*end)
+	size_t nb = 0;
+	while (m->builtin && m->builtin[nb])
+		nb++;
+	*has_default_name = false;
+	if (k >= nb)
+		return NULL;
+	struct item *base = item_new(m);
+	char *copy = xstrdup(m->builtin[k]), *p = copy;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		char *eq = strchr(p, '=');
+		if (!eq)
+			break;
+		*eq = 0;
+		char *v = eq + 1, *end;
+		struct sbuf val = SBUF_INIT;
+		if (*v == '"') {
+			end = ++v;
+			while (*end && *end != '"') {
+				if (*end == '\\' && end[1])
 					end++;
-			} else {
-				end = v;
-				while (*end && *end != ' ')
-					sbuf_putc(&val, *end++);
+				sbuf_putc(&val, *end++);
 			}
-			int pi = schema_prop(m, p, NULL);
-			if (pi >= 0) {
-				struct sbuf c = SBUF_INIT;
-				struct err e;
-				if (type_parse(&m->props[pi], sbuf_str(&val), &c, &e) == 0)
-					item_set(m, base, pi, sbuf_str(&c));
-				sbuf_free(&c);
-				/* the item is known by default-name where it has one (a
-				 * renamed ether1), else by the line's first property */
-				if (first || !strcmp(p, "default-name")) {
-					const char *iv = item_geti(m, it, pi);
-					match = iv && base->vals[pi] && !strcmp(iv, base->vals[pi]);
-					snprintf(idprop, idlen, "%s", m->props[pi].name);
-				}
-			}
-			first = false;
-			sbuf_free(&val);
-			p = end;
+			if (*end)
+				end++;
+		} else {
+			end = v;
+			while (*end && *end != ' ')
+				sbuf_putc(&val, *end++);
 		}
-		free(copy);
-		if (match && !first)
-			return base;
-		item_free(m, base);
+		int pi = schema_prop(m, p, NULL);
+		if (pi >= 0) {
+			struct sbuf c = SBUF_INIT;
+			struct err e;
+			if (type_parse(&m->props[pi], sbuf_str(&val), &c, &e) == 0)
+				item_set(m, base, pi, sbuf_str(&c));
+			sbuf_free(&c);
+			if (!strcmp(p, "default-name"))
+				*has_default_name = true;
+		}
+		sbuf_free(&val);
+		p = end;
 	}
-	return NULL;
+	free(copy);
+	return base;
 }
 
 static void menu_header(const char *path, struct sbuf *out)
@@ -492,6 +487,7 @@ void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, s
 {
 	struct sbuf body = SBUF_INIT;
 	size_t n = store_count(s->st, m);
+	size_t nbuiltin = 0;
 	for (size_t k = 0; k < n; k++) {
 		const struct item *it = store_at(s->st, m, k);
 		if (it->flags & IF_DYNAMIC)
@@ -506,25 +502,33 @@ void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, s
 				continue;
 			}
 		} else if (it->flags & IF_BUILTIN) {
-			char idprop[64] = "";
-			struct item *base = builtin_base(m, it, idprop, sizeof(idprop));
-			const char *idv = idprop[0] ? item_get(m, it, idprop) : NULL;
-			if (!idv) {
-				snprintf(idprop, sizeof(idprop), "%s", m->key ? m->key : "name");
-				idv = item_get(m, it, idprop);
-			}
+			/* how an import finds this item again: by default-name (a
+			 * renamed ether1), by a name that cannot change (services), by
+			 * its unchanged name, else by its number as RouterOS does */
+			bool dn = false;
+			struct item *base = builtin_base(m, nbuiltin++, &dn);
 			int ki = m->key ? schema_prop(m, m->key, NULL) : -1;
-			if (ki >= 0 && !strcmp(idprop, m->key) && (m->props[ki].flags & PF_RO)) {
-				/* names that cannot change: "set telnet disabled=yes" */
-				sbuf_puts(&body, "set ");
-				conf_quote(idv ? idv : "", false, &body);
-			} else {
-				sbuf_printf(&body, "set [ find %s=", idprop);
-				conf_quote(idv ? idv : "", false, &body);
+			const char *skip = NULL;
+			if (dn) {
+				sbuf_puts(&body, "set [ find default-name=");
+				conf_quote(item_get(m, it, "default-name"), false, &body);
 				sbuf_puts(&body, " ]");
+				skip = "default-name";
+			} else if (ki >= 0 && (m->props[ki].flags & PF_RO)) {
+				sbuf_puts(&body, "set ");
+				conf_quote(item_geti(m, it, ki), false, &body);
+				skip = m->key;
+			} else if (ki >= 0 && base && base->vals[ki] && item_geti(m, it, ki) &&
+				   !strcmp(base->vals[ki], item_geti(m, it, ki))) {
+				sbuf_printf(&body, "set [ find %s=", m->key);
+				conf_quote(item_geti(m, it, ki), false, &body);
+				sbuf_puts(&body, " ]");
+				skip = m->key;
+			} else {
+				sbuf_printf(&body, "set %zu", k);
 			}
 			size_t before = body.len;
-			export_props(m, it, base, flags & ~CONF_EXPORT_VERBOSE, idprop, &l);
+			export_props(m, it, base, flags & ~CONF_EXPORT_VERBOSE, skip, &l);
 			item_free(m, base);
 			if (body.len == before) {
 				sbuf_truncate(&body, mark);

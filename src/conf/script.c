@@ -102,7 +102,7 @@ static void skip_ws_nl(struct ps *p)
 static bool at_stmt_end(const struct ps *p)
 {
 	int c = peek(p);
-	return c < 0 || c == '\n' || c == ';' || (p->end && c == p->end) || c == '}';
+	return c < 0 || c == '\n' || c == ';' || (p->end && c == p->end);
 }
 
 static void skip_to_eol(struct ps *p)
@@ -268,9 +268,19 @@ static int parse_block_text(struct ps *p, struct sbuf *out, int *line, int *col,
 	}
 	int depth = 1;
 	size_t start = p->i;
-	bool instr = false;
+	bool instr = false, line_start = false;
 	while (peek(p) >= 0) {
 		int c = peek(p);
+		if (!instr && c == '#' && line_start) {
+			/* a comment line: quotes and braces in it mean nothing */
+			while (peek(p) >= 0 && peek(p) != '\n')
+				adv(p);
+			continue;
+		}
+		if (c == '\n')
+			line_start = true;
+		else if (c != ' ' && c != '\t' && c != '\r')
+			line_start = false;
 		if (instr) {
 			if (c == '\\') {
 				adv(p);
@@ -699,7 +709,9 @@ static int parse_args(struct ps *p, struct conf_args *args, struct err *e)
 			int vline = p->line, vcol = p->col;
 			if ((rc = parse_value(p, &val, e)) < 0)
 				break;
-			conf_args_add(args, name.s, sbuf_str(&val), vline, vcol);
+			conf_args_add(args, name.s, sbuf_str(&val), line, col);
+			args->a[args->n - 1].vline = vline;
+			args->a[args->n - 1].vcol = vcol;
 			continue;
 		}
 		/* positional */
@@ -785,7 +797,13 @@ static int run_statement(struct ps *p, struct sbuf *ret, struct err *e)
 			goto out;
 		}
 		struct conf_args args = { 0 };
-		if ((rc = parse_args(p, &args, e)) == 0) {
+		/* [find ...] in the arguments runs in the command's own menu */
+		char saved[sizeof(s->path)];
+		snprintf(saved, sizeof(saved), "%s", s->path);
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		rc = parse_args(p, &args, e);
+		snprintf(s->path, sizeof(s->path), "%s", saved);
+		if (rc == 0) {
 			const char *old_text = s->cmd_text;
 			size_t old_len = s->cmd_len;
 			int ol = s->stmt_line, oc = s->stmt_col;

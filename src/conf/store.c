@@ -21,14 +21,14 @@ struct table {
 	size_t n, cap;
 };
 
-enum undo_op { U_ADD, U_REMOVE, U_REPLACE, U_MOVE };
+enum undo_op { U_ADD, U_REMOVE, U_REPLACE, U_MOVE, U_POS };
 
 struct undo {
 	enum undo_op op;
 	const struct menu *m;
 	uint32_t id;
 	size_t idx;        /* U_REMOVE, U_MOVE: index before the change */
-	int64_t posval;    /* U_REMOVE, U_MOVE: position key before the change */
+	int64_t posval;    /* U_REMOVE, U_MOVE, U_POS: position key before the change */
 	struct item *old;  /* U_REMOVE: the item; U_REPLACE: its previous values */
 };
 
@@ -255,10 +255,13 @@ static int db_write_pos(struct store *st, uint32_t id, int64_t posval, struct er
 	return 0;
 }
 
-/* Gives every item of the table a fresh, evenly spaced position key. */
-static int renumber(struct store *st, struct table *t, struct err *e)
+/* Gives every item of the table a fresh, evenly spaced position key. The old
+ * keys are logged so a rollback puts memory back in step with the disk. */
+static int renumber(struct store *st, const struct menu *m, struct table *t, struct err *e)
 {
 	for (size_t i = 0; i < t->n; i++) {
+		push_undo(st, (struct undo){ .op = U_POS, .m = m, .id = t->items[i]->id,
+					     .posval = t->pos[i] });
 		t->pos[i] = (int64_t)(i + 1) * POS_GAP;
 		if (!(t->items[i]->flags & IF_DYNAMIC) &&
 		    db_write_pos(st, t->items[i]->id, t->pos[i], e) < 0)
@@ -268,7 +271,8 @@ static int renumber(struct store *st, struct table *t, struct err *e)
 }
 
 /* A position key for a new item at index idx, renumbering if no gap is left. */
-static int pos_for(struct store *st, struct table *t, size_t idx, int64_t *out, struct err *e)
+static int pos_for(struct store *st, const struct menu *m, struct table *t, size_t idx,
+		   int64_t *out, struct err *e)
 {
 	int64_t lo = idx > 0 ? t->pos[idx - 1] : 0;
 	if (idx == t->n) {
@@ -277,7 +281,7 @@ static int pos_for(struct store *st, struct table *t, size_t idx, int64_t *out, 
 	}
 	int64_t hi = t->pos[idx];
 	if (hi - lo < 2) {
-		if (renumber(st, t, e) < 0)
+		if (renumber(st, m, t, e) < 0)
 			return -1;
 		lo = idx > 0 ? t->pos[idx - 1] : 0;
 		hi = t->pos[idx];
@@ -538,11 +542,15 @@ int store_commit(struct store *st, const char *who, const char *command, struct 
 		return -1;
 	st->depth = 0;
 	free_undo_log(st, 0);
-	if (changed) {
-		for (size_t i = 0; i < st->nlisteners; i++)
-			st->listeners[i].fn(st->listeners[i].ctx, st->changed, st->nwords);
-	}
+	/* A listener may commit changes of its own: the others still get the
+	 * bits of this commit. */
+	uint64_t *bits = changed ? xmalloc(st->nwords * sizeof(uint64_t)) : NULL;
+	if (bits)
+		memcpy(bits, st->changed, st->nwords * sizeof(uint64_t));
 	memset(st->changed, 0, st->nwords * sizeof(uint64_t));
+	for (size_t i = 0; bits && i < st->nlisteners; i++)
+		st->listeners[i].fn(st->listeners[i].ctx, bits, st->nwords);
+	free(bits);
 	return 0;
 }
 
@@ -582,6 +590,11 @@ static void undo_one(struct store *st, struct undo *u)
 			table_insert(t, u->idx, it, u->posval);
 		}
 		break;
+	case U_POS:
+		idx = table_find(t, u->id);
+		if (idx >= 0)
+			t->pos[idx] = u->posval;
+		break;
 	}
 }
 
@@ -595,18 +608,21 @@ void store_rollback(struct store *st)
 		undo_one(st, &st->undo[i - 1]);
 	free_undo_log(st, mark);
 	st->next_id = st->mark_next_id[st->depth];
+	/* The menus changed are those of the changes that remain. */
+	memset(st->changed, 0, st->nwords * sizeof(uint64_t));
+	for (size_t i = 0; i < st->nundo; i++)
+		mark_changed(st, st->undo[i].m);
 	char sql[64];
 	if (st->depth == 0) {
 		exec_sql(st, "ROLLBACK", NULL);
-		memset(st->changed, 0, st->nwords * sizeof(uint64_t));
 	} else {
 		snprintf(sql, sizeof(sql), "ROLLBACK TO s%d", st->depth);
 		exec_sql(st, sql, NULL);
 		snprintf(sql, sizeof(sql), "RELEASE s%d", st->depth);
 		exec_sql(st, sql, NULL);
 	}
-	/* The in-memory positions are restored; renumbering that happened on disk
-	 * was rolled back with the SQL, so the two agree again. */
+	/* The in-memory positions are restored (renumbering included, U_POS);
+	 * the disk's were rolled back with the SQL, so the two agree again. */
 }
 
 /* ---- reading ---- */
@@ -662,7 +678,7 @@ int store_add(struct store *st, const struct menu *m, struct item *it, size_t po
 	}
 	if (pos > t->n)
 		pos = t->n;
-	if (pos_for(st, t, pos, &posval, e) < 0)
+	if (pos_for(st, m, t, pos, &posval, e) < 0)
 		goto fail;
 	it->id = st->next_id++;
 	if (db_insert(st, m, it, posval, e) < 0) {
@@ -685,6 +701,10 @@ int store_replace(struct store *st, const struct menu *m, uint32_t id, struct it
 		  struct err *e)
 {
 	struct item *cur = store_get(st, m, id);
+	if (st->depth == 0) {
+		item_free(m, it);
+		return err_set(e, "configuration store: replace outside a transaction");
+	}
 	if (!cur) {
 		item_free(m, it);
 		return err_set(e, "no such item");
@@ -711,6 +731,8 @@ int store_replace(struct store *st, const struct menu *m, uint32_t id, struct it
 int store_remove(struct store *st, const struct menu *m, uint32_t id, struct err *e)
 {
 	struct table *t = tab(st, m);
+	if (st->depth == 0)
+		return err_set(e, "configuration store: remove outside a transaction");
 	long idx = table_find(t, id);
 	if (idx < 0)
 		return err_set(e, "no such item");
@@ -729,6 +751,8 @@ int store_move(struct store *st, const struct menu *m, uint32_t id, size_t pos,
 	       struct err *e)
 {
 	struct table *t = tab(st, m);
+	if (st->depth == 0)
+		return err_set(e, "configuration store: move outside a transaction");
 	long idx = table_find(t, id);
 	if (idx < 0)
 		return err_set(e, "no such item");
@@ -741,7 +765,7 @@ int store_move(struct store *st, const struct menu *m, uint32_t id, size_t pos,
 	table_delete(t, (size_t)idx);
 	size_t dest = pos > (size_t)idx ? pos - 1 : pos;
 	int64_t posval;
-	if (pos_for(st, t, dest, &posval, e) < 0 ||
+	if (pos_for(st, m, t, dest, &posval, e) < 0 ||
 	    (!(it->flags & IF_DYNAMIC) && db_write_pos(st, id, posval, e) < 0)) {
 		table_insert(t, (size_t)idx, it, oldpos);
 		return -1;

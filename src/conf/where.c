@@ -1,6 +1,7 @@
 /*
  * where-expressions of print and find: `chain=input and !disabled`,
- * `(dst-port=80 or dst-port=443) and comment~"web"`, `max-limit>5M`.
+ * `(dst-port=80 or dst-port=443) and comment~"web"`, `max-limit>5M`,
+ * `comment=[/system identity get name]`.
  * Parsed once into a small tree, then evaluated per item. Right-hand values
  * are put into the property's canonical form first, so `src-address=
  * 192.168.88.5/24` finds the rule stored as 192.168.88.0/24.
@@ -20,6 +21,7 @@ struct wnode {
 	struct wnode *a, *b;
 	char *prop;
 	int pi;          /* property index, -1 for item state and .id */
+	bool direct;     /* pi is a stored property: read by index, no name lookup */
 	char *value;     /* canonical when the type could parse it */
 	char *raw;       /* as written */
 	regex_t re;
@@ -29,6 +31,7 @@ struct wnode {
 struct where {
 	struct wnode *root;
 	struct conf_session *s;
+	const struct menu *m; /* the menu the property indexes belong to */
 };
 
 struct wp {
@@ -37,7 +40,10 @@ struct wp {
 	struct conf_session *s;
 	const struct menu *m;
 	struct err *e;
+	int depth; /* nesting of ( ), ! and not: bounded so deep input cannot overflow the stack */
 };
+
+#define WHERE_MAX_DEPTH 64
 
 static void node_free(struct wnode *n)
 {
@@ -78,15 +84,98 @@ static int werr(struct wp *p, const char *msg)
 
 static struct wnode *parse_or(struct wp *p);
 
+/* A value written as [ commands ] or ( expression ): the script interpreter
+ * gives it, as it does for the arguments of any command. */
+static int read_script_value(struct wp *p, struct sbuf *out)
+{
+	char open = p->t[p->i], close = open == '[' ? ']' : ')';
+	size_t st = ++p->i;
+	int depth = 1;
+	bool instr = false;
+	for (; p->t[p->i]; p->i++) {
+		char c = p->t[p->i];
+		if (instr) {
+			if (c == '\\' && p->t[p->i + 1])
+				p->i++;
+			else if (c == '"')
+				instr = false;
+		} else if (c == '"') {
+			instr = true;
+		} else if (c == open) {
+			depth++;
+		} else if (c == close && --depth == 0) {
+			break;
+		}
+	}
+	if (!p->t[p->i])
+		return werr(p, open == '[' ? "expected ']'" : "expected ')'");
+	struct sbuf text = SBUF_INIT, ret = SBUF_INIT;
+	if (open == '(')
+		sbuf_puts(&text, ":return (");
+	sbuf_add(&text, p->t + st, p->i - st);
+	if (open == '(')
+		sbuf_putc(&text, ')');
+	p->i++;
+	int rc = script_run(p->s, sbuf_str(&text), 1, 1, &ret, p->e);
+	if (rc == 0)
+		sbuf_puts(out, sbuf_str(&ret));
+	else if (p->e) /* a position inside the fragment means nothing to the user */
+		p->e->line = p->e->col = 0;
+	sbuf_free(&text);
+	sbuf_free(&ret);
+	return rc;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The character after a backslash in a quoted value, decoded as the script
+ * does it (\n \t \_ \HH ...): what conf_quote writes reads back the same. */
+static void read_escape(struct wp *p, struct sbuf *out)
+{
+	char d = p->t[p->i];
+	int h1 = hexval(d), h2 = h1 >= 0 ? hexval(p->t[p->i + 1]) : -1;
+	if (h2 >= 0 && d != 'a' && d != 'b' && d != 'f') {
+		sbuf_putc(out, (char)(h1 * 16 + h2));
+		p->i += 2;
+		return;
+	}
+	switch (d) {
+	case 'n': sbuf_putc(out, '\n'); break;
+	case 'r': sbuf_putc(out, '\r'); break;
+	case 't': sbuf_putc(out, '\t'); break;
+	case 'a': sbuf_putc(out, '\a'); break;
+	case 'b': sbuf_putc(out, '\b'); break;
+	case 'f': sbuf_putc(out, '\f'); break;
+	case 'v': sbuf_putc(out, '\v'); break;
+	case '_': sbuf_putc(out, ' '); break;
+	default: sbuf_putc(out, d); break; /* \" \\ \$ \? */
+	}
+	p->i++;
+}
+
 static int read_value(struct wp *p, struct sbuf *out)
 {
 	ws(p);
 	char c = p->t[p->i];
+	if (c == '[' || c == '(')
+		return read_script_value(p, out);
 	if (c == '"') {
 		p->i++;
 		while (p->t[p->i] && p->t[p->i] != '"') {
-			if (p->t[p->i] == '\\' && p->t[p->i + 1])
+			if (p->t[p->i] == '\\' && p->t[p->i + 1]) {
 				p->i++;
+				read_escape(p, out);
+				continue;
+			}
 			sbuf_putc(out, p->t[p->i++]);
 		}
 		if (p->t[p->i] != '"')
@@ -116,7 +205,21 @@ static int read_value(struct wp *p, struct sbuf *out)
 	return 0;
 }
 
+static struct wnode *parse_term_nested(struct wp *p);
+
 static struct wnode *parse_term(struct wp *p)
+{
+	if (p->depth >= WHERE_MAX_DEPTH) {
+		werr(p, "expression nested too deeply");
+		return NULL;
+	}
+	p->depth++;
+	struct wnode *n = parse_term_nested(p);
+	p->depth--;
+	return n;
+}
+
+static struct wnode *parse_term_nested(struct wp *p)
 {
 	ws(p);
 	if (p->t[p->i] == '(') {
@@ -173,6 +276,9 @@ static struct wnode *parse_term(struct wp *p)
 		node_free(n);
 		return NULL;
 	}
+	/* item_get answers these names from the item state before the schema */
+	n->direct = n->pi >= 0 && strcmp(n->prop, "dynamic") && strcmp(n->prop, "invalid") &&
+		    strcmp(n->prop, "builtin") && strcmp(n->prop, ".id");
 	ws(p);
 	const char *o = p->t + p->i;
 	if (!strncmp(o, "!=", 2)) {
@@ -215,6 +321,12 @@ static struct wnode *parse_term(struct wp *p)
 		if (type_parse(&p->m->props[n->pi], n->raw, &c, &ignored) == 0)
 			n->value = xstrdup(sbuf_str(&c));
 		sbuf_free(&c);
+	}
+	uint32_t id;
+	if (!n->value && !strcmp(n->prop, ".id") && store_parse_id(n->raw, &id) == 0) {
+		char idbuf[16];
+		snprintf(idbuf, sizeof(idbuf), "*%X", id);
+		n->value = xstrdup(idbuf);
 	}
 	if (!n->value)
 		n->value = xstrdup(n->raw);
@@ -302,6 +414,7 @@ int where_parse(struct conf_session *s, const struct menu *m, const char *text,
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->root = root;
 	(*out)->s = s;
+	(*out)->m = m;
 	return 0;
 }
 
@@ -354,7 +467,9 @@ static bool eval(const struct where *w, const struct wnode *n, const struct menu
 	}
 	char idbuf[16];
 	const char *v;
-	if (!strcmp(n->prop, ".id")) {
+	if (n->direct && m == w->m) {
+		v = item_geti(m, it, n->pi);
+	} else if (!strcmp(n->prop, ".id")) {
 		snprintf(idbuf, sizeof(idbuf), "*%X", it->id);
 		v = idbuf;
 	} else if (!strcmp(n->prop, "invalid")) {
