@@ -34,7 +34,7 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 echo "== golden and command-line tests"
-for t in tests/golden/run.sh tests/cli/*.sh; do
+for t in tests/golden/run.sh tests/sim/run.sh tests/cli/*.sh; do
 	[ -f "$t" ] || continue
 	out=$(mktemp)
 	if bash "$t" >"$out" 2>&1; then
@@ -52,14 +52,16 @@ for t in tests/golden/run.sh tests/cli/*.sh; do
 done
 
 if [ -z "${NO_FUZZ:-}" ] && ls build-fuzz/fuzz_* >/dev/null 2>&1; then
-	echo "== fuzz smoke (20 s per target at most)"
+	echo "== fuzz: every regression input, then a short run from a fixed seed"
 	for f in build-fuzz/fuzz_*; do
 		case "$f" in *.log) continue ;; esac
 		[ -x "$f" ] || continue
 		n=$(basename "$f")
+		regs=$(ls fuzz/regressions/"$n"-* 2>/dev/null)
 		mkdir -p "build-fuzz/corpus-$n"
-		if "$f" -runs=20000 -max_total_time=20 "build-fuzz/corpus-$n" "fuzz/corpus/$n" \
-			>"build-fuzz/$n.log" 2>&1; then
+		if { [ -z "$regs" ] || "$f" $regs >"build-fuzz/$n.log" 2>&1; } &&
+			"$f" -seed=1 -runs=20000 -max_total_time=30 "build-fuzz/corpus-$n" "fuzz/corpus/$n" \
+				>>"build-fuzz/$n.log" 2>&1; then
 			passed=$((passed + 1))
 			echo "$n: ok"
 		else

@@ -351,6 +351,18 @@ static int rename_refs(struct conf_session *s, const struct menu *target, const 
 	return 0;
 }
 
+int conf_virtual_iface(struct conf_session *s, const char *name, struct err *e)
+{
+	const struct menu *m = schema_find("/interface/ethernet");
+	if (!m || interface_exists(s, name))
+		return m ? 0 : err_set(e, "no /interface/ethernet menu");
+	struct item *it = item_new(m);
+	item_set(m, it, schema_prop(m, "name", NULL), name);
+	item_set(m, it, schema_prop(m, "default-name", NULL), name);
+	it->flags |= IF_DYNAMIC;
+	return store_add(s->st, m, it, SIZE_MAX, NULL, e);
+}
+
 /* ---- building items from arguments ---- */
 
 static bool is_special_arg(const char *name)
@@ -412,6 +424,12 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 		}
 		if (p->type == T_REF && canon.len) {
 			const char *missing = NULL;
+			if (s->virtual_ifaces && (!strcmp(p->ref, "interface") ||
+						  !strcmp(p->ref, "queue-parent"))) {
+				while (check_ref(s, p, sbuf_str(&canon), &missing) < 0 &&
+				       conf_virtual_iface(s, missing, e) == 0)
+					;
+			}
 			if (check_ref(s, p, sbuf_str(&canon), &missing) < 0) {
 				err_setp(e, p->name, "%s: no such %s '%s'", p->name,
 					 !strcmp(p->ref, "interface") ? "interface"
@@ -1101,6 +1119,8 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 		for (size_t k = 0; plist && plist[k]; k++)
 			free(plist[k]);
 		free(plist);
+		free(selids);
+		where_free(w);
 		return -1;
 	}
 	struct item **items;

@@ -59,7 +59,12 @@ struct conf_session {
 	size_t cmd_len;
 	int stmt_line;              /* position of the statement being run */
 	int stmt_col;
+	bool virtual_ifaces;        /* sim: an interface a command names is created */
 };
+
+/* Creates a virtual ethernet interface (sim and trace: the interfaces of the
+ * captures and of the configuration exist without hardware). */
+int conf_virtual_iface(struct conf_session *s, const char *name, struct err *e);
 
 void conf_session_init(struct conf_session *s, struct store *st, const char *user);
 void conf_session_free(struct conf_session *s);

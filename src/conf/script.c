@@ -21,7 +21,10 @@ struct ps {
 	int line, col;
 	char end;   /* ']' inside a command substitution, ')' in an expression, 0 at top */
 	int depth;  /* substitution depth: commands below 0 never change the current menu */
+	int edepth; /* expression nesting, bounded so hostile input cannot exhaust the stack */
 };
+
+#define MAX_EXPR_DEPTH 128
 
 static int run_statements(struct ps *p, struct sbuf *ret, struct err *e);
 static int parse_value(struct ps *p, struct sbuf *out, struct err *e);
@@ -236,6 +239,8 @@ static int parse_var(struct ps *p, struct sbuf *out, struct err *e)
 /* [ statements ] : the value of the last command. */
 static int parse_subst(struct ps *p, struct sbuf *out, struct err *e)
 {
+	if (p->depth >= MAX_EXPR_DEPTH)
+		return perr(p, e, "command substitutions nested too deeply%s", "");
 	adv(p); /* [ */
 	struct ps sub = *p;
 	sub.end = ']';
@@ -327,7 +332,19 @@ static bool truthy(const char *s)
 
 static int expr_or(struct ps *p, struct sbuf *out, struct err *e);
 
+static int expr_primary_(struct ps *p, struct sbuf *out, struct err *e);
+
 static int expr_primary(struct ps *p, struct sbuf *out, struct err *e)
+{
+	if (p->edepth >= MAX_EXPR_DEPTH)
+		return perr(p, e, "expression nested too deeply%s", "");
+	p->edepth++;
+	int rc = expr_primary_(p, out, e);
+	p->edepth--;
+	return rc;
+}
+
+static int expr_primary_(struct ps *p, struct sbuf *out, struct err *e)
 {
 	skip_ws_nl(p);
 	int c = peek(p);
@@ -359,8 +376,11 @@ static int expr_primary(struct ps *p, struct sbuf *out, struct err *e)
 			sbuf_puts(out, truthy(sbuf_str(&v)) ? "false" : "true");
 		else if (is_num(sbuf_str(&v), &n))
 			sbuf_printf(out, "%lld", -n);
-		else
-			return perr(p, e, "cannot negate '%s'", sbuf_str(&v));
+		else {
+			perr(p, e, "cannot negate '%s'", sbuf_str(&v));
+			sbuf_free(&v);
+			return -1;
+		}
 		sbuf_free(&v);
 		return 0;
 	}

@@ -8,12 +8,12 @@ SEED=$(dirname "$0")/../../examples/seed.rsc
 
 before=$(export_of "$T/a.db")
 out=$("$ROSFW" --db "$T/a.db" import "$SEED" 2>&1) && fail "strict import of the seed should fail"
-expect_contains "$out" "line 4 col 27: unknown property 'default-forward'"
+expect_contains "$out" "line 4 col 11: unknown property 'default-forward'"
 expect_contains "$out" "nothing was changed"
 [ "$(export_of "$T/a.db")" = "$before" ] && pass || fail "strict import changed the store"
 
 out=$("$ROSFW" --db "$T/a.db" import --lenient "$SEED" 2>&1) || fail "lenient import failed: $out"
-expect_contains "$out" "skipped: line 4 col 27: unknown property 'default-forward'"
+expect_contains "$out" "skipped: line 4 col 11: unknown property 'default-forward'"
 expect_contains "$out" "43 statements applied, 1 skipped"
 expect_contains "$out" "'packet-marks' is taken as 'packet-mark'"
 expect_contains "$out" "comment after a command ignored"

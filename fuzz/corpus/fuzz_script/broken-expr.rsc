@@ -1,0 +1,1 @@
+:if ($x = [ /ip address find ]) do={ :put (1 + ) }

@@ -1,0 +1,1 @@
+/ip firewall filter add chain= comment="unterminated
