@@ -28,5 +28,7 @@ int console_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int import_main(int argc, char **argv);
 int export_main(int argc, char **argv);
+int sim_main(int argc, char **argv);
+int trace_main(int argc, char **argv);
 
 #endif

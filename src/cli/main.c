@@ -15,6 +15,8 @@ static const struct {
 	{ "exec", exec_main, "run one or more commands and print the result" },
 	{ "import", import_main, "import a .rsc script atomically [--dry-run|--lenient]" },
 	{ "export", export_main, "print the configuration as a RouterOS script [--verbose] [MENU]" },
+	{ "sim", sim_main, "run captures through a configuration offline (pcap in, pcap + verdicts out)" },
+	{ "trace", trace_main, "follow one packet through every stage and rule" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,134 @@
+/*
+ * ct: connection tracking with Linux netfilter's semantics (RouterOS runs
+ * on it): states new, established, related, invalid, untracked; the TCP
+ * state table of nf_conntrack_proto_tcp with its invalid and ignore
+ * transitions and window tracking (tcp_in_window), loose pickup of
+ * mid-stream connections; UDP unreplied/stream timeouts; ICMP queries by
+ * id and ICMP errors as related through their embedded header; generic
+ * protocols by address pair. A new connection's entry is created
+ * unconfirmed by ct_in and inserted by ct_confirm once the packet survived
+ * the rules (as netfilter confirms at postrouting/input), so a dropped first
+ * packet leaves nothing behind and NAT can set the reply tuple first.
+ * The hash is keyed (SipHash) so attacker-chosen tuples cannot degrade it.
+ * Memory: entries come from a pool sized by max-entries; a full table
+ * evicts a non-assured entry or refuses the new connection.
+ * One thread owns a table (the dataplane); print reads through ct_foreach
+ * from the same thread.
+ */
+#ifndef ROSFW_ENGINE_CT_H
+#define ROSFW_ENGINE_CT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkt.h"
+
+enum ct_state { CT_NONE = 0, CT_NEW, CT_ESTABLISHED, CT_RELATED, CT_INVALID, CT_UNTRACKED };
+
+/* TCP states, as Linux names them. */
+enum ct_tcp_state {
+	TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_RECV,
+	TCP_CONNTRACK_ESTABLISHED, TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_CLOSE_WAIT,
+	TCP_CONNTRACK_LAST_ACK, TCP_CONNTRACK_TIME_WAIT, TCP_CONNTRACK_CLOSE,
+	TCP_CONNTRACK_SYN_SENT2, TCP_CONNTRACK_MAX
+};
+const char *ct_tcp_state_name(uint8_t s); /* RouterOS names: syn-sent, established, ... */
+const char *ct_state_name(uint8_t s);     /* new, established, related, invalid, untracked */
+
+/* Timeouts, indexed like /ip firewall connection tracking. */
+enum ct_timeout {
+	CTO_TCP_SYN_SENT, CTO_TCP_SYN_RECV, CTO_TCP_ESTABLISHED, CTO_TCP_FIN_WAIT,
+	CTO_TCP_CLOSE_WAIT, CTO_TCP_LAST_ACK, CTO_TCP_TIME_WAIT, CTO_TCP_CLOSE,
+	CTO_TCP_MAX_RETRANS, CTO_TCP_UNACKED, CTO_UDP, CTO_UDP_STREAM, CTO_ICMP,
+	CTO_GENERIC, CTO_MAX
+};
+
+struct ct_config {
+	bool enabled;          /* enabled=no: every packet is untracked */
+	bool loose;            /* loose-tcp-tracking */
+	uint32_t max_entries;
+	uint64_t timeout[CTO_MAX]; /* ns */
+};
+/* RouterOS v6 defaults (REFERENCE.md §3). */
+void ct_config_default(struct ct_config *c);
+
+struct ct_tuple {
+	union ipaddr src, dst;
+	uint16_t sport, dport; /* ICMP: id in both */
+	uint8_t proto;
+	uint8_t family;
+};
+
+/* Status bits (print flags in parentheses). */
+#define CTS_SEEN_REPLY 0x0001u /* S */
+#define CTS_ASSURED    0x0002u /* A */
+#define CTS_CONFIRMED  0x0004u /* C */
+#define CTS_FASTTRACK  0x0008u /* F */
+#define CTS_SRCNAT     0x0010u /* s */
+#define CTS_DSTNAT     0x0020u /* d */
+#define CTS_NAT_DONE   0x0040u /* NAT rules consulted (first packet) */
+
+struct ct_tcp_dir {
+	uint32_t end, maxend, maxwin;
+	uint8_t scale;
+	uint8_t flags;
+};
+
+struct ct_entry {
+	struct ct_tuple t[2]; /* [0] original direction as first seen; [1] the reply
+			       * expected, with NAT applied (reply src = translated dst) */
+	uint64_t expires;     /* ns */
+	uint64_t bytes[2];
+	uint32_t packets[2];
+	uint32_t mark;        /* connection-mark id, 0 = none */
+	uint16_t status;      /* CTS_* */
+	uint8_t tcp_state;
+	uint8_t tcp_last_dir, tcp_last_index, tcp_retrans;
+	uint32_t tcp_last_seq, tcp_last_ack, tcp_last_end;
+	struct ct_tcp_dir tcp[2];
+	/* hash chains, one node per direction (private) */
+	struct ct_entry *hnext[2];
+	struct ct_entry *lru_prev, *lru_next;
+};
+
+struct ct_table;
+
+struct ct_table *ct_create(const struct ct_config *c, const uint8_t key[16]);
+void ct_destroy(struct ct_table *t);
+void ct_set_config(struct ct_table *t, const struct ct_config *c);
+const struct ct_config *ct_get_config(const struct ct_table *t);
+
+/*
+ * The conntrack hook (prerouting for packets in, output for the router's):
+ * finds the entry of p (either direction), steps its state, refreshes its
+ * timeout and counters, and sets p->ct, p->ct_dir and p->ct_state. A packet
+ * that may start a connection gets a new unconfirmed entry (CT_NEW); one
+ * that may not (unsolicited reply, bad TCP flags, out of window, ...) is
+ * CT_INVALID with p->ct NULL. An ICMP error whose embedded header matches an
+ * entry is CT_RELATED with p->ct set to that entry. A packet already marked
+ * CT_UNTRACKED (raw notrack) is left alone.
+ */
+void ct_in(struct ct_table *t, struct pkt *p, uint64_t now);
+
+/* Inserts p's unconfirmed entry once the packet is accepted. Returns 0, or
+ * -1 when the table is full and no non-assured entry could be evicted (the
+ * packet must then be dropped with DR_CT_FULL). No-op for confirmed entries. */
+int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now);
+/* Frees p's unconfirmed entry (the packet was dropped). */
+void ct_discard(struct ct_table *t, struct pkt *p);
+
+/* Is a reply tuple already used by a confirmed entry? (NAT port allocation) */
+bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
+
+/* Removes expired entries; at most budget of them per call. */
+size_t ct_expire(struct ct_table *t, uint64_t now, size_t budget);
+size_t ct_count(const struct ct_table *t);
+/* Calls fn for every confirmed entry until it returns non-zero. */
+int ct_foreach(struct ct_table *t, int (*fn)(void *ctx, struct ct_entry *e), void *ctx);
+void ct_remove(struct ct_table *t, struct ct_entry *e);
+void ct_flush(struct ct_table *t);
+/* Bytes of memory one entry costs (for the benchmark's budget). */
+size_t ct_entry_size(void);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * engine: the RouterOS v6 packet flow (REFERENCE.md §1) over a compiled
+ * configuration. Owns the connection table, the rule state (counters,
+ * limits, dynamic address lists), the interfaces with their addresses, the
+ * routing table and the drop counters; holds the current ruleset and swaps
+ * it for a new one on engine_load (conntrack and rule state survive).
+ * A packet goes: raw prerouting, conntrack, mangle prerouting, dstnat,
+ * routing, then either input (mangle input, filter input) or forward (TTL,
+ * mangle forward, filter forward, mangle postrouting, srcnat); router
+ * packets take output instead. FastTrack connections skip the rules but
+ * keep their NAT. Every call takes `now` (ns): virtual time in sim, trace
+ * and tests, the monotonic clock live.
+ * Threads: engine_load on the control plane thread while the dataplane is
+ * quiescent (the daemon issue adds the RCU-style publish); everything else
+ * on the one dataplane thread.
+ */
+#ifndef ROSFW_ENGINE_ENGINE_H
+#define ROSFW_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/store.h"
+#include "ct.h"
+#include "pkt.h"
+#include "rules.h"
+
+enum ev_verdict {
+	EV_FORWARD, /* leaves through out_if */
+	EV_LOCAL,   /* for the router itself (accepted by input) */
+	EV_DROP,
+	EV_REJECT,  /* dropped, and out->reply holds the ICMP error or TCP reset */
+	EV_L2,      /* not IP (ARP ...): handed to layer 2 */
+};
+const char *ev_name(enum ev_verdict v);
+
+#define ENGINE_MAX_REPLY 1600
+
+struct engine_out {
+	enum ev_verdict verdict;
+	enum drop_reason reason;
+	uint16_t out_if;           /* name_of(NS_IFACE, out_if) */
+	uint32_t nexthop;          /* IPv4 next hop (the destination itself when connected) */
+	enum rs_table table;       /* which table decided (drop/reject/accept) */
+	uint32_t rule_id;          /* store id of the deciding rule, 0 = none/implicit */
+	bool fasttrack;            /* went through the FastTrack path */
+	/* the reply for EV_REJECT (and ICMP time-exceeded), a full frame */
+	uint8_t reply[ENGINE_MAX_REPLY];
+	uint32_t reply_len;
+	uint16_t reply_if;
+};
+
+/* Trace of one packet: one call per step, text already formatted. */
+typedef void (*engine_trace_fn)(void *ctx, const char *stage, const char *text);
+
+struct engine;
+
+struct engine *engine_new(void);
+void engine_free(struct engine *en);
+
+/* Compiles the store (firewall, address lists, interfaces, addresses,
+ * routes, connection tracking settings) and makes it current. On error
+ * the previous configuration stays in force. */
+int engine_load(struct engine *en, struct store *st, struct err *e);
+
+/* Runs one received frame (p->data/len set, p->ts = now) in through
+ * interface in_if (name_intern(NS_IFACE, name)). The frame is rewritten in
+ * place (NAT, TTL). */
+void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
+		  struct engine_out *out);
+/* A packet the router itself sends (output chain). */
+void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out);
+/* Many frames at once, stage by stage (up to 256). */
+void engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
+			uint64_t now, struct engine_out *out);
+
+void engine_set_trace(struct engine *en, engine_trace_fn fn, void *ctx);
+/* Local time for the time= matcher: seconds east of UTC. */
+void engine_set_utc_offset(struct engine *en, int32_t seconds);
+
+/* Housekeeping: expire connections and dynamic entries. */
+void engine_tick(struct engine *en, uint64_t now);
+
+struct ct_table *engine_ct(struct engine *en);
+struct rs_state *engine_rule_state(struct engine *en);
+uint64_t engine_drops(const struct engine *en, enum drop_reason r);
+/* The router's own IPv4 address on an interface (first one), 0 if none. */
+uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
+bool engine_is_local(const struct engine *en, uint32_t addr);
+
+/* Copies the counters of the engine into the store's items (print stats)
+ * and registers the /ip/firewall/connection provider. */
+void engine_export_counters(struct engine *en, struct store *st);
+
+#endif
