@@ -467,9 +467,28 @@ int sim_main(int argc, char **argv)
 
 /* ---- trace ---- */
 
+/* Rule lines name the rule as print numbers it, with its comment. */
 static void trace_print(void *ctx, const char *stage, const char *text)
 {
-	(void)ctx;
+	struct offline *o = ctx;
+	uint32_t id;
+	const char *star = strstr(text, "rule *");
+	char table[16] = "";
+	sscanf(stage, "%15s", table);
+	if (star && sscanf(star + 6, "%x", &id) == 1 && table[0]) {
+		char path[64];
+		snprintf(path, sizeof(path), "/ip/firewall/%s", table);
+		const struct menu *m = schema_find(path);
+		long pos = m ? store_pos(o->st, m, id) : -1;
+		if (pos >= 0) {
+			const struct item *it = store_at(o->st, m, (size_t)pos);
+			const char *c = item_get(m, it, "comment");
+			const char *rest = strchr(star + 6, ' ');
+			printf("%-22s #%ld %s%s%s%s\n", stage, pos, rest ? rest + 1 : "",
+			       c && *c ? "  ;;; " : "", c && *c ? c : "", "");
+			return;
+		}
+	}
 	printf("%-22s %s\n", stage, text);
 }
 
@@ -583,7 +602,7 @@ int trace_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	engine_set_trace(o.en, trace_print, NULL);
+	engine_set_trace(o.en, trace_print, &o);
 	struct pkt p = { .data = frame, .len = len, .cap = FRAME_CAP };
 	engine_input(o.en, &p, ifid, now, &out);
 	engine_set_trace(o.en, NULL, NULL);

@@ -50,6 +50,8 @@ struct engine {
 	int32_t utc_off;
 	uint32_t nat_rover;
 	uint64_t last_now;  /* the latest time seen, for print's timeouts */
+	uint64_t ft_bytes, ft_packets; /* the FastTrack path, for its dummy rule */
+	bool has_fasttrack;            /* some rule has action=fasttrack-connection */
 };
 
 const char *ev_name(enum ev_verdict v)
@@ -68,13 +70,18 @@ static const char *const table_names[RT_MAX] = { "raw", "mangle", "nat", "filter
 
 /* ---- tracing ---- */
 
-static void tracef(struct engine *en, const char *stage, const char *fmt, ...)
+static void trace_emit(struct engine *en, const char *stage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void tracef(struct engine *en, const char *stage, const char *fmt, ...)
+/* The arguments of a trace line are only computed when tracing. */
+#define tracef(en, ...)                                  \
+	do {                                             \
+		if ((en)->trace)                          \
+			trace_emit((en), __VA_ARGS__);     \
+	} while (0)
+
+static void trace_emit(struct engine *en, const char *stage, const char *fmt, ...)
 {
-	if (!en->trace)
-		return;
 	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
@@ -89,7 +96,7 @@ static void rule_trace(void *ctx, enum rs_table table, const char *chain, uint32
 	struct engine *en = ctx;
 	char stage[64];
 	snprintf(stage, sizeof(stage), "%s %s", table_names[table], chain);
-	tracef(en, stage, "rule *%X %s%s%s", rule_id, matched ? "matched" : "no match",
+	trace_emit(en, stage, "rule *%X %s%s%s", rule_id, matched ? "matched" : "no match",
 	       why && *why ? ": " : "", why ? why : "");
 }
 
@@ -315,6 +322,14 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	load_routes(en, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
+	en->has_fasttrack = false;
+	const struct menu *fm = schema_find("/ip/firewall/filter");
+	for (size_t i = 0; fm && i < store_count(st, fm); i++) {
+		const struct item *it = store_at(st, fm, i);
+		const char *a = item_get(fm, it, "action");
+		if (a && !strcmp(a, "fasttrack-connection") && !disabled(fm, it))
+			en->has_fasttrack = true;
+	}
 	return 0;
 }
 
@@ -754,6 +769,10 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	       p->ct && (p->ct->status & CTS_FASTTRACK) ? " (fasttracked)" : "");
 	bool fast = p->ct && (p->ct->status & CTS_FASTTRACK) && p->ct_state == CT_ESTABLISHED;
 	out->fasttrack = fast;
+	if (fast) {
+		en->ft_bytes += p->ip_len;
+		en->ft_packets++;
+	}
 
 	if (!fast && !hook(en, p, RT_MANGLE, RH_PREROUTING, now, &v, out))
 		return finish_drop(en, p, out);
@@ -1053,15 +1072,63 @@ static int connections(void *ctx, struct conf_session *s, const struct menu *m,
 	return 0;
 }
 
+#define FT_DUMMY_COMMENT "special dummy rule to show fasttrack counters"
+
+/* RouterOS shows FastTrack's counters on a dynamic rule at the top of the
+ * filter: added here while a fasttrack-connection rule exists, removed
+ * when none does. */
+static void fasttrack_dummy(struct engine *en, struct store *st)
+{
+	const struct menu *m = schema_find("/ip/firewall/filter");
+	if (!m)
+		return;
+	struct item *dummy = NULL;
+	for (size_t i = 0; i < store_count(st, m); i++) {
+		struct item *it = store_at(st, m, i);
+		const char *c = item_get(m, it, "comment");
+		if ((it->flags & IF_DYNAMIC) && c && !strcmp(c, FT_DUMMY_COMMENT))
+			dummy = it;
+	}
+	if (!dummy && !en->has_fasttrack)
+		return;
+	if (store_begin(st, NULL) < 0)
+		return;
+	int rc = 0;
+	if (!dummy) {
+		struct item *it = item_new(m);
+		item_set(m, it, schema_prop(m, "chain", NULL), "forward");
+		item_set(m, it, schema_prop(m, "action", NULL), "passthrough");
+		item_set(m, it, schema_prop(m, "comment", NULL), FT_DUMMY_COMMENT);
+		it->flags |= IF_DYNAMIC;
+		uint32_t id;
+		rc = store_add(st, m, it, 0, &id, NULL);
+		dummy = rc == 0 ? store_get(st, m, id) : NULL;
+	} else if (!en->has_fasttrack) {
+		rc = store_remove(st, m, dummy->id, NULL);
+		dummy = NULL;
+	}
+	if (rc == 0)
+		store_commit(st, "system", NULL, NULL);
+	else
+		store_rollback(st);
+	if (dummy) {
+		dummy->bytes = en->ft_bytes;
+		dummy->packets = en->ft_packets;
+	}
+}
+
 void engine_export_counters(struct engine *en, struct store *st)
 {
 	conf_set_provider("/ip/firewall/connection", connections, en);
+	fasttrack_dummy(en, st);
 	for (const char *const *mp = fw_menus; *mp; mp++) {
 		const struct menu *m = schema_find(*mp);
 		if (!m)
 			continue;
 		for (size_t i = 0; i < store_count(st, m); i++) {
 			struct item *it = store_at(st, m, i);
+			if (it->flags & IF_DYNAMIC)
+				continue;
 			uint64_t b = 0, p = 0;
 			rs_state_counters(en->rst, it->id, &b, &p);
 			it->bytes = b;

@@ -804,7 +804,8 @@ static bool ref_chain(struct ref *r, const char *chain, int depth)
 	for (size_t i = 0; i < store_count(r->st, r->m); i++) {
 		const struct item *it = store_at(r->st, r->m, i);
 		const char *ch = val(r, it, "chain");
-		if (!ch || strcmp(ch, chain) || yes(val(r, it, "disabled")))
+		if (!ch || strcmp(ch, chain) || yes(val(r, it, "disabled")) ||
+		    (it->flags & IF_DYNAMIC))
 			continue;
 		bool matched = rule_matches(r, it);
 		if (c->trace)

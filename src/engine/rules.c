@@ -1140,7 +1140,8 @@ static int table_compile(struct cc *cc, struct tab_b *t)
 		const struct item *it = store_at(cc->st, m, i);
 		cc->rs->nrules++;
 		cc->id = it->id;
-		if (is_yes(get(cc, it, "disabled")))
+		/* dynamic rules are RouterOS's own (the FastTrack counter rule) */
+		if (is_yes(get(cc, it, "disabled")) || (it->flags & IF_DYNAMIC))
 			continue;
 		if (rule_compile(cc, t, it) < 0)
 			return -1;
