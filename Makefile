@@ -10,16 +10,22 @@ else
 WARN    += -Wno-format-truncation
 endif
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(OPT) -MMD -MP
-LDLIBS  += -lsqlite3 -ledit -lpcap -lm -lpthread
+LDLIBS  += -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lm -lpthread
 
 BUILD   ?= build
 DB      ?= var/rosfw.db
 
 # Debian packages the build and the tests need (header or tool -> package).
-DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev clang
+DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev python3-librouteros python3-requests curl clang
 
-SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c))
+SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/mgmt/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
+# Transitional while the API and REST fronts are written: WITH_DAEMON=1
+# builds `rosfw run` (src/daemon) as well.
+ifeq ($(WITH_DAEMON),1)
+SRC_LIB  += $(sort $(wildcard src/daemon/*.c))
+CFLAGS   += -DROSFW_WITH_DAEMON
+endif
 OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_rsc.o
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
@@ -107,7 +113,7 @@ build-fuzz/librosfw.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 build-fuzz/%: fuzz/%.c build-fuzz/librosfw.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/librosfw.a \
-	  -lsqlite3 -ledit -lpcap -lm -lpthread
+	  -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lm -lpthread
 
 fuzz: $(FUZZ_BIN)
 

@@ -30,5 +30,6 @@ int import_main(int argc, char **argv);
 int export_main(int argc, char **argv);
 int sim_main(int argc, char **argv);
 int trace_main(int argc, char **argv);
+int run_main(int argc, char **argv);
 
 #endif

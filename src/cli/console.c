@@ -4,8 +4,11 @@
  * what may follow, Ctrl-C to drop the line), or a script read from stdin
  * when stdin is not a terminal.
  */
+#include <errno.h>
 #include <histedit.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,83 @@
 static struct cli_store *g_cs; /* libedit callbacks have no context argument */
 static char prompt_buf[256];
 static volatile sig_atomic_t interrupted;
+/* attached to a running router: its socket, its current menu, its identity */
+static int g_remote = -1;
+static char g_path[160];
+static char g_identity[64] = "MikroTik";
+
+/* Sends a request and reads the reply: output, then '\0', status, path, '\n'. */
+static int remote_call(char kind, const char *text, struct sbuf *out)
+{
+	struct sbuf req = SBUF_INIT;
+	sbuf_putc(&req, kind);
+	sbuf_puts(&req, text);
+	sbuf_putc(&req, kind == 'S' ? '\0' : '\n');
+	size_t off = 0;
+	while (off < req.len) {
+		ssize_t w = write(g_remote, req.s + off, req.len - off);
+		if (w <= 0) {
+			sbuf_free(&req);
+			return -2;
+		}
+		off += (size_t)w;
+	}
+	sbuf_free(&req);
+	struct sbuf in = SBUF_INIT;
+	char buf[65536];
+	for (;;) {
+		char *z = in.len ? memchr(in.s, '\0', in.len) : NULL;
+		if (z && memchr(z, '\n', in.len - (size_t)(z - in.s))) {
+			sbuf_add(out, in.s, (size_t)(z - in.s));
+			char status = z[1];
+			char *nl = memchr(z, '\n', in.len - (size_t)(z - in.s));
+			snprintf(g_path, sizeof(g_path), "%.*s", (int)(nl - z - 2), z + 2);
+			sbuf_free(&in);
+			return status == '0' ? 0 : -1;
+		}
+		ssize_t r = read(g_remote, buf, sizeof(buf));
+		if (r <= 0) {
+			sbuf_free(&in);
+			return -2;
+		}
+		sbuf_add(&in, buf, (size_t)r);
+	}
+}
+
+static int remote_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	g_remote = fd;
+	/* the greeting carries the prompt path */
+	struct sbuf greet = SBUF_INIT;
+	char buf[4096];
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		sbuf_add(&greet, buf, (size_t)r);
+		char *z = memchr(greet.s, '\0', greet.len);
+		if (z && memchr(z, '\n', greet.len - (size_t)(z - greet.s)))
+			break;
+	}
+	sbuf_free(&greet);
+	struct sbuf out = SBUF_INIT;
+	if (remote_call('C', ":put [/system identity get name]", &out) == 0 && out.len) {
+		snprintf(g_identity, sizeof(g_identity), "%.*s", (int)strcspn(out.s, "\n"), out.s);
+	}
+	sbuf_free(&out);
+	return 0;
+}
 
 static void show_error(const struct err *e)
 {
@@ -27,6 +107,8 @@ static void show_error(const struct err *e)
 
 static const char *identity(struct cli_store *cs)
 {
+	if (g_remote >= 0)
+		return g_identity;
 	const struct menu *m = schema_find("/system/identity");
 	const struct item *it = m ? store_at(cs->st, m, 0) : NULL;
 	const char *v = it ? item_get(m, it, "name") : NULL;
@@ -38,14 +120,16 @@ static char *prompt(EditLine *el)
 	(void)el;
 	char path[200];
 	size_t k = 0;
-	for (const char *p = g_cs->s.path; *p && k + 1 < sizeof(path); p++)
-		path[k++] = (*p == '/' && p != g_cs->s.path) ? ' ' : *p;
+	const char *cur = g_remote >= 0 ? g_path : g_cs->s.path;
+	const char *user = g_remote >= 0 ? "admin" : g_cs->s.user;
+	for (const char *p = cur; *p && k + 1 < sizeof(path); p++)
+		path[k++] = (*p == '/' && p != cur) ? ' ' : *p;
 	path[k] = 0;
-	snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] %s> ", g_cs->s.user, identity(g_cs),
+	snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] %s> ", user, identity(g_cs),
 		 k ? path : "");
 	/* RouterOS shows "[admin@MikroTik] > " at the root */
 	if (!k)
-		snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] > ", g_cs->s.user, identity(g_cs));
+		snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] > ", user, identity(g_cs));
 	return prompt_buf;
 }
 
@@ -91,7 +175,7 @@ static void submenus(const char *path, struct cands *c)
 static void candidates(const char *line, struct cands *c, char *partial, size_t plen)
 {
 	char path[160];
-	snprintf(path, sizeof(path), "%s", g_cs->s.path);
+	snprintf(path, sizeof(path), "%s", g_remote >= 0 ? g_path : g_cs->s.path);
 	const char *p = line;
 	while (*p == ' ')
 		p++;
@@ -241,10 +325,15 @@ static unsigned char help(EditLine *el, int ch)
 	return CC_REDISPLAY;
 }
 
+static bool empty_line_quit;
+
 static unsigned char cancel(EditLine *el, int ch)
 {
 	(void)ch;
-	(void)el;
+	const LineInfo *li = el_line(el);
+	/* Ctrl-C drops the line; on an empty line it leaves the console */
+	if (li->lastchar == li->buffer)
+		empty_line_quit = true;
 	interrupted = 1;
 	fputs("^C\n", stdout);
 	return CC_NEWLINE;
@@ -258,6 +347,18 @@ static void on_sigint(int sig)
 
 static int run_line(struct cli_store *cs, const char *line)
 {
+	if (g_remote >= 0) {
+		struct sbuf out = SBUF_INIT;
+		int rc = remote_call('C', line, &out);
+		fputs(sbuf_str(&out), stdout);
+		fflush(stdout);
+		sbuf_free(&out);
+		if (rc == -2) {
+			fprintf(stderr, "rosfw console: the router closed the connection\n");
+			cs->s.quit = true;
+		}
+		return rc;
+	}
 	struct err e;
 	struct sbuf ret = SBUF_INIT;
 	int rc = conf_exec(&cs->s, line, &ret, &e);
@@ -297,6 +398,8 @@ static int interactive(struct cli_store *cs)
 	while (!cs->s.quit && (buf = el_gets(el, &count)) != NULL) {
 		if (interrupted) {
 			interrupted = 0;
+			if (empty_line_quit)
+				break;
 			continue;
 		}
 		char *line = xstrndup(buf, (size_t)count);
@@ -316,9 +419,76 @@ static int interactive(struct cli_store *cs)
 	return 0;
 }
 
+/* The socket of a running router: --socket, else beside the store. */
+static const char *socket_arg(int *argc, char **argv, char *buf, size_t n, bool *given)
+{
+	*given = false;
+	const char *db = getenv("ROSFW_DB");
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < *argc) {
+			snprintf(buf, n, "%s", argv[++i]);
+			*given = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--db") && i + 1 < *argc)
+			db = argv[i + 1];
+		argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	if (*given)
+		return buf;
+	if (!db)
+		db = "var/rosfw.db";
+	const char *sl = strrchr(db, '/');
+	if (sl)
+		snprintf(buf, n, "%.*s/rosfw.sock", (int)(sl - db), db);
+	else
+		snprintf(buf, n, "rosfw.sock");
+	return buf;
+}
+
 int console_main(int argc, char **argv)
 {
 	struct cli_store cs;
+	char sock[300];
+	bool given;
+	socket_arg(&argc, argv, sock, sizeof(sock), &given);
+	if (remote_connect(sock) == 0) {
+		/* attached to the running router: no store of our own */
+		memset(&cs, 0, sizeof(cs));
+		conf_session_init(&cs.s, NULL, "admin");
+		g_cs = &cs;
+		int rc = 0;
+		if (isatty(STDIN_FILENO)) {
+			rc = interactive(&cs);
+		} else {
+			struct sbuf text = SBUF_INIT, out = SBUF_INIT;
+			char buf[65536];
+			size_t k;
+			while ((k = fread(buf, 1, sizeof(buf), stdin)) > 0)
+				sbuf_add(&text, buf, k);
+			rc = remote_call('S', sbuf_str(&text), &out) == 0 ? 0 : 1;
+			/* failures go to stderr, the rest to stdout */
+			const char *p = sbuf_str(&out);
+			while (*p) {
+				const char *nl = strchr(p, '\n');
+				size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+				fprintf(strncmp(p, "failure: ", 9) ? stdout : stderr, "%.*s", (int)len, p);
+				p += len;
+			}
+			sbuf_free(&text);
+			sbuf_free(&out);
+		}
+		close(g_remote);
+		conf_session_free(&cs.s);
+		return rc;
+	}
+	if (given) {
+		fprintf(stderr, "rosfw console: cannot connect to %s: %s\n", sock, strerror(errno));
+		return 1;
+	}
 	if (cli_open(&cs, &argc, argv) < 0)
 		return 1;
 	g_cs = &cs;

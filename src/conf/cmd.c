@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,19 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 				snprintf(e->prop, sizeof(e->prop), "%s", p->name);
 			rc = val_err(e, a);
 			break;
+		}
+		if ((p->flags & PF_HASHED) && canon.len && strncmp(sbuf_str(&canon), "$argon2", 7)) {
+			/* a password is kept only as its hash (an exported hash imports as is) */
+			char hash[crypto_pwhash_STRBYTES];
+			if (sodium_init() < 0 ||
+			    crypto_pwhash_str(hash, canon.s, canon.len,
+					      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+				rc = err_setp(e, p->name, "cannot hash the password");
+				break;
+			}
+			sbuf_reset(&canon);
+			sbuf_puts(&canon, hash);
 		}
 		if (p->type == T_REF && canon.len) {
 			const char *missing = NULL;
@@ -1379,8 +1393,20 @@ static int dispatch(struct conf_session *s, const char *path, const char *verb,
 int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	    const struct conf_args *args, struct sbuf *ret, struct err *e)
 {
+	if (!strcmp(verb, "export")) {
+		for (size_t i = 0; i < args->n; i++)
+			if (!strcmp(args->a[i].name ? args->a[i].name : args->a[i].value,
+				    "show-sensitive") && !s->may_sensitive)
+				return err_set(e, "not enough permissions (9)");
+	}
 	if (read_only_verb(verb))
 		return dispatch(s, path, verb, args, ret, e);
+	/* logging is what a read-only user may still do */
+	bool logging = !strcmp(path, "/log") || !strcmp(verb, "quit");
+	if (!s->may_write && !logging)
+		return err_set(e, "not enough permissions (9)");
+	if (!s->may_policy && !strncmp(path, "/user", 5))
+		return err_set(e, "not enough permissions (9)");
 	if (store_begin(s->st, e) < 0)
 		return -1;
 	int rc = dispatch(s, path, verb, args, ret, e);
@@ -1406,6 +1432,7 @@ void conf_session_init(struct conf_session *s, struct store *st, const char *use
 	s->st = st;
 	snprintf(s->user, sizeof(s->user), "%s", user ? user : "admin");
 	snprintf(s->files_dir, sizeof(s->files_dir), "files");
+	s->may_write = s->may_policy = s->may_sensitive = true;
 }
 
 static void vars_free(struct conf_vars *vs)

@@ -60,6 +60,11 @@ struct conf_session {
 	int stmt_line;              /* position of the statement being run */
 	int stmt_col;
 	bool virtual_ifaces;        /* sim: an interface a command names is created */
+	/* what the session's user may do (its group's policies; all for the
+	 * local console) */
+	bool may_write;             /* policy write: change the configuration */
+	bool may_policy;            /* policy policy: change users and groups */
+	bool may_sensitive;         /* policy sensitive: see secrets (export show-sensitive) */
 };
 
 /* Creates a virtual ethernet interface (sim and trace: the interfaces of the

@@ -394,7 +394,7 @@ static const struct prop user_props[] = {
 	{ .name = "name", .type = T_STR, .flags = PF_REQ | PF_UNIQUE, .help = "Login name" },
 	{ .name = "group", .type = T_REF, .flags = PF_REQ, .ref = "/user/group",
 	  .help = "Group that gives the permissions" },
-	{ .name = "password", .type = T_STR, .flags = PF_SENSITIVE, .help = "Login password" },
+	{ .name = "password", .type = T_STR, .flags = PF_SENSITIVE | PF_HASHED, .help = "Login password" },
 	{ .name = "address", .type = T_NET4, .flags = PF_LIST, .def = "",
 	  .help = "Networks the user may log in from, empty = any" },
 	RO("last-logged-in", T_STR, "Time of the last login"),

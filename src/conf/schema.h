@@ -28,6 +28,7 @@ struct item;
 #define PF_UNIQUE    0x0080u /* no two items of the menu share the value */
 #define PF_DETAIL    0x0100u /* shown by print detail only, not plain print */
 #define PF_ADDONLY   0x0200u /* can be given on add, not changed by set */
+#define PF_HASHED    0x0800u /* stored as a password hash (libsodium argon2id) */
 #define PF_DYNAMIC   0x0400u /* an item added with this property set is dynamic:
 			      * it lives in memory only (address-list timeout) */
 

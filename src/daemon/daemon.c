@@ -1,0 +1,436 @@
+/*
+ * rosfw run: the store, the engine and the queues, recompiled after every
+ * committed change, and the console socket. The console protocol is a line
+ * per request and a framed reply:
+ *   request:  'C' command line '\n'    run one line (console semantics)
+ *             'S' script ... '\0'      run a whole script leniently (stdin)
+ *   reply:    output bytes, then '\0', a status ('0' ok, '1' error), the
+ *             prompt path, '\n'
+ * Completion needs only the schema and the current menu, so clients do it
+ * themselves from the path each reply carries.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf/runtime.h"
+#include "engine/engine.h"
+#include "mgmt/mgmt.h"
+#include "qos/qos.h"
+
+#define MAX_REQ (4u << 20)
+
+struct listener_ent {
+	daemon_change_fn fn;
+	void *ctx;
+};
+
+struct client {
+	int fd;
+	struct conf_session s;
+	struct sbuf in;
+	struct sbuf outq;
+	struct daemon *d;
+	struct client *next;
+};
+
+struct daemon {
+	struct loop *loop;
+	struct store *st;
+	struct engine *en;
+	struct qos *qos;
+	bool dirty;
+	char sock_path[300];
+	int sock;
+	char files_dir[256];
+	struct listener_ent *ls;
+	size_t nls;
+	struct api_server *api;
+	struct rest_server *rest;
+	struct client *clients;
+};
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct loop *daemon_loop(struct daemon *d)
+{
+	return d->loop;
+}
+
+struct store *daemon_store(struct daemon *d)
+{
+	return d->st;
+}
+
+void daemon_session_init(struct daemon *d, struct conf_session *s, const char *user,
+			 unsigned policy)
+{
+	conf_session_init(s, d->st, user);
+	snprintf(s->files_dir, sizeof(s->files_dir), "%s", d->files_dir);
+	s->may_write = (policy & POL_WRITE) != 0;
+	s->may_policy = (policy & POL_POLICY) != 0;
+	s->may_sensitive = (policy & POL_SENSITIVE) != 0;
+}
+
+void daemon_on_change(struct daemon *d, daemon_change_fn fn, void *ctx)
+{
+	d->ls = xrealloc(d->ls, (d->nls + 1) * sizeof(*d->ls));
+	d->ls[d->nls++] = (struct listener_ent){ fn, ctx };
+}
+
+static void on_commit(void *ctx, const uint64_t *changed, size_t nwords)
+{
+	struct daemon *d = ctx;
+	d->dirty = true;
+	for (size_t i = 0; i < d->nls; i++)
+		d->ls[i].fn(d->ls[i].ctx, changed, nwords);
+}
+
+/* Recompiles and publishes; on error the previous configuration stays. */
+static void recompile(struct daemon *d)
+{
+	d->dirty = false;
+	struct err e;
+	err_clear(&e);
+	if (engine_load(d->en, d->st, &e) < 0) {
+		conf_log("firewall,error", "configuration not applied: %s", e.msg);
+		return;
+	}
+	char msg[256] = "";
+	struct qos *q = qos_build(d->st, loop_now_ms() * 1000000ull, msg, sizeof(msg));
+	if (!q) {
+		conf_log("queue,error", "queues not applied: %s", msg);
+		return;
+	}
+	qos_free(d->qos);
+	d->qos = q;
+}
+
+void daemon_refresh_stats(struct daemon *d)
+{
+	engine_export_counters(d->en, d->st);
+	if (d->qos)
+		qos_export_stats(d->qos, d->st);
+}
+
+static void tick(struct loop *l, void *ctx)
+{
+	(void)l;
+	struct daemon *d = ctx;
+	if (d->dirty)
+		recompile(d);
+	engine_tick(d->en, loop_now_ms() * 1000000ull);
+}
+
+/* ---- console socket ---- */
+
+static void client_close(struct daemon *d, struct client *c)
+{
+	for (struct client **pp = &d->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	loop_unwatch(d->loop, c->fd);
+	close(c->fd);
+	conf_session_free(&c->s);
+	sbuf_free(&c->in);
+	sbuf_free(&c->outq);
+	free(c);
+}
+
+static void client_io(struct loop *l, int fd, short revents, void *ctx);
+
+static void queue_reply(struct client *c, bool ok)
+{
+	/* print stats must see live counters */
+	sbuf_puts(&c->outq, sbuf_str(&c->s.warn));
+	sbuf_puts(&c->outq, sbuf_str(&c->s.out));
+	sbuf_reset(&c->s.warn);
+	sbuf_reset(&c->s.out);
+	sbuf_putc(&c->outq, '\0');
+	sbuf_putc(&c->outq, ok ? '0' : '1');
+	sbuf_puts(&c->outq, c->s.path);
+	sbuf_putc(&c->outq, '\n');
+	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
+}
+
+static void run_request(struct client *c, char kind, const char *text)
+{
+	struct err e;
+	err_clear(&e);
+	daemon_refresh_stats(c->d);
+	int rc;
+	if (kind == 'S') {
+		struct sbuf report = SBUF_INIT;
+		rc = conf_import(&c->s, text, "console", CONF_LENIENT, &report, &e);
+		const char *p = sbuf_str(&report);
+		bool failed = rc < 0;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+			const char *sk = strstr(p, "skipped: ");
+			if (sk && sk < p + len) {
+				sbuf_printf(&c->s.out, "failure: %.*s", (int)len, p);
+				failed = true;
+			}
+			p += len;
+		}
+		sbuf_free(&report);
+		rc = failed ? -1 : 0;
+	} else {
+		struct sbuf ret = SBUF_INIT;
+		rc = conf_exec(&c->s, text, &ret, &e);
+		sbuf_free(&ret);
+	}
+	if (rc < 0 && e.msg[0]) {
+		struct sbuf m = SBUF_INIT;
+		err_format(&e, &m);
+		sbuf_printf(&c->s.out, "failure: %s\n", sbuf_str(&m));
+		sbuf_free(&m);
+	}
+	if (c->d->dirty)
+		recompile(c->d);
+	queue_reply(c, rc == 0);
+}
+
+static void client_io(struct loop *l, int fd, short revents, void *ctx)
+{
+	struct client *c = ctx;
+	if (revents & POLLOUT) {
+		ssize_t w = write(fd, c->outq.s, c->outq.len);
+		if (w < 0 && errno != EAGAIN) {
+			client_close(c->d, c);
+			return;
+		}
+		if (w > 0) {
+			memmove(c->outq.s, c->outq.s + w, c->outq.len - (size_t)w);
+			sbuf_truncate(&c->outq, c->outq.len - (size_t)w);
+		}
+		if (!c->outq.len)
+			loop_watch(l, fd, POLLIN, client_io, c);
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	char buf[65536];
+	ssize_t r = read(fd, buf, sizeof(buf));
+	if (r <= 0) {
+		if (r < 0 && errno == EAGAIN)
+			return;
+		client_close(c->d, c);
+		return;
+	}
+	sbuf_add(&c->in, buf, (size_t)r);
+	if (c->in.len > MAX_REQ) {
+		client_close(c->d, c);
+		return;
+	}
+	/* complete requests: 'C'...'\n' or 'S'...'\0' */
+	for (;;) {
+		if (!c->in.len)
+			break;
+		char kind = c->in.s[0];
+		char term = kind == 'S' ? '\0' : '\n';
+		char *end = memchr(c->in.s, term, c->in.len);
+		if (!end)
+			break;
+		size_t len = (size_t)(end - c->in.s);
+		char *text = xstrndup(c->in.s + 1, len - 1);
+		memmove(c->in.s, end + 1, c->in.len - len - 1);
+		sbuf_truncate(&c->in, c->in.len - len - 1);
+		if (kind == 'C' || kind == 'S')
+			run_request(c, kind, text);
+		else
+			queue_reply(c, false);
+		free(text);
+		if (c->s.quit) {
+			client_close(c->d, c);
+			return;
+		}
+	}
+}
+
+static void accept_client(struct loop *l, int fd, short revents, void *ctx)
+{
+	(void)revents;
+	struct daemon *d = ctx;
+	int cfd = accept(fd, NULL, NULL);
+	if (cfd < 0)
+		return;
+	fcntl(cfd, F_SETFL, O_NONBLOCK);
+	struct client *c = xcalloc(1, sizeof(*c));
+	c->fd = cfd;
+	c->d = d;
+	c->next = d->clients;
+	d->clients = c;
+	/* the socket's permissions (0600) make it a local administrator's console */
+	daemon_session_init(d, &c->s, "admin", POL_ALL);
+	loop_watch(l, cfd, POLLIN, client_io, c);
+	queue_reply(c, true); /* greeting: the prompt path */
+}
+
+static int console_socket(struct daemon *d, struct err *e)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
+		return err_set(e, "socket path too long: %s", d->sock_path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return err_set(e, "socket: %s", strerror(errno));
+	/* a stale socket of a daemon that died: replace it; a live one: refuse */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return err_set(e, "another rosfw is running on %s", d->sock_path);
+	}
+	unlink(d->sock_path);
+	mode_t old = umask(0077);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return err_set(e, "cannot listen on %s: %s", d->sock_path, strerror(errno));
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	d->sock = fd;
+	loop_watch(d->loop, fd, POLLIN, accept_client, d);
+	return 0;
+}
+
+/* ---- start ---- */
+
+static int first_start(struct daemon *d, const char *password, struct conf_session *s,
+		       struct err *e)
+{
+	char pw[32];
+	if (!password) {
+		static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+		if (sodium_init() < 0)
+			return err_set(e, "libsodium failed to start");
+		for (int i = 0; i < 16; i++)
+			pw[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+		pw[16] = 0;
+		password = pw;
+		printf("rosfw: new configuration; user admin, password %s (shown once)\n", pw);
+		fflush(stdout);
+	}
+	struct sbuf cmd = SBUF_INIT;
+	sbuf_puts(&cmd, "/user set admin password=");
+	conf_quote(password, true, &cmd);
+	int rc = conf_exec(s, sbuf_str(&cmd), NULL, e);
+	sbuf_free(&cmd);
+	(void)d;
+	return rc;
+}
+
+int daemon_main(const struct daemon_opts *o)
+{
+	struct daemon *d = xcalloc(1, sizeof(*d));
+	struct err e;
+	err_clear(&e);
+	int rc = 1;
+	d->sock = -1;
+	d->loop = loop_new();
+	const char *db = o->db ? o->db : "var/rosfw.db";
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s", db);
+	char *sl = strrchr(dir, '/');
+	if (sl) {
+		*sl = 0;
+		mkdir(dir, 0755);
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	if (o->files_dir)
+		snprintf(d->files_dir, sizeof(d->files_dir), "%s", o->files_dir);
+	else
+		snprintf(d->files_dir, sizeof(d->files_dir), "%s/files", dir);
+	if (o->socket)
+		snprintf(d->sock_path, sizeof(d->sock_path), "%s", o->socket);
+	else
+		snprintf(d->sock_path, sizeof(d->sock_path), "%s/rosfw.sock", dir);
+	if (store_open(&d->st, db, &e) < 0)
+		goto out;
+	struct conf_session s;
+	daemon_session_init(d, &s, "system", POL_ALL);
+	if (store_is_new(d->st)) {
+		if (conf_store_init(&s, true, &e) < 0 || first_start(d, o->admin_password, &s, &e) < 0) {
+			conf_session_free(&s);
+			goto out;
+		}
+	} else if (o->admin_password) {
+		if (first_start(d, o->admin_password, &s, &e) < 0) {
+			conf_session_free(&s);
+			goto out;
+		}
+	}
+	conf_session_free(&s);
+	conf_runtime_started();
+	d->en = engine_new();
+	store_subscribe(d->st, on_commit, d);
+	recompile(d);
+	if (console_socket(d, &e) < 0)
+		goto out;
+	if (!o->no_services) {
+		d->api = api_server_start(d, &e);
+		if (!d->api)
+			fprintf(stderr, "rosfw: api: %s\n", e.msg);
+		err_clear(&e);
+		d->rest = rest_server_start(d, &e);
+		if (!d->rest)
+			fprintf(stderr, "rosfw: rest: %s\n", e.msg);
+		err_clear(&e);
+	}
+	loop_timer(d->loop, 20, 20, tick, d);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	conf_log("system,info", "router started");
+	printf("rosfw: running; console: rosfw console --socket %s\n", d->sock_path);
+	fflush(stdout);
+	loop_run(d->loop, &stop_flag);
+	conf_log("system,info", "router stopping");
+	rc = 0;
+out:
+	if (rc && e.msg[0])
+		fprintf(stderr, "rosfw run: %s\n", e.msg);
+	if (d->api)
+		api_server_stop(d->api);
+	if (d->rest)
+		rest_server_stop(d->rest);
+	while (d->clients)
+		client_close(d, d->clients);
+	if (d->sock >= 0) {
+		close(d->sock);
+		unlink(d->sock_path);
+	}
+	qos_free(d->qos);
+	engine_free(d->en);
+	store_close(d->st);
+	loop_free(d->loop);
+	free(d->ls);
+	free(d);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* rosfw run: the router as a daemon (and, with --console, a console on this terminal). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "daemon.h"
+
+int run_main(int argc, char **argv)
+{
+	struct daemon_opts o = { 0 };
+	o.db = getenv("ROSFW_DB");
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(argv[i], "--db") && v)
+			o.db = argv[++i];
+		else if (!strcmp(argv[i], "--socket") && v)
+			o.socket = argv[++i];
+		else if (!strcmp(argv[i], "--admin-password") && v)
+			o.admin_password = argv[++i];
+		else if (!strcmp(argv[i], "--files") && v)
+			o.files_dir = argv[++i];
+		else if (!strcmp(argv[i], "--console"))
+			o.console = true;
+		else if (!strcmp(argv[i], "--no-services"))
+			o.no_services = true;
+		else {
+			fprintf(stderr, "usage: rosfw run [--db PATH] [--socket PATH] [--admin-password P]\n"
+					"                 [--files DIR] [--console] [--no-services]\n");
+			return 2;
+		}
+	}
+	if (!o.console)
+		return daemon_main(&o);
+	/* --console: the daemon in a child of its own (terminal signals do not
+	 * reach it), this process becomes its console; leaving the console
+	 * stops the router */
+	char sock[300];
+	if (o.socket) {
+		snprintf(sock, sizeof(sock), "%s", o.socket);
+	} else {
+		const char *db = o.db ? o.db : "var/rosfw.db";
+		const char *sl = strrchr(db, '/');
+		if (sl)
+			snprintf(sock, sizeof(sock), "%.*s/rosfw.sock", (int)(sl - db), db);
+		else
+			snprintf(sock, sizeof(sock), "rosfw.sock");
+		o.socket = sock;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(daemon_main(&o));
+	}
+	/* wait for the socket */
+	int rc = 1;
+	for (int i = 0; i < 100; i++) {
+		if (access(sock, F_OK) == 0) {
+			char *cargv[] = { "console", "--socket", sock, NULL };
+			rc = console_main(3, cargv);
+			break;
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			fprintf(stderr, "rosfw run: the router did not start\n");
+			return 1;
+		}
+		usleep(50000);
+	}
+	kill(pid, SIGTERM);
+	int st;
+	waitpid(pid, &st, 0);
+	return rc;
+}

@@ -1,0 +1,297 @@
+#include "mgmt.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/types.h"
+
+/* ---- rows ---- */
+
+void mgmt_row_add(struct mgmt_row *r, const char *name, const char *value)
+{
+	r->a = xrealloc(r->a, (r->n + 1) * sizeof(*r->a));
+	r->a[r->n].name = xstrdup(name);
+	r->a[r->n].value = xstrdup(value ? value : "");
+	r->n++;
+}
+
+const char *mgmt_row_get(const struct mgmt_row *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->a[i].name, name))
+			return r->a[i].value;
+	return NULL;
+}
+
+void mgmt_row_free(struct mgmt_row *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->a[i].name);
+		free(r->a[i].value);
+	}
+	free(r->a);
+	r->a = NULL;
+	r->n = 0;
+}
+
+void mgmt_result_free(struct mgmt_result *res)
+{
+	for (size_t i = 0; i < res->nrows; i++)
+		mgmt_row_free(&res->rows[i]);
+	free(res->rows);
+	res->rows = NULL;
+	res->nrows = 0;
+	sbuf_free(&res->ret);
+	sbuf_free(&res->out);
+}
+
+static const char *api_bool(const char *v)
+{
+	if (!strcmp(v, "yes"))
+		return "true";
+	if (!strcmp(v, "no"))
+		return "false";
+	return v;
+}
+
+void mgmt_item_row(struct conf_session *s, const struct menu *m, const struct item *it,
+		   struct mgmt_row *row)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "*%X", it->id);
+	mgmt_row_add(row, ".id", buf);
+	for (size_t i = 0; i < m->nprops; i++) {
+		const struct prop *p = &m->props[i];
+		if (p->flags & PF_SENSITIVE)
+			continue;
+		const char *v = item_geti(m, it, (int)i);
+		if (p->flags & PF_STAT) {
+			if (!strcmp(p->name, "bytes")) {
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)it->bytes);
+				v = buf;
+			} else if (!strcmp(p->name, "packets")) {
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)it->packets);
+				v = buf;
+			}
+		}
+		if (!v)
+			continue;
+		mgmt_row_add(row, p->name, p->type == T_BOOL ? api_bool(v) : v);
+	}
+	/* item state, as RouterOS reports it on every item */
+	if (!mgmt_row_get(row, "dynamic"))
+		mgmt_row_add(row, "dynamic", (it->flags & IF_DYNAMIC) ? "true" : "false");
+	if (!mgmt_row_get(row, "invalid"))
+		mgmt_row_add(row, "invalid",
+			     ((it->flags & IF_INVALID) || conf_item_invalid(s, m, it)) ? "true"
+											 : "false");
+	if ((it->flags & IF_BUILTIN) && !mgmt_row_get(row, "default"))
+		mgmt_row_add(row, "default", "true");
+}
+
+int mgmt_split_path(const char *full, char *path, size_t plen, char *verb, size_t vlen)
+{
+	const char *sl = strrchr(full, '/');
+	if (!sl || full[0] != '/')
+		return -1;
+	snprintf(path, plen, "%.*s", (int)(sl - full), full);
+	snprintf(verb, vlen, "%s", sl + 1);
+	if (!strcmp(verb, "getall"))
+		snprintf(verb, vlen, "print");
+	if (!path[0] && !strcmp(verb, ""))
+		return -1;
+	if (!schema_find(path) && !schema_is_dir(path) && path[0])
+		return -1;
+	return cmd_exists(path, verb) || !strcmp(verb, "listen") ? 0 : -1;
+}
+
+/* ---- commands ---- */
+
+static int print_rows(struct conf_session *s, const struct menu *m, struct mgmt_result *res)
+{
+	struct item **items = NULL;
+	size_t n = 0;
+	bool owned = false;
+	if (m->flags & MF_RUNTIME) {
+		conf_runtime_items(s, m, &items, &n);
+		owned = true;
+	} else {
+		n = store_count(s->st, m);
+		items = xmalloc((n ? n : 1) * sizeof(*items));
+		for (size_t i = 0; i < n; i++)
+			items[i] = store_at(s->st, m, i);
+	}
+	res->rows = xcalloc(n ? n : 1, sizeof(*res->rows));
+	for (size_t i = 0; i < n; i++)
+		mgmt_item_row(s, m, items[i], &res->rows[res->nrows++]);
+	if (owned)
+		for (size_t i = 0; i < n; i++)
+			item_free(m, items[i]);
+	free(items);
+	return 0;
+}
+
+int mgmt_exec(struct conf_session *s, const char *path, const char *verb,
+	      const struct mgmt_attr *attrs, size_t nattrs, struct mgmt_result *res,
+	      struct err *e)
+{
+	err_clear(e);
+	const struct menu *m = schema_find(path);
+	if (!strcmp(verb, "print") && m) {
+		/* print's own words (where, detail ...) make no sense here: rows are data */
+		return print_rows(s, m, res);
+	}
+	struct conf_args args = { 0 };
+	const char *sel = NULL;
+	for (size_t i = 0; i < nattrs; i++) {
+		const char *name = attrs[i].name;
+		if (!strcmp(name, ".id") || !strcmp(name, "numbers") || !strcmp(name, "number")) {
+			sel = attrs[i].value;
+			continue;
+		}
+		if (name[0] == '.')
+			continue; /* .proplist, .tag, .query: the front's */
+		conf_args_add(&args, name, attrs[i].value, 0, 0);
+	}
+	if (sel) {
+		/* the selection is the first positional argument of the command */
+		struct conf_args sorted = { 0 };
+		conf_args_add(&sorted, NULL, sel, 0, 0);
+		for (size_t i = 0; i < args.n; i++)
+			conf_args_add(&sorted, args.a[i].name, args.a[i].value, 0, 0);
+		conf_args_free(&args);
+		args = sorted;
+	}
+	char text[256];
+	snprintf(text, sizeof(text), "%s/%s (api)", path, verb);
+	s->cmd_text = text;
+	s->cmd_len = strlen(text);
+	int rc = cmd_run(s, path, verb, &args, &res->ret, e);
+	s->cmd_text = NULL;
+	s->cmd_len = 0;
+	sbuf_puts(&res->out, sbuf_str(&s->out));
+	sbuf_reset(&s->out);
+	sbuf_reset(&s->warn);
+	conf_args_free(&args);
+	return rc;
+}
+
+/* ---- users ---- */
+
+static const char *const policy_names[] = { "local", "telnet", "ssh", "ftp", "reboot", "read",
+					    "write", "policy", "test", "winbox", "password",
+					    "web", "sniff", "sensitive", "api", "romon", "dude",
+					    "tikapp", "rest-api", NULL };
+
+unsigned mgmt_policy_bits(const char *policy)
+{
+	unsigned bits = 0;
+	if (!policy)
+		return 0;
+	char *copy = xstrdup(policy), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*t == '!')
+			continue;
+		for (int i = 0; policy_names[i]; i++)
+			if (!strcmp(policy_names[i], t))
+				bits |= 1u << i;
+	}
+	free(copy);
+	return bits;
+}
+
+static bool in_prefixes(const char *list, const char *client)
+{
+	if (!list || !*list)
+		return true;
+	if (!client)
+		return true; /* a local login */
+	uint32_t a;
+	if (parse_ip4(client, &a) < 0)
+		return false;
+	char *copy = xstrdup(list), *save = NULL;
+	bool ok = false;
+	for (char *t = strtok_r(copy, ",", &save); t && !ok; t = strtok_r(NULL, ",", &save)) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", t);
+		char *sl = strchr(buf, '/');
+		int len = 32;
+		if (sl) {
+			*sl = 0;
+			len = atoi(sl + 1);
+		}
+		uint32_t n;
+		if (parse_ip4(buf, &n) < 0 || len < 0 || len > 32)
+			continue;
+		uint32_t mask = len ? ~0u << (32 - len) : 0;
+		ok = (a & mask) == (n & mask);
+	}
+	free(copy);
+	return ok;
+}
+
+int mgmt_login(struct store *st, const char *user, const char *password, const char *src,
+	       unsigned need, unsigned *policy, struct err *e)
+{
+	const struct menu *um = schema_find("/user"), *gm = schema_find("/user/group");
+	const struct item *u = um && user ? store_by_key(st, um, user) : NULL;
+	*policy = 0;
+	if (!u)
+		goto bad;
+	const char *dis = item_get(um, u, "disabled");
+	if (dis && !strcmp(dis, "yes"))
+		goto bad;
+	const char *hash = item_get(um, u, "password");
+	if (!password)
+		password = "";
+	if (!hash || !*hash) {
+		if (*password)
+			goto bad;
+	} else if (!strncmp(hash, "$argon2", 7)) {
+		if (sodium_init() < 0 ||
+		    crypto_pwhash_str_verify(hash, password, strlen(password)) != 0)
+			goto bad;
+	} else if (strcmp(hash, password)) {
+		goto bad;
+	}
+	if (!in_prefixes(item_get(um, u, "address"), src))
+		goto bad;
+	const struct item *g = gm ? store_by_key(st, gm, item_get(um, u, "group")) : NULL;
+	*policy = g ? mgmt_policy_bits(item_get(gm, g, "policy")) : 0;
+	if ((*policy & need) != need)
+		return err_set(e, "not enough permissions (9)");
+	return 0;
+bad:
+	return err_set(e, "invalid user name or password (6)");
+}
+
+/* ---- services ---- */
+
+int mgmt_service(struct store *st, const char *name, struct mgmt_service *out)
+{
+	const struct menu *m = schema_find("/ip/service");
+	const struct item *it = m ? store_by_key(st, m, name) : NULL;
+	memset(out, 0, sizeof(*out));
+	if (!it)
+		return -1;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	const char *port = item_get(m, it, "port");
+	out->port = (uint16_t)(port ? atoi(port) : 0);
+	const char *dis = item_get(m, it, "disabled");
+	out->enabled = !dis || strcmp(dis, "yes");
+	const char *addr = item_get(m, it, "address");
+	snprintf(out->address, sizeof(out->address), "%s", addr ? addr : "");
+	const char *cert = item_get(m, it, "certificate");
+	snprintf(out->certificate, sizeof(out->certificate), "%s", cert ? cert : "none");
+	return 0;
+}
+
+bool mgmt_service_allows(const struct mgmt_service *svc, const char *client)
+{
+	if (client && !strncmp(client, "::ffff:", 7))
+		client += 7;
+	return in_prefixes(svc->address, client);
+}
