@@ -44,11 +44,13 @@ add chain=forward action=mark-packet new-packet-mark=normal-priority passthrough
 add chain=forward action=mark-packet new-packet-mark=low-priority passthrough=no comment="everything else: low priority"
 /queue tree
 # Leaves guarantee their limit-at and may borrow up to the link; priority decides who
-# gets the spare capacity first. Set max-limit to about 90% of the real upload speed.
-add name=wan-upload parent=ether1-gateway max-limit=10M comment="WAN upload: the whole link"
-add name=voip-video parent=wan-upload packet-mark=high-priority priority=1 limit-at=2M max-limit=10M comment="VoIP and video calls"
-add name=web parent=wan-upload packet-mark=normal-priority priority=3 limit-at=3M max-limit=10M comment="web and e-mail"
-add name=bulk parent=wan-upload packet-mark=low-priority priority=7 limit-at=1M max-limit=10M comment="downloads and everything else"
+# gets the spare capacity first. max-limit is 90% of the real upload speed (here a
+# 10M line): the queue must build in the router, where the priorities apply, not in
+# the modem.
+add name=wan-upload parent=ether1-gateway max-limit=9M comment="WAN upload: 90% of the 10M line"
+add name=voip-video parent=wan-upload packet-mark=high-priority priority=1 limit-at=2M max-limit=9M comment="VoIP and video calls"
+add name=web parent=wan-upload packet-mark=normal-priority priority=3 limit-at=3M max-limit=9M comment="web and e-mail"
+add name=bulk parent=wan-upload packet-mark=low-priority priority=7 limit-at=1M max-limit=9M comment="downloads and everything else"
 /ip service
 set telnet disabled=yes
 set ftp disabled=yes

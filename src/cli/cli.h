@@ -29,6 +29,8 @@ int exec_main(int argc, char **argv);
 int import_main(int argc, char **argv);
 int export_main(int argc, char **argv);
 int sim_main(int argc, char **argv);
+/* rosfw sim --traffic (sim_traffic.c); sim_main hands over when --traffic is given. */
+int sim_traffic_main(int argc, char **argv);
 int trace_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 

@@ -260,7 +260,9 @@ static void usage_sim(void)
 {
 	fprintf(stderr,
 		"usage: rosfw sim (--config FILE.rsc | --db PATH) --in IFACE=FILE.pcap [--in ...]\n"
-		"                 [--out-dir DIR] [--verdicts FILE.jsonl] [--report text|json] [--lenient]\n");
+		"                 [--out-dir DIR] [--verdicts FILE.jsonl] [--report text|json] [--lenient]\n"
+		"       rosfw sim (--config FILE.rsc | --db PATH) --traffic PROFILE.json --duration 60s\n"
+		"                 [--seed N] [--report text|json|html] [--out FILE] [--compare OTHER.rsc]\n");
 }
 
 int sim_main(int argc, char **argv)
@@ -272,6 +274,9 @@ int sim_main(int argc, char **argv)
 	struct input in[MAX_INPUTS];
 	size_t nin = 0;
 	char errbuf[PCAP_ERRBUF_SIZE];
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--traffic"))
+			return sim_traffic_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -1,0 +1,784 @@
+/*
+ * The queues of a configuration: which HTB schedulers exist, which class
+ * a packet belongs to in each, and how a packet moves from one stage to the
+ * next (global tree -> simple queues -> interface tree -> the wire).
+ * Classification is decided once, at enqueue, and written into the packet
+ * (qp->sq_leaf, qp->if_leaf); the stages only move it along.
+ */
+#include "qos.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/schema.h"
+#include "conf/types.h"
+#include "engine/names.h"
+
+#define MAX_IFACES 256
+#define FIFO_LIMIT 1000 /* an interface's own transmit queue (no tree on it) */
+
+enum { ST_GLOBAL, ST_SIMPLE, ST_IFACE, ST_WIRE };
+
+/* A queue tree attachment: one HTB and the leaf for each packet mark. */
+struct tree {
+	struct htb *h;
+	uint32_t *ids;       /* store id per class */
+	uint32_t *mark_of;   /* packet mark per class (first mark of the leaf) */
+	uint32_t **marks;    /* all marks per class, 0-terminated */
+	size_t n;
+};
+
+struct simple {
+	uint32_t id;
+	int up_cls, down_cls;  /* classes in the up/down HTB (the leaf that takes traffic) */
+	int up_stat, down_stat; /* the class whose statistics print shows */
+	/* targets */
+	uint32_t *nets, *masks;
+	size_t nnets;
+	uint16_t *ifs;
+	size_t nifs;
+	uint32_t dst_net, dst_mask;
+	bool has_dst;
+	uint16_t dst_if;
+	uint32_t *marks;
+	size_t nmarks;
+	bool disabled;
+};
+
+struct fifo {
+	struct qpkt *head, *tail;
+	uint32_t n;
+};
+
+struct qos {
+	struct tree global;
+	struct tree iface[MAX_IFACES];
+	struct simple *sq;
+	size_t nsq;
+	struct htb *sq_up, *sq_down;
+	uint32_t *sq_up_ids, *sq_down_ids;
+	struct fifo wire[MAX_IFACES]; /* packets that passed every stage, per interface */
+	struct fifo direct[MAX_IFACES]; /* no tree on the interface: its transmit queue */
+};
+
+/* ---- helpers ---- */
+
+static uint64_t speed_bps(const char *s)
+{
+	if (!s)
+		return 1000000000ull;
+	double v = atof(s);
+	if (strstr(s, "Gbps"))
+		return (uint64_t)(v * 1e9);
+	if (strstr(s, "Mbps"))
+		return (uint64_t)(v * 1e6);
+	return 1000000000ull;
+}
+
+static uint64_t rate_of(const char *s)
+{
+	uint64_t r = 0;
+	if (s)
+		parse_rate(s, &r);
+	return r;
+}
+
+/* "a/b" -> the side'th part (0 = upload, 1 = download) into buf */
+static const char *side(const char *v, int which, char *buf, size_t n)
+{
+	if (!v)
+		return NULL;
+	const char *sl = strchr(v, '/');
+	if (!sl)
+		snprintf(buf, n, "%s", v);
+	else if (which == 0)
+		snprintf(buf, n, "%.*s", (int)(sl - v), v);
+	else
+		snprintf(buf, n, "%s", sl + 1);
+	return buf;
+}
+
+static bool disabled(const struct menu *m, const struct item *it)
+{
+	const char *d = item_get(m, it, "disabled");
+	return d && !strcmp(d, "yes");
+}
+
+static uint64_t iface_speed(struct store *st, const char *name)
+{
+	const struct menu *m = schema_find("/interface/ethernet");
+	const struct item *it = m ? store_by_key(st, m, name) : NULL;
+	return it ? speed_bps(item_get(m, it, "speed")) : 1000000000ull;
+}
+
+static void fifo_push(struct fifo *f, struct qpkt *p)
+{
+	p->next = NULL;
+	if (f->tail)
+		f->tail->next = p;
+	else
+		f->head = p;
+	f->tail = p;
+	f->n++;
+}
+
+static struct qpkt *fifo_pop(struct fifo *f)
+{
+	struct qpkt *p = f->head;
+	if (p) {
+		f->head = p->next;
+		if (!f->head)
+			f->tail = NULL;
+		f->n--;
+		p->next = NULL;
+	}
+	return p;
+}
+
+static void drop_list(struct qpkt **dropped, struct qpkt *p)
+{
+	p->next = *dropped;
+	*dropped = p;
+}
+
+static uint32_t *parse_marks(const char *v, size_t *n)
+{
+	*n = 0;
+	if (!v || !*v)
+		return NULL;
+	uint32_t *out = NULL;
+	char *copy = xstrdup(v), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		out = xrealloc(out, (*n + 1) * sizeof(uint32_t));
+		out[(*n)++] = name_intern(NS_MARK, t);
+	}
+	free(copy);
+	return out;
+}
+
+/* ---- queue trees ---- */
+
+struct tq {
+	const struct item *it;
+	int parent;       /* index in the list, -1 = attached at the root */
+	int attach;       /* 0 global, else the interface id; -1 unresolved */
+};
+
+static int build_tree(struct store *st, struct tree *t, const struct menu *m, struct tq *qs,
+		      size_t nq, int attach, uint64_t link, uint64_t now, char *err, size_t errlen)
+{
+	/* the queues of this attachment, parents before children */
+	size_t n = 0;
+	int *order = xmalloc((nq ? nq : 1) * sizeof(int));
+	int *pos = xmalloc((nq ? nq : 1) * sizeof(int));
+	for (size_t i = 0; i < nq; i++)
+		pos[i] = -1;
+	bool progress = true;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < nq; i++) {
+			if (pos[i] >= 0 || qs[i].attach != attach)
+				continue;
+			if (qs[i].parent >= 0 && pos[qs[i].parent] < 0)
+				continue;
+			pos[i] = (int)n;
+			order[n++] = (int)i;
+			progress = true;
+		}
+	}
+	if (!n) {
+		free(order);
+		free(pos);
+		return 0;
+	}
+	struct htb_class_cfg *cfg = xcalloc(n, sizeof(*cfg));
+	t->ids = xcalloc(n, sizeof(uint32_t));
+	t->marks = xcalloc(n, sizeof(uint32_t *));
+	t->n = n;
+	for (size_t k = 0; k < n; k++) {
+		const struct item *it = qs[order[k]].it;
+		struct htb_class_cfg *c = &cfg[k];
+		c->id = it->id;
+		t->ids[k] = it->id;
+		c->parent = qs[order[k]].parent >= 0 ? pos[qs[order[k]].parent] : -1;
+		c->limit_at = rate_of(item_get(m, it, "limit-at"));
+		c->max_limit = rate_of(item_get(m, it, "max-limit"));
+		const char *pr = item_get(m, it, "priority");
+		c->priority = (uint8_t)(pr ? atoi(pr) : 8);
+		c->burst_limit = rate_of(item_get(m, it, "burst-limit"));
+		c->burst_threshold = rate_of(item_get(m, it, "burst-threshold"));
+		uint64_t ms = 0;
+		const char *bt = item_get(m, it, "burst-time");
+		if (bt)
+			parse_time_ms(bt, &ms);
+		c->burst_time_ns = ms * 1000000ull;
+		const char *bs = item_get(m, it, "bucket-size");
+		c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+		const char *qt = item_get(m, it, "queue");
+		if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
+			qdisc_cfg_default(&c->queue, QK_PFIFO);
+		size_t nm;
+		uint32_t *mk = parse_marks(item_get(m, it, "packet-mark"), &nm);
+		t->marks[k] = xrealloc(mk, (nm + 1) * sizeof(uint32_t));
+		t->marks[k][nm] = 0;
+	}
+	t->h = htb_new(cfg, n, link, now, err, errlen);
+	free(cfg);
+	free(order);
+	free(pos);
+	return t->h ? 0 : -1;
+}
+
+static void tree_free(struct tree *t)
+{
+	htb_free(t->h);
+	for (size_t i = 0; i < t->n; i++)
+		free(t->marks[i]);
+	free(t->marks);
+	free(t->ids);
+	free(t->mark_of);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The leaf of a tree that takes a mark (the first in creation order). */
+static int tree_leaf(const struct tree *t, uint32_t mark)
+{
+	if (!t->h || !mark)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		if (!htb_is_leaf(t->h, (int)i))
+			continue;
+		for (uint32_t *mk = t->marks[i]; *mk; mk++)
+			if (*mk == mark)
+				return (int)i;
+	}
+	return -1;
+}
+
+static int load_trees(struct qos *q, struct store *st, uint64_t now, char *err, size_t errlen)
+{
+	const struct menu *m = schema_find("/queue/tree");
+	size_t nq = m ? store_count(st, m) : 0;
+	struct tq *qs = xcalloc(nq ? nq : 1, sizeof(*qs));
+	size_t k = 0;
+	for (size_t i = 0; i < nq; i++) {
+		const struct item *it = store_at(st, m, i);
+		if (!disabled(m, it))
+			qs[k++].it = it;
+	}
+	nq = k;
+	/* parents: another queue by name, else global, else an interface */
+	for (size_t i = 0; i < nq; i++) {
+		const char *parent = item_get(m, qs[i].it, "parent");
+		qs[i].parent = -1;
+		qs[i].attach = -1;
+		for (size_t j = 0; j < nq && parent; j++)
+			if (j != i && !strcmp(item_get(m, qs[j].it, "name"), parent))
+				qs[i].parent = (int)j;
+		if (qs[i].parent < 0 && parent)
+			qs[i].attach = !strcmp(parent, "global") ? 0
+								 : (int)name_intern(NS_IFACE, parent);
+	}
+	/* children take their root's attachment */
+	for (size_t i = 0; i < nq; i++) {
+		int r = (int)i;
+		size_t hops = 0;
+		while (qs[r].parent >= 0 && hops++ < nq)
+			r = qs[r].parent;
+		if (hops > nq) {
+			snprintf(err, errlen, "/queue tree: parent loop at %s", item_get(m, qs[i].it, "name"));
+			free(qs);
+			return -1;
+		}
+		qs[i].attach = qs[r].attach;
+	}
+	int rc = build_tree(st, &q->global, m, qs, nq, 0, 0, now, err, errlen);
+	for (size_t i = 0; i < nq && rc == 0; i++) {
+		int a = qs[i].attach;
+		if (a <= 0 || a >= MAX_IFACES || q->iface[a].h)
+			continue;
+		rc = build_tree(st, &q->iface[a], m, qs, nq, a,
+				iface_speed(st, name_of(NS_IFACE, (uint32_t)a)), now, err, errlen);
+	}
+	free(qs);
+	return rc;
+}
+
+/* ---- simple queues ---- */
+
+static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err, size_t errlen)
+{
+	const struct menu *m = schema_find("/queue/simple");
+	size_t n = m ? store_count(st, m) : 0;
+	if (!n)
+		return 0;
+	q->sq = xcalloc(n, sizeof(*q->sq));
+	/* classes: one per queue, plus a "self" leaf for a queue that has
+	 * children (the traffic it takes itself) */
+	struct htb_class_cfg *up = xcalloc(2 * n, sizeof(*up)), *dn = xcalloc(2 * n, sizeof(*dn));
+	int *cls = xmalloc(n * sizeof(int));
+	bool *has_child = xcalloc(n, sizeof(bool));
+	for (size_t i = 0; i < n; i++) {
+		const char *p = item_get(m, store_at(st, m, i), "parent");
+		for (size_t j = 0; j < n && p && strcmp(p, "none"); j++)
+			if (!strcmp(item_get(m, store_at(st, m, j), "name"), p))
+				has_child[j] = true;
+	}
+	/* parents first: repeat passes until every queue is placed */
+	size_t nc = 0;
+	for (size_t i = 0; i < n; i++)
+		cls[i] = -1;
+	bool progress = true;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < n; i++) {
+			if (cls[i] >= 0)
+				continue;
+			const struct item *it = store_at(st, m, i);
+			const char *p = item_get(m, it, "parent");
+			int pc = -1;
+			if (p && strcmp(p, "none")) {
+				size_t j;
+				for (j = 0; j < n; j++)
+					if (!strcmp(item_get(m, store_at(st, m, j), "name"), p))
+						break;
+				if (j == n || cls[j] < 0)
+					continue;
+				pc = cls[j];
+			}
+			char a[64], b[64];
+			for (int d = 0; d < 2; d++) {
+				struct htb_class_cfg *c = d ? &dn[nc] : &up[nc];
+				c->id = it->id;
+				c->parent = pc;
+				c->limit_at = rate_of(side(item_get(m, it, "limit-at"), d, a, sizeof(a)));
+				c->max_limit = rate_of(side(item_get(m, it, "max-limit"), d, a, sizeof(a)));
+				const char *pr = side(item_get(m, it, "priority"), d, a, sizeof(a));
+				c->priority = (uint8_t)(pr ? atoi(pr) : 8);
+				c->burst_limit = rate_of(side(item_get(m, it, "burst-limit"), d, a, sizeof(a)));
+				c->burst_threshold =
+					rate_of(side(item_get(m, it, "burst-threshold"), d, a, sizeof(a)));
+				uint64_t ms = 0;
+				const char *bt = side(item_get(m, it, "burst-time"), d, a, sizeof(a));
+				if (bt)
+					parse_time_ms(bt, &ms);
+				c->burst_time_ns = ms * 1000000ull;
+				c->bucket_size_milli = 100;
+				const char *qt = side(item_get(m, it, "queue"), d, b, sizeof(b));
+				if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
+					qdisc_cfg_default(&c->queue, QK_PFIFO);
+			}
+			cls[i] = (int)nc++;
+			progress = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cls[i] < 0) {
+			snprintf(err, errlen, "/queue simple: parent loop at %s",
+				 item_get(m, store_at(st, m, i), "name"));
+			goto fail;
+		}
+	}
+	/* the self leaves */
+	size_t base = nc;
+	for (size_t i = 0; i < n; i++) {
+		struct simple *s = &q->sq[i];
+		s->up_stat = s->down_stat = cls[i];
+		s->up_cls = s->down_cls = cls[i];
+		if (!has_child[i])
+			continue;
+		up[nc] = up[cls[i]];
+		dn[nc] = dn[cls[i]];
+		up[nc].parent = dn[nc].parent = cls[i];
+		up[nc].limit_at = dn[nc].limit_at = 0;
+		up[nc].max_limit = dn[nc].max_limit = 0;
+		up[nc].priority = dn[nc].priority = 8;
+		up[nc].burst_limit = dn[nc].burst_limit = 0;
+		s->up_cls = s->down_cls = (int)nc++;
+	}
+	(void)base;
+	q->sq_up = htb_new(up, nc, 0, now, err, errlen);
+	q->sq_down = q->sq_up ? htb_new(dn, nc, 0, now, err, errlen) : NULL;
+	if (!q->sq_down)
+		goto fail;
+	q->nsq = n;
+	/* targets, dst, marks */
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = store_at(st, m, i);
+		struct simple *s = &q->sq[i];
+		s->id = it->id;
+		s->disabled = disabled(m, it);
+		const char *tv = item_get(m, it, "target");
+		char *copy = xstrdup(tv ? tv : ""), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), "%s", t);
+			char *sl = strchr(buf, '/');
+			int len = 32;
+			if (sl) {
+				*sl = 0;
+				len = atoi(sl + 1);
+			}
+			uint32_t a;
+			if (parse_ip4(buf, &a) == 0) {
+				s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(uint32_t));
+				s->masks = xrealloc(s->masks, (s->nnets + 1) * sizeof(uint32_t));
+				s->masks[s->nnets] = len ? ~0u << (32 - len) : 0;
+				s->nets[s->nnets] = a & s->masks[s->nnets];
+				s->nnets++;
+			} else {
+				s->ifs = xrealloc(s->ifs, (s->nifs + 1) * sizeof(uint16_t));
+				s->ifs[s->nifs++] = (uint16_t)name_intern(NS_IFACE, t);
+			}
+		}
+		free(copy);
+		const char *dv = item_get(m, it, "dst");
+		if (dv && *dv) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), "%s", dv);
+			char *sl = strchr(buf, '/');
+			int len = 32;
+			if (sl) {
+				*sl = 0;
+				len = atoi(sl + 1);
+			}
+			uint32_t a;
+			s->has_dst = true;
+			if (parse_ip4(buf, &a) == 0) {
+				s->dst_mask = len ? ~0u << (32 - len) : 0;
+				s->dst_net = a & s->dst_mask;
+			} else {
+				s->dst_if = (uint16_t)name_intern(NS_IFACE, dv);
+			}
+		}
+		s->marks = parse_marks(item_get(m, it, "packet-marks"), &s->nmarks);
+	}
+	free(up);
+	free(dn);
+	free(cls);
+	free(has_child);
+	return 0;
+fail:
+	free(up);
+	free(dn);
+	free(cls);
+	free(has_child);
+	return -1;
+}
+
+static bool addr_in(const struct simple *s, uint32_t a)
+{
+	for (size_t i = 0; i < s->nnets; i++)
+		if ((a & s->masks[i]) == s->nets[i])
+			return true;
+	return false;
+}
+
+static bool if_in(const struct simple *s, uint16_t ifid)
+{
+	for (size_t i = 0; i < s->nifs; i++)
+		if (s->ifs[i] == ifid)
+			return true;
+	return false;
+}
+
+/* First matching simple queue: its leaf, and the direction (0 up, 1 down). */
+static int simple_match(const struct qos *q, const struct qos_meta *m, uint8_t *dir)
+{
+	for (size_t i = 0; i < q->nsq; i++) {
+		const struct simple *s = &q->sq[i];
+		if (s->disabled)
+			continue;
+		if (s->nmarks) {
+			bool hit = false;
+			for (size_t k = 0; k < s->nmarks; k++)
+				hit |= s->marks[k] == m->packet_mark;
+			if (!hit)
+				continue;
+		}
+		bool up = addr_in(s, m->src) || if_in(s, m->in_if);
+		bool down = addr_in(s, m->dst) || if_in(s, m->out_if);
+		if (!s->nnets && !s->nifs)
+			up = down = true; /* no target: everything (RouterOS needs one) */
+		if (s->has_dst) {
+			bool dst_up = s->dst_if ? s->dst_if == m->out_if
+						: (m->dst & s->dst_mask) == s->dst_net;
+			bool dst_down = s->dst_if ? s->dst_if == m->in_if
+						  : (m->src & s->dst_mask) == s->dst_net;
+			up = up && dst_up;
+			down = down && dst_down;
+		}
+		if (up) {
+			*dir = 0;
+			return s->up_cls;
+		}
+		if (down) {
+			*dir = 1;
+			return s->down_cls;
+		}
+	}
+	return -1;
+}
+
+/* ---- build / free ---- */
+
+struct qos *qos_build(struct store *st, uint64_t now, char *err, size_t errlen)
+{
+	struct qos *q = xcalloc(1, sizeof(*q));
+	if (load_trees(q, st, now, err, errlen) < 0 || load_simple(q, st, now, err, errlen) < 0) {
+		qos_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+static void fifo_free_all(struct fifo *f)
+{
+	/* the packets belong to the caller's pool: nothing to free here */
+	f->head = f->tail = NULL;
+	f->n = 0;
+}
+
+void qos_free(struct qos *q)
+{
+	if (!q)
+		return;
+	tree_free(&q->global);
+	for (int i = 0; i < MAX_IFACES; i++) {
+		tree_free(&q->iface[i]);
+		fifo_free_all(&q->wire[i]);
+		fifo_free_all(&q->direct[i]);
+	}
+	for (size_t i = 0; i < q->nsq; i++) {
+		free(q->sq[i].nets);
+		free(q->sq[i].masks);
+		free(q->sq[i].ifs);
+		free(q->sq[i].marks);
+	}
+	free(q->sq);
+	htb_free(q->sq_up);
+	htb_free(q->sq_down);
+	free(q);
+}
+
+/* ---- the stages ---- */
+
+/* Moves a packet that left one stage into the next it has. */
+static void advance(struct qos *q, struct qpkt *p, uint64_t now, struct qpkt **dropped)
+{
+	for (;;) {
+		p->stage++;
+		if (p->stage == ST_SIMPLE && p->sq_leaf >= 0) {
+			struct htb *h = p->sq_dir ? q->sq_down : q->sq_up;
+			if (!htb_enqueue(h, p->sq_leaf, p, now, dropped))
+				drop_list(dropped, p);
+			return;
+		}
+		if (p->stage == ST_IFACE && p->if_leaf >= 0) {
+			if (!htb_enqueue(q->iface[p->out_if].h, p->if_leaf, p, now, dropped))
+				drop_list(dropped, p);
+			return;
+		}
+		if (p->stage == ST_IFACE && p->out_if < MAX_IFACES) {
+			struct fifo *f = &q->direct[p->out_if];
+			if (f->n >= FIFO_LIMIT)
+				drop_list(dropped, p);
+			else
+				fifo_push(f, p);
+			return;
+		}
+		if (p->stage >= ST_WIRE) {
+			fifo_push(&q->wire[p->out_if], p);
+			return;
+		}
+	}
+}
+
+bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64_t now,
+		 struct qpkt **dropped)
+{
+	*dropped = NULL;
+	if (m->out_if >= MAX_IFACES)
+		return false;
+	p->out_if = m->out_if;
+	p->sq_leaf = -1;
+	p->if_leaf = tree_leaf(&q->iface[m->out_if], m->packet_mark);
+	int gleaf = -1;
+	if (!m->fasttrack) {
+		gleaf = tree_leaf(&q->global, m->packet_mark);
+		p->sq_leaf = simple_match(q, m, &p->sq_dir);
+	}
+	p->stage = ST_GLOBAL;
+	if (gleaf >= 0)
+		return htb_enqueue(q->global.h, gleaf, p, now, dropped);
+	advance(q, p, now, dropped);
+	/* the packet itself in the dropped list: its queue was full */
+	for (struct qpkt **pp = dropped; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			p->next = NULL;
+			return false;
+		}
+	return true;
+}
+
+/* Lets every shared stage (global tree, simple queues) release what it may. */
+static void pump(struct qos *q, uint64_t now, struct qpkt **dropped)
+{
+	struct htb *shared[3] = { q->global.h, q->sq_up, q->sq_down };
+	for (int k = 0; k < 3; k++) {
+		if (!shared[k])
+			continue;
+		struct qpkt *p;
+		while ((p = htb_dequeue(shared[k], now, dropped)))
+			advance(q, p, now, dropped);
+	}
+	/* interface trees release into the wire queue of their interface */
+}
+
+struct qpkt *qos_dequeue(struct qos *q, uint16_t ifid, uint64_t now, struct qpkt **dropped)
+{
+	*dropped = NULL;
+	if (ifid >= MAX_IFACES)
+		return NULL;
+	pump(q, now, dropped);
+	struct qpkt *p = fifo_pop(&q->wire[ifid]);
+	if (p)
+		return p;
+	/* unclassified packets first (HTB's direct queue), then the tree */
+	p = fifo_pop(&q->direct[ifid]);
+	if (p)
+		return p;
+	if (q->iface[ifid].h)
+		return htb_dequeue(q->iface[ifid].h, now, dropped);
+	return NULL;
+}
+
+uint64_t qos_next_event(struct qos *q, uint64_t now)
+{
+	uint64_t t = UINT64_MAX;
+	struct htb *shared[3] = { q->global.h, q->sq_up, q->sq_down };
+	for (int k = 0; k < 3; k++)
+		if (shared[k]) {
+			uint64_t e = htb_next_event(shared[k], now);
+			if (e < t)
+				t = e;
+		}
+	for (int i = 0; i < MAX_IFACES; i++) {
+		if (q->wire[i].n || q->direct[i].n)
+			return now;
+		if (q->iface[i].h) {
+			uint64_t e = htb_next_event(q->iface[i].h, now);
+			if (e < t)
+				t = e;
+		}
+	}
+	return t;
+}
+
+size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max)
+{
+	size_t n = 0;
+	for (int i = 0; i < MAX_IFACES && n < max; i++)
+		if (q->wire[i].n || q->direct[i].n ||
+		    (q->iface[i].h && htb_next_event(q->iface[i].h, 0) != UINT64_MAX))
+			ids[n++] = (uint16_t)i;
+	/* packets still inside the shared stages will reach some interface:
+	 * callers poll qos_next_event for those */
+	return n;
+}
+
+/* ---- statistics ---- */
+
+static bool tree_stats(const struct tree *t, uint32_t id, struct htb_stats *out)
+{
+	for (size_t i = 0; t->h && i < t->n; i++)
+		if (t->ids[i] == id) {
+			htb_stats(t->h, (int)i, out);
+			return true;
+		}
+	return false;
+}
+
+bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *up,
+		     struct htb_stats *down)
+{
+	memset(up, 0, sizeof(*up));
+	if (down)
+		memset(down, 0, sizeof(*down));
+	if (tree_stats(&q->global, queue_id, up))
+		return true;
+	for (int i = 0; i < MAX_IFACES; i++)
+		if (tree_stats(&q->iface[i], queue_id, up))
+			return true;
+	for (size_t i = 0; i < q->nsq; i++)
+		if (q->sq[i].id == queue_id) {
+			htb_stats(q->sq_up, q->sq[i].up_stat, up);
+			if (down)
+				htb_stats(q->sq_down, q->sq[i].down_stat, down);
+			return true;
+		}
+	return false;
+}
+
+static void set_stat(const struct menu *m, struct item *it, const char *name, const char *v)
+{
+	int pi = schema_prop(m, name, NULL);
+	if (pi >= 0 && (m->props[pi].flags & PF_STAT))
+		item_set(m, it, pi, v);
+}
+
+void qos_export_stats(const struct qos *q, struct store *st)
+{
+	const char *menus[2] = { "/queue/tree", "/queue/simple" };
+	for (int k = 0; k < 2; k++) {
+		const struct menu *m = schema_find(menus[k]);
+		for (size_t i = 0; m && i < store_count(st, m); i++) {
+			struct item *it = store_at(st, m, i);
+			struct htb_stats u, d;
+			if (!qos_queue_stats(q, it->id, &u, &d))
+				continue;
+			char buf[64];
+			struct sbuf r = SBUF_INIT;
+#define PAIR(field, fmt_one)                                                        \
+	do {                                                                        \
+		if (k == 0)                                                         \
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)u.field); \
+		else                                                                \
+			snprintf(buf, sizeof(buf), "%llu/%llu", (unsigned long long)u.field, \
+				 (unsigned long long)d.field);                       \
+	} while (0)
+			if (k == 0) {
+				format_rate(u.rate_bps, &r);
+			} else {
+				format_rate(u.rate_bps, &r);
+				sbuf_putc(&r, '/');
+				format_rate(d.rate_bps, &r);
+			}
+			set_stat(m, it, "rate", sbuf_str(&r));
+			sbuf_free(&r);
+			PAIR(packet_rate, 0);
+			set_stat(m, it, "packet-rate", buf);
+			PAIR(queued_bytes, 0);
+			set_stat(m, it, "queued-bytes", buf);
+			PAIR(queued_packets, 0);
+			set_stat(m, it, "queued-packets", buf);
+			PAIR(dropped, 0);
+			set_stat(m, it, "dropped", buf);
+			PAIR(lends, 0);
+			set_stat(m, it, "lends", buf);
+			PAIR(borrows, 0);
+			set_stat(m, it, "borrows", buf);
+			if (k == 1) {
+				PAIR(bytes, 0);
+				set_stat(m, it, "bytes", buf);
+				PAIR(packets, 0);
+				set_stat(m, it, "packets", buf);
+			}
+#undef PAIR
+			it->bytes = u.bytes + (k ? d.bytes : 0);
+			it->packets = u.packets + (k ? d.packets : 0);
+		}
+	}
+}

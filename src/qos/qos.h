@@ -1,0 +1,72 @@
+/*
+ * qos: the queues of a configuration, as RouterOS v6 applies them after the
+ * firewall (REFERENCE.md §1 and §5): queue trees attached to `global`, then
+ * simple queues (ordered, first match; upload = source in target, download
+ * = destination in target; each a small HTB of its own with its parent
+ * simple queues), then queue trees attached to the out-interface, whose
+ * root rate is the interface speed. A packet goes through every stage that
+ * classifies it (a leaf whose packet-mark matches, a simple queue whose
+ * target matches); a stage that does not classify it lets it through at
+ * once. FastTrack packets skip global trees and simple queues.
+ * qos_build compiles the store; the running state (HTB buckets, queues,
+ * statistics) lives in struct qos and is rebuilt on every compile (queued
+ * packets of removed queues are dropped).
+ * Every call takes `now` (ns). Single-threaded (the dataplane).
+ */
+#ifndef ROSFW_QOS_QOS_H
+#define ROSFW_QOS_QOS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/store.h"
+#include "htb.h"
+#include "qdisc.h"
+
+/* What classification needs to know about a packet (filled by the caller
+ * from the packet descriptor after postrouting). */
+struct qos_meta {
+	uint32_t packet_mark;   /* interned (engine/names.h), 0 = none */
+	uint16_t in_if, out_if; /* interned interface ids */
+	uint32_t src, dst;      /* IPv4, host order */
+	bool fasttrack;
+};
+
+struct qos;
+
+/* Compiles /queue tree, /queue simple, /queue type and the interface speeds
+ * (/interface ethernet speed) of the store. */
+struct qos *qos_build(struct store *st, uint64_t now, char *err, size_t errlen);
+void qos_free(struct qos *q);
+
+/*
+ * Hands a packet to the queues. Returns true when it was queued (it will
+ * come out of qos_dequeue for its out-interface), false when it was
+ * dropped (the caller frees it and counts a DR_QUEUE drop). Other packets
+ * a queue dropped to make room come back in *dropped (a list through
+ * qp->next) for the caller to free. The packet's qp->len, hash, addresses,
+ * ports and dscp must be set.
+ */
+bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64_t now,
+		 struct qpkt **dropped);
+/*
+ * The next packet that may leave through interface ifid at `now` (all
+ * stages passed), or NULL. Packets dropped inside the queues on the way
+ * are returned through *dropped for the caller to free.
+ */
+struct qpkt *qos_dequeue(struct qos *q, uint16_t ifid, uint64_t now, struct qpkt **dropped);
+/* The earliest time anything may be dequeued on any interface (UINT64_MAX:
+ * nothing queued). */
+uint64_t qos_next_event(struct qos *q, uint64_t now);
+/* Interfaces that have packets waiting (for the caller's loop). */
+size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max);
+
+/* Statistics of a queue (store id of a /queue tree or /queue simple item);
+ * for simple queues up/down are given separately. False if unknown. */
+bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *up,
+		     struct htb_stats *down);
+/* Copies every queue's statistics into the store's items for print stats. */
+void qos_export_stats(const struct qos *q, struct store *st);
+
+#endif

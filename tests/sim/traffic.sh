@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Scenario tests of `rosfw sim --traffic`: VoIP while two backups saturate the
+# upload (examples/traffic/upload-saturated.json, 20 s, seed 1) through
+#  soho  examples/soho.rsc, the seed's QoS done right: VoIP p99 queueing
+#        delay upstream <= 5 ms, no VoIP loss, the upload close to the line;
+#  seed  the seed guide's own configuration (lab.rsc + examples/seed.rsc,
+#        lenient): its catch-all mark overwrites the VoIP mark, so VoIP waits
+#        in the 3M low-priority queue with the backups (p99 >= 10 ms or loss);
+#  none  no queues at all (lab.rsc): the modem's buffer fills, VoIP p99 is
+#        far worse than with soho.rsc.
+# Numbers come from the flat "metrics" object of --report json, read with
+# grep and awk (no JSON tool needed). ROSFW overrides the binary.
+set -u
+cd "$(dirname "$0")"
+R=${ROSFW:-../../${BUILD:-build}/rosfw}
+P=../../examples/traffic/upload-saturated.json
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ok=0
+bad=0
+
+pass() { ok=$((ok + 1)); }
+fail() { echo "FAIL: $*"; bad=$((bad + 1)); }
+
+sim() { # name args...
+	local name=$1
+	shift
+	if ! "$R" sim --traffic "$P" --duration 20s --seed 1 "$@" >"$tmp/$name" 2>"$tmp/$name.err"; then
+		fail "$name: rosfw sim failed"
+		cat "$tmp/$name.err"
+		return 1
+	fi
+}
+
+# metric FILE KEY [N]: the Nth value of "KEY" (runs in order), empty if none
+metric() {
+	grep -o "\"$2\":[-0-9.eE+]*" "$1" | sed -n "${3:-1}p" | sed 's/.*://'
+}
+
+# check DESCRIPTION AWK-CONDITION a=VALUE ...
+check() {
+	local what=$1 cond=$2
+	shift 2
+	local args=()
+	for kv in "$@"; do
+		[ -n "${kv#*=}" ] || { fail "$what: no value for ${kv%%=*}"; return; }
+		args+=(-v "$kv")
+	done
+	if awk "${args[@]}" "BEGIN { exit !($cond) }"; then
+		pass
+	else
+		fail "$what ($*)"
+	fi
+}
+
+sim soho --config ../../examples/soho.rsc --report json
+sim seed --config lab.rsc --config ../../examples/seed.rsc --lenient --report json
+sim none --config lab.rsc --report json
+
+s99=$(metric "$tmp/soho" voip.up.p99_ms)
+e99=$(metric "$tmp/seed" voip.up.p99_ms)
+n99=$(metric "$tmp/none" voip.up.p99_ms)
+echo "voip upstream p99 queueing delay: soho ${s99:-?} ms, seed ${e99:-?} ms, none ${n99:-?} ms"
+echo "voip upstream lost: soho $(metric "$tmp/soho" voip.up.lost), seed" \
+	"$(metric "$tmp/seed" voip.up.lost), none $(metric "$tmp/none" voip.up.lost)"
+
+# (a) the corrected configuration protects VoIP and still fills the line
+check "soho: VoIP p99 <= 5 ms" 'v <= 5' v="$s99"
+check "soho: no VoIP loss upstream" 'v == 0' v="$(metric "$tmp/soho" voip.up.lost)"
+check "soho: no VoIP loss downstream" 'v == 0' v="$(metric "$tmp/soho" voip.down.lost)"
+check "soho: VoIP delivered at 50 pps" 'v > 80000' v="$(metric "$tmp/soho" voip.up.throughput_bps)"
+check "soho: upload close to the line" 'v >= 0.85' v="$(metric "$tmp/soho" wan.up.utilisation)"
+check "soho: backups get the rest" 'v >= 8500000' v="$(metric "$tmp/soho" bulk-up.up.throughput_bps)"
+
+# (b) the seed's mark overwrite: VoIP is not prioritised
+check "seed: VoIP not prioritised (p99 >= 10 ms or loss)" 'p >= 10 || l > 0' \
+	p="$e99" l="$(metric "$tmp/seed" voip.up.lost)"
+check "seed: VoIP far worse than with soho.rsc" 'e > 3 * s' e="$e99" s="$s99"
+check "seed: everything squeezed into the 3M low-priority queue" 'v < 3500000' \
+	v="$(metric "$tmp/seed" wan.up.throughput_bps)"
+# queue_packets FILE NAME: packets through that queue
+queue_packets() {
+	grep -o "\"name\":\"$2\"[^}]*" "$1" | grep -o '"packets":[0-9]*' | sed 's/.*://'
+}
+check "seed: nothing reaches its High-Priority queue" 'v == 0' \
+	v="$(queue_packets "$tmp/seed" High-Priority)"
+check "soho: VoIP goes through voip-video" 'v >= 700' v="$(queue_packets "$tmp/soho" voip-video)"
+
+# (c) no queues at all: bufferbloat in the modem
+check "none: soho.rsc is much better for VoIP" 'n > 10 * s && n >= 50' n="$n99" s="$s99"
+check "none: the modem queue fills" 'v >= 100' v="$(metric "$tmp/none" wan.up.max_queue_ms)"
+
+# --compare gives both runs, the same numbers as alone (deterministic)
+if sim cmp --config ../../examples/soho.rsc --compare lab.rsc --compare ../../examples/seed.rsc \
+	--lenient --report json; then
+	check "compare: run A equals the soho run" 'a == s' a="$(metric "$tmp/cmp" voip.up.p99_ms 1)" s="$s99"
+	check "compare: run B equals the seed run" 'b == e' b="$(metric "$tmp/cmp" voip.up.p99_ms 2)" e="$e99"
+fi
+
+# the other reports: text with both columns, one self-contained HTML page
+if sim txt --config ../../examples/soho.rsc --compare lab.rsc --report text; then
+	grep -q '^voip  *up ' "$tmp/txt" && grep -q 'A | B' "$tmp/txt" && pass ||
+		fail "text: no voip row or no A | B columns"
+fi
+if sim html --config ../../examples/soho.rsc --report html --out "$tmp/page.html"; then
+	n=$(grep -c '<svg' "$tmp/page.html")
+	if [ "$n" -ge 5 ] && ! grep -Eq '(src|href)="?(https?:)?//|<link|<script' "$tmp/page.html"; then
+		pass
+	else
+		fail "html: $n plots, or an external reference"
+	fi
+fi
+
+# usage errors
+"$R" sim --traffic "$P" --config lab.rsc --report pdf >/dev/null 2>&1
+[ $? -eq 2 ] && pass || fail "a bad --report is a usage error"
+"$R" sim --traffic /nonexistent.json --config lab.rsc >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q nonexistent "$tmp/err" && pass || fail "a missing profile is reported"
+
+echo "ok $ok"
+[ "$bad" -eq 0 ]

@@ -1,0 +1,890 @@
+/*
+ * htb: RouterOS's documented queue-tree examples and the scheduler's
+ * properties, in virtual time. The simulation keeps every loaded leaf's
+ * queue full (overload), dequeues at each htb_next_event, and counts the
+ * bytes each leaf delivers over a window (10 s after a 1 s warm-up).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qos/htb.h"
+
+#define NS 1000000000ull
+#define MS 1000000ull
+#define M 1000000ull
+#define K 1000ull
+#define PKT 1500u
+#define QLIMIT 20u
+
+static struct htb_class_cfg cls(int parent, uint64_t limit_at, uint64_t max_limit, int prio)
+{
+	static uint32_t next_id = 1;
+	struct htb_class_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.id = next_id++;
+	c.parent = parent;
+	c.limit_at = limit_at;
+	c.max_limit = max_limit;
+	c.priority = (uint8_t)prio;
+	c.bucket_size_milli = 100;
+	qdisc_cfg_default(&c.queue, QK_PFIFO);
+	c.queue.pfifo_limit = QLIMIT;
+	return c;
+}
+
+/* ---- the simulation ---- */
+
+struct sim {
+	struct htb *h;
+	size_t n;
+	uint64_t now;
+	bool *load;            /* leaves kept full */
+	uint32_t *held;        /* packets each leaf holds */
+	bool sweep;            /* refill every loaded leaf each millisecond */
+	uint64_t next_sweep;
+	uint64_t *bytes;       /* delivered inside [from, to) */
+	uint64_t from, to;
+	uint64_t (*bins)[128]; /* optional: bytes per leaf per second */
+	struct qpkt *pool, *free;
+	uint64_t sent, offered, idle_polls;
+};
+
+static struct sim *sim_new(const struct htb_class_cfg *c, size_t n, uint64_t link)
+{
+	char err[256] = "";
+	struct sim *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	s->h = htb_new(c, n, link, 0, err, sizeof(err));
+	if (!s->h)
+		fail_msg("htb_new: %s", err);
+	s->n = n;
+	s->load = calloc(n, sizeof(*s->load));
+	s->held = calloc(n, sizeof(*s->held));
+	s->bytes = calloc(n, sizeof(*s->bytes));
+	size_t np = n * (QLIMIT + 2) + 16;
+	s->pool = calloc(np, sizeof(*s->pool));
+	assert_true(s->load && s->held && s->bytes && s->pool);
+	for (size_t i = 0; i < np; i++) {
+		s->pool[i].next = s->free;
+		s->free = &s->pool[i];
+	}
+	return s;
+}
+
+static void sim_free(struct sim *s)
+{
+	htb_free(s->h);
+	free(s->load);
+	free(s->held);
+	free(s->bytes);
+	free(s->bins);
+	free(s->pool);
+	free(s);
+}
+
+/* Takes back packets that left or were dropped. */
+static void sim_release(struct sim *s, struct qpkt *p)
+{
+	while (p) {
+		struct qpkt *nx = p->next;
+		s->held[p->user]--;
+		p->next = s->free;
+		s->free = p;
+		p = nx;
+	}
+}
+
+/* Offers packets to a leaf until its queue refuses one (or holds QLIMIT,
+ * whatever its own limit: the pool is sized for that). */
+static void sim_fill(struct sim *s, int leaf)
+{
+	while (s->free && s->held[leaf] < QLIMIT) {
+		struct qpkt *p = s->free, *d = NULL;
+		s->free = p->next;
+		memset(p, 0, sizeof(*p));
+		p->len = PKT;
+		p->user = (uint32_t)leaf;
+		p->hash = (uint32_t)leaf * 2654435761u;
+		s->held[leaf]++;
+		bool ok = htb_enqueue(s->h, leaf, p, s->now, &d);
+		sim_release(s, d);
+		if (!ok) {
+			p->next = NULL;
+			sim_release(s, p);
+			return;
+		}
+		s->offered++;
+	}
+}
+
+static void sim_load(struct sim *s, int leaf, bool on)
+{
+	s->load[leaf] = on;
+	if (on)
+		sim_fill(s, leaf);
+}
+
+static void sim_window(struct sim *s, uint64_t from, uint64_t to)
+{
+	s->from = from;
+	s->to = to;
+	memset(s->bytes, 0, s->n * sizeof(*s->bytes));
+}
+
+static void sim_run(struct sim *s, uint64_t until)
+{
+	unsigned stuck = 0;
+
+	while (s->now < until) {
+		if (s->sweep && s->now >= s->next_sweep) {
+			for (size_t i = 0; i < s->n; i++)
+				if (s->load[i])
+					sim_fill(s, (int)i);
+			s->next_sweep = s->now + MS;
+		}
+		uint64_t t = htb_next_event(s->h, s->now);
+		if (s->sweep && t > s->next_sweep)
+			t = s->next_sweep;
+		if (t == UINT64_MAX || t >= until) {
+			s->now = until;
+			break;
+		}
+		if (t > s->now) {
+			s->now = t;
+			stuck = 0;
+		}
+		struct qpkt *d = NULL;
+		struct qpkt *p = htb_dequeue(s->h, s->now, &d);
+		sim_release(s, d);
+		if (!p) {
+			s->idle_polls++;
+			if (++stuck > 1000000)
+				fail_msg("next_event %llu says now but dequeue gives nothing",
+					 (unsigned long long)s->now);
+			continue;
+		}
+		if (++stuck > 1000000)
+			fail_msg("unlimited: a million packets at %llu", (unsigned long long)s->now);
+		int leaf = (int)p->user;
+		s->sent++;
+		if (s->now >= s->from && s->now < s->to)
+			s->bytes[leaf] += p->len;
+		if (s->bins && s->now / NS < 128)
+			s->bins[leaf][s->now / NS] += p->len;
+		p->next = NULL;
+		sim_release(s, p);
+		if (s->load[leaf])
+			sim_fill(s, leaf);
+	}
+}
+
+static double sim_bps(const struct sim *s, int leaf)
+{
+	return (double)s->bytes[leaf] * 8.0 * (double)NS / (double)(s->to - s->from);
+}
+
+/* Runs the standard measurement: 1 s warm-up, 10 s counted. */
+static void sim_measure(struct sim *s)
+{
+	sim_window(s, s->now + NS, s->now + 11 * NS);
+	sim_run(s, s->now + 11 * NS);
+}
+
+static void expect_rate(const char *what, double got, double want, double tol)
+{
+	double err = (got - want) / want;
+	print_message("  %-28s %9.3f Mbit/s  (want %.3f, %+.2f%%)\n", what, got / 1e6, want / 1e6,
+		      err * 100);
+	if (err > tol || err < -tol)
+		fail_msg("%s: %.0f bit/s, want %.0f within %.1f%%", what, got, want, tol * 100);
+}
+
+/* CPU time of the process: other work on the machine does not count. */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- RouterOS's documented examples ---- */
+
+static void test_example1_max_limits(void **state)
+{
+	/* parent max-limit 10M; leaves max-limit 6M p1, 2M p3, 2M p5 */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 0, 6 * M, 1),
+		cls(0, 0, 2 * M, 3),
+		cls(0, 0, 2 * M, 5),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("example 1 (max-limit 6M p1, 2M p3, 2M p5 under 10M):\n");
+	expect_rate("leaf 6M p1", sim_bps(s, 1), 6e6, 0.02);
+	expect_rate("leaf 2M p3", sim_bps(s, 2), 2e6, 0.02);
+	expect_rate("leaf 2M p5", sim_bps(s, 3), 2e6, 0.02);
+	sim_free(s);
+}
+
+static void test_example2_limit_at_priority(void **state)
+{
+	/* limit-at 2M each, max-limit 10M, priorities 3, 1, 5 */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 2 * M, 10 * M, 3),
+		cls(0, 2 * M, 10 * M, 1),
+		cls(0, 2 * M, 10 * M, 5),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("example 2 (limit-at 2M each, priorities 3, 1, 5 under 10M):\n");
+	expect_rate("leaf p3", sim_bps(s, 1), 2e6, 0.02);
+	expect_rate("leaf p1", sim_bps(s, 2), 6e6, 0.02);
+	expect_rate("leaf p5", sim_bps(s, 3), 2e6, 0.02);
+	sim_free(s);
+}
+
+static void test_example3_oversubscribed(void **state)
+{
+	/* limit-ats 6M:2M:12M on a 10M parent: the link divides 3:1:6 */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 6 * M, 10 * M, 8),
+		cls(0, 2 * M, 10 * M, 8),
+		cls(0, 12 * M, 10 * M, 8),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("example 3 (limit-at 6M:2M:12M oversubscribing 10M):\n");
+	expect_rate("leaf limit-at 6M", sim_bps(s, 1), 3e6, 0.02);
+	expect_rate("leaf limit-at 2M", sim_bps(s, 2), 1e6, 0.02);
+	expect_rate("leaf limit-at 12M", sim_bps(s, 3), 6e6, 0.02);
+	sim_free(s);
+}
+
+/* ---- properties ---- */
+
+static void test_single_leaf_max_limit(void **state)
+{
+	static const uint64_t rates[] = { 64 * K, 7 * M, 300 * M };
+
+	print_message("a lone leaf at its max-limit:\n");
+	for (size_t k = 0; k < sizeof(rates) / sizeof(rates[0]); k++) {
+		struct htb_class_cfg c[] = { cls(-1, 0, 0, 8), cls(0, 0, rates[k], 8) };
+		struct sim *s = sim_new(c, 2, 0);
+		sim_load(s, 1, true);
+		sim_measure(s);
+		char what[64];
+		snprintf(what, sizeof(what), "max-limit %llu", (unsigned long long)rates[k]);
+		expect_rate(what, sim_bps(s, 1), (double)rates[k], 0.01);
+
+		struct htb_stats st;
+		htb_stats(s->h, 1, &st);
+		double est = (double)st.rate_bps;
+		if (est < (double)rates[k] * 0.97 || est > (double)rates[k] * 1.03)
+			fail_msg("estimator says %.0f bit/s for %llu", est,
+				 (unsigned long long)rates[k]);
+		double pps = (double)rates[k] / 8.0 / PKT;
+		if ((double)st.packet_rate < pps * 0.9 - 1 || (double)st.packet_rate > pps * 1.1 + 1)
+			fail_msg("packet rate %llu, want ~%.0f", (unsigned long long)st.packet_rate,
+				 pps);
+		assert_int_equal(st.queued_packets, QLIMIT);
+		assert_int_equal(st.queued_bytes, QLIMIT * PKT);
+		assert_int_equal(st.lends, 0);          /* no limit-at: all borrowed */
+		assert_int_equal(st.borrows, st.packets);
+		sim_free(s);
+	}
+}
+
+static void test_limit_at_guarantee(void **state)
+{
+	/* a low-priority guarantee holds against a high-priority hog */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 3 * M, 10 * M, 8),
+		cls(0, 0, 10 * M, 1),
+		cls(0, 1 * M, 10 * M, 8),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("limit-at under competition:\n");
+	expect_rate("limit-at 3M p8", sim_bps(s, 1), 3e6, 0.02);
+	expect_rate("limit-at 0 p1", sim_bps(s, 2), 6e6, 0.02);
+	expect_rate("limit-at 1M p8", sim_bps(s, 3), 1e6, 0.02);
+	struct htb_stats st;
+	htb_stats(s->h, 1, &st);
+	if (st.lends < st.packets * 95 / 100)
+		fail_msg("a leaf within its limit-at should send lent: %llu of %llu",
+			 (unsigned long long)st.lends, (unsigned long long)st.packets);
+	sim_free(s);
+}
+
+static void test_borrowing(void **state)
+{
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 5 * M, 8 * M, 8),
+		cls(0, 5 * M, 10 * M, 8),
+	};
+	struct sim *s = sim_new(c, 3, 0);
+	print_message("borrowing:\n");
+	sim_load(s, 1, true);
+	sim_measure(s);
+	expect_rate("A alone, limit 5M max 8M", sim_bps(s, 1), 8e6, 0.02);
+	if (s->bytes[2])
+		fail_msg("an idle leaf sent");
+	sim_load(s, 2, true);
+	sim_measure(s);
+	expect_rate("A with B loaded", sim_bps(s, 1), 5e6, 0.02);
+	expect_rate("B with A loaded", sim_bps(s, 2), 5e6, 0.02);
+	sim_load(s, 1, false);
+	sim_measure(s);
+	expect_rate("B alone, max 10M", sim_bps(s, 2), 10e6, 0.02);
+	sim_free(s);
+}
+
+static void test_priority_spare(void **state)
+{
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 1 * M, 10 * M, 8),
+		cls(0, 1 * M, 10 * M, 1),
+		cls(0, 1 * M, 10 * M, 4),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("priority of the spare (limit-at 1M each):\n");
+	expect_rate("p8", sim_bps(s, 1), 1e6, 0.02);
+	expect_rate("p1", sim_bps(s, 2), 8e6, 0.02);
+	expect_rate("p4", sim_bps(s, 3), 1e6, 0.02);
+	sim_free(s);
+}
+
+static void test_equal_priority_shares(void **state)
+{
+	/* equal priorities, no limit-at: round robin shares evenly */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 9 * M, 8),
+		cls(0, 0, 9 * M, 2),
+		cls(0, 0, 9 * M, 2),
+		cls(0, 0, 9 * M, 2),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	for (int i = 1; i <= 3; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("equal priorities:\n");
+	for (int i = 1; i <= 3; i++)
+		expect_rate("p2 leaf", sim_bps(s, i), 3e6, 0.02);
+	sim_free(s);
+}
+
+static void test_nested(void **state)
+{
+	struct htb_stats st[7];
+
+	/* P 10M { A max 4M { a1 p1, a2 p1 }, B { b1 p8 } } */
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 0, 4 * M, 8),
+		cls(0, 0, 0, 8),
+		cls(1, 0, 10 * M, 1),
+		cls(1, 0, 10 * M, 1),
+		cls(2, 0, 10 * M, 8),
+	};
+	struct sim *s = sim_new(c, 6, 0);
+	for (int i = 3; i <= 5; i++)
+		sim_load(s, i, true);
+	sim_measure(s);
+	print_message("nested, an inner max-limit over high priorities:\n");
+	expect_rate("a1 p1 under A 4M", sim_bps(s, 3), 2e6, 0.02);
+	expect_rate("a2 p1 under A 4M", sim_bps(s, 4), 2e6, 0.02);
+	expect_rate("b1 p8 under B", sim_bps(s, 5), 6e6, 0.02);
+	for (int i = 0; i < 6; i++)
+		htb_stats(s->h, i, &st[i]);
+	assert_int_equal(st[1].bytes, st[3].bytes + st[4].bytes);
+	assert_int_equal(st[1].packets, st[3].packets + st[4].packets);
+	assert_int_equal(st[2].bytes, st[5].bytes);
+	assert_int_equal(st[0].bytes, st[1].bytes + st[2].bytes);
+	assert_int_equal(st[0].packets, st[1].packets + st[2].packets);
+	assert_int_equal(st[0].queued_packets, 3 * QLIMIT);
+	assert_int_equal(st[1].queued_bytes, 2 * QLIMIT * PKT);
+	assert_int_equal(st[3].borrows, st[3].packets);
+	assert_int_equal(st[1].borrows, st[1].packets);
+	double sum = (double)(st[1].rate_bps + st[2].rate_bps), top = (double)st[0].rate_bps;
+	if (top < 9.7e6 || top > 10.3e6 || sum < top * 0.99 || sum > top * 1.01)
+		fail_msg("estimators: P %.0f, A + B %.0f", top, sum);
+	assert_false(htb_is_leaf(s->h, 0));
+	assert_false(htb_is_leaf(s->h, 1));
+	assert_true(htb_is_leaf(s->h, 3));
+	assert_int_equal(htb_nclasses(s->h), 6);
+	struct qpkt x = { .len = PKT }, *d = NULL;
+	assert_false(htb_enqueue(s->h, 1, &x, s->now, &d));
+	assert_false(htb_enqueue(s->h, 6, &x, s->now, &d));
+	assert_false(htb_enqueue(s->h, -1, &x, s->now, &d));
+	assert_null(d);
+	sim_free(s);
+
+	/* P 10M { A limit-at 4M max 6M { a1 p8 }, B { b1 p1 } }: A lends its
+	 * limit-at to a1 first; the rest of P goes by priority to b1 */
+	struct htb_class_cfg c2[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 4 * M, 6 * M, 8),
+		cls(0, 0, 0, 8),
+		cls(1, 0, 10 * M, 8),
+		cls(2, 0, 10 * M, 1),
+	};
+	s = sim_new(c2, 5, 0);
+	sim_load(s, 3, true);
+	sim_load(s, 4, true);
+	sim_measure(s);
+	print_message("nested, an inner limit-at lent before the parent's spare:\n");
+	expect_rate("a1 p8 under A limit-at 4M", sim_bps(s, 3), 4e6, 0.02);
+	expect_rate("b1 p1 under B", sim_bps(s, 4), 6e6, 0.02);
+	for (int i = 0; i < 5; i++)
+		htb_stats(s->h, i, &st[i]);
+	/* a1's packets are lent by A (rate charged there), borrowed by a1 */
+	assert_int_equal(st[3].borrows, st[3].packets);
+	assert_int_equal(st[1].lends, st[3].packets);
+	assert_int_equal(st[1].borrows, 0);
+	assert_int_equal(st[0].bytes, st[1].bytes + st[2].bytes);
+	sim_free(s);
+
+	/* seven levels: a max-limit half way down binds the deepest leaf, and
+	 * every ancestor counts its packets */
+	struct htb_class_cfg c3[8];
+	c3[0] = cls(-1, 0, 10 * M, 8);
+	for (int i = 1; i < 7; i++)
+		c3[i] = cls(i - 1, 0, i == 3 ? 3 * M : 0, 8);
+	c3[6].max_limit = 10 * M;
+	c3[7] = cls(0, 0, 10 * M, 8);
+	s = sim_new(c3, 8, 0);
+	sim_load(s, 6, true);
+	sim_load(s, 7, true);
+	sim_measure(s);
+	print_message("seven levels, max-limit 3M at depth 4:\n");
+	expect_rate("leaf at depth 7", sim_bps(s, 6), 3e6, 0.02);
+	expect_rate("leaf at depth 2", sim_bps(s, 7), 7e6, 0.02);
+	htb_stats(s->h, 6, &st[6]);
+	for (int i = 1; i < 6; i++) {
+		htb_stats(s->h, i, &st[0]);
+		assert_int_equal(st[0].bytes, st[6].bytes);
+	}
+	sim_free(s);
+}
+
+static void test_queue_kinds(void **state)
+{
+	static const enum qdisc_kind kinds[] = { QK_SFQ, QK_FQ_CODEL, QK_RED, QK_PCQ, QK_BFIFO,
+						 QK_CODEL, QK_CAKE };
+	static const char *names[] = { "sfq", "fq-codel", "red", "pcq", "bfifo", "codel",
+				       "cake (shaping 1M itself)" };
+	enum { NK = sizeof(kinds) / sizeof(kinds[0]) };
+	struct htb_class_cfg c[NK + 1];
+
+	c[0] = cls(-1, 0, 20 * M, 8);
+	for (size_t i = 0; i < NK; i++) {
+		c[i + 1] = cls(0, 0, 2 * M, 8);
+		qdisc_cfg_default(&c[i + 1].queue, kinds[i]);
+	}
+	c[NK].queue.cake_bandwidth = 1 * M;
+	struct sim *s = sim_new(c, NK + 1, 0);
+	s->sweep = true;   /* red and codel may refuse or drop while the queue is short */
+	for (size_t i = 1; i <= NK; i++)
+		sim_load(s, (int)i, true);
+	sim_measure(s);
+	print_message("leaf queue kinds (max-limit 2M each):\n");
+	for (size_t i = 0; i < NK; i++)
+		expect_rate(names[i], sim_bps(s, (int)i + 1), i == NK - 1 ? 1e6 : 2e6, 0.02);
+	sim_free(s);
+}
+
+static void test_link_rate(void **state)
+{
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 0, 8),
+		cls(0, 0, 0, 8),
+		cls(0, 0, 0, 8),
+		cls(-1, 0, 0, 8),   /* a second tree on the same link */
+	};
+	struct sim *s = sim_new(c, 4, 5 * M);
+	print_message("link rate 5M, no max-limits:\n");
+	sim_load(s, 1, true);
+	sim_load(s, 2, true);
+	sim_load(s, 3, true);
+	sim_measure(s);
+	expect_rate("total", sim_bps(s, 1) + sim_bps(s, 2) + sim_bps(s, 3), 5e6, 0.01);
+	/* round robin is per subtree: the two trees halve the link */
+	expect_rate("leaf 1 of tree 1", sim_bps(s, 1), 1.25e6, 0.02);
+	expect_rate("leaf 2 of tree 1", sim_bps(s, 2), 1.25e6, 0.02);
+	expect_rate("tree 2 (a lone leaf)", sim_bps(s, 3), 2.5e6, 0.02);
+	sim_free(s);
+}
+
+static void test_burst(void **state)
+{
+	struct htb_class_cfg c[] = { cls(-1, 0, 0, 8), cls(0, 0, 2 * M, 8) };
+	c[1].burst_limit = 4 * M;
+	c[1].burst_threshold = 1500 * K;
+	c[1].burst_time_ns = 16 * NS;
+	struct sim *s = sim_new(c, 2, 0);
+	s->bins = calloc(2, sizeof(*s->bins));
+	assert_non_null(s->bins);
+	sim_load(s, 1, true);
+	sim_run(s, 30 * NS);
+	sim_load(s, 1, false);
+	sim_run(s, 60 * NS);
+	sim_load(s, 1, true);
+	sim_run(s, 70 * NS);
+
+	print_message("burst (max 2M, burst-limit 4M, threshold 1.5M, time 16 s), per second:\n ");
+	for (int t = 0; t < 70; t++)
+		print_message(" %.1f", (double)s->bins[1][t] * 8 / 1e6);
+	print_message("\n");
+	for (int t = 1; t < 6; t++)
+		expect_rate("bursting from idle", (double)s->bins[1][t] * 8, 4e6, 0.02);
+	for (int t = 7; t < 30; t++)
+		expect_rate("average over threshold", (double)s->bins[1][t] * 8, 2e6, 0.02);
+	for (int t = 31; t < 60; t++)
+		if (s->bins[1][t])
+			fail_msg("sent while idle at %d s", t);
+	for (int t = 61; t < 66; t++)
+		expect_rate("bursting again after idle", (double)s->bins[1][t] * 8, 4e6, 0.02);
+	expect_rate("back to max-limit", (double)s->bins[1][69] * 8, 2e6, 0.02);
+	sim_free(s);
+}
+
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % n);
+}
+
+/* Random trees, loads switched on and off: no class exceeds its ceiling
+ * (plus its bucket), inner classes sum their children, nothing hangs. */
+static void test_random_trees(void **state)
+{
+	static const uint64_t rates[] = { 0, 0, 64 * K, 500 * K, 1 * M, 3 * M, 10 * M, 40 * M };
+
+	for (int round = 0; round < 60; round++) {
+		size_t n = 2 + rnd(30);
+		struct htb_class_cfg c[32];
+		int depth[32];
+		for (size_t i = 0; i < n; i++) {
+			int parent = i == 0 || rnd(4) == 0 ? -1 : (int)rnd((uint32_t)i);
+			if (parent >= 0 && depth[parent] >= 6)
+				parent = -1;
+			depth[i] = parent < 0 ? 1 : depth[parent] + 1;
+			c[i] = cls(parent, rates[rnd(8)], rates[rnd(8)], 1 + (int)rnd(8));
+			c[i].bucket_size_milli = 100 * (1 + rnd(10));
+			if (rnd(5) == 0) {
+				c[i].burst_limit = rates[rnd(8)] * 2;
+				c[i].burst_threshold = rates[rnd(8)];
+				c[i].burst_time_ns = (1 + rnd(10)) * NS;
+			}
+		}
+		uint64_t link = rates[2 + rnd(6)];   /* finite: time must move */
+		struct sim *s = sim_new(c, n, link);
+		uint64_t *total = calloc(n, sizeof(*total));
+		assert_non_null(total);
+		for (int step = 0; step < 50; step++) {
+			int leaf = (int)rnd((uint32_t)n);
+			if (htb_is_leaf(s->h, leaf))
+				sim_load(s, leaf, !s->load[leaf]);
+			sim_window(s, s->now, s->now + 100 * MS);
+			sim_run(s, s->now + 100 * MS);
+			for (size_t i = 0; i < n; i++)
+				total[i] += s->bytes[i];
+		}
+		double secs = (double)s->now / 1e9;
+		uint64_t all = 0;
+		for (size_t i = 0; i < n; i++)
+			all += total[i];
+		if ((double)all > (double)link / 8 * (secs + 0.1) + 1514)
+			fail_msg("round %d: %llu bytes through a %llu link", round,
+				 (unsigned long long)all, (unsigned long long)link);
+		if (!all)
+			fail_msg("round %d: nothing sent", round);
+		for (size_t i = 0; i < n; i++) {
+			struct htb_stats st;
+			htb_stats(s->h, (int)i, &st);
+			uint64_t kids = 0;
+			bool leaf = htb_is_leaf(s->h, (int)i);
+			for (size_t j = i + 1; j < n; j++)
+				if (c[j].parent == (int)i) {
+					struct htb_stats cs;
+					htb_stats(s->h, (int)j, &cs);
+					kids += cs.bytes;
+				}
+			if (leaf)
+				assert_int_equal(st.bytes, total[i]);
+			else
+				assert_int_equal(st.bytes, kids);
+			uint64_t ceil = c[i].max_limit;
+			if (ceil && c[i].burst_limit > ceil && c[i].burst_time_ns)
+				ceil = c[i].burst_limit;
+			if (ceil) {
+				double allowed = (double)ceil / 8 * secs +
+						 (double)ceil / 8 * c[i].bucket_size_milli / 1000 +
+						 2 * 1514;
+				if ((double)st.bytes > allowed)
+					fail_msg("round %d class %zu: %llu bytes over its ceiling %llu",
+						 round, i, (unsigned long long)st.bytes,
+						 (unsigned long long)ceil);
+			}
+		}
+		free(total);
+		sim_free(s);
+	}
+}
+
+/* 1,000 leaves: fairness and the cost of a dequeue against 8 leaves. */
+static double run_many(size_t nleaves, uint64_t parent, uint64_t leaf_max, bool check,
+		       double *total)
+{
+	size_t n = nleaves + 1;
+	struct htb_class_cfg *c = calloc(n, sizeof(*c));
+	assert_non_null(c);
+	c[0] = cls(-1, 0, parent, 8);
+	for (size_t i = 1; i < n; i++)
+		c[i] = cls(0, 0, leaf_max, leaf_max ? (int)(i % 8) + 1 : 8);
+	struct sim *s = sim_new(c, n, 0);
+	free(c);
+	for (size_t i = 1; i < n; i++)
+		sim_load(s, (int)i, true);
+	double t0 = now_s();
+	uint64_t sent0 = s->sent;
+	sim_measure(s);
+	double dt = now_s() - t0;
+	double ns_per = dt * 1e9 / (double)(s->sent - sent0);
+	double sum = 0, lo = 1e18, hi = 0;
+	for (size_t i = 1; i < n; i++) {
+		double r = sim_bps(s, (int)i);
+		sum += r;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	*total = sum;
+	if (check) {
+		double each = leaf_max ? (double)leaf_max : (double)parent / (double)nleaves;
+		print_message("  %zu leaves: each %.1f..%.1f kbit/s (want %.1f), %.0f ns per packet\n",
+			      nleaves, lo / 1e3, hi / 1e3, each / 1e3, ns_per);
+		if (lo < each * 0.95 || hi > each * 1.05)
+			fail_msg("unfair: %.0f..%.0f, want %.0f", lo, hi, each);
+	}
+	sim_free(s);
+	return ns_per;
+}
+
+static void test_many_classes(void **state)
+{
+	double total, t8, t1000;
+
+	print_message("1,000 leaves under 100M:\n");
+	t1000 = run_many(1000, 100 * M, 90 * K, true, &total);
+	expect_rate("all ceil-bound (90k each)", total, 90e6, 0.01);
+	run_many(1000, 100 * M, 0, true, &total);
+	expect_rate("sharing the parent", total, 100e6, 0.01);
+	t8 = run_many(8, 100 * M, 0, false, &total);
+	print_message("  cost per packet: 8 leaves %.0f ns, 1,000 leaves %.0f ns\n", t8, t1000);
+	/* O(log n): generous, timing under sanitizers is noisy */
+	if (t1000 > 50000 || t1000 > 30 * t8 + 2000)
+		fail_msg("dequeue too slow with 1,000 classes: %.0f ns (8 classes: %.0f ns)",
+			 t1000, t8);
+}
+
+/* Enqueue+dequeue pairs per second of wall time (printed, not asserted). */
+static void throughput(size_t nleaves)
+{
+	size_t n = nleaves + 1;
+	struct htb_class_cfg *c = calloc(n, sizeof(*c));
+	assert_non_null(c);
+	c[0] = cls(-1, 0, 0, 8);
+	for (size_t i = 1; i < n; i++)
+		c[i] = cls(0, 800 * M / nleaves, 1000 * M, (int)(i % 8) + 1);
+	struct sim *s = sim_new(c, n, 1000 * M);
+	free(c);
+	for (size_t i = 1; i < n; i++)
+		sim_load(s, (int)i, true);
+	double t0 = now_s();
+	uint64_t sent0 = s->sent;
+	sim_run(s, 20 * NS);
+	double dt = now_s() - t0;
+	print_message("  %4zu classes: %.2f M enqueue+dequeue/s (%llu packets, %.3f s of CPU)\n", nleaves,
+		      (double)(s->sent - sent0) / dt / 1e6,
+		      (unsigned long long)(s->sent - sent0), dt);
+	sim_free(s);
+}
+
+static void test_throughput(void **state)
+{
+	print_message("throughput (1G link in virtual time, every leaf overloaded):\n");
+	throughput(8);
+	throughput(1000);
+}
+
+static void test_next_event(void **state)
+{
+	/* 1.2M: a 1500-byte packet every 10 ms once the bucket is spent */
+	struct htb_class_cfg c[] = { cls(-1, 0, 0, 8), cls(0, 0, 1200 * K, 8) };
+	struct sim *s = sim_new(c, 2, 0);
+	assert_int_equal(htb_next_event(s->h, 0), UINT64_MAX);
+	assert_null(htb_dequeue(s->h, 0, &(struct qpkt *){ NULL }));
+	sim_load(s, 1, true);
+	assert_int_equal(htb_next_event(s->h, 5), 5);
+	/* the bucket (0.1 s = 15000 bytes) goes at once */
+	unsigned burst = 0;
+	struct qpkt *d = NULL, *p;
+	while ((p = htb_dequeue(s->h, 5, &d))) {
+		burst++;
+		p->next = NULL;
+		sim_release(s, p);
+	}
+	assert_int_equal(burst, 10);
+	uint64_t t = htb_next_event(s->h, 5);
+	assert_true(t > 5 && t <= 5 + 10 * MS);
+	assert_null(htb_dequeue(s->h, t - 1, &d));
+	p = htb_dequeue(s->h, t, &d);
+	assert_non_null(p);
+	p->next = NULL;
+	sim_release(s, p);
+	uint64_t t2 = htb_next_event(s->h, t);
+	if (t2 < t + 10 * MS - 1000 || t2 > t + 10 * MS + 1000)
+		fail_msg("next event after %llu: %llu, want +10 ms", (unsigned long long)t,
+			 (unsigned long long)t2);
+	/* an earlier clock (a caller's "anything queued?") does no harm */
+	assert_true(htb_next_event(s->h, 0) != UINT64_MAX);
+	sim_free(s);
+}
+
+static void test_drops_and_reset(void **state)
+{
+	struct htb_class_cfg c[] = { cls(-1, 0, 1 * M, 8), cls(0, 0, 0, 8), cls(0, 0, 0, 8) };
+	struct sim *s = sim_new(c, 3, 0);
+	struct htb_stats a, b, p;
+
+	/* the queues are full (pfifo of QLIMIT): further offers are refused */
+	sim_load(s, 1, true);
+	sim_load(s, 2, true);
+	struct qpkt x = { .len = PKT }, *d = NULL;
+	assert_false(htb_enqueue(s->h, 1, &x, 0, &d));
+	assert_false(htb_enqueue(s->h, 1, &x, 0, &d));
+	assert_false(htb_enqueue(s->h, 2, &x, 0, &d));
+	assert_null(d);
+	htb_stats(s->h, 1, &a);
+	htb_stats(s->h, 2, &b);
+	htb_stats(s->h, 0, &p);
+	assert_int_equal(a.dropped, 2);
+	assert_int_equal(b.dropped, 1);
+	assert_int_equal(p.dropped, 3);
+	assert_int_equal(p.queued_packets, 2 * QLIMIT);
+	assert_int_equal(p.queued_bytes, 2 * QLIMIT * PKT);
+
+	sim_run(s, 3 * NS);
+	htb_stats(s->h, 1, &a);
+	htb_stats(s->h, 2, &b);
+	htb_stats(s->h, 0, &p);
+	assert_true(a.packets > 0 && b.packets > 0);
+	assert_int_equal(p.bytes, a.bytes + b.bytes);
+	assert_int_equal(p.dropped, a.dropped + b.dropped);
+
+	htb_reset_stats(s->h, 1);
+	htb_stats(s->h, 1, &a);
+	htb_stats(s->h, 2, &b);
+	htb_stats(s->h, 0, &p);
+	assert_int_equal(a.bytes, 0);
+	assert_int_equal(a.packets, 0);
+	assert_int_equal(a.dropped, 0);
+	assert_int_equal(p.bytes, b.bytes);
+	assert_int_equal(p.packets, b.packets);
+	assert_int_equal(p.dropped, b.dropped);
+	htb_reset_stats(s->h, -1);
+	htb_stats(s->h, 0, &p);
+	assert_int_equal(p.bytes, 0);
+	assert_int_equal(p.dropped, 0);
+	htb_stats(s->h, 99, &p);
+	assert_int_equal(p.bytes, 0);
+	sim_free(s);
+}
+
+static void test_build_errors(void **state)
+{
+	char err[256];
+	struct htb_class_cfg bad_parent[] = { cls(1, 0, 0, 8), cls(-1, 0, 0, 8) };
+	struct htb_class_cfg self_parent[] = { cls(0, 0, 0, 8) };
+	struct htb_class_cfg bad_prio[] = { cls(-1, 0, 0, 8), cls(0, 0, 0, 9) };
+	struct htb_class_cfg zero_prio[] = { cls(-1, 0, 0, 0) };
+	struct htb_class_cfg deep[9];
+
+	assert_null(htb_new(bad_parent, 2, 0, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "parent"));
+	assert_null(htb_new(self_parent, 1, 0, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "parent"));
+	assert_null(htb_new(bad_prio, 2, 0, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "priority"));
+	assert_null(htb_new(zero_prio, 1, 0, 0, NULL, 0));
+	for (int i = 0; i < 9; i++)
+		deep[i] = cls(i - 1, 0, 0, 8);
+	assert_null(htb_new(deep, 9, 0, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "deep"));
+	struct htb *h = htb_new(deep, 7, 0, 0, err, sizeof(err));   /* 7 levels are fine */
+	assert_non_null(h);
+	assert_true(htb_is_leaf(h, 6));
+	htb_free(h);
+	h = htb_new(NULL, 0, 0, 0, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(htb_nclasses(h), 0);
+	assert_int_equal(htb_next_event(h, 0), UINT64_MAX);
+	htb_free(h);
+	htb_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_errors),
+		cmocka_unit_test(test_next_event),
+		cmocka_unit_test(test_drops_and_reset),
+		cmocka_unit_test(test_example1_max_limits),
+		cmocka_unit_test(test_example2_limit_at_priority),
+		cmocka_unit_test(test_example3_oversubscribed),
+		cmocka_unit_test(test_single_leaf_max_limit),
+		cmocka_unit_test(test_limit_at_guarantee),
+		cmocka_unit_test(test_borrowing),
+		cmocka_unit_test(test_priority_spare),
+		cmocka_unit_test(test_equal_priority_shares),
+		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_queue_kinds),
+		cmocka_unit_test(test_link_rate),
+		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_random_trees),
+		cmocka_unit_test(test_many_classes),
+		cmocka_unit_test(test_throughput),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
