@@ -769,7 +769,7 @@ static void test_print_where(void **state)
 	assert_int_equal(count(s, q, "priority<3"), 1);
 	assert_int_equal(count(s, q, "priority>2 and priority<8"), 2);
 	/* values are canonical before comparing */
-	assert_int_equal(count(s, q, "max-limit=10000000"), 4);
+	assert_int_equal(count(s, q, "max-limit=9000000"), 4);
 	assert_int_equal(count(s, "/ip firewall address-list", "address=192.168.88.7/24"), 1);
 	assert_int_equal(count(s, "/ip firewall mangle", "protocol=17"), 2);
 	/* in: addresses inside a network */
