@@ -18,14 +18,8 @@ DB      ?= var/rosfw.db
 # Debian packages the build and the tests need (header or tool -> package).
 DEB_PKGS := libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev python3-librouteros python3-requests curl clang
 
-SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/mgmt/*.c))
+SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/mgmt/*.c src/daemon/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
-# Transitional while the API and REST fronts are written: WITH_DAEMON=1
-# builds `rosfw run` (src/daemon) as well.
-ifeq ($(WITH_DAEMON),1)
-SRC_LIB  += $(sort $(wildcard src/daemon/*.c))
-CFLAGS   += -DROSFW_WITH_DAEMON
-endif
 OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_rsc.o
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
@@ -83,9 +77,13 @@ $(BUILD)/tests/mkpcap: tests/tools/mkpcap.c $(BUILD)/librosfw.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS)
 
+# The router on var/rosfw.db (the default configuration on first start, with
+# the admin password printed once), the SOHO traffic profile flowing through
+# virtual interfaces, and its console on this terminal. /quit or Ctrl-C on an
+# empty line stops it.
 run: all
 	@mkdir -p $(dir $(DB))
-	$(BUILD)/rosfw console --db $(DB)
+	$(BUILD)/rosfw run --console --db $(DB) --traffic examples/traffic/soho.json
 
 unit: $(TEST_BIN) $(BUILD)/tests/mkpcap
 

@@ -11,9 +11,7 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } subcommands[] = {
-#ifdef ROSFW_WITH_DAEMON
 	{ "run", run_main, "the router: dataplane, console socket, API and REST [--console]" },
-#endif
 	{ "console", console_main, "interactive RouterOS console (stdin script when not a terminal)" },
 	{ "exec", exec_main, "run one or more commands and print the result" },
 	{ "import", import_main, "import a .rsc script atomically [--dry-run|--lenient]" },

@@ -60,6 +60,9 @@ extern const struct menu menu_user_group;
 extern const struct menu menu_log;
 extern const struct menu menu_file;
 
+/* menus_cert.c */
+extern const struct menu menu_certificate;
+
 /* T_CUSTOM check: one of p->enums, or an integer within p->min..p->max
  * (bridge mtu=auto, new-mss=clamp-to-pmtu). Defined in schema.c. */
 int menus_check_int_or_word(const struct prop *p, const char *in, struct sbuf *out,

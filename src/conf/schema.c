@@ -52,6 +52,7 @@ const struct menu *const schema_menus[] = {
 	&menu_system_script,
 	&menu_user_group,
 	&menu_user,
+	&menu_certificate,
 	/* runtime views */
 	&menu_interface,
 	&menu_ip_firewall_connection,

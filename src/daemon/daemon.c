@@ -28,6 +28,8 @@
 #include "engine/engine.h"
 #include "mgmt/mgmt.h"
 #include "qos/qos.h"
+#include "sim/netsim.h"
+#include "sim/tgen.h"
 
 #define MAX_REQ (4u << 20)
 
@@ -59,7 +61,20 @@ struct daemon {
 	struct api_server *api;
 	struct rest_server *rest;
 	struct client *clients;
+	/* the dataplane until real interfaces are mapped: virtual hosts and a
+	 * WAN line from a traffic profile, on virtual time kept in step with
+	 * the clock */
+	struct tgen_profile *prof;
+	struct netsim *ns;
+	uint64_t start_ms;
 };
+
+/* The dataplane's clock (ns): the same time base for the engine, the
+ * queues and the traffic, starting where the simulator's virtual time does. */
+static uint64_t dp_now(const struct daemon *d)
+{
+	return NETSIM_T0 + (loop_now_ms() - d->start_ms) * 1000000ull;
+}
 
 static volatile int stop_flag;
 
@@ -114,11 +129,15 @@ static void recompile(struct daemon *d)
 		return;
 	}
 	char msg[256] = "";
-	struct qos *q = qos_build(d->st, loop_now_ms() * 1000000ull, msg, sizeof(msg));
+	struct qos *q = qos_build(d->st, d->ns ? netsim_now(d->ns) : dp_now(d), msg, sizeof(msg));
 	if (!q) {
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
+	/* the traffic hands over to the new queues first (what the old ones
+	 * held is dropped), then the old ones go */
+	if (d->ns)
+		netsim_set_router(d->ns, d->en, q);
 	qos_free(d->qos);
 	d->qos = q;
 }
@@ -136,7 +155,21 @@ static void tick(struct loop *l, void *ctx)
 	struct daemon *d = ctx;
 	if (d->dirty)
 		recompile(d);
-	engine_tick(d->en, loop_now_ms() * 1000000ull);
+	if (d->ns)
+		netsim_advance(d->ns, dp_now(d));
+	else
+		engine_tick(d->en, dp_now(d));
+}
+
+static int start_traffic(struct daemon *d, const char *profile, struct err *e)
+{
+	if (tgen_profile_load(profile, &d->prof, e) < 0)
+		return -1;
+	struct netsim_opts o = { .seed = 1, .en = d->en, .qos = d->qos, .live = true };
+	d->ns = netsim_new(d->prof, &o);
+	netsim_start(d->ns);
+	conf_log("system,info", "traffic profile %s flowing", profile);
+	return 0;
 }
 
 /* ---- console socket ---- */
@@ -350,6 +383,7 @@ int daemon_main(const struct daemon_opts *o)
 	int rc = 1;
 	d->sock = -1;
 	d->loop = loop_new();
+	d->start_ms = loop_now_ms();
 	const char *db = o->db ? o->db : "var/rosfw.db";
 	char dir[256];
 	snprintf(dir, sizeof(dir), "%s", db);
@@ -400,7 +434,9 @@ int daemon_main(const struct daemon_opts *o)
 			fprintf(stderr, "rosfw: rest: %s\n", e.msg);
 		err_clear(&e);
 	}
-	loop_timer(d->loop, 20, 20, tick, d);
+	if (o->traffic && start_traffic(d, o->traffic, &e) < 0)
+		goto out;
+	loop_timer(d->loop, 10, 10, tick, d);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -426,6 +462,8 @@ out:
 		close(d->sock);
 		unlink(d->sock_path);
 	}
+	netsim_free(d->ns);
+	tgen_profile_free(d->prof);
 	qos_free(d->qos);
 	engine_free(d->en);
 	store_close(d->st);

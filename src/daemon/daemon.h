@@ -23,6 +23,7 @@ struct daemon_opts {
 	const char *admin_password; /* for a new store; NULL = random, printed once */
 	const char *files_dir;
 	bool console;               /* also run a console on this terminal */
+	const char *traffic;        /* a traffic profile fed to virtual interfaces */
 	bool no_services;           /* do not open API/REST ports (tests of the core) */
 };
 

@@ -25,11 +25,13 @@ int run_main(int argc, char **argv)
 			o.files_dir = argv[++i];
 		else if (!strcmp(argv[i], "--console"))
 			o.console = true;
+		else if (!strcmp(argv[i], "--traffic") && v)
+			o.traffic = argv[++i];
 		else if (!strcmp(argv[i], "--no-services"))
 			o.no_services = true;
 		else {
 			fprintf(stderr, "usage: rosfw run [--db PATH] [--socket PATH] [--admin-password P]\n"
-					"                 [--files DIR] [--console] [--no-services]\n");
+					"                 [--files DIR] [--console] [--no-services] [--traffic PROFILE.json]\n");
 			return 2;
 		}
 	}

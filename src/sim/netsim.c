@@ -395,6 +395,8 @@ static void deliver(struct netsim *ns, struct tgen_pkt *p)
 		return;
 	d->delivered++;
 	d->delivered_bytes += p->len;
+	if (ns->o.live)
+		return;
 	if (d->ndelay == d->capdelay) {
 		d->capdelay = d->capdelay ? d->capdelay * 2 : 1024;
 		d->delay_us = xrealloc(d->delay_us, d->capdelay * sizeof(*d->delay_us));
@@ -491,7 +493,7 @@ struct netsim *netsim_new(const struct tgen_profile *prof, const struct netsim_o
 		ns->o.pool_max = 65536;
 	ns->t0 = NETSIM_T0;
 	ns->now = ns->t0;
-	ns->end = ns->t0 + o->duration;
+	ns->end = o->live ? UINT64_MAX : ns->t0 + o->duration;
 	uint64_t warmup = prof->warmup < o->duration ? prof->warmup : 0;
 	ns->warm = ns->t0 + warmup;
 	ns->wake_at = UINT64_MAX;
@@ -541,7 +543,7 @@ struct netsim *netsim_new(const struct tgen_profile *prof, const struct netsim_o
 	r->warmup = warmup;
 	r->measured = o->duration - warmup;
 	r->sample = ns->o.sample;
-	r->nbins = (size_t)((o->duration + ns->o.sample - 1) / ns->o.sample);
+	r->nbins = o->live ? 1 : (size_t)((o->duration + ns->o.sample - 1) / ns->o.sample);
 	if (!r->nbins)
 		r->nbins = 1;
 	for (int c = 0; c < TGC_MAX; c++)
@@ -681,21 +683,58 @@ static void link_done(struct netsim *ns, struct link *l)
 	}
 }
 
-void netsim_run(struct netsim *ns)
+void netsim_start(struct netsim *ns)
 {
 	/* first in the heap: at equal times it runs before the flows */
 	if (ns->warm > ns->t0)
 		ev_push(ns, ns->warm, E_WARM, 0, 0, NULL);
 	tgen_start(ns->tg, ns->now);
-	ev_push(ns, ns->t0 + ns->o.sample, E_SAMPLE, 0, 0, NULL);
+	if (!ns->o.live)
+		ev_push(ns, ns->t0 + ns->o.sample, E_SAMPLE, 0, 0, NULL);
 	ev_push(ns, ns->t0 + S_NS, E_TICK, 0, 0, NULL);
-	while (ns->nheap) {
-		struct event e = ev_pop(ns);
-		if (e.t > ns->end) {
-			ns->nheap++; /* put it back for the in-flight count */
-			ns->heap[ns->nheap - 1] = e;
-			break;
+}
+
+uint64_t netsim_now(const struct netsim *ns)
+{
+	return ns->now;
+}
+
+void netsim_set_router(struct netsim *ns, struct engine *en, struct qos *q)
+{
+	/* what the old queues hold goes back to the pool, as drops */
+	if (ns->o.qos && ns->o.qos != q) {
+		uint64_t later = ns->now + 3600 * S_NS;
+		for (int guard = 0; guard < 1000000; guard++) {
+			bool any = false;
+			for (size_t i = 0; i < ns->prof->nifaces; i++) {
+				struct qpkt *dropped = NULL;
+				struct qpkt *x = qos_dequeue(ns->o.qos, router_port(ns, (uint32_t)i)->ifid,
+							     later, &dropped);
+				drop_list(ns, dropped, NSD_QUEUE);
+				if (x) {
+					drop(ns, x->frame, NSD_QUEUE);
+					any = true;
+				}
+			}
+			if (!any && qos_next_event(ns->o.qos, later) == UINT64_MAX)
+				break;
+			if (!any)
+				later += S_NS;
 		}
+	}
+	ns->o.en = en;
+	ns->o.qos = q;
+	for (size_t i = 0; i < ns->prof->nifaces; i++)
+		router_port(ns, (uint32_t)i)->pull = q != NULL;
+	router_kick(ns);
+}
+
+void netsim_advance(struct netsim *ns, uint64_t until)
+{
+	/* the next event stays in the heap when it is later than until (or than
+	 * the end: then it counts as in flight) */
+	while (ns->nheap && ns->heap[0].t <= until && ns->heap[0].t <= ns->end) {
+		struct event e = ev_pop(ns);
 		ns->now = e.t;
 		ns->r.events++;
 		switch (e.kind) {
@@ -741,6 +780,12 @@ void netsim_run(struct netsim *ns)
 			break;
 		}
 	}
+}
+
+void netsim_run(struct netsim *ns)
+{
+	netsim_start(ns);
+	netsim_advance(ns, ns->end);
 	while (ns->bin < ns->r.nbins)
 		sample(ns);
 	struct netsim_results *r = &ns->r;

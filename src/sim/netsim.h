@@ -50,6 +50,8 @@ struct netsim_opts {
 	const struct netsim_queue *queues;
 	size_t nqueues;
 	uint32_t pool_max;          /* packets; 0 = 65536 */
+	bool live;                  /* the daemon's dataplane: no end, no series, no
+				     * per-packet delay record (memory stays flat) */
 };
 
 /* Where packets were lost. */
@@ -106,6 +108,13 @@ struct netsim *netsim_new(const struct tgen_profile *prof, const struct netsim_o
 void netsim_free(struct netsim *ns);
 /* Runs the whole duration; then the results are ready. */
 void netsim_run(struct netsim *ns);
+/* Live use (the daemon): start once, then advance to each moment of virtual
+ * time; the engine and the queues may be replaced between two advances
+ * (packets in the old queues are dropped and returned to the pool). */
+void netsim_start(struct netsim *ns);
+void netsim_advance(struct netsim *ns, uint64_t until);
+void netsim_set_router(struct netsim *ns, struct engine *en, struct qos *q);
+uint64_t netsim_now(const struct netsim *ns);
 const struct netsim_results *netsim_results(const struct netsim *ns);
 
 /* The q-quantile (0..1) of the queueing delay in ms, 0 with no sample. */
