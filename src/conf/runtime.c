@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,13 +197,31 @@ static void resource(struct list *l)
 	sbuf_free(&up);
 	put(l, it, "version", ROSFW_ROS_VERSION);
 	put(l, it, "build-time", __DATE__ " " __TIME__);
-	put(l, it, "architecture-name", "x86_64");
+	struct utsname un;
+	const char *arch = uname(&un) == 0 ? un.machine : "unknown";
+	put(l, it, "architecture-name", arch);
 	put(l, it, "board-name", "rosfw");
 	put(l, it, "platform", "rosfw");
-	put(l, it, "cpu", "x86_64");
+	put(l, it, "cpu", arch);
 	snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
 	put(l, it, "cpu-count", buf);
-	put(l, it, "cpu-load", "0%");
+	/* the router's own CPU use since the previous look (since the start the
+	 * first time), as a share of the machine */
+	static double last_wall, last_cpu;
+	struct timespec wt, ct;
+	clock_gettime(CLOCK_MONOTONIC, &wt);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ct);
+	double wall = (double)wt.tv_sec + (double)wt.tv_nsec / 1e9;
+	double cpu = (double)ct.tv_sec + (double)ct.tv_nsec / 1e9;
+	if (last_wall == 0)
+		last_wall = wall - (double)(time(NULL) - started);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double span = wall - last_wall;
+	double load = span > 0 ? 100.0 * (cpu - last_cpu) / span / (double)(ncpu > 0 ? ncpu : 1) : 0;
+	last_wall = wall;
+	last_cpu = cpu;
+	snprintf(buf, sizeof(buf), "%d%%", (int)(load + 0.5));
+	put(l, it, "cpu-load", buf);
 	if (sysinfo(&si) == 0) {
 		snprintf(buf, sizeof(buf), "%lluMiB",
 			 (unsigned long long)si.freeram * si.mem_unit / (1024 * 1024));
