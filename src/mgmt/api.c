@@ -44,6 +44,7 @@
 #include "mgmt/api_word.h"
 #include "mgmt/cert.h"
 #include "mgmt/mgmt.h"
+#include "mgmt/query.h"
 
 #define API_MAX_CONNS     1000
 #define API_OUT_HIGH      (4u << 20)  /* unsent bytes that stop reading the client */
@@ -71,21 +72,6 @@ struct api_cred {
 };
 
 /* A boolean stack query (?name, ?-name, ?name=x, ?<name=x, ?>name=x, ?#ops). */
-enum qop { Q_HAS, Q_LACKS, Q_EQ, Q_LT, Q_GT, Q_OPS };
-
-struct qword {
-	enum qop op;
-	char *name;
-	char *value;
-};
-
-struct query {
-	struct qword *w;
-	size_t n;
-	size_t depth; /* the most values the stack can hold */
-	bool *stack;
-};
-
 struct snap {
 	uint32_t id;
 	uint64_t hash;
@@ -99,7 +85,7 @@ struct listen {
 	char *path;
 	char **props;
 	size_t nprops;
-	struct query q;
+	struct mgmt_query q;
 	struct snap *snap;
 	size_t nsnap;
 };
@@ -266,201 +252,6 @@ static void reply_row(struct api_conn *c, const char *tag, const struct mgmt_row
 
 /* ---- queries ---- */
 
-static void query_free(struct query *q)
-{
-	for (size_t i = 0; i < q->n; i++) {
-		free(q->w[i].name);
-		free(q->w[i].value);
-	}
-	free(q->w);
-	free(q->stack);
-	memset(q, 0, sizeof(*q));
-}
-
-static int query_add(struct query *q, const char *w, struct err *e)
-{
-	struct qword qw = { 0 };
-	const char *eq;
-	switch (w[0]) {
-	case '#':
-		for (const char *p = w + 1; *p; p++)
-			if (!strchr("0123456789!&|.", *p))
-				return err_set(e, "unknown query operation '%c'", *p);
-		qw.op = Q_OPS;
-		qw.value = xstrdup(w + 1);
-		q->depth += strlen(w + 1);
-		break;
-	case '-':
-		qw.op = Q_LACKS;
-		qw.name = xstrdup(w + 1);
-		q->depth++;
-		break;
-	case '<':
-	case '>':
-	case '=':
-		qw.op = w[0] == '<' ? Q_LT : w[0] == '>' ? Q_GT : Q_EQ;
-		eq = strchr(w + 1, '=');
-		qw.name = eq ? xstrndup(w + 1, (size_t)(eq - w - 1)) : xstrdup(w + 1);
-		qw.value = xstrdup(eq ? eq + 1 : "");
-		q->depth++;
-		break;
-	default:
-		eq = strchr(w, '=');
-		qw.op = eq ? Q_EQ : Q_HAS;
-		qw.name = eq ? xstrndup(w, (size_t)(eq - w)) : xstrdup(w);
-		qw.value = eq ? xstrdup(eq + 1) : NULL;
-		q->depth++;
-		break;
-	}
-	if (qw.op != Q_OPS && !qw.name[0]) {
-		free(qw.name);
-		free(qw.value);
-		return err_set(e, "query word without a property name");
-	}
-	q->w = xrealloc(q->w, (q->n + 1) * sizeof(*q->w));
-	q->w[q->n++] = qw;
-	return 0;
-}
-
-static int bool_word(const char *v)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "yes"))
-		return 1;
-	if (!strcmp(v, "false") || !strcmp(v, "no"))
-		return 0;
-	return -1;
-}
-
-/* Decimal numbers only ("-12", "3.5"): not "inf", "0x1A" or "10M". */
-static bool parse_num(const char *s, double *out)
-{
-	const char *p = s;
-	if (*p == '-')
-		p++;
-	if (!(*p >= '0' && *p <= '9'))
-		return false;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p)
-		return false;
-	*out = strtod(s, NULL);
-	return true;
-}
-
-static bool value_eq(const char *a, const char *b)
-{
-	int x = bool_word(a), y = bool_word(b);
-	if (x >= 0 && y >= 0)
-		return x == y;
-	return !strcmp(a, b);
-}
-
-static int value_cmp(const char *a, const char *b)
-{
-	double x, y;
-	if (parse_num(a, &x) && parse_num(b, &y))
-		return x < y ? -1 : x > y;
-	return strcmp(a, b);
-}
-
-/*
- * The stack starts as infinitely many 'true' values: `fill` stands for all
- * the values below the ones pushed. An index at the end of an operation
- * word replaces every value (fill included) with the one at that index.
- * The item matches when no value on the stack is false.
- */
-static bool query_match(struct query *q, const struct mgmt_row *r)
-{
-	if (!q->n)
-		return true;
-	if (!q->stack)
-		q->stack = xmalloc((q->depth + 1) * sizeof(bool));
-	size_t n = 0;
-	bool fill = true;
-#define POP() (n ? q->stack[--n] : fill)
-#define AT(i) ((i) < n ? q->stack[n - 1 - (i)] : fill)
-#define PUSH(v) do { if (n < q->depth) q->stack[n++] = (v); } while (0)
-	for (size_t k = 0; k < q->n; k++) {
-		const struct qword *w = &q->w[k];
-		const char *v = w->name ? mgmt_row_get(r, w->name) : NULL;
-		switch (w->op) {
-		case Q_HAS:
-			PUSH(v != NULL);
-			break;
-		case Q_LACKS:
-			PUSH(v == NULL);
-			break;
-		case Q_EQ:
-			PUSH(value_eq(v ? v : "", w->value));
-			break;
-		case Q_LT:
-			PUSH(value_cmp(v ? v : "", w->value) < 0);
-			break;
-		case Q_GT:
-			PUSH(value_cmp(v ? v : "", w->value) > 0);
-			break;
-		case Q_OPS:
-			for (const char *p = w->value; *p;) {
-				if (*p >= '0' && *p <= '9') {
-					size_t idx = 0;
-					while (*p >= '0' && *p <= '9') {
-						if (idx < 1000000)
-							idx = idx * 10 + (size_t)(*p - '0');
-						p++;
-					}
-					bool val = AT(idx);
-					if (!*p) {
-						n = 0;
-						fill = val;
-					} else {
-						PUSH(val);
-						if (*p == '.')
-							p++; /* '.' after an index does nothing */
-					}
-					continue;
-				}
-				bool a, b;
-				switch (*p++) {
-				case '!':
-					a = POP();
-					PUSH(!a);
-					break;
-				case '&':
-					a = POP();
-					b = POP();
-					PUSH(a && b);
-					break;
-				case '|':
-					a = POP();
-					b = POP();
-					PUSH(a || b);
-					break;
-				case '.':
-					a = AT(0);
-					PUSH(a);
-					break;
-				}
-			}
-			break;
-		}
-	}
-#undef POP
-#undef AT
-#undef PUSH
-	if (!fill)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!q->stack[i])
-			return false;
-	return true;
-}
 
 /* ---- a request: the words of one sentence ---- */
 
@@ -742,7 +533,7 @@ static void listen_diff(struct api_conn *c, struct listen *L)
 		const struct snap *was = snap_find(old, nold, id);
 		if (was && was->hash == row_hash(L->m, &res.rows[i]))
 			continue;
-		if (query_match(&L->q, &res.rows[i]))
+		if (mgmt_query_match(&L->q, &res.rows[i]))
 			reply_row(c, L->tag, &res.rows[i], L->props, L->nprops);
 	}
 	for (size_t i = 0; i < nold; i++) {
@@ -764,7 +555,7 @@ static void listen_free(struct listen *L)
 	free(L->tag);
 	free(L->path);
 	props_free(L->props, L->nprops);
-	query_free(&L->q);
+	mgmt_query_free(&L->q);
 	free(L->snap);
 	free(L);
 }
@@ -780,7 +571,7 @@ static void do_listen(struct api_conn *c, const struct req *r, const char *path)
 	struct err e;
 	err_clear(&e);
 	for (size_t i = 0; i < r->nq; i++)
-		if (query_add(&L->q, r->qw[i], &e) < 0) {
+		if (mgmt_query_add(&L->q, r->qw[i], &e) < 0) {
 			listen_free(L);
 			reply_trap(c, r->tag, -1, e.msg);
 			return;
@@ -839,12 +630,12 @@ static void do_cancel(struct api_conn *c, const struct req *r)
 
 static void do_print(struct api_conn *c, const struct req *r, const char *path)
 {
-	struct query q = { 0 };
+	struct mgmt_query q = { 0 };
 	struct err e;
 	err_clear(&e);
 	for (size_t i = 0; i < r->nq; i++)
-		if (query_add(&q, r->qw[i], &e) < 0) {
-			query_free(&q);
+		if (mgmt_query_add(&q, r->qw[i], &e) < 0) {
+			mgmt_query_free(&q);
 			reply_trap(c, r->tag, -1, e.msg);
 			return;
 		}
@@ -859,7 +650,7 @@ static void do_print(struct api_conn *c, const struct req *r, const char *path)
 	bool count_only = req_attr(r, "count-only") != NULL;
 	size_t count = 0;
 	for (size_t i = 0; i < res.nrows; i++) {
-		if (!query_match(&q, &res.rows[i]))
+		if (!mgmt_query_match(&q, &res.rows[i]))
 			continue;
 		count++;
 		if (!count_only)
@@ -875,7 +666,7 @@ static void do_print(struct api_conn *c, const struct req *r, const char *path)
 	}
 out:
 	mgmt_result_free(&res);
-	query_free(&q);
+	mgmt_query_free(&q);
 }
 
 /* Secrets never leave over the API, whatever the command core's get does. */

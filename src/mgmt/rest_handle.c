@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mgmt.h"
+#include "query.h"
 
 #define MAX_SEGS 16        /* path segments after /rest (menus are at most 4 deep) */
 #define MAX_PARAMS 64      /* query-string parameters */
@@ -376,194 +377,18 @@ static void proplist_split(const char *text, struct strv *out)
 
 /* ---- matching rows ---- */
 
-static bool truthy(const char *v)
+/* One .query word through the shared query parser, its error as text. */
+static int query_word(struct mgmt_query *q, const char *w, struct sbuf *why)
 {
-	return !strcmp(v, "true") || !strcmp(v, "yes");
-}
-
-static bool falsy(const char *v)
-{
-	return !strcmp(v, "false") || !strcmp(v, "no");
-}
-
-/* Equality as the API compares: booleans in either spelling. */
-static bool val_eq(const char *a, const char *b)
-{
-	return !strcmp(a, b) || (truthy(a) && truthy(b)) || (falsy(a) && falsy(b));
-}
-
-static bool is_num(const char *s, double *v)
-{
-	char *end;
-	if (!*s)
-		return false;
-	*v = strtod(s, &end);
-	return !*end;
-}
-
-static int val_cmp(const char *a, const char *b)
-{
-	double x, y;
-	if (is_num(a, &x) && is_num(b, &y))
-		return x < y ? -1 : x > y;
-	return strcmp(a, b);
-}
-
-enum qop { Q_HAS, Q_LACKS, Q_EQ, Q_LT, Q_GT, Q_OPS };
-
-struct qword {
-	enum qop op;
-	char *name;  /* the property, or the operation string of Q_OPS */
-	char *value;
-};
-
-struct query {
-	struct qword *w;
-	size_t n;
-	size_t depth; /* the most values the stack can hold */
-	bool *stack;
-};
-
-static void query_free(struct query *q)
-{
-	for (size_t i = 0; i < q->n; i++) {
-		free(q->w[i].name);
-		free(q->w[i].value);
+	struct err e;
+	err_clear(&e);
+	if (mgmt_query_add(q, w, &e) < 0) {
+		sbuf_puts(why, e.msg);
+		return -1;
 	}
-	free(q->w);
-	free(q->stack);
-	memset(q, 0, sizeof(*q));
-}
-
-/* One API query word without its '?': name, -name, name=x, =name=x, <name=x,
- * >name=x, #ops. The same reading as the API front's (api.c). */
-static int query_word(struct query *q, const char *w, struct sbuf *why)
-{
-	struct qword qw = { Q_EQ, NULL, NULL };
-	if (w[0] == '#') {
-		for (const char *p = w + 1; *p; p++)
-			if (!strchr("0123456789!&|.", *p)) {
-				sbuf_printf(why, "unknown query operation '%c'", *p);
-				return -1;
-			}
-		qw.op = Q_OPS;
-		qw.name = xstrdup(w + 1);
-		q->depth += strlen(w);
-	} else {
-		const char *p = w;
-		if (*p == '-') {
-			qw.op = Q_LACKS;
-			p++;
-		} else if (*p == '<' || *p == '>') {
-			qw.op = *p == '<' ? Q_LT : Q_GT;
-			p++;
-		} else if (*p == '=') {
-			p++;
-		}
-		const char *eq = qw.op == Q_LACKS ? NULL : strchr(p, '=');
-		if (qw.op == Q_EQ && !eq && p == w)
-			qw.op = Q_HAS;
-		size_t n = eq ? (size_t)(eq - p) : strlen(p);
-		if (!n) {
-			sbuf_printf(why, "query word without a property name: '%.200s'", w);
-			return -1;
-		}
-		qw.name = xstrndup(p, n);
-		qw.value = xstrdup(eq ? eq + 1 : "");
-		q->depth++;
-	}
-	q->w = xrealloc(q->w, (q->n + 1) * sizeof(*q->w));
-	q->w[q->n++] = qw;
 	return 0;
 }
 
-/*
- * Evaluates the query on one row. Each condition pushes a value; a '#' word
- * works on the stack (top value has index 0): digits N then more text push
- * a copy of value N ('.' right after N does nothing), digits N at the end
- * replace every value with value N; '!' negates the top; '&' and '|' pop
- * two and push the result; '.' pushes a copy of the top. The stack starts
- * as infinitely many 'true' values (`fill` stands for all those below the
- * pushed ones), so no word can underflow it. The row matches when no value
- * is false.
- */
-static bool query_match(struct query *q, const struct mgmt_row *row)
-{
-	if (!q->n)
-		return true;
-	if (!q->stack)
-		q->stack = xmalloc(q->depth + 1);
-	size_t n = 0;
-	bool fill = true;
-#define POP() (n ? q->stack[--n] : fill)
-#define AT(i) ((i) < n ? q->stack[n - 1 - (i)] : fill)
-#define PUSH(v)                                   \
-	do {                                      \
-		if (n < q->depth)                 \
-			q->stack[n++] = (v);      \
-	} while (0)
-	for (size_t i = 0; i < q->n; i++) {
-		const struct qword *w = &q->w[i];
-		if (w->op != Q_OPS) {
-			const char *v = mgmt_row_get(row, w->name);
-			switch (w->op) {
-			case Q_HAS: PUSH(v != NULL); break;
-			case Q_LACKS: PUSH(v == NULL); break;
-			case Q_EQ: PUSH(val_eq(v ? v : "", w->value)); break;
-			case Q_LT: PUSH(val_cmp(v ? v : "", w->value) < 0); break;
-			case Q_GT: PUSH(val_cmp(v ? v : "", w->value) > 0); break;
-			case Q_OPS: break;
-			}
-			continue;
-		}
-		for (const char *p = w->name; *p;) {
-			bool a, b;
-			if (isdigit((unsigned char)*p)) {
-				size_t k = 0;
-				while (isdigit((unsigned char)*p)) {
-					if (k < 1000000)
-						k = k * 10 + (size_t)(*p - '0');
-					p++;
-				}
-				a = AT(k);
-				if (!*p) {
-					n = 0;
-					fill = a;
-				} else {
-					PUSH(a);
-					if (*p == '.')
-						p++;
-				}
-				continue;
-			}
-			switch (*p++) {
-			case '!':
-				a = POP();
-				PUSH(!a);
-				break;
-			case '&':
-			case '|':
-				a = POP();
-				b = POP();
-				PUSH(p[-1] == '&' ? (a && b) : (a || b));
-				break;
-			default: /* '.' */
-				a = AT(0);
-				PUSH(a);
-				break;
-			}
-		}
-	}
-#undef POP
-#undef AT
-#undef PUSH
-	if (!fill)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!q->stack[i])
-			return false;
-	return true;
-}
 
 /* ---- the body ---- */
 
@@ -756,7 +581,7 @@ static int body_proplist(json_t *v, struct strv *out)
 	return 0;
 }
 
-static int body_query(json_t *v, struct query *q, struct sbuf *why)
+static int body_query(json_t *v, struct mgmt_query *q, struct sbuf *why)
 {
 	if (json_is_string(v))
 		return query_word(q, json_string_value(v), why);
@@ -893,7 +718,7 @@ static bool filters_match(void *ctx, const struct mgmt_row *row)
 		if (!strcmp(t->qname.v[k], ".proplist"))
 			continue;
 		const char *v = mgmt_row_get(row, t->qname.v[k]);
-		if (!val_eq(v ? v : "", t->qval.v[k]))
+		if (!mgmt_value_eq(v ? v : "", t->qval.v[k]))
 			return false;
 	}
 	return true;
@@ -1033,14 +858,14 @@ static bool read_verb(const char *verb)
 
 static bool query_keep(void *ctx, const struct mgmt_row *row)
 {
-	return query_match(ctx, row);
+	return mgmt_query_match(ctx, row);
 }
 
 static void post_print(struct conf_session *s, const struct menu *m, struct body *b,
 		       struct rest_reply *r)
 {
 	struct strv proplist = { 0 };
-	struct query q = { 0 };
+	struct mgmt_query q = { 0 };
 	struct sbuf why = SBUF_INIT;
 	struct mgmt_result res = { 0 };
 	struct err e;
@@ -1059,7 +884,7 @@ static void post_print(struct conf_session *s, const struct menu *m, struct body
 	if (args_get(&b->args, "count-only")) {
 		size_t count = 0;
 		for (size_t i = 0; i < res.nrows; i++)
-			count += query_match(&q, &res.rows[i]);
+			count += mgmt_query_match(&q, &res.rows[i]);
 		char num[32];
 		snprintf(num, sizeof(num), "%zu", count);
 		reply_ret(r, num);
@@ -1069,7 +894,7 @@ static void post_print(struct conf_session *s, const struct menu *m, struct body
 out:
 	mgmt_result_free(&res);
 	sbuf_free(&why);
-	query_free(&q);
+	mgmt_query_free(&q);
 	strv_free(&proplist);
 }
 
