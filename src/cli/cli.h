@@ -24,6 +24,22 @@ void cli_close(struct cli_store *cs);
 /* Prints the session's warnings and output, clearing them. */
 void cli_flush(struct cli_store *cs);
 
+/* A configuration loaded for the offline commands (load.c). */
+struct engine;
+struct qos;
+#define MAX_CONFIGS 8 /* --config given several times */
+struct cli_loaded {
+	struct store *st;
+	struct conf_session s;
+	struct engine *en;
+	struct qos *qos;
+	bool open_txn;
+};
+int cli_load(struct cli_loaded *o, const char *const *configs, size_t nconfigs, const char *db,
+	     bool lenient, const char *const *ifaces, size_t nifaces, bool with_qos);
+void cli_unload(struct cli_loaded *o);
+char *cli_slurp(const char *path);
+
 int console_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int import_main(int argc, char **argv);

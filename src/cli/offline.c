@@ -20,109 +20,6 @@
 #define MAX_INPUTS 16
 #define FRAME_CAP 65600
 
-struct offline {
-	struct store *st;
-	struct conf_session s;
-	struct engine *en;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct sbuf b = SBUF_INIT;
-	char buf[65536];
-	size_t k;
-	while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, k);
-	fclose(f);
-	return sbuf_steal(&b);
-}
-
-static void log_line(void *ctx, const char *line)
-{
-	(void)ctx;
-	conf_log("firewall,info", "%s", line);
-}
-
-#define MAX_CONFIGS 8
-
-static int offline_open(struct offline *o, const char *const *configs, size_t nconfigs,
-			const char *db, bool lenient, const char *const *ifaces, size_t nifaces)
-{
-	const char *config = nconfigs ? configs[0] : NULL;
-	struct err e;
-	err_clear(&e);
-	memset(o, 0, sizeof(*o));
-	if (!nconfigs && !db) {
-		fprintf(stderr, "rosfw: give --config FILE.rsc or --db PATH\n");
-		return -1;
-	}
-	if (store_open(&o->st, config ? ":memory:" : db, &e) < 0) {
-		fprintf(stderr, "rosfw: %s\n", e.msg);
-		return -1;
-	}
-	conf_session_init(&o->s, o->st, "admin");
-	if (store_is_new(o->st) && conf_store_init(&o->s, false, &e) < 0)
-		goto fail;
-	/* the interfaces the configuration names, and then those of the
-	 * captures, exist as virtual interfaces */
-	o->s.virtual_ifaces = true;
-	for (size_t ci = 0; ci < nconfigs; ci++) {
-		config = configs[ci];
-		char *text = slurp(config);
-		if (!text) {
-			fprintf(stderr, "rosfw: cannot read %s: %s\n", config, strerror(errno));
-			goto fail_quiet;
-		}
-		struct sbuf report = SBUF_INIT;
-		int rc = conf_import(&o->s, text, config, lenient ? CONF_LENIENT : 0, &report, &e);
-		free(text);
-		if (lenient)
-			fputs(sbuf_str(&report), stderr);
-		sbuf_free(&report);
-		if (rc < 0)
-			goto fail;
-		sbuf_reset(&o->s.out);
-		if (o->s.warn.len)
-			fputs(sbuf_str(&o->s.warn), stderr);
-		sbuf_reset(&o->s.warn);
-	}
-	config = NULL;
-	if (store_begin(o->st, &e) < 0)
-		goto fail;
-	for (size_t i = 0; i < nifaces; i++)
-		if (conf_virtual_iface(&o->s, ifaces[i], &e) < 0) {
-			store_rollback(o->st);
-			goto fail;
-		}
-	if (store_commit(o->st, "sim", "virtual interfaces", &e) < 0)
-		goto fail;
-	o->en = engine_new();
-	if (engine_load(o->en, o->st, &e) < 0)
-		goto fail;
-	rs_state_set_log(engine_rule_state(o->en), log_line, NULL);
-	return 0;
-fail:;
-	struct sbuf m = SBUF_INIT;
-	err_format(&e, &m);
-	fprintf(stderr, "rosfw: %s: %s\n", config ? config : db ? db : "configuration",
-		sbuf_str(&m));
-	sbuf_free(&m);
-fail_quiet:
-	conf_session_free(&o->s);
-	store_close(o->st);
-	return -1;
-}
-
-static void offline_close(struct offline *o)
-{
-	engine_free(o->en);
-	conf_session_free(&o->s);
-	store_close(o->st);
-}
-
 static void ip4s(uint32_t a, char *buf, size_t n)
 {
 	snprintf(buf, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -209,7 +106,7 @@ static int ct_sum_cb(void *ctx, struct ct_entry *e)
 	return 0;
 }
 
-static void report_text(struct offline *o, uint64_t npk, const uint64_t *by_verdict)
+static void report_text(struct cli_loaded *o, uint64_t npk, const uint64_t *by_verdict)
 {
 	printf("packets: %llu (forward %llu, local %llu, drop %llu, reject %llu, l2 %llu)\n",
 	       (unsigned long long)npk, (unsigned long long)by_verdict[EV_FORWARD],
@@ -328,16 +225,16 @@ int sim_main(int argc, char **argv)
 		usage_sim();
 		return 2;
 	}
-	struct offline o;
+	struct cli_loaded o;
 	const char *names[MAX_INPUTS];
 	for (size_t i = 0; i < nin; i++)
 		names[i] = in[i].ifname;
-	if (offline_open(&o, configs, nconfigs, db, lenient, names, nin) < 0)
+	if (cli_load(&o, configs, nconfigs, db, lenient, names, nin, false) < 0)
 		return 1;
 	FILE *vf = NULL;
 	if (verdicts && !(vf = fopen(verdicts, "w"))) {
 		fprintf(stderr, "rosfw sim: cannot write %s: %s\n", verdicts, strerror(errno));
-		offline_close(&o);
+		cli_unload(&o);
 		return 1;
 	}
 	pcap_t *dead = NULL;
@@ -466,7 +363,7 @@ int sim_main(int argc, char **argv)
 		pcap_close(in[i].pc);
 	if (vf)
 		fclose(vf);
-	offline_close(&o);
+	cli_unload(&o);
 	return 0;
 }
 
@@ -475,7 +372,7 @@ int sim_main(int argc, char **argv)
 /* Rule lines name the rule as print numbers it, with its comment. */
 static void trace_print(void *ctx, const char *stage, const char *text)
 {
-	struct offline *o = ctx;
+	struct cli_loaded *o = ctx;
 	uint32_t id;
 	const char *star = strstr(text, "rule *");
 	char table[16] = "";
@@ -540,8 +437,8 @@ int trace_main(int argc, char **argv)
 		usage_trace();
 		return 2;
 	}
-	struct offline o;
-	if (offline_open(&o, configs, nconfigs, db, lenient, &ifname, 1) < 0)
+	struct cli_loaded o;
+	if (cli_load(&o, configs, nconfigs, db, lenient, &ifname, 1, false) < 0)
 		return 1;
 	static uint8_t frame[FRAME_CAP];
 	static struct engine_out out;
@@ -553,7 +450,7 @@ int trace_main(int argc, char **argv)
 		pcap_t *pc = pcap_open_offline(after, errbuf);
 		if (!pc) {
 			fprintf(stderr, "rosfw trace: %s: %s\n", after, errbuf);
-			offline_close(&o);
+			cli_unload(&o);
 			return 1;
 		}
 		struct pcap_pkthdr *h;
@@ -579,7 +476,7 @@ int trace_main(int argc, char **argv)
 		int l = pkt_build(desc, frame, FRAME_CAP, &e);
 		if (l < 0) {
 			fprintf(stderr, "rosfw trace: %s\n", e.msg);
-			offline_close(&o);
+			cli_unload(&o);
 			return 2;
 		}
 		len = (uint32_t)l;
@@ -587,7 +484,7 @@ int trace_main(int argc, char **argv)
 		pcap_t *pc = pcap_open_offline(pcapf, errbuf);
 		if (!pc) {
 			fprintf(stderr, "rosfw trace: %s: %s\n", pcapf, errbuf);
-			offline_close(&o);
+			cli_unload(&o);
 			return 1;
 		}
 		struct pcap_pkthdr *h;
@@ -603,7 +500,7 @@ int trace_main(int argc, char **argv)
 		pcap_close(pc);
 		if (!len) {
 			fprintf(stderr, "rosfw trace: %s has no packet %ld\n", pcapf, index);
-			offline_close(&o);
+			cli_unload(&o);
 			return 1;
 		}
 	}
@@ -630,6 +527,6 @@ int trace_main(int argc, char **argv)
 		       p.ct && p.ct->mark ? name_of(NS_MARK, p.ct->mark) : "no-mark",
 		       *name_of(NS_MARK, p.routing_mark) ? name_of(NS_MARK, p.routing_mark) : "no-mark");
 	}
-	offline_close(&o);
+	cli_unload(&o);
 	return rc;
 }

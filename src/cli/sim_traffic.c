@@ -20,7 +20,6 @@
 #include "sim/netsim.h"
 #include "sim/tgen.h"
 
-#define MAX_CONFIGS 8
 #define MAX_QUEUES 256
 
 /* ---- loading a configuration ----
@@ -28,115 +27,6 @@
  * scripts imported in order, the named interfaces created as virtual
  * ones), except that an existing store (--db) is left as it was. To be
  * shared once offline_open moves out of offline.c. */
-
-struct loaded {
-	struct store *st;
-	struct conf_session s;
-	struct engine *en;
-	struct qos *qos;
-	bool open_txn;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct sbuf b = SBUF_INIT;
-	char buf[65536];
-	size_t k;
-	while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, k);
-	fclose(f);
-	return sbuf_steal(&b);
-}
-
-static int config_open(struct loaded *o, const char *const *configs, size_t nconfigs,
-		       const char *db, bool lenient, const struct tgen_profile *prof)
-{
-	const char *config = nconfigs ? configs[0] : NULL;
-	struct err e;
-	err_clear(&e);
-	memset(o, 0, sizeof(*o));
-	if (store_open(&o->st, config ? ":memory:" : db, &e) < 0) {
-		fprintf(stderr, "rosfw: %s\n", e.msg);
-		return -1;
-	}
-	conf_session_init(&o->s, o->st, "admin");
-	if (store_is_new(o->st) && conf_store_init(&o->s, false, &e) < 0)
-		goto fail;
-	o->s.virtual_ifaces = true;
-	for (size_t ci = 0; ci < nconfigs; ci++) {
-		config = configs[ci];
-		char *text = slurp(config);
-		if (!text) {
-			fprintf(stderr, "rosfw: cannot read %s: %s\n", config, strerror(errno));
-			goto fail_quiet;
-		}
-		struct sbuf report = SBUF_INIT;
-		int rc = conf_import(&o->s, text, config, lenient ? CONF_LENIENT : 0, &report, &e);
-		free(text);
-		if (lenient)
-			fputs(sbuf_str(&report), stderr);
-		sbuf_free(&report);
-		if (rc < 0)
-			goto fail;
-		sbuf_reset(&o->s.out);
-		if (o->s.warn.len)
-			fputs(sbuf_str(&o->s.warn), stderr);
-		sbuf_reset(&o->s.warn);
-	}
-	config = NULL;
-	if (store_begin(o->st, &e) < 0)
-		goto fail;
-	for (size_t i = 0; i < prof->nifaces; i++)
-		if (conf_virtual_iface(&o->s, prof->ifaces[i].name, &e) < 0) {
-			store_rollback(o->st);
-			goto fail;
-		}
-	/* an existing store is only read: the virtual interfaces are rolled
-	 * back at the end, when nothing needs them any more */
-	o->open_txn = !nconfigs;
-	if (!o->open_txn && store_commit(o->st, "sim", "virtual interfaces", &e) < 0)
-		goto fail;
-	o->en = engine_new();
-	if (engine_load(o->en, o->st, &e) < 0)
-		goto fail;
-	char qerr[512] = "";
-	o->qos = qos_build(o->st, NETSIM_T0, qerr, sizeof(qerr));
-	if (!o->qos) {
-		fprintf(stderr, "rosfw: queues: %s\n", qerr);
-		goto fail_quiet;
-	}
-	return 0;
-fail:;
-	struct sbuf m = SBUF_INIT;
-	err_format(&e, &m);
-	fprintf(stderr, "rosfw: %s: %s\n", config ? config : db ? db : "configuration",
-		sbuf_str(&m));
-	sbuf_free(&m);
-fail_quiet:
-	if (o->open_txn)
-		store_rollback(o->st);
-	engine_free(o->en);
-	conf_session_free(&o->s);
-	store_close(o->st);
-	o->en = NULL;
-	o->st = NULL;
-	return -1;
-}
-
-static void config_close(struct loaded *o)
-{
-	if (!o->st)
-		return;
-	qos_free(o->qos);
-	engine_free(o->en);
-	if (o->open_txn)
-		store_rollback(o->st);
-	conf_session_free(&o->s);
-	store_close(o->st);
-}
 
 /* The queues of the configuration, trees first, in menu order. */
 static size_t list_queues(struct store *st, struct netsim_queue *q, size_t max)
@@ -162,7 +52,7 @@ static size_t list_queues(struct store *st, struct netsim_queue *q, size_t max)
 struct run {
 	char label[400];           /* the configuration files, joined with " + " */
 	const char *short_label;   /* "A" or "B" */
-	struct loaded cfg;
+	struct cli_loaded cfg;
 	struct netsim_queue queues[MAX_QUEUES];
 	size_t nqueues;
 	struct netsim *ns;
@@ -178,7 +68,12 @@ static int run_one(struct run *rn, const char *const *configs, size_t n, const c
 			 "%s%s", i ? " + " : "", configs[i]);
 	if (!n)
 		snprintf(rn->label, sizeof(rn->label), "%s", db);
-	if (config_open(&rn->cfg, configs, n, db, lenient, prof) < 0)
+	const char **names = xmalloc((prof->nifaces ? prof->nifaces : 1) * sizeof(char *));
+	for (size_t i = 0; i < prof->nifaces; i++)
+		names[i] = prof->ifaces[i].name;
+	int rc = cli_load(&rn->cfg, configs, n, db, lenient, names, prof->nifaces, true);
+	free(names);
+	if (rc < 0)
 		return -1;
 	rn->nqueues = list_queues(rn->cfg.st, rn->queues, MAX_QUEUES);
 	struct netsim_opts o = { .seed = seed, .duration = duration, .en = rn->cfg.en,
@@ -192,7 +87,7 @@ static int run_one(struct run *rn, const char *const *configs, size_t n, const c
 static void run_free(struct run *rn)
 {
 	netsim_free(rn->ns);
-	config_close(&rn->cfg);
+	cli_unload(&rn->cfg);
 }
 
 /* ---- numbers ---- */
@@ -1180,7 +1075,7 @@ out_runs:
 		if (runs[i].ns)
 			run_free(&runs[i]);
 		else if (runs[i].cfg.st)
-			config_close(&runs[i].cfg);
+			cli_unload(&runs[i].cfg);
 out_profile:
 	tgen_profile_free(prof);
 	return rc;

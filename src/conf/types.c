@@ -1837,3 +1837,27 @@ int tc_clock(const struct prop *p, const char *in, struct sbuf *out, struct err 
 	sbuf_printf(out, "%02u:%02u:%02u", (unsigned)h, (unsigned)m, (unsigned)s);
 	return 0;
 }
+
+int parse_prefix4(const char *s, uint32_t *addr, int *len)
+{
+	char buf[64];
+	if (!s || strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *sl = strchr(buf, '/');
+	*len = 32;
+	if (sl) {
+		*sl = 0;
+		char *end;
+		long l = strtol(sl + 1, &end, 10);
+		if (end == sl + 1 || *end || l < 0 || l > 32)
+			return -1;
+		*len = (int)l;
+	}
+	return parse_ip4(buf, addr);
+}
+
+uint32_t prefix4_mask(int len)
+{
+	return len <= 0 ? 0 : len >= 32 ? ~0u : ~0u << (32 - len);
+}

@@ -66,6 +66,11 @@ void format_rate(uint64_t bps, struct sbuf *out);            /* 10000000 -> 10M 
 int parse_time_ms(const char *s, uint64_t *ms);              /* 1h30m -> 5400000 */
 void format_time_ms(uint64_t ms, struct sbuf *out);          /* 5400000 -> 1h30m, 0 -> 0s */
 int parse_ip4(const char *s, uint32_t *addr);                /* host byte order */
+/* "a.b.c.d" or "a.b.c.d/len" (host bits kept): address and length (32 when
+ * absent). -1 when either part is bad. */
+int parse_prefix4(const char *s, uint32_t *addr, int *len);
+/* The netmask of a prefix length 0..32. */
+uint32_t prefix4_mask(int len);
 void format_ip4(uint32_t addr, struct sbuf *out);
 int parse_ip6(const char *s, uint8_t addr[16]);
 void format_ip6(const uint8_t addr[16], struct sbuf *out);

@@ -429,26 +429,10 @@ void where_free(struct where *w)
 static bool in_prefix(const char *val, const char *net)
 {
 	uint32_t a, n;
-	char buf[64];
-	snprintf(buf, sizeof(buf), "%s", val);
-	char *sl = strchr(buf, '/');
-	int alen = 32;
-	if (sl) {
-		*sl = 0;
-		alen = atoi(sl + 1);
-	}
-	if (parse_ip4(buf, &a) < 0)
+	int alen, len;
+	if (parse_prefix4(val, &a, &alen) < 0 || parse_prefix4(net, &n, &len) < 0 || alen < len)
 		return false;
-	snprintf(buf, sizeof(buf), "%s", net);
-	sl = strchr(buf, '/');
-	int len = 32;
-	if (sl) {
-		*sl = 0;
-		len = atoi(sl + 1);
-	}
-	if (parse_ip4(buf, &n) < 0 || len < 0 || len > 32 || alen < len)
-		return false;
-	uint32_t mask = len ? ~0u << (32 - len) : 0;
+	uint32_t mask = prefix4_mask(len);
 	return (a & mask) == (n & mask);
 }
 

@@ -221,16 +221,9 @@ static void load_addresses(struct engine *en, struct store *st)
 		const char *a = item_get(m, it, "address"), *ifn = item_get(m, it, "interface");
 		if (disabled(m, it) || !a || !ifn || !iface_up(st, ifn))
 			continue;
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s", a);
-		char *sl = strchr(buf, '/');
-		int len = 32;
-		if (sl) {
-			*sl = 0;
-			len = atoi(sl + 1);
-		}
 		uint32_t addr;
-		if (parse_ip4(buf, &addr) < 0)
+		int len;
+		if (parse_prefix4(a, &addr, &len) < 0)
 			continue;
 		en->addrs[en->naddrs++] = (struct if_addr){ addr, (uint8_t)len,
 							     (uint16_t)name_intern(NS_IFACE, ifn) };
@@ -246,7 +239,7 @@ static void load_routes(struct engine *en, struct store *st)
 	en->nroutes = 0;
 	for (size_t i = 0; i < en->naddrs; i++) { /* connected networks */
 		const struct if_addr *a = &en->addrs[i];
-		uint32_t mask = a->len ? ~0u << (32 - a->len) : 0;
+		uint32_t mask = prefix4_mask(a->len);
 		en->routes[en->nroutes++] = (struct route){ .net = a->addr & mask, .len = a->len,
 							    .distance = 0, .connected = true,
 							    .ifid = a->ifid };
@@ -257,15 +250,8 @@ static void load_routes(struct engine *en, struct store *st)
 			continue;
 		struct route r = { 0 };
 		const char *dst = item_get(m, it, "dst-address");
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s", dst ? dst : "0.0.0.0/0");
-		char *sl = strchr(buf, '/');
-		int len = 32;
-		if (sl) {
-			*sl = 0;
-			len = atoi(sl + 1);
-		}
-		if (parse_ip4(buf, &r.net) < 0)
+		int len;
+		if (parse_prefix4(dst ? dst : "0.0.0.0/0", &r.net, &len) < 0)
 			continue;
 		r.len = (uint8_t)len;
 		const char *d = item_get(m, it, "distance");
@@ -291,7 +277,7 @@ static void load_routes(struct engine *en, struct store *st)
 				/* reachable through a connected network? */
 				for (size_t k = 0; k < en->naddrs; k++) {
 					const struct if_addr *a = &en->addrs[k];
-					uint32_t mask = a->len ? ~0u << (32 - a->len) : 0;
+					uint32_t mask = prefix4_mask(a->len);
 					if ((gwa & mask) == (a->addr & mask)) {
 						r.ifid = a->ifid;
 						break;
@@ -394,7 +380,7 @@ static const struct route *route_lookup(const struct engine *en, uint32_t dst, u
 		uint32_t want = pass == 0 ? mark : 0;
 		for (size_t i = 0; i < en->nroutes; i++) {
 			const struct route *r = &en->routes[i];
-			uint32_t m = r->len ? ~0u << (32 - r->len) : 0;
+			uint32_t m = prefix4_mask(r->len);
 			if ((dst & m) == r->net && (r->connected ? want == 0 : r->mark == want))
 				return r;
 		}

@@ -215,18 +215,11 @@ static bool in_prefixes(const char *list, const char *client)
 	char *copy = xstrdup(list), *save = NULL;
 	bool ok = false;
 	for (char *t = strtok_r(copy, ",", &save); t && !ok; t = strtok_r(NULL, ",", &save)) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s", t);
-		char *sl = strchr(buf, '/');
-		int len = 32;
-		if (sl) {
-			*sl = 0;
-			len = atoi(sl + 1);
-		}
 		uint32_t n;
-		if (parse_ip4(buf, &n) < 0 || len < 0 || len > 32)
+		int len;
+		if (parse_prefix4(t, &n, &len) < 0)
 			continue;
-		uint32_t mask = len ? ~0u << (32 - len) : 0;
+		uint32_t mask = prefix4_mask(len);
 		ok = (a & mask) == (n & mask);
 	}
 	free(copy);

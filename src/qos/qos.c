@@ -412,19 +412,12 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		const char *tv = item_get(m, it, "target");
 		char *copy = xstrdup(tv ? tv : ""), *save = NULL;
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			char buf[64];
-			snprintf(buf, sizeof(buf), "%s", t);
-			char *sl = strchr(buf, '/');
-			int len = 32;
-			if (sl) {
-				*sl = 0;
-				len = atoi(sl + 1);
-			}
 			uint32_t a;
-			if (parse_ip4(buf, &a) == 0) {
+			int len;
+			if (parse_prefix4(t, &a, &len) == 0) {
 				s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(uint32_t));
 				s->masks = xrealloc(s->masks, (s->nnets + 1) * sizeof(uint32_t));
-				s->masks[s->nnets] = len ? ~0u << (32 - len) : 0;
+				s->masks[s->nnets] = prefix4_mask(len);
 				s->nets[s->nnets] = a & s->masks[s->nnets];
 				s->nnets++;
 			} else {
@@ -435,18 +428,11 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		free(copy);
 		const char *dv = item_get(m, it, "dst");
 		if (dv && *dv) {
-			char buf[64];
-			snprintf(buf, sizeof(buf), "%s", dv);
-			char *sl = strchr(buf, '/');
-			int len = 32;
-			if (sl) {
-				*sl = 0;
-				len = atoi(sl + 1);
-			}
 			uint32_t a;
+			int len;
 			s->has_dst = true;
-			if (parse_ip4(buf, &a) == 0) {
-				s->dst_mask = len ? ~0u << (32 - len) : 0;
+			if (parse_prefix4(dv, &a, &len) == 0) {
+				s->dst_mask = prefix4_mask(len);
 				s->dst_net = a & s->dst_mask;
 			} else {
 				s->dst_if = (uint16_t)name_intern(NS_IFACE, dv);
