@@ -49,5 +49,6 @@ int sim_main(int argc, char **argv);
 int sim_traffic_main(int argc, char **argv);
 int trace_main(int argc, char **argv);
 int run_main(int argc, char **argv);
+int lint_main(int argc, char **argv);
 
 #endif
