@@ -53,6 +53,7 @@ struct daemon {
 	struct engine *en;
 	struct qos *qos;
 	bool dirty;
+	uint64_t dirty_since_ms, last_change_ms; /* for batching recompiles */
 	char sock_path[300];
 	int sock;
 	char files_dir[256];
@@ -113,7 +114,11 @@ void daemon_on_change(struct daemon *d, daemon_change_fn fn, void *ctx)
 static void on_commit(void *ctx, const uint64_t *changed, size_t nwords)
 {
 	struct daemon *d = ctx;
+	uint64_t now = loop_now_ms();
+	if (!d->dirty)
+		d->dirty_since_ms = now;
 	d->dirty = true;
+	d->last_change_ms = now;
 	for (size_t i = 0; i < d->nls; i++)
 		d->ls[i].fn(d->ls[i].ctx, changed, nwords);
 }
@@ -153,7 +158,10 @@ static void tick(struct loop *l, void *ctx)
 {
 	(void)l;
 	struct daemon *d = ctx;
-	if (d->dirty)
+	/* a burst of changes (an API client adding rules one by one) compiles
+	 * once: 20 ms after the last change, or every 200 ms while they go on */
+	uint64_t now = loop_now_ms();
+	if (d->dirty && (now - d->last_change_ms >= 20 || now - d->dirty_since_ms >= 200))
 		recompile(d);
 	if (d->ns)
 		netsim_advance(d->ns, dp_now(d));
@@ -239,8 +247,6 @@ static void run_request(struct client *c, char kind, const char *text)
 		sbuf_printf(&c->s.out, "failure: %s\n", sbuf_str(&m));
 		sbuf_free(&m);
 	}
-	if (c->d->dirty)
-		recompile(c->d);
 	queue_reply(c, rc == 0);
 }
 
