@@ -1861,3 +1861,53 @@ uint32_t prefix4_mask(int len)
 {
 	return len <= 0 ? 0 : len >= 32 ? ~0u : ~0u << (32 - len);
 }
+
+int schedule_parse(const char *canon, struct schedule *out)
+{
+	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	char buf[160];
+	if (!canon || strlen(canon) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", canon);
+	char *c = strchr(buf, ','), *dash;
+	if (c)
+		*c++ = 0;
+	dash = strchr(buf, '-');
+	uint64_t t1, t2;
+	if (!dash)
+		return -1;
+	*dash = 0;
+	if (parse_time_ms(buf, &t1) < 0 || parse_time_ms(dash + 1, &t2) < 0)
+		return -1;
+	out->start = (uint32_t)(t1 / 1000);
+	out->end = (uint32_t)(t2 / 1000);
+	out->days = c ? 0 : 0x7f;
+	for (char *save = NULL, *d = c ? strtok_r(c, ",", &save) : NULL; d;
+	     d = strtok_r(NULL, ",", &save)) {
+		int k;
+		for (k = 0; k < 7 && strcmp(days[k], d); k++)
+			;
+		if (k == 7)
+			return -1;
+		out->days |= (uint8_t)(1u << k);
+	}
+	return 0;
+}
+
+bool schedule_holds(const struct schedule *s, int64_t wall)
+{
+	int64_t day = wall / 86400, rem = wall % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		day--;
+	}
+	int64_t dow = (day + 4) % 7; /* 1970-01-01 was a thursday */
+	if (dow < 0)
+		dow += 7;
+	if (!(s->days & (1u << dow)))
+		return false;
+	uint32_t sec = (uint32_t)rem;
+	if (s->start < s->end)
+		return sec >= s->start && sec <= s->end;
+	return sec >= s->start || sec <= s->end; /* across midnight, or the whole day */
+}

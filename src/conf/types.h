@@ -71,6 +71,16 @@ int parse_ip4(const char *s, uint32_t *addr);                /* host byte order 
 int parse_prefix4(const char *s, uint32_t *addr, int *len);
 /* The netmask of a prefix length 0..32. */
 uint32_t prefix4_mask(int len);
+
+/* A time= schedule as tc_schedule writes it ("8h-17h,mon,tue"): seconds of
+ * the day (end < start crosses midnight) and the days (bit 0 = sunday). */
+struct schedule {
+	uint32_t start, end;
+	uint8_t days;
+};
+int schedule_parse(const char *canon, struct schedule *out);
+/* Is local time `wall` (seconds since the epoch, in the router's zone) inside? */
+bool schedule_holds(const struct schedule *s, int64_t wall);
 void format_ip4(uint32_t addr, struct sbuf *out);
 int parse_ip6(const char *s, uint8_t addr[16]);
 void format_ip6(const uint8_t addr[16], struct sbuf *out);

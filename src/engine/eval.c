@@ -176,14 +176,8 @@ static bool l7_match(const regex_t *re, const struct pkt *p)
 
 static bool time_match(const struct mop *o, int64_t wall)
 {
-	int dow;
-	uint32_t sec;
-	rs_wall_split(wall, &dow, &sec);
-	if (!(o->b0 & (1u << dow)))
-		return false;
-	if (o->a < o->b)
-		return sec >= o->a && sec <= o->b;
-	return sec >= o->a || sec <= o->b; /* across midnight (or the whole day) */
+	struct schedule s = { o->a, o->b, o->b0 };
+	return schedule_holds(&s, wall);
 }
 
 /*

@@ -485,7 +485,6 @@ static const char *const dl_mode_words[] = {
 	"dst-address-only", "dst-address-and-port", "src-address-and-dst-address",
 	"src-and-dst-addresses-and-dst-port", "addresses-and-dst-port", NULL
 };
-static const char *const day_words[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
 
 /* "rate[/time]" of limit and dst-limit: period in ns. */
 static int rate_period(const char *v, bool bits, uint64_t *rate, uint64_t *period_ns)
@@ -711,27 +710,13 @@ static int matcher(struct cc *cc, const char *name, const char *v, uint8_t famil
 			}
 		}
 	} else if (!strcmp(name, "time")) {
-		char *c = strchr(buf, ','), *dash;
-		uint64_t t1, t2;
-		if (c)
-			*c = 0;
-		dash = strchr(buf, '-');
-		if (!dash)
-			return -1;
-		*dash = 0;
-		if (parse_time_ms(buf, &t1) || parse_time_ms(dash + 1, &t2))
+		struct schedule sc;
+		if (schedule_parse(buf, &sc) < 0)
 			return -1;
 		op->kind = MK_TIME;
-		op->a = (uint32_t)(t1 / 1000);
-		op->b = (uint32_t)(t2 / 1000);
-		if (c) {
-			long m = word_mask(day_words, c + 1);
-			if (m < 0)
-				return -1;
-			op->b0 = (uint8_t)m;
-		} else {
-			op->b0 = 0x7f;
-		}
+		op->a = sc.start;
+		op->b = sc.end;
+		op->b0 = sc.days;
 	} else if (!strcmp(name, "limit")) {
 		/* rate[/time],burst:packet|bit (canonical) */
 		char *comma = strchr(buf, ','), *colon;

@@ -44,6 +44,8 @@ struct simple {
 	uint32_t *marks;
 	size_t nmarks;
 	bool disabled;
+	bool has_time;
+	struct schedule time;
 };
 
 struct fifo {
@@ -439,6 +441,8 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 			}
 		}
 		s->marks = parse_marks(item_get(m, it, "packet-marks"), &s->nmarks);
+		const char *tm = item_get(m, it, "time");
+		s->has_time = tm && *tm && schedule_parse(tm, &s->time) == 0;
 	}
 	free(up);
 	free(dn);
@@ -474,7 +478,7 @@ static int simple_match(const struct qos *q, const struct qos_meta *m, uint8_t *
 {
 	for (size_t i = 0; i < q->nsq; i++) {
 		const struct simple *s = &q->sq[i];
-		if (s->disabled)
+		if (s->disabled || (s->has_time && m->wall && !schedule_holds(&s->time, m->wall)))
 			continue;
 		if (s->nmarks) {
 			bool hit = false;

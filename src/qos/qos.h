@@ -31,6 +31,8 @@ struct qos_meta {
 	uint16_t in_if, out_if; /* interned interface ids */
 	uint32_t src, dst;      /* IPv4, host order */
 	bool fasttrack;
+	int64_t wall;           /* local time (s since the epoch) for simple queues'
+				 * time=; 0 = unknown: time= is not checked */
 };
 
 struct qos;

@@ -178,6 +178,39 @@ static void test_queue_type_of_a_leaf(void **state)
 	done(f);
 }
 
+static void test_simple_queue_time(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=office target=192.168.88.0/24 time=8h-17h,mon,tue,wed,thu,fri\n"
+			     "add name=other target=192.168.88.0/24\n");
+	uint32_t office = id_of(f, "/queue/simple", "office"), other = id_of(f, "/queue/simple", "other");
+	static struct qpkt p;
+	struct qos_meta m = { .out_if = (uint16_t)name_intern(NS_IFACE, "ether1") };
+	parse_ip4("192.168.88.10", &m.src);
+	parse_ip4("1.1.1.1", &m.dst);
+	struct qpkt *dropped;
+	/* monday 2026-11-23 10:00 local: the office queue */
+	m.wall = 1795428000;
+	p = (struct qpkt){ .len = 100 };
+	assert_true(qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped));
+	assert_non_null(qos_dequeue(f->q, m.out_if, 2000000000ull, &dropped));
+	assert_int_equal(packets(f, office, false), 1);
+	/* the same monday at 20:00: outside, the next queue */
+	m.wall = 1795428000 + 10 * 3600;
+	p = (struct qpkt){ .len = 100 };
+	assert_true(qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped));
+	assert_non_null(qos_dequeue(f->q, m.out_if, 2000000000ull, &dropped));
+	assert_int_equal(packets(f, other, false), 1);
+	/* saturday 10:00: not an office day */
+	m.wall = 1795428000 + 5 * 86400;
+	p = (struct qpkt){ .len = 100 };
+	assert_true(qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped));
+	assert_non_null(qos_dequeue(f->q, m.out_if, 2000000000ull, &dropped));
+	assert_int_equal(packets(f, other, false), 2);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_trees_global_and_interface),
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
+		cmocka_unit_test(test_simple_queue_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
