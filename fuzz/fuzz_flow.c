@@ -3,8 +3,9 @@
  * series of records: [interface byte][length byte][frame bytes...]; every
  * frame runs through the packet flow of the default configuration (SOHO
  * firewall, NAT, marks) on advancing virtual time, so connection state,
- * NAT bindings and rule state carry from one packet to the next. Checks:
- * no crash or sanitizer report, and a forwarded packet still parses.
+ * NAT bindings, fragment queues and rule state carry from one packet to
+ * the next. Checks: no crash or sanitizer report, and a forwarded packet
+ * still parses.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pkt p = { .data = frame, .len = (uint32_t)len, .cap = sizeof(frame) };
 		engine_input(en, &p, ifid, now, &out);
 		if (out.verdict == EV_FORWARD) {
-			struct pkt q = { .data = frame, .len = p.len, .cap = sizeof(frame) };
+			/* what leaves is p.data: a reassembled datagram is the engine's */
+			struct pkt q = { .data = p.data, .len = p.len, .cap = p.cap };
 			if (pkt_parse(&q, true, false) != DR_NONE)
 				abort();
 		}

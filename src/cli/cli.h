@@ -50,5 +50,7 @@ int sim_traffic_main(int argc, char **argv);
 int trace_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 int lint_main(int argc, char **argv);
+/* rosfw lab: the router between hosts in network namespaces (lab.c). */
+int lab_main(int argc, char **argv);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * rosfw console: the RouterOS prompt on a terminal (libedit: history, Tab
  * completion of menus, commands, properties and enum values, '?' to list
- * what may follow, Ctrl-C to drop the line), or a script read from stdin
- * when stdin is not a terminal.
+ * what may follow, Ctrl-C to drop the line, Ctrl-X to take or leave safe
+ * mode), or a script read from stdin when stdin is not a terminal.
+ * Leaving the console in safe mode (Ctrl-D, a closed terminal) undoes what
+ * it changed since it took safe mode; /quit keeps it, as on RouterOS.
  */
 #include <errno.h>
 #include <histedit.h>
@@ -23,8 +25,10 @@ static volatile sig_atomic_t interrupted;
 static int g_remote = -1;
 static char g_path[160];
 static char g_identity[64] = "MikroTik";
+static bool g_safe; /* the router's last reply said we hold safe mode */
 
-/* Sends a request and reads the reply: output, then '\0', status, path, '\n'. */
+/* Sends a request and reads the reply: output, then '\0', status, path,
+ * "\tsafe" while the session holds safe mode, '\n'. */
 static int remote_call(char kind, const char *text, struct sbuf *out)
 {
 	struct sbuf req = SBUF_INIT;
@@ -49,7 +53,10 @@ static int remote_call(char kind, const char *text, struct sbuf *out)
 			sbuf_add(out, in.s, (size_t)(z - in.s));
 			char status = z[1];
 			char *nl = memchr(z, '\n', in.len - (size_t)(z - in.s));
-			snprintf(g_path, sizeof(g_path), "%.*s", (int)(nl - z - 2), z + 2);
+			char *tab = memchr(z + 2, '\t', (size_t)(nl - z - 2));
+			char *end = tab ? tab : nl;
+			snprintf(g_path, sizeof(g_path), "%.*s", (int)(end - z - 2), z + 2);
+			g_safe = tab && !strncmp(tab + 1, "safe", (size_t)(nl - tab - 1));
 			sbuf_free(&in);
 			return status == '0' ? 0 : -1;
 		}
@@ -115,6 +122,20 @@ static const char *identity(struct cli_store *cs)
 	return v ? v : "MikroTik";
 }
 
+static bool in_safe_mode(void)
+{
+	return g_remote >= 0 ? g_safe : conf_in_safe_mode(&g_cs->s);
+}
+
+/* What RouterOS says when safe mode comes or goes (a command, Ctrl-X, or
+ * safe mode ending on its own when the history is full). */
+static void safe_notice(bool was)
+{
+	bool now = in_safe_mode();
+	if (now != was)
+		printf("[Safe Mode %s]\n", now ? "taken" : "released");
+}
+
 static char *prompt(EditLine *el)
 {
 	(void)el;
@@ -125,11 +146,10 @@ static char *prompt(EditLine *el)
 	for (const char *p = cur; *p && k + 1 < sizeof(path); p++)
 		path[k++] = (*p == '/' && p != cur) ? ' ' : *p;
 	path[k] = 0;
-	snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] %s> ", user, identity(g_cs),
-		 k ? path : "");
-	/* RouterOS shows "[admin@MikroTik] > " at the root */
-	if (!k)
-		snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] > ", user, identity(g_cs));
+	/* RouterOS: "[admin@MikroTik] > " at the root, "... /ip route<SAFE> "
+	 * in safe mode */
+	snprintf(prompt_buf, sizeof(prompt_buf), "[%s@%s] %s%s ", user, identity(g_cs), path,
+		 in_safe_mode() ? "<SAFE>" : ">");
 	return prompt_buf;
 }
 
@@ -159,8 +179,12 @@ static void cands_free(struct cands *c)
 static void submenus(const char *path, struct cands *c)
 {
 	size_t plen = strlen(path);
-	for (size_t i = 0; i < schema_nmenus; i++) {
-		const char *mp = schema_menus[i]->path;
+	size_t ndirs = 0;
+	while (schema_cmd_dirs[ndirs])
+		ndirs++;
+	for (size_t i = 0; i < schema_nmenus + ndirs; i++) {
+		const char *mp = i < schema_nmenus ? schema_menus[i]->path
+						   : schema_cmd_dirs[i - schema_nmenus];
 		if (strncmp(mp, path, plen) || mp[plen] != '/')
 			continue;
 		const char *seg = mp + plen + 1;
@@ -345,28 +369,68 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
+static volatile sig_atomic_t hangup;
+
+static void on_hangup(int sig)
+{
+	(void)sig;
+	hangup = 1;
+}
+
+/* A request to the router; its output is shown. -2: the router is gone. */
+static int remote_show(struct cli_store *cs, char kind, const char *text)
+{
+	struct sbuf out = SBUF_INIT;
+	int rc = remote_call(kind, text, &out);
+	fputs(sbuf_str(&out), stdout);
+	fflush(stdout);
+	sbuf_free(&out);
+	if (rc == -2) {
+		fprintf(stderr, "rosfw console: the router closed the connection\n");
+		cs->s.quit = true;
+	}
+	return rc;
+}
+
 static int run_line(struct cli_store *cs, const char *line)
 {
+	bool was = in_safe_mode();
+	int rc;
 	if (g_remote >= 0) {
-		struct sbuf out = SBUF_INIT;
-		int rc = remote_call('C', line, &out);
-		fputs(sbuf_str(&out), stdout);
-		fflush(stdout);
-		sbuf_free(&out);
-		if (rc == -2) {
-			fprintf(stderr, "rosfw console: the router closed the connection\n");
-			cs->s.quit = true;
-		}
-		return rc;
+		rc = remote_show(cs, 'C', line);
+	} else {
+		struct err e;
+		struct sbuf ret = SBUF_INIT;
+		rc = conf_exec(&cs->s, line, &ret, &e);
+		cli_flush(cs);
+		if (rc < 0)
+			show_error(&e);
+		sbuf_free(&ret);
 	}
-	struct err e;
-	struct sbuf ret = SBUF_INIT;
-	int rc = conf_exec(&cs->s, line, &ret, &e);
-	cli_flush(cs);
-	if (rc < 0)
-		show_error(&e);
-	sbuf_free(&ret);
+	if (!cs->s.quit)
+		safe_notice(was);
 	return rc;
+}
+
+/* Ctrl-X: take safe mode, or leave it keeping the changes. */
+static unsigned char safe_toggle(EditLine *el, int ch)
+{
+	(void)el;
+	(void)ch;
+	bool was = in_safe_mode();
+	fputc('\n', stdout);
+	if (g_remote >= 0) {
+		if (remote_show(g_cs, 'X', "") == -2)
+			return CC_EOF;
+	} else {
+		struct err e;
+		err_clear(&e);
+		if (conf_safe_mode(&g_cs->s, CONF_SAFE_TOGGLE, &e) < 0)
+			show_error(&e);
+	}
+	safe_notice(was);
+	fflush(stdout);
+	return CC_REDISPLAY;
 }
 
 static int interactive(struct cli_store *cs)
@@ -381,8 +445,10 @@ static int interactive(struct cli_store *cs)
 	el_set(el, EL_ADDFN, "rosfw-complete", "complete", complete);
 	el_set(el, EL_ADDFN, "rosfw-help", "list what may follow", help);
 	el_set(el, EL_ADDFN, "rosfw-cancel", "cancel the line", cancel);
+	el_set(el, EL_ADDFN, "rosfw-safe-mode", "take or leave safe mode", safe_toggle);
 	el_set(el, EL_BIND, "^I", "rosfw-complete", NULL);
 	el_set(el, EL_BIND, "?", "rosfw-help", NULL);
+	el_set(el, EL_BIND, "^X", "rosfw-safe-mode", NULL);
 	/* Ctrl-C drops the line instead of killing the console */
 	const char *setty[] = { "setty", "-d", "-isig", NULL };
 	el_parse(el, 3, setty);
@@ -391,11 +457,19 @@ static int interactive(struct cli_store *cs)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
+	/* a closed terminal or a kill ends the session as Ctrl-D does (safe
+	 * mode's changes undone), not the process on the spot */
+	sa.sa_handler = on_hangup;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
-	printf("rosfw console: RouterOS commands, Tab completes, ? lists, /quit leaves.\n");
+	printf("rosfw console: RouterOS commands, Tab completes, ? lists, Ctrl-X safe mode, "
+	       "/quit leaves.\n");
 	int count;
 	const char *buf;
-	while (!cs->s.quit && (buf = el_gets(el, &count)) != NULL) {
+	while (!cs->s.quit && !hangup && (buf = el_gets(el, &count)) != NULL) {
+		if (hangup)
+			break;
 		if (interrupted) {
 			interrupted = 0;
 			if (empty_line_quit)
@@ -414,6 +488,9 @@ static int interactive(struct cli_store *cs)
 	}
 	if (!cs->s.quit)
 		fputc('\n', stdout);
+	/* the router (or conf_session_free here) undoes them as the session ends */
+	if (in_safe_mode() && !cs->s.quit)
+		printf("[Safe Mode: the changes made in safe mode are undone]\n");
 	history_end(hist);
 	el_end(el);
 	return 0;

@@ -18,6 +18,7 @@ static const struct {
 	{ "export", export_main, "print the configuration as a RouterOS script [--verbose] [MENU]" },
 	{ "sim", sim_main, "run captures through a configuration offline (pcap in, pcap + verdicts out)" },
 	{ "trace", trace_main, "follow one packet through every stage and rule" },
+	{ "lab", lab_main, "the router on veths between hosts in network namespaces: up|down|status|test" },
 	{ "lint", lint_main, "the classic mistakes of a configuration (exit 0 clean, 1 warnings, 2 errors)" },
 };
 

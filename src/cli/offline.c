@@ -108,10 +108,14 @@ static int ct_sum_cb(void *ctx, struct ct_entry *e)
 
 static void report_text(struct cli_loaded *o, uint64_t npk, const uint64_t *by_verdict)
 {
-	printf("packets: %llu (forward %llu, local %llu, drop %llu, reject %llu, l2 %llu)\n",
+	printf("packets: %llu (forward %llu, local %llu, drop %llu, reject %llu, l2 %llu",
 	       (unsigned long long)npk, (unsigned long long)by_verdict[EV_FORWARD],
 	       (unsigned long long)by_verdict[EV_LOCAL], (unsigned long long)by_verdict[EV_DROP],
 	       (unsigned long long)by_verdict[EV_REJECT], (unsigned long long)by_verdict[EV_L2]);
+	/* fragments held for reassembly, when there were any */
+	if (by_verdict[EV_HELD])
+		printf(", held %llu", (unsigned long long)by_verdict[EV_HELD]);
+	printf(")\n");
 	printf("\ndrops by reason:\n");
 	bool any = false;
 	for (int r = 1; r < DR_MAX; r++) {
@@ -282,9 +286,9 @@ int sim_main(int argc, char **argv)
 				outs[nouts++] = (struct output){ out.out_if, d };
 			}
 			if (d)
-				pcap_dump((u_char *)d, &h, frame);
+				pcap_dump((u_char *)d, &h, p.data);
 		} else if (outdir && out.verdict == EV_LOCAL && local) {
-			pcap_dump((u_char *)local, &h, frame);
+			pcap_dump((u_char *)local, &h, p.data);
 		}
 		if (outdir && out.reply_len) { /* rejects and TTL exceeded go back out */
 			pcap_dumper_t *d = NULL;
@@ -376,10 +380,12 @@ static void trace_print(void *ctx, const char *stage, const char *text)
 	uint32_t id;
 	const char *star = strstr(text, "rule *");
 	char table[16] = "";
-	sscanf(stage, "%15s", table);
+	/* the engine names IPv6 rules "ipv6 <table> <chain>" */
+	bool v6 = !strncmp(stage, "ipv6 ", 5);
+	sscanf(stage + (v6 ? 5 : 0), "%15s", table);
 	if (star && sscanf(star + 6, "%x", &id) == 1 && table[0]) {
 		char path[64];
-		snprintf(path, sizeof(path), "/ip/firewall/%s", table);
+		snprintf(path, sizeof(path), "/ip%s/firewall/%s", v6 ? "v6" : "", table);
 		const struct menu *m = schema_find(path);
 		long pos = m ? store_pos(o->st, m, id) : -1;
 		if (pos >= 0) {
@@ -526,6 +532,13 @@ int trace_main(int argc, char **argv)
 		       *name_of(NS_MARK, p.packet_mark) ? name_of(NS_MARK, p.packet_mark) : "no-mark",
 		       p.ct && p.ct->mark ? name_of(NS_MARK, p.ct->mark) : "no-mark",
 		       *name_of(NS_MARK, p.routing_mark) ? name_of(NS_MARK, p.routing_mark) : "no-mark");
+	} else if (p.family == 6) {
+		char d[200];
+		pkt_describe(&p, d, sizeof(d));
+		printf("%-22s %s, ct %s, packet-mark %s, connection-mark %s\n", "after", d,
+		       ct_state_name(p.ct_state),
+		       *name_of(NS_MARK, p.packet_mark) ? name_of(NS_MARK, p.packet_mark) : "no-mark",
+		       p.ct && p.ct->mark ? name_of(NS_MARK, p.ct->mark) : "no-mark");
 	}
 	cli_unload(&o);
 	return rc;

@@ -3,13 +3,15 @@
  * comment, find, get, print, export, reset-counters and the few commands
  * that belong to one menu (/log info, /system script run, /import ...).
  * Everything is generic over the schema: a menu's behaviour comes from its
- * table, never from code here. Each command is one store transaction.
+ * table, never from code here. Each command is one store transaction,
+ * except /undo, /redo and /safe-mode, which work on the store's history.
  */
 #include "conf.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,8 @@ static const char *const item_cmds[] = { "add", "comment", "disable", "enable", 
 static const char *const singleton_cmds[] = { "export", "get", "print", "set", "unset", NULL };
 static const char *const runtime_cmds[] = { "find", "get", "print", NULL };
 static const char *const dir_cmds[] = { "export", NULL };
-static const char *const root_cmds[] = { "export", "import", "quit", NULL };
+static const char *const root_cmds[] = { "export", "import", "quit", "redo", "undo", NULL };
+static const char *const safe_mode_cmds[] = { "release", "take", "unroll", NULL };
 static const char *const log_cmds[] = { "debug", "error", "find", "get", "info", "print",
 					"warning", NULL };
 static const char *const script_cmds[] = { "add", "comment", "disable", "enable", "export",
@@ -80,6 +83,8 @@ const char *const *cmd_list(const char *path)
 		return log_cmds;
 	if (!strcmp(path, "/system/script"))
 		return script_cmds;
+	if (!strcmp(path, "/safe-mode"))
+		return safe_mode_cmds;
 	const struct menu *m = schema_find(path);
 	if (!m)
 		return dir_cmds;
@@ -1351,6 +1356,9 @@ static int dispatch(struct conf_session *s, const char *path, const char *verb,
 		if (!strcmp(verb, "import"))
 			return cmd_import(s, args, e);
 		if (!strcmp(verb, "quit")) {
+			/* RouterOS keeps the changes of a session that quits in safe mode */
+			if (conf_in_safe_mode(s))
+				conf_safe_mode(s, CONF_SAFE_RELEASE, NULL);
 			s->quit = true;
 			return 0;
 		}
@@ -1390,6 +1398,96 @@ static int dispatch(struct conf_session *s, const char *path, const char *verb,
 	return err_set(e, "no such command '%s' in %s", verb, path);
 }
 
+/* The statement being run as the journal records it. */
+static void journal_text(const struct conf_session *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.*s", (int)(s->cmd_len < 500 ? s->cmd_len : 500),
+		 s->cmd_text ? s->cmd_text : "");
+}
+
+const char *conf_change_policy(const uint64_t *menus)
+{
+	static const char *const guarded[] = { "/user", "/user/group", NULL };
+	for (const char *const *p = guarded; *p; p++) {
+		const struct menu *m = schema_find(*p);
+		size_t i = m ? schema_index(m) : schema_nmenus;
+		if (i < schema_nmenus && ((menus[i / 64] >> (i % 64)) & 1))
+			return "policy";
+	}
+	return "write";
+}
+
+struct next_entry {
+	bool redo;
+	const char *policy;
+};
+
+static int next_entry_fn(void *ctx, const struct store_hist *h)
+{
+	struct next_entry *n = ctx;
+	if (n->redo ? h->next_redo : h->next_undo)
+		n->policy = conf_change_policy(h->menus);
+	return 0;
+}
+
+/* /undo, /redo and /safe-mode: each makes its own transactions (or none), so
+ * they run outside the command's usual one. */
+static int cmd_history(struct conf_session *s, const char *path, const char *verb,
+		       struct err *e)
+{
+	if (!strcmp(path, "/safe-mode"))
+		return conf_safe_mode(s, !strcmp(verb, "take")      ? CONF_SAFE_TAKE
+					 : !strcmp(verb, "release") ? CONF_SAFE_RELEASE
+								    : CONF_SAFE_UNROLL,
+				      e);
+	if (!s->may_write)
+		return err_set(e, "not enough permissions (9)");
+	struct next_entry n = { .redo = !strcmp(verb, "redo") };
+	store_history(s->st, next_entry_fn, &n);
+	if (n.policy && !strcmp(n.policy, "policy") && !s->may_policy)
+		return err_set(e, "not enough permissions (9)");
+	char jc[512];
+	journal_text(s, jc, sizeof(jc));
+	return n.redo ? store_redo(s->st, s->user, jc, e) : store_undo(s->st, 0, s->user, jc, e);
+}
+
+bool conf_in_safe_mode(const struct conf_session *s)
+{
+	return s->st && s->id && store_safe_holder(s->st, NULL) == s->id;
+}
+
+int conf_safe_mode(struct conf_session *s, enum conf_safe_op op, struct err *e)
+{
+	if (!s->st)
+		return err_set(e, "safe mode: no configuration");
+	if (op == CONF_SAFE_TOGGLE)
+		op = conf_in_safe_mode(s) ? CONF_SAFE_RELEASE : CONF_SAFE_TAKE;
+	if (op == CONF_SAFE_TAKE) {
+		if (!s->may_write)
+			return err_set(e, "not enough permissions (9)");
+		if (conf_in_safe_mode(s))
+			return 0;
+		if (store_safe_take(s->st, s->id, s->user, e) < 0)
+			return -1;
+		conf_log("system,info", "safe mode taken by %s", s->user);
+		return 0;
+	}
+	if (!conf_in_safe_mode(s))
+		return 0;
+	if (op == CONF_SAFE_RELEASE) {
+		store_safe_release(s->st, s->id);
+		conf_log("system,info", "safe mode released by %s", s->user);
+		return 0;
+	}
+	int rc = store_safe_unroll(s->st, s->id, e);
+	if (rc < 0)
+		conf_log("system,error", "safe mode of %s: changes not all undone: %s", s->user,
+			 e ? e->msg : "?");
+	else
+		conf_log("system,info", "safe mode of %s: changes undone", s->user);
+	return rc;
+}
+
 int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	    const struct conf_args *args, struct sbuf *ret, struct err *e)
 {
@@ -1401,6 +1499,9 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	}
 	if (read_only_verb(verb))
 		return dispatch(s, path, verb, args, ret, e);
+	if ((!path[0] && (!strcmp(verb, "undo") || !strcmp(verb, "redo"))) ||
+	    !strcmp(path, "/safe-mode"))
+		return cmd_history(s, path, verb, e);
 	/* logging is what a read-only user may still do */
 	bool logging = !strcmp(path, "/log") || !strcmp(verb, "quit");
 	if (!s->may_write && !logging)
@@ -1409,14 +1510,14 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 		return err_set(e, "not enough permissions (9)");
 	if (store_begin(s->st, e) < 0)
 		return -1;
+	store_set_session(s->st, s->id);
 	int rc = dispatch(s, path, verb, args, ret, e);
 	if (rc < 0) {
 		store_rollback(s->st);
 		return -1;
 	}
 	char jc[512];
-	snprintf(jc, sizeof(jc), "%.*s", (int)(s->cmd_len < 500 ? s->cmd_len : 500),
-		 s->cmd_text ? s->cmd_text : "");
+	journal_text(s, jc, sizeof(jc));
 	if (store_commit(s->st, s->user, jc, e) < 0) {
 		store_rollback(s->st);
 		return -1;
@@ -1428,8 +1529,10 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 
 void conf_session_init(struct conf_session *s, struct store *st, const char *user)
 {
+	static atomic_uint_fast64_t next_id = 1;
 	memset(s, 0, sizeof(*s));
 	s->st = st;
+	s->id = (uint64_t)atomic_fetch_add(&next_id, 1);
 	snprintf(s->user, sizeof(s->user), "%s", user ? user : "admin");
 	snprintf(s->files_dir, sizeof(s->files_dir), "files");
 	s->may_write = s->may_policy = s->may_sensitive = true;
@@ -1448,6 +1551,11 @@ static void vars_free(struct conf_vars *vs)
 
 void conf_session_free(struct conf_session *s)
 {
+	if (conf_in_safe_mode(s)) {
+		struct err e;
+		err_clear(&e);
+		conf_safe_mode(s, CONF_SAFE_UNROLL, &e);
+	}
 	sbuf_free(&s->out);
 	sbuf_free(&s->warn);
 	vars_free(&s->globals);
@@ -1549,11 +1657,16 @@ int conf_store_init(struct conf_session *s, bool with_defaults, struct err *e)
 			if (add_builtin(s, m, *b, e) < 0)
 				goto fail;
 	}
-	if (store_commit(s->st, "system", "built-in items", e) < 0)
+	if (store_commit(s->st, STORE_WHO_SYSTEM, "built-in items", e) < 0)
 		goto fail;
 	if (with_defaults) {
+		/* the router's own doing, like the built-in items: not history */
 		struct sbuf report = SBUF_INIT;
+		char user[sizeof(s->user)];
+		snprintf(user, sizeof(user), "%s", s->user);
+		snprintf(s->user, sizeof(s->user), "%s", STORE_WHO_SYSTEM);
 		int rc = conf_import(s, conf_default_rsc, "default configuration", 0, &report, e);
+		snprintf(s->user, sizeof(s->user), "%s", user);
 		sbuf_free(&report);
 		sbuf_reset(&s->out);
 		if (rc < 0)

@@ -43,6 +43,8 @@ struct conf_numbering {
 
 struct conf_session {
 	struct store *st;
+	uint64_t id;                /* unique in the process: history and safe mode know
+				     * the session by it */
 	char path[160];             /* current menu or directory, "" = root */
 	char user[64];
 	struct sbuf out;            /* what the commands printed */
@@ -72,7 +74,19 @@ struct conf_session {
 int conf_virtual_iface(struct conf_session *s, const char *name, struct err *e);
 
 void conf_session_init(struct conf_session *s, struct store *st, const char *user);
+/* Ends the session: when it still holds safe mode, its changes since it took
+ * it are undone first (a dropped connection, a console closed). */
 void conf_session_free(struct conf_session *s);
+
+/*
+ * Safe mode (RouterOS Ctrl-X; /safe-mode take, release, unroll): while the
+ * session holds it, what it changes is undone if it ends without releasing.
+ * Only one session of a store holds it at a time. /quit releases (RouterOS
+ * keeps the changes on /quit).
+ */
+enum conf_safe_op { CONF_SAFE_TOGGLE, CONF_SAFE_TAKE, CONF_SAFE_RELEASE, CONF_SAFE_UNROLL };
+int conf_safe_mode(struct conf_session *s, enum conf_safe_op op, struct err *e);
+bool conf_in_safe_mode(const struct conf_session *s);
 
 /*
  * Runs script text (one line or many). Each top-level command is its own
@@ -127,6 +141,9 @@ void conf_args_free(struct conf_args *args);
 /* Runs one command (verb) at path with its arguments. */
 int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	    const struct conf_args *args, struct sbuf *ret, struct err *e);
+/* "policy" when a change (its menus, bit i = schema_menus[i]) touched users or
+ * groups, else "write": what undoing it needs. */
+const char *conf_change_policy(const uint64_t *menus);
 /* Is verb a command of path? (for the parser and completion) */
 bool cmd_exists(const char *path, const char *verb);
 /* The commands of a menu or directory, NULL-terminated. */

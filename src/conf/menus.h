@@ -1,6 +1,7 @@
 /*
  * menus: the schema tables, one constant struct menu per RouterOS menu,
  * grouped by concern: interfaces and their addressing (menus_interface.c),
+ * IPv6 addresses and routes (menus_ipv6.c),
  * the IPv4/IPv6 firewall (menus_firewall.c), queues (menus_queue.c), and
  * system, users, services and runtime views (menus_system.c). schema.c
  * lists them in export order; everything else reaches them through
@@ -40,6 +41,10 @@ extern const struct menu menu_ipv6_firewall_raw;
  * spelling or number), or -1. */
 int menus_protocol_number(const char *v);
 
+/* menus_ipv6.c */
+extern const struct menu menu_ipv6_address;
+extern const struct menu menu_ipv6_route;
+
 /* menus_queue.c */
 extern const struct menu menu_queue_type;
 extern const struct menu menu_queue_simple;
@@ -53,6 +58,7 @@ extern const struct menu menu_system_identity;
 extern const struct menu menu_system_logging;
 extern const struct menu menu_system_logging_action;
 extern const struct menu menu_system_resource;
+extern const struct menu menu_system_history;
 extern const struct menu menu_system_scheduler;
 extern const struct menu menu_system_script;
 extern const struct menu menu_user;

@@ -464,6 +464,34 @@ const struct menu menu_system_resource = {
 	.help = "Version, uptime, memory and processor use",
 };
 
+static const struct prop history_props[] = {
+	RO("action", T_STR, "The command that made the change"),
+	RO("by", T_STR, "The user who made it"),
+	RO("policy", T_STR, "The policy that undoing it needs"),
+	RO("time", T_STR, "When it was made"),
+	RO("undoable", T_BOOL, "Whether /undo can take it back"),
+	RO("redoable", T_BOOL, "Whether /redo can apply it again"),
+	RO("floating-undo", T_BOOL, "Undone when the session in safe mode ends without leaving it"),
+};
+
+static const struct flagdef history_flags[] = {
+	{ 'U', "undoable", "undoable" },
+	{ 'R', "redoable", "redoable" },
+	{ 'F', "floating-undo", "floating-undo" },
+	{ 0, NULL, NULL },
+};
+
+static const char *const history_columns[] = { "action", "by", "policy", NULL };
+
+const struct menu menu_system_history = {
+	.path = "/system/history",
+	MENU_PROPS(history_props),
+	.flags = MF_RUNTIME | MF_NOEXPORT,
+	.flagdefs = history_flags,
+	.columns = history_columns,
+	.help = "Recent configuration changes, newest first (/undo, /redo)",
+};
+
 static const struct prop file_props[] = {
 	{ .name = "name", .type = T_STR, .flags = PF_RO | PF_UNIQUE, .help = "File name" },
 	RO("type", T_STR, "Kind of file (script, backup, directory, ...)"),

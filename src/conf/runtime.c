@@ -1,10 +1,11 @@
 /*
  * Runtime menus: items that are not configuration but state (/interface as
- * the union of every interface kind, /file, /log, /system/resource, and the
- * connection table that the packet engine provides). print, find and get
- * read them through the same code as stored menus; a provider builds a
- * temporary list of items on demand. Other modules register providers for
- * what they own (conf_set_provider); the ones here need nothing else.
+ * the union of every interface kind, /file, /log, /system/resource, the
+ * store's /system/history, and the connection table that the packet engine
+ * provides). print, find and get read them through the same code as stored
+ * menus; a provider builds a temporary list of items on demand. Other
+ * modules register providers for what they own (conf_set_provider); the
+ * ones here need nothing else.
  * The log ring is process-wide and guarded by a mutex: any thread may log.
  */
 #include "conf.h"
@@ -232,6 +233,35 @@ static void resource(struct list *l)
 	}
 }
 
+static int history_entry(void *ctx, const struct store_hist *h)
+{
+	struct list *l = ctx;
+	char buf[64];
+	struct item *it = list_new(l, (uint32_t)h->id);
+	put(l, it, "action", h->command);
+	put(l, it, "by", h->who);
+	put(l, it, "policy", conf_change_policy(h->menus));
+	fmt_time(h->at, buf, sizeof(buf));
+	put(l, it, "time", buf);
+	put(l, it, "undoable", h->undone ? "no" : "yes");
+	put(l, it, "redoable", h->undone ? "yes" : "no");
+	put(l, it, "floating-undo", h->floating ? "yes" : "no");
+	return 0;
+}
+
+/* The store's history, newest first as the console shows it. */
+static void history(struct conf_session *s, struct list *l)
+{
+	if (!s->st)
+		return;
+	store_history(s->st, history_entry, l);
+	for (size_t i = 0; i < l->n / 2; i++) {
+		struct item *t = l->items[i];
+		l->items[i] = l->items[l->n - 1 - i];
+		l->items[l->n - 1 - i] = t;
+	}
+}
+
 void conf_runtime_started(void)
 {
 	if (!started)
@@ -253,6 +283,8 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 		logs(&l);
 	else if (!strcmp(m->path, "/system/resource"))
 		resource(&l);
+	else if (!strcmp(m->path, "/system/history"))
+		history(s, &l);
 	/* anything else (the connection table before the engine runs) is empty */
 	*items = l.items;
 	*n = l.n;

@@ -40,10 +40,12 @@ const struct menu *const schema_menus[] = {
 	&menu_ip_firewall_raw,
 	&menu_ip_route,
 	&menu_ip_service,
+	&menu_ipv6_address,
 	&menu_ipv6_firewall_address_list,
 	&menu_ipv6_firewall_filter,
 	&menu_ipv6_firewall_mangle,
 	&menu_ipv6_firewall_raw,
+	&menu_ipv6_route,
 	&menu_system_clock,
 	&menu_system_identity,
 	&menu_system_logging_action,
@@ -58,6 +60,7 @@ const struct menu *const schema_menus[] = {
 	&menu_ip_firewall_connection,
 	&menu_log,
 	&menu_system_resource,
+	&menu_system_history,
 	&menu_file,
 };
 
@@ -93,6 +96,8 @@ size_t schema_index(const struct menu *m)
 	return schema_nmenus;
 }
 
+const char *const schema_cmd_dirs[] = { "/safe-mode", NULL };
+
 bool schema_is_dir(const char *path)
 {
 	if (!path || path[0] != '/')
@@ -100,6 +105,9 @@ bool schema_is_dir(const char *path)
 	size_t n = path_len(path);
 	if (n == 1)
 		return true;
+	for (const char *const *d = schema_cmd_dirs; *d; d++)
+		if (strlen(*d) == n && !memcmp(*d, path, n))
+			return true;
 	for (size_t i = 0; i < schema_nmenus; i++) {
 		const char *p = schema_menus[i]->path;
 		if (strlen(p) > n && !memcmp(p, path, n) && p[n] == '/')

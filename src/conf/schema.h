@@ -84,8 +84,12 @@ extern const size_t schema_nmenus;
 const struct menu *schema_find(const char *path);
 /* Index of the menu in schema_menus (stable for the process). */
 size_t schema_index(const struct menu *m);
-/* True when path ("/ip", "/ip/firewall") leads to at least one menu below it. */
+/* True when path ("/ip", "/ip/firewall") leads to at least one menu below it,
+ * or is one of the directories that hold commands only (schema_cmd_dirs). */
 bool schema_is_dir(const char *path);
+/* Directories of commands without a menu ("/safe-mode"), NULL-terminated;
+ * cmd_list names their commands. */
+extern const char *const schema_cmd_dirs[];
 /* Property by name or alias, -1 if none. *aliased says whether the alias matched. */
 int schema_prop(const struct menu *m, const char *name, bool *aliased);
 /* The closest property name for a "did you mean", or NULL. */

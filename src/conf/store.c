@@ -25,12 +25,35 @@ enum undo_op { U_ADD, U_REMOVE, U_REPLACE, U_MOVE, U_POS };
 
 struct undo {
 	enum undo_op op;
+	bool dyn;          /* about a dynamic item: never history */
 	const struct menu *m;
 	uint32_t id;
+	uint32_t next;     /* U_REMOVE, U_MOVE: the item that followed it (0: none) */
 	size_t idx;        /* U_REMOVE, U_MOVE: index before the change */
 	int64_t posval;    /* U_REMOVE, U_MOVE, U_POS: position key before the change */
 	struct item *old;  /* U_REMOVE: the item; U_REPLACE: its previous values */
 };
+
+/*
+ * A history entry keeps the undo records of its transaction (position keys
+ * left out: only the order matters, and U_MOVE/U_REMOVE carry it). Undoing
+ * it runs a transaction whose own records replace them, so the same entry
+ * is redone by undoing those, and so on.
+ */
+struct hist {
+	uint64_t seq;
+	int64_t at;
+	char who[64];
+	char *command;
+	uint64_t session;
+	uint64_t *menus;
+	struct undo *recs;
+	size_t nrecs;
+	bool undone;
+	uint64_t undone_at; /* order of the undos: redo takes the last */
+};
+
+enum txn_kind { TXN_PLAIN, TXN_UNDO, TXN_REDO };
 
 struct listener {
 	store_listener_fn fn;
@@ -55,6 +78,16 @@ struct store {
 	struct listener *listeners;
 	size_t nlisteners;
 	sqlite3_stmt *st_ins, *st_upd, *st_del, *st_pos;
+	/* the open outermost transaction: what it is for */
+	enum txn_kind txn_kind;
+	uint64_t txn_target;  /* TXN_UNDO, TXN_REDO: the entry */
+	uint64_t txn_session;
+	struct hist *hist;    /* oldest first */
+	size_t nhist;
+	uint64_t hist_seq, undo_clock;
+	uint64_t safe_session; /* 0: nobody in safe mode */
+	uint64_t safe_mark;    /* hist_seq when it was taken */
+	char safe_who[64];
 };
 
 static int sql_err(struct store *st, struct err *e, const char *what)
@@ -261,7 +294,8 @@ static int renumber(struct store *st, const struct menu *m, struct table *t, str
 {
 	for (size_t i = 0; i < t->n; i++) {
 		push_undo(st, (struct undo){ .op = U_POS, .m = m, .id = t->items[i]->id,
-					     .posval = t->pos[i] });
+					     .posval = t->pos[i],
+					     .dyn = (t->items[i]->flags & IF_DYNAMIC) != 0 });
 		t->pos[i] = (int64_t)(i + 1) * POS_GAP;
 		if (!(t->items[i]->flags & IF_DYNAMIC) &&
 		    db_write_pos(st, t->items[i]->id, t->pos[i], e) < 0)
@@ -445,6 +479,23 @@ static void free_undo_log(struct store *st, size_t from)
 	st->nundo = from;
 }
 
+static void hist_free_recs(struct hist *h)
+{
+	for (size_t i = 0; i < h->nrecs; i++)
+		if (h->recs[i].old)
+			item_free(h->recs[i].m, h->recs[i].old);
+	free(h->recs);
+	h->recs = NULL;
+	h->nrecs = 0;
+}
+
+static void hist_free(struct hist *h)
+{
+	hist_free_recs(h);
+	free(h->command);
+	free(h->menus);
+}
+
 void store_close(struct store *st)
 {
 	if (!st)
@@ -453,6 +504,9 @@ void store_close(struct store *st)
 		store_rollback(st);
 	free_undo_log(st, 0);
 	free(st->undo);
+	for (size_t i = 0; i < st->nhist; i++)
+		hist_free(&st->hist[i]);
+	free(st->hist);
 	for (size_t i = 0; i < schema_nmenus && st->tables; i++) {
 		struct table *t = &st->tables[i];
 		for (size_t j = 0; j < t->n; j++)
@@ -493,13 +547,101 @@ int store_begin(struct store *st, struct err *e)
 		return -1;
 	st->mark[st->depth] = st->nundo;
 	st->mark_next_id[st->depth] = st->next_id;
+	if (st->depth == 0) {
+		st->txn_kind = TXN_PLAIN;
+		st->txn_target = 0;
+		st->txn_session = 0;
+	}
 	st->depth++;
 	return 0;
+}
+
+void store_set_session(struct store *st, uint64_t session)
+{
+	if (st->depth > 0)
+		st->txn_session = session;
 }
 
 int store_depth(const struct store *st)
 {
 	return st->depth;
+}
+
+/* ---- history ---- */
+
+static bool hist_keeps(const struct undo *u)
+{
+	return u->op != U_POS && !u->dyn;
+}
+
+static struct hist *hist_find(struct store *st, uint64_t seq)
+{
+	for (size_t i = 0; i < st->nhist; i++)
+		if (st->hist[i].seq == seq)
+			return &st->hist[i];
+	return NULL;
+}
+
+/* Removes entry i (the redo stack dropped, or the oldest evicted). Safe mode
+ * can no longer undo everything once one of its entries goes: it ends. */
+static void hist_drop(struct store *st, size_t i)
+{
+	struct hist *h = &st->hist[i];
+	if (st->safe_session && h->session == st->safe_session && h->seq > st->safe_mark &&
+	    !h->undone)
+		st->safe_session = 0;
+	hist_free(h);
+	memmove(h, h + 1, (st->nhist - i - 1) * sizeof(*h));
+	st->nhist--;
+}
+
+/* After the outermost COMMIT: a plain transaction becomes a new entry; an
+ * undo or redo hands its records to the entry it took back or applied. */
+static void history_commit(struct store *st, const char *who, const char *command)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->nundo; i++)
+		n += hist_keeps(&st->undo[i]);
+	struct hist *h;
+	if (st->txn_kind == TXN_PLAIN) {
+		if (!n || (who && !strcmp(who, STORE_WHO_SYSTEM)))
+			return;
+		for (size_t i = st->nhist; i > 0; i--)
+			if (st->hist[i - 1].undone)
+				hist_drop(st, i - 1);
+		if (!st->hist)
+			st->hist = xcalloc(STORE_HISTORY_MAX, sizeof(*st->hist));
+		if (st->nhist == STORE_HISTORY_MAX)
+			hist_drop(st, 0);
+		h = &st->hist[st->nhist++];
+		memset(h, 0, sizeof(*h));
+		h->seq = ++st->hist_seq;
+		h->at = (int64_t)time(NULL);
+		snprintf(h->who, sizeof(h->who), "%s", who ? who : "");
+		h->command = xstrdup(command ? command : "");
+		h->session = st->txn_session;
+		h->menus = xcalloc(st->nwords, sizeof(uint64_t));
+		for (size_t i = 0; i < st->nundo; i++) {
+			size_t k = schema_index(st->undo[i].m);
+			if (hist_keeps(&st->undo[i]))
+				h->menus[k / 64] |= 1ull << (k % 64);
+		}
+	} else {
+		h = hist_find(st, st->txn_target);
+		if (!h)
+			return;
+		hist_free_recs(h);
+		h->undone = st->txn_kind == TXN_UNDO;
+		h->undone_at = h->undone ? ++st->undo_clock : 0;
+	}
+	h->recs = xmalloc((n ? n : 1) * sizeof(*h->recs));
+	for (size_t i = 0; i < st->nundo; i++) {
+		struct undo *u = &st->undo[i];
+		if (!hist_keeps(u))
+			continue;
+		h->recs[h->nrecs++] = *u;
+		u->old = NULL; /* the entry owns it now */
+	}
 }
 
 int store_commit(struct store *st, const char *who, const char *command, struct err *e)
@@ -541,6 +683,8 @@ int store_commit(struct store *st, const char *who, const char *command, struct 
 	if (exec_sql(st, "COMMIT", e) < 0)
 		return -1;
 	st->depth = 0;
+	if (changed || st->txn_kind != TXN_PLAIN)
+		history_commit(st, who, command);
 	free_undo_log(st, 0);
 	/* A listener may commit changes of its own: the others still get the
 	 * bits of this commit. */
@@ -667,34 +811,40 @@ struct item *store_by_key(const struct store *st, const struct menu *m, const ch
 
 /* ---- writing ---- */
 
-int store_add(struct store *st, const struct menu *m, struct item *it, size_t pos,
-	      uint32_t *id_out, struct err *e)
+/* Puts it (its id already set) at index pos. The caller keeps it on failure. */
+static int insert_item(struct store *st, const struct menu *m, struct item *it, size_t pos,
+		       struct err *e)
 {
 	struct table *t = tab(st, m);
 	int64_t posval;
+	if (pos > t->n)
+		pos = t->n;
+	if (pos_for(st, m, t, pos, &posval, e) < 0 || db_insert(st, m, it, posval, e) < 0)
+		return -1;
+	table_insert(t, pos, it, posval);
+	index_set(st, it->id, it);
+	push_undo(st, (struct undo){ .op = U_ADD, .m = m, .id = it->id,
+				     .dyn = (it->flags & IF_DYNAMIC) != 0 });
+	mark_changed(st, m);
+	return 0;
+}
+
+int store_add(struct store *st, const struct menu *m, struct item *it, size_t pos,
+	      uint32_t *id_out, struct err *e)
+{
 	if (st->depth == 0) {
 		item_free(m, it);
 		return err_set(e, "configuration store: add outside a transaction");
 	}
-	if (pos > t->n)
-		pos = t->n;
-	if (pos_for(st, m, t, pos, &posval, e) < 0)
-		goto fail;
 	it->id = st->next_id++;
-	if (db_insert(st, m, it, posval, e) < 0) {
+	if (insert_item(st, m, it, pos, e) < 0) {
 		st->next_id--;
-		goto fail;
+		item_free(m, it);
+		return -1;
 	}
-	table_insert(t, pos, it, posval);
-	index_set(st, it->id, it);
-	push_undo(st, (struct undo){ .op = U_ADD, .m = m, .id = it->id });
-	mark_changed(st, m);
 	if (id_out)
 		*id_out = it->id;
 	return 0;
-fail:
-	item_free(m, it);
-	return -1;
 }
 
 int store_replace(struct store *st, const struct menu *m, uint32_t id, struct item *it,
@@ -723,7 +873,8 @@ int store_replace(struct store *st, const struct menu *m, uint32_t id, struct it
 		free(old);
 		return -1;
 	}
-	push_undo(st, (struct undo){ .op = U_REPLACE, .m = m, .id = id, .old = old });
+	push_undo(st, (struct undo){ .op = U_REPLACE, .m = m, .id = id, .old = old,
+				     .dyn = (old->flags & IF_DYNAMIC) != 0 });
 	mark_changed(st, m);
 	return 0;
 }
@@ -740,7 +891,9 @@ int store_remove(struct store *st, const struct menu *m, uint32_t id, struct err
 	if (db_delete(st, it, e) < 0)
 		return -1;
 	push_undo(st, (struct undo){ .op = U_REMOVE, .m = m, .id = id, .idx = (size_t)idx,
-				     .posval = t->pos[idx], .old = it });
+				     .posval = t->pos[idx], .old = it,
+				     .next = (size_t)idx + 1 < t->n ? t->items[idx + 1]->id : 0,
+				     .dyn = (it->flags & IF_DYNAMIC) != 0 });
 	table_delete(t, (size_t)idx);
 	index_set(st, id, NULL);
 	mark_changed(st, m);
@@ -762,6 +915,7 @@ int store_move(struct store *st, const struct menu *m, uint32_t id, size_t pos,
 		return 0;
 	struct item *it = t->items[idx];
 	int64_t oldpos = t->pos[idx];
+	uint32_t next = (size_t)idx + 1 < t->n ? t->items[idx + 1]->id : 0;
 	table_delete(t, (size_t)idx);
 	size_t dest = pos > (size_t)idx ? pos - 1 : pos;
 	int64_t posval;
@@ -772,7 +926,8 @@ int store_move(struct store *st, const struct menu *m, uint32_t id, size_t pos,
 	}
 	table_insert(t, dest, it, posval);
 	push_undo(st, (struct undo){ .op = U_MOVE, .m = m, .id = id, .idx = (size_t)idx,
-				     .posval = oldpos });
+				     .posval = oldpos, .next = next,
+				     .dyn = (it->flags & IF_DYNAMIC) != 0 });
 	mark_changed(st, m);
 	return 0;
 }
@@ -810,6 +965,238 @@ int store_journal(struct store *st, int64_t since, store_journal_fn fn, void *ct
 	}
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* ---- undo, redo, safe mode ---- */
+
+/* A restored item must not take a unique value (a name) that another item
+ * has taken since. */
+static int unique_free(struct store *st, const struct menu *m, const struct item *it,
+		       uint32_t self, struct err *e)
+{
+	const struct table *t = tab(st, m);
+	for (size_t i = 0; i < m->nprops; i++) {
+		if (!(m->props[i].flags & PF_UNIQUE) || !it->vals[i])
+			continue;
+		for (size_t k = 0; k < t->n; k++) {
+			const char *ov = item_geti(m, t->items[k], (int)i);
+			if (t->items[k]->id != self && ov && !strcmp(ov, it->vals[i]))
+				return err_set(e, "%s: an item with %s=%s exists again", m->path,
+					       m->props[i].name, it->vals[i]);
+		}
+	}
+	return 0;
+}
+
+/* Applies the inverse of one record, logging it like any change. Places come
+ * from the neighbour that followed the item (exact when the entries are
+ * taken back in order), else from the index it had. */
+static int inverse_one(struct store *st, const struct undo *u, struct err *e)
+{
+	struct table *t = tab(st, u->m);
+	if (u->op == U_POS)
+		return 0;
+	long cur = table_find(t, u->id);
+	if (u->op == U_REMOVE && u->id < st->nbyid && st->byid[u->id])
+		return err_set(e, "%s *%X exists again", u->m->path, u->id);
+	if (u->op != U_REMOVE && cur < 0)
+		return err_set(e, "%s *%X no longer exists", u->m->path, u->id);
+	long at = u->next ? table_find(t, u->next) : -1;
+	size_t pos;
+	switch (u->op) {
+	case U_ADD:
+		return store_remove(st, u->m, u->id, e);
+	case U_REMOVE: {
+		if (unique_free(st, u->m, u->old, u->id, e) < 0)
+			return -1;
+		pos = !u->next ? t->n : at >= 0 ? (size_t)at : u->idx;
+		struct item *it = item_dup(u->m, u->old);
+		if (insert_item(st, u->m, it, pos, e) < 0) {
+			item_free(u->m, it);
+			return -1;
+		}
+		return 0;
+	}
+	case U_REPLACE:
+		if (unique_free(st, u->m, u->old, u->id, e) < 0)
+			return -1;
+		return store_replace(st, u->m, u->id, item_dup(u->m, u->old), e);
+	case U_MOVE:
+		/* store_move counts pos before the move: index idx afterwards is
+		 * idx + 1 before it when the item moves down */
+		pos = !u->next ? SIZE_MAX
+		      : at >= 0 ? (size_t)at
+		      : u->idx > (size_t)cur ? u->idx + 1 : u->idx;
+		return store_move(st, u->m, u->id, pos, e);
+	case U_POS:
+		break;
+	}
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Entry k can be taken back alone only when no later entry still in effect
+ * touched its items (with strict LIFO there is none). */
+static int check_later(struct store *st, size_t k, const char *what, struct err *e)
+{
+	const struct hist *h = &st->hist[k];
+	uint32_t *ids = xmalloc((h->nrecs ? h->nrecs : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < h->nrecs; i++)
+		ids[i] = h->recs[i].id;
+	qsort(ids, h->nrecs, sizeof(uint32_t), cmp_id);
+	int rc = 0;
+	for (size_t j = k + 1; j < st->nhist && rc == 0; j++) {
+		const struct hist *l = &st->hist[j];
+		for (size_t r = 0; !l->undone && r < l->nrecs; r++) {
+			if (bsearch(&l->recs[r].id, ids, h->nrecs, sizeof(uint32_t), cmp_id)) {
+				rc = err_set(e, "cannot %s '%s': *%X was changed since by %s (%s)",
+					     what, h->command, l->recs[r].id, l->who, l->command);
+				break;
+			}
+		}
+	}
+	free(ids);
+	return rc;
+}
+
+/* Takes entry k back (TXN_UNDO) or applies it again (TXN_REDO): the inverse
+ * of its records, newest first, as one transaction. */
+static int run_inverse(struct store *st, size_t k, enum txn_kind kind, const char *who,
+		       const char *command, struct err *e)
+{
+	if (check_later(st, k, kind == TXN_UNDO ? "undo" : "redo", e) < 0 ||
+	    store_begin(st, e) < 0)
+		return -1;
+	st->txn_kind = kind;
+	st->txn_target = st->hist[k].seq;
+	const struct hist *h = &st->hist[k];
+	for (size_t i = h->nrecs; i > 0; i--) {
+		if (inverse_one(st, &h->recs[i - 1], e) < 0) {
+			if (e) {
+				char msg[sizeof(e->msg)];
+				snprintf(msg, sizeof(msg), "cannot %s '%s': %s",
+					 kind == TXN_UNDO ? "undo" : "redo", h->command, e->msg);
+				snprintf(e->msg, sizeof(e->msg), "%s", msg);
+			}
+			goto fail;
+		}
+	}
+	if (store_commit(st, who, command, e) < 0)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int store_undo(struct store *st, uint64_t session, const char *who, const char *command,
+	       struct err *e)
+{
+	if (st->depth)
+		return err_set(e, "undo cannot run inside a transaction (an import)");
+	for (size_t i = st->nhist; i > 0; i--) {
+		const struct hist *h = &st->hist[i - 1];
+		if (!h->undone && (!session || h->session == session))
+			return run_inverse(st, i - 1, TXN_UNDO, who, command, e);
+	}
+	return err_set(e, "nothing to undo");
+}
+
+/* The undone entry that was undone last. */
+static size_t next_redo(const struct store *st)
+{
+	size_t k = SIZE_MAX;
+	for (size_t i = 0; i < st->nhist; i++)
+		if (st->hist[i].undone &&
+		    (k == SIZE_MAX || st->hist[i].undone_at > st->hist[k].undone_at))
+			k = i;
+	return k;
+}
+
+int store_redo(struct store *st, const char *who, const char *command, struct err *e)
+{
+	if (st->depth)
+		return err_set(e, "redo cannot run inside a transaction (an import)");
+	size_t k = next_redo(st);
+	if (k == SIZE_MAX)
+		return err_set(e, "nothing to redo");
+	return run_inverse(st, k, TXN_REDO, who, command, e);
+}
+
+int store_history(const struct store *st, store_hist_fn fn, void *ctx)
+{
+	size_t nu = SIZE_MAX, nr = next_redo(st);
+	for (size_t i = 0; i < st->nhist; i++)
+		if (!st->hist[i].undone)
+			nu = i;
+	for (size_t i = 0; i < st->nhist; i++) {
+		const struct hist *h = &st->hist[i];
+		struct store_hist x = {
+			.id = h->seq, .at = h->at, .who = h->who, .command = h->command,
+			.session = h->session, .menus = h->menus, .undone = h->undone,
+			.next_undo = i == nu, .next_redo = i == nr,
+			.floating = st->safe_session && h->session == st->safe_session &&
+				    h->seq > st->safe_mark && !h->undone,
+		};
+		int rc = fn(ctx, &x);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int store_safe_take(struct store *st, uint64_t session, const char *who, struct err *e)
+{
+	if (!session)
+		return err_set(e, "safe mode needs a session");
+	if (st->safe_session && st->safe_session != session)
+		return err_set(e, "safe mode already taken by %s", st->safe_who);
+	if (st->safe_session != session) {
+		st->safe_session = session;
+		st->safe_mark = st->hist_seq;
+		snprintf(st->safe_who, sizeof(st->safe_who), "%s", who ? who : "");
+	}
+	return 0;
+}
+
+void store_safe_release(struct store *st, uint64_t session)
+{
+	if (session && st->safe_session == session)
+		st->safe_session = 0;
+}
+
+int store_safe_unroll(struct store *st, uint64_t session, struct err *e)
+{
+	if (!session || st->safe_session != session)
+		return 0;
+	int rc = st->depth ? err_set(e, "safe mode cannot unroll inside a transaction") : 0;
+	while (rc == 0) {
+		size_t k = SIZE_MAX;
+		for (size_t i = st->nhist; i > 0 && st->hist[i - 1].seq > st->safe_mark; i--)
+			if (!st->hist[i - 1].undone && st->hist[i - 1].session == session) {
+				k = i - 1;
+				break;
+			}
+		if (k == SIZE_MAX)
+			break;
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "safe mode unroll: %s", st->hist[k].command);
+		rc = run_inverse(st, k, TXN_UNDO, st->safe_who, cmd, e);
+	}
+	st->safe_session = 0;
+	return rc;
+}
+
+uint64_t store_safe_holder(const struct store *st, const char **who)
+{
+	if (who)
+		*who = st->safe_session ? st->safe_who : NULL;
+	return st->safe_session;
 }
 
 int store_parse_id(const char *s, uint32_t *id)

@@ -8,6 +8,8 @@
  * Ids are "*" + hex, monotonic over the life of the store, never reused.
  * A new store is empty: the command layer (conf_store_init) adds the
  * built-in items of the schema.
+ * The store also keeps the history of recent transactions (undo, redo) and
+ * who holds safe mode; both live in memory only.
  * Single-threaded: one owner thread calls everything; listeners run on it.
  * Errors: negative return, message in struct err.
  */
@@ -97,6 +99,62 @@ struct journal_entry {
 };
 typedef int (*store_journal_fn)(void *ctx, const struct journal_entry *je);
 int store_journal(struct store *st, int64_t since, store_journal_fn fn, void *ctx);
+
+/*
+ * History: the last STORE_HISTORY_MAX outermost transactions that changed
+ * the configuration, each with who, the command, the time and the session
+ * that ran it, and the records that take it back. Dynamic items are not
+ * history, nor are the changes the router makes itself (committed by
+ * STORE_WHO_SYSTEM: built-in items, the default configuration, certificates).
+ * Memory only: a reopened store has no history.
+ *
+ * store_undo applies the inverse of the newest entry not yet undone as a
+ * transaction of its own (journaled and on disk like any other change):
+ * an add is removed, a removed item comes back with its old id at its old
+ * place, old values and positions are restored. Strict LIFO, as RouterOS:
+ * with session 0 the newest entry goes; with a session, the newest entry of
+ * that session, refused when a later entry still in effect touched the same
+ * items. store_redo applies again the entry undone last; a commit that makes
+ * a new entry drops every undone one. Neither may run inside a transaction.
+ */
+#define STORE_HISTORY_MAX 100
+#define STORE_WHO_SYSTEM "system"
+
+struct store_hist {
+	uint64_t id;           /* increases with every entry */
+	int64_t at;            /* unix seconds */
+	const char *who;
+	const char *command;
+	uint64_t session;
+	const uint64_t *menus; /* bit i = schema_menus[i] changed */
+	bool undone;           /* and so redoable */
+	bool next_undo;        /* the one store_undo(st, 0, ...) takes */
+	bool next_redo;        /* the one store_redo takes */
+	bool floating;         /* undone if the safe mode session ends without leaving it */
+};
+typedef int (*store_hist_fn)(void *ctx, const struct store_hist *h);
+/* Calls fn for every entry, oldest first, until fn returns non-zero. */
+int store_history(const struct store *st, store_hist_fn fn, void *ctx);
+/* The session the open transaction runs for: its history entry keeps it. */
+void store_set_session(struct store *st, uint64_t session);
+/* who and command go to the journal. */
+int store_undo(struct store *st, uint64_t session, const char *who, const char *command,
+	       struct err *e);
+int store_redo(struct store *st, const char *who, const char *command, struct err *e);
+
+/*
+ * Safe mode: one session at a time holds it. Taking it marks the history;
+ * releasing keeps what was done since; unrolling undoes every entry of that
+ * session since the mark, newest first, then releases (stopping at the first
+ * entry that cannot be undone). When the history has no room left for the
+ * session's entries, safe mode is released on its own and nothing is undone
+ * (as RouterOS does).
+ */
+int store_safe_take(struct store *st, uint64_t session, const char *who, struct err *e);
+void store_safe_release(struct store *st, uint64_t session);
+int store_safe_unroll(struct store *st, uint64_t session, struct err *e);
+/* The session holding safe mode (0: none) and its user. */
+uint64_t store_safe_holder(const struct store *st, const char **who);
 
 /* Parses "*1A" into 0x1A. */
 int store_parse_id(const char *s, uint32_t *id);

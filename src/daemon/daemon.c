@@ -4,8 +4,13 @@
  * per request and a framed reply:
  *   request:  'C' command line '\n'    run one line (console semantics)
  *             'S' script ... '\0'      run a whole script leniently (stdin)
+ *             'X' word '\n'            safe mode: take, release, unroll, or
+ *                                      nothing to toggle it (Ctrl-X)
  *   reply:    output bytes, then '\0', a status ('0' ok, '1' error), the
- *             prompt path, '\n'
+ *             prompt path, "\tsafe" while the session holds safe mode, '\n'
+ * A connection that closes while its session holds safe mode has its
+ * changes undone, and so do the sessions still in safe mode when the
+ * router stops.
  * Completion needs only the schema and the current menu, so clients do it
  * themselves from the path each reply carries.
  */
@@ -22,10 +27,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/runtime.h"
 #include "engine/engine.h"
+#include "io/dataplane.h"
 #include "mgmt/mgmt.h"
 #include "qos/qos.h"
 #include "sim/netsim.h"
@@ -67,14 +74,28 @@ struct daemon {
 	 * the clock */
 	struct tgen_profile *prof;
 	struct netsim *ns;
-	uint64_t start_ms;
+	uint64_t start_ns;
+	/* real interfaces (--iface): the live dataplane */
+	struct dataplane *dp;
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
  * queues and the traffic, starting where the simulator's virtual time does. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t dp_now(const struct daemon *d)
 {
-	return NETSIM_T0 + (loop_now_ms() - d->start_ms) * 1000000ull;
+	return NETSIM_T0 + (mono_ns() - d->start_ns);
+}
+
+static uint64_t dp_clock(void *ctx)
+{
+	return dp_now(ctx);
 }
 
 static volatile int stop_flag;
@@ -143,6 +164,8 @@ static void recompile(struct daemon *d)
 	 * held is dropped), then the old ones go */
 	if (d->ns)
 		netsim_set_router(d->ns, d->en, q);
+	if (d->dp)
+		dataplane_set_qos(d->dp, q);
 	qos_free(d->qos);
 	d->qos = q;
 }
@@ -209,6 +232,8 @@ static void queue_reply(struct client *c, bool ok)
 	sbuf_putc(&c->outq, '\0');
 	sbuf_putc(&c->outq, ok ? '0' : '1');
 	sbuf_puts(&c->outq, c->s.path);
+	if (conf_in_safe_mode(&c->s))
+		sbuf_puts(&c->outq, "\tsafe");
 	sbuf_putc(&c->outq, '\n');
 	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
 }
@@ -236,6 +261,16 @@ static void run_request(struct client *c, char kind, const char *text)
 		}
 		sbuf_free(&report);
 		rc = failed ? -1 : 0;
+	} else if (kind == 'X') {
+		static const char *const ops[] = { "", "take", "release", "unroll" };
+		static const enum conf_safe_op op[] = { CONF_SAFE_TOGGLE, CONF_SAFE_TAKE,
+							CONF_SAFE_RELEASE, CONF_SAFE_UNROLL };
+		rc = err_set(&e, "safe mode: expected take, release or unroll, not '%.40s'", text);
+		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			if (!strcmp(text, ops[i])) {
+				err_clear(&e);
+				rc = conf_safe_mode(&c->s, op[i], &e);
+			}
 	} else {
 		struct sbuf ret = SBUF_INIT;
 		rc = conf_exec(&c->s, text, &ret, &e);
@@ -294,7 +329,7 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 		char *text = xstrndup(c->in.s + 1, len - 1);
 		memmove(c->in.s, end + 1, c->in.len - len - 1);
 		sbuf_truncate(&c->in, c->in.len - len - 1);
-		if (kind == 'C' || kind == 'S')
+		if (kind == 'C' || kind == 'S' || kind == 'X')
 			run_request(c, kind, text);
 		else
 			queue_reply(c, false);
@@ -389,7 +424,7 @@ int daemon_main(const struct daemon_opts *o)
 	int rc = 1;
 	d->sock = -1;
 	d->loop = loop_new();
-	d->start_ms = loop_now_ms();
+	d->start_ns = mono_ns();
 	const char *db = o->db ? o->db : "var/rosfw.db";
 	char dir[256];
 	snprintf(dir, sizeof(dir), "%s", db);
@@ -428,6 +463,17 @@ int daemon_main(const struct daemon_opts *o)
 	d->en = engine_new();
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
+	if (o->nifaces) {
+		if (o->traffic) {
+			err_set(&e, "--traffic (virtual interfaces) and --iface cannot run together");
+			goto out;
+		}
+		d->dp = dataplane_new(d->loop, d->en, o->ifaces, o->nifaces, &e);
+		if (!d->dp)
+			goto out;
+		dataplane_set_clock(d->dp, dp_clock, d);
+		dataplane_set_qos(d->dp, d->qos);
+	}
 	if (console_socket(d, &e) < 0)
 		goto out;
 	if (!o->no_services) {
@@ -454,6 +500,9 @@ int daemon_main(const struct daemon_opts *o)
 	fflush(stdout);
 	loop_run(d->loop, &stop_flag);
 	conf_log("system,info", "router stopping");
+	/* a session still in safe mode ends with the router: its changes go
+	 * while the fronts that hear of changes are still up */
+	store_safe_unroll(d->st, store_safe_holder(d->st, NULL), NULL);
 	rc = 0;
 out:
 	if (rc && e.msg[0])
@@ -468,6 +517,7 @@ out:
 		close(d->sock);
 		unlink(d->sock_path);
 	}
+	dataplane_free(d->dp);
 	netsim_free(d->ns);
 	tgen_profile_free(d->prof);
 	qos_free(d->qos);

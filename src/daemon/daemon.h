@@ -25,6 +25,8 @@ struct daemon_opts {
 	bool console;               /* also run a console on this terminal */
 	const char *traffic;        /* a traffic profile fed to virtual interfaces */
 	bool no_services;           /* do not open API/REST ports (tests of the core) */
+	const char *const *ifaces;  /* "ROUTEROS-NAME=LINUX-NAME": real interfaces (io/dataplane.h) */
+	size_t nifaces;
 };
 
 int daemon_main(const struct daemon_opts *o);

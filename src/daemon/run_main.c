@@ -12,6 +12,8 @@
 int run_main(int argc, char **argv)
 {
 	struct daemon_opts o = { 0 };
+	static const char *ifaces[64];
+	size_t nifaces = 0;
 	o.db = getenv("ROSFW_DB");
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -29,12 +31,17 @@ int run_main(int argc, char **argv)
 			o.traffic = argv[++i];
 		else if (!strcmp(argv[i], "--no-services"))
 			o.no_services = true;
+		else if (!strcmp(argv[i], "--iface") && v && nifaces < 64)
+			ifaces[nifaces++] = argv[++i];
 		else {
 			fprintf(stderr, "usage: rosfw run [--db PATH] [--socket PATH] [--admin-password P]\n"
-					"                 [--files DIR] [--console] [--no-services] [--traffic PROFILE.json]\n");
+					"                 [--files DIR] [--console] [--no-services] [--traffic PROFILE.json]\n"
+					"                 [--iface ROUTEROS-NAME=LINUX-NAME ...]\n");
 			return 2;
 		}
 	}
+	o.ifaces = ifaces;
+	o.nifaces = nifaces;
 	if (!o.console)
 		return daemon_main(&o);
 	/* --console: the daemon in a child of its own (terminal signals do not

@@ -4,6 +4,10 @@
  * RouterOS v6 packet flow diagram, so reading those two functions is reading
  * the diagram. Interfaces, addresses and routes are copied out of the store
  * at load time into flat arrays: the packet path never touches the store.
+ * IPv4 and IPv6 share the flow; they part only where the protocols do: the
+ * routing decision (routes, TTL or hop limit, the ICMP or ICMPv6 errors), NAT
+ * (IPv4 only) and FastTrack (IPv4 only). Fragments and malformed frames
+ * leave the common path with one test (input_slow).
  */
 #include "engine.h"
 
@@ -15,7 +19,11 @@
 #include "conf/runtime.h"
 #include "conf/schema.h"
 #include "conf/types.h"
+#include "frag.h"
 #include "names.h"
+
+#define IPPROTO_TCP_ 6
+#define IPPROTO_ICMPV6_ 58
 
 struct if_addr {
 	uint32_t addr;
@@ -36,6 +44,24 @@ struct route {
 	uint32_t mark;    /* routing-mark table, 0 = main */
 };
 
+struct if_addr6 {
+	uint8_t addr[16];
+	uint8_t len;
+	bool link_local;
+	uint16_t ifid;
+};
+
+struct route6 {
+	uint8_t net[16];
+	uint8_t len;
+	uint8_t distance;
+	uint8_t type;
+	bool connected;
+	bool has_gw;
+	uint16_t ifid;
+	uint8_t gw[16];
+};
+
 struct engine {
 	struct ruleset *rs;
 	struct rs_state *rst;
@@ -44,6 +70,12 @@ struct engine {
 	size_t naddrs;
 	struct route *routes; /* longest prefix first, then distance */
 	size_t nroutes;
+	struct if_addr6 *addrs6; /* global ones first, then one link-local per interface */
+	size_t naddrs6;
+	struct route6 *routes6; /* longest prefix first, then distance */
+	size_t nroutes6;
+	struct frag_table *frag;
+	uint8_t *reasm;     /* the reassembled datagram (FRAG_FRAME_MAX), on first use */
 	uint64_t drops[DR_MAX];
 	engine_trace_fn trace;
 	void *trace_ctx;
@@ -52,6 +84,7 @@ struct engine {
 	uint64_t last_now;  /* the latest time seen, for print's timeouts */
 	uint64_t ft_bytes, ft_packets; /* the FastTrack path, for its dummy rule */
 	bool has_fasttrack;            /* some rule has action=fasttrack-connection */
+	uint8_t trace_family;          /* family of the packet being traced (rule lines) */
 };
 
 const char *ev_name(enum ev_verdict v)
@@ -62,6 +95,7 @@ const char *ev_name(enum ev_verdict v)
 	case EV_DROP: return "drop";
 	case EV_REJECT: return "reject";
 	case EV_L2: return "l2";
+	case EV_HELD: return "held";
 	}
 	return "?";
 }
@@ -95,7 +129,9 @@ static void rule_trace(void *ctx, enum rs_table table, const char *chain, uint32
 {
 	struct engine *en = ctx;
 	char stage[64];
-	snprintf(stage, sizeof(stage), "%s %s", table_names[table], chain);
+	/* IPv6 rules are named apart: their ids are those of the /ipv6 menus */
+	snprintf(stage, sizeof(stage), "%s%s %s", en->trace_family == 6 ? "ipv6 " : "",
+		 table_names[table], chain);
 	trace_emit(en, stage, "rule *%X %s%s%s", rule_id, matched ? "matched" : "no match",
 	       why && *why ? ": " : "", why ? why : "");
 }
@@ -103,6 +139,18 @@ static void rule_trace(void *ctx, enum rs_table table, const char *chain, uint32
 static void ip4s(uint32_t a, char *buf, size_t n)
 {
 	snprintf(buf, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	put16(b, (uint16_t)(v >> 16));
+	put16(b + 2, (uint16_t)v);
 }
 
 /* ---- configuration ---- */
@@ -120,6 +168,9 @@ struct engine *engine_new(void)
 		fclose(f);
 	en->ct = ct_create(&c, key);
 	en->rst = rs_state_new();
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] ^= 0xa5;
+	en->frag = frag_new(FRAG_MEM_DEFAULT, FRAG_TIMEOUT_DEFAULT, key, en->drops);
 	return en;
 }
 
@@ -132,6 +183,10 @@ void engine_free(struct engine *en)
 	ct_destroy(en->ct);
 	free(en->addrs);
 	free(en->routes);
+	free(en->addrs6);
+	free(en->routes6);
+	frag_free(en->frag);
+	free(en->reasm);
 	free(en);
 }
 
@@ -296,6 +351,249 @@ static void load_routes(struct engine *en, struct store *st)
 	qsort(en->routes, en->nroutes, sizeof(*en->routes), cmp_route);
 }
 
+/* ---- IPv6 addressing ---- */
+
+static bool prefix6_match(const uint8_t *a, const uint8_t *net, unsigned len)
+{
+	unsigned full = len / 8, rest = len % 8;
+	if (memcmp(a, net, full))
+		return false;
+	return !rest || ((a[full] ^ net[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+static void prefix6_clear(uint8_t *a, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		int keep = (int)len - 8 * (int)i;
+		if (keep <= 0)
+			a[i] = 0;
+		else if (keep < 8)
+			a[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+}
+
+/* "addr/len", or a bare address with length dflt. */
+static int parse_prefix6(const char *s, uint8_t a[16], int *len, int dflt)
+{
+	char ip[48];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, n);
+	ip[n] = 0;
+	if (parse_ip6(ip, a) < 0)
+		return -1;
+	*len = dflt;
+	if (slash) {
+		char *end;
+		long l = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || l < 0 || l > 128)
+			return -1;
+		*len = (int)l;
+	}
+	return 0;
+}
+
+static bool link_local6(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/* Interface menus whose items are interfaces with a hardware address. */
+static bool iface_menu(const struct menu *m)
+{
+	return !strncmp(m->path, "/interface/", 11) && m->key && !(m->flags & MF_RUNTIME) &&
+	       schema_prop(m, "mac-address", NULL) >= 0;
+}
+
+/* The interface's MAC address; virtual interfaces (sim, trace) and bridges
+ * without one get a locally administered address made from the name. */
+static void iface_mac(struct store *st, const char *name, uint8_t mac[6])
+{
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const struct menu *m = schema_menus[i];
+		const struct item *it = iface_menu(m) ? store_by_key(st, m, name) : NULL;
+		if (!it)
+			continue;
+		const char *v = item_get(m, it, "mac-address");
+		if (v && parse_mac(v, mac) == 0)
+			return;
+		break;
+	}
+	uint32_t h = 2166136261u;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	mac[0] = 0x02;
+	mac[1] = 0x00;
+	put32(mac + 2, h);
+}
+
+/* The modified EUI-64 interface identifier of a MAC address (RFC 4291). */
+static void eui64(const uint8_t mac[6], uint8_t id[8])
+{
+	id[0] = mac[0] ^ 0x02;
+	id[1] = mac[1];
+	id[2] = mac[2];
+	id[3] = 0xff;
+	id[4] = 0xfe;
+	id[5] = mac[3];
+	id[6] = mac[4];
+	id[7] = mac[5];
+}
+
+static void addr6_push(struct engine *en, size_t *cap, const struct if_addr6 *a)
+{
+	if (en->naddrs6 == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		en->addrs6 = xrealloc(en->addrs6, *cap * sizeof(*en->addrs6));
+	}
+	en->addrs6[en->naddrs6++] = *a;
+}
+
+/*
+ * /ipv6/address, then a link-local address fe80::EUI-64/64 on every enabled
+ * interface (RouterOS shows those as dynamic addresses). advertise and
+ * no-dad concern router advertisements and DAD, which the engine does not
+ * do; eui-64=yes replaces the last 64 bits by the interface identifier.
+ */
+static void load_addresses6(struct engine *en, struct store *st)
+{
+	const struct menu *m = schema_find("/ipv6/address");
+	size_t n = m ? store_count(st, m) : 0, cap = 0;
+	free(en->addrs6);
+	en->addrs6 = NULL;
+	en->naddrs6 = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = store_at(st, m, i);
+		const char *a = item_get(m, it, "address"), *ifn = item_get(m, it, "interface");
+		if (disabled(m, it) || !a || !ifn || !iface_up(st, ifn))
+			continue;
+		struct if_addr6 x = { .ifid = (uint16_t)name_intern(NS_IFACE, ifn) };
+		int len;
+		if (parse_prefix6(a, x.addr, &len, 64) < 0)
+			continue;
+		const char *e64 = item_get(m, it, "eui-64");
+		if (e64 && !strcmp(e64, "yes")) {
+			uint8_t mac[6];
+			if (len > 64)
+				continue; /* no room for an interface identifier */
+			iface_mac(st, ifn, mac);
+			eui64(mac, x.addr + 8);
+		}
+		x.len = (uint8_t)len;
+		x.link_local = link_local6(x.addr);
+		addr6_push(en, &cap, &x);
+	}
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const struct menu *im = schema_menus[i];
+		if (!iface_menu(im))
+			continue;
+		for (size_t k = 0; k < store_count(st, im); k++) {
+			const struct item *it = store_at(st, im, k);
+			const char *name = item_get(im, it, im->key);
+			if (!name || disabled(im, it))
+				continue;
+			struct if_addr6 x = { .addr = { 0xfe, 0x80 }, .len = 64, .link_local = true,
+					      .ifid = (uint16_t)name_intern(NS_IFACE, name) };
+			uint8_t mac[6];
+			iface_mac(st, name, mac);
+			eui64(mac, x.addr + 8);
+			addr6_push(en, &cap, &x);
+		}
+	}
+}
+
+static int cmp_route6(const void *a, const void *b)
+{
+	const struct route6 *x = a, *y = b;
+	if (x->len != y->len)
+		return y->len - x->len;
+	return x->distance - y->distance;
+}
+
+/* The interface of a connected network that holds addr, 0 if none. */
+static uint16_t connected6(const struct engine *en, const uint8_t *addr)
+{
+	for (size_t i = 0; i < en->naddrs6; i++) {
+		const struct if_addr6 *a = &en->addrs6[i];
+		if (!a->link_local && prefix6_match(addr, a->addr, a->len))
+			return a->ifid;
+	}
+	return 0;
+}
+
+/*
+ * Connected networks of the global addresses, and /ipv6/route. A gateway
+ * is an address reached through a connected network, an address with its
+ * interface (fe80::1%ether1: a link-local gateway needs one), or an
+ * interface (the destination is on that link). Routes whose gateway cannot
+ * be reached are inactive. IPv6 has no routing marks in RouterOS v6.
+ */
+static void load_routes6(struct engine *en, struct store *st)
+{
+	const struct menu *m = schema_find("/ipv6/route");
+	size_t n = m ? store_count(st, m) : 0;
+	free(en->routes6);
+	en->routes6 = xcalloc(n + en->naddrs6 + 1, sizeof(*en->routes6));
+	en->nroutes6 = 0;
+	for (size_t i = 0; i < en->naddrs6; i++) {
+		const struct if_addr6 *a = &en->addrs6[i];
+		if (a->link_local)
+			continue; /* link-local destinations never take a route */
+		struct route6 r = { .len = a->len, .connected = true, .ifid = a->ifid };
+		memcpy(r.net, a->addr, 16);
+		prefix6_clear(r.net, r.len);
+		en->routes6[en->nroutes6++] = r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = store_at(st, m, i);
+		if (disabled(m, it))
+			continue;
+		struct route6 r = { 0 };
+		const char *dst = item_get(m, it, "dst-address");
+		int len;
+		if (parse_prefix6(dst ? dst : "::/0", r.net, &len, 128) < 0)
+			continue;
+		r.len = (uint8_t)len;
+		prefix6_clear(r.net, r.len);
+		const char *d = item_get(m, it, "distance");
+		r.distance = (uint8_t)(d ? atoi(d) : 1);
+		const char *type = item_get(m, it, "type");
+		r.type = !type || !strcmp(type, "unicast") ? RT_UNICAST
+			 : !strcmp(type, "blackhole") ? RT_BLACKHOLE
+			 : !strcmp(type, "prohibit") ? RT_PROHIBIT : RT_UNREACHABLE;
+		if (r.type == RT_UNICAST) {
+			const char *gw = item_get(m, it, "gateway");
+			if (!gw || !*gw)
+				continue;
+			char g[128];
+			snprintf(g, sizeof(g), "%s", gw);
+			char *pct = strchr(g, '%');
+			if (pct)
+				*pct++ = 0;
+			if (!pct && !strchr(g, ':')) { /* an interface */
+				if (!iface_up(st, g))
+					continue;
+				r.ifid = (uint16_t)name_intern(NS_IFACE, g);
+			} else {
+				if (parse_ip6(g, r.gw) < 0)
+					continue;
+				r.has_gw = true;
+				if (pct) {
+					if (!iface_up(st, pct))
+						continue;
+					r.ifid = (uint16_t)name_intern(NS_IFACE, pct);
+				} else if (link_local6(r.gw) || !(r.ifid = connected6(en, r.gw))) {
+					continue; /* gateway unreachable: route inactive */
+				}
+			}
+		}
+		en->routes6[en->nroutes6++] = r;
+	}
+	qsort(en->routes6, en->nroutes6, sizeof(*en->routes6), cmp_route6);
+}
+
 int engine_load(struct engine *en, struct store *st, struct err *e)
 {
 	struct ruleset *rs;
@@ -306,6 +604,8 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	ct_set_config(en->ct, &c);
 	load_addresses(en, st);
 	load_routes(en, st);
+	load_addresses6(en, st);
+	load_routes6(en, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
 	en->has_fasttrack = false;
@@ -361,6 +661,24 @@ bool engine_is_local(const struct engine *en, uint32_t addr)
 	return false;
 }
 
+bool engine_is_local6(const struct engine *en, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < en->naddrs6; i++)
+		if (!memcmp(en->addrs6[i].addr, addr, 16))
+			return true;
+	return false;
+}
+
+bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16])
+{
+	for (size_t i = 0; i < en->naddrs6; i++)
+		if (en->addrs6[i].ifid == ifid && en->addrs6[i].link_local) {
+			memcpy(addr, en->addrs6[i].addr, 16);
+			return true;
+		}
+	return false;
+}
+
 static bool is_local_cb(void *ctx, uint32_t addr)
 {
 	return engine_is_local(ctx, addr);
@@ -369,6 +687,7 @@ static bool is_local_cb(void *ctx, uint32_t addr)
 void engine_tick(struct engine *en, uint64_t now)
 {
 	ct_expire(en->ct, now, 4096);
+	frag_expire(en->frag, now);
 }
 
 /* ---- routing ---- */
@@ -575,49 +894,57 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 		pkt_set_src(p, ce->t[0].dst.v4, ce->t[0].dport);
 }
 
-/* ---- replies the router generates (reject, TTL exceeded) ---- */
+/* ---- replies the router generates (reject, unreachable routes, TTL) ---- */
 
-static void put16(uint8_t *b, uint16_t v)
+/* The TCP reset that answers p (RFC 793 "Reset Generation"), at l4. */
+static void fill_rst(const struct pkt *p, uint8_t *l4)
 {
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
+	memset(l4, 0, 20);
+	put16(l4, p->dport);
+	put16(l4 + 2, p->sport);
+	uint32_t seglen = p->payload_len + ((p->tcp_flags & TCPF_SYN) ? 1 : 0) +
+			  ((p->tcp_flags & TCPF_FIN) ? 1 : 0);
+	if (p->tcp_flags & TCPF_ACK) {
+		put32(l4 + 4, p->ack);
+		l4[13] = TCPF_RST;
+	} else {
+		put32(l4 + 8, p->seq + seglen);
+		l4[13] = TCPF_RST | TCPF_ACK;
+	}
+	l4[12] = 5 << 4;
 }
 
-static void put32(uint8_t *b, uint32_t v)
+/* The reply frame is complete: parse it once to fix its checksums. */
+static void reply_done(const struct pkt *p, size_t len, struct engine_out *out)
 {
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
+	out->reply_len = (uint32_t)len;
+	struct pkt r = { .data = out->reply, .len = out->reply_len, .cap = ENGINE_MAX_REPLY };
+	pkt_parse(&r, true, false);
+	pkt_fix_checksums(&r);
+	out->reply_if = p->in_if;
 }
 
-static void build_reply(struct engine *en, const struct pkt *p, uint8_t type, uint8_t code,
-			bool tcp_reset, struct engine_out *out)
+/*
+ * A TCP reset comes from the address the peer tried to reach, as Linux's
+ * REJECT --reject-with tcp-reset sends it; an ICMP error from the router:
+ * that address when it is the router's, else the in-interface's.
+ */
+static void build_reply4(struct engine *en, const struct pkt *p, uint8_t type, uint8_t code,
+			 bool tcp_reset, struct engine_out *out)
 {
-	if (p->family != 4)
-		return; /* ICMPv6 errors: with the IPv6 engine */
 	uint8_t *b = out->reply;
 	memcpy(b, p->src_mac, 6);
 	memcpy(b + 6, p->dst_mac, 6);
 	put16(b + 12, 0x0800);
 	uint8_t *ip = b + 14;
-	uint32_t src = engine_is_local(en, p->dst.v4) ? p->dst.v4 : engine_if_addr(en, p->in_if);
+	uint32_t src = tcp_reset || engine_is_local(en, p->dst.v4) ? p->dst.v4
+								  : engine_if_addr(en, p->in_if);
 	if (!src)
 		src = p->dst.v4;
 	size_t l4len;
 	uint8_t *l4 = ip + 20;
 	if (tcp_reset) {
-		memset(l4, 0, 20);
-		put16(l4, p->dport);
-		put16(l4 + 2, p->sport);
-		uint32_t seglen = p->payload_len + ((p->tcp_flags & TCPF_SYN) ? 1 : 0) +
-				  ((p->tcp_flags & TCPF_FIN) ? 1 : 0);
-		if (p->tcp_flags & TCPF_ACK) {
-			put32(l4 + 4, p->ack);
-			l4[13] = TCPF_RST;
-		} else {
-			put32(l4 + 8, p->seq + seglen);
-			l4[13] = TCPF_RST | TCPF_ACK;
-		}
-		l4[12] = 5 << 4;
+		fill_rst(p, l4);
 		l4len = 20;
 	} else {
 		size_t quote = (size_t)(p->l4_off - p->l3_off) + 8;
@@ -636,11 +963,103 @@ static void build_reply(struct engine *en, const struct pkt *p, uint8_t type, ui
 	ip[9] = tcp_reset ? 6 : 1;
 	put32(ip + 12, src);
 	put32(ip + 16, p->src.v4);
-	out->reply_len = (uint32_t)(14 + 20 + l4len);
-	struct pkt r = { .data = b, .len = out->reply_len, .cap = ENGINE_MAX_REPLY };
-	pkt_parse(&r, true, false);
-	pkt_fix_checksums(&r);
-	out->reply_if = p->in_if;
+	reply_done(p, 14 + 20 + l4len, out);
+}
+
+/* The source of an ICMPv6 error (RFC 4443 2.2): the destination when it is
+ * the router's, else an address on the in-interface of the scope of the
+ * offender's source, else any of that scope, else any on the in-interface. */
+static void reply_src6(const struct engine *en, const struct pkt *p, uint8_t src[16])
+{
+	if (engine_is_local6(en, p->dst.v6)) {
+		memcpy(src, p->dst.v6, 16);
+		return;
+	}
+	bool ll = link_local6(p->src.v6);
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < en->naddrs6; i++) {
+			const struct if_addr6 *a = &en->addrs6[i];
+			bool on_if = a->ifid == p->in_if, scope = a->link_local == ll;
+			if (pass == 0 ? on_if && scope : pass == 1 ? scope && !ll : on_if) {
+				memcpy(src, a->addr, 16);
+				return;
+			}
+		}
+	memcpy(src, p->dst.v6, 16);
+}
+
+static bool unspecified6(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+	return !memcmp(a, zero, 16);
+}
+
+static void build_reply6(struct engine *en, const struct pkt *p, uint8_t type, uint8_t code,
+			 bool tcp_reset, struct engine_out *out)
+{
+	/* RFC 4443 2.4 (e): no error about an error or a redirect, about a
+	 * packet to a multicast group, or to a source that names no one */
+	if (p->dst.v6[0] == 0xff || p->src.v6[0] == 0xff || unspecified6(p->src.v6))
+		return;
+	if (!tcp_reset && p->proto == IPPROTO_ICMPV6_ &&
+	    (!(p->flags & PKT_F_L4) || p->icmp_type < 128 || p->icmp_type == 137))
+		return;
+	uint8_t *b = out->reply;
+	memcpy(b, p->src_mac, 6);
+	memcpy(b + 6, p->dst_mac, 6);
+	put16(b + 12, 0x86dd);
+	uint8_t *ip = b + 14, *l4 = ip + 40;
+	size_t l4len;
+	if (tcp_reset) {
+		fill_rst(p, l4);
+		l4len = 20;
+	} else {
+		/* as much of the offender as fits in the minimum MTU */
+		size_t quote = p->len - p->l3_off;
+		if (quote > p->ip_len)
+			quote = p->ip_len;
+		if (quote > 1280 - 48)
+			quote = 1280 - 48;
+		memset(l4, 0, 8);
+		l4[0] = type;
+		l4[1] = code;
+		memcpy(l4 + 8, p->data + p->l3_off, quote);
+		l4len = 8 + quote;
+	}
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)l4len);
+	ip[6] = tcp_reset ? IPPROTO_TCP_ : IPPROTO_ICMPV6_;
+	ip[7] = 64;
+	if (tcp_reset)
+		memcpy(ip + 8, p->dst.v6, 16);
+	else
+		reply_src6(en, p, ip + 8);
+	memcpy(ip + 24, p->src.v6, 16);
+	reply_done(p, 14 + 40 + l4len, out);
+}
+
+static void build_reply(struct engine *en, const struct pkt *p, uint8_t type, uint8_t code,
+			bool tcp_reset, struct engine_out *out)
+{
+	if (p->family == 4)
+		build_reply4(en, p, type, code, tcp_reset, out);
+	else
+		build_reply6(en, p, type, code, tcp_reset, out);
+}
+
+/* Errors the forwarding path sends, as ICMP and ICMPv6 type and code. */
+enum fwd_error { FE_NO_ROUTE, FE_PROHIBIT, FE_TTL, FE_SCOPE };
+
+static void error_reply(struct engine *en, const struct pkt *p, enum fwd_error why,
+			struct engine_out *out)
+{
+	static const uint8_t v4[][2] = { [FE_NO_ROUTE] = { 3, 0 }, [FE_PROHIBIT] = { 3, 13 },
+					 [FE_TTL] = { 11, 0 }, [FE_SCOPE] = { 3, 0 } };
+	static const uint8_t v6[][2] = { [FE_NO_ROUTE] = { 1, 0 }, [FE_PROHIBIT] = { 1, 1 },
+					 [FE_TTL] = { 3, 0 }, [FE_SCOPE] = { 1, 2 } };
+	const uint8_t *tc = p->family == 6 ? v6[why] : v4[why];
+	build_reply(en, p, tc[0], tc[1], false, out);
 }
 
 static void reject_reply(struct engine *en, const struct pkt *p, uint8_t with,
@@ -650,19 +1069,41 @@ static void reject_reply(struct engine *en, const struct pkt *p, uint8_t with,
 					 [REJ_PORT_UNREACH] = 3, [REJ_PROTO_UNREACH] = 2,
 					 [REJ_NET_PROHIBIT] = 9, [REJ_HOST_PROHIBIT] = 10,
 					 [REJ_ADMIN_PROHIBIT] = 13 };
-	/* never answer an ICMP error with an error */
-	if (p->proto == 1 && (p->flags & PKT_F_ICMP_ERR))
-		return;
+	/*
+	 * ICMPv6 destination unreachable codes (RFC 4443 3.1). rules.h maps the
+	 * /ipv6 reject-with names onto its IPv4 enum: icmp-no-route is
+	 * NET_UNREACH (0), icmp-address-unreachable HOST_UNREACH (3),
+	 * icmp-port-unreachable (4), icmp-admin-prohibited (1), and
+	 * icmp-not-neighbour arrives as ADMIN_PROHIBIT, so it is sent as 1, not
+	 * 2; the v6 menus offer no protocol-unreachable.
+	 */
+	static const uint8_t codes6[] = { [REJ_NET_UNREACH] = 0, [REJ_HOST_UNREACH] = 3,
+					  [REJ_PORT_UNREACH] = 4, [REJ_PROTO_UNREACH] = 4,
+					  [REJ_NET_PROHIBIT] = 1, [REJ_HOST_PROHIBIT] = 1,
+					  [REJ_ADMIN_PROHIBIT] = 1 };
 	if (with == REJ_TCP_RESET) {
-		if (p->proto == 6 && !(p->tcp_flags & TCPF_RST))
+		if (p->proto == IPPROTO_TCP_ && (p->flags & PKT_F_L4) && !(p->tcp_flags & TCPF_RST))
 			build_reply(en, p, 0, 0, true, out);
 		return;
 	}
+	if (p->family == 6) {
+		build_reply(en, p, 1, with < sizeof(codes6) ? codes6[with] : 0, false, out);
+		return;
+	}
+	/* never answer an ICMP error with an error */
+	if (p->proto == 1 && (p->flags & PKT_F_ICMP_ERR))
+		return;
 	build_reply(en, p, 3, with < sizeof(codes) ? codes[with] : 0, false, out);
 }
 
 /* ---- the flow ---- */
 
+/*
+ * rs_ctx.is_local takes an IPv4 address: src/dst-address-type=local is
+ * answered for IPv4 only, and an IPv6 address is never "local" to the
+ * rules (the evaluator does not ask; rules.h would need an IPv6 callback).
+ * chain=input is the way to single out IPv6 traffic for the router.
+ */
 static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint64_t now)
 {
 	memset(c, 0, sizeof(*c));
@@ -739,20 +1180,158 @@ static bool is_new(const struct pkt *p)
 	return p->ct && !(p->ct->status & CTS_NAT_DONE);
 }
 
+/* Neighbour discovery: router and neighbour solicitation and advertisement,
+ * redirect. */
+static bool ndp(const struct pkt *p)
+{
+	return p->proto == IPPROTO_ICMPV6_ && (p->flags & PKT_F_L4) && p->icmp_type >= 133 &&
+	       p->icmp_type <= 137;
+}
+
+/*
+ * Is p for the router itself? IPv4: its addresses and the limited
+ * broadcast. IPv6: its addresses; every link-local destination, which is
+ * never forwarded (RFC 4291 2.5.6), so one that reaches the router was sent
+ * to it; multicast of interface- and link-local scope (all-nodes,
+ * all-routers, solicited-node ...), which the router listens to.
+ */
+static bool for_router(const struct engine *en, const struct pkt *p)
+{
+	if (p->family == 4)
+		return engine_is_local(en, p->dst.v4) || p->dst.v4 == 0xffffffffu;
+	const uint8_t *d = p->dst.v6;
+	if (d[0] == 0xff)
+		return (d[1] & 0x0f) <= 2;
+	return link_local6(d) || engine_is_local6(en, d);
+}
+
+/* The drop of a packet the routing decision refuses. */
+static bool no_route(struct engine *en, const struct pkt *p, uint8_t type, bool reply,
+		     struct engine_out *out)
+{
+	out->verdict = EV_DROP;
+	out->reason = type == RT_BLACKHOLE ? DR_BLACKHOLE : DR_NO_ROUTE;
+	if (reply)
+		error_reply(en, p, type == RT_PROHIBIT ? FE_PROHIBIT : FE_NO_ROUTE, out);
+	return false;
+}
+
+/* Routing decision and TTL of an IPv4 packet to forward; false when it
+ * is dropped (out says why and may hold the ICMP error). */
+static bool route_forward4(struct engine *en, struct pkt *p, struct engine_out *out)
+{
+	char a[20], b[20];
+	const struct route *r = route_lookup(en, p->dst.v4, p->routing_mark);
+	if (!r || r->type != RT_UNICAST) {
+		if (en->trace) {
+			ip4s(p->dst.v4, b, sizeof(b));
+			tracef(en, "routing", "%s for %s",
+			       r ? "blackhole/unreachable route" : "no route", b);
+		}
+		return no_route(en, p, r ? r->type : RT_UNREACHABLE, !r || r->type != RT_BLACKHOLE,
+				out);
+	}
+	p->out_if = r->ifid;
+	out->out_if = r->ifid;
+	out->nexthop = r->gw ? r->gw : p->dst.v4;
+	if (en->trace)
+		tracef(en, "routing", "via %s%s%s", name_of(NS_IFACE, r->ifid),
+		       r->gw ? " gateway " : "", r->gw ? (ip4s(r->gw, a, sizeof(a)), a) : "");
+	if (p->ttl <= 1) {
+		out->verdict = EV_DROP;
+		out->reason = DR_TTL_EXCEEDED;
+		error_reply(en, p, FE_TTL, out);
+		tracef(en, "routing", "TTL exceeded");
+		return false;
+	}
+	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
+	return true;
+}
+
+static const struct route6 *route6_lookup(const struct engine *en, const uint8_t *dst)
+{
+	for (size_t i = 0; i < en->nroutes6; i++)
+		if (prefix6_match(dst, en->routes6[i].net, en->routes6[i].len))
+			return &en->routes6[i];
+	return NULL;
+}
+
+static void ip6s(const uint8_t *a, char *buf, size_t n)
+{
+	struct sbuf s = SBUF_INIT;
+	format_ip6(a, &s);
+	snprintf(buf, n, "%s", sbuf_str(&s));
+	sbuf_free(&s);
+}
+
+/* The same for IPv6, with the hop limit. */
+static bool route_forward6(struct engine *en, struct pkt *p, struct engine_out *out)
+{
+	const uint8_t *d = p->dst.v6, *s = p->src.v6;
+	char a[48];
+	/* nothing to route: multicast beyond the link (no multicast routing),
+	 * the unspecified and loopback addresses, a multicast source */
+	bool martian = d[0] == 0xff || s[0] == 0xff || (unspecified6(d) ||
+			(!memcmp(d, (const uint8_t[16]){ 0 }, 15) && d[15] == 1));
+	if (martian) {
+		tracef(en, "routing", "not routable (multicast, unspecified or loopback)");
+		return no_route(en, p, RT_UNREACHABLE, false, out);
+	}
+	/* a link-local source may not leave its link (RFC 4291 2.5.6) */
+	if (link_local6(s)) {
+		tracef(en, "routing", "link-local source: beyond scope");
+		out->verdict = EV_DROP;
+		out->reason = DR_NO_ROUTE;
+		error_reply(en, p, FE_SCOPE, out);
+		return false;
+	}
+	const struct route6 *r = route6_lookup(en, d);
+	if (!r || r->type != RT_UNICAST) {
+		if (en->trace) {
+			ip6s(d, a, sizeof(a));
+			tracef(en, "routing", "%s for %s",
+			       r ? "blackhole/unreachable route" : "no route", a);
+		}
+		return no_route(en, p, r ? r->type : RT_UNREACHABLE, !r || r->type != RT_BLACKHOLE,
+				out);
+	}
+	p->out_if = r->ifid;
+	out->out_if = r->ifid;
+	memcpy(out->nexthop6, r->has_gw ? r->gw : d, 16);
+	if (en->trace) {
+		ip6s(r->gw, a, sizeof(a));
+		tracef(en, "routing", "via %s%s%s", name_of(NS_IFACE, r->ifid),
+		       r->has_gw ? " gateway " : "", r->has_gw ? a : "");
+	}
+	if (p->ttl <= 1) {
+		out->verdict = EV_DROP;
+		out->reason = DR_TTL_EXCEEDED;
+		error_reply(en, p, FE_TTL, out);
+		tracef(en, "routing", "hop limit exceeded");
+		return false;
+	}
+	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
+	return true;
+}
+
 static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
 {
 	struct rs_verdict v;
-	char a[20], b[20];
 
-	/* FastTrack: an established connection marked by fasttrack-connection
-	 * skips every rule but keeps its NAT */
 	if (!hook(en, p, RT_RAW, RH_PREROUTING, now, &v, out))
 		return finish_drop(en, p, out);
 	if (v.action == RA_NOTRACK)
 		p->ct_state = CT_UNTRACKED;
+	else if (p->family == 6 && ndp(p))
+		/* neighbour discovery never depends on conntrack: Linux leaves
+		 * 133-136 untracked; a redirect (137), which it finds invalid,
+		 * is let through the same way here */
+		p->ct_state = CT_UNTRACKED;
 	ct_in(en->ct, p, now);
 	tracef(en, "conntrack", "%s%s", ct_state_name(p->ct_state),
 	       p->ct && (p->ct->status & CTS_FASTTRACK) ? " (fasttracked)" : "");
+	/* FastTrack: an established connection marked by fasttrack-connection
+	 * skips every rule but keeps its NAT */
 	bool fast = p->ct && (p->ct->status & CTS_FASTTRACK) && p->ct_state == CT_ESTABLISHED;
 	out->fasttrack = fast;
 	if (fast) {
@@ -762,18 +1341,21 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 
 	if (!fast && !hook(en, p, RT_MANGLE, RH_PREROUTING, now, &v, out))
 		return finish_drop(en, p, out);
-	/* dstnat: rules for the first packet of a connection, bindings after */
-	if (is_new(p) && p->ct_state == CT_NEW) {
-		if (!hook(en, p, RT_NAT, RH_DSTNAT, now, &v, out))
-			return finish_drop(en, p, out);
-		if (v.action == RA_NAT)
-			nat_dst(en, p, &v.nat);
-	} else if (p->ct_state != CT_INVALID) {
-		nat_binding_pre(en, p);
+	/* dstnat: rules for the first packet of a connection, bindings after;
+	 * IPv4 only (RouterOS v6 has no IPv6 NAT) */
+	if (p->family == 4) {
+		if (is_new(p) && p->ct_state == CT_NEW) {
+			if (!hook(en, p, RT_NAT, RH_DSTNAT, now, &v, out))
+				return finish_drop(en, p, out);
+			if (v.action == RA_NAT)
+				nat_dst(en, p, &v.nat);
+		} else if (p->ct_state != CT_INVALID) {
+			nat_binding_pre(en, p);
+		}
 	}
 
 	/* routing decision */
-	if (engine_is_local(en, p->dst.v4) || p->dst.v4 == 0xffffffffu) {
+	if (for_router(en, p)) {
 		tracef(en, "routing", "to the router itself");
 		if (!hook(en, p, RT_MANGLE, RH_INPUT, now, &v, out) ||
 		    !hook(en, p, RT_FILTER, RH_INPUT, now, &v, out))
@@ -786,36 +1368,11 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 			tracef(en, "verdict", "local");
 		return;
 	}
-	const struct route *r = route_lookup(en, p->dst.v4, p->routing_mark);
-	if (!r || r->type != RT_UNICAST) {
-		out->verdict = EV_DROP;
-		out->reason = r && r->type == RT_BLACKHOLE ? DR_BLACKHOLE : DR_NO_ROUTE;
-		ip4s(p->dst.v4, b, sizeof(b));
-		tracef(en, "routing", "%s for %s", r ? "blackhole/unreachable route" : "no route", b);
-		if (r && r->type != RT_BLACKHOLE)
-			build_reply(en, p, 3, r->type == RT_PROHIBIT ? 13 : 0, false, out);
-		else if (!r)
-			build_reply(en, p, 3, 0, false, out);
+	if (!(p->family == 4 ? route_forward4(en, p, out) : route_forward6(en, p, out))) {
 		if (out->reply_len)
 			out->verdict = EV_REJECT;
 		return finish_drop(en, p, out);
 	}
-	p->out_if = r->ifid;
-	out->out_if = r->ifid;
-	out->nexthop = r->gw ? r->gw : p->dst.v4;
-	if (en->trace)
-		tracef(en, "routing", "via %s%s%s", name_of(NS_IFACE, r->ifid),
-		       r->gw ? " gateway " : "", r->gw ? (ip4s(r->gw, a, sizeof(a)), a) : "");
-	if (p->ttl <= 1) {
-		out->verdict = EV_DROP;
-		out->reason = DR_TTL_EXCEEDED;
-		build_reply(en, p, 11, 0, false, out);
-		if (out->reply_len)
-			out->verdict = EV_REJECT;
-		tracef(en, "routing", "TTL exceeded");
-		return finish_drop(en, p, out);
-	}
-	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
 
 	if (!fast) {
 		if (!hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) ||
@@ -823,16 +1380,18 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 		    !hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 			return finish_drop(en, p, out);
 	}
-	if (is_new(p) && p->ct_state == CT_NEW) {
-		if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
-			return finish_drop(en, p, out);
-		if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
-			out->verdict = EV_DROP;
-			out->reason = DR_NAT_NO_PORT;
-			return finish_drop(en, p, out);
+	if (p->family == 4) {
+		if (is_new(p) && p->ct_state == CT_NEW) {
+			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
+				return finish_drop(en, p, out);
+			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
+				out->verdict = EV_DROP;
+				out->reason = DR_NAT_NO_PORT;
+				return finish_drop(en, p, out);
+			}
+		} else if (p->ct_state != CT_INVALID) {
+			nat_binding_post(en, p);
 		}
-	} else if (p->ct_state != CT_INVALID) {
-		nat_binding_post(en, p);
 	}
 	if (p->ct)
 		p->ct->status |= CTS_NAT_DONE;
@@ -848,6 +1407,7 @@ static void out_reset(struct engine_out *out)
 	out->reason = DR_NONE;
 	out->out_if = 0;
 	out->nexthop = 0;
+	memset(out->nexthop6, 0, sizeof(out->nexthop6));
 	out->table = RT_FILTER;
 	out->rule_id = 0;
 	out->fasttrack = false;
@@ -855,43 +1415,135 @@ static void out_reset(struct engine_out *out)
 	out->reply_if = 0;
 }
 
-void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
-		  struct engine_out *out)
+static void trace_input(struct engine *en, const struct pkt *p, const char *stage,
+			const char *what)
 {
-	out_reset(out);
-	uint64_t ts = now;
-	en->last_now = now;
-	enum drop_reason r = pkt_parse(p, true, true);
-	p->ts = ts;
-	p->in_if = in_if;
+	if (!en->trace)
+		return;
+	char d[200];
+	en->trace_family = p->family;
+	pkt_describe(p, d, sizeof(d));
+	if (what[0])
+		tracef(en, stage, "%s %s", what, d);
+	else
+		tracef(en, stage, "in:%s %s", name_of(NS_IFACE, p->in_if), d);
+}
+
+static void drop_malformed(struct engine *en, enum drop_reason r, struct engine_out *out)
+{
+	out->verdict = EV_DROP;
+	out->reason = r;
+	en->drops[r]++;
+	tracef(en, "parse", "malformed: %s", pkt_reason_name(r));
+}
+
+/*
+ * What the common case skips with one test: frames that are not IP or are
+ * malformed, and fragments. A fragment is reassembled before anything else
+ * sees it, as Linux's defragmentation at prerouting does (only while
+ * connection tracking is on, as there). True when a whole datagram goes on
+ * into the flow: the reassembled one is in the engine's buffer, and p
+ * describes it.
+ * The forwarded datagram leaves whole: refragmenting it to the
+ * out-interface's MTU belongs with the live dataplane (packet I/O issue).
+ */
+static bool input_slow(struct engine *en, struct pkt *p, enum drop_reason r,
+		       struct engine_out *out)
+{
 	if (r == DR_NOT_IP) {
 		out->verdict = EV_L2;
 		out->reason = r;
 		tracef(en, "parse", "not IP (ethertype 0x%04x): handed to layer 2", p->ethertype);
-		return;
+		return false;
 	}
-	if (r != DR_NONE) {
+	/* a first fragment may cut its transport header short: whole, it is fine */
+	bool frag = (p->flags & PKT_F_FRAGMENT) &&
+		    (r == DR_NONE || r == DR_TRUNC_L4 || r == DR_BAD_TCP_DOFF);
+	if (!frag || !ct_get_config(en->ct)->enabled) {
+		if (r != DR_NONE) {
+			drop_malformed(en, r, out);
+			return false;
+		}
+		trace_input(en, p, "input", "");
+		return true;
+	}
+	trace_input(en, p, "input", "");
+	if (!en->reasm)
+		en->reasm = xmalloc(FRAG_FRAME_MAX);
+	uint32_t len = 0;
+	unsigned nf = 0;
+	enum drop_reason why = DR_NONE;
+	switch (frag_add(en->frag, p, p->ts, en->reasm, FRAG_FRAME_MAX, &len, &nf, &why)) {
+	case FRAG_HELD:
+		out->verdict = EV_HELD;
+		tracef(en, "defrag", "fragment at offset %u held until its datagram is complete",
+		       p->frag_off);
+		return false;
+	case FRAG_DROP:
 		out->verdict = EV_DROP;
-		out->reason = r;
-		en->drops[r]++;
-		tracef(en, "parse", "malformed: %s", pkt_reason_name(r));
-		return;
+		out->reason = why;
+		en->drops[why]++;
+		tracef(en, "defrag", "dropped: %s", pkt_reason_name(why));
+		return false;
+	case FRAG_DONE:
+		break;
+	}
+	uint64_t ts = p->ts;
+	uint16_t in_if = p->in_if;
+	p->data = en->reasm;
+	p->len = len;
+	p->cap = FRAG_FRAME_MAX;
+	r = pkt_parse(p, true, true);
+	p->ts = ts;
+	p->in_if = in_if;
+	if (r != DR_NONE) {
+		drop_malformed(en, r, out);
+		return false;
 	}
 	if (en->trace) {
-		char d[200];
-		pkt_describe(p, d, sizeof(d));
-		tracef(en, "input", "in:%s %s", name_of(NS_IFACE, in_if), d);
+		char what[64];
+		snprintf(what, sizeof(what), "reassembled from %u fragments:", nf);
+		trace_input(en, p, "defrag", what);
 	}
-	if (p->family != 4) {
-		/* the IPv6 flow follows the same stages; until it lands IPv6 is
-		 * dropped by reason rather than forwarded unfiltered */
-		out->verdict = EV_DROP;
-		out->reason = DR_NO_ROUTE;
-		en->drops[DR_NO_ROUTE]++;
-		tracef(en, "routing", "IPv6 forwarding is not available yet");
-		return;
+	return true;
+}
+
+void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
+		  struct engine_out *out)
+{
+	out_reset(out);
+	en->last_now = now;
+	enum drop_reason r = pkt_parse(p, true, true);
+	p->ts = now;
+	p->in_if = in_if;
+	if (__builtin_expect(r != DR_NONE || (p->flags & PKT_F_FRAGMENT), 0)) {
+		if (!input_slow(en, p, r, out))
+			return;
+	} else if (en->trace) {
+		trace_input(en, p, "input", "");
 	}
 	flow_input(en, p, now, out);
+}
+
+/* The route of a packet the router sends; false when there is none. */
+static bool route_output(const struct engine *en, struct pkt *p, struct engine_out *out)
+{
+	if (p->family == 4) {
+		const struct route *rt = route_lookup(en, p->dst.v4, p->routing_mark);
+		if (!rt || rt->type != RT_UNICAST)
+			return false;
+		p->out_if = rt->ifid;
+		out->out_if = rt->ifid;
+		out->nexthop = rt->gw ? rt->gw : p->dst.v4;
+		return true;
+	}
+	const struct route6 *rt = route6_lookup(en, p->dst.v6);
+	if (!rt || rt->type != RT_UNICAST)
+		return false;
+	p->out_if = rt->ifid;
+	out->out_if = rt->ifid;
+	memcpy(out->nexthop6, rt->has_gw ? rt->gw : p->dst.v6, 16);
+	return true;
 }
 
 void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
@@ -900,48 +1552,44 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	enum drop_reason r = pkt_parse(p, true, false);
 	p->ts = now;
 	p->flags |= PKT_F_LOCAL_OUT;
-	if (r != DR_NONE || p->family != 4) {
+	if (r != DR_NONE) {
 		out->verdict = r == DR_NOT_IP ? EV_L2 : EV_DROP;
 		out->reason = r;
 		return;
 	}
+	en->trace_family = p->family;
 	struct rs_verdict v;
 	if (!hook(en, p, RT_RAW, RH_OUTPUT, now, &v, out))
 		return finish_drop(en, p, out);
-	if (v.action == RA_NOTRACK)
+	if (v.action == RA_NOTRACK || (p->family == 6 && ndp(p)))
 		p->ct_state = CT_UNTRACKED;
 	ct_in(en->ct, p, now);
-	const struct route *rt = route_lookup(en, p->dst.v4, p->routing_mark);
-	if (!rt || rt->type != RT_UNICAST) {
+	if (!route_output(en, p, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;
 		return finish_drop(en, p, out);
 	}
-	p->out_if = rt->ifid;
 	if (!hook(en, p, RT_MANGLE, RH_OUTPUT, now, &v, out) ||
 	    !hook(en, p, RT_FILTER, RH_OUTPUT, now, &v, out))
 		return finish_drop(en, p, out);
-	/* re-route when mangle output set a routing mark */
-	if (p->routing_mark) {
-		const struct route *r2 = route_lookup(en, p->dst.v4, p->routing_mark);
-		if (r2 && r2->type == RT_UNICAST)
-			rt = r2;
-		p->out_if = rt->ifid;
-	}
-	out->out_if = rt->ifid;
-	out->nexthop = rt->gw ? rt->gw : p->dst.v4;
+	/* re-route when mangle output set a routing mark (IPv4: v6 has no
+	 * routing marks) */
+	if (p->family == 4 && p->routing_mark)
+		route_output(en, p, out);
 	if (!hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 		return finish_drop(en, p, out);
-	if (is_new(p) && p->ct_state == CT_NEW) {
-		if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
-			return finish_drop(en, p, out);
-		if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
-			out->verdict = EV_DROP;
-			out->reason = DR_NAT_NO_PORT;
-			return finish_drop(en, p, out);
+	if (p->family == 4) {
+		if (is_new(p) && p->ct_state == CT_NEW) {
+			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
+				return finish_drop(en, p, out);
+			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
+				out->verdict = EV_DROP;
+				out->reason = DR_NAT_NO_PORT;
+				return finish_drop(en, p, out);
+			}
+		} else {
+			nat_binding_post(en, p);
 		}
-	} else {
-		nat_binding_post(en, p);
 	}
 	if (p->ct)
 		p->ct->status |= CTS_NAT_DONE;

@@ -10,6 +10,16 @@
  * packets take output instead. FastTrack connections skip the rules but
  * keep their NAT. Every call takes `now` (ns): virtual time in sim, trace
  * and tests, the monotonic clock live.
+ * IPv4 fragments (and IPv6 ones) are reassembled first, before raw
+ * prerouting and conntrack, as Linux does (frag.h): a fragment that does not
+ * complete its datagram is EV_HELD; the one that does carries the verdict of
+ * the whole datagram, which is then in a buffer of the engine (p->data
+ * points there until the next call).
+ * IPv6 takes the same stages with the /ipv6 firewall tables and no NAT
+ * (RouterOS v6 has no IPv6 NAT): addresses from /ipv6/address plus a
+ * link-local address per interface, routes from /ipv6/route, hop limit,
+ * ICMPv6 errors for reject, unreachable routes and hop limit exceeded;
+ * neighbour discovery goes to input untracked.
  * Threads: engine_load on the control plane thread while the dataplane is
  * quiescent (the daemon issue adds the RCU-style publish); everything else
  * on the one dataplane thread.
@@ -32,6 +42,7 @@ enum ev_verdict {
 	EV_DROP,
 	EV_REJECT,  /* dropped, and out->reply holds the ICMP error or TCP reset */
 	EV_L2,      /* not IP (ARP ...): handed to layer 2 */
+	EV_HELD,    /* a fragment kept for reassembly: nothing leaves yet */
 };
 const char *ev_name(enum ev_verdict v);
 
@@ -42,6 +53,7 @@ struct engine_out {
 	enum drop_reason reason;
 	uint16_t out_if;           /* name_of(NS_IFACE, out_if) */
 	uint32_t nexthop;          /* IPv4 next hop (the destination itself when connected) */
+	uint8_t nexthop6[16];      /* the same for IPv6 */
 	enum rs_table table;       /* which table decided (drop/reject/accept) */
 	uint32_t rule_id;          /* store id of the deciding rule, 0 = none/implicit */
 	bool fasttrack;            /* went through the FastTrack path */
@@ -66,7 +78,9 @@ int engine_load(struct engine *en, struct store *st, struct err *e);
 
 /* Runs one received frame (p->data/len set, p->ts = now) in through
  * interface in_if (name_intern(NS_IFACE, name)). The frame is rewritten in
- * place (NAT, TTL). */
+ * place (NAT, TTL). When it was the fragment that completed a datagram,
+ * p->data/len/cap are the whole datagram in the engine's buffer instead
+ * (valid until the next call): what leaves is always p->data, p->len. */
 void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
 		  struct engine_out *out);
 /* A packet the router itself sends (output chain). */
@@ -88,6 +102,10 @@ uint64_t engine_drops(const struct engine *en, enum drop_reason r);
 /* The router's own IPv4 address on an interface (first one), 0 if none. */
 uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
 bool engine_is_local(const struct engine *en, uint32_t addr);
+/* One of the router's IPv6 addresses, link-local ones included. */
+bool engine_is_local6(const struct engine *en, const uint8_t addr[16]);
+/* The link-local address the router has on an interface (false if none). */
+bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16]);
 
 /* Copies the counters of the engine into the store's items (print stats)
  * and registers the /ip/firewall/connection provider. */

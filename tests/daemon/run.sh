@@ -3,13 +3,85 @@
 # change the live store, the console reads scripts from stdin, a second
 # router on the same socket is refused, SIGTERM stops cleanly, and a router
 # killed with -9 leaves nothing half-written: every acknowledged change is
-# there after a restart.
+# there after a restart. Safe mode over the socket: a connection dropped in
+# safe mode loses its changes, one that leaves safe mode keeps them, a second
+# session cannot take it. /undo and /redo through rosfw exec.
 set -u
 . "$(dirname "$0")/../cli/lib.bash"
 db="$T/r.db"
 sock="$T/s"
 "$ROSFW" --db "$db" exec '/ip service set api port=28728 disabled=yes' '/ip service set api-ssl disabled=yes' \
 	'/ip service set www disabled=yes' '/ip service set www-ssl disabled=yes' >/dev/null || fail "pre-configure"
+
+# /undo and /redo on a file store: each command one entry; the result is on
+# disk; history lives as long as the process (a later exec has none)
+udb="$T/undo.db"
+out=$("$ROSFW" --db "$udb" exec '/ip firewall filter add chain=input comment=u1' \
+	'/ip firewall filter add chain=input comment=u2 place-before=0' \
+	'/ip firewall filter set [find comment=u1] action=drop' \
+	'/undo' '/undo' \
+	':put [/ip firewall filter print count-only where comment~"^u"]' \
+	'/redo' '/system history print' 2>&1) || fail "undo exec: $out"
+expect_contains "$out" "1"
+expect_contains "$out" " 0 R   /ip firewall filter set [find comment=u1] action=drop"
+expect_contains "$out" " 1 U   /ip firewall filter add chain=input comment=u2 place-before=0"
+out=$("$ROSFW" --db "$udb" exec '/ip firewall filter print where comment~"^u"')
+expect_contains "$out" ";;; u2"
+expect_not_contains "$out" "action=drop"
+out=$("$ROSFW" --db "$udb" exec '/undo' 2>&1) && fail "undo in a new process: $out"
+expect_contains "$out" "nothing to undo"
+
+# A client of the console socket: each argument is "conn:Ktext" (a request
+# of kind K on connection conn, opened on first use), "conn:close",
+# "conn:eof" (wait until the router closes it) or "kill:PID"; prints
+# "conn: status=S safe=0|1 out=..." per reply.
+sockc() {
+	python3 - "$sock" "$@" <<'EOF'
+import os, signal, socket, sys, time
+conns = {}
+def reply(c):
+    while True:
+        z = c[1].find(b'\0')
+        if z >= 0 and c[1].find(b'\n', z) >= 0:
+            nl = c[1].find(b'\n', z)
+            r = c[1][:nl + 1]
+            c[1] = c[1][nl + 1:]
+            return r
+        try:
+            d = c[0].recv(65536)
+        except ConnectionResetError:
+            d = b''
+        if not d:
+            return None
+        c[1] += d
+for arg in sys.argv[2:]:
+    name, _, req = arg.partition(':')
+    if name == 'kill':
+        os.kill(int(req), signal.SIGTERM)
+        continue
+    if req == 'close':
+        conns.pop(name)[0].close()
+        time.sleep(0.2)
+        continue
+    if req == 'eof':
+        while reply(conns[name]) is not None:
+            pass
+        print(name + ': closed')
+        continue
+    if name not in conns:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        conns[name] = [s, b'']
+        reply(conns[name])
+    c = conns[name]
+    c[0].sendall(req.encode() + (b'\0' if req[0] == 'S' else b'\n'))
+    r = reply(c)
+    z = r.find(b'\0')
+    out = r[:z].decode().replace('\n', ' ')
+    print('%s: status=%s safe=%d out=%s' % (name, r[z + 1:z + 2].decode(), b'\tsafe' in r[z:], out))
+EOF
+}
+count_of() { con ":put [/ip firewall filter print count-only where comment=$1]" | tail -1; }
 
 start() {
 	"$ROSFW" run --db "$db" --socket "$sock" --admin-password secret >"$T/run.log" 2>&1 &
@@ -36,6 +108,34 @@ expect_contains "$out" "bogus"
 # a second router on the same socket is refused
 "$ROSFW" run --db "$T/other.db" --socket "$sock" >"$T/second.log" 2>&1 && fail "second router started"
 expect_contains "$(cat "$T/second.log")" "another rosfw is running"
+
+# safe mode: a dropped connection loses what it changed, another session's
+# change in between stays
+out=$(sockc 'a:Xtake' 'a:C/ip firewall filter add chain=input comment=sm-drop' \
+	'b:C/ip firewall filter add chain=input comment=sm-other' 'b:Xtake' 'b:C/safe-mode take' \
+	'a:C/system history print' 'a:close' 'b:Xtake' 'b:X' 'b:Xbogus')
+expect_contains "$out" "a: status=0 safe=1"
+expect_contains "$out" "b: status=1 safe=0 out=failure: safe mode already taken by admin"
+expect_contains "$out" "b: status=1 safe=0 out=failure: line 1 col 1: safe mode already taken by admin"
+expect_contains "$out" " UF  /ip firewall filter add chain=input comment=sm-drop"
+expect_contains "$out" "b: status=0 safe=1 out="
+expect_contains "$out" "b: status=1 safe=0 out=failure: safe mode: expected take, release or unroll"
+[ "$(count_of sm-drop)" = 0 ] && pass || fail "sm-drop survived the dropped connection"
+[ "$(count_of sm-other)" = 1 ] && pass || fail "sm-other lost"
+# leaving safe mode (Ctrl-X again) keeps the changes
+out=$(sockc 'a:X' 'a:C/ip firewall filter add chain=input comment=sm-keep' 'a:X' 'a:close')
+expect_contains "$out" "a: status=0 safe=0"
+[ "$(count_of sm-keep)" = 1 ] && pass || fail "sm-keep lost after leaving safe mode"
+# the console's script: /safe-mode take in it, then the console ends
+con '/safe-mode take' '/ip firewall filter add chain=input comment=sm-script' >/dev/null
+[ "$(count_of sm-script)" = 0 ] && pass || fail "sm-script survived the console's end"
+# the router stopping ends the session too
+out=$(sockc 'a:Xtake' 'a:C/ip firewall filter add chain=input comment=sm-stop' "kill:$pid" \
+	'a:eof')
+expect_contains "$out" "a: closed"
+wait "$pid" && pass || fail "SIGTERM in safe mode: exit status $?"
+start
+[ "$(count_of sm-stop)" = 0 ] && pass || fail "sm-stop survived the router's stop"
 kill -TERM "$pid"
 wait "$pid" && pass || fail "SIGTERM: exit status $?"
 [ ! -e "$sock" ] && pass || fail "socket left behind"

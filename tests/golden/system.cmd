@@ -10,3 +10,4 @@
 /system script run hello
 /system scheduler print
 /export
+/system identity set name=g1; /ip firewall filter add chain=input comment=g2; /undo; /system history print

@@ -6,7 +6,8 @@
  * the contract on bad input: an error names what is wrong and where, and
  * changes nothing (the full export is byte-identical before and after).
  * Export and import are each other's inverse: export -> import -> export is
- * a fixed point.
+ * a fixed point. /undo, /redo, /system history and safe mode work on the
+ * sessions' commands.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1280,6 +1281,138 @@ static void test_journal_of_commands(void **state)
 	assert_string_equal(j.last, "/import file-name=j.rsc");
 }
 
+/* /undo and /redo take commands back in strict order and apply them again;
+ * /system history lists them, newest first. The default configuration is
+ * not history. */
+static void test_undo_redo_commands(void **state)
+{
+	struct conf_session *s = S;
+	assert_int_equal(count(s, "/system history", NULL), 0);
+	assert_contains(fails(s, "/undo"), "nothing to undo");
+	assert_contains(fails(s, "/redo"), "nothing to redo");
+	char *e0 = export_all(s, 0);
+	ok(s, "/ip firewall filter add chain=input comment=h1");
+	ok(s, "/ip firewall filter add chain=input comment=h2 place-before=0");
+	ok(s, "/ip firewall filter set [find comment=h1] action=drop");
+	ok(s, "/ip firewall filter move [find comment=h1] 0");
+	char *e1 = export_all(s, 0);
+	ok(s, "/system history print");
+	const char *h = out(s);
+	assert_contains(h, "Flags: U - undoable, R - redoable, F - floating-undo");
+	assert_contains(h, "ACTION");
+	assert_contains(h, " 0 U   /ip firewall filter move [find comment=h1] 0");
+	assert_contains(h, " 3 U   /ip firewall filter add chain=input comment=h1 ");
+	assert_contains(h, "tester write");
+	for (int i = 0; i < 4; i++)
+		ok(s, "/undo");
+	char *now = export_all(s, 0);
+	assert_string_equal(now, e0);
+	free(now);
+	assert_int_equal(count(s, "/system history", "redoable=yes"), 4);
+	ok(s, "/redo; /redo; /redo; /redo");
+	now = export_all(s, 0);
+	assert_string_equal(now, e1);
+	free(now);
+	ok(s, "/undo");
+	ok(s, "/system history print detail");
+	h = out(s);
+	assert_contains(h, " 0 R   action=\"/ip firewall filter move [find comment=h1] 0\" by=tester "
+			   "policy=write time=");
+	/* a new command drops what could be redone */
+	ok(s, "/system identity set name=hist");
+	assert_contains(fails(s, "/redo"), "nothing to redo");
+	assert_int_equal(count(s, "/system history", NULL), 4);
+	assert_int_equal(count(s, "/system history", "undoable=yes"), 4);
+	/* an import is one entry; /undo inside an import is refused */
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(conf_import(s, "/ip firewall filter\nadd chain=input comment=i1\n"
+					"add chain=input comment=i2\n", "h.rsc", 0, NULL, &e), 0);
+	assert_int_equal(count(s, "/system history", NULL), 5);
+	ok(s, "/undo");
+	assert_int_equal(count(s, "/ip firewall filter", "comment~\"^i\""), 0);
+	assert_int_equal(conf_import(s, "/undo\n", "u.rsc", 0, NULL, &e), -1);
+	assert_contains(e.msg, "inside a transaction");
+	/* policies: a read user may not undo; undoing a user change needs policy */
+	ok(s, "/user group add name=ops policy=read,write");
+	s->may_policy = false;
+	assert_contains(fails(s, "/undo"), "not enough permissions");
+	s->may_policy = true;
+	ok(s, "/system history print");
+	h = out(s);
+	assert_contains(h, " 0 U   /user group add name=ops policy=read,write ");
+	assert_contains(h, "tester policy\n");
+	s->may_write = false;
+	assert_contains(fails(s, "/undo"), "not enough permissions");
+	assert_contains(fails(s, "/safe-mode take"), "not enough permissions");
+	s->may_write = true;
+	ok(s, "/undo");
+	assert_int_equal(count(s, "/user group", "name=ops"), 0);
+	free(e0);
+	free(e1);
+}
+
+/* Safe mode through the commands: one session at a time; what the session
+ * changed goes when it ends in safe mode (another session's changes stay);
+ * release and /quit keep the changes; unroll takes them back at once. */
+static void test_safe_mode_commands(void **state)
+{
+	struct conf_session *s = S;
+	struct conf_session a, b;
+	conf_session_init(&a, s->st, "alice");
+	conf_session_init(&b, s->st, "bob");
+	assert_true(a.id && b.id && a.id != b.id && a.id != s->id);
+	char *e0 = export_all(s, 0);
+	ok(&a, "/safe-mode take");
+	assert_true(conf_in_safe_mode(&a));
+	ok(&a, "/safe-mode take"); /* again: still alice's */
+	assert_contains(fails(&b, "/safe-mode take"), "safe mode already taken by alice");
+	assert_false(conf_in_safe_mode(&b));
+	ok(&a, "/ip firewall filter add chain=input comment=sa1");
+	ok(&b, "/ip firewall filter add chain=input comment=sb");
+	ok(&a, "/ip firewall filter set [find comment=sa1] comment=sa2");
+	ok(s, "/system history print");
+	const char *h = out(s);
+	assert_contains(h, " 0 UF  /ip firewall filter set [find comment=sa1] comment=sa2");
+	assert_contains(h, " 1 U   /ip firewall filter add chain=input comment=sb");
+	/* alice's session ends in safe mode */
+	conf_session_free(&a);
+	assert_int_equal(count(s, "/ip firewall filter", "comment~\"^sa\""), 0);
+	assert_int_equal(count(s, "/ip firewall filter", "comment=sb"), 1);
+	ok(&b, "/ip firewall filter remove [find comment=sb]");
+	char *now = export_all(s, 0);
+	assert_string_equal(now, e0);
+	free(now);
+
+	/* bob may take it now; release keeps */
+	ok(&b, "/safe-mode take; /ip firewall filter add chain=input comment=kept1");
+	ok(&b, "/safe-mode release");
+	assert_false(conf_in_safe_mode(&b));
+	ok(&b, "/safe-mode release"); /* not in safe mode: nothing to do */
+	/* unroll takes back at once and leaves safe mode */
+	ok(&b, "/safe-mode take; /ip firewall filter add chain=input comment=unrolled");
+	ok(&b, "/safe-mode unroll");
+	assert_false(conf_in_safe_mode(&b));
+	assert_int_equal(count(s, "/ip firewall filter", "comment=unrolled"), 0);
+	/* /quit keeps, as RouterOS */
+	ok(&b, "/safe-mode take; /ip firewall filter add chain=input comment=kept2; /quit");
+	assert_false(conf_in_safe_mode(&b));
+	conf_session_free(&b);
+	assert_int_equal(count(s, "/ip firewall filter", "comment~\"^kept\""), 2);
+	/* a session that takes safe mode in a script keeps it after the script */
+	struct conf_session c;
+	conf_session_init(&c, s->st, "carol");
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(conf_import(&c, "/safe-mode take\n/ip firewall filter add chain=input "
+					 "comment=script\n", "stdin", CONF_LENIENT, NULL, &e), 0);
+	assert_true(conf_in_safe_mode(&c));
+	assert_int_equal(count(s, "/ip firewall filter", "comment=script"), 1);
+	conf_session_free(&c);
+	assert_int_equal(count(s, "/ip firewall filter", "comment=script"), 0);
+	free(e0);
+}
+
 /* Listeners hear of each command that changes something, once; of an import
  * once; of nothing that was read, refused or rolled back. */
 struct heard {
@@ -1458,6 +1591,8 @@ static const char every_menu_rsc[] =
 	"set telnet disabled=yes\n"
 	"set ssh port=2222 address=10.10.10.0/24\n"
 	"set www-ssl disabled=no\n"
+	"/ipv6 address\n"
+	"add address=2001:db8:0:1::1/64 interface=ether2 advertise=no comment=\"LAN v6\"\n"
 	"/ipv6 firewall address-list\n"
 	"add list=v6-blocked address=2001:db8::/32\n"
 	"/ipv6 firewall filter\n"
@@ -1467,6 +1602,8 @@ static const char every_menu_rsc[] =
 	"add chain=prerouting action=mark-packet new-packet-mark=v6 passthrough=no\n"
 	"/ipv6 firewall raw\n"
 	"add chain=prerouting action=notrack dst-address=2001:db8::1\n"
+	"/ipv6 route\n"
+	"add dst-address=2001:db8:100::/48 gateway=fe80::1%ether1 distance=3\n"
 	"/system clock\n"
 	"set time-zone-name=Europe/Riga time-zone-autodetect=no\n"
 	"/system identity\n"
@@ -1752,6 +1889,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_lenient, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_import_dry_run, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_of_commands, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_redo_commands, setup_defaults, teardown),
+		cmocka_unit_test_setup_teardown(test_safe_mode_commands, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_listeners_of_commands, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_default, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_every_menu, setup_plain, teardown),

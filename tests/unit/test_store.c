@@ -5,7 +5,11 @@
  * of an ordered menu survives a reopen whatever path the position keys took
  * (appends, midpoint inserts, renumbering); dynamic items never reach disk;
  * the journal records committed commands only; listeners hear of each
- * outermost commit once, with the menus that changed.
+ * outermost commit once, with the menus that changed. History: undo and
+ * redo of every kind of change give back exactly the earlier state (ids,
+ * order, values), on disk too; undo is strict LIFO, or by session with a
+ * refusal when a later change touched the same items; safe mode undoes
+ * the changes of the session that holds it, and only those.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1168,6 +1172,496 @@ static void test_listener_that_writes(void **state)
 	store_close(st);
 }
 
+/* ---- history: undo, redo, safe mode ---- */
+
+struct hlog {
+	size_t n;
+	char cmd[8][64];
+	bool undone[8], next_undo[8], next_redo[8], floating[8];
+	uint64_t session[8];
+};
+
+static int hcollect(void *ctx, const struct store_hist *h)
+{
+	struct hlog *l = ctx;
+	if (l->n < 8) {
+		snprintf(l->cmd[l->n], sizeof(l->cmd[0]), "%s", h->command);
+		l->undone[l->n] = h->undone;
+		l->next_undo[l->n] = h->next_undo;
+		l->next_redo[l->n] = h->next_redo;
+		l->floating[l->n] = h->floating;
+		l->session[l->n] = h->session;
+		assert_true(h->at > 1600000000);
+	}
+	l->n++;
+	return 0;
+}
+
+static struct hlog hist_of(struct store *st)
+{
+	struct hlog l;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_history(st, hcollect, &l), 0);
+	return l;
+}
+
+static void undo_ok(struct store *st, uint64_t session)
+{
+	struct err e;
+	err_clear(&e);
+	if (store_undo(st, session, "tester", "/undo", &e) < 0)
+		fail_msg("store_undo: %s", e.msg);
+	assert_int_equal(store_depth(st), 0);
+}
+
+static void redo_ok(struct store *st)
+{
+	struct err e;
+	err_clear(&e);
+	if (store_redo(st, "tester", "/redo", &e) < 0)
+		fail_msg("store_redo: %s", e.msg);
+	assert_int_equal(store_depth(st), 0);
+}
+
+/* A committed change of session sid (0 = none). */
+static void commit_as(struct store *st, uint64_t sid, const char *cmd)
+{
+	store_set_session(st, sid);
+	commit(st, cmd);
+}
+
+/* Three rules a, b, c committed as one history entry, then the change made
+ * by fn; undo gives back the state before fn, redo the state after, twice
+ * over (the records handed back and forth stay exact). */
+static void undo_redo_round(void (*fn)(struct store *, const uint32_t *ids), const char *what)
+{
+	struct store *st = open_store(":memory:");
+	uint32_t ids[3];
+	begin(st);
+	ids[0] = add_rule(st, "a", SIZE_MAX);
+	ids[1] = add_rule(st, "b", SIZE_MAX);
+	ids[2] = add_rule(st, "c", SIZE_MAX);
+	commit(st, "abc");
+	char *before = snapshot(st, true);
+	begin(st);
+	fn(st, ids);
+	commit(st, what);
+	char *after = snapshot(st, true);
+	assert_string_not_equal(before, after);
+	for (int round = 0; round < 2; round++) {
+		undo_ok(st, 0);
+		char *now = snapshot(st, true);
+		assert_string_equal(now, before);
+		free(now);
+		struct hlog l = hist_of(st);
+		assert_int_equal(l.n, 2);
+		assert_string_equal(l.cmd[1], what);
+		assert_true(l.undone[1] && l.next_redo[1] && !l.undone[0] && l.next_undo[0]);
+		redo_ok(st);
+		now = snapshot(st, true);
+		assert_string_equal(now, after);
+		free(now);
+		l = hist_of(st);
+		assert_true(!l.undone[1] && l.next_undo[1] && !l.next_redo[1]);
+	}
+	/* and the first entry goes too: nothing left */
+	undo_ok(st, 0);
+	undo_ok(st, 0);
+	assert_int_equal(store_count(st, FILTER), 0);
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_undo(st, 0, "tester", "/undo", &e), -1);
+	assert_string_equal(e.msg, "nothing to undo");
+	/* ids are never reused: a redo brings the same ones back */
+	redo_ok(st);
+	assert_int_equal(store_at(st, FILTER, 0)->id, ids[0]);
+	assert_int_equal(store_at(st, FILTER, 2)->id, ids[2]);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+static void ch_add(struct store *st, const uint32_t *ids)
+{
+	(void)ids;
+	add_rule(st, "d", SIZE_MAX);
+}
+
+static void ch_place_before(struct store *st, const uint32_t *ids)
+{
+	(void)ids;
+	add_rule(st, "d", 1);
+	add_rule(st, "e", 0);
+}
+
+static void ch_set(struct store *st, const uint32_t *ids)
+{
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_replace(st, FILTER, ids[1],
+				       mk(FILTER, "chain=forward", "action=drop", NULL), &e), 0);
+}
+
+static void ch_remove(struct store *st, const uint32_t *ids)
+{
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_remove(st, FILTER, ids[1], &e), 0);
+	assert_int_equal(store_remove(st, FILTER, ids[0], &e), 0);
+}
+
+static void ch_move(struct store *st, const uint32_t *ids)
+{
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_move(st, FILTER, ids[0], SIZE_MAX, &e), 0); /* b,c,a */
+	assert_int_equal(store_move(st, FILTER, ids[2], 0, &e), 0);        /* c,b,a */
+}
+
+/* What an import does: one outer transaction, a savepoint per line (one
+ * rolled back), several kinds of change and a renumbering of positions. */
+static void ch_import(struct store *st, const uint32_t *ids)
+{
+	struct err e;
+	err_clear(&e);
+	for (int i = 0; i < 40; i++) { /* 40 inserts at one place: no gap left */
+		begin(st);
+		add_rule(st, "i", 1);
+		assert_int_equal(store_commit(st, "tester", NULL, &e), 0);
+	}
+	begin(st);
+	add_rule(st, "rolled-back", 0);
+	store_rollback(st);
+	begin(st);
+	assert_int_equal(store_replace(st, FILTER, ids[2], mk(FILTER, "chain=output", NULL), &e),
+			 0);
+	assert_int_equal(store_remove(st, FILTER, ids[1], &e), 0);
+	assert_int_equal(store_move(st, FILTER, ids[0], SIZE_MAX, &e), 0);
+	assert_int_equal(store_commit(st, "tester", NULL, &e), 0);
+}
+
+static void test_undo_redo_add(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_add, "add");
+}
+
+static void test_undo_redo_place_before(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_place_before, "add place-before");
+}
+
+static void test_undo_redo_set(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_set, "set");
+}
+
+static void test_undo_redo_remove(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_remove, "remove");
+}
+
+static void test_undo_redo_move(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_move, "move");
+}
+
+static void test_undo_redo_import(void **state)
+{
+	(void)state;
+	undo_redo_round(ch_import, "/import file-name=x.rsc");
+}
+
+/* What undo and redo do is on disk: a reopened store has the same ids,
+ * order and values (and no history). */
+static void test_undo_persists(void **state)
+{
+	(void)state;
+	char path[64];
+	tmp_db(path, sizeof(path));
+	struct store *st = open_store(path);
+	uint32_t ids[3];
+	begin(st);
+	for (int i = 0; i < 3; i++)
+		ids[i] = add_rule(st, (const char *[]){ "a", "b", "c" }[i], SIZE_MAX);
+	commit(st, "abc");
+	begin(st);
+	ch_remove(st, ids);
+	ch_add(st, ids);
+	commit(st, "remove, add");
+	begin(st);
+	ch_set(st, (const uint32_t[]){ 0, ids[2], 0 });
+	commit(st, "set");
+	undo_ok(st, 0);
+	undo_ok(st, 0);
+	char *mem = snapshot(st, true);
+	store_close(st);
+	st = open_store(path);
+	char *disk = snapshot(st, true);
+	assert_string_equal(mem, disk);
+	assert_int_equal(hist_of(st).n, 0);
+	free(disk);
+	/* and a redo after a reopen has nothing to apply */
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_redo(st, "tester", "/redo", &e), -1);
+	assert_string_equal(e.msg, "nothing to redo");
+	store_close(st);
+	/* the undo was journaled like any change */
+	st = open_store(path);
+	struct jlog j = { 0 };
+	store_journal(st, 0, jcollect, &j);
+	assert_int_equal(j.n, 5);
+	assert_string_equal(j.cmd[4], "/undo");
+	free(mem);
+	store_close(st);
+	rm_db(path);
+}
+
+/* /undo is strict LIFO, as RouterOS: the newest change goes first even when
+ * it is unrelated. By session, the session's own newest change goes alone,
+ * unless a later change still in effect touched the same items. */
+static void test_undo_order_and_sessions(void **state)
+{
+	(void)state;
+	struct store *st = open_store(":memory:");
+	struct err e;
+	err_clear(&e);
+	begin(st);
+	uint32_t lan = 0;
+	assert_int_equal(store_add(st, IFLIST, mk(IFLIST, "name=LAN", NULL), SIZE_MAX, &lan, &e), 0);
+	commit_as(st, 1, "list");
+	char *s0 = snapshot(st, true);
+	begin(st);
+	uint32_t a = add_rule(st, "a", SIZE_MAX);
+	commit_as(st, 1, "add a");
+	char *s1 = snapshot(st, true);
+	begin(st);
+	assert_int_equal(store_replace(st, IFLIST, lan, mk(IFLIST, "name=LAN2", NULL), &e), 0);
+	commit_as(st, 2, "rename list");
+
+	/* strict: the rename (newest) goes first, then "add a" */
+	undo_ok(st, 0);
+	char *now = snapshot(st, true);
+	assert_string_equal(now, s1);
+	free(now);
+	undo_ok(st, 0);
+	now = snapshot(st, true);
+	assert_string_equal(now, s0);
+	free(now);
+	redo_ok(st);
+	redo_ok(st);
+
+	/* by session: session 1's "add a" goes; session 2's later rename stays */
+	undo_ok(st, 1);
+	assert_null(store_get(st, FILTER, a));
+	assert_string_equal(item_get(IFLIST, store_get(st, IFLIST, lan), "name"), "LAN2");
+	struct hlog l = hist_of(st);
+	assert_int_equal(l.n, 3);
+	assert_true(!l.undone[0] && l.undone[1] && !l.undone[2]);
+	/* session 1's "list" was renamed since by session 2: refused, nothing changes */
+	char *before = snapshot(st, true);
+	err_clear(&e);
+	assert_int_equal(store_undo(st, 1, "tester", "/undo", &e), -1);
+	assert_non_null(strstr(e.msg, "cannot undo 'list'"));
+	assert_non_null(strstr(e.msg, "changed since"));
+	assert_non_null(strstr(e.msg, "rename list"));
+	now = snapshot(st, true);
+	assert_string_equal(now, before);
+	free(now);
+	free(before);
+	/* a session with nothing to undo */
+	err_clear(&e);
+	assert_int_equal(store_undo(st, 3, "tester", "/undo", &e), -1);
+	assert_string_equal(e.msg, "nothing to undo");
+	/* redo brings "add a" back, with its id */
+	redo_ok(st);
+	assert_non_null(store_get(st, FILTER, a));
+
+	/* a new change drops what could be redone */
+	undo_ok(st, 0);
+	begin(st);
+	add_rule(st, "b", SIZE_MAX);
+	commit(st, "add b");
+	err_clear(&e);
+	assert_int_equal(store_redo(st, "tester", "/redo", &e), -1);
+	assert_string_equal(e.msg, "nothing to redo");
+	l = hist_of(st);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.cmd[2], "add b");
+	/* neither runs inside a transaction */
+	begin(st);
+	assert_int_equal(store_undo(st, 0, "tester", "/undo", &e), -1);
+	assert_non_null(strstr(e.msg, "inside a transaction"));
+	store_rollback(st);
+	free(s0);
+	free(s1);
+	store_close(st);
+}
+
+/* A restored item may not take a name that another item took since. */
+static void test_undo_unique_names(void **state)
+{
+	(void)state;
+	struct store *st = open_store(":memory:");
+	struct err e;
+	err_clear(&e);
+	begin(st);
+	uint32_t lan = 0;
+	assert_int_equal(store_add(st, IFLIST, mk(IFLIST, "name=LAN", NULL), SIZE_MAX, &lan, &e), 0);
+	commit_as(st, 1, "add LAN");
+	begin(st);
+	assert_int_equal(store_remove(st, IFLIST, lan, &e), 0);
+	commit_as(st, 1, "remove LAN");
+	begin(st);
+	assert_int_equal(store_add(st, IFLIST, mk(IFLIST, "name=LAN", NULL), SIZE_MAX, NULL, &e), 0);
+	commit_as(st, 2, "add another LAN");
+	char *before = snapshot(st, true);
+	err_clear(&e);
+	assert_int_equal(store_undo(st, 1, "tester", "/undo", &e), -1);
+	assert_non_null(strstr(e.msg, "cannot undo 'remove LAN'"));
+	assert_non_null(strstr(e.msg, "name=LAN exists again"));
+	char *now = snapshot(st, true);
+	assert_string_equal(now, before);
+	free(now);
+	free(before);
+	store_close(st);
+}
+
+/* Dynamic items, the router's own changes and what was rolled back are not
+ * history; the history keeps the last STORE_HISTORY_MAX entries. */
+static void test_history_what_counts(void **state)
+{
+	(void)state;
+	struct store *st = open_store(":memory:");
+	struct err e;
+	err_clear(&e);
+	begin(st);
+	struct item *d = mk(NAT, "chain=dstnat", NULL);
+	d->flags = IF_DYNAMIC;
+	assert_int_equal(store_add(st, NAT, d, SIZE_MAX, NULL, &e), 0);
+	commit(st, "dynamic");
+	begin(st);
+	add_rule(st, "system", SIZE_MAX);
+	assert_int_equal(store_commit(st, STORE_WHO_SYSTEM, "built-in", &e), 0);
+	begin(st);
+	add_rule(st, "gone", SIZE_MAX);
+	store_rollback(st);
+	begin(st);
+	commit(st, "nothing");
+	assert_int_equal(hist_of(st).n, 0);
+	/* a change that touches a dynamic item and a stored one: only the stored
+	 * one is undone */
+	begin(st);
+	d = mk(NAT, "chain=dstnat", "comment=dyn2", NULL);
+	d->flags = IF_DYNAMIC;
+	assert_int_equal(store_add(st, NAT, d, SIZE_MAX, NULL, &e), 0);
+	add_rule(st, "mixed", SIZE_MAX);
+	commit(st, "mixed");
+	undo_ok(st, 0);
+	assert_int_equal(store_count(st, NAT), 2);
+	assert_int_equal(store_count(st, FILTER), 1);
+	redo_ok(st);
+	for (int i = 0; i < STORE_HISTORY_MAX + 5; i++) {
+		begin(st);
+		add_rule(st, "many", SIZE_MAX);
+		char cmd[32];
+		snprintf(cmd, sizeof(cmd), "many %d", i);
+		commit(st, cmd);
+	}
+	struct hlog l = hist_of(st);
+	assert_int_equal(l.n, STORE_HISTORY_MAX);
+	assert_string_equal(l.cmd[0], "many 5");
+	store_close(st);
+}
+
+static void test_safe_mode(void **state)
+{
+	(void)state;
+	struct store *st = open_store(":memory:");
+	struct err e;
+	err_clear(&e);
+	begin(st);
+	add_rule(st, "before", SIZE_MAX);
+	commit_as(st, 1, "before");
+	char *s0 = snapshot(st, true);
+	assert_int_equal(store_safe_take(st, 1, "alice", &e), 0);
+	assert_int_equal(store_safe_take(st, 1, "alice", &e), 0); /* again: no change */
+	err_clear(&e);
+	assert_int_equal(store_safe_take(st, 2, "bob", &e), -1);
+	assert_string_equal(e.msg, "safe mode already taken by alice");
+	const char *who = NULL;
+	assert_int_equal(store_safe_holder(st, &who), 1);
+	assert_string_equal(who, "alice");
+	/* alice's changes, and bob's in between */
+	begin(st);
+	uint32_t a = add_rule(st, "alice1", SIZE_MAX);
+	commit_as(st, 1, "alice1");
+	begin(st);
+	uint32_t b = add_rule(st, "bob", 0);
+	commit_as(st, 2, "bob");
+	begin(st);
+	assert_int_equal(store_move(st, FILTER, a, 0, &e), 0);
+	assert_int_equal(store_replace(st, FILTER, store_at(st, FILTER, 2)->id,
+				       mk(FILTER, "chain=forward", "comment=before2", NULL), &e),
+			 0);
+	commit_as(st, 1, "alice2");
+	struct hlog l = hist_of(st);
+	assert_int_equal(l.n, 4);
+	assert_true(!l.floating[0] && l.floating[1] && !l.floating[2] && l.floating[3]);
+	/* the session ends: alice's changes go, newest first; bob's stay */
+	assert_int_equal(store_safe_unroll(st, 1, &e), 0);
+	assert_int_equal(store_safe_holder(st, NULL), 0);
+	assert_null(store_get(st, FILTER, a));
+	assert_non_null(store_get(st, FILTER, b));
+	char *o = order_of(st, FILTER);
+	assert_string_equal(o, "bob,before");
+	free(o);
+	begin(st);
+	assert_int_equal(store_remove(st, FILTER, b, &e), 0);
+	commit_as(st, 2, "bob removes his");
+	char *now = snapshot(st, true);
+	assert_string_equal(now, s0);
+	free(now);
+	/* unrolling a session that does not hold safe mode does nothing */
+	assert_int_equal(store_safe_unroll(st, 2, &e), 0);
+
+	/* released: the changes stay, and bob may take it */
+	assert_int_equal(store_safe_take(st, 1, "alice", &e), 0);
+	begin(st);
+	add_rule(st, "kept", SIZE_MAX);
+	commit_as(st, 1, "kept");
+	store_safe_release(st, 2); /* not bob's to release */
+	assert_int_equal(store_safe_holder(st, NULL), 1);
+	store_safe_release(st, 1);
+	assert_int_equal(store_safe_unroll(st, 1, &e), 0);
+	o = order_of(st, FILTER);
+	assert_string_equal(o, "before,kept");
+	free(o);
+	assert_int_equal(store_safe_take(st, 2, "bob", &e), 0);
+
+	/* more changes than the history holds: safe mode ends on its own and
+	 * nothing is undone */
+	for (int i = 0; i < STORE_HISTORY_MAX; i++) {
+		begin(st);
+		add_rule(st, "many", SIZE_MAX);
+		commit_as(st, 2, "many");
+	}
+	assert_int_equal(store_safe_holder(st, NULL), 2);
+	begin(st);
+	add_rule(st, "one too many", SIZE_MAX);
+	commit_as(st, 2, "one too many");
+	assert_int_equal(store_safe_holder(st, NULL), 0);
+	assert_int_equal(store_safe_unroll(st, 2, &e), 0);
+	assert_int_equal(store_count(st, FILTER), 2 + STORE_HISTORY_MAX + 1);
+	free(s0);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1190,6 +1684,17 @@ int main(void)
 		cmocka_unit_test(test_journal_persists),
 		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_listener_that_writes),
+		cmocka_unit_test(test_undo_redo_add),
+		cmocka_unit_test(test_undo_redo_place_before),
+		cmocka_unit_test(test_undo_redo_set),
+		cmocka_unit_test(test_undo_redo_remove),
+		cmocka_unit_test(test_undo_redo_move),
+		cmocka_unit_test(test_undo_redo_import),
+		cmocka_unit_test(test_undo_persists),
+		cmocka_unit_test(test_undo_order_and_sessions),
+		cmocka_unit_test(test_undo_unique_names),
+		cmocka_unit_test(test_history_what_counts),
+		cmocka_unit_test(test_safe_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

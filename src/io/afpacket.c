@@ -1,0 +1,294 @@
+/*
+ * AF_PACKET backend.
+ * Receive: a TPACKET_V3 ring (32 blocks of 256 KiB, mmap'ed). The kernel
+ * fills a block with frames back to back and hands it over when it is full
+ * or when its retire timer (1 ms) fires, so a burst costs no system call and
+ * a quiet link still delivers within a millisecond or so. A burst never
+ * spans two blocks: a block goes back to the kernel when the burst after
+ * the one that emptied it begins (or on rx_release).
+ * Send: sendmmsg of the burst on the same socket (one system call per
+ * burst) with PACKET_QDISC_BYPASS, because rosfw does its own queueing and
+ * the kernel's qdisc would only add a second, unmanaged queue. A TX ring
+ * saves the copy and is the next step if the benchmark says it matters.
+ * PACKET_IGNORE_OUTGOING keeps our own transmissions out of the ring; the
+ * interface is put in promiscuous mode (dropped with the socket), brought
+ * up, and GRO/LRO are turned off so frames arrive as they were on the wire.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/sbuf.h"
+
+#define BLOCK_SIZE (1u << 18)
+#define BLOCK_NR 32u
+#define FRAME_SIZE 2048u /* V3 frames are variable; this only sizes the request */
+#define RETIRE_MS 1u
+#define TX_CHUNK 64u
+
+struct afp {
+	struct io_handle h;
+	uint8_t *ring;
+	size_t ring_len;
+	uint32_t block;         /* the block being read */
+	uint32_t left;          /* frames of it not yet returned */
+	struct tpacket3_hdr *next;
+	bool finished;          /* the block is read through: release before the next burst */
+};
+
+static int ifreq_ioctl(int fd, const char *ifname, unsigned long req, struct ifreq *ifr)
+{
+	memset(ifr->ifr_name, 0, sizeof(ifr->ifr_name));
+	memcpy(ifr->ifr_name, ifname, strnlen(ifname, IF_NAMESIZE - 1));
+	return ioctl(fd, req, ifr);
+}
+
+static void ethtool_off(int fd, const char *ifname)
+{
+	struct ifreq ifr;
+	struct ethtool_value ev = { .cmd = ETHTOOL_SGRO, .data = 0 };
+	ifr.ifr_data = (void *)&ev;
+	(void)ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr);
+	ev = (struct ethtool_value){ .cmd = ETHTOOL_GFLAGS };
+	ifr.ifr_data = (void *)&ev;
+	if (ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr) == 0 && (ev.data & ETH_FLAG_LRO)) {
+		ev.cmd = ETHTOOL_SFLAGS;
+		ev.data &= ~(uint32_t)ETH_FLAG_LRO;
+		(void)ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr);
+	}
+}
+
+static void refresh_addr(struct afp *a)
+{
+	struct ifreq ifr;
+	if (ifreq_ioctl(a->h.fd, a->h.ifname, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(a->h.mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ifreq_ioctl(a->h.fd, a->h.ifname, SIOCGIFMTU, &ifr) == 0)
+		a->h.mtu = (uint32_t)ifr.ifr_mtu;
+}
+
+static void afp_close(struct io_handle *h)
+{
+	struct afp *a = (struct afp *)h;
+	if (a->ring && a->ring != MAP_FAILED)
+		munmap(a->ring, a->ring_len);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(a);
+}
+
+static struct io_handle *afp_open(const char *ifname, struct err *e)
+{
+	struct afp *a = xcalloc(1, sizeof(*a));
+	a->h.ops = &io_afpacket_ops;
+	a->h.fd = -1;
+	snprintf(a->h.ifname, sizeof(a->h.ifname), "%s", ifname);
+	if (strlen(ifname) >= IF_NAMESIZE) {
+		err_set(e, "interface name too long: %s", ifname);
+		goto fail;
+	}
+	a->h.ifindex = (int)if_nametoindex(ifname);
+	if (!a->h.ifindex) {
+		err_set(e, "no Linux interface %s", ifname);
+		goto fail;
+	}
+	/* protocol 0 until bound: nothing arrives before the ring exists */
+	a->h.fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->h.fd < 0) {
+		err_set(e, "%s: AF_PACKET socket: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	int fd = a->h.fd, one = 1, ver = TPACKET_V3;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0) {
+		err_set(e, "%s: TPACKET_V3: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
+		err_set(e, "%s: PACKET_IGNORE_OUTGOING: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	struct tpacket_req3 req = {
+		.tp_block_size = BLOCK_SIZE,
+		.tp_block_nr = BLOCK_NR,
+		.tp_frame_size = FRAME_SIZE,
+		.tp_frame_nr = BLOCK_SIZE / FRAME_SIZE * BLOCK_NR,
+		.tp_retire_blk_tov = RETIRE_MS,
+	};
+	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
+		err_set(e, "%s: PACKET_RX_RING: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	a->ring_len = (size_t)BLOCK_SIZE * BLOCK_NR;
+	a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a->ring == MAP_FAILED) {
+		err_set(e, "%s: mmap of the ring: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = a->h.ifindex };
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		err_set(e, "%s: bind: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	struct packet_mreq mr = { .mr_ifindex = a->h.ifindex, .mr_type = PACKET_MR_PROMISC };
+	if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+		err_set(e, "%s: promiscuous mode: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	struct ifreq ifr;
+	if (ifreq_ioctl(fd, ifname, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		(void)ifreq_ioctl(fd, ifname, SIOCSIFFLAGS, &ifr);
+	}
+	ethtool_off(fd, ifname);
+	refresh_addr(a);
+	return &a->h;
+fail:
+	afp_close(&a->h);
+	return NULL;
+}
+
+static inline struct tpacket_block_desc *block_at(struct afp *a, uint32_t i)
+{
+	return (struct tpacket_block_desc *)(a->ring + (size_t)i * BLOCK_SIZE);
+}
+
+static void afp_rx_release(struct io_handle *h)
+{
+	struct afp *a = (struct afp *)h;
+	if (!a->finished)
+		return;
+	__atomic_store_n(&block_at(a, a->block)->hdr.bh1.block_status, TP_STATUS_KERNEL,
+			 __ATOMIC_RELEASE);
+	a->block = (a->block + 1) % BLOCK_NR;
+	a->finished = false;
+	a->next = NULL;
+	a->left = 0;
+}
+
+static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+{
+	struct afp *a = (struct afp *)h;
+	afp_rx_release(h);
+	struct tpacket_block_desc *bd = block_at(a, a->block);
+	if (!a->next) {
+		uint32_t st = __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
+		if (!(st & TP_STATUS_USER))
+			return 0;
+		a->left = bd->hdr.bh1.num_pkts;
+		a->next = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+		if (!a->left) {
+			a->finished = true;
+			return 0;
+		}
+	}
+	size_t n = 0;
+	uint8_t *end = (uint8_t *)bd + BLOCK_SIZE;
+	while (n < max && a->left) {
+		struct tpacket3_hdr *ph = a->next;
+		/* a corrupt offset would walk out of the block: give the block back */
+		if ((uint8_t *)ph + sizeof(*ph) > end || (uint8_t *)ph + ph->tp_mac + ph->tp_snaplen > end) {
+			a->left = 0;
+			break;
+		}
+		struct io_frame *fr = &f[n++];
+		fr->data = (uint8_t *)ph + ph->tp_mac;
+		fr->len = ph->tp_snaplen;
+		fr->wire_len = ph->tp_len;
+		fr->flags = 0;
+		fr->vlan_tci = 0;
+		if (ph->tp_status & TP_STATUS_CSUMNOTREADY)
+			fr->flags |= IO_F_CSUM_PARTIAL;
+		if (ph->tp_snaplen < ph->tp_len)
+			fr->flags |= IO_F_TRUNC;
+		if (ph->tp_status & TP_STATUS_VLAN_VALID) {
+			fr->flags |= IO_F_VLAN;
+			fr->vlan_tci = (uint16_t)ph->hv1.tp_vlan_tci;
+		}
+		a->left--;
+		a->next = ph->tp_next_offset ? (struct tpacket3_hdr *)((uint8_t *)ph + ph->tp_next_offset)
+					     : NULL;
+		if (!a->next)
+			a->left = 0;
+	}
+	if (!a->left)
+		a->finished = true;
+	return n;
+}
+
+static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
+			size_t n)
+{
+	struct mmsghdr m[TX_CHUNK];
+	struct iovec iov[TX_CHUNK];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = n - done < TX_CHUNK ? n - done : TX_CHUNK;
+		for (size_t i = 0; i < k; i++) {
+			iov[i] = (struct iovec){ frames[done + i], lens[done + i] };
+			memset(&m[i], 0, sizeof(m[i]));
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		int r = sendmmsg(h->fd, m, (unsigned)k, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (int)done : -errno;
+		}
+		done += (size_t)r;
+		if ((size_t)r < k)
+			break; /* the device is full (or down): the rest is dropped */
+	}
+	return (int)done;
+}
+
+static enum io_link afp_link(struct io_handle *h)
+{
+	struct afp *a = (struct afp *)h;
+	int err = 0;
+	socklen_t el = sizeof(err);
+	(void)getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	struct tpacket_stats_v3 st;
+	socklen_t sl = sizeof(st);
+	if (getsockopt(h->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
+		h->rx_ring_drops += st.tp_drops;
+	struct ifreq ifr;
+	if (ifreq_ioctl(h->fd, h->ifname, SIOCGIFINDEX, &ifr) < 0 || ifr.ifr_ifindex != h->ifindex)
+		return IO_LINK_GONE;
+	if (ifreq_ioctl(h->fd, h->ifname, SIOCGIFFLAGS, &ifr) < 0)
+		return IO_LINK_GONE;
+	refresh_addr(a);
+	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING) ? IO_LINK_UP : IO_LINK_DOWN;
+}
+
+const struct io_ops io_afpacket_ops = {
+	.name = "af_packet",
+	.open = afp_open,
+	.rx_burst = afp_rx_burst,
+	.rx_release = afp_rx_release,
+	.tx_burst = afp_tx_burst,
+	.link = afp_link,
+	.close = afp_close,
+};
+
+const struct io_ops *io_ops_find(const char *name)
+{
+	if (!strcmp(name, "af_packet") || !strcmp(name, "afpacket"))
+		return &io_afpacket_ops;
+	return NULL;
+}

@@ -1,0 +1,92 @@
+/*
+ * arp: IPv4 neighbours of the live dataplane (RFC 826). Answers requests
+ * for the router's own addresses, resolves next hops into a cache, and
+ * holds a few packets per unresolved next hop until the answer comes.
+ * An entry is reachable for 30 s after the neighbour last spoke ARP to
+ * us; a stale entry is still used, and its first use sends unicast probes
+ * (3, 1 s apart) that either confirm it or forget it. An unresolved next
+ * hop gets 3 broadcast requests, 1 s apart; then the packets waiting for
+ * it (at most 3: the oldest goes first) are given up.
+ * The table is fixed in size (1024 entries, no allocation after arp_new)
+ * and owned by one dataplane thread. Packets are the caller's (void *):
+ * arp takes one in arp_resolve when it must wait and hands it back through
+ * ops->resolved or ops->dropped, exactly once.
+ */
+#ifndef ROSFW_IO_ARP_H
+#define ROSFW_IO_ARP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARP_MAX_ENTRIES 1024
+#define ARP_QUEUE 3
+#define ARP_PROBES 3
+#define ARP_RETRANS_NS 1000000000ull
+#define ARP_REACHABLE_NS 30000000000ull
+#define ARP_GC_NS 300000000000ull /* an unused stale entry is forgotten */
+#define ARP_FRAME_LEN 60
+
+struct arp_ops {
+	void *ctx;
+	/* Is addr one of the router's addresses answered on interface ifid? */
+	bool (*is_mine)(void *ctx, uint16_t ifid, uint32_t addr);
+	/* The sender address for a request for target on ifid (0: none). */
+	uint32_t (*src_addr)(void *ctx, uint16_t ifid, uint32_t target);
+	/* The interface's MAC address, NULL when it is not usable. */
+	const uint8_t *(*mac)(void *ctx, uint16_t ifid);
+	/* Sends an ARP frame (copied before return). */
+	void (*send)(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t len);
+	/* A waiting packet may leave: its next hop answered with mac. */
+	void (*resolved)(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6]);
+	/* A waiting packet is given up: its queue overflowed, or (unreachable)
+	 * the next hop never answered. */
+	void (*dropped)(void *ctx, uint16_t ifid, void *pkt, bool unreachable);
+};
+
+enum arp_state { ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE, ARP_STALE, ARP_PROBE };
+const char *arp_state_name(enum arp_state s);
+
+struct arp_stats {
+	uint64_t requests_in, replies_in;   /* valid ARP frames received */
+	uint64_t requests_out, replies_out;
+	uint64_t bad;                       /* malformed or not Ethernet/IPv4 */
+	uint64_t queued;                    /* packets that waited for an answer */
+	uint64_t queue_drops;               /* pushed out of a full wait queue */
+	uint64_t unreachable;               /* packets given up: no answer */
+	uint64_t table_full;                /* packets dropped: no free entry */
+};
+
+struct arp_info {
+	uint16_t ifid;
+	uint32_t ip;
+	uint8_t mac[6];
+	enum arp_state state;
+	uint64_t confirmed;                 /* ns, 0 = never */
+};
+
+struct arp;
+
+struct arp *arp_new(const struct arp_ops *ops);
+/* Hands every waiting packet to ops->dropped first. */
+void arp_free(struct arp *a);
+
+/* An ARP frame (Ethernet header included) received on ifid. */
+void arp_input(struct arp *a, uint16_t ifid, const uint8_t *frame, uint32_t len, uint64_t now);
+/*
+ * The MAC of next hop ip on ifid: true with mac filled when known; false
+ * when not yet, in which case pkt (if not NULL) now waits in the entry and
+ * a request is on its way.
+ */
+bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t mac[6],
+		 uint64_t now);
+/* Retries, give-ups and ageing; call every 100 ms or so. */
+void arp_tick(struct arp *a, uint64_t now);
+/* The link of ifid went down: forget its neighbours (waiting packets dropped). */
+void arp_flush_if(struct arp *a, uint16_t ifid);
+
+const struct arp_stats *arp_stats(const struct arp *a);
+/* Up to max entries in use, in table order; returns how many. */
+size_t arp_list(const struct arp *a, struct arp_info *out, size_t max);
+
+#endif

@@ -1,0 +1,924 @@
+/*
+ * The live dataplane. Frames are run through the engine where they lie in
+ * the receive ring (the engine rewrites NAT and TTL in place); only what
+ * leaves later is copied, into a buffer of a fixed pool (no allocation per
+ * packet; an empty pool drops and counts). A buffer is in exactly one
+ * place: the queues, an ARP wait queue, or a transmit batch, and goes back
+ * to the pool when its batch is sent or it is dropped.
+ * Transmit: whatever the queues release for an interface (qos_dequeue) has
+ * its next hop resolved by ARP, its Ethernet addresses written, and joins
+ * the interface's batch; batches go out at the end of each receive burst
+ * and each timer. When the queues hold packets back (shaping), a one-shot
+ * loop timer fires at qos_next_event; the loop's timers have millisecond
+ * resolution, which HTB's buckets absorb.
+ * A housekeeping timer (100 ms) runs ARP's retries and ageing, and every
+ * 200 ms checks each link (up, down, gone: then reopened when back).
+ */
+#include "dataplane.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "conf/runtime.h"
+#include "engine/names.h"
+#include "io/arp.h"
+#include "io/io.h"
+
+#define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
+#define DP_POOL 4096u
+#define RX_BURST 64u
+#define RX_BUDGET 8         /* bursts per wake-up and interface: the others get their turn */
+#define TX_BATCH 64u
+#define KICK_BUDGET 512     /* frames released per interface per kick */
+#define HOUSEKEEP_MS 100
+#define LINK_CHECK_NS 200000000ull
+#define MAX_IFS 64
+
+struct dp_buf {
+	struct qpkt q;            /* q.frame == this buffer */
+	struct dp_buf *nf;        /* free list */
+	uint32_t len;
+	uint16_t in_if, out_if;
+	uint32_t nexthop;
+	uint8_t data[DP_FRAME_MAX];
+};
+
+struct dp_if {
+	struct dataplane *dp;
+	char ros[64];
+	char lnx[IF_NAMESIZE];
+	uint16_t ifid;
+	struct io_handle *h;      /* NULL while the Linux interface is gone */
+	bool up;
+	uint64_t ring_seen;       /* ring drops already counted */
+	struct dataplane_if_stats st;
+	size_t ntx;
+	struct dp_buf *tx[TX_BATCH];
+};
+
+struct dataplane {
+	struct loop *loop;
+	struct engine *en;
+	struct qos *qos;
+	uint64_t (*now_fn)(void *ctx);
+	void *now_ctx;
+	struct dp_if *ifs;
+	size_t nifs;
+	struct arp *arp;
+	struct dp_buf *pool, *free;
+	size_t nfree;
+	int pace_timer;
+	uint64_t pace_due;
+	int hk_timer;
+	uint64_t next_link_check;
+	uint64_t drops[DPD_MAX];
+	uint64_t echo_replies;
+	uint16_t ip_id;
+	struct engine_out out, out_local; /* large (reply frame): kept off the stack */
+};
+
+static const char *const drop_names[DPD_MAX] = {
+	"not-for-us", "oversize", "vlan", "group-address", "pool", "no-port", "link-down",
+	"queue", "arp-queue", "arp-failed", "tx-error", "local-no-tap", "ipv6-no-nd",
+};
+
+const char *dataplane_drop_name(enum dataplane_drop d)
+{
+	return d < DPD_MAX ? drop_names[d] : "?";
+}
+
+static uint64_t mono_ns(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t dp_now(const struct dataplane *dp)
+{
+	return dp->now_fn(dp->now_ctx);
+}
+
+static struct dp_if *if_by_id(struct dataplane *dp, uint16_t ifid)
+{
+	for (size_t i = 0; i < dp->nifs; i++)
+		if (dp->ifs[i].ifid == ifid)
+			return &dp->ifs[i];
+	return NULL;
+}
+
+/* ---- buffers ---- */
+
+static struct dp_buf *buf_get(struct dataplane *dp)
+{
+	struct dp_buf *b = dp->free;
+	if (!b) {
+		dp->drops[DPD_POOL]++;
+		return NULL;
+	}
+	dp->free = b->nf;
+	dp->nfree--;
+	b->nf = NULL;
+	return b;
+}
+
+static void buf_put(struct dataplane *dp, struct dp_buf *b)
+{
+	b->nf = dp->free;
+	dp->free = b;
+	dp->nfree++;
+}
+
+/* Packets a queue dropped: counted on the interface they were for. */
+static void free_dropped(struct dataplane *dp, struct qpkt *l)
+{
+	while (l) {
+		struct qpkt *n = l->next;
+		struct dp_buf *b = l->frame;
+		struct dp_if *di = if_by_id(dp, b->out_if);
+		if (di)
+			di->st.tx_queue_drops++;
+		dp->drops[DPD_QUEUE]++;
+		buf_put(dp, b);
+		l = n;
+	}
+}
+
+/* ---- transmit ---- */
+
+static void link_lost(struct dataplane *dp, struct dp_if *di);
+
+static void flush(struct dataplane *dp, struct dp_if *di)
+{
+	size_t n = di->ntx;
+	if (!n)
+		return;
+	uint8_t *fr[TX_BATCH];
+	uint32_t ln[TX_BATCH];
+	for (size_t i = 0; i < n; i++) {
+		fr[i] = di->tx[i]->data;
+		ln[i] = di->tx[i]->len;
+	}
+	int r = di->h ? io_tx_burst(di->h, fr, ln, n) : -ENXIO;
+	size_t sent = r > 0 ? (size_t)r : 0;
+	/* a full device queue drops; anything else is an error */
+	bool busy = r >= 0 || r == -EAGAIN || r == -ENOBUFS;
+	for (size_t i = 0; i < n; i++) {
+		if (i < sent) {
+			di->st.tx_packets++;
+			di->st.tx_bytes += ln[i];
+		} else {
+			if (busy)
+				di->st.tx_drops++;
+			else
+				di->st.tx_errors++;
+			dp->drops[DPD_TX_ERROR]++;
+		}
+		buf_put(dp, di->tx[i]);
+	}
+	di->ntx = 0;
+	if (r == -ENETDOWN || r == -ENXIO || r == -ENODEV)
+		link_lost(dp, di);
+}
+
+/* Into di's batch, with di's MAC as the source. */
+static void tx_ready(struct dataplane *dp, struct dp_if *di, struct dp_buf *b)
+{
+	if (di->h)
+		memcpy(b->data + 6, di->h->mac, 6);
+	di->tx[di->ntx++] = b;
+	if (di->ntx == TX_BATCH)
+		flush(dp, di);
+}
+
+static void tx_to(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, const uint8_t mac[6])
+{
+	memcpy(b->data, mac, 6);
+	tx_ready(dp, di, b);
+}
+
+static void tx_copy(struct dataplane *dp, struct dp_if *di, const uint8_t *frame, uint32_t len)
+{
+	if (!di || !di->h || !di->up || len > DP_FRAME_MAX) {
+		if (di)
+			di->st.tx_drops++;
+		return;
+	}
+	struct dp_buf *b = buf_get(dp);
+	if (!b) {
+		di->st.tx_drops++;
+		return;
+	}
+	memcpy(b->data, frame, len);
+	b->len = len;
+	tx_ready(dp, di, b);
+}
+
+/* Leaves through di once its next hop's MAC is known. */
+static void wire_out(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, uint64_t now)
+{
+	if (!di->h || !di->up) {
+		di->st.tx_drops++;
+		dp->drops[DPD_LINK_DOWN]++;
+		buf_put(dp, b);
+		return;
+	}
+	uint8_t mac[6];
+	if (arp_resolve(dp->arp, di->ifid, b->nexthop, b, mac, now))
+		tx_to(dp, di, b, mac);
+}
+
+static void pace_fire(struct loop *l, void *ctx);
+
+static void arm(struct dataplane *dp, uint64_t t, uint64_t now)
+{
+	if (t == UINT64_MAX)
+		return;
+	if (dp->pace_timer && dp->pace_due <= t)
+		return;
+	if (dp->pace_timer)
+		loop_cancel(dp->loop, dp->pace_timer);
+	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 0;
+	dp->pace_timer = loop_timer(dp->loop, ms, 0, pace_fire, dp);
+	dp->pace_due = t;
+}
+
+/* Takes from the queues what each interface may send now, sends every
+ * batch, and sets the timer for when the queues release more. */
+static void kick(struct dataplane *dp, uint64_t now)
+{
+	bool more = false, moved = false;
+	for (size_t i = 0; dp->qos && i < dp->nifs; i++) {
+		struct dp_if *di = &dp->ifs[i];
+		int k;
+		for (k = 0; k < KICK_BUDGET; k++) {
+			struct qpkt *dropped = NULL;
+			struct qpkt *q = qos_dequeue(dp->qos, di->ifid, now, &dropped);
+			free_dropped(dp, dropped);
+			if (!q)
+				break;
+			moved = true;
+			wire_out(dp, di, q->frame, now);
+		}
+		if (k == KICK_BUDGET)
+			more = true;
+	}
+	for (size_t i = 0; i < dp->nifs; i++)
+		flush(dp, &dp->ifs[i]);
+	if (!dp->qos)
+		return;
+	uint64_t t = more ? now : qos_next_event(dp->qos, now);
+	/* due but nothing came out: not ours to spin on, look again shortly */
+	if (t <= now && !moved)
+		t = now + 1000000;
+	arm(dp, t, now);
+}
+
+static void pace_fire(struct loop *l, void *ctx)
+{
+	(void)l;
+	struct dataplane *dp = ctx;
+	dp->pace_timer = 0;
+	kick(dp, dp_now(dp));
+}
+
+/* ---- the flow ---- */
+
+static uint32_t flow_hash(const struct pkt *p)
+{
+	uint32_t h = p->src.v4 * 0x9e3779b1u ^ p->dst.v4 * 0x85ebca6bu ^
+		     ((uint32_t)p->sport << 16 | p->dport) * 0xc2b2ae35u ^ p->proto;
+	return h ^ (h >> 15);
+}
+
+/* EV_FORWARD (and the router's own packets): into the queues of out_if.
+ * b is the buffer p already lives in, or NULL to copy p into one. */
+static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    uint16_t in_if, struct dp_buf *b, uint64_t now)
+{
+	struct dp_if *out = if_by_id(dp, o->out_if);
+	uint32_t len = (uint32_t)p->l3_off + p->ip_len;
+	if (len > p->len)
+		len = p->len;
+	int why = -1;
+	if (p->family != 4)
+		why = DPD_NO_ND;
+	else if (!out)
+		why = DPD_NO_PORT;
+	else if (!out->h || !out->up)
+		why = DPD_LINK_DOWN;
+	else if (len > DP_FRAME_MAX)
+		why = DPD_OVERSIZE;
+	if (why >= 0) {
+		dp->drops[why]++;
+		if (out)
+			out->st.tx_drops++;
+		if (b)
+			buf_put(dp, b);
+		return;
+	}
+	if (!b) {
+		b = buf_get(dp);
+		if (!b) {
+			out->st.tx_drops++;
+			return;
+		}
+		memcpy(b->data, p->data, len);
+	}
+	b->len = len;
+	b->in_if = in_if;
+	b->out_if = o->out_if;
+	b->nexthop = o->nexthop;
+	struct qpkt *q = &b->q;
+	memset(q, 0, sizeof(*q));
+	q->len = (uint32_t)p->ip_len + 14;
+	q->hash = flow_hash(p);
+	q->src = p->src.v4;
+	q->dst = p->dst.v4;
+	q->sport = p->sport;
+	q->dport = p->dport;
+	q->dscp = p->dscp;
+	q->ecn = p->ecn;
+	q->frame = b;
+	if (!dp->qos) {
+		wire_out(dp, out, b, now);
+		return;
+	}
+	struct qos_meta m = { .packet_mark = p->packet_mark, .in_if = in_if,
+			      .out_if = o->out_if, .src = p->src.v4, .dst = p->dst.v4,
+			      .fasttrack = o->fasttrack };
+	/* the queues see a connection's addresses as the LAN knows them: a
+	 * simple queue's target is a LAN host, which masquerade hides */
+	if (p->ct && p->family == 4) {
+		const struct ct_entry *c = p->ct;
+		m.src = p->ct_dir == 0 ? c->t[0].src.v4 : c->t[0].dst.v4;
+		m.dst = p->ct_dir == 0 ? c->t[0].dst.v4 : c->t[0].src.v4;
+	}
+	struct qpkt *dropped = NULL;
+	bool ok = qos_enqueue(dp->qos, q, &m, now, &dropped);
+	free_dropped(dp, dropped);
+	if (!ok) {
+		out->st.tx_queue_drops++;
+		dp->drops[DPD_QUEUE]++;
+		buf_put(dp, b);
+	}
+}
+
+/* An echo request to one of the router's addresses: the reply is the
+ * router's own packet and takes the output chain. */
+static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
+{
+	uint32_t icmp_len = p->l4_len;
+	if (34u + icmp_len > DP_FRAME_MAX || icmp_len < 8)
+		return;
+	struct dp_buf *b = buf_get(dp);
+	if (!b)
+		return;
+	uint8_t *f = b->data, *ip = f + 14;
+	memcpy(f, p->src_mac, 6);
+	memcpy(f + 6, p->dst_mac, 6);
+	f[12] = 0x08, f[13] = 0x00;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[1] = (uint8_t)(p->dscp << 2);
+	uint16_t tot = (uint16_t)(20 + icmp_len), id = dp->ip_id++;
+	ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
+	ip[4] = (uint8_t)(id >> 8), ip[5] = (uint8_t)id;
+	ip[8] = 64;
+	ip[9] = 1;
+	for (int i = 0; i < 4; i++) {
+		ip[12 + i] = (uint8_t)(p->dst.v4 >> (24 - 8 * i));
+		ip[16 + i] = (uint8_t)(p->src.v4 >> (24 - 8 * i));
+	}
+	memcpy(ip + 20, p->data + p->l4_off, icmp_len);
+	ip[20] = 0; /* echo reply */
+	ip[21] = 0;
+	b->len = 34 + icmp_len;
+	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
+	pkt_parse(&r, true, false);
+	pkt_fix_checksums(&r);
+	engine_output(dp->en, &r, now, &dp->out_local);
+	if (dp->out_local.verdict != EV_FORWARD) {
+		buf_put(dp, b);
+		return;
+	}
+	dp->echo_replies++;
+	forward(dp, &r, &dp->out_local, 0, b, now);
+}
+
+static void local_in(struct dataplane *dp, const struct pkt *p, uint64_t now)
+{
+	if (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
+	    !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4)) {
+		echo_reply(dp, p, now);
+		return;
+	}
+	/* The next slice hands this to the kernel through a TAP carrying the
+	 * router's addresses, so the API, REST and other sockets get it. */
+	dp->drops[DPD_LOCAL]++;
+}
+
+static void reject(struct dataplane *dp, const struct engine_out *o)
+{
+	if (!o->reply_len)
+		return;
+	tx_copy(dp, if_by_id(dp, o->reply_if), o->reply, o->reply_len);
+}
+
+/* The sender left the transport checksum to the NIC (a veth peer, or the
+ * kernel on this host): finish it, as the wire would have it. */
+static void fix_partial_csum(uint8_t *data, uint32_t len)
+{
+	struct pkt t = { .data = data, .len = len, .cap = len };
+	if (pkt_parse(&t, true, false) == DR_NONE && t.family == 4 && (t.flags & PKT_F_L4) &&
+	    !(t.flags & PKT_F_FRAGMENT))
+		pkt_fix_checksums(&t);
+}
+
+static void rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f, uint64_t now)
+{
+	di->st.rx_packets++;
+	di->st.rx_bytes += f->wire_len;
+	if ((f->flags & IO_F_TRUNC) || f->len > DP_FRAME_MAX) {
+		di->st.rx_errors++;
+		dp->drops[DPD_OVERSIZE]++;
+		return;
+	}
+	if (f->len < 14) {
+		di->st.rx_errors++;
+		return;
+	}
+	const uint8_t *d = f->data;
+	bool group = d[0] & 1;
+	if (!group && memcmp(d, di->h->mac, 6)) {
+		dp->drops[DPD_NOT_FOR_US]++;
+		return;
+	}
+	uint16_t et = (uint16_t)(d[12] << 8 | d[13]);
+	if ((f->flags & IO_F_VLAN) || et == 0x8100 || et == 0x88a8) {
+		di->st.rx_drops++;
+		dp->drops[DPD_VLAN]++;
+		return;
+	}
+	if (et == 0x0806) {
+		arp_input(dp->arp, di->ifid, d, f->len, now);
+		return;
+	}
+	/* IPv4 multicast is not routed (no PIM); checked before conntrack
+	 * sees it, so it leaves no connection behind */
+	if (et == 0x0800 && f->len >= 34 && (d[30] & 0xf0) == 0xe0) {
+		dp->drops[DPD_MULTICAST]++;
+		return;
+	}
+	if (f->flags & IO_F_CSUM_PARTIAL)
+		fix_partial_csum(f->data, f->len);
+	struct pkt p = { .data = f->data, .len = f->len, .cap = f->len };
+	engine_input(dp->en, &p, di->ifid, now, &dp->out);
+	switch (dp->out.verdict) {
+	case EV_FORWARD:
+		/* a frame sent to everyone is not routed (directed broadcast) */
+		if (group) {
+			dp->drops[DPD_MULTICAST]++;
+			break;
+		}
+		forward(dp, &p, &dp->out, di->ifid, NULL, now);
+		break;
+	case EV_REJECT:
+		reject(dp, &dp->out);
+		break;
+	case EV_LOCAL:
+		local_in(dp, &p, now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- links ---- */
+
+static void on_rx(struct loop *l, int fd, short revents, void *ctx);
+
+static void link_lost(struct dataplane *dp, struct dp_if *di)
+{
+	if (!di->up)
+		return;
+	di->up = false;
+	arp_flush_if(dp->arp, di->ifid);
+	conf_log("interface,info", "%s link down", di->ros);
+}
+
+static void link_check(struct dataplane *dp, struct dp_if *di)
+{
+	if (!di->h) {
+		struct err e;
+		err_clear(&e);
+		di->h = io_afpacket_ops.open(di->lnx, &e);
+		if (!di->h)
+			return;
+		di->ring_seen = 0;
+		loop_watch(dp->loop, di->h->fd, POLLIN, on_rx, di);
+		conf_log("interface,info", "%s: %s is back", di->ros, di->lnx);
+	}
+	enum io_link s = io_link_state(di->h);
+	if (di->h->rx_ring_drops > di->ring_seen) {
+		di->st.rx_drops += di->h->rx_ring_drops - di->ring_seen;
+		di->ring_seen = di->h->rx_ring_drops;
+	}
+	if (s == IO_LINK_GONE) {
+		link_lost(dp, di);
+		for (size_t k = 0; k < di->ntx; k++) {
+			di->st.tx_drops++;
+			buf_put(dp, di->tx[k]);
+		}
+		di->ntx = 0;
+		loop_unwatch(dp->loop, di->h->fd);
+		io_close(di->h);
+		di->h = NULL;
+		conf_log("interface,warning", "%s: %s is gone; waiting for it", di->ros, di->lnx);
+		return;
+	}
+	if (s == IO_LINK_UP && !di->up) {
+		di->up = true;
+		conf_log("interface,info", "%s link up", di->ros);
+	} else if (s != IO_LINK_UP) {
+		link_lost(dp, di);
+	}
+}
+
+static void on_rx(struct loop *l, int fd, short revents, void *ctx)
+{
+	(void)l;
+	(void)fd;
+	struct dp_if *di = ctx;
+	struct dataplane *dp = di->dp;
+	uint64_t now = dp_now(dp);
+	if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		link_check(dp, di);
+		if (!di->h)
+			return;
+	}
+	struct io_frame fr[RX_BURST];
+	int empty = 0;
+	for (int b = 0; b < RX_BUDGET && empty < 2; b++) {
+		size_t n = io_rx_burst(di->h, fr, RX_BURST);
+		empty = n ? 0 : empty + 1;
+		for (size_t i = 0; i < n; i++)
+			rx_frame(dp, di, &fr[i], now);
+	}
+	io_rx_release(di->h);
+	kick(dp, now);
+}
+
+static void housekeep(struct loop *l, void *ctx)
+{
+	(void)l;
+	struct dataplane *dp = ctx;
+	uint64_t now = dp_now(dp);
+	arp_tick(dp->arp, now);
+	if (now >= dp->next_link_check) {
+		dp->next_link_check = now + LINK_CHECK_NS;
+		for (size_t i = 0; i < dp->nifs; i++)
+			link_check(dp, &dp->ifs[i]);
+	}
+	kick(dp, now);
+}
+
+/* ---- ARP's view of the interfaces ---- */
+
+static bool arp_is_mine(void *ctx, uint16_t ifid, uint32_t addr)
+{
+	struct dataplane *dp = ctx;
+	return engine_if_addr(dp->en, ifid) != 0 && engine_is_local(dp->en, addr);
+}
+
+static uint32_t arp_src_addr(void *ctx, uint16_t ifid, uint32_t target)
+{
+	(void)target;
+	struct dataplane *dp = ctx;
+	return engine_if_addr(dp->en, ifid);
+}
+
+static const uint8_t *arp_mac(void *ctx, uint16_t ifid)
+{
+	struct dp_if *di = if_by_id(ctx, ifid);
+	return di && di->h && di->up ? di->h->mac : NULL;
+}
+
+static void arp_send(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t len)
+{
+	struct dataplane *dp = ctx;
+	tx_copy(dp, if_by_id(dp, ifid), frame, len);
+}
+
+static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
+{
+	struct dataplane *dp = ctx;
+	struct dp_if *di = if_by_id(dp, ifid);
+	if (di)
+		tx_to(dp, di, pkt, mac);
+	else
+		buf_put(dp, pkt);
+}
+
+/* An ICMP host unreachable back to the sender would be RouterOS's answer;
+ * it needs the engine's reply builder (engine_icmp_error) to get the
+ * addresses of NATed packets right, so for now the drop is only counted. */
+static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
+{
+	struct dataplane *dp = ctx;
+	struct dp_if *di = if_by_id(dp, ifid);
+	if (di)
+		di->st.tx_drops++;
+	dp->drops[unreachable ? DPD_ARP_FAILED : DPD_ARP_QUEUE]++;
+	buf_put(dp, pkt);
+}
+
+/* ---- /interface ---- */
+
+static void put(const struct menu *m, struct item *it, const char *name, const char *v)
+{
+	int pi = schema_prop(m, name, NULL);
+	if (pi >= 0 && v)
+		item_set(m, it, pi, v);
+}
+
+static void put_u64(const struct menu *m, struct item *it, const char *name, uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	put(m, it, name, buf);
+}
+
+/* The same list as the built-in provider (every interface menu), with
+ * the Linux interface's MAC, MTU, link and counters for mapped ones. */
+static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
+		      struct item ***items, size_t *n)
+{
+	struct dataplane *dp = ctx;
+	struct item **v = NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < schema_nmenus; i++) {
+		const struct menu *im = schema_menus[i];
+		if (strncmp(im->path, "/interface/", 11) || !im->key || (im->flags & MF_RUNTIME) ||
+		    strchr(im->path + 11, '/') || !strcmp(im->path, "/interface/list"))
+			continue;
+		const char *kind = im->path + 11;
+		const char *type = !strcmp(kind, "ethernet") ? "ether"
+				   : !strcmp(kind, "wireless") ? "wlan" : kind;
+		for (size_t j = 0; j < store_count(s->st, im); j++) {
+			const struct item *src = store_at(s->st, im, j);
+			struct item *it = item_new(m);
+			it->id = src->id;
+			v = xrealloc(v, (k + 1) * sizeof(*v));
+			v[k++] = it;
+			const char *name = item_get(im, src, "name");
+			const char *dis = item_get(im, src, "disabled");
+			bool disabled = dis && !strcmp(dis, "yes");
+			put(m, it, "name", name);
+			put(m, it, "type", type);
+			put(m, it, "mtu", item_get(im, src, "mtu"));
+			put(m, it, "actual-mtu", item_get(im, src, "mtu"));
+			put(m, it, "mac-address", item_get(im, src, "mac-address"));
+			put(m, it, "disabled", dis);
+			put(m, it, "comment", item_get(im, src, "comment"));
+			struct dp_if *di = NULL;
+			for (size_t x = 0; dp && name && x < dp->nifs; x++)
+				if (!strcmp(dp->ifs[x].ros, name))
+					di = &dp->ifs[x];
+			if (!di) {
+				put(m, it, "running", disabled ? "no" : "yes");
+				continue;
+			}
+			put(m, it, "running", !disabled && di->up ? "yes" : "no");
+			if (di->h) {
+				char mac[20], mtu[12];
+				const uint8_t *a = di->h->mac;
+				snprintf(mac, sizeof(mac), "%02X:%02X:%02X:%02X:%02X:%02X", a[0], a[1],
+					 a[2], a[3], a[4], a[5]);
+				snprintf(mtu, sizeof(mtu), "%u", di->h->mtu);
+				put(m, it, "mac-address", mac);
+				put(m, it, "actual-mtu", mtu);
+			}
+			const struct dataplane_if_stats *c = &di->st;
+			put_u64(m, it, "rx-byte", c->rx_bytes);
+			put_u64(m, it, "tx-byte", c->tx_bytes);
+			put_u64(m, it, "rx-packet", c->rx_packets);
+			put_u64(m, it, "tx-packet", c->tx_packets);
+			put_u64(m, it, "rx-drop", c->rx_drops);
+			put_u64(m, it, "tx-drop", c->tx_drops);
+			put_u64(m, it, "tx-queue-drop", c->tx_queue_drops);
+			put_u64(m, it, "rx-error", c->rx_errors);
+			put_u64(m, it, "tx-error", c->tx_errors);
+		}
+	}
+	*items = v;
+	*n = k;
+	return 0;
+}
+
+/* ---- set-up ---- */
+
+/* The interface is rosfw's: the kernel must not speak on it. Its IPv6 goes
+ * off (it would answer neighbour discovery beside rosfw); an IPv4 address
+ * the kernel holds there is only warned about (removing it could cut off
+ * whoever is logged in through it). */
+static void take_over(struct dp_if *di)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", di->lnx);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", di->lnx);
+	ifr.ifr_addr.sa_family = AF_INET;
+	if (ioctl(di->h->fd, SIOCGIFADDR, &ifr) == 0) {
+		fprintf(stderr, "rosfw: warning: %s has a kernel IPv4 address: the kernel answers "
+				"on it beside rosfw; remove it (ip addr flush dev %s)\n",
+			di->lnx, di->lnx);
+		conf_log("interface,warning", "%s (%s) has a kernel IPv4 address", di->ros, di->lnx);
+	}
+}
+
+struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *const *maps,
+				size_t n, struct err *e)
+{
+	if (!n || n > MAX_IFS) {
+		err_set(e, "give 1 to %d interfaces (--iface ROUTEROS-NAME=LINUX-NAME)", MAX_IFS);
+		return NULL;
+	}
+	struct dataplane *dp = xcalloc(1, sizeof(*dp));
+	dp->loop = l;
+	dp->en = en;
+	dp->now_fn = mono_ns;
+	dp->ifs = xcalloc(n, sizeof(*dp->ifs));
+	dp->pool = xcalloc(DP_POOL, sizeof(*dp->pool));
+	for (size_t i = DP_POOL; i-- > 0;)
+		buf_put(dp, &dp->pool[i]);
+	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
+			      arp_dropped };
+	dp->arp = arp_new(&ao);
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(maps[i], '=');
+		size_t rl = eq ? (size_t)(eq - maps[i]) : strlen(maps[i]);
+		const char *lnx = eq ? eq + 1 : maps[i];
+		struct dp_if *di = &dp->ifs[i];
+		if (!rl || rl >= sizeof(di->ros) || !*lnx || strlen(lnx) >= sizeof(di->lnx)) {
+			err_set(e, "bad interface mapping '%s' (ROUTEROS-NAME=LINUX-NAME)", maps[i]);
+			goto fail;
+		}
+		memcpy(di->ros, maps[i], rl);
+		snprintf(di->lnx, sizeof(di->lnx), "%s", lnx);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(dp->ifs[k].ros, di->ros) || !strcmp(dp->ifs[k].lnx, di->lnx)) {
+				err_set(e, "interface mapped twice: %s", maps[i]);
+				goto fail;
+			}
+		di->dp = dp;
+		di->ifid = (uint16_t)name_intern(NS_IFACE, di->ros);
+		di->h = io_afpacket_ops.open(di->lnx, e);
+		if (!di->h) {
+			char m[sizeof(e->msg)];
+			snprintf(m, sizeof(m), "%s", e->msg);
+			err_set(e, "%s: %s", di->ros, m);
+			goto fail;
+		}
+		dp->nifs++;
+		take_over(di);
+		di->up = io_link_state(di->h) == IO_LINK_UP;
+	}
+	for (size_t i = 0; i < dp->nifs; i++)
+		loop_watch(l, dp->ifs[i].h->fd, POLLIN, on_rx, &dp->ifs[i]);
+	dp->hk_timer = loop_timer(l, HOUSEKEEP_MS, HOUSEKEEP_MS, housekeep, dp);
+	conf_set_provider("/interface", interfaces, dp);
+	return dp;
+fail:
+	dataplane_free(dp);
+	return NULL;
+}
+
+void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void *ctx)
+{
+	dp->now_fn = now ? now : mono_ns;
+	dp->now_ctx = ctx;
+}
+
+void dataplane_set_qos(struct dataplane *dp, struct qos *q)
+{
+	struct qos *old = dp->qos;
+	if (old && old != q) {
+		/* far enough ahead that every shaper lets go */
+		uint64_t later = dp_now(dp) + 3600 * 1000000000ull;
+		for (int guard = 0; guard < 1000000; guard++) {
+			bool any = false;
+			for (size_t i = 0; i < dp->nifs; i++) {
+				struct qpkt *dropped = NULL;
+				struct qpkt *x = qos_dequeue(old, dp->ifs[i].ifid, later, &dropped);
+				free_dropped(dp, dropped);
+				if (x) {
+					x->next = NULL;
+					free_dropped(dp, x);
+					any = true;
+				}
+			}
+			if (!any && qos_next_event(old, later) == UINT64_MAX)
+				break;
+			if (!any)
+				later += 1000000000ull;
+		}
+	}
+	dp->qos = q;
+	if (q)
+		kick(dp, dp_now(dp));
+}
+
+void dataplane_free(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	conf_set_provider("/interface", interfaces, NULL);
+	if (dp->pace_timer)
+		loop_cancel(dp->loop, dp->pace_timer);
+	if (dp->hk_timer)
+		loop_cancel(dp->loop, dp->hk_timer);
+	dataplane_set_qos(dp, NULL);
+	arp_free(dp->arp);
+	for (size_t i = 0; i < dp->nifs; i++) {
+		struct dp_if *di = &dp->ifs[i];
+		for (size_t k = 0; k < di->ntx; k++)
+			buf_put(dp, di->tx[k]);
+		if (di->h) {
+			loop_unwatch(dp->loop, di->h->fd);
+			io_close(di->h);
+		}
+	}
+	free(dp->ifs);
+	free(dp->pool);
+	free(dp);
+}
+
+/* ---- counters ---- */
+
+int dataplane_if_stats(const struct dataplane *dp, const char *ros,
+		       struct dataplane_if_stats *out)
+{
+	for (size_t i = 0; i < dp->nifs; i++)
+		if (!strcmp(dp->ifs[i].ros, ros)) {
+			*out = dp->ifs[i].st;
+			return 0;
+		}
+	return -1;
+}
+
+uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d)
+{
+	return d < DPD_MAX ? dp->drops[d] : 0;
+}
+
+void dataplane_report(const struct dataplane *dp, struct sbuf *out)
+{
+	for (size_t i = 0; i < dp->nifs; i++) {
+		const struct dp_if *di = &dp->ifs[i];
+		const struct dataplane_if_stats *c = &di->st;
+		const char *r = di->ros;
+		sbuf_printf(out, "if.%s.running %s\n", r, di->up ? "yes" : "no");
+		sbuf_printf(out, "if.%s.rx-byte %llu\nif.%s.rx-packet %llu\n", r,
+			    (unsigned long long)c->rx_bytes, r, (unsigned long long)c->rx_packets);
+		sbuf_printf(out, "if.%s.tx-byte %llu\nif.%s.tx-packet %llu\n", r,
+			    (unsigned long long)c->tx_bytes, r, (unsigned long long)c->tx_packets);
+		sbuf_printf(out, "if.%s.rx-drop %llu\nif.%s.tx-drop %llu\nif.%s.tx-queue-drop %llu\n",
+			    r, (unsigned long long)c->rx_drops, r, (unsigned long long)c->tx_drops, r,
+			    (unsigned long long)c->tx_queue_drops);
+		sbuf_printf(out, "if.%s.rx-error %llu\nif.%s.tx-error %llu\n", r,
+			    (unsigned long long)c->rx_errors, r, (unsigned long long)c->tx_errors);
+	}
+	for (int d = 0; d < DPD_MAX; d++)
+		sbuf_printf(out, "dp.%s %llu\n", drop_names[d], (unsigned long long)dp->drops[d]);
+	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\n",
+		    (unsigned long long)dp->echo_replies, dp->nfree);
+	const struct arp_stats *a = arp_stats(dp->arp);
+	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
+			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",
+		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
+		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
+		    (unsigned long long)a->queued, (unsigned long long)a->unreachable);
+	struct arp_info ai[64];
+	size_t na = arp_list(dp->arp, ai, 64);
+	for (size_t i = 0; i < na; i++)
+		sbuf_printf(out, "arp.entry %u.%u.%u.%u %02x:%02x:%02x:%02x:%02x:%02x %s %s\n",
+			    ai[i].ip >> 24, (ai[i].ip >> 16) & 255, (ai[i].ip >> 8) & 255,
+			    ai[i].ip & 255, ai[i].mac[0], ai[i].mac[1], ai[i].mac[2], ai[i].mac[3],
+			    ai[i].mac[4], ai[i].mac[5], name_of(NS_IFACE, ai[i].ifid),
+			    arp_state_name(ai[i].state));
+}

@@ -1,0 +1,94 @@
+/*
+ * dataplane: the live router on real Linux interfaces. Maps RouterOS
+ * interface names to Linux interfaces ("ether1-gateway=veth-wan0"), owns
+ * their io handles (af_packet), the ARP table and a fixed pool of frame
+ * buffers, and hangs their file descriptors and two timers on the
+ * daemon's loop. Per received burst: layer 2 (ARP to arp.c; unicast frames
+ * for another MAC are not ours), engine_input, then
+ *   EV_FORWARD  a copy into the pool, qos_enqueue, and whatever the queues
+ *               release goes out of its interface with its Ethernet header
+ *               rewritten (source: the interface's MAC; destination: ARP of
+ *               the next hop), paced by qos_next_event on a loop timer;
+ *   EV_REJECT   the engine's reply frame out of reply_if;
+ *   EV_LOCAL    ICMP echo requests to the router's addresses are answered
+ *               here, through engine_output (the output chain applies);
+ *               other local traffic is counted and dropped until the TAP
+ *               to the kernel's stack exists (next slice).
+ * IPv6 is parsed and filtered by the engine, but without neighbour
+ * discovery here yet, what it routes is counted and dropped; datagrams the
+ * engine reassembled beyond a pool buffer are dropped as oversize until
+ * fragmentation by MTU exists on this path.
+ * The interfaces are rosfw's: the kernel's IPv6 is turned off on them, and
+ * an IPv4 address the kernel still holds there is warned about.
+ * Interface counters (rx/tx bytes, packets, drops, errors), the Linux MAC,
+ * MTU and link state show in /interface print [stats] (a runtime provider
+ * registered by dataplane_new). A link that goes down is noticed (POLLERR,
+ * ENETDOWN/ENXIO on send, a check every 200 ms) and recovers when it comes back;
+ * an interface that disappears is reopened when it reappears.
+ * Borrows the loop, the engine and the queues; dataplane_set_qos must be
+ * called before the daemon frees the queues it gave (what they hold is
+ * dropped: frames are copies in the dataplane's own pool). One thread: the
+ * loop's. Errors: dataplane_new returns NULL and fills err.
+ */
+#ifndef ROSFW_IO_DATAPLANE_H
+#define ROSFW_IO_DATAPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/loop.h"
+#include "engine/engine.h"
+#include "qos/qos.h"
+#include "util/err.h"
+#include "util/sbuf.h"
+
+struct dataplane;
+
+/* Counters of one interface, as /interface print stats shows them. */
+struct dataplane_if_stats {
+	uint64_t rx_bytes, rx_packets, rx_drops, rx_errors;
+	uint64_t tx_bytes, tx_packets, tx_drops, tx_queue_drops, tx_errors;
+};
+
+/* Why the dataplane itself (not the firewall) dropped a packet. */
+enum dataplane_drop {
+	DPD_NOT_FOR_US,  /* unicast frame for another MAC (promiscuous port) */
+	DPD_OVERSIZE,    /* larger than a pool buffer, or cut short by the ring */
+	DPD_VLAN,        /* 802.1Q: VLAN interfaces are not mapped yet */
+	DPD_MULTICAST,   /* IPv4 multicast: not routed (no PIM) */
+	DPD_POOL,        /* no free frame buffer */
+	DPD_NO_PORT,     /* routed to an interface with no Linux interface mapped */
+	DPD_LINK_DOWN,   /* routed to an interface whose link is down */
+	DPD_QUEUE,       /* refused or pushed out by a queue (QoS) */
+	DPD_ARP_QUEUE,   /* pushed out of a full ARP wait queue */
+	DPD_ARP_FAILED,  /* the next hop never answered ARP */
+	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
+	DPD_LOCAL,       /* accepted by input, no local stack yet (TAP: next slice) */
+	DPD_NO_ND,       /* IPv6 routed: neighbour discovery is not there yet */
+	DPD_MAX
+};
+const char *dataplane_drop_name(enum dataplane_drop d);
+
+/*
+ * maps: n strings "ros-name=linux-name". Opens every Linux interface
+ * (af_packet), watches the fds on loop l, and registers the /interface
+ * provider. The clock is CLOCK_MONOTONIC in ns until dataplane_set_clock.
+ */
+struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *const *maps,
+				size_t n, struct err *e);
+void dataplane_free(struct dataplane *dp);
+
+/* The queues to use from now on (NULL: send in arrival order); what the
+ * previous queues held is dropped. */
+void dataplane_set_qos(struct dataplane *dp, struct qos *q);
+/* The engine's time base (ns): the clock engine_tick and qos_build see. */
+void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void *ctx);
+
+/* Counters of the interface named ros (RouterOS name); -1 if not mapped. */
+int dataplane_if_stats(const struct dataplane *dp, const char *ros,
+		       struct dataplane_if_stats *out);
+uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
+/* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.echo. */
+void dataplane_report(const struct dataplane *dp, struct sbuf *out);
+
+#endif

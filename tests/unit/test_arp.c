@@ -1,0 +1,291 @@
+/*
+ * ARP of the live dataplane, in virtual time: answers for the router's
+ * addresses, resolution with a wait queue, retries and give-up, ageing and
+ * probes, and that every waiting packet comes back exactly once.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "io/arp.h"
+
+#define SEC 1000000000ull
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static const uint8_t our_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+#define OUR_IP IP(192, 168, 88, 1)
+#define HOST_IP IP(192, 168, 88, 10)
+
+struct sent {
+	uint16_t ifid;
+	uint8_t f[ARP_FRAME_LEN];
+};
+
+static struct sent sent[64];
+static size_t nsent;
+static int resolved[16], nresolved;
+static int dropped[16], ndropped, nunreach;
+static int pkts[16];
+
+static bool is_mine(void *ctx, uint16_t ifid, uint32_t a)
+{
+	return ifid == 1 && a == OUR_IP;
+}
+
+static uint32_t src_addr(void *ctx, uint16_t ifid, uint32_t t)
+{
+	return ifid == 1 ? OUR_IP : 0;
+}
+
+static const uint8_t *mac_of(void *ctx, uint16_t ifid)
+{
+	return our_mac;
+}
+
+static void send_fn(void *ctx, uint16_t ifid, const uint8_t *f, uint32_t len)
+{
+	assert_int_equal(len, ARP_FRAME_LEN);
+	if (nsent < 64) {
+		sent[nsent].ifid = ifid;
+		memcpy(sent[nsent].f, f, len);
+	}
+	nsent++;
+}
+
+static void resolved_fn(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
+{
+	assert_memory_equal(mac, host_mac, 6);
+	resolved[nresolved++] = *(int *)pkt;
+}
+
+static void dropped_fn(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
+{
+	dropped[ndropped++] = *(int *)pkt;
+	nunreach += unreachable;
+}
+
+static struct arp *mk(void)
+{
+	nsent = 0;
+	nresolved = ndropped = nunreach = 0;
+	for (int i = 0; i < 16; i++)
+		pkts[i] = i;
+	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn };
+	return arp_new(&o);
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16), b[2] = (uint8_t)(v >> 8),
+	b[3] = (uint8_t)v;
+}
+
+/* An ARP frame from the host. */
+static void frame(uint8_t *f, uint16_t op, const uint8_t *sha, uint32_t spa, uint32_t tpa)
+{
+	memset(f, 0, ARP_FRAME_LEN);
+	memcpy(f, op == 1 ? bcast : our_mac, 6);
+	memcpy(f + 6, sha, 6);
+	f[12] = 0x08, f[13] = 0x06, f[15] = 1, f[16] = 0x08, f[18] = 6, f[19] = 4;
+	f[21] = (uint8_t)op;
+	memcpy(f + 22, sha, 6);
+	put32(f + 28, spa);
+	put32(f + 38, tpa);
+}
+
+static void test_answers_for_own_address(void **state)
+{
+	struct arp *a = mk();
+	uint8_t f[ARP_FRAME_LEN];
+	frame(f, 1, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	const uint8_t *r = sent[0].f;
+	assert_memory_equal(r, host_mac, 6);       /* unicast back */
+	assert_memory_equal(r + 6, our_mac, 6);
+	assert_int_equal(r[21], 2);                /* reply */
+	assert_memory_equal(r + 22, our_mac, 6);
+	assert_int_equal(get32(r + 28), OUR_IP);
+	assert_memory_equal(r + 32, host_mac, 6);
+	assert_int_equal(get32(r + 38), HOST_IP);
+	/* the requester is known now: no request needed to reach it */
+	uint8_t mac[6];
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	assert_memory_equal(mac, host_mac, 6);
+	assert_int_equal(nsent, 1);
+
+	/* not ours (another address, or ours on another interface): silence */
+	frame(f, 1, host_mac, IP(192, 168, 88, 11), IP(192, 168, 88, 99));
+	arp_input(a, 1, f, sizeof(f), SEC);
+	frame(f, 1, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 2, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	assert_false(arp_resolve(a, 1, IP(192, 168, 88, 11), NULL, mac, 2 * SEC));
+	arp_free(a);
+}
+
+static void test_probe_and_malformed(void **state)
+{
+	struct arp *a = mk();
+	uint8_t f[ARP_FRAME_LEN];
+	/* an address probe (sender 0.0.0.0) is answered, nothing learned */
+	frame(f, 1, host_mac, 0, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	struct arp_info info[4];
+	assert_int_equal(arp_list(a, info, 4), 0);
+	/* short, wrong hardware type, group sender: counted, ignored */
+	arp_input(a, 1, f, 41, SEC);
+	frame(f, 1, host_mac, HOST_IP, OUR_IP);
+	f[15] = 6;
+	arp_input(a, 1, f, sizeof(f), SEC);
+	frame(f, 1, bcast, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(arp_stats(a)->bad, 3);
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+static void test_resolve_with_queue(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	for (int i = 0; i < 4; i++)
+		assert_false(arp_resolve(a, 1, HOST_IP, &pkts[i], mac, SEC));
+	/* one broadcast request, from our address */
+	assert_int_equal(nsent, 1);
+	assert_memory_equal(sent[0].f, bcast, 6);
+	assert_int_equal(sent[0].f[21], 1);
+	assert_int_equal(get32(sent[0].f + 28), OUR_IP);
+	assert_int_equal(get32(sent[0].f + 38), HOST_IP);
+	/* the fourth pushed the first out */
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(dropped[0], 0);
+	assert_int_equal(nunreach, 0);
+	uint8_t f[ARP_FRAME_LEN];
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC + SEC / 10);
+	assert_int_equal(nresolved, 3);
+	assert_int_equal(resolved[0], 1);
+	assert_int_equal(resolved[1], 2);
+	assert_int_equal(resolved[2], 3);
+	assert_true(arp_resolve(a, 1, HOST_IP, &pkts[5], mac, 2 * SEC));
+	assert_memory_equal(mac, host_mac, 6);
+	assert_int_equal(arp_stats(a)->queue_drops, 1);
+	arp_free(a);
+	assert_int_equal(ndropped, 1);
+}
+
+static void test_retries_then_unreachable(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, 10 * SEC));
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[2], mac, 10 * SEC));
+	for (uint64_t t = 10 * SEC; t < 13 * SEC; t += SEC / 10)
+		arp_tick(a, t);
+	assert_int_equal(nsent, 3); /* at 10, 11 and 12 s */
+	assert_int_equal(ndropped, 0);
+	arp_tick(a, 13 * SEC);
+	assert_int_equal(ndropped, 2);
+	assert_int_equal(nunreach, 2);
+	assert_int_equal(arp_stats(a)->unreachable, 2);
+	/* forgotten: the next packet asks again */
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[3], mac, 14 * SEC));
+	assert_int_equal(nsent, 4);
+	arp_free(a);
+	assert_int_equal(ndropped, 3);
+	assert_int_equal(nunreach, 2);
+}
+
+static void test_stale_probes(void **state)
+{
+	struct arp *a = mk();
+	uint8_t f[ARP_FRAME_LEN], mac[6];
+	frame(f, 1, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	nsent = 0;
+	arp_tick(a, 20 * SEC);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 20 * SEC));
+	assert_int_equal(nsent, 0); /* reachable: no traffic */
+	arp_tick(a, 32 * SEC);
+	struct arp_info info[2];
+	assert_int_equal(arp_list(a, info, 2), 1);
+	assert_int_equal(info[0].state, ARP_STALE);
+	/* a stale entry still carries traffic and is probed, unicast */
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 33 * SEC));
+	assert_int_equal(nsent, 1);
+	assert_memory_equal(sent[0].f, host_mac, 6);
+	/* the answer makes it reachable again */
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), 33 * SEC + SEC / 2);
+	arp_list(a, info, 2);
+	assert_int_equal(info[0].state, ARP_REACHABLE);
+	/* silence: after 3 probes the neighbour is forgotten */
+	arp_tick(a, 70 * SEC);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 70 * SEC));
+	for (uint64_t t = 70 * SEC; t <= 74 * SEC; t += SEC / 2)
+		arp_tick(a, t);
+	assert_int_equal(nsent, 1 + ARP_PROBES);
+	assert_int_equal(arp_list(a, info, 2), 0);
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 75 * SEC));
+	arp_free(a);
+}
+
+static void test_flush_and_free(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	assert_false(arp_resolve(a, 2, HOST_IP, &pkts[2], mac, SEC));
+	arp_flush_if(a, 1);
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(dropped[0], 1);
+	arp_free(a);
+	assert_int_equal(ndropped, 2);
+	assert_int_equal(dropped[1], 2);
+	assert_int_equal(nunreach, 0);
+}
+
+static void test_table_full(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	for (uint32_t i = 0; i < ARP_MAX_ENTRIES; i++)
+		assert_false(arp_resolve(a, 1, IP(10, 0, 0, 0) + i, NULL, mac, SEC));
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[4], mac, SEC));
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(arp_stats(a)->table_full, 1);
+	/* the unanswered ones are given up and their entries come back */
+	for (uint64_t t = SEC; t <= 5 * SEC; t += SEC)
+		arp_tick(a, t);
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[5], mac, 6 * SEC));
+	assert_int_equal(ndropped, 1);
+	arp_free(a);
+	assert_int_equal(ndropped, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answers_for_own_address),
+		cmocka_unit_test(test_probe_and_malformed),
+		cmocka_unit_test(test_resolve_with_queue),
+		cmocka_unit_test(test_retries_then_unreachable),
+		cmocka_unit_test(test_stale_probes),
+		cmocka_unit_test(test_flush_and_free),
+		cmocka_unit_test(test_table_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,943 @@
+/*
+ * The packet flow end to end: a store filled by console commands, loaded
+ * into an engine, frames written as `rosfw trace` descriptions (pkt_build)
+ * and run through engine_input. IPv6: forwarding with connected and static
+ * routes, blackhole and prohibit routes, the filter (accept, drop, reject
+ * with ICMPv6 errors and TCP resets that parse back), established and
+ * related through conntrack, hop limit exceeded, neighbour discovery and the
+ * router's own addresses to input. IPv4: masquerade port allocation when two
+ * hosts use the same source port, dst-nat and its reply, an ICMP error about
+ * a masqueraded flow translated back, TTL exceeded, blackhole routes.
+ * Fragments (IPv4 and IPv6): reassembly in and out of order before the
+ * rules, overlaps, the timeout and the memory limit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "conf/types.h"
+#include "engine/engine.h"
+#include "engine/names.h"
+
+#define SEC 1000000000ull
+#define FRAME 2048
+
+/* ---- fixture ---- */
+
+struct env {
+	struct store *st;
+	struct conf_session s;
+	struct engine *en;
+	uint64_t now;
+};
+
+static const char base_rsc[] =
+	"/ip address\n"
+	"add address=192.168.88.1/24 interface=ether2\n"
+	"add address=203.0.113.2/24 interface=ether1\n"
+	"/ip route\n"
+	"add gateway=203.0.113.1\n"
+	"add dst-address=192.0.2.0/24 type=blackhole\n"
+	"/ipv6 address\n"
+	"add address=2001:db8:1::1/64 interface=ether2\n"
+	"add address=2001:db8:ffff::2/64 interface=ether1\n"
+	"/ipv6 route\n"
+	"add gateway=2001:db8:ffff::1\n"
+	"add dst-address=2001:db8:100::/48 gateway=2001:db8:1::2\n"
+	"add dst-address=2001:db8:dead::/48 type=blackhole\n"
+	"add dst-address=2001:db8:bad::/48 type=prohibit\n"
+	"add dst-address=2001:db8:200::/48 gateway=fe80::99%ether3\n";
+
+static struct env *env_new(const char *extra)
+{
+	struct env *v = calloc(1, sizeof(*v));
+	struct err e;
+	err_clear(&e);
+	if (store_open(&v->st, ":memory:", &e) < 0)
+		fail_msg("store_open: %s", e.msg);
+	conf_session_init(&v->s, v->st, "tester");
+	if (conf_store_init(&v->s, false, &e) < 0)
+		fail_msg("conf_store_init: %s", e.msg);
+	if (conf_import(&v->s, base_rsc, "base", 0, NULL, &e) < 0)
+		fail_msg("base: line %d: %s", e.line, e.msg);
+	if (extra && conf_import(&v->s, extra, "extra", 0, NULL, &e) < 0)
+		fail_msg("extra: line %d: %s", e.line, e.msg);
+	v->en = engine_new();
+	if (engine_load(v->en, v->st, &e) < 0)
+		fail_msg("engine_load: %s", e.msg);
+	v->now = 10 * SEC;
+	return v;
+}
+
+static void env_free(struct env *v)
+{
+	engine_free(v->en);
+	conf_session_free(&v->s);
+	store_close(v->st);
+	free(v);
+}
+
+static uint16_t ifid(const char *name)
+{
+	return (uint16_t)name_intern(NS_IFACE, name);
+}
+
+struct frame {
+	uint8_t buf[FRAME];
+	struct pkt p;
+	struct engine_out out;
+};
+
+static uint32_t build(const char *desc, uint8_t *buf)
+{
+	struct err e;
+	err_clear(&e);
+	int n = pkt_build(desc, buf, FRAME, &e);
+	if (n < 0)
+		fail_msg("pkt_build %s: %s", desc, e.msg);
+	return (uint32_t)n;
+}
+
+/* Runs raw bytes in through an interface; f->p describes what came out. */
+static enum ev_verdict run_raw(struct env *v, struct frame *f, const char *in, uint32_t len)
+{
+	memset(&f->p, 0, sizeof(f->p));
+	f->p.data = f->buf;
+	f->p.len = len;
+	f->p.cap = FRAME;
+	v->now += 1000000;
+	engine_input(v->en, &f->p, ifid(in), v->now, &f->out);
+	return f->out.verdict;
+}
+
+static enum ev_verdict run(struct env *v, struct frame *f, const char *in, const char *desc)
+{
+	return run_raw(v, f, in, build(desc, f->buf));
+}
+
+static void ip6(const char *s, uint8_t a[16])
+{
+	assert_int_equal(parse_ip6(s, a), 0);
+}
+
+static void assert_ip6(const uint8_t *got, const char *want)
+{
+	uint8_t a[16];
+	ip6(want, a);
+	if (memcmp(got, a, 16)) {
+		struct sbuf b = SBUF_INIT;
+		format_ip6(got, &b);
+		fail_msg("address %s, expected %s", sbuf_str(&b), want);
+	}
+}
+
+static uint32_t ip4(const char *s)
+{
+	uint32_t a;
+	assert_int_equal(parse_ip4(s, &a), 0);
+	return a;
+}
+
+/* The reply the engine built (reject, TTL exceeded), parsed with its
+ * checksums verified. */
+static void parse_reply(const struct engine_out *out, uint8_t *copy, struct pkt *r)
+{
+	assert_true(out->reply_len > 0);
+	memcpy(copy, out->reply, out->reply_len);
+	memset(r, 0, sizeof(*r));
+	r->data = copy;
+	r->len = out->reply_len;
+	r->cap = ENGINE_MAX_REPLY;
+	assert_int_equal(pkt_parse(r, true, true), DR_NONE);
+	assert_true(pkt_checksums_ok(r));
+}
+
+/* ---- IPv6 forwarding ---- */
+
+static void test_v6_forward_routes(void **state)
+{
+	struct env *v = env_new(NULL);
+	struct frame f;
+
+	/* LAN to the Internet: the default route */
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:443 flags=S"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	assert_ip6(f.out.nexthop6, "2001:db8:ffff::1");
+	assert_int_equal(f.p.ttl, 63);
+	assert_int_equal(f.p.data[14 + 7], 63);
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* longest prefix: the /48 behind the LAN router wins over ::/0 */
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:9::1]:53 > [2001:db8:100::5]:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_ip6(f.out.nexthop6, "2001:db8:1::2");
+
+	/* a connected network: the next hop is the destination */
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:9::1]:53 > [2001:db8:1::20]:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_ip6(f.out.nexthop6, "2001:db8:1::20");
+
+	/* a link-local gateway with its interface */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:53 > [2001:db8:200::5]:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether3"));
+	assert_ip6(f.out.nexthop6, "fe80::99");
+
+	/* blackhole: silent */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:53 > [2001:db8:dead::1]:53"),
+			 EV_DROP);
+	assert_int_equal(f.out.reason, DR_BLACKHOLE);
+	assert_int_equal(f.out.reply_len, 0);
+
+	/* prohibit: ICMPv6 administratively prohibited */
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:53 > [2001:db8:bad::1]:53"),
+			 EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.proto, 58);
+	assert_int_equal(r.icmp_type, 1);
+	assert_int_equal(r.icmp_code, 1);
+
+	/* nothing routes multicast beyond the link, nor a link-local source */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:53 > [ff0e::1]:53"), EV_DROP);
+	assert_int_equal(f.out.reason, DR_NO_ROUTE);
+	assert_int_equal(f.out.reply_len, 0);
+	assert_int_equal(run(v, &f, "ether2", "udp [fe80::10]:53 > [2001:db8:9::1]:53"), EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.icmp_type, 1);
+	assert_int_equal(r.icmp_code, 2);
+	assert_ip6(r.dst.v6, "fe80::10");
+	/* the error comes from the router's link-local address on the link */
+	uint8_t ll[16];
+	assert_true(engine_link_local(v->en, ifid("ether2"), ll));
+	assert_memory_equal(r.src.v6, ll, 16);
+	env_free(v);
+}
+
+static const char v6_filter_rsc[] =
+	"/ipv6 firewall filter\n"
+	"add chain=forward action=accept connection-state=established,related\n"
+	"add chain=forward action=drop connection-state=invalid\n"
+	"add chain=forward action=accept in-interface=ether2\n"
+	"add chain=forward action=reject reject-with=icmp-admin-prohibited protocol=udp\n"
+	"add chain=forward action=reject reject-with=tcp-reset protocol=tcp dst-port=23\n"
+	"add chain=forward action=reject reject-with=icmp-port-unreachable protocol=tcp "
+	"dst-port=25\n"
+	"add chain=forward action=accept protocol=tcp dst-port=80\n"
+	"add chain=forward action=drop\n";
+
+static void test_v6_filter(void **state)
+{
+	struct env *v = env_new(v6_filter_rsc);
+	struct frame f;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+
+	/* accept, by the rule that decided */
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:9::1]:5000 > [2001:db8:1::10]:80 flags=S"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.table, RT_FILTER);
+	assert_true(f.out.rule_id != 0);
+
+	/* drop */
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:9::1]:5000 > [2001:db8:1::10]:22 flags=S"),
+			 EV_DROP);
+	assert_int_equal(f.out.reason, DR_FILTER);
+	assert_int_equal(engine_drops(v->en, DR_FILTER), 1);
+
+	/* reject with ICMPv6 administratively prohibited, quoting the packet */
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:9::1]:4000 > [2001:db8:1::10]:161 len=20"),
+			 EV_REJECT);
+	assert_int_equal(f.out.reason, DR_REJECT);
+	assert_int_equal(f.out.reply_if, ifid("ether1"));
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.family, 6);
+	assert_int_equal(r.proto, 58);
+	assert_int_equal(r.icmp_type, 1);
+	assert_int_equal(r.icmp_code, 1);
+	assert_ip6(r.src.v6, "2001:db8:ffff::2");
+	assert_ip6(r.dst.v6, "2001:db8:9::1");
+	assert_true(r.flags & PKT_F_ICMP_ERR);
+	assert_int_equal(r.inner.proto, 17);
+	assert_ip6(r.inner.src.v6, "2001:db8:9::1");
+	assert_ip6(r.inner.dst.v6, "2001:db8:1::10");
+	assert_int_equal(r.inner.sport, 4000);
+	assert_int_equal(r.inner.dport, 161);
+	assert_int_equal(r.ip_len, 40 + 8 + 40 + 8 + 20);
+
+	/* port unreachable */
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:9::1]:5000 > [2001:db8:1::10]:25 flags=S"),
+			 EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.icmp_type, 1);
+	assert_int_equal(r.icmp_code, 4);
+
+	/* tcp-reset, from the address the peer tried */
+	assert_int_equal(run(v, &f, "ether1",
+			     "tcp [2001:db8:9::1]:5000 > [2001:db8:1::10]:23 flags=S seq=1000"),
+			 EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.proto, 6);
+	assert_int_equal(r.tcp_flags, TCPF_RST | TCPF_ACK);
+	assert_int_equal(r.ack, 1001);
+	assert_int_equal(r.sport, 23);
+	assert_int_equal(r.dport, 5000);
+	assert_ip6(r.src.v6, "2001:db8:1::10");
+	assert_ip6(r.dst.v6, "2001:db8:9::1");
+
+	env_free(v);
+
+	/* never an error about an ICMPv6 error, nor to an unspecified source */
+	struct env *w = env_new("/ipv6 firewall filter\n"
+				"add chain=forward action=reject reject-with=icmp-no-route\n");
+	assert_int_equal(run(w, &f, "ether1",
+			     "icmp6 [2001:db8:9::1] > [2001:db8:1::10] type=1 code=4 "
+			     "(udp [2001:db8:1::10]:1 > [2001:db8:9::1]:2)"),
+			 EV_REJECT);
+	assert_int_equal(f.out.reply_len, 0);
+	assert_int_equal(run(w, &f, "ether1", "udp [::]:1 > [2001:db8:1::10]:2"), EV_REJECT);
+	assert_int_equal(f.out.reply_len, 0);
+	assert_int_equal(run(w, &f, "ether1", "udp [2001:db8:9::1]:1 > [2001:db8:1::10]:2"),
+			 EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.icmp_type, 1);
+	assert_int_equal(r.icmp_code, 0);
+	env_free(w);
+}
+
+static void test_v6_conntrack(void **state)
+{
+	struct env *v = env_new(v6_filter_rsc);
+	struct frame f;
+
+	/* out from the LAN, the answer comes back as established */
+	assert_int_equal(run(v, &f, "ether2",
+			     "tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:22 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_NEW);
+	assert_int_equal(run(v, &f, "ether1",
+			     "tcp [2001:db8:9::1]:22 > [2001:db8:1::10]:5000 flags=SA seq=900 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(run(v, &f, "ether2",
+			     "tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:22 flags=A seq=101 ack=901"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(run(v, &f, "ether1",
+			     "tcp [2001:db8:9::1]:22 > [2001:db8:1::10]:5000 flags=A seq=901 ack=101 len=100"),
+			 EV_FORWARD);
+
+	/* packet too big about the flow, from a router on the way: related */
+	assert_int_equal(run(v, &f, "ether1",
+			     "icmp6 [2001:db8:ffff::1] > [2001:db8:1::10] type=2 code=0 "
+			     "(tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:22 flags=A seq=101 ack=901)"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+
+	/* the same error about a flow that does not exist: invalid, dropped */
+	assert_int_equal(run(v, &f, "ether1",
+			     "icmp6 [2001:db8:ffff::1] > [2001:db8:1::10] type=2 code=0 "
+			     "(tcp [2001:db8:1::10]:5001 > [2001:db8:9::1]:22 flags=A)"),
+			 EV_DROP);
+	assert_int_equal(f.p.ct_state, CT_INVALID);
+
+	/* a new connection from outside on that port is not let in */
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:9::1]:22 > [2001:db8:1::10]:5002 flags=S"),
+			 EV_DROP);
+	/* an unsolicited SYN-ACK is invalid */
+	assert_int_equal(run(v, &f, "ether1",
+			     "tcp [2001:db8:9::7]:22 > [2001:db8:1::10]:5003 flags=SA ack=5"),
+			 EV_DROP);
+	assert_int_equal(f.p.ct_state, CT_INVALID);
+	env_free(v);
+}
+
+static void test_v6_hop_limit(void **state)
+{
+	struct env *v = env_new(NULL);
+	struct frame f;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+
+	assert_int_equal(run(v, &f, "ether2",
+			     "udp [2001:db8:1::10]:33434 > [2001:db8:9::1]:33434 ttl=1"),
+			 EV_REJECT);
+	assert_int_equal(f.out.reason, DR_TTL_EXCEEDED);
+	assert_int_equal(engine_drops(v->en, DR_TTL_EXCEEDED), 1);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.proto, 58);
+	assert_int_equal(r.icmp_type, 3);
+	assert_int_equal(r.icmp_code, 0);
+	assert_ip6(r.src.v6, "2001:db8:1::1");
+	assert_ip6(r.dst.v6, "2001:db8:1::10");
+	assert_int_equal(r.inner.sport, 33434);
+	/* a hop limit of 2 goes on with 1 */
+	assert_int_equal(run(v, &f, "ether2",
+			     "udp [2001:db8:1::10]:33434 > [2001:db8:9::1]:33434 ttl=2"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ttl, 1);
+	/* to the router itself the hop limit does not matter */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:33434 > [2001:db8:1::1]:53 ttl=1"),
+			 EV_LOCAL);
+	env_free(v);
+}
+
+static void test_v6_ndp_to_input(void **state)
+{
+	/* drop invalid first, as the default IPv6 firewall does; accept ICMPv6 */
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=drop connection-state=invalid\n"
+				"add chain=input action=accept protocol=icmpv6\n"
+				"add chain=input action=drop\n");
+	struct frame f;
+	static const char *const nd[] = {
+		"icmp6 [fe80::10] > [ff02::2] type=133 ttl=255",                 /* RS */
+		"icmp6 [fe80::20] > [ff02::1] type=134 ttl=255",                 /* RA */
+		"icmp6 [2001:db8:1::10] > [ff02::1:ff00:1] type=135 ttl=255",    /* NS */
+		"icmp6 [::] > [ff02::1:ff00:1] type=135 ttl=255",                /* DAD */
+		"icmp6 [fe80::10] > [fe80::1] type=136 ttl=255",                 /* NA */
+		"icmp6 [fe80::10] > [2001:db8:1::1] type=135 ttl=255",           /* NUD */
+		"icmp6 [fe80::20] > [fe80::1] type=137 ttl=255",                 /* redirect */
+	};
+	for (size_t i = 0; i < sizeof(nd) / sizeof(nd[0]); i++) {
+		if (run(v, &f, "ether2", nd[i]) != EV_LOCAL)
+			fail_msg("%s: %s (%s)", nd[i], ev_name(f.out.verdict),
+				 pkt_reason_name(f.out.reason));
+		assert_int_equal(f.p.ct_state, CT_UNTRACKED);
+	}
+	assert_int_equal(ct_count(engine_ct(v->en)), 0);
+
+	/* rules still decide: the same with ICMPv6 not accepted */
+	struct env *w = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=drop connection-state=invalid\n"
+				"add chain=input action=accept connection-state=untracked\n"
+				"add chain=input action=drop\n");
+	assert_int_equal(run(w, &f, "ether2", nd[2]), EV_LOCAL);
+	assert_int_equal(run(w, &f, "ether2", "icmp6 [2001:db8:1::10] > [2001:db8:1::1] type=128 id=1"),
+			 EV_DROP);
+	env_free(w);
+	struct env *x = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=drop protocol=icmpv6 icmp-options=135:0\n");
+	assert_int_equal(run(x, &f, "ether2", nd[2]), EV_DROP);
+	assert_int_equal(run(x, &f, "ether2", nd[4]), EV_LOCAL);
+	env_free(x);
+	env_free(v);
+}
+
+static void test_v6_local(void **state)
+{
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=accept protocol=tcp dst-port=22 in-interface=ether2\n"
+				"add chain=input action=reject reject-with=icmp-port-unreachable protocol=udp\n"
+				"add chain=input action=drop\n");
+	struct frame f;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+
+	uint8_t a[16];
+	ip6("2001:db8:1::1", a);
+	assert_true(engine_is_local6(v->en, a));
+	ip6("2001:db8:1::2", a);
+	assert_false(engine_is_local6(v->en, a));
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:5000 > [2001:db8:1::1]:22 flags=S"),
+			 EV_LOCAL);
+	assert_int_equal(f.p.ct_state, CT_NEW);
+	/* any of the router's addresses, whatever the interface */
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:5001 > [2001:db8:ffff::2]:22 flags=S"),
+			 EV_LOCAL);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:9::1]:5000 > [2001:db8:ffff::2]:22 flags=S"),
+			 EV_DROP);
+	/* the router's link-local address */
+	uint8_t ll[16];
+	assert_true(engine_link_local(v->en, ifid("ether2"), ll));
+	assert_int_equal(ll[0], 0xfe);
+	assert_int_equal(ll[1], 0x80);
+	struct sbuf b = SBUF_INIT;
+	format_ip6(ll, &b);
+	char desc[160];
+	snprintf(desc, sizeof(desc), "tcp [fe80::10]:5000 > [%s]:22 flags=S", sbuf_str(&b));
+	sbuf_free(&b);
+	assert_int_equal(run(v, &f, "ether2", desc), EV_LOCAL);
+	/* a reject in input comes from the address that was asked */
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:9::1]:5000 > [2001:db8:1::1]:53"),
+			 EV_REJECT);
+	parse_reply(&f.out, copy, &r);
+	assert_ip6(r.src.v6, "2001:db8:1::1");
+	assert_int_equal(r.icmp_code, 4);
+	/* an address on a disabled interface is not the router's */
+	struct env *w = env_new("/interface ethernet set [ find default-name=ether4 ] disabled=yes\n"
+				"/ipv6 address add address=2001:db8:4::1/64 interface=ether4\n");
+	assert_int_equal(run(w, &f, "ether2", "tcp [2001:db8:1::10]:5000 > [2001:db8:4::1]:22 flags=S"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	env_free(w);
+	env_free(v);
+}
+
+/* ---- IPv4 flow ---- */
+
+static const char masq_rsc[] =
+	"/ip firewall nat\n"
+	"add chain=srcnat action=masquerade out-interface=ether1\n"
+	"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp dst-port=8080 "
+	"to-addresses=192.168.88.10 to-ports=80\n";
+
+static void test_v4_masquerade_ports(void **state)
+{
+	struct env *v = env_new(masq_rsc);
+	struct frame f;
+
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:40000 > 198.51.100.1:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	uint16_t pa = f.p.sport;
+	assert_int_equal(pa, 40000); /* the original port while it is free */
+	assert_true(pkt_checksums_ok(&f.p));
+
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.11:40000 > 198.51.100.1:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	uint16_t pb = f.p.sport;
+	assert_int_not_equal(pa, pb);
+	assert_true(pb >= 1024);
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* each answer finds its own host */
+	char desc[128];
+	snprintf(desc, sizeof(desc), "udp 198.51.100.1:53 > 203.0.113.2:%u", pb);
+	assert_int_equal(run(v, &f, "ether1", desc), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.11"));
+	assert_int_equal(f.p.dport, 40000);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_true(pkt_checksums_ok(&f.p));
+	snprintf(desc, sizeof(desc), "udp 198.51.100.1:53 > 203.0.113.2:%u", pa);
+	assert_int_equal(run(v, &f, "ether1", desc), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 40000);
+
+	/* TCP has ports of its own: the original one is free there */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.12:40000 > 198.51.100.1:53 flags=S"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.sport, 40000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* a to-ports range of one port leaves room for one connection only */
+	struct env *w = env_new("/ip firewall nat\n"
+				"add chain=srcnat action=masquerade out-interface=ether1 protocol=udp "
+				"to-ports=5000\n");
+	assert_int_equal(run(w, &f, "ether2", "udp 192.168.88.10:40000 > 198.51.100.1:53"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.sport, 5000);
+	assert_int_equal(run(w, &f, "ether2", "udp 192.168.88.11:40000 > 198.51.100.1:53"),
+			 EV_DROP);
+	assert_int_equal(f.out.reason, DR_NAT_NO_PORT);
+	env_free(w);
+	env_free(v);
+}
+
+static void test_v4_dstnat(void **state)
+{
+	struct env *v = env_new(masq_rsc);
+	struct frame f;
+
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:5555 > 203.0.113.2:8080 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 80);
+	assert_int_equal(f.p.src.v4, ip4("198.51.100.7")); /* the source is kept */
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_true(f.p.ct->status & CTS_DSTNAT);
+
+	/* the server's answer leaves as the router's port 8080 */
+	assert_int_equal(run(v, &f, "ether2",
+			     "tcp 192.168.88.10:80 > 198.51.100.7:5555 flags=SA seq=50 ack=2"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 8080);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* and later packets of the client keep being translated */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:5555 > 203.0.113.2:8080 flags=A seq=2 ack=51"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 80);
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+}
+
+static void test_v4_icmp_error_unnat(void **state)
+{
+	struct env *v = env_new(masq_rsc);
+	struct frame f;
+
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:40000 > 198.51.100.1:53"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.11:40000 > 198.51.100.1:53"),
+			 EV_FORWARD);
+	uint16_t pb = f.p.sport;
+	assert_int_not_equal(pb, 40000);
+
+	/* port unreachable from the server, about the second host's datagram */
+	char desc[200];
+	snprintf(desc, sizeof(desc),
+		 "icmp 198.51.100.1 > 203.0.113.2 type=3 code=3 (udp 203.0.113.2:%u > 198.51.100.1:53)",
+		 pb);
+	assert_int_equal(run(v, &f, "ether1", desc), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.11"));
+	assert_true(f.p.flags & PKT_F_ICMP_ERR);
+	assert_int_equal(f.p.inner.src.v4, ip4("192.168.88.11"));
+	assert_int_equal(f.p.inner.sport, 40000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the embedded header's own checksum was kept right too */
+	assert_int_equal(csum_buf(f.p.data + f.p.inner.l3_off, 20, 0), 0);
+	/* what the host now reads is its own datagram */
+	struct pkt r;
+	uint8_t copy[FRAME];
+	memcpy(copy, f.p.data, f.p.len);
+	memset(&r, 0, sizeof(r));
+	r.data = copy;
+	r.len = f.p.len;
+	r.cap = FRAME;
+	assert_int_equal(pkt_parse(&r, true, true), DR_NONE);
+	assert_int_equal(r.inner.src.v4, ip4("192.168.88.11"));
+	assert_int_equal(r.inner.dport, 53);
+	env_free(v);
+}
+
+static void test_v4_ttl_and_blackhole(void **state)
+{
+	struct env *v = env_new(NULL);
+	struct frame f;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:33434 > 198.51.100.1:33434 ttl=1"),
+			 EV_REJECT);
+	assert_int_equal(f.out.reason, DR_TTL_EXCEEDED);
+	parse_reply(&f.out, copy, &r);
+	assert_int_equal(r.proto, 1);
+	assert_int_equal(r.icmp_type, 11);
+	assert_int_equal(r.icmp_code, 0);
+	assert_int_equal(r.src.v4, ip4("192.168.88.1"));
+	assert_int_equal(r.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(r.inner.src.v4, ip4("192.168.88.10"));
+	assert_int_equal(r.inner.dport, 33434);
+
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:1000 > 192.0.2.55:53"), EV_DROP);
+	assert_int_equal(f.out.reason, DR_BLACKHOLE);
+	assert_int_equal(f.out.reply_len, 0);
+	assert_int_equal(engine_drops(v->en, DR_BLACKHOLE), 1);
+	/* the router's own address still goes to input */
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:1000 > 192.168.88.1:53"), EV_LOCAL);
+	env_free(v);
+}
+
+/* ---- fragments ---- */
+
+static const char frag_rsc[] =
+	"/ip firewall filter\n"
+	"add chain=forward action=drop connection-state=invalid\n"
+	"add chain=forward action=drop protocol=udp dst-port=9999\n"
+	"/ipv6 firewall filter\n"
+	"add chain=forward action=drop connection-state=invalid\n"
+	"add chain=forward action=drop protocol=udp dst-port=9999\n";
+
+struct dgram {
+	uint8_t buf[FRAME * 3];
+	uint32_t len;
+	uint32_t l3, hl;   /* IP header offset and length */
+};
+
+static void dgram(struct dgram *d, const char *desc)
+{
+	struct err e;
+	err_clear(&e);
+	int n = pkt_build(desc, d->buf, sizeof(d->buf), &e);
+	if (n < 0)
+		fail_msg("pkt_build %s: %s", desc, e.msg);
+	d->len = (uint32_t)n;
+	d->l3 = 14;
+	d->hl = (d->buf[12] == 0x86) ? 40 : (uint32_t)(d->buf[14] & 15) * 4;
+}
+
+static void wr16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static void fix_csum4(uint8_t *ip, uint32_t hl)
+{
+	wr16(ip + 10, 0);
+	uint16_t c = csum_buf(ip, hl, 0); /* network order */
+	memcpy(ip + 10, &c, 2);
+}
+
+/* The fragment of d holding payload bytes [off, off + n), into f. */
+static uint32_t frag(const struct dgram *d, uint32_t off, uint32_t n, bool more, uint32_t id,
+		     uint8_t *out)
+{
+	uint32_t hdr = d->l3 + d->hl;
+	memcpy(out, d->buf, hdr);
+	uint8_t *ip = out + d->l3;
+	if (d->hl == 40) {
+		uint8_t *fh = out + hdr;
+		fh[0] = ip[6];
+		fh[1] = 0;
+		wr16(fh + 2, (uint16_t)(off | (more ? 1 : 0)));
+		fh[4] = (uint8_t)(id >> 24);
+		fh[5] = (uint8_t)(id >> 16);
+		fh[6] = (uint8_t)(id >> 8);
+		fh[7] = (uint8_t)id;
+		ip[6] = 44;
+		wr16(ip + 4, (uint16_t)(8 + n));
+		memcpy(fh + 8, d->buf + hdr + off, n);
+		return hdr + 8 + n;
+	}
+	wr16(ip + 2, (uint16_t)(d->hl + n));
+	wr16(ip + 4, (uint16_t)id);
+	wr16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+	fix_csum4(ip, d->hl);
+	memcpy(out + hdr, d->buf + hdr + off, n);
+	return hdr + n;
+}
+
+static enum ev_verdict send_frag(struct env *v, struct frame *f, const struct dgram *d,
+				 uint32_t off, uint32_t n, bool more, uint32_t id)
+{
+	return run_raw(v, f, "ether2", frag(d, off, n, more, id, f->buf));
+}
+
+/* The datagram that came out is d, hop limit aside. */
+static void assert_whole(const struct frame *f, const struct dgram *d)
+{
+	assert_int_equal(f->p.len, d->len);
+	assert_false(f->p.flags & PKT_F_FRAGMENT);
+	assert_true(pkt_checksums_ok(&f->p));
+	uint32_t hdr = d->l3 + d->hl;
+	assert_memory_equal(f->p.data + hdr, d->buf + hdr, d->len - hdr);
+}
+
+static void test_frag_in_order(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+	uint32_t pl = d.len - d.l3 - d.hl; /* 3008 */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 7), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 7), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 2960, pl - 2960, false, 7), EV_FORWARD);
+	assert_whole(&f, &d);
+	assert_int_equal(f.p.ip_len, 20 + pl);
+	assert_int_equal(f.p.dport, 53);
+	assert_int_equal(f.p.ct_state, CT_NEW);
+	assert_int_equal(f.p.ttl, 63);
+	/* the rules see the ports of the whole datagram */
+	dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:9999 len=3000");
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 8), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 8), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 2960, pl - 2960, false, 8), EV_DROP);
+	assert_int_equal(f.out.reason, DR_FILTER);
+	assert_int_equal(f.p.dport, 9999);
+	assert_int_equal(engine_drops(v->en, DR_FILTER), 1);
+	env_free(v);
+}
+
+static void test_frag_out_of_order(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "tcp 192.168.88.10:1000 > 198.51.100.1:80 flags=PA len=4000");
+	uint32_t pl = d.len - d.l3 - d.hl; /* 4020 */
+	assert_int_equal(send_frag(v, &f, &d, 2960, pl - 2960, false, 9), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 9), EV_HELD);
+	/* an exact duplicate changes nothing */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 9), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 9), EV_FORWARD);
+	assert_whole(&f, &d);
+	/* a TCP segment picked up mid-stream (loose tracking), whole */
+	assert_int_equal(f.p.ct_state, CT_NEW);
+
+	/* the same id from another source is another datagram */
+	struct dgram d2;
+	dgram(&d2, "udp 192.168.88.11:1000 > 198.51.100.1:9999 len=2000");
+	uint32_t pl2 = d2.len - d2.l3 - d2.hl;
+	assert_int_equal(send_frag(v, &f, &d2, 1480, pl2 - 1480, false, 9), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d2, 0, 1480, true, 9), EV_DROP);
+	assert_int_equal(f.out.reason, DR_FILTER);
+	env_free(v);
+}
+
+static void test_frag_overlap(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+	uint32_t pl = d.len - d.l3 - d.hl;
+
+	/* an overlap that agrees with what is queued is trimmed */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 1), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1000, 1480, true, 1), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, pl - 1480, false, 1), EV_FORWARD);
+	assert_whole(&f, &d);
+
+	/* one that rewrites queued bytes drops the datagram */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 2), EV_HELD);
+	uint32_t n = frag(&d, 1000, 1480, true, 2, f.buf);
+	f.buf[n - 1] ^= 0xff;                 /* outside the overlap: fine */
+	f.buf[14 + 20 + 100] ^= 0xff;          /* byte 1100, inside it */
+	assert_int_equal(run_raw(v, &f, "ether2", n), EV_DROP);
+	assert_int_equal(f.out.reason, DR_FRAG_OVERLAP);
+	assert_int_equal(engine_drops(v->en, DR_FRAG_OVERLAP), 1);
+	/* the rest of it starts a new datagram that never completes */
+	assert_int_equal(send_frag(v, &f, &d, 1480, pl - 1480, false, 2), EV_HELD);
+
+	/* a last fragment that contradicts the known end */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 3), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, pl - 1480, false, 3), EV_FORWARD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, false, 4), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 800, false, 4), EV_DROP);
+	assert_int_equal(f.out.reason, DR_FRAG_OVERLAP);
+	env_free(v);
+}
+
+static void test_frag_timeout(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+	uint32_t pl = d.len - d.l3 - d.hl;
+
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 5), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 5), EV_HELD);
+	v->now += 29 * SEC; /* still in time */
+	assert_int_equal(send_frag(v, &f, &d, 2960, pl - 2960, false, 5), EV_FORWARD);
+	assert_whole(&f, &d);
+
+	assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, 6), EV_HELD);
+	v->now += 31 * SEC;
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 6), EV_HELD);
+	assert_int_equal(engine_drops(v->en, DR_FRAG_TIMEOUT), 1);
+	assert_int_equal(send_frag(v, &f, &d, 2960, pl - 2960, false, 6), EV_HELD);
+
+	/* housekeeping expires them too */
+	engine_tick(v->en, v->now + 31 * SEC);
+	assert_int_equal(engine_drops(v->en, DR_FRAG_TIMEOUT), 2);
+	env_free(v);
+}
+
+static void test_frag_memory(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram *d = malloc(sizeof(*d));
+	/* 100 datagrams of 60 KB that never complete (no last fragment):
+	 * 4 MiB holds fewer than 70 of them */
+	dgram(d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=1500");
+	for (uint32_t id = 100; id < 200; id++)
+		for (uint32_t off = 0; off < 60000; off += 1480) {
+			/* the bytes of the first fragment will do for every offset */
+			uint32_t n = frag(d, 0, 1480, true, id, f.buf);
+			uint8_t *ip = f.buf + 14;
+			wr16(ip + 6, (uint16_t)(0x2000 | off / 8));
+			fix_csum4(ip, 20);
+			assert_int_equal(run_raw(v, &f, "ether2", n), EV_HELD);
+		}
+	assert_true(engine_drops(v->en, DR_FRAG_MEMORY) > 0);
+	assert_int_equal(engine_drops(v->en, DR_FRAG_TIMEOUT), 0);
+
+	/* a datagram that arrives whole still goes through */
+	dgram(d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+	uint32_t pl = d->len - d->l3 - d->hl;
+	assert_int_equal(send_frag(v, &f, d, 0, 1480, true, 1), EV_HELD);
+	assert_int_equal(send_frag(v, &f, d, 1480, 1480, true, 1), EV_HELD);
+	assert_int_equal(send_frag(v, &f, d, 2960, pl - 2960, false, 1), EV_FORWARD);
+	assert_whole(&f, d);
+	free(d);
+	env_free(v);
+}
+
+static void test_frag_v6(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "udp [2001:db8:1::10]:1000 > [2001:db8:9::1]:53 len=3000");
+	uint32_t pl = d.len - d.l3 - d.hl; /* 3008 */
+	assert_int_equal(send_frag(v, &f, &d, 1448, 1448, true, 0x10203), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 2896, pl - 2896, false, 0x10203), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 0, 1448, true, 0x10203), EV_FORWARD);
+	assert_whole(&f, &d);
+	assert_int_equal(f.p.proto, 17);
+	assert_int_equal(f.p.data[14 + 6], 17); /* the fragment header is gone */
+	assert_int_equal(f.p.ct_state, CT_NEW);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+
+	/* filtered by port once whole */
+	dgram(&d, "udp [2001:db8:1::10]:1000 > [2001:db8:9::1]:9999 len=3000");
+	assert_int_equal(send_frag(v, &f, &d, 0, 1448, true, 77), EV_HELD);
+	assert_int_equal(send_frag(v, &f, &d, 1448, pl - 1448, false, 77), EV_DROP);
+	assert_int_equal(f.out.reason, DR_FILTER);
+
+	/* RFC 8200: a fragment that is not the last comes in 8-byte units */
+	assert_int_equal(send_frag(v, &f, &d, 0, 1447, true, 78), EV_DROP);
+	assert_int_equal(f.out.reason, DR_BAD_IPV6_LEN);
+	env_free(v);
+}
+
+/* With tracking off nothing is reassembled (Linux defragments for
+ * conntrack) and fragments go on as they are. */
+static void test_frag_untracked(void **state)
+{
+	struct env *v = env_new("/ip firewall connection tracking set enabled=no\n");
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+	assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, 5), EV_FORWARD);
+	assert_true(f.p.flags & PKT_F_FRAGMENT);
+	assert_int_equal(f.p.ct_state, CT_UNTRACKED);
+	env_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v6_forward_routes),
+		cmocka_unit_test(test_v6_filter),
+		cmocka_unit_test(test_v6_conntrack),
+		cmocka_unit_test(test_v6_hop_limit),
+		cmocka_unit_test(test_v6_ndp_to_input),
+		cmocka_unit_test(test_v6_local),
+		cmocka_unit_test(test_v4_masquerade_ports),
+		cmocka_unit_test(test_v4_dstnat),
+		cmocka_unit_test(test_v4_icmp_error_unnat),
+		cmocka_unit_test(test_v4_ttl_and_blackhole),
+		cmocka_unit_test(test_frag_in_order),
+		cmocka_unit_test(test_frag_out_of_order),
+		cmocka_unit_test(test_frag_overlap),
+		cmocka_unit_test(test_frag_timeout),
+		cmocka_unit_test(test_frag_memory),
+		cmocka_unit_test(test_frag_v6),
+		cmocka_unit_test(test_frag_untracked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
