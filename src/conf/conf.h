@@ -179,6 +179,8 @@ struct print_opts {
 void print_items(struct conf_session *s, const struct menu *m, struct item **items, size_t n,
 		 const struct print_opts *o, struct sbuf *out);
 void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, struct sbuf *out);
+/* Decodes the escape after a backslash into out; returns the characters used. */
+size_t conf_unescape(const char *s, struct sbuf *out);
 /* Appends a value quoted as RouterOS prints it when it needs quotes. */
 void conf_quote(const char *v, bool force, struct sbuf *out);
 /* True when an item refers to something that does not exist (print's I flag). */

@@ -115,8 +115,11 @@ static void fmt_time(int64_t t, char *buf, size_t n)
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void interfaces(struct conf_session *s, struct list *l)
+int conf_interface_items(struct conf_session *s, const struct menu *view,
+			 conf_iface_decorate_fn decorate, void *ctx, struct item ***items,
+			 size_t *n)
 {
+	struct list l = { NULL, 0, view };
 	for (size_t i = 0; i < schema_nmenus; i++) {
 		const struct menu *m = schema_menus[i];
 		if (strncmp(m->path, "/interface/", 11) || !m->key || (m->flags & MF_RUNTIME) ||
@@ -127,18 +130,25 @@ static void interfaces(struct conf_session *s, struct list *l)
 				   : !strcmp(kind, "wireless") ? "wlan" : kind;
 		for (size_t k = 0; k < store_count(s->st, m); k++) {
 			const struct item *src = store_at(s->st, m, k);
-			struct item *it = list_new(l, src->id);
-			put(l, it, "name", item_get(m, src, "name"));
-			put(l, it, "type", type);
-			put(l, it, "mtu", item_get(m, src, "mtu"));
-			put(l, it, "actual-mtu", item_get(m, src, "mtu"));
-			put(l, it, "mac-address", item_get(m, src, "mac-address"));
-			put(l, it, "disabled", item_get(m, src, "disabled"));
-			put(l, it, "comment", item_get(m, src, "comment"));
+			struct item *it = list_new(&l, src->id);
+			const char *name = item_get(m, src, "name");
 			const char *dis = item_get(m, src, "disabled");
-			put(l, it, "running", dis && !strcmp(dis, "yes") ? "no" : "yes");
+			bool disabled = dis && !strcmp(dis, "yes");
+			put(&l, it, "name", name);
+			put(&l, it, "type", type);
+			put(&l, it, "mtu", item_get(m, src, "mtu"));
+			put(&l, it, "actual-mtu", item_get(m, src, "mtu"));
+			put(&l, it, "mac-address", item_get(m, src, "mac-address"));
+			put(&l, it, "disabled", dis);
+			put(&l, it, "comment", item_get(m, src, "comment"));
+			put(&l, it, "running", disabled ? "no" : "yes");
+			if (decorate && name)
+				decorate(ctx, view, it, name, disabled);
 		}
 	}
+	*items = l.items;
+	*n = l.n;
+	return 0;
 }
 
 static void files(struct conf_session *s, struct list *l)
@@ -276,8 +286,8 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 		if (!strcmp(providers[i].path, m->path))
 			return providers[i].fn(providers[i].ctx, s, m, items, n);
 	if (!strcmp(m->path, "/interface"))
-		interfaces(s, &l);
-	else if (!strcmp(m->path, "/file"))
+		return conf_interface_items(s, m, NULL, NULL, items, n);
+	if (!strcmp(m->path, "/file"))
 		files(s, &l);
 	else if (!strcmp(m->path, "/log"))
 		logs(&l);

@@ -16,6 +16,15 @@
 typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct menu *m,
 				struct item ***items, size_t *n);
 void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
+
+/* The /interface view: one item per interface of every kind. decorate (may be
+ * NULL) adds what its owner knows of an interface, by name: link state, the
+ * real MAC and MTU, counters (the live dataplane's provider). */
+typedef void (*conf_iface_decorate_fn)(void *ctx, const struct menu *view, struct item *it,
+				       const char *name, bool disabled);
+int conf_interface_items(struct conf_session *s, const struct menu *view,
+			 conf_iface_decorate_fn decorate, void *ctx, struct item ***items,
+			 size_t *n);
 void conf_runtime_started(void);
 
 #endif

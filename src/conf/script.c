@@ -145,6 +145,31 @@ static int hexval(int c)
 	return -1;
 }
 
+/* One escape after a backslash, as RouterOS strings have them (\n \t \_ \HH
+ * \" \\ \$ \?); what conf_quote writes reads back the same. Returns the
+ * number of characters used (1, or 2 for \HH). */
+size_t conf_unescape(const char *s, struct sbuf *out)
+{
+	int d = (unsigned char)s[0];
+	int h1 = hexval(d), h2 = h1 >= 0 && s[1] ? hexval((unsigned char)s[1]) : -1;
+	if (h2 >= 0 && d != 'a' && d != 'b' && d != 'f') {
+		put_utf8(out, (unsigned)(h1 * 16 + h2));
+		return 2;
+	}
+	switch (d) {
+	case 'n': sbuf_putc(out, '\n'); break;
+	case 'r': sbuf_putc(out, '\r'); break;
+	case 't': sbuf_putc(out, '\t'); break;
+	case 'a': sbuf_putc(out, '\a'); break;
+	case 'b': sbuf_putc(out, '\b'); break;
+	case 'f': sbuf_putc(out, '\f'); break;
+	case 'v': sbuf_putc(out, '\v'); break;
+	case '_': sbuf_putc(out, ' '); break;
+	default: sbuf_putc(out, (char)d); break; /* \" \\ \$ \? */
+	}
+	return 1;
+}
+
 static int parse_subst(struct ps *p, struct sbuf *out, struct err *e);
 static int parse_var(struct ps *p, struct sbuf *out, struct err *e);
 
@@ -178,25 +203,9 @@ static int parse_string(struct ps *p, struct sbuf *out, struct err *e)
 			int d = peek(p);
 			if (d < 0)
 				continue;
-			int h1 = hexval(d), h2 = hexval(peek_at(p, 1));
-			if (h1 >= 0 && h2 >= 0 && !(d == 'a' || d == 'b' || d == 'f')) {
-				put_utf8(out, (unsigned)(h1 * 16 + h2));
+			size_t used = conf_unescape(p->t + p->i, out);
+			while (used-- > 0)
 				adv(p);
-				adv(p);
-				continue;
-			}
-			switch (d) {
-			case 'n': sbuf_putc(out, '\n'); break;
-			case 'r': sbuf_putc(out, '\r'); break;
-			case 't': sbuf_putc(out, '\t'); break;
-			case 'a': sbuf_putc(out, '\a'); break;
-			case 'b': sbuf_putc(out, '\b'); break;
-			case 'f': sbuf_putc(out, '\f'); break;
-			case 'v': sbuf_putc(out, '\v'); break;
-			case '_': sbuf_putc(out, ' '); break;
-			default: sbuf_putc(out, (char)d); break; /* \" \\ \$ \? */
-			}
-			adv(p);
 			continue;
 		}
 		sbuf_putc(out, (char)c);

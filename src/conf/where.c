@@ -126,40 +126,10 @@ static int read_script_value(struct wp *p, struct sbuf *out)
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The character after a backslash in a quoted value, decoded as the script
- * does it (\n \t \_ \HH ...): what conf_quote writes reads back the same. */
+/* The character after a backslash in a quoted value, decoded as the script does. */
 static void read_escape(struct wp *p, struct sbuf *out)
 {
-	char d = p->t[p->i];
-	int h1 = hexval(d), h2 = h1 >= 0 ? hexval(p->t[p->i + 1]) : -1;
-	if (h2 >= 0 && d != 'a' && d != 'b' && d != 'f') {
-		sbuf_putc(out, (char)(h1 * 16 + h2));
-		p->i += 2;
-		return;
-	}
-	switch (d) {
-	case 'n': sbuf_putc(out, '\n'); break;
-	case 'r': sbuf_putc(out, '\r'); break;
-	case 't': sbuf_putc(out, '\t'); break;
-	case 'a': sbuf_putc(out, '\a'); break;
-	case 'b': sbuf_putc(out, '\b'); break;
-	case 'f': sbuf_putc(out, '\f'); break;
-	case 'v': sbuf_putc(out, '\v'); break;
-	case '_': sbuf_putc(out, ' '); break;
-	default: sbuf_putc(out, d); break; /* \" \\ \$ \? */
-	}
-	p->i++;
+	p->i += conf_unescape(p->t + p->i, out);
 }
 
 static int read_value(struct wp *p, struct sbuf *out)

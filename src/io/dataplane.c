@@ -657,71 +657,43 @@ static void put_u64(const struct menu *m, struct item *it, const char *name, uin
 	put(m, it, name, buf);
 }
 
-/* The same list as the built-in provider (every interface menu), with
- * the Linux interface's MAC, MTU, link and counters for mapped ones. */
+/* What the Linux interface tells about a mapped one: link, MAC, MTU, counters. */
+static void decorate(void *ctx, const struct menu *m, struct item *it, const char *name,
+		     bool disabled)
+{
+	struct dataplane *dp = ctx;
+	struct dp_if *di = NULL;
+	for (size_t x = 0; dp && x < dp->nifs; x++)
+		if (!strcmp(dp->ifs[x].ros, name))
+			di = &dp->ifs[x];
+	if (!di)
+		return;
+	put(m, it, "running", !disabled && di->up ? "yes" : "no");
+	if (di->h) {
+		char mac[20], mtu[12];
+		const uint8_t *a = di->h->mac;
+		snprintf(mac, sizeof(mac), "%02X:%02X:%02X:%02X:%02X:%02X", a[0], a[1], a[2], a[3],
+			 a[4], a[5]);
+		snprintf(mtu, sizeof(mtu), "%u", di->h->mtu);
+		put(m, it, "mac-address", mac);
+		put(m, it, "actual-mtu", mtu);
+	}
+	const struct dataplane_if_stats *c = &di->st;
+	put_u64(m, it, "rx-byte", c->rx_bytes);
+	put_u64(m, it, "tx-byte", c->tx_bytes);
+	put_u64(m, it, "rx-packet", c->rx_packets);
+	put_u64(m, it, "tx-packet", c->tx_packets);
+	put_u64(m, it, "rx-drop", c->rx_drops);
+	put_u64(m, it, "tx-drop", c->tx_drops);
+	put_u64(m, it, "tx-queue-drop", c->tx_queue_drops);
+	put_u64(m, it, "rx-error", c->rx_errors);
+	put_u64(m, it, "tx-error", c->tx_errors);
+}
+
 static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
 		      struct item ***items, size_t *n)
 {
-	struct dataplane *dp = ctx;
-	struct item **v = NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < schema_nmenus; i++) {
-		const struct menu *im = schema_menus[i];
-		if (strncmp(im->path, "/interface/", 11) || !im->key || (im->flags & MF_RUNTIME) ||
-		    strchr(im->path + 11, '/') || !strcmp(im->path, "/interface/list"))
-			continue;
-		const char *kind = im->path + 11;
-		const char *type = !strcmp(kind, "ethernet") ? "ether"
-				   : !strcmp(kind, "wireless") ? "wlan" : kind;
-		for (size_t j = 0; j < store_count(s->st, im); j++) {
-			const struct item *src = store_at(s->st, im, j);
-			struct item *it = item_new(m);
-			it->id = src->id;
-			v = xrealloc(v, (k + 1) * sizeof(*v));
-			v[k++] = it;
-			const char *name = item_get(im, src, "name");
-			const char *dis = item_get(im, src, "disabled");
-			bool disabled = dis && !strcmp(dis, "yes");
-			put(m, it, "name", name);
-			put(m, it, "type", type);
-			put(m, it, "mtu", item_get(im, src, "mtu"));
-			put(m, it, "actual-mtu", item_get(im, src, "mtu"));
-			put(m, it, "mac-address", item_get(im, src, "mac-address"));
-			put(m, it, "disabled", dis);
-			put(m, it, "comment", item_get(im, src, "comment"));
-			struct dp_if *di = NULL;
-			for (size_t x = 0; dp && name && x < dp->nifs; x++)
-				if (!strcmp(dp->ifs[x].ros, name))
-					di = &dp->ifs[x];
-			if (!di) {
-				put(m, it, "running", disabled ? "no" : "yes");
-				continue;
-			}
-			put(m, it, "running", !disabled && di->up ? "yes" : "no");
-			if (di->h) {
-				char mac[20], mtu[12];
-				const uint8_t *a = di->h->mac;
-				snprintf(mac, sizeof(mac), "%02X:%02X:%02X:%02X:%02X:%02X", a[0], a[1],
-					 a[2], a[3], a[4], a[5]);
-				snprintf(mtu, sizeof(mtu), "%u", di->h->mtu);
-				put(m, it, "mac-address", mac);
-				put(m, it, "actual-mtu", mtu);
-			}
-			const struct dataplane_if_stats *c = &di->st;
-			put_u64(m, it, "rx-byte", c->rx_bytes);
-			put_u64(m, it, "tx-byte", c->tx_bytes);
-			put_u64(m, it, "rx-packet", c->rx_packets);
-			put_u64(m, it, "tx-packet", c->tx_packets);
-			put_u64(m, it, "rx-drop", c->rx_drops);
-			put_u64(m, it, "tx-drop", c->tx_drops);
-			put_u64(m, it, "tx-queue-drop", c->tx_queue_drops);
-			put_u64(m, it, "rx-error", c->rx_errors);
-			put_u64(m, it, "tx-error", c->tx_errors);
-		}
-	}
-	*items = v;
-	*n = k;
-	return 0;
+	return conf_interface_items(s, m, decorate, ctx, items, n);
 }
 
 /* ---- set-up ---- */

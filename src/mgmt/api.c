@@ -20,8 +20,8 @@
  * ROSFW_API_CHALLENGE_LOGIN=1 in the environment offers the challenge; it
  * can only succeed for users whose stored password is not a hash.
  * Failed logins are logged ("login failure for user X from IP via api")
- * and throttled per source address: THR_FAILS failures within THR_WINDOW_MS
- * refuse every login from that address for THR_BLOCK_MS.
+ * and throttled per source address (mgmt_throttle: 5 failures within a minute
+ * refuse every login from that address for a minute).
  *
  * Everything runs on the control-plane thread. Connections are freed only
  * at the end of their own I/O callback or in a timer, never while a
@@ -53,10 +53,6 @@
 #define API_CLOSING_MS    10000       /* time to take the last replies */
 #define API_PRELOGIN_MAX  32          /* sentences before login */
 #define API_READ_BUDGET   16          /* reads per callback, for fairness */
-#define THR_FAILS         5
-#define THR_WINDOW_MS     60000
-#define THR_BLOCK_MS      60000
-#define THR_SLOTS         256
 
 static const struct api_limits lim_prelogin = { 4096, 4096, 32 };
 static const struct api_limits lim_user = { 16u << 20, 16u << 20, 65536 };
@@ -120,12 +116,6 @@ struct api_conn {
 	struct listen *listens;
 };
 
-struct thr {
-	char ip[INET6_ADDRSTRLEN];
-	unsigned fails;
-	uint64_t first, until, used;
-};
-
 struct lctx {
 	struct api_server *a;
 	int i;
@@ -141,7 +131,7 @@ struct api_server {
 	struct api_cred *cred;
 	struct api_conn *conns;
 	size_t nconns;
-	struct thr thr[THR_SLOTS];
+	struct mgmt_throttle thr;
 	int hk_timer, changes_timer, rewatch_timer;
 	uint64_t *changed;
 	size_t nwords;
@@ -343,46 +333,6 @@ static void props_free(char **v, size_t n)
 
 /* ---- throttling of failed logins ---- */
 
-static struct thr *thr_find(struct api_server *a, const char *ip, bool create)
-{
-	struct thr *oldest = &a->thr[0];
-	for (size_t i = 0; i < THR_SLOTS; i++) {
-		if (a->thr[i].ip[0] && !strcmp(a->thr[i].ip, ip))
-			return &a->thr[i];
-		if (a->thr[i].used < oldest->used)
-			oldest = &a->thr[i];
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
-	return oldest;
-}
-
-static bool thr_blocked(struct api_server *a, const char *ip)
-{
-	struct thr *t = thr_find(a, ip, false);
-	return t && t->until > loop_now_ms();
-}
-
-static void thr_fail(struct api_server *a, const char *ip)
-{
-	uint64_t now = loop_now_ms();
-	struct thr *t = thr_find(a, ip, true);
-	t->used = now;
-	if (now - t->first > THR_WINDOW_MS) {
-		t->first = now;
-		t->fails = 0;
-	}
-	if (++t->fails >= THR_FAILS) {
-		t->until = now + THR_BLOCK_MS;
-		t->fails = 0;
-		conf_log("system,error,critical",
-			 "api: logins from %s refused for %d s after %d failures", ip,
-			 THR_BLOCK_MS / 1000, THR_FAILS);
-	}
-}
-
 /* ---- login ---- */
 
 static int md5_login(struct api_conn *c, const char *name, const char *response,
@@ -439,7 +389,7 @@ static void do_login(struct api_conn *c, const struct req *r)
 	}
 	char who[65];
 	sanitize(name ? name : "", who, sizeof(who));
-	if (thr_blocked(a, c->peer)) {
+	if (mgmt_throttle_blocked(&a->thr, c->peer, loop_now_ms())) {
 		conf_log("system,error,critical", "login failure for user %s from %s via api (refused)",
 			 who, c->peer);
 		reply_trap(c, r->tag, -1, MSG_BAD_LOGIN);
@@ -452,7 +402,7 @@ static void do_login(struct api_conn *c, const struct req *r)
 			  : mgmt_login(a->st, name, password ? password : "", c->peer, POL_API,
 				       &policy, &e);
 	if (rc < 0) {
-		thr_fail(a, c->peer);
+		mgmt_throttle_fail(&a->thr, c->peer, loop_now_ms(), "api");
 		conf_log("system,error,critical", "login failure for user %s from %s via api", who,
 			 c->peer);
 		reply_trap(c, r->tag, -1, e.msg[0] ? e.msg : MSG_BAD_LOGIN);

@@ -261,6 +261,47 @@ bad:
 	return err_set(e, "invalid user name or password (6)");
 }
 
+/* ---- failed logins ---- */
+
+static int thr_find(struct mgmt_throttle *t, const char *ip, bool create)
+{
+	int oldest = 0;
+	for (int i = 0; i < MGMT_THR_SLOTS; i++) {
+		if (t->slot[i].ip[0] && !strcmp(t->slot[i].ip, ip))
+			return i;
+		if (t->slot[i].used < t->slot[oldest].used)
+			oldest = i;
+	}
+	if (!create)
+		return -1;
+	memset(&t->slot[oldest], 0, sizeof(t->slot[oldest]));
+	snprintf(t->slot[oldest].ip, sizeof(t->slot[oldest].ip), "%s", ip);
+	return oldest;
+}
+
+bool mgmt_throttle_blocked(struct mgmt_throttle *t, const char *ip, uint64_t now_ms)
+{
+	int i = thr_find(t, ip, false);
+	return i >= 0 && t->slot[i].until > now_ms;
+}
+
+void mgmt_throttle_fail(struct mgmt_throttle *t, const char *ip, uint64_t now_ms,
+			const char *front)
+{
+	int i = thr_find(t, ip, true);
+	t->slot[i].used = now_ms;
+	if (now_ms - t->slot[i].first > MGMT_THR_WINDOW_MS) {
+		t->slot[i].first = now_ms;
+		t->slot[i].fails = 0;
+	}
+	if (++t->slot[i].fails >= MGMT_THR_FAILS) {
+		t->slot[i].until = now_ms + MGMT_THR_BLOCK_MS;
+		t->slot[i].fails = 0;
+		conf_log("system,error,critical", "%s: logins from %s refused for %d s after %d failures",
+			 front, ip, MGMT_THR_BLOCK_MS / 1000, MGMT_THR_FAILS);
+	}
+}
+
 /* ---- services ---- */
 
 int mgmt_service(struct store *st, const char *name, struct mgmt_service *out)

@@ -97,6 +97,30 @@ unsigned mgmt_policy_bits(const char *policy);
 int mgmt_login(struct store *st, const char *user, const char *password, const char *src,
 	       unsigned need, unsigned *policy, struct err *e);
 
+/* ---- failed logins ----
+ * Per source address: MGMT_THR_FAILS failures within a minute refuse every
+ * login from that address for a minute. A fixed table: the least recently
+ * used address gives way to a new one. */
+
+#define MGMT_THR_FAILS 5
+#define MGMT_THR_WINDOW_MS 60000
+#define MGMT_THR_BLOCK_MS 60000
+#define MGMT_THR_SLOTS 256
+
+struct mgmt_throttle {
+	struct {
+		char ip[48];
+		unsigned fails;
+		uint64_t first, until, used;
+	} slot[MGMT_THR_SLOTS];
+};
+
+/* Is the address refused now? */
+bool mgmt_throttle_blocked(struct mgmt_throttle *t, const char *ip, uint64_t now_ms);
+/* Counts a failure; logs once when the address becomes refused (front: "api", "rest"). */
+void mgmt_throttle_fail(struct mgmt_throttle *t, const char *ip, uint64_t now_ms,
+			const char *front);
+
 /* ---- services ---- */
 
 struct mgmt_service {

@@ -36,14 +36,9 @@
 #define MAX_CONNS 256u
 #define MAX_CONNS_PER_IP 64u
 #define IDLE_TIMEOUT_S 60u
-/* Failed logins, per source address: THR_FAILS within THR_WINDOW_MS refuse
- * every login from there that is not already verified, for THR_BLOCK_MS
- * (as the API front does; each check costs an argon2 verification on the
- * loop's thread). */
-#define THR_FAILS 5u
-#define THR_WINDOW_MS 60000u
-#define THR_BLOCK_MS 60000u
-#define THR_SLOTS 64
+/* Failed logins are throttled per source address with the API front's
+ * mgmt_throttle (each check costs an argon2 verification on the loop's
+ * thread); logins already verified and cached are not refused. */
 
 struct rest_req;
 
@@ -68,12 +63,6 @@ struct auth_slot {
 	uint64_t until;
 };
 
-struct throttle {
-	char ip[INET6_ADDRSTRLEN];
-	unsigned fails;
-	uint64_t first, until, used;
-};
-
 struct rest_server {
 	struct daemon *d;
 	struct loop *loop;
@@ -83,7 +72,7 @@ struct rest_server {
 	struct rest_req *reqs;    /* every request in progress */
 	struct auth_slot auth[AUTH_SLOTS];
 	unsigned char auth_key[crypto_generichash_KEYBYTES];
-	struct throttle thr[THR_SLOTS];
+	struct mgmt_throttle thr;
 	char mhd_msg[256];        /* MHD's last complaint */
 };
 
@@ -158,39 +147,6 @@ static void auth_forget(struct rest_server *srv)
 	sodium_memzero(srv->auth, sizeof(srv->auth));
 }
 
-static struct throttle *thr_find(struct rest_server *srv, const char *ip, bool create)
-{
-	struct throttle *oldest = &srv->thr[0];
-	for (size_t i = 0; i < THR_SLOTS; i++) {
-		if (srv->thr[i].ip[0] && !strcmp(srv->thr[i].ip, ip))
-			return &srv->thr[i];
-		if (srv->thr[i].used < oldest->used)
-			oldest = &srv->thr[i];
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
-	return oldest;
-}
-
-static void thr_fail(struct rest_server *srv, const char *ip)
-{
-	uint64_t now = loop_now_ms();
-	struct throttle *t = thr_find(srv, ip, true);
-	t->used = now;
-	if (now - t->first > THR_WINDOW_MS) {
-		t->first = now;
-		t->fails = 0;
-	}
-	if (++t->fails >= THR_FAILS) {
-		t->until = now + THR_BLOCK_MS;
-		t->fails = 0;
-		conf_log("system,error,critical", "rest: logins from %s refused for %u s after %u failures",
-			 ip, THR_BLOCK_MS / 1000, THR_FAILS);
-	}
-}
-
 /* 0 with *policy, -1 bad credentials (401), -2 no rest-api policy (403). */
 static int auth_check(struct rest_server *srv, const char *user, const char *pass,
 		      const char *client, unsigned *policy)
@@ -213,8 +169,7 @@ static int auth_check(struct rest_server *srv, const char *user, const char *pas
 		if (a->until < oldest->until)
 			oldest = a;
 	}
-	const struct throttle *t = thr_find(srv, client, false);
-	if (t && t->until > now)
+	if (mgmt_throttle_blocked(&srv->thr, client, now))
 		return -1;
 	struct err e;
 	err_clear(&e);
@@ -224,7 +179,7 @@ static int auth_check(struct rest_server *srv, const char *user, const char *pas
 		conf_log("system,error,critical", "login failure for user %s from %s via rest", who,
 			 client);
 		if (strncmp(e.msg, "not enough permissions", 22))
-			return thr_fail(srv, client), -1;
+			return mgmt_throttle_fail(&srv->thr, client, loop_now_ms(), "rest"), -1;
 		return -2; /* the password was right */
 	}
 	memcpy(oldest->tag, tag, sizeof(tag));
