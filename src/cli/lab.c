@@ -20,6 +20,9 @@
  * ...` instead (once the daemon maps interfaces), with its console socket
  * in the lab's directory. The servers and the test clients are written
  * here, so the lab needs nothing but iproute2.
+ * Local services: rosfw hands what its input chain accepts to the kernel
+ * through a TAP (rosfw0) in the router's namespace; `lab test` runs a TCP
+ * echo on 0.0.0.0:9999 there for the duration of its checks.
  * Every process the lab starts has its pid in the lab's directory; `lab
  * down` stops those (and only those) and deletes the namespaces.
  */
@@ -1070,6 +1073,68 @@ static void check(struct tally *t, bool ok, const char *what, const char *detail
 	fflush(stdout);
 }
 
+/* A TCP echo on 0.0.0.0:9999 in the router's namespace: a local service
+ * behind rosfw's TAP. Runs in its own child (lab_test stops it); pipe fd
+ * ready gets a byte once it listens. */
+#define ROUTER_ECHO_PORT 9999
+
+static int router_echo_fn(void *arg)
+{
+	int ready = *(int *)arg;
+	int ls = listen_tcp(ROUTER_ECHO_PORT);
+	if (write(ready, ls < 0 ? "n" : "y", 1) != 1 || ls < 0)
+		return 1;
+	alarm(60); /* never outlives the test */
+	for (;;) {
+		struct pollfd pf = { ls, POLLIN, 0 };
+		if (poll(&pf, 1, -1) <= 0)
+			continue;
+		int c = accept(ls, NULL, NULL);
+		if (c < 0)
+			continue;
+		int fl = fcntl(c, F_GETFL);
+		fcntl(c, F_SETFL, fl & ~O_NONBLOCK);
+		struct timeval tv = { 3, 0 };
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		char b[4096];
+		ssize_t r;
+		while ((r = read(c, b, sizeof(b))) > 0)
+			if (write(c, b, (size_t)r) != r)
+				break;
+		close(c);
+	}
+	return 0;
+}
+
+/* Starts router_echo_fn in namespace ns: its pid, or -1. */
+static pid_t router_echo_start(const char *ns)
+{
+	int pf[2];
+	if (pipe(pf) < 0)
+		return -1;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(pf[0]);
+		if (enter_ns(ns) < 0)
+			_exit(255);
+		_exit(router_echo_fn(&pf[1]) & 255);
+	}
+	close(pf[1]);
+	char c = 0;
+	struct pollfd p = { pf[0], POLLIN, 0 };
+	bool ok = poll(&p, 1, 3000) == 1 && read(pf[0], &c, 1) == 1 && c == 'y';
+	close(pf[0]);
+	if (!ok) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
 static int lab_test(const struct lab *L)
 {
 	char lan[64], wan[64], wifi[64], rns[64];
@@ -1138,14 +1203,35 @@ static int lab_test(const struct lab *L)
 	check(&t, tcp_no && ping_no && (!counters || f2 > f1),
 	      "WAN host cannot reach the LAN host (TCP, ping: dropped by forward)", NULL);
 
-	if (counters) {
-		p = (struct probe){ .dst = "192.168.88.1", .port = 8728, .timeout_ms = 800 };
-		in_ns(lan, tcp_blocked_fn, &p);
-		stats_settle();
-		uint64_t l2 = stat_of(L, "dp.local-no-tap");
-		check(&t, l2 > l1,
-		      "LAN host to the router's API port: accepted by input (served once the TAP lands)",
-		      NULL);
+	/* local services: the kernel's sockets behind rosfw's TAP */
+	pid_t echo = router_echo_start(rns);
+	p = (struct probe){ .dst = "192.168.88.1", .port = ROUTER_ECHO_PORT };
+	bool served = echo > 0 && in_ns(lan, tcp_echo_fn, &p) == 0;
+	p = (struct probe){ .dst = "192.168.88.1", .port = 8728, .timeout_ms = 1500 };
+	bool refused = in_ns(lan, tcp_blocked_fn, &p) == 1; /* RST from the kernel, not silence */
+	stats_settle();
+	uint64_t l2 = stat_of(L, "dp.local-no-tap");
+	snprintf(d, sizeof(d), "echo %s, api port %s, local-no-tap %llu -> %llu",
+		 served ? "ok" : "failed", refused ? "refused" : "not refused",
+		 (unsigned long long)l1, (unsigned long long)l2);
+	check(&t, served && refused && (!counters || l2 == l1),
+	      "LAN host to a service in the router's namespace (TCP echo on 192.168.88.1:9999), "
+	      "through rosfw's TAP; the API port with nothing listening is refused by the kernel",
+	      d);
+	p = (struct probe){ .dst = "203.0.113.2", .port = ROUTER_ECHO_PORT, .timeout_ms = 1000 };
+	bool wan_no = echo > 0 && in_ns(wan, tcp_blocked_fn, &p) == 0;
+	stats_settle();
+	uint64_t f3 = stat_of(L, "engine.filter-drop"), l3 = stat_of(L, "dp.local-no-tap");
+	check(&t, wan_no && (!counters || (f3 > f2 && l3 == l1)),
+	      "WAN host cannot reach that service on 203.0.113.2:9999 (dropped by input)", NULL);
+	/* the router's own connection: out of the TAP, the output chain, routed out */
+	p = (struct probe){ .dst = "203.0.113.1", .port = 7 };
+	check(&t, in_ns(rns, tcp_echo_fn, &p) == 0,
+	      "the router's own TCP connection (from its namespace) to the WAN host's echo, "
+	      "through the TAP and the output chain", NULL);
+	if (echo > 0) {
+		kill(echo, SIGTERM);
+		waitpid(echo, NULL, 0);
 	}
 
 	bool bounced = in_ns(rns, link_bounce_fn, (void *)hosts[1].rif) == 0;

@@ -30,6 +30,7 @@
 #include "engine/names.h"
 #include "io/arp.h"
 #include "io/io.h"
+#include "io/tap.h"
 
 #define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
 #define DP_POOL 4096u
@@ -40,6 +41,8 @@
 #define HOUSEKEEP_MS 100
 #define LINK_CHECK_NS 200000000ull
 #define MAX_IFS 64
+#define TAP_NAME "rosfw0"
+#define TAP_BUDGET 256      /* frames read from the TAP per wake-up */
 
 struct dp_buf {
 	struct qpkt q;            /* q.frame == this buffer */
@@ -80,6 +83,8 @@ struct dataplane {
 	uint64_t next_link_check;
 	uint64_t drops[DPD_MAX];
 	uint64_t echo_replies;
+	struct tap *tap;          /* the kernel's stack; NULL: local traffic is dropped */
+	uint64_t local_in, local_out, local_out_drops;
 	uint16_t ip_id;
 	struct engine_out out, out_local; /* large (reply frame): kept off the stack */
 };
@@ -421,9 +426,76 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint64_t now)
 		echo_reply(dp, p, now);
 		return;
 	}
-	/* The next slice hands this to the kernel through a TAP carrying the
-	 * router's addresses, so the API, REST and other sockets get it. */
+	/* to the kernel's sockets (API, REST, anything listening) */
+	if (dp->tap && p->family == 4) {
+		uint32_t len = p->ip_len;
+		if ((size_t)p->l3_off + len > p->len)
+			len = p->len - p->l3_off;
+		if (tap_write_ip(dp->tap, p->data + p->l3_off, len) == 0)
+			dp->local_in++;
+		return;
+	}
 	dp->drops[DPD_LOCAL]++;
+}
+
+/* What the kernel sends (replies, the router's own connections): the
+ * output chain, then routed out like a forwarded packet. */
+static void on_tap(struct loop *l, int fd, short revents, void *ctx)
+{
+	(void)l;
+	(void)fd;
+	(void)revents;
+	struct dataplane *dp = ctx;
+	uint64_t now = dp_now(dp);
+	for (int k = 0; k < TAP_BUDGET; k++) {
+		struct dp_buf *b = buf_get(dp);
+		if (!b) {
+			/* leave it in the TAP's queue; the kernel drops when that is full */
+			break;
+		}
+		int n = tap_read(dp->tap, b->data, DP_FRAME_MAX);
+		if (n <= 0) {
+			buf_put(dp, b);
+			break;
+		}
+		if (n < 34 || b->data[12] != 0x08 || b->data[13] != 0x00) {
+			buf_put(dp, b); /* IPv4 only (the TAP is NOARP, IPv6 off) */
+			continue;
+		}
+		b->len = (uint32_t)n;
+		struct pkt p = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+		engine_output(dp->en, &p, now, &dp->out_local);
+		if (dp->out_local.verdict != EV_FORWARD) {
+			dp->local_out_drops++;
+			buf_put(dp, b);
+			continue;
+		}
+		dp->local_out++;
+		if (p.data != b->data) { /* reassembled by the engine: copy it */
+			buf_put(dp, b);
+			b = NULL;
+		}
+		forward(dp, &p, &dp->out_local, 0, b, now);
+	}
+	kick(dp, now);
+}
+
+/* The TAP carries the router's IPv4 addresses: one per interface. */
+static void tap_sync(struct dataplane *dp)
+{
+	if (!dp->tap)
+		return;
+	uint32_t a[TAP_MAX_ADDRS];
+	size_t n = 0;
+	for (size_t i = 0; i < dp->nifs && n < TAP_MAX_ADDRS; i++) {
+		uint32_t x = engine_if_addr(dp->en, dp->ifs[i].ifid);
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= a[k] == x;
+		if (x && !dup)
+			a[n++] = x;
+	}
+	tap_set_addrs(dp->tap, a, n);
 }
 
 static void reject(struct dataplane *dp, const struct engine_out *o)
@@ -587,6 +659,7 @@ static void housekeep(struct loop *l, void *ctx)
 		dp->next_link_check = now + LINK_CHECK_NS;
 		for (size_t i = 0; i < dp->nifs; i++)
 			link_check(dp, &dp->ifs[i]);
+		tap_sync(dp);
 	}
 	kick(dp, now);
 }
@@ -702,15 +775,27 @@ static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
  * off (it would answer neighbour discovery beside rosfw); an IPv4 address
  * the kernel holds there is only warned about (removing it could cut off
  * whoever is logged in through it). */
-static void take_over(struct dp_if *di)
+static void proc_write(const char *fmt, const char *ifname, const char *v)
 {
 	char path[128];
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", di->lnx);
+	snprintf(path, sizeof(path), fmt, ifname);
 	FILE *f = fopen(path, "w");
 	if (f) {
-		fputs("1\n", f);
+		fputs(v, f);
 		fclose(f);
 	}
+}
+
+static void take_over(struct dp_if *di)
+{
+	proc_write("/proc/sys/net/ipv6/conf/%s/disable_ipv6", di->lnx, "1\n");
+	/* The kernel also sees every frame that arrives here, and it holds the
+	 * router's addresses (on the TAP): it must not answer beside rosfw
+	 * (a reset for a masqueraded connection's reply, say). Strict reverse
+	 * path filtering drops all of it, as every route points into the TAP;
+	 * and no ARP answers from the kernel on this interface. */
+	proc_write("/proc/sys/net/ipv4/conf/%s/rp_filter", di->lnx, "1\n");
+	proc_write("/proc/sys/net/ipv4/conf/%s/arp_ignore", di->lnx, "8\n");
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", di->lnx);
@@ -772,6 +857,29 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	}
 	for (size_t i = 0; i < dp->nifs; i++)
 		loop_watch(l, dp->ifs[i].h->fd, POLLIN, on_rx, &dp->ifs[i]);
+	struct err te;
+	err_clear(&te);
+	dp->tap = tap_open(TAP_NAME, &te);
+	if (dp->tap) {
+		/* loose reverse path filtering host-wide would let the kernel
+		 * see the mapped interfaces' traffic (see take_over) */
+		char *rpf = NULL;
+		FILE *f = fopen("/proc/sys/net/ipv4/conf/all/rp_filter", "r");
+		char v[8] = "";
+		if (f) {
+			rpf = fgets(v, sizeof(v), f);
+			fclose(f);
+		}
+		if (rpf && v[0] == '2')
+			fprintf(stderr, "rosfw: warning: net.ipv4.conf.all.rp_filter is 2 (loose): the "
+					"kernel may answer on rosfw's interfaces beside it; set it to 0 or 1\n");
+		tap_sync(dp);
+		loop_watch(l, dp->tap->fd, POLLIN, on_tap, dp);
+	} else {
+		fprintf(stderr, "rosfw: warning: no TAP for local services (%s): traffic for the "
+				"router other than ping is dropped\n", te.msg);
+		conf_log("interface,warning", "no TAP for local services: %s", te.msg);
+	}
 	dp->hk_timer = loop_timer(l, HOUSEKEEP_MS, HOUSEKEEP_MS, housekeep, dp);
 	conf_set_provider("/interface", interfaces, dp);
 	return dp;
@@ -825,6 +933,10 @@ void dataplane_free(struct dataplane *dp)
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
 	dataplane_set_qos(dp, NULL);
+	if (dp->tap) {
+		loop_unwatch(dp->loop, dp->tap->fd);
+		tap_close(dp->tap);
+	}
 	arp_free(dp->arp);
 	for (size_t i = 0; i < dp->nifs; i++) {
 		struct dp_if *di = &dp->ifs[i];
@@ -877,6 +989,12 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	}
 	for (int d = 0; d < DPD_MAX; d++)
 		sbuf_printf(out, "dp.%s %llu\n", drop_names[d], (unsigned long long)dp->drops[d]);
+	sbuf_printf(out, "local.to-kernel %llu\nlocal.from-kernel %llu\nlocal.output-drops %llu\n",
+		    (unsigned long long)dp->local_in, (unsigned long long)dp->local_out,
+		    (unsigned long long)dp->local_out_drops);
+	if (dp->tap)
+		sbuf_printf(out, "local.tap-write-errors %llu\n",
+			    (unsigned long long)dp->tap->tx_drops);
 	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\n",
 		    (unsigned long long)dp->echo_replies, dp->nfree);
 	const struct arp_stats *a = arp_stats(dp->arp);

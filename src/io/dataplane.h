@@ -12,8 +12,24 @@
  *   EV_REJECT   the engine's reply frame out of reply_if;
  *   EV_LOCAL    ICMP echo requests to the router's addresses are answered
  *               here, through engine_output (the output chain applies);
- *               other local traffic is counted and dropped until the TAP
- *               to the kernel's stack exists (next slice).
+ *               other local IPv4 traffic goes to the kernel's stack through
+ *               a TAP (rosfw0, tap.h) that carries the router's addresses
+ *               (/32, one per interface, kept in step with the configuration
+ *               every 200 ms), so any socket in the namespace (the daemon's
+ *               API and REST, sshd ...) receives what the input chain
+ *               accepted. What the kernel writes to the TAP (replies, the
+ *               router's own connections: its default route points into the
+ *               TAP) is read on the loop, run through engine_output (output
+ *               chain, conntrack, NAT) and routed out like a forwarded
+ *               packet (queues, ARP, the out interface). The TAP is NOARP:
+ *               the kernel never resolves a next hop; rosfw routes by the IP
+ *               header. Without a TAP (no /dev/net/tun) local traffic is
+ *               counted as local-no-tap and dropped, with a warning.
+ *               The kernel sees the mapped interfaces' frames too, and now
+ *               holds the router's addresses: strict rp_filter and
+ *               arp_ignore=8 on them keep it silent there (a loose
+ *               conf.all.rp_filter=2 would defeat that: warned about).
+ *               A reject in the output chain, and local IPv6, are dropped.
  * IPv6 is parsed and filtered by the engine, but without neighbour
  * discovery here yet, what it routes is counted and dropped; datagrams the
  * engine reassembled beyond a pool buffer are dropped as oversize until
@@ -63,7 +79,7 @@ enum dataplane_drop {
 	DPD_ARP_QUEUE,   /* pushed out of a full ARP wait queue */
 	DPD_ARP_FAILED,  /* the next hop never answered ARP */
 	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
-	DPD_LOCAL,       /* accepted by input, no local stack yet (TAP: next slice) */
+	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack (or IPv6) */
 	DPD_NO_ND,       /* IPv6 routed: neighbour discovery is not there yet */
 	DPD_MAX
 };
@@ -88,7 +104,8 @@ void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void 
 int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 		       struct dataplane_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
-/* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.echo. */
+/* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
+ * (to-kernel, from-kernel, output-drops, tap-write-errors). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 
 #endif

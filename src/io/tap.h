@@ -1,0 +1,49 @@
+/*
+ * tap: the router's own IPv4 stack, the kernel's, reached through a TAP
+ * interface (IFF_TAP | IFF_NO_PI) in the router's namespace. The TAP
+ * carries the router's IPv4 addresses (/32 each, set with ioctl: the first
+ * on NAME, the others on aliases NAME:1, NAME:2 ...) and a default route
+ * through it, so whatever the kernel sends that is not local goes into the
+ * TAP, where the dataplane reads it and runs it through the output chain.
+ * ARP: the TAP is IFF_NOARP, so the kernel never asks for a next hop; the
+ * frames it writes carry the TAP's own MAC as destination, which the
+ * dataplane ignores (it routes by the IP header). Frames written to it
+ * carry the TAP's MAC as destination and a fixed locally administered MAC
+ * (TAP_PEER_MAC) as source. IPv6 is off on the TAP.
+ * The fd is non-blocking and pollable. Errors: tap_open returns NULL and
+ * fills err (no /dev/net/tun, not root ...).
+ */
+#ifndef ROSFW_IO_TAP_H
+#define ROSFW_IO_TAP_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define TAP_MAX_ADDRS 16
+
+struct tap {
+	int fd;
+	int ctl;                  /* AF_INET datagram socket for the ioctls */
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];           /* the kernel's side */
+	uint32_t addrs[TAP_MAX_ADDRS]; /* host order, as set now */
+	size_t naddrs;
+	uint64_t rx_frames, tx_frames, tx_drops;
+};
+
+extern const uint8_t TAP_PEER_MAC[6];
+
+struct tap *tap_open(const char *name, struct err *e);
+void tap_close(struct tap *t);
+/* Makes the TAP's addresses exactly addrs (host order); the default route
+ * through the TAP is added (again) when it is missing. 0, or -errno. */
+int tap_set_addrs(struct tap *t, const uint32_t *addrs, size_t n);
+/* One frame from the kernel into buf: its length, 0 when none, -errno. */
+int tap_read(struct tap *t, uint8_t *buf, size_t cap);
+/* An IPv4 packet (ip, len bytes) to the kernel, framed for the TAP. */
+int tap_write_ip(struct tap *t, const uint8_t *ip, uint32_t len);
+
+#endif
