@@ -63,6 +63,7 @@ extern const struct menu menu_system_scheduler;
 extern const struct menu menu_system_script;
 extern const struct menu menu_user;
 extern const struct menu menu_user_group;
+extern const struct menu menu_user_active;
 extern const struct menu menu_log;
 extern const struct menu menu_file;
 

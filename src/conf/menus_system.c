@@ -423,6 +423,26 @@ const struct menu menu_user = {
 
 /* ---- runtime views ---- */
 
+/* The sessions logged in now (mgmt keeps them; the daemon registers the
+ * provider): console, api, api-ssl, and www/www-ssl clients seen lately. */
+static const struct prop user_active_props[] = {
+	RO("when", T_STR, "When the session logged in"),
+	RO("name", T_STR, "The user"),
+	RO("address", T_STR, "Address the user came from (empty: local console)"),
+	RO("via", T_STR, "How: console, api, api-ssl, www, www-ssl"),
+	RO("group", T_STR, "The user's group"),
+};
+
+static const char *const user_active_columns[] = { "when", "name", "address", "via", NULL };
+
+const struct menu menu_user_active = {
+	.path = "/user/active",
+	MENU_PROPS(user_active_props),
+	.flags = MF_RUNTIME | MF_NOEXPORT,
+	.columns = user_active_columns,
+	.help = "Users logged in now",
+};
+
 static const struct prop log_props[] = {
 	RO("time", T_STR, "When the line was logged"),
 	RO("topics", T_STR, "Topics of the line"),

@@ -27,6 +27,7 @@
 
 static struct conf_log_entry ring[LOG_RING];
 static size_t ring_head, ring_n;
+static uint64_t ring_seq; /* lines ever logged */
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t started;
 
@@ -45,7 +46,27 @@ void conf_log(const char *topics, const char *fmt, ...)
 		ring_n++;
 	else
 		ring_head = (ring_head + 1) % LOG_RING;
+	ring_seq++;
 	pthread_mutex_unlock(&ring_lock);
+}
+
+size_t conf_log_since(uint64_t seq, struct conf_log_entry *out, size_t max, uint64_t *next)
+{
+	pthread_mutex_lock(&ring_lock);
+	uint64_t oldest = ring_seq - ring_n; /* seq of ring[ring_head] */
+	if (seq < oldest)
+		seq = oldest;
+	if (seq > ring_seq)
+		seq = ring_seq;
+	size_t n = (size_t)(ring_seq - seq);
+	if (n > max)
+		n = max;
+	size_t first = (size_t)(seq - oldest);
+	for (size_t i = 0; i < n; i++)
+		out[i] = ring[(ring_head + first + i) % LOG_RING];
+	*next = seq + n;
+	pthread_mutex_unlock(&ring_lock);
+	return n;
 }
 
 size_t conf_log_snapshot(struct conf_log_entry *out, size_t max)
@@ -113,6 +134,11 @@ static void fmt_time(int64_t t, char *buf, size_t n)
 	localtime_r(&tt, &tm);
 	snprintf(buf, n, "%s/%02d/%04d %02d:%02d:%02d", mon[tm.tm_mon], tm.tm_mday,
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void conf_format_time(int64_t t, char *buf, size_t n)
+{
+	fmt_time(t, buf, n);
 }
 
 int conf_interface_items(struct conf_session *s, const struct menu *view,

@@ -26,5 +26,11 @@ int conf_interface_items(struct conf_session *s, const struct menu *view,
 			 conf_iface_decorate_fn decorate, void *ctx, struct item ***items,
 			 size_t *n);
 void conf_runtime_started(void);
+/* Log lines by sequence (for print follow): seq counts the lines ever
+ * logged; copies up to max lines from seq on (those still in the ring),
+ * oldest first, and sets *next to the seq after the last one copied. */
+size_t conf_log_since(uint64_t seq, struct conf_log_entry *out, size_t max, uint64_t *next);
+/* Unix seconds as the console shows a date and time ("nov/26/2026 22:39:00", local). */
+void conf_format_time(int64_t t, char *buf, size_t n);
 
 #endif

@@ -62,6 +62,7 @@ const struct menu *const schema_menus[] = {
 	&menu_system_resource,
 	&menu_system_history,
 	&menu_file,
+	&menu_user_active,
 };
 
 const size_t schema_nmenus = sizeof(schema_menus) / sizeof(schema_menus[0]);

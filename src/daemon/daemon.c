@@ -6,6 +6,14 @@
  *             'S' script ... '\0'      run a whole script leniently (stdin)
  *             'X' word '\n'            safe mode: take, release, unroll, or
  *                                      nothing to toggle it (Ctrl-X)
+ *             'F' menu '\n'            follow (print follow): "/log" (or
+ *                                      nothing) streams the log lines still
+ *                                      in the ring, then each new one, as
+ *                                      "hh:mm:ss topics message\n", until the
+ *                                      client sends anything: a Ctrl-C byte
+ *                                      (0x03) is taken as the end, anything
+ *                                      else is its next request; then the
+ *                                      reply's frame ends as for any request
  *   reply:    output bytes, then '\0', a status ('0' ok, '1' error), the
  *             prompt path, "\tsafe" while the session holds safe mode, '\n'
  * A connection that closes while its session holds safe mode has its
@@ -51,6 +59,9 @@ struct client {
 	struct sbuf in;
 	struct sbuf outq;
 	struct daemon *d;
+	unsigned active; /* its /user active entry */
+	bool following;  /* an 'F' request streams the log */
+	uint64_t log_seq;
 	struct client *next;
 };
 
@@ -177,6 +188,8 @@ void daemon_refresh_stats(struct daemon *d)
 		qos_export_stats(d->qos, d->st);
 }
 
+static void follow_push(struct client *c);
+
 static void tick(struct loop *l, void *ctx)
 {
 	(void)l;
@@ -190,6 +203,9 @@ static void tick(struct loop *l, void *ctx)
 		netsim_advance(d->ns, dp_now(d));
 	else
 		engine_tick(d->en, dp_now(d));
+	for (struct client *c = d->clients; c; c = c->next)
+		if (c->following)
+			follow_push(c);
 }
 
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
@@ -214,6 +230,7 @@ static void client_close(struct daemon *d, struct client *c)
 		}
 	loop_unwatch(d->loop, c->fd);
 	close(c->fd);
+	mgmt_active_remove(c->active);
 	conf_session_free(&c->s);
 	sbuf_free(&c->in);
 	sbuf_free(&c->outq);
@@ -236,6 +253,49 @@ static void queue_reply(struct client *c, bool ok)
 		sbuf_puts(&c->outq, "\tsafe");
 	sbuf_putc(&c->outq, '\n');
 	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
+}
+
+/* print follow: the log lines since the client's last, queued; a client
+ * that does not read loses lines rather than growing the queue for ever */
+#define FOLLOW_MAX_QUEUED (1u << 20)
+
+static void follow_push(struct client *c)
+{
+	struct conf_log_entry le[64];
+	if (c->outq.len > FOLLOW_MAX_QUEUED) {
+		conf_log_since(UINT64_MAX, le, 0, &c->log_seq);
+		return;
+	}
+	size_t before = c->outq.len, n;
+	while ((n = conf_log_since(c->log_seq, le, 64, &c->log_seq)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			char t[64];
+			conf_format_time(le[i].at, t, sizeof(t));
+			const char *sp = strchr(t, ' ');
+			sbuf_printf(&c->outq, "%s %s %s\n", sp ? sp + 1 : t, le[i].topics,
+				    le[i].message);
+		}
+	if (c->outq.len != before)
+		loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
+}
+
+static void follow_start(struct client *c, const char *menu)
+{
+	if (*menu && strcmp(menu, "/log")) {
+		sbuf_printf(&c->s.out, "failure: only /log can be followed, not '%.40s'\n", menu);
+		queue_reply(c, false);
+		return;
+	}
+	c->following = true;
+	c->log_seq = 0;
+	follow_push(c);
+}
+
+static void follow_end(struct client *c)
+{
+	follow_push(c);
+	c->following = false;
+	queue_reply(c, true);
 }
 
 static void run_request(struct client *c, char kind, const char *text)
@@ -320,6 +380,15 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 	for (;;) {
 		if (!c->in.len)
 			break;
+		if (c->following) {
+			/* anything from the client ends print follow; Ctrl-C only that */
+			follow_end(c);
+			if (c->in.s[0] == 0x03) {
+				memmove(c->in.s, c->in.s + 1, c->in.len - 1);
+				sbuf_truncate(&c->in, c->in.len - 1);
+			}
+			continue;
+		}
 		char kind = c->in.s[0];
 		char term = kind == 'S' ? '\0' : '\n';
 		char *end = memchr(c->in.s, term, c->in.len);
@@ -331,6 +400,8 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 		sbuf_truncate(&c->in, c->in.len - len - 1);
 		if (kind == 'C' || kind == 'S' || kind == 'X')
 			run_request(c, kind, text);
+		else if (kind == 'F')
+			follow_start(c, text);
 		else
 			queue_reply(c, false);
 		free(text);
@@ -356,6 +427,9 @@ static void accept_client(struct loop *l, int fd, short revents, void *ctx)
 	d->clients = c;
 	/* the socket's permissions (0600) make it a local administrator's console */
 	daemon_session_init(d, &c->s, "admin", POL_ALL);
+	c->active = mgmt_active_add("admin", "console", NULL);
+	mgmt_user_logged_in(d->st, "admin");
+	conf_log("system,info,account", "user admin logged in via console");
 	loop_watch(l, cfd, POLLIN, client_io, c);
 	queue_reply(c, true); /* greeting: the prompt path */
 }
@@ -460,6 +534,7 @@ int daemon_main(const struct daemon_opts *o)
 	}
 	conf_session_free(&s);
 	conf_runtime_started();
+	conf_set_provider("/user/active", mgmt_active_items, NULL);
 	d->en = engine_new();
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);

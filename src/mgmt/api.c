@@ -105,6 +105,7 @@ struct api_conn {
 	struct sbuf out;
 	size_t out_off;
 	bool authed, has_session;
+	unsigned active; /* its /user active entry, 0 before login */
 	struct conf_session s;
 	unsigned prelogin;
 	bool challenged;
@@ -413,6 +414,8 @@ static void do_login(struct api_conn *c, const struct req *r)
 	daemon_session_init(a->d, &c->s, name, policy);
 	c->has_session = true;
 	c->authed = true;
+	mgmt_active_remove(c->active);
+	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
 	api_decoder_limits(&c->dec, &lim_user);
 	conf_log("system,info,account", "user %s logged in from %s via api", who, c->peer);
 	reply_done(c, r->tag, NULL);
@@ -732,6 +735,7 @@ static void conn_free(struct api_conn *c)
 	sbuf_free(&c->out);
 	if (c->has_session)
 		conf_session_free(&c->s);
+	mgmt_active_remove(c->active);
 	free(c);
 }
 

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "conf/runtime.h"
 #include "conf/types.h"
 
 /* ---- rows ---- */
@@ -256,9 +258,129 @@ int mgmt_login(struct store *st, const char *user, const char *password, const c
 	*policy = g ? mgmt_policy_bits(item_get(gm, g, "policy")) : 0;
 	if ((*policy & need) != need)
 		return err_set(e, "not enough permissions (9)");
+	mgmt_user_logged_in(st, user);
 	return 0;
 bad:
 	return err_set(e, "invalid user name or password (6)");
+}
+
+void mgmt_user_logged_in(struct store *st, const char *user)
+{
+	const struct menu *um = schema_find("/user");
+	struct item *u = um && user ? store_by_key(st, um, user) : NULL;
+	int pi = um ? schema_prop(um, "last-logged-in", NULL) : -1;
+	if (!u || pi < 0)
+		return;
+	char buf[64];
+	conf_format_time((int64_t)time(NULL), buf, sizeof(buf));
+	item_set(um, u, pi, buf);
+}
+
+/* ---- active sessions ---- */
+
+struct active {
+	unsigned id;
+	char user[64];
+	char via[16];
+	char address[64];
+	int64_t when;        /* unix seconds */
+	uint64_t expires_ms; /* monotonic; 0: until removed */
+};
+
+static struct active *actives;
+static size_t nactives;
+static unsigned active_next = 1;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void active_prune(void)
+{
+	uint64_t now = mono_ms();
+	size_t k = 0;
+	for (size_t i = 0; i < nactives; i++)
+		if (!actives[i].expires_ms || actives[i].expires_ms > now)
+			actives[k++] = actives[i];
+	nactives = k;
+}
+
+unsigned mgmt_active_add(const char *user, const char *via, const char *address)
+{
+	active_prune();
+	actives = xrealloc(actives, (nactives + 1) * sizeof(*actives));
+	struct active *a = &actives[nactives++];
+	memset(a, 0, sizeof(*a));
+	a->id = active_next++;
+	snprintf(a->user, sizeof(a->user), "%s", user ? user : "");
+	snprintf(a->via, sizeof(a->via), "%s", via ? via : "");
+	snprintf(a->address, sizeof(a->address), "%s", address ? address : "");
+	a->when = (int64_t)time(NULL);
+	return a->id;
+}
+
+void mgmt_active_remove(unsigned id)
+{
+	for (size_t i = 0; i < nactives; i++)
+		if (actives[i].id == id) {
+			memmove(&actives[i], &actives[i + 1], (nactives - i - 1) * sizeof(*actives));
+			nactives--;
+			return;
+		}
+}
+
+void mgmt_active_touch(const char *user, const char *via, const char *address,
+		       uint64_t idle_ms)
+{
+	active_prune();
+	uint64_t until = mono_ms() + (idle_ms ? idle_ms : 1);
+	for (size_t i = 0; i < nactives; i++) {
+		struct active *a = &actives[i];
+		if (a->expires_ms && !strcmp(a->user, user ? user : "") &&
+		    !strcmp(a->via, via ? via : "") && !strcmp(a->address, address ? address : "")) {
+			a->expires_ms = until;
+			return;
+		}
+	}
+	unsigned id = mgmt_active_add(user, via, address);
+	for (size_t i = 0; i < nactives; i++)
+		if (actives[i].id == id)
+			actives[i].expires_ms = until;
+}
+
+int mgmt_active_items(void *ctx, struct conf_session *s, const struct menu *m,
+		      struct item ***items, size_t *n)
+{
+	(void)ctx;
+	active_prune();
+	const struct menu *um = schema_find("/user");
+	*items = xcalloc(nactives ? nactives : 1, sizeof(**items));
+	*n = 0;
+	for (size_t i = 0; i < nactives; i++) {
+		const struct active *a = &actives[i];
+		struct item *it = item_new(m);
+		it->id = a->id;
+		char buf[64];
+		conf_format_time(a->when, buf, sizeof(buf));
+		const char *vals[][2] = { { "when", buf },
+					  { "name", a->user },
+					  { "address", a->address },
+					  { "via", a->via },
+					  { "group", NULL } };
+		const struct item *u = um && s && s->st ? store_by_key(s->st, um, a->user) : NULL;
+		if (u)
+			vals[4][1] = item_get(um, u, "group");
+		for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+			int pi = schema_prop(m, vals[k][0], NULL);
+			if (pi >= 0 && vals[k][1] && *vals[k][1])
+				item_set(m, it, pi, vals[k][1]);
+		}
+		(*items)[(*n)++] = it;
+	}
+	return 0;
 }
 
 /* ---- failed logins ---- */

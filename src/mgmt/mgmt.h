@@ -97,6 +97,34 @@ unsigned mgmt_policy_bits(const char *policy);
 int mgmt_login(struct store *st, const char *user, const char *password, const char *src,
 	       unsigned need, unsigned *policy, struct err *e);
 
+/* Records a successful login of user (login by any front, console attach):
+ * sets last-logged-in on the /user item in memory, without a transaction,
+ * as runtime counters are written. It is runtime state: not journaled, not
+ * in the history, not persisted on its own (it reaches the disk only when
+ * the user item is next changed by a command), so a restarted router
+ * shows the logins since its start. mgmt_login calls it on success. */
+void mgmt_user_logged_in(struct store *st, const char *user);
+
+/* ---- active sessions (/user active) ----
+ * A process-wide registry, used on the control-plane thread only.
+ * Long-lived sessions (console, api, api-ssl) register when they log in
+ * and unregister when they end. REST requests are short-lived: each
+ * authenticated request touches an entry per (user, www|www-ssl, client
+ * address) that expires after MGMT_ACTIVE_REST_IDLE_MS without requests. */
+
+#define MGMT_ACTIVE_REST_IDLE_MS 60000u
+
+/* Returns the session's id (> 0) for mgmt_active_remove. address NULL or
+ * "" for a local console. */
+unsigned mgmt_active_add(const char *user, const char *via, const char *address);
+void mgmt_active_remove(unsigned id);
+/* Adds or refreshes an entry that expires idle_ms after its last touch. */
+void mgmt_active_touch(const char *user, const char *via, const char *address,
+		       uint64_t idle_ms);
+/* The /user/active provider (conf_set_provider("/user/active", ...)). */
+int mgmt_active_items(void *ctx, struct conf_session *s, const struct menu *m,
+		      struct item ***items, size_t *n);
+
 /* ---- failed logins ----
  * Per source address: MGMT_THR_FAILS failures within a minute refuse every
  * login from that address for a minute. A fixed table: the least recently

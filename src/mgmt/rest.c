@@ -304,6 +304,9 @@ static enum MHD_Result request_begin(struct rest_req *rq, struct MHD_Connection 
 	if (rc < 0)
 		return send_error(rq, c, 401, NULL);
 	snprintf(rq->user, sizeof(rq->user), "%s", user);
+	/* REST has no session: a client shows in /user active while it keeps
+	 * sending requests (MGMT_ACTIVE_REST_IDLE_MS after the last one) */
+	mgmt_active_touch(user, ls->name, client, MGMT_ACTIVE_REST_IDLE_MS);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > REST_MAX_BODY)

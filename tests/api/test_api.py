@@ -271,6 +271,35 @@ def test_login():
         eq(e.message, 'invalid user name or password (6)', 'unknown user message')
 
 
+def test_user_active():
+    # sessions logged in now: this one (api), a TLS one (api-ssl), the
+    # console asking; last-logged-in set by the login; a closed session goes
+    api = connect()
+    admin = [u for u in api('/user/print') if u.get('name') == 'admin']
+    eq(len(admin), 1, 'admin in /user/print')
+    check(re.match(r'^[a-z]{3}/\d\d/\d{4} \d\d:\d\d:\d\d$', admin[0].get('last-logged-in', '')),
+          'admin last-logged-in after login: %r' % admin[0].get('last-logged-in'))
+    sec = connect(port=SSL_PORT, tls=True)
+    rows = list(api('/user/active/print'))
+    mine = [r for r in rows if r.get('via') == 'api' and r.get('name') == 'admin'
+            and r.get('address') == HOST]
+    check(len(mine) >= 1, 'an api session in /user/active: %r' % rows)
+    check(mine[0].get('when'), 'when of an active session: %r' % mine[0])
+    eq(mine[0].get('group'), 'full', 'group of an active session')
+    check([r for r in rows if r.get('via') == 'api-ssl'], 'an api-ssl session in /user/active: %r' % rows)
+    out = console('/user active print\n')
+    check(re.search(r'admin\s+console', out) and re.search(r'admin\s+127\.0\.0\.1\s+api', out),
+          'console /user active print shows console and api sessions: %r' % out)
+    sec.close()
+    for _ in range(100):
+        rows = list(api('/user/active/print'))
+        if not [r for r in rows if r.get('via') == 'api-ssl']:
+            break
+        time.sleep(0.05)
+    eq([r for r in rows if r.get('via') == 'api-ssl'], [], 'a closed api-ssl session leaves /user/active')
+    api.close()
+
+
 def test_add_print_set_remove():
     api = connect()
     flt = api.path('ip', 'firewall', 'filter')
@@ -690,7 +719,7 @@ def test_services_live():
     api.close()
 
 
-TESTS = [test_seed_script, test_login, test_add_print_set_remove, test_queries, test_errors,
+TESTS = [test_seed_script, test_login, test_user_active, test_add_print_set_remove, test_queries, test_errors,
          test_listen_cancel, test_read_only_user, test_tls, test_socialwifi_wire,
          test_length_forms, test_hostile_input, test_many_sessions, test_services_live,
          test_throttle]

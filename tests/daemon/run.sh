@@ -109,6 +109,62 @@ expect_contains "$out" "bogus"
 "$ROSFW" run --db "$T/other.db" --socket "$sock" >"$T/second.log" 2>&1 && fail "second router started"
 expect_contains "$(cat "$T/second.log")" "another rosfw is running"
 
+# /user active: each console connection while it is connected; admin's
+# last-logged-in set by the attach
+out=$(sockc 'a:C:put [/user active print count-only where via=console]' \
+	'b:C:put [/user active print count-only where via=console]' 'b:close' \
+	'a:C:put [/user active print count-only where via=console]' 'a:C/user active print' \
+	'a:C:put [/user get admin last-logged-in]')
+expect_contains "$out" "a: status=0 safe=0 out=1 "
+expect_contains "$out" "b: status=0 safe=0 out=2 "
+[ "$(printf '%s\n' "$out" | grep -c 'a: status=0 safe=0 out=1 ')" = 2 ] && pass ||
+	fail "a closed console session still in /user active: $out"
+printf '%s\n' "$out" | grep -Eq 'WHEN +NAME +ADDRESS +VIA .* 0 +[a-z]{3}/[0-9]{2}/[0-9]{4} [0-9:]{8} admin +console' &&
+	pass || fail "/user active print on the console: $out"
+printf '%s\n' "$out" | grep -Eq 'a: status=0 safe=0 out=[a-z]{3}/[0-9]{2}/[0-9]{4} [0-9:]{8} ' && pass ||
+	fail "admin last-logged-in after a console attach: $out"
+
+# print follow of /log ('F' request): the lines in the ring, then a new one
+# (another console attaching) as it is logged; Ctrl-C ends the stream with
+# the usual reply frame, and the connection goes on
+out=$(python3 - "$sock" <<'EOF'
+import socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.settimeout(5)
+    return s
+def until(s, buf, needle):
+    while needle not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf
+a = conn()
+until(a, b'', b'\n')
+a.sendall(b'F/log\n')
+buf = until(a, b'', b'router started\n')
+print('old:', b'system,info router started' in buf)
+b = conn()
+until(b, b'', b'\n')
+buf = until(a, buf, b'logged in via console\n')
+print('new:', b'user admin logged in via console' in buf, b'\0' not in buf)
+a.sendall(b'\x03C:put after\n')
+buf = until(a, b'', b'after\n\0')
+print('ended:', b'via console\n\x000\nafter\n\0' in buf, repr(buf[-60:]))
+buf = until(a, buf[buf.find(b'after\n\0'):], b'\n')
+print('frame:', repr(buf))
+a.sendall(b'F/ip\n')
+print('bad:', until(a, b'', b'\0').split(b'\0')[0].decode().strip())
+EOF
+)
+expect_contains "$out" "old: True"
+expect_contains "$out" "new: True True"
+expect_contains "$out" "ended: True"
+expect_contains "$out" "frame: b'after\\n\\x000\\n'"
+expect_contains "$out" "bad: failure: only /log can be followed"
+
 # safe mode: a dropped connection loses what it changed, another session's
 # change in between stays
 out=$(sockc 'a:Xtake' 'a:C/ip firewall filter add chain=input comment=sm-drop' \

@@ -95,6 +95,14 @@ expect 401
 # ---- GET ----
 req GET "$H/system/resource"
 expect 200 '"version":"7.16 ('
+# /user active: a REST client is listed (via=www, its address) for a minute
+# after its last request; the login set admin's last-logged-in
+req GET "$H/user/active"
+expect 200 '"via":"www"'
+expect_contains "$body" '"name":"admin"'
+expect_contains "$body" '"address":"127.0.0.1"'
+req GET "$H/user/admin"
+expect 200 '"last-logged-in":"'
 req GET "$H/ip/firewall/filter"
 expect 200 '[{".id":"*'
 fid=$(sed -n 's/^\[{".id":"\(\*[0-9A-F]*\)".*/\1/p' <<<"$body")
