@@ -1630,80 +1630,96 @@ int tc_ip4_range(const struct prop *p, const char *in, struct sbuf *out, struct 
 	return 0;
 }
 
-int tc_rate_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
+/*
+ * The upload/download pairs of simple queues ("10M/20M", "8/8", "10s/10s",
+ * "default-small/default-small"): one element, or two separated by '/',
+ * each put in canonical form by `one`; a single element stands for both.
+ */
+typedef int (*pair_one_fn)(const struct prop *p, const char *el, const char *in,
+			   struct sbuf *out, struct err *e);
+
+static int pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e,
+		pair_one_fn one)
 {
 	char buf[TC_MAX];
-	char *down;
-	uint64_t u, d;
-
 	if (tc_copy(p, in, buf, e))
 		return -1;
-	down = cut(buf, '/');
-	if (rate_value(p, buf, in, &u, e) || (down && rate_value(p, down, in, &d, e)))
+	char *second = cut(buf, '/');
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+	int rc = one(p, buf, in, &a, e);
+	if (rc == 0)
+		rc = one(p, second ? second : buf, in, &b, e);
+	if (rc == 0)
+		sbuf_printf(out, "%s/%s", sbuf_str(&a), sbuf_str(&b));
+	sbuf_free(&a);
+	sbuf_free(&b);
+	return rc;
+}
+
+static int rate_one(const struct prop *p, const char *el, const char *in, struct sbuf *out,
+		    struct err *e)
+{
+	uint64_t v;
+	if (rate_value(p, el, in, &v, e))
 		return -1;
-	if (!down)
-		d = u;
-	format_rate(u, out);
-	sbuf_putc(out, '/');
-	format_rate(d, out);
+	format_rate(v, out);
 	return 0;
 }
 
-int tc_int_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
+static int int_one(const struct prop *p, const char *el, const char *in, struct sbuf *out,
+		   struct err *e)
 {
-	char buf[TC_MAX];
-	char *second;
-	int64_t a, b;
-
-	if (tc_copy(p, in, buf, e))
-		return -1;
-	second = cut(buf, '/');
-	if (int_value(p, buf, &a) || (second && int_value(p, second, &b))) {
+	int64_t v;
+	if (int_value(p, el, &v)) {
 		if (int_bounded(p))
 			return bad(p, in, e, "expected N or N/N with integers from %lld to %lld",
 				   p->min, p->max);
 		return bad(p, in, e, "expected N or N/N with integers");
 	}
-	if (!second)
-		b = a;
-	sbuf_printf(out, "%" PRId64 "/%" PRId64, a, b);
+	sbuf_printf(out, "%" PRId64, v);
 	return 0;
+}
+
+static int time_one(const struct prop *p, const char *el, const char *in, struct sbuf *out,
+		    struct err *e)
+{
+	uint64_t v;
+	if (time_value(p, el, in, &v, e))
+		return -1;
+	format_time_ms(v, out);
+	return 0;
+}
+
+static int name_one(const struct prop *p, const char *el, const char *in, struct sbuf *out,
+		    struct err *e)
+{
+	if (!name_ok(el, strlen(el), '/'))
+		return bad(p, in, e, "expected name or name/name such as default-small/default-small");
+	/* Keeps "name" -> "name/name" within what this parser reads back. */
+	if (strlen(el) > NAME_MAX_LEN)
+		return bad(p, in, e, "names are at most %d characters", NAME_MAX_LEN);
+	sbuf_puts(out, el);
+	return 0;
+}
+
+int tc_rate_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
+{
+	return pair(p, in, out, e, rate_one);
+}
+
+int tc_int_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
+{
+	return pair(p, in, out, e, int_one);
 }
 
 int tc_time_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
 {
-	char buf[TC_MAX];
-	char *second;
-	uint64_t a, b;
-
-	if (tc_copy(p, in, buf, e))
-		return -1;
-	second = cut(buf, '/');
-	if (time_value(p, buf, in, &a, e) || (second && time_value(p, second, in, &b, e)))
-		return -1;
-	if (!second)
-		b = a;
-	format_time_ms(a, out);
-	sbuf_putc(out, '/');
-	format_time_ms(b, out);
-	return 0;
+	return pair(p, in, out, e, time_one);
 }
 
 int tc_name_pair(const struct prop *p, const char *in, struct sbuf *out, struct err *e)
 {
-	char buf[TC_MAX];
-	char *second;
-
-	if (tc_copy(p, in, buf, e))
-		return -1;
-	second = cut(buf, '/');
-	if (!name_ok(buf, strlen(buf), '/') || (second && !name_ok(second, strlen(second), '/')))
-		return bad(p, in, e, "expected name or name/name such as default-small/default-small");
-	/* Keeps "name" -> "name/name" within what this parser reads back. */
-	if (strlen(buf) > NAME_MAX_LEN || (second && strlen(second) > NAME_MAX_LEN))
-		return bad(p, in, e, "names are at most %d characters", NAME_MAX_LEN);
-	sbuf_printf(out, "%s/%s", buf, second ? second : buf);
-	return 0;
+	return pair(p, in, out, e, name_one);
 }
 
 /* Whether a target element is meant as an address rather than a name. */
