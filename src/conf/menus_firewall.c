@@ -534,13 +534,6 @@ static const char *const fw_priority_words[] = { "from-dscp", "from-dscp-high-3-
 	{ .name = "packets", .type = T_INT, .flags = PF_RO | PF_STAT, \
 	  .help = "Packets matched by the rule" }
 
-static const struct flagdef fw_rule_flags[] = {
-	{ 'X', "disabled", "disabled" },
-	{ 'I', "invalid", "invalid" },
-	{ 'D', "dynamic", "dynamic" },
-	{ 0, NULL, NULL },
-};
-
 static const char *const fw_rule_stats[] = { "chain", "action", "bytes", "packets", NULL };
 
 /* ---- /ip/firewall rule menus ---- */
@@ -559,7 +552,7 @@ const struct menu menu_ip_firewall_filter = {
 	.path = "/ip/firewall/filter",
 	MENU_PROPS(ip_filter_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv4 packet filter rules",
@@ -582,7 +575,7 @@ const struct menu menu_ip_firewall_nat = {
 	.path = "/ip/firewall/nat",
 	MENU_PROPS(ip_nat_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv4 network address translation rules",
@@ -610,7 +603,7 @@ const struct menu menu_ip_firewall_mangle = {
 	.path = "/ip/firewall/mangle",
 	MENU_PROPS(ip_mangle_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv4 packet and connection marking and header changes",
@@ -629,7 +622,7 @@ const struct menu menu_ip_firewall_raw = {
 	.path = "/ip/firewall/raw",
 	MENU_PROPS(ip_raw_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv4 rules evaluated before connection tracking",
@@ -651,7 +644,7 @@ const struct menu menu_ipv6_firewall_filter = {
 	.path = "/ipv6/firewall/filter",
 	MENU_PROPS(ip6_filter_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv6 packet filter rules",
@@ -678,7 +671,7 @@ const struct menu menu_ipv6_firewall_mangle = {
 	.path = "/ipv6/firewall/mangle",
 	MENU_PROPS(ip6_mangle_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv6 packet and connection marking and header changes",
@@ -697,7 +690,7 @@ const struct menu menu_ipv6_firewall_raw = {
 	.path = "/ipv6/firewall/raw",
 	MENU_PROPS(ip6_raw_props),
 	.flags = MF_ORDERED | MF_SPARSE,
-	.flagdefs = fw_rule_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = fw_rule_stats,
 	.validate = fw_rule_validate,
 	.help = "IPv6 rules evaluated before connection tracking",

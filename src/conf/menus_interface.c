@@ -362,19 +362,12 @@ static const struct prop ipaddr_props[] = {
 	PROP_COMMENT,
 };
 
-static const struct flagdef ipaddr_flags[] = {
-	{ 'X', "disabled", "disabled" },
-	{ 'I', "invalid", "invalid" },
-	{ 'D', "dynamic", "dynamic" },
-	{ 0, NULL, NULL },
-};
-
 static const char *const ipaddr_columns[] = { "address", "network", "interface", NULL };
 
 const struct menu menu_ip_address = {
 	.path = "/ip/address",
 	MENU_PROPS(ipaddr_props),
-	.flagdefs = ipaddr_flags,
+	.flagdefs = schema_flags_xid,
 	.columns = ipaddr_columns,
 	.help = "IPv4 addresses of the interfaces",
 };

@@ -124,19 +124,12 @@ static const struct prop ip6addr_props[] = {
 	PROP_COMMENT,
 };
 
-static const struct flagdef ip6addr_flags[] = {
-	{ 'X', "disabled", "disabled" },
-	{ 'I', "invalid", "invalid" },
-	{ 'D', "dynamic", "dynamic" },
-	{ 0, NULL, NULL },
-};
-
 static const char *const ip6addr_columns[] = { "address", "interface", "advertise", NULL };
 
 const struct menu menu_ipv6_address = {
 	.path = "/ipv6/address",
 	MENU_PROPS(ip6addr_props),
-	.flagdefs = ip6addr_flags,
+	.flagdefs = schema_flags_xid,
 	.columns = ip6addr_columns,
 	.help = "IPv6 addresses of the interfaces",
 };

@@ -291,13 +291,6 @@ static const struct prop qsimple_props[] = {
 	Q_STAT("dropped", T_STR, "Upload/download packets dropped"),
 };
 
-static const struct flagdef qsimple_flags[] = {
-	{ 'X', "disabled", "disabled" },
-	{ 'I', "invalid", "invalid" },
-	{ 'D', "dynamic", "dynamic" },
-	{ 0, NULL, NULL },
-};
-
 static const char *const qsimple_stats[] = { "name", "target", "rate", "packet-rate",
 					     "queued-bytes", "queued-packets", "bytes", "packets",
 					     "dropped", NULL };
@@ -307,7 +300,7 @@ const struct menu menu_queue_simple = {
 	MENU_PROPS(qsimple_props),
 	.flags = MF_ORDERED,
 	.key = "name",
-	.flagdefs = qsimple_flags,
+	.flagdefs = schema_flags_xid,
 	.stats = qsimple_stats,
 	.validate = q_parent_validate,
 	.help = "Per-target upload/download limits, first match wins",

@@ -97,6 +97,13 @@ size_t schema_index(const struct menu *m)
 	return schema_nmenus;
 }
 
+const struct flagdef schema_flags_xid[] = {
+	{ 'X', "disabled", "disabled" },
+	{ 'I', "invalid", "invalid" },
+	{ 'D', "dynamic", "dynamic" },
+	{ 0, NULL, NULL },
+};
+
 const char *const schema_cmd_dirs[] = { "/safe-mode", NULL };
 
 bool schema_is_dir(const char *path)

@@ -77,6 +77,9 @@ struct menu {
 	const char *help;
 };
 
+/* The flags most item menus show: X disabled, I invalid, D dynamic. */
+extern const struct flagdef schema_flags_xid[];
+
 /* All menus, in the order export writes them (RouterOS export order). */
 extern const struct menu *const schema_menus[];
 extern const size_t schema_nmenus;
