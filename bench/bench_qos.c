@@ -162,8 +162,8 @@ static double simple_queues_kpps(void)
 			struct qos_meta m = { .packet_mark = p.packet_mark, .in_if = lan,
 					      .out_if = out.out_if, .src = p.src.v4, .dst = p.dst.v4 };
 			if (p.ct) {
-				m.src = p.ct->t[0].src.v4;
-				m.dst = p.ct->t[0].dst.v4;
+				m.src = p.ct->t[0].src;
+				m.dst = p.ct->t[0].dst;
 			}
 			qp[i] = (struct qpkt){ .len = p.ip_len + 14u, .hash = (uint32_t)i };
 			struct qpkt *dropped = NULL;

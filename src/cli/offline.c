@@ -97,7 +97,7 @@ static int ct_sum_cb(void *ctx, struct ct_entry *e)
 {
 	struct ct_sum *s = ctx;
 	s->n++;
-	if (e->t[0].proto == 6 && e->tcp_state < TCP_CONNTRACK_MAX)
+	if (e->proto == 6 && e->tcp_state < TCP_CONNTRACK_MAX)
 		s->by_state[e->tcp_state]++;
 	if (e->status & CTS_ASSURED)
 		s->assured++;

@@ -1,18 +1,25 @@
 /*
  * ct: connection tracking (see ct.h for the contract).
  *
- * Layout. Entries live in slots allocated in chunks up to max-entries (plus
- * a small reserve for unconfirmed entries of packets in flight) and recycled
- * through a free list, so the packet path never calls malloc once the pool
- * has grown. A slot is the public struct ct_entry followed by a private
- * extension holding what ct.h has no field for (per-direction highest ACK,
- * the annotations Linux keeps for ignored packets, the timeout class).
+ * Layout. Entries live in slots allocated in chunks and recycled through
+ * free lists, so the packet path never calls malloc once the pools have
+ * grown; at most max-entries (plus a small reserve for unconfirmed entries
+ * of packets in flight) are in use. A slot is the public struct ct_entry
+ * followed by a private extension holding what ct.h has no field for
+ * (per-direction highest ACK, the annotations Linux keeps for ignored
+ * packets, the timeout class). There are two pools: IPv4 slots, and IPv6
+ * slots that carry the four addresses after the extension. Every link (hash
+ * chains, expiry lists, free lists) is a 32-bit slot index: the pool in bit
+ * 30, the slot number plus one below it, 0 for none. An IPv4 entry thus
+ * costs 152 bytes and 4 of bucket array where pointers and inline IPv6
+ * tuples took 224.
  *
  * Hash. One bucket array, a power of two sized from max-entries (capped at
  * 2^20 heads), keyed SipHash-2-4 over the canonical bytes of a tuple. Every
  * confirmed entry is chained twice, once per direction, through hnext[dir];
- * a chain link is the entry's address with the direction in its low bit,
- * so a walk knows which of the two links of the next entry to follow.
+ * a chain link is the entry's index shifted left with the direction in the
+ * low bit, so a walk knows which of the two links of the next entry to
+ * follow.
  *
  * Expiry. Instead of one LRU there is one per timeout class (CTO_*): all
  * members of a class got the same timeout, so appending on refresh keeps
@@ -47,7 +54,6 @@
 #define NSEC 1000000000ull
 
 #define CT_BUCKETS_MAX (1u << 20)
-#define CT_CHUNK 4096u        /* slots per pool chunk */
 #define CT_UNCONF_RESERVE 64u /* slots beyond max-entries for packets in flight */
 #define CT_EVICT_SCAN 8       /* heads looked at per timeout class when full */
 #define CT_EXPIRE_ON_FULL 16  /* expired entries collected before evicting */
@@ -92,27 +98,61 @@ struct ct_slot {
 	struct ct_ext x;
 };
 
+/* An IPv6 slot: addresses [direction][0 source, 1 destination]. */
+struct ct_slot6 {
+	struct ct_slot s;
+	uint8_t a[2][2][16];
+};
+
 _Static_assert(offsetof(struct ct_slot, e) == 0, "entry must start its slot");
-_Static_assert(sizeof(uintptr_t) == sizeof(struct ct_entry *), "tagged links");
-_Static_assert(_Alignof(struct ct_entry) >= 2, "low pointer bit must be free");
+_Static_assert(offsetof(struct ct_slot6, s) == 0, "entry must start its slot");
+
+#define IDX_V6 0x40000000u   /* the slot is in the IPv6 pool */
+#define IDX_NUM 0x3fffffffu  /* slot number + 1 */
+#define CT_CHUNK_SHIFT 12
+#define CT_CHUNK (1u << CT_CHUNK_SHIFT) /* slots per pool chunk */
+
+struct ct_pool {
+	uint8_t **chunks;
+	size_t nchunks, chunks_cap;
+	uint32_t nslots;       /* slots allocated */
+	uint32_t free;         /* free slots, through lru_next */
+	size_t size;           /* bytes per slot */
+};
+
+struct ct_list {
+	uint32_t first, last;
+};
 
 struct ct_table {
 	struct ct_config cfg;
 	uint64_t k0, k1;       /* SipHash key */
-	uintptr_t *buckets;    /* tagged links, 0 = end of chain */
+	uint32_t *buckets;     /* chain links, 0 = end of chain */
 	uint32_t nbuckets;     /* power of two */
 	size_t nconf;          /* confirmed entries */
+	size_t inuse;          /* confirmed and unconfirmed entries */
 	uint64_t now;          /* latest time seen by any call */
-	struct ct_slot **chunks;
-	size_t nchunks, chunks_cap;
-	size_t nslots;         /* slots ever allocated */
-	struct ct_entry *free; /* free slots, through lru_next */
-	struct ct_entry lru[CTO_MAX]; /* list heads (sentinels), one per class */
+	struct ct_pool pool[2]; /* IPv4, IPv6 */
+	struct ct_list lru[CTO_MAX]; /* expiry lists, one per class */
 };
 
 static inline struct ct_ext *ext_of(struct ct_entry *e)
 {
 	return &((struct ct_slot *)e)->x;
+}
+
+static inline struct ct_entry *ent(const struct ct_table *t, uint32_t idx)
+{
+	const struct ct_pool *pl = &t->pool[(idx & IDX_V6) != 0];
+	uint32_t n = (idx & IDX_NUM) - 1;
+	return (struct ct_entry *)(pl->chunks[n >> CT_CHUNK_SHIFT] +
+				   (size_t)(n & (CT_CHUNK - 1)) * pl->size);
+}
+
+/* Addresses of an IPv6 entry: side 0 source, 1 destination. */
+static inline uint8_t *addr6(const struct ct_entry *e, unsigned dir, unsigned side)
+{
+	return ((struct ct_slot6 *)(uintptr_t)e)->a[dir][side];
 }
 
 /* ---- SipHash-2-4 ---- */
@@ -186,11 +226,49 @@ static bool addr_eq(uint8_t family, const union ipaddr *a, const union ipaddr *b
 	return a->v4 == b->v4;
 }
 
-static bool tuple_eq(const struct ct_tuple *a, const struct ct_tuple *b)
+/* Is direction d of e the tuple k? */
+static inline bool entry_is(const struct ct_entry *e, unsigned d, const struct ct_tuple *k)
 {
-	return a->family == b->family && a->proto == b->proto && a->sport == b->sport &&
-	       a->dport == b->dport && addr_eq(a->family, &a->src, &b->src) &&
-	       addr_eq(a->family, &a->dst, &b->dst);
+	const struct ct_ends *x = &e->t[d];
+	if (e->family != k->family || e->proto != k->proto || x->sport != k->sport ||
+	    x->dport != k->dport)
+		return false;
+	if (k->family == 4)
+		return x->src == k->src.v4 && x->dst == k->dst.v4;
+	return memcmp(addr6(e, d, 0), k->src.v6, 16) == 0 &&
+	       memcmp(addr6(e, d, 1), k->dst.v6, 16) == 0;
+}
+
+void ct_entry_tuple(const struct ct_entry *e, unsigned dir, struct ct_tuple *out)
+{
+	const struct ct_ends *x = &e->t[dir];
+	memset(out, 0, sizeof(*out));
+	out->family = e->family;
+	out->proto = e->proto;
+	out->sport = x->sport;
+	out->dport = x->dport;
+	if (e->family == 6) {
+		memcpy(out->src.v6, addr6(e, dir, 0), 16);
+		memcpy(out->dst.v6, addr6(e, dir, 1), 16);
+	} else {
+		out->src.v4 = x->src;
+		out->dst.v4 = x->dst;
+	}
+}
+
+/* Stores k as direction d of e (family and protocol are the entry's). */
+static void entry_set(struct ct_entry *e, unsigned d, const struct ct_tuple *k)
+{
+	struct ct_ends *x = &e->t[d];
+	x->sport = k->sport;
+	x->dport = k->dport;
+	if (e->family == 6) {
+		memcpy(addr6(e, d, 0), k->src.v6, 16);
+		memcpy(addr6(e, d, 1), k->dst.v6, 16);
+	} else {
+		x->src = k->src.v4;
+		x->dst = k->dst.v4;
+	}
 }
 
 /* Hashes the bytes that tuple_eq compares, nothing else (no padding, no
@@ -248,38 +326,32 @@ static void tuple_invert(const struct ct_tuple *in, struct ct_tuple *out)
 
 /* ---- hash chains ---- */
 
-static inline uintptr_t link_of(const struct ct_entry *e, unsigned dir)
+static inline uint32_t link_of(const struct ct_entry *e, unsigned dir)
 {
-	return (uintptr_t)e | dir;
+	return e->self << 1 | dir;
 }
 
-static inline struct ct_entry *link_entry(uintptr_t l)
+static inline unsigned link_dir(uint32_t l)
 {
-	return (struct ct_entry *)(l & ~(uintptr_t)1);
+	return l & 1u;
 }
 
-static inline unsigned link_dir(uintptr_t l)
+static inline struct ct_entry *link_entry(const struct ct_table *t, uint32_t l)
 {
-	return (unsigned)(l & 1);
+	return ent(t, l >> 1);
 }
 
-/* hnext holds tagged values; read and write them as integers. */
-static inline uintptr_t link_next(const struct ct_entry *e, unsigned dir)
+static uint32_t entry_bucket(const struct ct_table *t, const struct ct_entry *e, unsigned dir)
 {
-	uintptr_t v;
-	memcpy(&v, &e->hnext[dir], sizeof(v));
-	return v;
-}
-
-static inline void link_set_next(struct ct_entry *e, unsigned dir, uintptr_t v)
-{
-	memcpy(&e->hnext[dir], &v, sizeof(v));
+	struct ct_tuple k;
+	ct_entry_tuple(e, dir, &k);
+	return tuple_bucket(t, &k);
 }
 
 static void hash_insert(struct ct_table *t, struct ct_entry *e, unsigned dir)
 {
-	uint32_t b = tuple_bucket(t, &e->t[dir]);
-	link_set_next(e, dir, t->buckets[b]);
+	uint32_t b = entry_bucket(t, e, dir);
+	e->hnext[dir] = t->buckets[b];
 	t->buckets[b] = link_of(e, dir);
 }
 
@@ -288,108 +360,130 @@ static void hash_insert(struct ct_table *t, struct ct_entry *e, unsigned dir)
  * changed since the insertion (NAT rewrites t[1] before ct_confirm). */
 static void hash_unlink(struct ct_table *t, struct ct_entry *e, unsigned dir)
 {
-	uintptr_t want = link_of(e, dir);
-	uintptr_t *head = &t->buckets[tuple_bucket(t, &e->t[dir])];
+	uint32_t want = link_of(e, dir);
+	uint32_t *at = &t->buckets[entry_bucket(t, e, dir)];
 
-	if (*head == want) {
-		*head = link_next(e, dir);
-		return;
-	}
-	for (uintptr_t cur = *head; cur;) {
-		struct ct_entry *ce = link_entry(cur);
-		unsigned cd = link_dir(cur);
-		uintptr_t next = link_next(ce, cd);
-		if (next == want) {
-			link_set_next(ce, cd, link_next(e, dir));
+	while (*at) {
+		if (*at == want) {
+			*at = e->hnext[dir];
 			return;
 		}
-		cur = next;
+		struct ct_entry *ce = link_entry(t, *at);
+		at = &ce->hnext[link_dir(*at)];
 	}
 }
 
 /* ---- expiry lists ---- */
 
-static void lru_init(struct ct_entry *head)
+static void lru_unlink(struct ct_table *t, struct ct_entry *e, unsigned cls)
 {
-	head->lru_prev = head->lru_next = head;
+	struct ct_list *l = &t->lru[cls];
+	if (e->lru_prev)
+		ent(t, e->lru_prev)->lru_next = e->lru_next;
+	else
+		l->first = e->lru_next;
+	if (e->lru_next)
+		ent(t, e->lru_next)->lru_prev = e->lru_prev;
+	else
+		l->last = e->lru_prev;
+	e->lru_prev = e->lru_next = 0;
 }
 
-static void lru_unlink(struct ct_entry *e)
+static void lru_append(struct ct_table *t, struct ct_entry *e, unsigned cls)
 {
-	e->lru_prev->lru_next = e->lru_next;
-	e->lru_next->lru_prev = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
+	struct ct_list *l = &t->lru[cls];
+	e->lru_next = 0;
+	e->lru_prev = l->last;
+	if (l->last)
+		ent(t, l->last)->lru_next = e->self;
+	else
+		l->first = e->self;
+	l->last = e->self;
 }
 
-static void lru_append(struct ct_entry *head, struct ct_entry *e)
+static void lru_prepend(struct ct_table *t, struct ct_entry *e, unsigned cls)
 {
-	e->lru_prev = head->lru_prev;
-	e->lru_next = head;
-	head->lru_prev->lru_next = e;
-	head->lru_prev = e;
+	struct ct_list *l = &t->lru[cls];
+	e->lru_prev = 0;
+	e->lru_next = l->first;
+	if (l->first)
+		ent(t, l->first)->lru_prev = e->self;
+	else
+		l->last = e->self;
+	l->first = e->self;
 }
 
-static void lru_prepend(struct ct_entry *head, struct ct_entry *e)
+/* The first entry of expiry list cls, or NULL. */
+static struct ct_entry *lru_first(const struct ct_table *t, unsigned cls)
 {
-	e->lru_next = head->lru_next;
-	e->lru_prev = head;
-	head->lru_next->lru_prev = e;
-	head->lru_next = e;
+	return t->lru[cls].first ? ent(t, t->lru[cls].first) : NULL;
 }
 
-/* ---- pool ---- */
+/* ---- pools ---- */
 
 static size_t pool_limit(const struct ct_table *t)
 {
 	return (size_t)t->cfg.max_entries + CT_UNCONF_RESERVE;
 }
 
-static bool pool_grow(struct ct_table *t)
+/* Adds a chunk of slots to pool v6 (0 or 1). */
+static bool pool_grow(struct ct_table *t, unsigned v6)
 {
-	size_t limit = pool_limit(t);
-	if (t->nslots >= limit)
+	struct ct_pool *pl = &t->pool[v6];
+	if (pl->nslots >= IDX_NUM - CT_CHUNK)
 		return false;
-	size_t n = limit - t->nslots;
-	if (n > CT_CHUNK)
-		n = CT_CHUNK;
-	if (t->nchunks == t->chunks_cap) {
-		size_t cap = t->chunks_cap ? t->chunks_cap * 2 : 16;
-		struct ct_slot **c = realloc(t->chunks, cap * sizeof(*c));
+	if (pl->nchunks == pl->chunks_cap) {
+		size_t cap = pl->chunks_cap ? pl->chunks_cap * 2 : 16;
+		uint8_t **c = realloc(pl->chunks, cap * sizeof(*c));
 		if (!c)
 			return false;
-		t->chunks = c;
-		t->chunks_cap = cap;
+		pl->chunks = c;
+		pl->chunks_cap = cap;
 	}
-	struct ct_slot *s = calloc(n, sizeof(*s));
-	if (!s)
+	/* whole chunks, never moved: packets and the flow cache hold entry
+	 * pointers; calloc's fresh pages cost nothing until touched */
+	uint32_t n = CT_CHUNK, base = pl->nslots;
+	uint8_t *c = calloc(n, pl->size);
+	if (!c)
 		return false;
-	t->chunks[t->nchunks++] = s;
-	t->nslots += n;
-	for (size_t i = n; i-- > 0;) {
-		s[i].e.lru_next = t->free;
-		t->free = &s[i].e;
+	pl->chunks[pl->nchunks++] = c;
+	pl->nslots += n;
+	for (uint32_t i = n; i-- > 0;) {
+		uint32_t idx = (base + i + 1) | (v6 ? IDX_V6 : 0);
+		struct ct_entry *e = ent(t, idx);
+		e->lru_next = pl->free;
+		pl->free = idx;
 	}
 	return true;
 }
 
 static void slot_free(struct ct_table *t, struct ct_entry *e)
 {
-	memset((struct ct_slot *)e, 0, sizeof(struct ct_slot));
-	e->lru_next = t->free;
-	t->free = e;
+	uint32_t idx = e->self;
+	struct ct_pool *pl = &t->pool[(idx & IDX_V6) != 0];
+	memset(e, 0, pl->size);
+	e->lru_next = pl->free;
+	pl->free = idx;
+	t->inuse--;
 }
 
 static bool make_room(struct ct_table *t, uint64_t now);
 
-static struct ct_entry *slot_alloc(struct ct_table *t, uint64_t now)
+static struct ct_entry *slot_alloc(struct ct_table *t, uint8_t family, uint64_t now)
 {
-	if (!t->free && !pool_grow(t) && !make_room(t, now))
+	unsigned v6 = family == 6;
+	struct ct_pool *pl = &t->pool[v6];
+	if (t->inuse >= pool_limit(t) && !make_room(t, now))
 		return NULL;
-	if (!t->free)
+	if (!pl->free && !pool_grow(t, v6))
 		return NULL;
-	struct ct_entry *e = t->free;
-	t->free = e->lru_next;
-	memset((struct ct_slot *)e, 0, sizeof(struct ct_slot));
+	uint32_t idx = pl->free;
+	struct ct_entry *e = ent(t, idx);
+	pl->free = e->lru_next;
+	memset(e, 0, pl->size);
+	e->self = idx;
+	e->family = family;
+	t->inuse++;
 	return e;
 }
 
@@ -404,7 +498,7 @@ static void entry_unhash(struct ct_table *t, struct ct_entry *e)
 {
 	hash_unlink(t, e, 0);
 	hash_unlink(t, e, 1);
-	lru_unlink(e);
+	lru_unlink(t, e, ext_of(e)->cls);
 	e->status &= (uint16_t)~CTS_CONFIRMED;
 	t->nconf--;
 }
@@ -423,10 +517,10 @@ void ct_remove(struct ct_table *t, struct ct_entry *e)
 static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now,
 			       unsigned *dir)
 {
-	for (uintptr_t l = t->buckets[tuple_bucket(t, k)]; l;) {
-		struct ct_entry *e = link_entry(l);
+	for (uint32_t l = t->buckets[tuple_bucket(t, k)]; l;) {
+		struct ct_entry *e = link_entry(t, l);
 		unsigned d = link_dir(l);
-		if (tuple_eq(&e->t[d], k)) {
+		if (entry_is(e, d, k)) {
 			if (expired(e, now)) {
 				ct_remove(t, e);
 				return NULL;
@@ -434,7 +528,7 @@ static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uin
 			*dir = d;
 			return e;
 		}
-		l = link_next(e, d);
+		l = e->hnext[d];
 	}
 	return NULL;
 }
@@ -442,12 +536,12 @@ static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uin
 static void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
 {
 	struct ct_ext *x = ext_of(e);
-	x->cls = (uint8_t)cls;
 	e->expires = now + t->cfg.timeout[cls];
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(e);
-		lru_append(&t->lru[cls], e);
+		lru_unlink(t, e, x->cls);
+		lru_append(t, e, cls);
 	}
+	x->cls = (uint8_t)cls;
 }
 
 /* Ends a confirmed entry now but keeps it valid for the packet holding it:
@@ -456,8 +550,8 @@ static void kill(struct ct_table *t, struct ct_entry *e, uint64_t now)
 {
 	e->expires = now;
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(e);
-		lru_prepend(&t->lru[ext_of(e)->cls], e);
+		lru_unlink(t, e, ext_of(e)->cls);
+		lru_prepend(t, e, ext_of(e)->cls);
 	}
 }
 
@@ -468,9 +562,9 @@ size_t ct_expire(struct ct_table *t, uint64_t now, size_t budget)
 	if (now > t->now)
 		t->now = now;
 	for (unsigned c = 0; c < CTO_MAX && n < budget; c++) {
-		struct ct_entry *head = &t->lru[c];
-		while (n < budget && head->lru_next != head && expired(head->lru_next, now)) {
-			ct_remove(t, head->lru_next);
+		struct ct_entry *e;
+		while (n < budget && (e = lru_first(t, c)) && expired(e, now)) {
+			ct_remove(t, e);
 			n++;
 		}
 	}
@@ -485,9 +579,9 @@ static bool evict_one(struct ct_table *t)
 	int64_t victim_used = 0;
 
 	for (unsigned c = 0; c < CTO_MAX; c++) {
-		struct ct_entry *head = &t->lru[c];
-		struct ct_entry *e = head->lru_next;
-		for (int i = 0; i < CT_EVICT_SCAN && e != head; i++, e = e->lru_next) {
+		struct ct_entry *e = lru_first(t, c);
+		for (int i = 0; i < CT_EVICT_SCAN && e;
+		     i++, e = e->lru_next ? ent(t, e->lru_next) : NULL) {
 			if (e->status & CTS_ASSURED)
 				continue;
 			int64_t used = (int64_t)(e->expires - t->cfg.timeout[c]);
@@ -563,8 +657,8 @@ struct ct_table *ct_create(const struct ct_config *c, const uint8_t key[16])
 		free(t);
 		return NULL;
 	}
-	for (unsigned i = 0; i < CTO_MAX; i++)
-		lru_init(&t->lru[i]);
+	t->pool[0].size = sizeof(struct ct_slot);
+	t->pool[1].size = sizeof(struct ct_slot6);
 	return t;
 }
 
@@ -572,28 +666,28 @@ void ct_destroy(struct ct_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nchunks; i++)
-		free(t->chunks[i]);
-	free(t->chunks);
+	for (unsigned v = 0; v < 2; v++) {
+		for (size_t i = 0; i < t->pool[v].nchunks; i++)
+			free(t->pool[v].chunks[i]);
+		free(t->pool[v].chunks);
+	}
 	free(t->buckets);
 	free(t);
 }
 
 static void rehash(struct ct_table *t, uint32_t nb)
 {
-	uintptr_t *b = calloc(nb, sizeof(*b));
+	uint32_t *b = calloc(nb, sizeof(*b));
 	if (!b)
 		return; /* keep the old array: longer chains, still correct */
 	free(t->buckets);
 	t->buckets = b;
 	t->nbuckets = nb;
-	for (unsigned c = 0; c < CTO_MAX; c++) {
-		struct ct_entry *head = &t->lru[c];
-		for (struct ct_entry *e = head->lru_next; e != head; e = e->lru_next) {
-			hash_insert(t, e, 0);
-			hash_insert(t, e, 1);
+	for (unsigned c = 0; c < CTO_MAX; c++)
+		for (uint32_t i = t->lru[c].first; i; i = ent(t, i)->lru_next) {
+			hash_insert(t, ent(t, i), 0);
+			hash_insert(t, ent(t, i), 1);
 		}
-	}
 }
 
 void ct_set_config(struct ct_table *t, const struct ct_config *c)
@@ -616,14 +710,14 @@ size_t ct_count(const struct ct_table *t)
 
 size_t ct_entry_size(void)
 {
-	return sizeof(struct ct_slot) + sizeof(uintptr_t);
+	return sizeof(struct ct_slot) + sizeof(uint32_t);
 }
 
 int ct_foreach(struct ct_table *t, int (*fn)(void *ctx, struct ct_entry *e), void *ctx)
 {
 	for (unsigned c = 0; c < CTO_MAX; c++) {
-		struct ct_entry *head = &t->lru[c];
-		for (struct ct_entry *e = head->lru_next, *n; e != head; e = n) {
+		for (uint32_t i = t->lru[c].first, n; i; i = n) {
+			struct ct_entry *e = ent(t, i);
 			n = e->lru_next; /* fn may remove e */
 			if (expired(e, t->now))
 				continue;
@@ -637,11 +731,9 @@ int ct_foreach(struct ct_table *t, int (*fn)(void *ctx, struct ct_entry *e), voi
 
 void ct_flush(struct ct_table *t)
 {
-	for (unsigned c = 0; c < CTO_MAX; c++) {
-		struct ct_entry *head = &t->lru[c];
-		while (head->lru_next != head)
-			ct_remove(t, head->lru_next);
-	}
+	for (unsigned c = 0; c < CTO_MAX; c++)
+		while (t->lru[c].first)
+			ct_remove(t, ent(t, t->lru[c].first));
 }
 
 bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply)
@@ -664,11 +756,14 @@ bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply)
 
 static struct ct_entry *entry_new(struct ct_table *t, const struct ct_tuple *k, uint64_t now)
 {
-	struct ct_entry *e = slot_alloc(t, now);
+	struct ct_entry *e = slot_alloc(t, k->family, now);
 	if (!e)
 		return NULL;
-	e->t[0] = *k;
-	tuple_invert(k, &e->t[1]);
+	struct ct_tuple r;
+	tuple_invert(k, &r);
+	e->proto = k->proto;
+	entry_set(e, 0, k);
+	entry_set(e, 1, &r);
 	return e;
 }
 
@@ -704,7 +799,10 @@ int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now)
 		t->now = now;
 	/* A clash (NAT chose a taken reply tuple) is refused as Linux's
 	 * confirm does; the caller drops the packet. */
-	if (lookup(t, &e->t[0], now, &dir) || lookup(t, &e->t[1], now, &dir))
+	struct ct_tuple k0, k1;
+	ct_entry_tuple(e, 0, &k0);
+	ct_entry_tuple(e, 1, &k1);
+	if (lookup(t, &k0, now, &dir) || lookup(t, &k1, now, &dir))
 		goto refuse;
 	if (t->nconf >= t->cfg.max_entries) {
 		/* Two when over the limit (max-entries was lowered) so that the
@@ -717,7 +815,7 @@ int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now)
 	}
 	hash_insert(t, e, 0);
 	hash_insert(t, e, 1);
-	lru_append(&t->lru[ext_of(e)->cls], e);
+	lru_append(t, e, ext_of(e)->cls);
 	e->status |= CTS_CONFIRMED;
 	t->nconf++;
 	return 0;
@@ -1435,7 +1533,11 @@ static void related_in(struct ct_table *t, struct pkt *p, uint64_t now)
 	}
 	struct ct_entry *e = lookup(t, &k, now, &dir);
 	/* an error about A->B may only go to A (or to where A is translated) */
-	if (!e || !addr_eq(p->family, &e->t[dir].dst, &p->dst))
+	if (!e)
+		return set_invalid(p);
+	struct ct_tuple et;
+	ct_entry_tuple(e, dir, &et);
+	if (!addr_eq(p->family, &et.dst, &p->dst))
 		return set_invalid(p);
 	p->ct = e;
 	p->ct_dir = (uint8_t)dir;

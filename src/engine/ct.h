@@ -75,22 +75,39 @@ struct ct_tcp_dir {
 	uint8_t flags;
 };
 
+/*
+ * One direction of an entry's tuple as stored. IPv4 addresses live here;
+ * an IPv6 entry keeps its four addresses after the entry, in a larger slot,
+ * and leaves src/dst zero: ct_entry_tuple gives the whole tuple of either
+ * family. (So that an IPv4 entry, the common case at a million entries,
+ * costs 152 bytes and its bucket 4, NAT included.)
+ */
+struct ct_ends {
+	uint32_t src, dst; /* IPv4 */
+	uint16_t sport, dport; /* ICMP: id in both */
+};
+
 struct ct_entry {
-	struct ct_tuple t[2]; /* [0] original direction as first seen; [1] the reply
+	struct ct_ends t[2];  /* [0] original direction as first seen; [1] the reply
 			       * expected, with NAT applied (reply src = translated dst) */
-	uint64_t expires;     /* ns */
-	uint64_t bytes[2];
-	uint32_t packets[2];
-	uint32_t mark;        /* connection-mark id, 0 = none */
+	uint8_t proto;
+	uint8_t family;
 	uint16_t status;      /* CTS_* */
 	uint8_t tcp_state;
 	uint8_t tcp_last_dir, tcp_last_index, tcp_retrans;
+	uint32_t mark;        /* connection-mark id, 0 = none */
+	uint64_t expires;     /* ns */
+	uint64_t bytes[2];
+	uint32_t packets[2];
 	uint32_t tcp_last_seq, tcp_last_ack, tcp_last_end;
 	struct ct_tcp_dir tcp[2];
-	/* hash chains, one node per direction (private) */
-	struct ct_entry *hnext[2];
-	struct ct_entry *lru_prev, *lru_next;
+	/* private: this slot's index, hash chains (one link per direction) and
+	 * the expiry list, all as 32-bit slot indices */
+	uint32_t self, hnext[2], lru_prev, lru_next;
 };
+
+/* The whole tuple of direction dir (0 original, 1 reply) of e. */
+void ct_entry_tuple(const struct ct_entry *e, unsigned dir, struct ct_tuple *out);
 
 struct ct_table;
 

@@ -737,7 +737,8 @@ static bool has_ports(uint8_t proto)
 static int alloc_port(struct engine *en, struct ct_entry *ce, uint32_t new_src, uint16_t lo,
 		      uint16_t hi, uint16_t *port)
 {
-	struct ct_tuple r = ce->t[1];
+	struct ct_tuple r;
+	ct_entry_tuple(ce, 1, &r);
 	r.dst.v4 = new_src;
 	uint16_t orig = ce->t[0].sport;
 	if (!lo && !hi) {
@@ -791,7 +792,7 @@ static void nat_dst(struct engine *en, struct pkt *p, const struct rs_nat *n)
 	if (n->port_lo && has_ports(p->proto))
 		port = (uint16_t)(n->port_lo + (n->port_hi > n->port_lo
 						? tuple_hash(p) % (n->port_hi - n->port_lo + 1u) : 0));
-	ce->t[1].src.v4 = addr;
+	ce->t[1].src = addr;
 	ce->t[1].sport = has_ports(p->proto) ? port : ce->t[1].sport;
 	ce->status |= CTS_DSTNAT;
 	pkt_set_dst(p, addr, has_ports(p->proto) ? port : p->dport);
@@ -829,7 +830,8 @@ static int nat_src(struct engine *en, struct pkt *p, const struct rs_nat *n)
 		if (alloc_port(en, ce, addr, n->port_lo, n->port_hi, &port) < 0)
 			return -1;
 	} else if (p->proto == 1 || p->proto == 58) {
-		struct ct_tuple r = ce->t[1];
+		struct ct_tuple r;
+		ct_entry_tuple(ce, 1, &r);
 		r.dst.v4 = addr;
 		if (ct_reply_taken(en->ct, &r)) { /* another host's echo with the same id */
 			uint16_t id = p->sport;
@@ -842,7 +844,7 @@ static int nat_src(struct engine *en, struct pkt *p, const struct rs_nat *n)
 			}
 		}
 	}
-	ce->t[1].dst.v4 = addr;
+	ce->t[1].dst = addr;
 	if (has_ports(p->proto))
 		ce->t[1].dport = port;
 	else if (p->proto == 1 || p->proto == 58)
@@ -863,16 +865,16 @@ static void nat_binding_pre(struct engine *en, struct pkt *p)
 		return;
 	if (p->ct_state == CT_RELATED) {
 		/* an ICMP error about a translated connection: both headers go back */
-		if ((ce->status & CTS_SRCNAT) && p->dst.v4 == ce->t[1].dst.v4) {
-			pkt_set_dst(p, ce->t[0].src.v4, p->dport);
-			pkt_set_inner_src(p, ce->t[0].src.v4, ce->t[0].sport);
+		if ((ce->status & CTS_SRCNAT) && p->dst.v4 == ce->t[1].dst) {
+			pkt_set_dst(p, ce->t[0].src, p->dport);
+			pkt_set_inner_src(p, ce->t[0].src, ce->t[0].sport);
 		}
 		return;
 	}
 	if (p->ct_dir == 0 && (ce->status & CTS_DSTNAT))
-		pkt_set_dst(p, ce->t[1].src.v4, ce->t[1].sport);
+		pkt_set_dst(p, ce->t[1].src, ce->t[1].sport);
 	else if (p->ct_dir == 1 && (ce->status & CTS_SRCNAT))
-		pkt_set_dst(p, ce->t[0].src.v4, ce->t[0].sport);
+		pkt_set_dst(p, ce->t[0].src, ce->t[0].sport);
 }
 
 /* ... and at postrouting (source side). */
@@ -882,16 +884,16 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 	if (!ce || p->family != 4)
 		return;
 	if (p->ct_state == CT_RELATED) {
-		if ((ce->status & CTS_DSTNAT) && p->src.v4 == ce->t[1].src.v4) {
-			pkt_set_src(p, ce->t[0].dst.v4, p->sport);
-			pkt_set_inner_dst(p, ce->t[0].dst.v4, ce->t[0].dport);
+		if ((ce->status & CTS_DSTNAT) && p->src.v4 == ce->t[1].src) {
+			pkt_set_src(p, ce->t[0].dst, p->sport);
+			pkt_set_inner_dst(p, ce->t[0].dst, ce->t[0].dport);
 		}
 		return;
 	}
 	if (p->ct_dir == 0 && (ce->status & CTS_SRCNAT))
-		pkt_set_src(p, ce->t[1].dst.v4, ce->t[1].dport);
+		pkt_set_src(p, ce->t[1].dst, ce->t[1].dport);
 	else if (p->ct_dir == 1 && (ce->status & CTS_DSTNAT))
-		pkt_set_src(p, ce->t[0].dst.v4, ce->t[0].dport);
+		pkt_set_src(p, ce->t[0].dst, ce->t[0].dport);
 }
 
 /* ---- replies the router generates (reject, unreachable routes, TTL) ---- */
@@ -1654,21 +1656,24 @@ static int ct_item(void *ctx, struct ct_entry *e)
 	static const char *const protos[256] = { [1] = "icmp", [6] = "tcp", [17] = "udp",
 						 [47] = "gre", [50] = "ipsec-esp", [58] = "icmpv6",
 						 [132] = "sctp" };
-	const char *pn = protos[e->t[0].proto];
+	struct ct_tuple t0, t1;
+	ct_entry_tuple(e, 0, &t0);
+	ct_entry_tuple(e, 1, &t1);
+	const char *pn = protos[e->proto];
 	if (!pn) {
-		snprintf(buf, sizeof(buf), "%u", e->t[0].proto);
+		snprintf(buf, sizeof(buf), "%u", e->proto);
 		pn = buf;
 	}
 	put(l, it, "protocol", pn);
-	addr_port(&e->t[0], true, buf, sizeof(buf));
+	addr_port(&t0, true, buf, sizeof(buf));
 	put(l, it, "src-address", buf);
-	addr_port(&e->t[0], false, buf, sizeof(buf));
+	addr_port(&t0, false, buf, sizeof(buf));
 	put(l, it, "dst-address", buf);
-	addr_port(&e->t[1], true, buf, sizeof(buf));
+	addr_port(&t1, true, buf, sizeof(buf));
 	put(l, it, "reply-src-address", buf);
-	addr_port(&e->t[1], false, buf, sizeof(buf));
+	addr_port(&t1, false, buf, sizeof(buf));
 	put(l, it, "reply-dst-address", buf);
-	if (e->t[0].proto == 6)
+	if (e->proto == 6)
 		put(l, it, "tcp-state", ct_tcp_state_name(e->tcp_state));
 	struct sbuf t = SBUF_INIT;
 	uint64_t left = e->expires > l->en->last_now ? e->expires - l->en->last_now : 0;

@@ -399,7 +399,7 @@ bool rs_conn_rate(struct rs_state *s, const struct pkt *p, uint64_t now, uint64_
 	} k;
 	memset(&k, 0, sizeof(k));
 	k.ptr = (uintptr_t)ce;
-	k.t = ce->t[0];
+	ct_entry_tuple(ce, 0, &k.t);
 	uint64_t total = ce->bytes[0] + ce->bytes[1];
 	bool fresh;
 	struct flow_ent *f = flow_get(s, FT_CR, siphash(s, &k, sizeof(k)), 0, now, &fresh);

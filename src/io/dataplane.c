@@ -364,8 +364,8 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 	 * simple queue's target is a LAN host, which masquerade hides */
 	if (p->ct && p->family == 4) {
 		const struct ct_entry *c = p->ct;
-		m.src = p->ct_dir == 0 ? c->t[0].src.v4 : c->t[0].dst.v4;
-		m.dst = p->ct_dir == 0 ? c->t[0].dst.v4 : c->t[0].src.v4;
+		m.src = p->ct_dir == 0 ? c->t[0].src : c->t[0].dst;
+		m.dst = p->ct_dir == 0 ? c->t[0].dst : c->t[0].src;
 	}
 	struct qpkt *dropped = NULL;
 	bool ok = qos_enqueue(dp->qos, q, &m, now, &dropped);

@@ -365,8 +365,8 @@ static void router_input(struct netsim *ns, struct tgen_pkt *p, uint32_t iface)
 	 * queue's target is a LAN host, which masquerade hides after srcnat */
 	if (pk.ct && pk.family == 4) {
 		const struct ct_entry *c = pk.ct;
-		m.src = pk.ct_dir == 0 ? c->t[0].src.v4 : c->t[0].dst.v4;
-		m.dst = pk.ct_dir == 0 ? c->t[0].dst.v4 : c->t[0].src.v4;
+		m.src = pk.ct_dir == 0 ? c->t[0].src : c->t[0].dst;
+		m.dst = pk.ct_dir == 0 ? c->t[0].dst : c->t[0].src;
 	}
 	m.fasttrack = out->fasttrack;
 	router_forward(ns, p, iface_index(ns, out->out_if), &m);

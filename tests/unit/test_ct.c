@@ -364,7 +364,7 @@ static void test_tcp_table(void **state)
 		} else {
 			ok = ok && p.ct && p.ct->tcp_state == r->want && p.ct_dir == (r->reopen ? 0 : r->dir);
 			if (r->reopen)
-				ok = ok && ct_count(t) == 1 && p.ct->t[0].src.v4 == c.addr[r->dir] &&
+				ok = ok && ct_count(t) == 1 && p.ct->t[0].src == c.addr[r->dir] &&
 				     !(p.ct->status & CTS_SEEN_REPLY);
 			if (r->gone)
 				ok = ok && ct_expire(t, T0 + SEC, 100) == 1 && ct_count(t) == 0;
@@ -398,8 +398,8 @@ static void test_tcp_handshake_assured(void **state)
 	assert_int_equal(e->status & (CTS_SEEN_REPLY | CTS_ASSURED), 0);
 	assert_true(e->status & CTS_CONFIRMED);
 	assert_int_equal(e->expires, T0 + cf->timeout[CTO_TCP_SYN_SENT]);
-	assert_int_equal(e->t[0].src.v4, c.addr[0]);
-	assert_int_equal(e->t[1].src.v4, c.addr[1]);
+	assert_int_equal(e->t[0].src, c.addr[0]);
+	assert_int_equal(e->t[1].src, c.addr[1]);
 	assert_int_equal(e->t[1].sport, 80);
 	assert_int_equal(e->t[1].dport, 40000);
 
@@ -718,7 +718,7 @@ static void test_udp(void **state)
 	run(t, &p, T0 + 19 * SEC);
 	assert_int_equal(p.ct_state, CT_NEW); /* the old entry expired at +19s */
 	assert_int_equal(p.ct_dir, 0);
-	assert_int_equal(p.ct->t[0].src.v4, b);
+	assert_int_equal(p.ct->t[0].src, b);
 	assert_int_equal(ct_count(t), 1);
 	ct_destroy(t);
 }
@@ -935,11 +935,13 @@ static void test_icmp_related_nat(void **state)
 	udp_fill(&p, lan, 5000, srv, 53, 20);
 	ct_in(t, &p, T0);
 	struct ct_entry *e = p.ct;
-	e->t[1].dst.v4 = pub;
+	e->t[1].dst = pub;
 	e->t[1].dport = 61000;
 	e->status |= CTS_SRCNAT;
 	assert_int_equal(ct_confirm(t, &p, T0), 0);
-	assert_true(ct_reply_taken(t, &e->t[1]));
+	struct ct_tuple et;
+	ct_entry_tuple(e, 1, &et);
+	assert_true(ct_reply_taken(t, &et));
 
 	udp_fill(&p, srv, 53, pub, 61000, 40);
 	run(t, &p, T0);
@@ -1104,7 +1106,7 @@ static struct ct_entry *udp_flow(struct ct_table *t, uint32_t i, uint64_t now, i
 
 static void udp_reply(struct ct_table *t, const struct ct_entry *e, uint64_t now, struct pkt *p)
 {
-	udp_fill(p, e->t[1].src.v4, e->t[1].sport, e->t[1].dst.v4, e->t[1].dport, 10);
+	udp_fill(p, e->t[1].src, e->t[1].sport, e->t[1].dst, e->t[1].dport, 10);
 	run(t, p, now);
 }
 
@@ -1158,7 +1160,7 @@ static void test_table_full(void **state)
 	for (uint32_t i = 0; i < 4; i++) {
 		e[i] = udp_flow(t, 100 + i, T0, &rc);
 		udp_reply(t, e[i], T0, &p);
-		udp_fill(&p, e[i]->t[0].src.v4, e[i]->t[0].sport, e[i]->t[0].dst.v4, 53, 10);
+		udp_fill(&p, e[i]->t[0].src, e[i]->t[0].sport, e[i]->t[0].dst, 53, 10);
 		run(t, &p, T0);
 		assert_true(e[i]->status & CTS_ASSURED);
 	}
@@ -1204,8 +1206,11 @@ static void test_many_entries(void **state)
 		udp_reply(t, e[i], T0 + SEC, &p);
 		if (p.ct != e[i] || p.ct_dir != 1)
 			fail_msg("reply %u not found", i);
-		assert_true(ct_reply_taken(t, &e[i]->t[1]));
-		assert_true(ct_reply_taken(t, &e[i]->t[0]));
+		struct ct_tuple k0, k1;
+		ct_entry_tuple(e[i], 0, &k0);
+		ct_entry_tuple(e[i], 1, &k1);
+		assert_true(ct_reply_taken(t, &k1));
+		assert_true(ct_reply_taken(t, &k0));
 	}
 	for (uint32_t i = 0; i < N; i += 2)
 		ct_remove(t, e[i]);
@@ -1270,7 +1275,8 @@ static void test_api(void **state)
 	udp_fill(&p, ip4(9, 9, 9, 9), 1, ip4(8, 8, 8, 8), 2, 10);
 	ct_in(t, &p, T0);
 	assert_non_null(p.ct);
-	struct ct_tuple reply = p.ct->t[1];
+	struct ct_tuple reply;
+	ct_entry_tuple(p.ct, 1, &reply);
 	assert_false(ct_reply_taken(t, &reply));
 	assert_int_equal(ct_count(t), 10);
 	ct_discard(t, &p);
@@ -1291,7 +1297,7 @@ static void test_api(void **state)
 	n = 0;
 	ct_foreach(t, count_cb, &n);
 	assert_int_equal(n, 0);
-	reply = p.ct->t[1];
+	ct_entry_tuple(p.ct, 1, &reply);
 	assert_false(ct_reply_taken(t, &reply)); /* and the lookup collects it */
 	assert_int_equal(ct_count(t), 10);
 	assert_int_equal(ct_expire(t, T0 + 11 * SEC, 100), 10);
@@ -1342,7 +1348,90 @@ static void test_names_and_defaults(void **state)
 
 	print_message("ct_entry_size: %zu bytes (struct ct_entry %zu)\n", ct_entry_size(),
 		      sizeof(struct ct_entry));
-	assert_true(ct_entry_size() >= sizeof(struct ct_entry) + sizeof(void *));
+	/* the budget: <= 160 bytes per IPv4 entry, NAT and bucket included */
+	assert_true(ct_entry_size() >= sizeof(struct ct_entry) + sizeof(uint32_t));
+	assert_true(ct_entry_size() <= 160);
+}
+
+/* IPv4 and IPv6 entries side by side, over several pool chunks of both:
+ * every entry is found from either direction with its own addresses, the
+ * table holds max-entries of the two together, and freed slots of either
+ * pool are reused. */
+static void udp6_fill(struct pkt *p, unsigned i, bool reply)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = 6;
+	p->proto = 17;
+	p->flags = PKT_F_L4;
+	uint8_t *a = reply ? p->dst.v6 : p->src.v6, *b = reply ? p->src.v6 : p->dst.v6;
+	a[0] = 0x20, a[1] = 0x01, a[13] = (uint8_t)(i >> 16), a[14] = (uint8_t)(i >> 8);
+	a[15] = (uint8_t)i;
+	b[0] = 0x26, b[1] = 0x06, b[15] = 0x53;
+	p->sport = reply ? 53 : (uint16_t)(1024 + i % 7);
+	p->dport = reply ? (uint16_t)(1024 + i % 7) : 53;
+	p->l4_len = 18;
+	p->ip_len = 58;
+}
+
+static void test_mixed_families(void **state)
+{
+	enum { N = 9000 }; /* more than two chunks of each pool */
+	struct ct_table *t = mk(true, 2 * N);
+	static struct ct_entry *v4[N], *v6[N];
+	struct pkt p;
+	int rc;
+
+	for (uint32_t i = 0; i < N; i++) {
+		v4[i] = udp_flow(t, i, T0, &rc);
+		assert_int_equal(rc, 0);
+		udp6_fill(&p, i, false);
+		run(t, &p, T0);
+		assert_int_equal(p.ct_state, CT_NEW);
+		v6[i] = p.ct;
+	}
+	assert_int_equal(ct_count(t), 2 * N);
+	for (uint32_t i = 0; i < N; i++) {
+		udp_reply(t, v4[i], T0 + SEC, &p);
+		if (p.ct != v4[i] || p.ct_dir != 1)
+			fail_msg("IPv4 reply %u not found", i);
+		udp6_fill(&p, i, true);
+		run(t, &p, T0 + SEC);
+		if (p.ct != v6[i] || p.ct_dir != 1 || p.ct_state != CT_ESTABLISHED)
+			fail_msg("IPv6 reply %u not found", i);
+		struct ct_tuple k;
+		ct_entry_tuple(v6[i], 1, &k);
+		assert_int_equal(k.family, 6);
+		assert_int_equal(k.src.v6[0], 0x26);
+		assert_int_equal(k.dst.v6[15], (uint8_t)i);
+		assert_int_equal(k.dport, 1024 + i % 7);
+		assert_true(ct_reply_taken(t, &k));
+	}
+	/* free the odd IPv6 and even IPv4 entries; refill with the other family */
+	for (uint32_t i = 0; i < N; i += 2) {
+		ct_remove(t, v6[i + 1]);
+		ct_remove(t, v4[i]);
+	}
+	assert_int_equal(ct_count(t), N);
+	for (uint32_t i = 0; i < N; i++) {
+		udp6_fill(&p, N + 10 + i, false);
+		run(t, &p, T0 + 3 * SEC);
+		assert_int_equal(p.ct_state, CT_NEW);
+	}
+	assert_int_equal(ct_count(t), 2 * N);
+	for (uint32_t i = 0; i < N; i += 2) {
+		udp_reply(t, v4[i + 1], T0 + 4 * SEC, &p);
+		assert_ptr_equal(p.ct, v4[i + 1]);
+		udp6_fill(&p, i, true);
+		run(t, &p, T0 + 4 * SEC);
+		assert_ptr_equal(p.ct, v6[i]);
+	}
+	/* full: one more of either family evicts a non-assured entry */
+	udp6_fill(&p, 3 * N, false);
+	run(t, &p, T0 + 5 * SEC);
+	assert_int_equal(ct_count(t), 2 * N);
+	ct_flush(t);
+	assert_int_equal(ct_count(t), 0);
+	ct_destroy(t);
 }
 
 static void test_siphash_vectors(void **state)
@@ -1390,6 +1479,7 @@ int main(void)
 		cmocka_unit_test(test_expire_budget),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_many_entries),
+		cmocka_unit_test(test_mixed_families),
 		cmocka_unit_test(test_api),
 		cmocka_unit_test(test_names_and_defaults),
 		cmocka_unit_test(test_siphash_vectors),
