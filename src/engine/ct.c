@@ -837,6 +837,41 @@ void ct_discard(struct ct_table *t, struct pkt *p)
 	p->ct = NULL;
 }
 
+/* ---- FastTrack ---- */
+
+void ct_fast_begin(struct ct_entry *e)
+{
+	if (e->proto == IPPROTO_TCP_) {
+		e->tcp[0].flags |= TF_LIBERAL;
+		e->tcp[1].flags |= TF_LIBERAL;
+	}
+}
+
+bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const struct pkt *p,
+		 uint64_t now)
+{
+	const uint16_t need = CTS_FASTTRACK | CTS_CONFIRMED | CTS_ASSURED;
+	const struct ct_ends *x = &e->t[dir];
+
+	if ((e->status & need) != need || e->family != 4 || e->proto != p->proto ||
+	    x->src != p->src.v4 || x->dst != p->dst.v4 || x->sport != p->sport ||
+	    x->dport != p->dport || expired(e, now))
+		return false;
+	unsigned cls = CTO_UDP_STREAM;
+	if (e->proto == IPPROTO_TCP_) {
+		if (e->tcp_state != TCP_CONNTRACK_ESTABLISHED)
+			return false;
+		cls = CTO_TCP_ESTABLISHED;
+	}
+	if (now > t->now)
+		t->now = now;
+	e->bytes[dir] += p->ip_len;
+	e->packets[dir]++;
+	if (cls != ext_of(e)->cls || now + t->cfg.timeout[cls] >= e->expires + NSEC)
+		refresh(t, e, cls, now);
+	return true;
+}
+
 /* ---- TCP ---- */
 
 /* Packet classes, in the order of the rows of the state table. */

@@ -135,6 +135,23 @@ int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now);
 /* Frees p's unconfirmed entry (the packet was dropped). */
 void ct_discard(struct ct_table *t, struct pkt *p);
 
+/*
+ * FastTrack's path (the engine's flow cache, like Linux's flow table).
+ * ct_fast_begin hands e's packets over to it: TCP window tracking stops
+ * for the connection (both directions become liberal, as Linux does for an
+ * offloaded flow, so a packet back on the full path is not invalid for
+ * having skipped tracking). ct_fast_hit takes p, an IPv4 TCP/UDP packet
+ * without SYN, FIN or RST whose tuple the cache says is direction dir of
+ * e: true when e is still that connection, confirmed, assured, fasttracked
+ * and alive, after counting p and refreshing the timeout (TCP: established,
+ * UDP: stream); false sends p to the full path. The refresh moves the entry
+ * on its expiry list at most once a second, so a flow may expire up to a
+ * second early.
+ */
+void ct_fast_begin(struct ct_entry *e);
+bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const struct pkt *p,
+		 uint64_t now);
+
 /* Is a reply tuple already used by a confirmed entry? (NAT port allocation) */
 bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
 

@@ -62,6 +62,45 @@ struct route6 {
 	uint8_t gw[16];
 };
 
+/*
+ * FastTrack's flow cache (as Linux's flow table serves RouterOS's
+ * FastTrack). Once a fasttracked connection is assured, each of its
+ * directions gets a slot keyed by the tuple it arrives with and its
+ * in-interface, holding the connection and the route (out-interface, next
+ * hop). A hit (fast_forward) skips the transport checksum check, raw,
+ * conntrack's lookup and TCP window tracking, every hook and the routing
+ * decision: it counts, refreshes the timeout, rewrites NAT from the
+ * connection's own tuples and the TTL, and forwards. Anything unusual takes
+ * the full path, where a fasttracked connection still skips the rules: TCP
+ * SYN, FIN or RST, IP options, fragments, a TTL about to expire, ICMP,
+ * IPv6, a trace. Every hit is checked against the connection (tuple,
+ * status, expiry: ct_fast_hit), so a removed or reused entry is never
+ * used, and a generation number retires every cached route at each
+ * engine_load. The table is a set of two-way buckets, one cache line
+ * each, under a keyed hash: a new flow takes the first way and pushes the
+ * other out, so chosen tuples cost misses, never long chains. The packet
+ * path touches one line of the table and one of the connection; a burst
+ * prefetches both for all its packets before processing the first.
+ */
+#define FLOW_SETS_LOG 16
+#define FLOW_SETS (1u << FLOW_SETS_LOG)
+
+struct flow {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint16_t in_if;
+	uint8_t proto, dir;
+	uint16_t out_if;
+	uint16_t gen;          /* 0: empty */
+	uint32_t nexthop;
+	struct ct_entry *ct;
+};
+
+struct flow_set {
+	_Alignas(64) struct flow way[2];
+};
+_Static_assert(sizeof(struct flow_set) == 64, "one cache line per set");
+
 struct engine {
 	struct ruleset *rs;
 	struct rs_state *rst;
@@ -83,6 +122,10 @@ struct engine {
 	uint32_t nat_rover;
 	uint64_t last_now;  /* the latest time seen, for print's timeouts */
 	uint64_t ft_bytes, ft_packets; /* the FastTrack path, for its dummy rule */
+	struct flow_set *flows;        /* FastTrack's flow cache, FLOW_SETS, on first use */
+	uint16_t flow_gen;             /* bumped by engine_load: cached routes are stale */
+	uint64_t flow_k0, flow_k1;     /* flow cache hash key */
+	uint64_t fast_hits;            /* packets the flow cache forwarded */
 	bool has_fasttrack;            /* some rule has action=fasttrack-connection */
 	uint8_t trace_family;          /* family of the packet being traced (rule lines) */
 };
@@ -171,6 +214,9 @@ struct engine *engine_new(void)
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] ^= 0xa5;
 	en->frag = frag_new(FRAG_MEM_DEFAULT, FRAG_TIMEOUT_DEFAULT, key, en->drops);
+	memcpy(&en->flow_k0, key, 8);
+	memcpy(&en->flow_k1, key + 8, 8);
+	en->flow_gen = 1;
 	return en;
 }
 
@@ -187,6 +233,7 @@ void engine_free(struct engine *en)
 	free(en->routes6);
 	frag_free(en->frag);
 	free(en->reasm);
+	free(en->flows);
 	free(en);
 }
 
@@ -608,6 +655,11 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	load_routes6(en, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
+	if (++en->flow_gen == 0) { /* 0 marks an empty slot: start over */
+		en->flow_gen = 1;
+		if (en->flows)
+			memset(en->flows, 0, FLOW_SETS * sizeof(*en->flows));
+	}
 	en->has_fasttrack = false;
 	const struct menu *fm = schema_find("/ip/firewall/filter");
 	for (size_t i = 0; fm && i < store_count(st, fm); i++) {
@@ -643,6 +695,11 @@ struct rs_state *engine_rule_state(struct engine *en)
 uint64_t engine_drops(const struct engine *en, enum drop_reason r)
 {
 	return r < DR_MAX ? en->drops[r] : 0;
+}
+
+uint64_t engine_fast_hits(const struct engine *en)
+{
+	return en->fast_hits;
 }
 
 uint32_t engine_if_addr(const struct engine *en, uint16_t ifid)
@@ -1316,6 +1373,110 @@ static bool route_forward6(struct engine *en, struct pkt *p, struct engine_out *
 	return true;
 }
 
+/* ---- FastTrack's flow cache ---- */
+
+static inline struct flow_set *flow_set_of(const struct engine *en, uint32_t src, uint32_t dst,
+					   uint16_t sport, uint16_t dport, uint8_t proto,
+					   uint16_t in_if)
+{
+	uint64_t h = ((uint64_t)src << 32 | dst) ^ en->flow_k0;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= ((uint64_t)sport << 48 | (uint64_t)dport << 32 | (uint64_t)proto << 16 | in_if) ^
+	     en->flow_k1;
+	h *= 0xc2b2ae3d27d4eb4full;
+	return &en->flows[(h ^ h >> 29) >> (64 - FLOW_SETS_LOG)];
+}
+
+static inline bool flow_is(const struct engine *en, const struct flow *f, const struct pkt *p)
+{
+	return f->gen == en->flow_gen && f->src == p->src.v4 && f->dst == p->dst.v4 &&
+	       f->sport == p->sport && f->dport == p->dport && f->proto == p->proto &&
+	       f->in_if == p->in_if;
+}
+
+/* Could p be forwarded by the cache? (What the cache never takes.) */
+static inline bool fast_candidate(const struct pkt *p)
+{
+	if (p->family != 4 || (p->flags & (PKT_F_FRAGMENT | PKT_F_IPV4_OPTS)) ||
+	    !(p->flags & PKT_F_L4) || p->ttl <= 1)
+		return false;
+	if (p->proto == IPPROTO_TCP_)
+		return !(p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST));
+	return p->proto == 17;
+}
+
+/* The set p would be cached in, or NULL when the cache cannot take it. */
+static inline struct flow_set *flow_set_for(const struct engine *en, const struct pkt *p)
+{
+	if (!en->flows || en->trace || !fast_candidate(p))
+		return NULL;
+	return flow_set_of(en, p->src.v4, p->dst.v4, p->sport, p->dport, p->proto, p->in_if);
+}
+
+/* After a fasttracked packet took the full path to a forward: its direction
+ * of the connection goes into the cache. */
+static void flow_learn(struct engine *en, const struct pkt *p, const struct engine_out *out)
+{
+	struct ct_entry *e = p->ct;
+	if (p->family != 4 || (p->proto != IPPROTO_TCP_ && p->proto != 17) || !e ||
+	    !(e->status & CTS_ASSURED) || p->routing_mark)
+		return;
+	if (!en->flows) {
+		en->flows = aligned_alloc(64, FLOW_SETS * sizeof(*en->flows));
+		if (!en->flows)
+			return;
+		memset(en->flows, 0, FLOW_SETS * sizeof(*en->flows));
+	}
+	const struct ct_ends *k = &e->t[p->ct_dir];
+	struct flow_set *set = flow_set_of(en, k->src, k->dst, k->sport, k->dport, p->proto,
+					   p->in_if);
+	struct flow nf = { .src = k->src, .dst = k->dst, .sport = k->sport, .dport = k->dport,
+			   .in_if = p->in_if, .proto = p->proto, .dir = p->ct_dir,
+			   .out_if = out->out_if, .gen = en->flow_gen, .nexthop = out->nexthop,
+			   .ct = e };
+	struct flow *w1 = &set->way[1];
+	if (!(w1->gen == en->flow_gen && w1->src == nf.src && w1->dst == nf.dst &&
+	      w1->sport == nf.sport && w1->dport == nf.dport && w1->proto == nf.proto &&
+	      w1->in_if == nf.in_if))
+		*w1 = set->way[0]; /* unless the flow is in way 1 already: push way 0 down */
+	set->way[0] = nf;
+	ct_fast_begin(e);
+}
+
+/* The cache's path for p, parsed without checksum checks, whose set is set
+ * (flow_set_for); false: p takes the full path, unchanged. */
+static bool fast_forward(struct engine *en, struct pkt *p, const struct flow_set *set,
+			 uint64_t now, struct engine_out *out)
+{
+	const struct flow *f = &set->way[0];
+	if (!flow_is(en, f, p)) {
+		f = &set->way[1];
+		if (!flow_is(en, f, p))
+			return false;
+	}
+	/* the IPv4 header is checked as ever; the transport checksum is left
+	 * to the receiver, as Linux's forwarding does */
+	if (pkt_verify_csum(p, false) != DR_NONE || !ct_fast_hit(en->ct, f->ct, f->dir, p, now))
+		return false;
+	struct ct_entry *e = f->ct;
+	/* leaving, the packet is the inverse of the other direction's tuple:
+	 * that undoes or applies every NAT of the connection */
+	const struct ct_ends *o = &e->t[!f->dir];
+	pkt_forward4(p, o->dst, o->dport, o->src, o->sport, (uint8_t)(p->ttl - 1));
+	p->ct = e;
+	p->ct_dir = f->dir;
+	p->ct_state = CT_ESTABLISHED;
+	p->out_if = f->out_if;
+	out->verdict = EV_FORWARD;
+	out->out_if = f->out_if;
+	out->nexthop = f->nexthop;
+	out->fasttrack = true;
+	en->ft_bytes += p->ip_len;
+	en->ft_packets++;
+	en->fast_hits++;
+	return true;
+}
+
 static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
 {
 	struct rs_verdict v;
@@ -1401,6 +1562,8 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	confirm(en, p, out);
 	if (out->verdict == EV_FORWARD)
 		tracef(en, "verdict", "forward out %s", name_of(NS_IFACE, out->out_if));
+	if (fast && out->verdict == EV_FORWARD && !en->trace)
+		flow_learn(en, p, out);
 }
 
 static void out_reset(struct engine_out *out)
@@ -1510,14 +1673,28 @@ static bool input_slow(struct engine *en, struct pkt *p, enum drop_reason r,
 	return true;
 }
 
-void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
-		  struct engine_out *out)
+/* Parses p without checksum checks (the cache does not need the transport
+ * one) and names its flow cache set, NULL if none. */
+static inline enum drop_reason input_parse(struct engine *en, struct pkt *p, uint16_t in_if,
+					   uint64_t now, struct flow_set **set)
+{
+	enum drop_reason r = pkt_parse(p, true, false);
+	p->ts = now;
+	p->in_if = in_if;
+	*set = r == DR_NONE ? flow_set_for(en, p) : NULL;
+	return r;
+}
+
+/* The rest of engine_input once input_parse is done. */
+static void input_parsed(struct engine *en, struct pkt *p, enum drop_reason r,
+			 const struct flow_set *set, uint64_t now, struct engine_out *out)
 {
 	out_reset(out);
 	en->last_now = now;
-	enum drop_reason r = pkt_parse(p, true, true);
-	p->ts = now;
-	p->in_if = in_if;
+	if (set && fast_forward(en, p, set, now, out))
+		return;
+	if (r == DR_NONE)
+		r = pkt_verify_csum(p, true);
 	if (__builtin_expect(r != DR_NONE || (p->flags & PKT_F_FRAGMENT), 0)) {
 		if (!input_slow(en, p, r, out))
 			return;
@@ -1525,6 +1702,14 @@ void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now
 		trace_input(en, p, "input", "");
 	}
 	flow_input(en, p, now, out);
+}
+
+void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now,
+		  struct engine_out *out)
+{
+	struct flow_set *set;
+	enum drop_reason r = input_parse(en, p, in_if, now, &set);
+	input_parsed(en, p, r, set, now, out);
 }
 
 /* The route of a packet the router sends; false when there is none. */
@@ -1599,11 +1784,43 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	confirm(en, p, out);
 }
 
-void engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
-			uint64_t now, struct engine_out *out)
+/*
+ * Stage by stage: parse every frame and prefetch its flow cache set; then
+ * prefetch the connection of every packet its set names; then run each
+ * packet (the cache's path or the full one) in arrival order, so that the
+ * memory latency of one packet overlaps the work on the others. The first
+ * two stages change nothing, and the last checks everything again, so a
+ * packet whose connection an earlier one of the burst changed (a FIN, a
+ * new slot) is still handled exactly as engine_input would.
+ */
+size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
+			  uint64_t now, struct engine_out *out)
 {
-	for (size_t i = 0; i < n; i++)
-		engine_input(en, v[i], in_if[i], now, &out[i]);
+	enum drop_reason r[ENGINE_BURST];
+	struct flow_set *set[ENGINE_BURST];
+
+	if (n > ENGINE_BURST)
+		n = ENGINE_BURST;
+	for (size_t i = 0; i < n; i++) {
+		r[i] = input_parse(en, v[i], in_if[i], now, &set[i]);
+		if (set[i])
+			__builtin_prefetch(set[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!set[i])
+			continue;
+		const struct flow *f = &set[i]->way[0];
+		if (flow_is(en, f, v[i]) || flow_is(en, f = &set[i]->way[1], v[i]))
+			__builtin_prefetch(f->ct, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		input_parsed(en, v[i], r[i], set[i], now, &out[i]);
+		/* a completed datagram lives in the engine's buffer until the next
+		 * packet: the caller sends it before the rest */
+		if (v[i]->data == en->reasm)
+			return i + 1;
+	}
+	return n;
 }
 
 /* ---- what print shows ---- */

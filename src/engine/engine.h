@@ -85,9 +85,14 @@ void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now
 		  struct engine_out *out);
 /* A packet the router itself sends (output chain). */
 void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out);
-/* Many frames at once, stage by stage (up to 256). */
-void engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
-			uint64_t now, struct engine_out *out);
+/* Many frames at once (at most ENGINE_BURST), stage by stage, each with the
+ * effect engine_input would have. Returns how many were run: fewer than n
+ * right after a fragment that completed a datagram (engine_input's note: it
+ * must be sent before the engine runs another packet); the caller passes
+ * the rest again. */
+#define ENGINE_BURST 256
+size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
+			  uint64_t now, struct engine_out *out);
 
 void engine_set_trace(struct engine *en, engine_trace_fn fn, void *ctx);
 /* Local time for the time= matcher: seconds east of UTC. */
@@ -99,6 +104,10 @@ void engine_tick(struct engine *en, uint64_t now);
 struct ct_table *engine_ct(struct engine *en);
 struct rs_state *engine_rule_state(struct engine *en);
 uint64_t engine_drops(const struct engine *en, enum drop_reason r);
+/* Packets forwarded by FastTrack's flow cache (a subset of the FastTrack
+ * dummy rule's count, which also has the fasttracked packets that took the
+ * full path: SYN/FIN/RST, a new cache slot ...). */
+uint64_t engine_fast_hits(const struct engine *en);
 /* The router's own IPv4 address on an interface (first one), 0 if none. */
 uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
 bool engine_is_local(const struct engine *en, uint32_t addr);

@@ -64,16 +64,39 @@ static inline void wr32(uint8_t *b, uint32_t v)
 
 /* ---- checksums ---- */
 
-/* Adds big-endian 16-bit words; an odd last byte is padded with zero. */
+/*
+ * Adds big-endian 16-bit words; an odd last byte is padded with zero.
+ * RFC 1071's shortcuts: the one's complement sum does not depend on byte
+ * order (sum words as the host loads them, swap once at the end), and
+ * 32-bit words summed in 64 bits fold down to the same 16-bit sum.
+ */
 static uint64_t sum_words(const uint8_t *d, size_t n, uint64_t acc)
 {
-	size_t i;
+	uint64_t s = 0;
+	size_t i = 0;
 
-	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)d[i] << 8 | d[i + 1];
-	if (n & 1)
-		acc += (uint32_t)d[n - 1] << 8;
-	return acc;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, d + i, 8);
+		s += (w & 0xffffffffu) + (w >> 32);
+	}
+	for (; i + 2 <= n; i += 2) {
+		uint16_t w;
+		memcpy(&w, d + i, 2);
+		s += w;
+	}
+	if (i < n) {
+		const uint8_t tail[2] = { d[i], 0 };
+		uint16_t w;
+		memcpy(&w, tail, 2);
+		s += w;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (uint16_t)(s << 8 | s >> 8);
+#endif
+	return acc + s;
 }
 
 static uint16_t fold(uint64_t s)
@@ -393,7 +416,7 @@ static void parse_inner6(struct pkt *p, uint32_t off, uint32_t end)
 	p->flags |= PKT_F_ICMP_ERR;
 }
 
-static enum drop_reason parse_tcp(struct pkt *p, const uint8_t *t, uint32_t n, bool csum)
+static enum drop_reason parse_tcp(struct pkt *p, const uint8_t *t, uint32_t n)
 {
 	uint32_t doff;
 
@@ -434,12 +457,10 @@ static enum drop_reason parse_tcp(struct pkt *p, const uint8_t *t, uint32_t n, b
 	p->flags |= PKT_F_L4;
 	p->payload_off = (uint16_t)(p->l4_off + doff);
 	p->payload_len = (uint16_t)(n - doff);
-	if (csum && fold(l4_sum(p, true)) != 0xffff)
-		return DR_BAD_L4_CSUM;
 	return DR_NONE;
 }
 
-static enum drop_reason parse_udp(struct pkt *p, const uint8_t *u, uint32_t n, bool csum)
+static enum drop_reason parse_udp(struct pkt *p, const uint8_t *u, uint32_t n)
 {
 	uint32_t ulen;
 
@@ -459,18 +480,10 @@ static enum drop_reason parse_udp(struct pkt *p, const uint8_t *u, uint32_t n, b
 	p->flags |= PKT_F_L4;
 	p->payload_off = (uint16_t)(p->l4_off + 8);
 	p->payload_len = (uint16_t)(ulen - 8);
-	if (csum) {
-		if (rd16(u + 6) == 0) {
-			if (p->family == 6)
-				return DR_BAD_L4_CSUM;
-		} else if (fold(l4_sum(p, true)) != 0xffff) {
-			return DR_BAD_L4_CSUM;
-		}
-	}
 	return DR_NONE;
 }
 
-static enum drop_reason parse_icmp(struct pkt *p, const uint8_t *h, uint32_t n, bool csum)
+static enum drop_reason parse_icmp(struct pkt *p, const uint8_t *h, uint32_t n)
 {
 	bool v6 = p->family == 6;
 
@@ -485,8 +498,6 @@ static enum drop_reason parse_icmp(struct pkt *p, const uint8_t *h, uint32_t n, 
 		p->sport = p->dport = rd16(h + 4);
 	else if (v6 ? icmp6_is_error(h[0]) : icmp4_is_error(h[0]))
 		(v6 ? parse_inner6 : parse_inner4)(p, p->l4_off + 8u, p->l4_off + n);
-	if (csum && fold(l4_sum(p, v6)) != 0xffff)
-		return DR_BAD_L4_CSUM;
 	return DR_NONE;
 }
 
@@ -511,26 +522,25 @@ static enum drop_reason parse_gre(struct pkt *p, const uint8_t *g, uint32_t n)
 }
 
 /* Transport header at p->l4_off, p->l4_len bytes (bounded by the IP length). */
-static enum drop_reason parse_l4(struct pkt *p, bool check_csum)
+static enum drop_reason parse_l4(struct pkt *p)
 {
 	const uint8_t *h = p->data + p->l4_off;
 	uint32_t n = p->l4_len, hl;
-	bool csum = check_csum && !(p->flags & PKT_F_FRAGMENT);
 
 	p->payload_off = p->l4_off;
 	p->payload_len = p->l4_len;
 	switch (p->proto) {
 	case PROTO_TCP:
-		return parse_tcp(p, h, n, csum);
+		return parse_tcp(p, h, n);
 	case PROTO_UDP:
-		return parse_udp(p, h, n, csum);
+		return parse_udp(p, h, n);
 	case PROTO_ICMP:
 		if (p->family == 4)
-			return parse_icmp(p, h, n, csum);
+			return parse_icmp(p, h, n);
 		return DR_NONE;
 	case PROTO_ICMPV6:
 		if (p->family == 6)
-			return parse_icmp(p, h, n, csum);
+			return parse_icmp(p, h, n);
 		return DR_NONE;
 	case PROTO_GRE:
 		return parse_gre(p, h, n);
@@ -606,7 +616,7 @@ static enum drop_reason parse_v4_options(struct pkt *p, const uint8_t *o, uint32
 	return DR_NONE;
 }
 
-static enum drop_reason parse_ipv4(struct pkt *p, bool check_csum)
+static enum drop_reason parse_ipv4(struct pkt *p)
 {
 	const uint8_t *ip = p->data + p->l3_off;
 	uint32_t avail = p->len - p->l3_off, ihl, tot;
@@ -647,8 +657,6 @@ static enum drop_reason parse_ipv4(struct pkt *p, bool check_csum)
 	p->l4_len = (uint16_t)(tot - ihl);
 	p->payload_off = p->l4_off;
 	p->payload_len = p->l4_len;
-	if (check_csum && cksum(ip, ihl, 0) != 0)
-		return DR_BAD_IPV4_CSUM;
 	if (ihl > 20) {
 		p->flags |= PKT_F_IPV4_OPTS;
 		r = parse_v4_options(p, ip + 20, ihl - 20);
@@ -657,10 +665,10 @@ static enum drop_reason parse_ipv4(struct pkt *p, bool check_csum)
 	}
 	if (p->frag_off) /* no transport header in a later fragment */
 		return DR_NONE;
-	return parse_l4(p, check_csum);
+	return parse_l4(p);
 }
 
-static enum drop_reason parse_ipv6(struct pkt *p, bool check_csum)
+static enum drop_reason parse_ipv6(struct pkt *p)
 {
 	const uint8_t *ip = p->data + p->l3_off;
 	uint32_t avail = p->len - p->l3_off, plen, tc;
@@ -703,7 +711,31 @@ static enum drop_reason parse_ipv6(struct pkt *p, bool check_csum)
 	p->payload_len = p->l4_len;
 	if (p->frag_off || p->proto == PROTO_NONXT)
 		return DR_NONE;
-	return parse_l4(p, check_csum);
+	return parse_l4(p);
+}
+
+enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4)
+{
+	if (p->family == 4 && cksum(p->data + p->l3_off, (uint32_t)(p->l4_off - p->l3_off), 0) != 0)
+		return DR_BAD_IPV4_CSUM;
+	/* a fragment's checksum covers the whole datagram: checked reassembled */
+	if (!l4 || !(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT))
+		return DR_NONE;
+	bool v6 = p->family == 6;
+	switch (p->proto) {
+	case PROTO_UDP:
+		if (rd16(p->data + p->l4_off + 6) == 0) /* none sent: allowed in IPv4 only */
+			return v6 ? DR_BAD_L4_CSUM : DR_NONE;
+		break;
+	case PROTO_TCP:
+		break;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6:
+		return fold(l4_sum(p, v6)) != 0xffff ? DR_BAD_L4_CSUM : DR_NONE;
+	default:
+		return DR_NONE;
+	}
+	return fold(l4_sum(p, true)) != 0xffff ? DR_BAD_L4_CSUM : DR_NONE;
 }
 
 enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum)
@@ -748,11 +780,16 @@ enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum)
 			return DR_BAD_IP_VERSION;
 	}
 	p->l3_off = (uint16_t)off;
+	enum drop_reason r;
 	if (p->ethertype == ETHERTYPE_IPV4)
-		return parse_ipv4(p, check_csum);
-	if (p->ethertype == ETHERTYPE_IPV6)
-		return parse_ipv6(p, check_csum);
-	return DR_NOT_IP;
+		r = parse_ipv4(p);
+	else if (p->ethertype == ETHERTYPE_IPV6)
+		r = parse_ipv6(p);
+	else
+		return DR_NOT_IP;
+	if (r == DR_NONE && check_csum)
+		r = pkt_verify_csum(p, true);
+	return r;
 }
 
 /* ---- rewrites ---- */
@@ -919,6 +956,49 @@ void pkt_set_inner_src(struct pkt *p, uint32_t addr, uint16_t port)
 void pkt_set_inner_dst(struct pkt *p, uint32_t addr, uint16_t port)
 {
 	set_inner(p, 1, addr, port);
+}
+
+/* RFC 1624: what replacing 16-bit word o by n adds to a checksum's sum. */
+static inline uint32_t delta16(uint16_t o, uint16_t n)
+{
+	return (uint32_t)(uint16_t)~o + n;
+}
+
+static inline uint32_t delta32(uint32_t o, uint32_t n)
+{
+	return delta16((uint16_t)(o >> 16), (uint16_t)(n >> 16)) + delta16((uint16_t)o, (uint16_t)n);
+}
+
+static inline void csum_apply(uint8_t *c, uint32_t d, bool udp)
+{
+	uint16_t x = rd16(c);
+	if (udp && x == 0) /* no checksum sent */
+		return;
+	x = (uint16_t)~fold((uint64_t)(uint16_t)~x + d);
+	wr16(c, udp && x == 0 ? 0xffff : x);
+}
+
+void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+		  uint8_t ttl)
+{
+	uint8_t *ip = p->data + p->l3_off, *h = p->data + p->l4_off;
+	bool udp = p->proto == PROTO_UDP;
+	uint32_t addr = delta32(p->src.v4, src) + delta32(p->dst.v4, dst);
+
+	csum_apply(ip + 10, addr + delta16((uint16_t)(ip[8] << 8 | ip[9]),
+					   (uint16_t)(ttl << 8 | ip[9])), false);
+	csum_apply(udp ? h + 6 : h + 16,
+		   addr + delta16(p->sport, sport) + delta16(p->dport, dport), udp);
+	ip[8] = ttl;
+	wr32(ip + 12, src);
+	wr32(ip + 16, dst);
+	wr16(h, sport);
+	wr16(h + 2, dport);
+	p->src.v4 = src;
+	p->dst.v4 = dst;
+	p->sport = sport;
+	p->dport = dport;
+	p->ttl = ttl;
 }
 
 void pkt_set_ttl(struct pkt *p, uint8_t ttl)

@@ -148,6 +148,9 @@ struct pkt {
  * the reason the packet is malformed (fields parsed so far stay valid).
  */
 enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum);
+/* The checks of check_csum on a packet parsed without them: the IPv4 header
+ * checksum, and with l4 the TCP/UDP/ICMP one (not of a fragment). */
+enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
 
 /* Internet checksum of a buffer (folded, complemented). */
 uint16_t csum_buf(const void *data, size_t len, uint32_t initial);
@@ -167,6 +170,10 @@ void pkt_set_dst(struct pkt *p, uint32_t addr, uint16_t port);
 void pkt_set_inner_src(struct pkt *p, uint32_t addr, uint16_t port);
 void pkt_set_inner_dst(struct pkt *p, uint32_t addr, uint16_t port);
 void pkt_set_ttl(struct pkt *p, uint8_t ttl);
+/* FastTrack's rewrite of an IPv4 TCP or UDP packet (PKT_F_L4, no fragment):
+ * addresses, ports and TTL at once, one incremental update per checksum. */
+void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+		  uint8_t ttl);
 void pkt_set_dscp(struct pkt *p, uint8_t dscp);
 
 /*

@@ -733,6 +733,133 @@ static void assert_whole(const struct frame *f, const struct dgram *d)
 	assert_memory_equal(f->p.data + hdr, d->buf + hdr, d->len - hdr);
 }
 
+/* ---- FastTrack's flow cache ---- */
+
+static const char ft_rsc[] =
+	"/ip firewall filter\n"
+	"add chain=forward action=fasttrack-connection connection-state=established,related\n"
+	"add chain=forward action=accept connection-state=established,related\n"
+	"add chain=forward action=drop connection-state=invalid\n"
+	"/ip firewall nat\n"
+	"add chain=srcnat action=masquerade out-interface=ether1\n";
+
+static uint64_t hits(struct env *v)
+{
+	return engine_fast_hits(v->en);
+}
+
+static void test_v4_fasttrack_udp(void **state)
+{
+	struct env *v = env_new(ft_rsc);
+	struct frame f;
+	const char *up = "udp 192.168.88.10:5000 > 198.51.100.7:53 len=40";
+	const char *down = "udp 198.51.100.7:53 > 203.0.113.2:5000 len=40";
+
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);     /* new */
+	assert_int_equal(run(v, &f, "ether1", down), EV_FORWARD);   /* marked fasttrack */
+	assert_false(f.out.fasttrack);
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);     /* assured, learnt */
+	assert_true(f.out.fasttrack);
+	assert_int_equal(hits(v), 0);
+	struct ct_entry *e = f.p.ct;
+	assert_non_null(e);
+	uint32_t before = e->packets[0];
+
+	/* from the cache: NAT, TTL, checksums as the full path would leave them */
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);
+	assert_int_equal(hits(v), 1);
+	assert_true(f.out.fasttrack);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	assert_int_equal(f.out.nexthop, ip4("203.0.113.1"));
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 5000);
+	assert_int_equal(f.p.ttl, 63);
+	assert_int_equal(f.p.data[14 + 8], 63);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_ptr_equal(f.p.ct, e);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(e->packets[0], before + 1);
+
+	/* the reply direction: learnt on its first full-path trip, then cached */
+	assert_int_equal(run(v, &f, "ether1", down), EV_FORWARD);
+	assert_int_equal(hits(v), 1);
+	assert_int_equal(run(v, &f, "ether1", down), EV_FORWARD);
+	assert_int_equal(hits(v), 2);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 5000);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* a bad IPv4 header checksum is never forwarded by the cache */
+	uint32_t n = build(up, f.buf);
+	f.buf[14 + 10] ^= 0xff;
+	assert_int_equal(run_raw(v, &f, "ether2", n), EV_DROP);
+	assert_int_equal(f.out.reason, DR_BAD_IPV4_CSUM);
+	assert_int_equal(hits(v), 2);
+
+	/* a reload retires the cached routes: a new route is followed */
+	struct err er;
+	assert_int_equal(conf_exec(&v->s, "/ip route add dst-address=198.51.100.0/24 "
+					  "gateway=192.168.88.254", NULL, &er), 0);
+	assert_int_equal(engine_load(v->en, v->st, &er), 0);
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);
+	assert_int_equal(hits(v), 2);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_int_equal(f.out.nexthop, ip4("192.168.88.254"));
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);
+	assert_int_equal(hits(v), 3);
+	assert_int_equal(f.out.nexthop, ip4("192.168.88.254"));
+
+	/* a removed connection is never hit: the next packet starts a new one */
+	ct_flush(engine_ct(v->en));
+	assert_int_equal(run(v, &f, "ether2", up), EV_FORWARD);
+	assert_int_equal(hits(v), 3);
+	assert_false(f.out.fasttrack);
+	assert_int_equal(f.p.ct_state, CT_NEW);
+	env_free(v);
+}
+
+static void test_v4_fasttrack_tcp(void **state)
+{
+	struct env *v = env_new(ft_rsc);
+	struct frame f;
+	char d[160];
+
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 "
+					      "flags=S seq=1000 win=65535"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 "
+					      "flags=SA seq=5000 ack=1001 win=65535"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 "
+					      "flags=A seq=1001 ack=5001 win=65535"), EV_FORWARD);
+	/* marked by the ACK, learnt by the next packet */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 "
+					      "flags=PA seq=1001 ack=5001 win=65535 len=100"), EV_FORWARD);
+	assert_true(f.out.fasttrack);
+	uint64_t h = hits(v);
+	/* data far beyond the window the full path last saw: the cache does not
+	 * track windows */
+	for (int i = 0; i < 5; i++) {
+		snprintf(d, sizeof(d), "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=PA "
+				       "seq=%u ack=5001 win=65535 len=1000", 1101 + 400000u * (unsigned)i);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+		assert_true(pkt_checksums_ok(&f.p));
+		assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	}
+	assert_int_equal(hits(v), h + 5);
+	/* FIN takes the full path, and the connection, now liberal, is not
+	 * invalid for the sequence numbers it skipped */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 "
+					      "flags=FA seq=2000000 ack=5001 win=65535"), EV_FORWARD);
+	assert_int_equal(hits(v), h + 5);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_not_equal(f.p.ct->tcp_state, TCP_CONNTRACK_ESTABLISHED);
+	/* after the FIN the cache no longer forwards it */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 "
+					      "flags=A seq=2000001 ack=5001 win=65535"), EV_FORWARD);
+	assert_int_equal(hits(v), h + 5);
+	env_free(v);
+}
+
 static void test_frag_in_order(void **state)
 {
 	struct env *v = env_new(frag_rsc);
@@ -931,6 +1058,8 @@ int main(void)
 		cmocka_unit_test(test_v4_dstnat),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
+		cmocka_unit_test(test_v4_fasttrack_udp),
+		cmocka_unit_test(test_v4_fasttrack_tcp),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
 		cmocka_unit_test(test_frag_overlap),

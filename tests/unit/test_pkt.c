@@ -597,6 +597,26 @@ static void test_csum_helpers(void **state)
 	c = csum_buf(odd, 3, 0);
 	memcpy(b, &c, 2);
 	assert_int_equal(b[0] << 8 | b[1], (uint16_t)~(0x0102 + 0x0300));
+	/* every length and alignment against the definition, word by word */
+	uint8_t buf[80];
+	uint32_t seed = 12345;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	buf[7] = buf[8] = 0xff; /* carries */
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; off + len <= sizeof(buf); len++) {
+			uint32_t sum = 0;
+			for (size_t i = 0; i < len; i += 2)
+				sum += (uint32_t)buf[off + i] << 8 | (i + 1 < len ? buf[off + i + 1] : 0);
+			while (sum >> 16)
+				sum = (sum & 0xffff) + (sum >> 16);
+			c = csum_buf(buf + off, len, 0);
+			memcpy(b, &c, 2);
+			if ((b[0] << 8 | b[1]) != (uint16_t)~sum)
+				fail_msg("csum_buf off %zu len %zu", off, len);
+		}
 	/* initial is a partial sum in the same (network) order. */
 	uint16_t first = csum_buf(rfc1071, 4, 0);
 	assert_int_equal(csum_buf(rfc1071 + 4, 4, (uint16_t)~first), csum_buf(rfc1071, 8, 0));
