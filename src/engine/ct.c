@@ -271,9 +271,9 @@ static void entry_set(struct ct_entry *e, unsigned d, const struct ct_tuple *k)
 	}
 }
 
-/* Hashes the bytes that tuple_eq compares, nothing else (no padding, no
+/* Hashes the bytes entry_is compares, nothing else (no padding, no
  * unused tail of an IPv4 address). */
-static uint32_t tuple_bucket(const struct ct_table *t, const struct ct_tuple *k)
+static uint32_t tuple_hash(const struct ct_table *t, const struct ct_tuple *k)
 {
 	uint8_t b[6 + 32];
 	size_t al = addr_len(k->family);
@@ -284,7 +284,12 @@ static uint32_t tuple_bucket(const struct ct_table *t, const struct ct_tuple *k)
 	memcpy(b + 4, &k->dport, 2);
 	memcpy(b + 6, &k->src, al);
 	memcpy(b + 6 + al, &k->dst, al);
-	return (uint32_t)siphash24(t->k0, t->k1, b, 6 + 2 * al) & (t->nbuckets - 1);
+	return (uint32_t)siphash24(t->k0, t->k1, b, 6 + 2 * al);
+}
+
+static uint32_t tuple_bucket(const struct ct_table *t, const struct ct_tuple *k)
+{
+	return tuple_hash(t, k) & (t->nbuckets - 1);
 }
 
 static bool proto_has_ports(uint8_t proto)
@@ -512,12 +517,12 @@ void ct_remove(struct ct_table *t, struct ct_entry *e)
 	slot_free(t, e);
 }
 
-/* Finds a confirmed entry by one of its tuples; an expired one is removed
- * and not found. */
-static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now,
-			       unsigned *dir)
+/* Finds a confirmed entry by one of its tuples, whose hash is h; an
+ * expired one is removed and not found. */
+static struct ct_entry *lookup_h(struct ct_table *t, const struct ct_tuple *k, uint32_t h,
+				 uint64_t now, unsigned *dir)
 {
-	for (uint32_t l = t->buckets[tuple_bucket(t, k)]; l;) {
+	for (uint32_t l = t->buckets[h & (t->nbuckets - 1)]; l;) {
 		struct ct_entry *e = link_entry(t, l);
 		unsigned d = link_dir(l);
 		if (entry_is(e, d, k)) {
@@ -531,6 +536,38 @@ static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uin
 		l = e->hnext[d];
 	}
 	return NULL;
+}
+
+static struct ct_entry *lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now,
+			       unsigned *dir)
+{
+	return lookup_h(t, k, tuple_hash(t, k), now, dir);
+}
+
+/* The lookup of a packet's own tuple k: with the hash ct_prefetch left. */
+static struct ct_entry *lookup_pkt(struct ct_table *t, const struct pkt *p,
+				   const struct ct_tuple *k, uint64_t now, unsigned *dir)
+{
+	return lookup_h(t, k, p->ct_hash ? p->ct_hash - 1 : tuple_hash(t, k), now, dir);
+}
+
+void ct_prefetch(struct ct_table *t, struct pkt *p)
+{
+	struct ct_tuple k;
+	if (!t->cfg.enabled || (p->family != 4 && p->family != 6) || !(p->flags & PKT_F_L4) ||
+	    (p->flags & PKT_F_FRAGMENT))
+		return;
+	tuple_of_pkt(p, &k);
+	uint32_t h = tuple_hash(t, &k);
+	p->ct_hash = h + 1; /* 0 is "none": the one hash 2^32-1 is computed again */
+	__builtin_prefetch(&t->buckets[h & (t->nbuckets - 1)]);
+}
+
+void ct_prefetch_entry(struct ct_table *t, const struct pkt *p)
+{
+	uint32_t l = p->ct_hash ? t->buckets[(p->ct_hash - 1) & (t->nbuckets - 1)] : 0;
+	if (l)
+		__builtin_prefetch(link_entry(t, l));
 }
 
 static void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
@@ -1430,7 +1467,7 @@ static void tcp_in(struct ct_table *t, struct pkt *p, uint64_t now)
 	seg_read(p, &s);
 	tuple_of_pkt(p, &k);
 
-	e = lookup(t, &k, now, &dir);
+	e = lookup_pkt(t, p, &k, now, &dir);
 	if (e) {
 		switch (tcp_packet(t, e, dir, p, &s, now)) {
 		case T_INVALID:
@@ -1464,7 +1501,7 @@ static void udp_in(struct ct_table *t, struct pkt *p, uint64_t now)
 	if (!(p->flags & PKT_F_L4))
 		return set_invalid(p);
 	tuple_of_pkt(p, &k);
-	struct ct_entry *e = lookup(t, &k, now, &dir);
+	struct ct_entry *e = lookup_pkt(t, p, &k, now, &dir);
 	if (!e) {
 		e = entry_new(t, &k, now);
 		if (!e)
@@ -1492,7 +1529,7 @@ static void generic_in(struct ct_table *t, struct pkt *p, uint64_t now)
 	unsigned dir = 0;
 
 	tuple_of_pkt(p, &k);
-	struct ct_entry *e = lookup(t, &k, now, &dir);
+	struct ct_entry *e = lookup_pkt(t, p, &k, now, &dir);
 	if (!e) {
 		e = entry_new(t, &k, now);
 		if (!e)
@@ -1598,7 +1635,7 @@ static void icmp_in(struct ct_table *t, struct pkt *p, uint64_t now)
 		return related_in(t, p, now);
 
 	tuple_of_pkt(p, &k);
-	struct ct_entry *e = lookup(t, &k, now, &dir);
+	struct ct_entry *e = lookup_pkt(t, p, &k, now, &dir);
 	if (e) {
 		if (dir == 0 ? !icmp_is_query(v6, type) : !icmp_is_answer(v6, type))
 			return set_invalid(p);

@@ -128,6 +128,15 @@ const struct ct_config *ct_get_config(const struct ct_table *t);
  */
 void ct_in(struct ct_table *t, struct pkt *p, uint64_t now);
 
+/*
+ * A burst's early stages: ct_prefetch hashes p's tuple (kept in p->ct_hash
+ * for ct_in, which must see the same tuple) and prefetches its bucket;
+ * ct_prefetch_entry, once the bucket had time to arrive, prefetches the
+ * first entry of its chain. Neither changes anything.
+ */
+void ct_prefetch(struct ct_table *t, struct pkt *p);
+void ct_prefetch_entry(struct ct_table *t, const struct pkt *p);
+
 /* Inserts p's unconfirmed entry once the packet is accepted. Returns 0, or
  * -1 when the table is full and no non-assured entry could be evicted (the
  * packet must then be dropped with DR_CT_FULL). No-op for confirmed entries. */

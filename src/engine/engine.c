@@ -1785,10 +1785,12 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 }
 
 /*
- * Stage by stage: parse every frame and prefetch its flow cache set; then
- * prefetch the connection of every packet its set names; then run each
- * packet (the cache's path or the full one) in arrival order, so that the
- * memory latency of one packet overlaps the work on the others. The first
+ * Stage by stage: parse every frame and prefetch its flow cache set (or
+ * conntrack's bucket when the cache cannot have it); then prefetch the
+ * connection of every packet its set names, and the bucket of the others;
+ * then the first entry of each bucket; then run each packet (the cache's
+ * path or the full one) in arrival order, so that the memory latency of one
+ * packet overlaps the work on the others. The first
  * two stages change nothing, and the last checks everything again, so a
  * packet whose connection an earlier one of the burst changed (a FIN, a
  * new slot) is still handled exactly as engine_input would.
@@ -1801,18 +1803,27 @@ size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_
 
 	if (n > ENGINE_BURST)
 		n = ENGINE_BURST;
+	/* parse; prefetch the flow cache set, or conntrack's bucket */
 	for (size_t i = 0; i < n; i++) {
 		r[i] = input_parse(en, v[i], in_if[i], now, &set[i]);
 		if (set[i])
 			__builtin_prefetch(set[i]);
+		else if (r[i] == DR_NONE)
+			ct_prefetch(en->ct, v[i]);
 	}
+	/* a packet the cache has: its connection; the others: the bucket */
 	for (size_t i = 0; i < n; i++) {
 		if (!set[i])
 			continue;
 		const struct flow *f = &set[i]->way[0];
 		if (flow_is(en, f, v[i]) || flow_is(en, f = &set[i]->way[1], v[i]))
 			__builtin_prefetch(f->ct, 1);
+		else
+			ct_prefetch(en->ct, v[i]);
 	}
+	/* the first entry of each bucket */
+	for (size_t i = 0; i < n; i++)
+		ct_prefetch_entry(en->ct, v[i]);
 	for (size_t i = 0; i < n; i++) {
 		input_parsed(en, v[i], r[i], set[i], now, &out[i]);
 		/* a completed datagram lives in the engine's buffer until the next

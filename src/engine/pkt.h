@@ -126,6 +126,7 @@ struct pkt {
 	uint8_t ct_dir;                /* 0 original, 1 reply */
 	uint8_t ct_state;              /* CT_NEW ... (ct.h) */
 	struct ct_entry *ct;
+	uint32_t ct_hash;              /* conntrack's hash of the tuple + 1, 0 = none (ct_prefetch) */
 	uint32_t nexthop;              /* IPv4 next hop chosen by routing */
 	enum drop_reason reason;
 };
