@@ -4,9 +4,11 @@
  * frame runs through the packet flow of the default configuration (SOHO
  * firewall, NAT, marks) on advancing virtual time, so connection state,
  * NAT bindings, fragment queues and rule state carry from one packet to
- * the next. Checks: no crash or sanitizer report, and a forwarded packet
- * still parses.
+ * the next; records whose interface byte has bit 7 set join the next one
+ * in a burst (engine_input_burst). Checks: no crash or sanitizer report,
+ * and a forwarded packet still parses.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,31 +39,58 @@ static void setup(void)
 	/* the store stays open for the engine's lifetime (the process's) */
 }
 
+/* A forwarded packet must still parse. */
+static void check(const struct pkt *p, const struct engine_out *out)
+{
+	if (out->verdict == EV_FORWARD) {
+		/* what leaves is p->data: a reassembled datagram is the engine's */
+		struct pkt q = { .data = p->data, .len = p->len, .cap = p->cap };
+		if (pkt_parse(&q, true, false) != DR_NONE)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	enum { BURST = 8 };
 	if (!en)
 		setup();
 	static uint64_t now = 1000000000ull;
-	static uint8_t frame[2048];
-	static struct engine_out out;
-	size_t i = 0;
+	static uint8_t frame[BURST][2048];
+	static struct engine_out out[BURST];
+	struct pkt p[BURST], *v[BURST];
+	uint16_t in[BURST];
+	size_t nb = 0, i = 0;
 	while (i + 2 <= size) {
-		uint16_t ifid = ifs[data[i] % 3];
+		/* interface byte: the interface, and in bit 7 "joins a burst" */
+		uint16_t ifid = ifs[(data[i] & 0x7f) % 3];
+		bool join = data[i] & 0x80;
 		size_t len = data[i + 1];
 		i += 2;
 		if (len > size - i)
 			len = size - i;
-		memcpy(frame, data + i, len);
+		memcpy(frame[nb], data + i, len);
 		i += len;
 		now += 1000000ull * (1 + data[i - 1 < size ? i - 1 : 0] % 50);
-		struct pkt p = { .data = frame, .len = (uint32_t)len, .cap = sizeof(frame) };
-		engine_input(en, &p, ifid, now, &out);
-		if (out.verdict == EV_FORWARD) {
-			/* what leaves is p.data: a reassembled datagram is the engine's */
-			struct pkt q = { .data = p.data, .len = p.len, .cap = p.cap };
-			if (pkt_parse(&q, true, false) != DR_NONE)
-				abort();
+		p[nb] = (struct pkt){ .data = frame[nb], .len = (uint32_t)len, .cap = sizeof(frame[nb]) };
+		v[nb] = &p[nb];
+		in[nb] = ifid;
+		nb++;
+		if (join && nb < BURST && i + 2 <= size)
+			continue;
+		if (nb == 1) {
+			engine_input(en, &p[0], ifid, now, &out[0]);
+			check(&p[0], &out[0]);
+		} else {
+			for (size_t done = 0; done < nb;) {
+				size_t k = engine_input_burst(en, v + done, in + done, nb - done, now,
+							      out + done);
+				for (size_t j = done; j < done + k; j++)
+					check(v[j], &out[j]);
+				done += k;
+			}
 		}
+		nb = 0;
 	}
 	engine_tick(en, now);
 	return 0;
