@@ -121,6 +121,12 @@ void ct_discard(struct ct_table *t, struct pkt *p);
 /* Is a reply tuple already used by a confirmed entry? (NAT port allocation) */
 bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
 
+/* The confirmed, unexpired entry having tuple k in one of its directions
+ * (set in *dir), or NULL. For the helpers and connection-limit. */
+struct ct_entry *ct_find(struct ct_table *t, const struct ct_tuple *k, unsigned *dir);
+/* The tuple of p in its own direction, as ct_in would key it. */
+void ct_tuple_of_pkt(const struct pkt *p, struct ct_tuple *k);
+
 /* Removes expired entries; at most budget of them per call. */
 size_t ct_expire(struct ct_table *t, uint64_t now, size_t budget);
 size_t ct_count(const struct ct_table *t);

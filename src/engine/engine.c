@@ -684,6 +684,17 @@ static bool is_local_cb(void *ctx, uint32_t addr)
 	return engine_is_local(ctx, addr);
 }
 
+/* connection-limit: a listed connection counts while conntrack has it and
+ * it is not closing (xt_connlimit's already_closed) */
+static bool conn_live_cb(void *ctx, const struct ct_tuple *orig)
+{
+	unsigned dir;
+	const struct ct_entry *e = ct_find(((struct engine *)ctx)->ct, orig, &dir);
+	return e && dir == 0 &&
+	       !(orig->proto == IPPROTO_TCP_ && (e->tcp_state == TCP_CONNTRACK_TIME_WAIT ||
+						 e->tcp_state == TCP_CONNTRACK_CLOSE));
+}
+
 void engine_tick(struct engine *en, uint64_t now)
 {
 	ct_expire(en->ct, now, 4096);
@@ -1113,6 +1124,8 @@ static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint
 	c->wall = (int64_t)(now / 1000000000ull) + en->utc_off;
 	c->is_local = is_local_cb;
 	c->local_ctx = en;
+	c->conn_live = conn_live_cb;
+	c->conn_ctx = en;
 	if (en->trace) {
 		c->trace = rule_trace;
 		c->trace_ctx = en;

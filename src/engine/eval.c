@@ -2,8 +2,8 @@
  * eval: runs a compiled chain for a packet. Rules are visited in order —
  * only the candidates the classifier leaves when there is no trace, every
  * rule with one — and a rule matches when every matcher holds: stateless
- * ones first, then the stateful ones (limit, dst-limit, nth, random, psd,
- * connection-rate) in that fixed order, so a bucket or counter is touched
+ * ones first, then the stateful ones (connection-limit, limit, dst-limit,
+ * nth, random, psd, connection-rate) in that fixed order, so a bucket or counter is touched
  * only by packets that passed everything else. A matched rule counts the
  * packet, logs when log=yes, and acts: terminating actions end the hook,
  * jump pushes a frame (end of chain or return pops it), the rest apply
@@ -244,20 +244,10 @@ static int op_eval(const struct mop *o, struct rs_ctx *c, const struct rule *r)
 		uint64_t b = p->ct->bytes[0] + p->ct->bytes[1];
 		return b >= o->x && (o->y == 0 || b <= o->y);
 	}
-	case MK_CONNLIMIT: {
-		if (!c->conn_count)
+	case MK_CONNLIMIT:
+		if (!c->conn_live)
 			return -1;
-		union ipaddr blk = p->src;
-		if (p->family == 6) {
-			for (int i = 0; i < 16; i++) {
-				int keep = o->b0 - 8 * i;
-				blk.v6[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
-			}
-		} else {
-			blk.v4 &= o->b0 ? ~0u << (32 - (o->b0 > 32 ? 32 : o->b0)) : 0;
-		}
-		return c->conn_count(c->conn_ctx, &blk, p->family, o->b0) > o->a;
-	}
+		return rs_conn_limit(c->state, r->id, o->a, o->b0, c);
 	case MK_PCC:
 		return rs_pcc_hash(p, o->b0) % o->a == o->b;
 	case MK_SRCMAC: {

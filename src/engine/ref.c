@@ -428,29 +428,6 @@ static int prop_holds(const struct ref *r, const char *name, const char *v)
 		uint64_t b = p->ct->bytes[0] + p->ct->bytes[1];
 		return b >= lo && (hi == 0 || b <= hi);
 	}
-	if (!strcmp(name, "connection-limit")) {
-		char a[32];
-		const char *c = strchr(v, ',');
-		uint64_t len;
-		if (!r->c->conn_count || !c)
-			return -1;
-		snprintf(a, sizeof(a), "%.*s", (int)(c - v), v);
-		if (!u64_of(a, &n) || !u64_of(c + 1, &len))
-			return -1;
-		union ipaddr blk = p->src;
-		if (p->family == 6) {
-			for (unsigned i = 0; i < 128; i++)
-				if (i >= len)
-					blk.v6[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-		} else {
-			for (unsigned i = 0; i < 32; i++)
-				if (i >= len)
-					blk.v4 &= ~(0x80000000u >> i);
-		}
-		if (len > (p->family == 6 ? 128u : 32u))
-			len = p->family == 6 ? 128u : 32u;
-		return r->c->conn_count(r->c->conn_ctx, &blk, p->family, (uint8_t)len) > n;
-	}
 	if (!strcmp(name, "per-connection-classifier")) {
 		static const char *const fields[] = {
 			"src-address", "dst-address", "both-addresses", "src-port", "dst-port",
@@ -537,6 +514,17 @@ static int stateful_holds(const struct ref *r, const struct item *it, const char
 	uint64_t rate, period, burst = 5, a, b;
 	char buf[128];
 	snprintf(buf, sizeof(buf), "%s", v);
+	if (!strcmp(name, "connection-limit")) {
+		char *comma = strchr(buf, ',');
+		uint64_t len, maxlen = p->family == 6 ? 128 : 32;
+		if (!c->conn_live || !comma)
+			return -1;
+		*comma++ = 0;
+		if (!u64_of(buf, &a) || !u64_of(comma, &len))
+			return -1;
+		return rs_conn_limit(c->state, it->id, (uint32_t)a,
+				     (uint8_t)(len > maxlen ? maxlen : len), c);
+	}
 	if (!strcmp(name, "limit")) {
 		char *comma = strchr(buf, ',');
 		bool bits = false;
@@ -619,7 +607,7 @@ static int stateful_holds(const struct ref *r, const struct item *it, const char
 	return 0;
 }
 
-static const char *const stateful[] = { "limit", "dst-limit", "nth", "random", "psd",
+static const char *const stateful[] = { "connection-limit", "limit", "dst-limit", "nth", "random", "psd",
 					"connection-rate" };
 
 static bool is_stateful(const char *name)

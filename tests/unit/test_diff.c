@@ -90,7 +90,7 @@ struct mdef {
 static const struct mdef mdefs[] = {
 	{ "connection-nat-state", 4, V("srcnat", "dstnat", "!dstnat", "srcnat,dstnat"), 0 },
 	{ "connection-bytes", 4, V("0-1000", "1000-0", "!500-0", "100-5000"), 0 },
-	{ "connection-limit", 3, V("2,32", "5,24", "0,16"), 0 },
+	{ "connection-limit", 3, V("2,32", "5,24", "0,16", "1,0", "3,8"), 0 },
 	{ "per-connection-classifier", 3, V("both-addresses:2/0", "src-address:3/1",
 					    "both-addresses-and-ports:4/3", "dst-port:2/1"), 0 },
 	{ "src-mac-address", 2, V("4C:5E:0C:00:00:07", "!4C:5E:0C:00:00:07"), 0 },
@@ -454,6 +454,12 @@ static void conn_init(struct ct_entry *c)
 	c->bytes[0] = rnd(3000);
 	c->bytes[1] = rnd(3000);
 	c->mark = chance(50) ? 0 : name_intern(NS_MARK, PICK(marks));
+	c->t[0].family = 4;
+	c->t[0].proto = chance(50) ? 6 : 17;
+	c->t[0].src.v4 = 0x0a000000u + rnd(4);
+	c->t[0].dst.v4 = 0x01020304u;
+	c->t[0].sport = PICK(ports);
+	c->t[0].dport = PICK(ports);
 }
 
 struct world {
@@ -462,10 +468,12 @@ struct world {
 	uint32_t conns;
 };
 
-static uint32_t conn_count(void *ctx, const union ipaddr *src, uint8_t family, uint8_t prefix)
+/* Connections end and (as far as the tuple goes) come back as time passes. */
+static bool conn_live(void *ctx, const struct ct_tuple *orig)
 {
 	const struct world *w = ctx;
-	return w->conns + prefix % 3;
+	uint32_t h = orig->sport * 2654435761u ^ orig->src.v4 ^ orig->dport ^ orig->src.v6[15];
+	return (h ^ (uint32_t)(w->now >> 29) ^ w->conns) % 5 != 0;
 }
 
 static bool is_local(void *ctx, uint32_t addr)
@@ -488,7 +496,7 @@ static void ctx_of(struct rs_ctx *c, struct pkt *p, struct rs_state *s, struct w
 	c->state = s;
 	c->now = w->now;
 	c->wall = w->wall;
-	c->conn_count = conn_count;
+	c->conn_live = conn_live;
 	c->conn_ctx = w;
 	c->is_local = is_local;
 }

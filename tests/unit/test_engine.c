@@ -545,6 +545,53 @@ static void test_v4_masquerade_ports(void **state)
 	env_free(v);
 }
 
+/*
+ * connection-limit over real conntrack: a connection counts from its first
+ * packet through the rule until conntrack forgets it (reset, timeout) or
+ * it closes; a refused SYN leaves nothing that counts.
+ */
+struct clrun {
+	const char *in, *pkt;
+	uint64_t wait_s;       /* seconds before the packet */
+	enum ev_verdict want;
+};
+
+static const struct clrun clruns[] = {
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40002 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40003 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* the refused one was never confirmed: its retransmission is 3 again */
+	{ "ether2", "tcp 192.168.88.10:40003 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* another host has a count of its own */
+	{ "ether2", "tcp 192.168.88.11:40001 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	/* 40001 completes its handshake, then closes with a reset: it stops counting */
+	{ "ether1", "tcp 198.51.100.7:80 > 192.168.88.10:40001 flags=SA seq=500 ack=101", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=A seq=101 ack=501", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=R seq=101", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40004 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40005 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* unanswered SYNs time out (syn-sent 5 s): 40002 and 40004 are gone */
+	{ "ether2", "tcp 192.168.88.10:40006 > 198.51.100.7:80 flags=S seq=100", 6, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40007 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40008 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+};
+
+static void test_v4_connection_limit(void **state)
+{
+	struct env *v = env_new("/ip firewall filter\n"
+				"add chain=forward action=reject reject-with=tcp-reset protocol=tcp "
+				"tcp-flags=syn connection-state=new connection-limit=2,32\n");
+	struct frame f;
+	for (size_t i = 0; i < sizeof(clruns) / sizeof(clruns[0]); i++) {
+		v->now += clruns[i].wait_s * SEC;
+		enum ev_verdict got = run(v, &f, clruns[i].in, clruns[i].pkt);
+		if (got != clruns[i].want)
+			fail_msg("step %zu %s: %s, expected %s", i, clruns[i].pkt, ev_name(got),
+				 ev_name(clruns[i].want));
+	}
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -928,6 +975,7 @@ int main(void)
 		cmocka_unit_test(test_v6_ndp_to_input),
 		cmocka_unit_test(test_v6_local),
 		cmocka_unit_test(test_v4_masquerade_ports),
+		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),

@@ -43,9 +43,10 @@ struct env {
 	struct logbuf la, lb;
 	uint64_t now;
 	int64_t wall;
-	uint32_t conns;           /* what conn_count answers */
+	uint16_t dead[16];        /* source ports of connections conntrack no longer has */
+	int ndead;
+	uint16_t live_from;       /* non-zero: only source ports from it up are live */
 	uint32_t local;           /* the router's address for is_local */
-	uint8_t last_prefix;
 };
 
 static void log_cb(void *ctx, const char *line)
@@ -118,11 +119,15 @@ static void compile(struct env *en)
 		fail_msg("ruleset_compile: %s", e.msg);
 }
 
-static uint32_t conn_count_cb(void *ctx, const union ipaddr *src, uint8_t family, uint8_t prefix)
+static bool conn_live_cb(void *ctx, const struct ct_tuple *orig)
 {
-	struct env *en = ctx;
-	en->last_prefix = prefix;
-	return en->conns;
+	const struct env *en = ctx;
+	if (en->live_from && orig->sport < en->live_from)
+		return false;
+	for (int i = 0; i < en->ndead; i++)
+		if (en->dead[i] == orig->sport)
+			return false;
+	return true;
 }
 
 static bool is_local_cb(void *ctx, uint32_t addr)
@@ -203,6 +208,12 @@ static struct tpkt *pk(const char *desc)
 	p->in_if = ifid("ether1");
 	p->ct = &t->ct;
 	p->ct_state = CT_NEW;
+	t->ct.t[0].family = p->family;
+	t->ct.t[0].proto = p->proto;
+	t->ct.t[0].src = p->src;
+	t->ct.t[0].dst = p->dst;
+	t->ct.t[0].sport = p->sport;
+	t->ct.t[0].dport = p->dport;
 	for (char *tok = strtok_r(NULL, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(tok, '=');
 		const char *v = eq ? eq + 1 : "";
@@ -288,7 +299,7 @@ static void ctx_init(struct env *en, struct rs_ctx *c, struct pkt *p, struct rs_
 	c->state = s;
 	c->now = en->now;
 	c->wall = en->wall;
-	c->conn_count = conn_count_cb;
+	c->conn_live = conn_live_cb;
 	c->conn_ctx = en;
 	c->is_local = is_local_cb;
 	c->local_ctx = en;
@@ -483,9 +494,10 @@ static const struct mcase mcases[] = {
 	{ "forward", "time=0s-1h,tue", "udp 1.1.1.1:1 > 2.2.2.2:2", false },
 	{ "forward", "time=8h-17h,mon", "udp 1.1.1.1:1 > 2.2.2.2:2", false },
 	{ "forward", "time=22h-1h,mon", "udp 1.1.1.1:1 > 2.2.2.2:2", true },
-	/* connection-limit: the fixture counts 5 connections */
-	{ "forward", "connection-limit=4,32", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", true },
-	{ "forward", "connection-limit=5,24", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", false },
+	/* connection-limit: the packet's own connection is the only one listed */
+	{ "forward", "connection-limit=0,32", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", true },
+	{ "forward", "connection-limit=1,24", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", false },
+	{ "forward", "connection-limit=0,32", "udp 1.1.1.1:1 > 2.2.2.2:2 noct", true },
 	/* IPv6 */
 	{ "forward", "src-address=2001:db8::/32", "udp [2001:db8::1]:1 > [2001:db9::1]:2", true },
 	{ "forward", "src-address=2001:db8::/32", "udp [2001:db9::1]:1 > [2001:db9::1]:2", false },
@@ -499,7 +511,6 @@ static void test_matchers(void **state)
 	for (size_t i = 0; i < sizeof(mcases) / sizeof(mcases[0]); i++) {
 		const struct mcase *mc = &mcases[i];
 		struct env *en = env_new();
-		en->conns = 5;
 		bool mangle = !strcmp(mc->hook, "prerouting") || !strcmp(mc->hook, "postrouting");
 		struct tpkt *t = pk(mc->pkt);
 		char line[512];
@@ -522,13 +533,81 @@ static void test_matchers(void **state)
 	}
 }
 
-static void test_connection_limit_prefix(void **state)
+/*
+ * connection-limit as xt_connlimit: each step is a packet through
+ * "connection-limit=2,24 action=drop" (IPv6: 2,64); before it, the
+ * connections whose source ports are in dead have ended. A connection is
+ * listed by the first of its packets that reaches the rule, counted while
+ * conntrack has it, and its later packets do not list it again.
+ */
+struct clstep {
+	const char *pkt;
+	const char *dead; /* comma list of source ports ended so far */
+	bool match;
+};
+
+static const struct clstep clsteps[] = {
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=S", "", false },   /* 1 in 10.0.0.0/24 */
+	{ "tcp 10.0.0.2:1002 > 2.2.2.2:80 flags=S", "", false },   /* 2 */
+	{ "tcp 10.0.0.3:1003 > 2.2.2.2:80 flags=S", "", true },    /* 3 > 2 */
+	{ "tcp 10.0.1.1:1004 > 2.2.2.2:80 flags=S", "", false },   /* another /24: 1 */
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=A", "", true },    /* listed already: still 3 */
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=A", "1003", false }, /* 1003 ended: 2 */
+	{ "tcp 10.0.0.4:1005 > 2.2.2.2:80 flags=S", "1003", true },  /* 1001 1002 1005 */
+	{ "tcp 10.0.0.9:1006 > 2.2.2.2:80 flags=S", "1003,1001,1005", false }, /* 1002 1006 */
+	{ "udp 10.0.0.9:1007 > 2.2.2.2:53", "1003,1001,1005", true },  /* any protocol counts */
+	{ "tcp [2001:db8::1]:2001 > [2001:db8:9::1]:80 flags=S", "", false },
+	{ "tcp [2001:db8::2]:2002 > [2001:db8:9::1]:80 flags=S", "", false },
+	{ "tcp [2001:db8:0:1::3]:2003 > [2001:db8:9::1]:80 flags=S", "", false }, /* other /64 */
+	{ "tcp [2001:db8::ffff]:2004 > [2001:db8:9::1]:80 flags=S", "", true },
+	{ "tcp [2001:db8::ffff]:2004 > [2001:db8:9::1]:80 flags=S", "2001", false },
+};
+
+static void test_connection_limit(void **state)
 {
 	struct env *en = env_new();
-	en->conns = 10;
-	add(en, "/ip firewall filter add chain=forward action=drop connection-limit=3,24");
-	assert_int_equal(fwd(en, pk("tcp 1.1.1.1:1 > 2.2.2.2:2")).action, RA_DROP);
-	assert_int_equal(en->last_prefix, 24);
+	uint32_t id4 = add(en, "/ip firewall filter add chain=forward action=drop connection-limit=2,24");
+	uint32_t id6 = add(en, "/ipv6 firewall filter add chain=forward action=drop connection-limit=2,64");
+	for (size_t i = 0; i < sizeof(clsteps) / sizeof(clsteps[0]); i++) {
+		const struct clstep *cs = &clsteps[i];
+		en->ndead = 0;
+		for (const char *d = cs->dead; *d; d += strcspn(d, ","), d += *d == ',')
+			en->dead[en->ndead++] = (uint16_t)atoi(d);
+		struct tpkt *t = pk(cs->pkt);
+		struct rs_verdict v = fwd(en, t);
+		if ((v.action == RA_DROP) != cs->match)
+			fail_msg("step %zu: %s: expected %s", i, cs->pkt, cs->match ? "a match" : "no match");
+		if (cs->match)
+			assert_int_equal(v.rule_id, t->p.family == 6 ? id6 : id4);
+	}
+	env_free(en);
+}
+
+/* Connections that keep ending: one group (mask 0) whose live members are
+ * always the last four; the ended ones stop counting and are collected, so
+ * what is listed stays bounded. */
+static void test_connection_limit_collects(void **state)
+{
+	struct env *en = env_new();
+	add(en, "/ip firewall filter add chain=forward action=drop connection-limit=4,0");
+	char desc[96];
+	size_t most = 0;
+	for (int i = 1; i <= 20000; i++) {
+		en->live_from = (uint16_t)(i > 3 ? i - 3 : 1);
+		snprintf(desc, sizeof(desc), "tcp 10.%d.%d.1:%d > 2.2.2.2:80 flags=S", i / 250 % 250,
+			 i % 250, i);
+		struct tpkt *t = pk(desc);
+		if (fwd(en, t).action == RA_DROP)
+			fail_msg("connection %d counted ended connections", i);
+		size_t n = rs_state_conn_listed(en->sa);
+		most = n > most ? n : most;
+	}
+	assert_true(most < 1024);
+	/* 19998-20000 and the new one: 4, not beyond; then 19997-20000 and two new */
+	en->live_from = 19998;
+	assert_int_equal(fwd(en, pk("tcp 10.1.1.1:30000 > 2.2.2.2:80 flags=S")).action, RA_CONTINUE);
+	en->live_from = 19997;
+	assert_int_equal(fwd(en, pk("tcp 10.1.1.2:30001 > 2.2.2.2:80 flags=S")).action, RA_DROP);
 	env_free(en);
 }
 
@@ -1384,7 +1463,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matchers),
-		cmocka_unit_test(test_connection_limit_prefix),
+		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_connection_limit_collects),
 		cmocka_unit_test(test_iflists),
 		cmocka_unit_test(test_layer7),
 		cmocka_unit_test(test_limit),
