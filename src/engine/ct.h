@@ -85,6 +85,7 @@ struct ct_entry {
 	uint16_t status;      /* CTS_* */
 	uint8_t tcp_state;
 	uint8_t tcp_last_dir, tcp_last_index, tcp_retrans;
+	uint8_t helper;       /* conntrack helper (cthelper.h), 0 = none */
 	uint32_t tcp_last_seq, tcp_last_ack, tcp_last_end;
 	struct ct_tcp_dir tcp[2];
 	/* hash chains, one node per direction (private) */

@@ -19,6 +19,7 @@
 #include "conf/runtime.h"
 #include "conf/schema.h"
 #include "conf/types.h"
+#include "cthelper.h"
 #include "frag.h"
 #include "names.h"
 
@@ -75,6 +76,7 @@ struct engine {
 	struct route6 *routes6; /* longest prefix first, then distance */
 	size_t nroutes6;
 	struct frag_table *frag;
+	struct cth_table *cth; /* conntrack helpers and their expectations */
 	uint8_t *reasm;     /* the reassembled datagram (FRAG_FRAME_MAX), on first use */
 	uint64_t drops[DR_MAX];
 	engine_trace_fn trace;
@@ -171,6 +173,7 @@ struct engine *engine_new(void)
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] ^= 0xa5;
 	en->frag = frag_new(FRAG_MEM_DEFAULT, FRAG_TIMEOUT_DEFAULT, key, en->drops);
+	en->cth = cth_new();
 	return en;
 }
 
@@ -186,6 +189,7 @@ void engine_free(struct engine *en)
 	free(en->addrs6);
 	free(en->routes6);
 	frag_free(en->frag);
+	cth_free(en->cth);
 	free(en->reasm);
 	free(en);
 }
@@ -606,6 +610,7 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	load_routes(en, st);
 	load_addresses6(en, st);
 	load_routes6(en, st);
+	cth_load(en->cth, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
 	en->has_fasttrack = false;
@@ -872,7 +877,7 @@ static void nat_binding_pre(struct engine *en, struct pkt *p)
 	struct ct_entry *ce = p->ct;
 	if (!ce || p->family != 4)
 		return;
-	if (p->ct_state == CT_RELATED) {
+	if (p->ct_state == CT_RELATED && (p->flags & PKT_F_ICMP_ERR)) {
 		/* an ICMP error about a translated connection: both headers go back */
 		if ((ce->status & CTS_SRCNAT) && p->dst.v4 == ce->t[1].dst.v4) {
 			pkt_set_dst(p, ce->t[0].src.v4, p->dport);
@@ -892,7 +897,7 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 	struct ct_entry *ce = p->ct;
 	if (!ce || p->family != 4)
 		return;
-	if (p->ct_state == CT_RELATED) {
+	if (p->ct_state == CT_RELATED && (p->flags & PKT_F_ICMP_ERR)) {
 		if ((ce->status & CTS_DSTNAT) && p->src.v4 == ce->t[1].src.v4) {
 			pkt_set_src(p, ce->t[0].dst.v4, p->sport);
 			pkt_set_inner_dst(p, ce->t[0].dst.v4, ce->t[0].dport);
@@ -1185,9 +1190,14 @@ static void confirm(struct engine *en, struct pkt *p, struct engine_out *out)
 		out->reason = DR_CT_FULL;
 		out->rule_id = 0;
 		finish_drop(en, p, out);
+		return;
 	}
+	if (p->ct && p->ct->helper)
+		cth_out(en->cth, en->ct, p, p->ts);
 }
 
+/* The first packet of a connection (new, or related through a helper's
+ * expectation): NAT rules decide its translation. */
 static bool is_new(const struct pkt *p)
 {
 	return p->ct && !(p->ct->status & CTS_NAT_DONE);
@@ -1341,6 +1351,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 		 * is let through the same way here */
 		p->ct_state = CT_UNTRACKED;
 	ct_in(en->ct, p, now);
+	cth_in(en->cth, en->ct, p, now);
 	tracef(en, "conntrack", "%s%s", ct_state_name(p->ct_state),
 	       p->ct && (p->ct->status & CTS_FASTTRACK) ? " (fasttracked)" : "");
 	/* FastTrack: an established connection marked by fasttrack-connection
@@ -1357,7 +1368,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	/* dstnat: rules for the first packet of a connection, bindings after;
 	 * IPv4 only (RouterOS v6 has no IPv6 NAT) */
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_DSTNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT)
@@ -1394,7 +1405,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 			return finish_drop(en, p, out);
 	}
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
@@ -1577,6 +1588,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	if (v.action == RA_NOTRACK || (p->family == 6 && ndp(p)))
 		p->ct_state = CT_UNTRACKED;
 	ct_in(en->ct, p, now);
+	cth_in(en->cth, en->ct, p, now);
 	if (!route_output(en, p, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;
@@ -1592,7 +1604,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	if (!hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 		return finish_drop(en, p, out);
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
@@ -1689,6 +1701,7 @@ static int ct_item(void *ctx, struct ct_entry *e)
 	put(l, it, "timeout", sbuf_str(&t));
 	sbuf_free(&t);
 	put(l, it, "connection-mark", name_of(NS_MARK, e->mark));
+	put(l, it, "connection-type", cth_name(e->helper));
 	put(l, it, "seen-reply", (e->status & CTS_SEEN_REPLY) ? "yes" : "no");
 	put(l, it, "assured", (e->status & CTS_ASSURED) ? "yes" : "no");
 	put(l, it, "confirmed", (e->status & CTS_CONFIRMED) ? "yes" : "no");

@@ -237,7 +237,7 @@ static int op_eval(const struct mop *o, struct rs_ctx *c, const struct rule *r)
 	case MK_RTMARK:
 		return p->routing_mark == o->a;
 	case MK_CONNTYPE:
-		return 0; /* no connection helpers: no connection has a type */
+		return cth_type_is(p->ct, (uint8_t)o->a);
 	case MK_CONNBYTES: {
 		if (!p->ct)
 			return -1;
@@ -412,7 +412,8 @@ static void act_change(const struct rule *r, struct rs_ctx *c)
 			p->priority = p->dscp >> 3;
 		break;
 	case A_FASTTRACK:
-		if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17))
+		if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17) &&
+		    !cth_is_control(p->ct->helper))
 			p->ct->status |= CTS_FASTTRACK;
 		break;
 	default:

@@ -421,7 +421,8 @@ static int prop_holds(const struct ref *r, const char *name, const char *v)
 	if (!strcmp(name, "routing-mark"))
 		return p->routing_mark == name_intern(NS_MARK, v);
 	if (!strcmp(name, "connection-type"))
-		return 0;
+		/* xt_helper: the helper of the connection that expected this one */
+		return p->ct && (p->ct->helper & CTH_EXPECTED) && !strcmp(cth_name(p->ct->helper), v);
 	if (!strcmp(name, "connection-bytes")) {
 		if (!p->ct || !range_of(v, &lo, &hi))
 			return -1;
@@ -857,7 +858,9 @@ static bool ref_chain(struct ref *r, const char *chain, int depth)
 			continue;
 		}
 		if (!strcmp(a, "fasttrack-connection")) {
-			if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17))
+			/* not a helper's control connection: its helper reads every packet */
+			if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17) &&
+			    !((p->ct->helper & CTH_KIND_MASK) && !(p->ct->helper & CTH_EXPECTED)))
 				p->ct->status |= CTS_FASTTRACK;
 			continue;
 		}

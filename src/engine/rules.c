@@ -585,6 +585,9 @@ static int matcher(struct cc *cc, const char *name, const char *v, uint8_t famil
 		op->a = name_intern(NS_MARK, v);
 	} else if (!strcmp(name, "connection-type")) {
 		op->kind = MK_CONNTYPE;
+		op->a = cth_by_name(v);
+		if (!op->a)
+			return -1;
 	} else if (!strcmp(name, "connection-bytes")) {
 		uint64_t lo, hi;
 		if (num_range(v, &lo, &hi))

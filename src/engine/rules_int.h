@@ -19,6 +19,7 @@
 
 #include "addrlist.h"
 #include "ct.h"
+#include "cthelper.h"
 #include "pkt.h"
 #include "rules.h"
 

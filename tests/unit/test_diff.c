@@ -25,6 +25,7 @@
 #include "conf/conf.h"
 #include "conf/types.h"
 #include "engine/ct.h"
+#include "engine/cthelper.h"
 #include "engine/names.h"
 #include "engine/rules.h"
 
@@ -105,7 +106,7 @@ static const struct mdef mdefs[] = {
 	{ "ipv4-options", 2, V("any", "none", "!router-alert"), 0 },
 	{ "content", 3, V("abc", "!xyz", "GET"), 0 },
 	{ "layer7-protocol", 2, V("l7a", "!l7a", "l7b"), 0 },
-	{ "connection-type", 1, V("ftp", "!ftp"), 0 },
+	{ "connection-type", 3, V("ftp", "!ftp", "tftp", "!tftp", "sip"), 0 },
 	{ "src-address-type", 3, V("local", "unicast", "!local", "broadcast,multicast"), 0 },
 	{ "dst-address-type", 4, V("local", "unicast", "!local", "broadcast,multicast",
 				   "!unicast"), 0 },
@@ -454,6 +455,8 @@ static void conn_init(struct ct_entry *c)
 	c->bytes[0] = rnd(3000);
 	c->bytes[1] = rnd(3000);
 	c->mark = chance(50) ? 0 : name_intern(NS_MARK, PICK(marks));
+	static const uint8_t helpers[] = { 0, CTH_FTP, CTH_FTP | CTH_EXPECTED, CTH_TFTP | CTH_EXPECTED };
+	c->helper = chance(60) ? 0 : PICK(helpers);
 	c->t[0].family = 4;
 	c->t[0].proto = chance(50) ? 6 : 17;
 	c->t[0].src.v4 = 0x0a000000u + rnd(4);

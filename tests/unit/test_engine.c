@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "conf/types.h"
+#include "engine/cthelper.h"
 #include "engine/engine.h"
 #include "engine/names.h"
 
@@ -592,6 +593,196 @@ static void test_v4_connection_limit(void **state)
 	env_free(v);
 }
 
+
+/* ---- conntrack helpers ---- */
+
+/* Runs a frame described by desc carrying payload text (len bytes). */
+static enum ev_verdict run_data(struct env *v, struct frame *f, const char *in, const char *desc,
+				const char *text, size_t len)
+{
+	char d[256];
+	snprintf(d, sizeof(d), "%s len=%zu", desc, len);
+	uint32_t n = build(d, f->buf);
+	struct pkt p;
+	memset(&p, 0, sizeof(p));
+	p.data = f->buf;
+	p.len = n;
+	p.cap = FRAME;
+	assert_int_equal(pkt_parse(&p, true, false), DR_NONE);
+	memcpy(f->buf + p.payload_off, text, len);
+	pkt_fix_checksums(&p);
+	return run_raw(v, f, in, n);
+}
+
+static enum ev_verdict run_text(struct env *v, struct frame *f, const char *in, const char *desc,
+				const char *text)
+{
+	return run_data(v, f, in, desc, text, strlen(text));
+}
+
+static const char ftp_rsc[] =
+	"/ip firewall filter\n"
+	"add chain=forward action=accept connection-state=established\n"
+	"add chain=forward action=accept connection-state=related connection-type=ftp\n"
+	"add chain=forward action=accept connection-state=new in-interface=ether2\n"
+	"add chain=forward action=drop\n";
+
+/* The store id of the filter rule at index i (0-based). */
+static uint32_t filter_id(struct env *v, size_t i)
+{
+	const struct menu *m = schema_find("/ip/firewall/filter");
+	return store_at(v->st, m, i)->id;
+}
+
+/* A console command, then the engine reloads the store. */
+static void cmd_ok(struct env *v, const char *text)
+{
+	struct err e;
+	err_clear(&e);
+	if (conf_exec(&v->s, text, NULL, &e) < 0 || engine_load(v->en, v->st, &e) < 0)
+		fail_msg("%s: %s", text, e.msg);
+}
+
+static void test_ftp_active_and_passive(void **state)
+{
+	struct env *v = env_new(ftp_rsc);
+	struct frame f;
+	uint32_t related = filter_id(v, 1), drop = filter_id(v, 3);
+
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+
+	/* active: PORT 192.168.88.10:50000; the server's data connection is related */
+	static const char port_cmd[] = "PORT 192,168,88,10,195,80\r\n";
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  port_cmd), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+	assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+	/* its answer is established, and so is everything once answered */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:50000 > 198.51.100.7:20 flags=SA seq=9000 ack=7001"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	/* an expectation serves once: a second connection to that port is new */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:50000 flags=S seq=1"),
+			 EV_DROP);
+	assert_int_equal(f.out.rule_id, drop);
+	/* nothing was announced for this port */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50001 flags=S seq=1"),
+			 EV_DROP);
+
+	/* a PORT naming another host opens nothing (Linux's loose=0) */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=128 ack=501",
+				  "PORT 192,168,88,99,195,90\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.99:50010 flags=S seq=1"),
+			 EV_DROP);
+
+	/* passive: 227 from the server; the client's connection is related */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=501 ack=155",
+				  "227 Entering Passive Mode (198,51,100,7,200,10).\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+
+	/* 229 (extended passive): the port only, the server's address */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=550 ack=155",
+				  "229 Entering Extended Passive Mode (|||6446|)\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40002 > 198.51.100.7:6446 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.rule_id, related);
+
+	/* expectations expire after 5 minutes */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=155 ack=597",
+				  "EPRT |1|192.168.88.10|50020|\r\n"), EV_FORWARD);
+	v->now += 301 * SEC;
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50020 flags=S seq=1"),
+			 EV_DROP);
+	assert_int_equal(f.out.rule_id, drop);
+	env_free(v);
+}
+
+/* Without the helper (service-port ftp disabled) a data connection is new. */
+static void test_ftp_helper_disabled(void **state)
+{
+	struct env *v = env_new(ftp_rsc);
+	struct frame f;
+	cmd_ok(v, "/ip firewall service-port set ftp disabled=yes");
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, 0);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  "PORT 192,168,88,10,195,80\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50000 flags=S seq=7000"),
+			 EV_DROP);
+	/* and a helper on another port */
+	cmd_ok(v, "/ip firewall service-port set ftp disabled=no ports=2121");
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:2121 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	env_free(v);
+}
+
+/* Passive FTP from behind masquerade: the client's data connection is
+ * related and masqueraded; TFTP's answer from another port is related and
+ * translated back to the client. */
+static void test_helpers_masquerade(void **state)
+{
+	struct env *v = env_new(masq_rsc);
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=PA seq=501 ack=101",
+				  "227 Entering Passive Mode (198,51,100,7,200,10)\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2")); /* masqueraded by the rule */
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* TFTP read request; the server answers from port 3333 */
+	static const char rrq[] = "\0\1boot.img\0octet";
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:69",
+				  rrq, sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	char d[128];
+	snprintf(d, sizeof(d), "udp 198.51.100.7:3333 > 203.0.113.2:%u", f.p.sport);
+	assert_int_equal(run_data(v, &f, "ether1", d, "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP | CTH_EXPECTED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 41000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the client's acknowledgement goes back out as the masqueraded address */
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:3333",
+				  "\0\4\0\1", 4), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -977,6 +1168,9 @@ int main(void)
 		cmocka_unit_test(test_v4_masquerade_ports),
 		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
+		cmocka_unit_test(test_ftp_active_and_passive),
+		cmocka_unit_test(test_ftp_helper_disabled),
+		cmocka_unit_test(test_helpers_masquerade),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_frag_in_order),

@@ -23,6 +23,7 @@
 #include "conf/conf.h"
 #include "conf/types.h"
 #include "engine/ct.h"
+#include "engine/cthelper.h"
 #include "engine/names.h"
 #include "engine/rules.h"
 
@@ -279,6 +280,11 @@ static struct tpkt *pk(const char *desc)
 			p->len = (uint32_t)(40 + n);
 			p->payload_off = 40;
 			p->payload_len = (uint16_t)n;
+		} else if (!strcmp(tok, "helper")) {
+			bool ctl = strstr(v, "-control") != NULL;
+			char name[16];
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(v, "-"), v);
+			t->ct.helper = (uint8_t)(cth_by_name(name) | (ctl ? 0 : CTH_EXPECTED));
 		} else if (!strcmp(tok, "noct")) {
 			p->ct = NULL;
 		} else if (!strcmp(tok, "local")) {
@@ -441,6 +447,13 @@ static const struct mcase mcases[] = {
 	{ "forward", "routing-mark=no-mark", "udp 1.1.1.1:1 > 2.2.2.2:2 rmark=isp2", false },
 	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21", false },
 	{ "forward", "connection-type=!ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21", true },
+	/* only connections a helper expected have a type (xt_helper) */
+	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", true },
+	{ "forward", "connection-type=!ftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", false },
+	{ "forward", "connection-type=tftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", false },
+	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21 helper=ftp-control", false },
+	{ "forward", "connection-type=tftp", "udp 1.1.1.1:3333 > 2.2.2.2:5000 helper=tftp", true },
+	{ "forward", "connection-type=!tftp", "udp 1.1.1.1:3333 > 2.2.2.2:5000 noct", true },
 	{ "forward", "connection-bytes=1000-0", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", true },
 	{ "forward", "connection-bytes=1000-2000", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", false },
 	{ "forward", "connection-bytes=!1000-2000", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", true },
@@ -1076,9 +1089,16 @@ static void test_fasttrack_notrack(void **state)
 	struct rs_verdict v = fwd(en, t);
 	assert_int_equal(v.rule_id, acc);
 	assert_true(t->ct.status & CTS_FASTTRACK);
+	/* a helper's control connection stays on the slow path; its data connection may go */
+	t = pk("tcp 1.1.1.1:1 > 2.2.2.2:21 state=established helper=ftp-control");
+	assert_int_equal(fwd(en, t).rule_id, acc);
+	assert_false(t->ct.status & CTS_FASTTRACK);
+	t = pk("tcp 1.1.1.1:20 > 2.2.2.2:5000 state=established helper=ftp");
+	assert_int_equal(fwd(en, t).rule_id, acc);
+	assert_true(t->ct.status & CTS_FASTTRACK);
 	uint64_t n;
 	assert_true(rs_state_counters(en->sa, ft, NULL, &n));
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 3); /* counted even where it does not mark */
 	/* IPv4 TCP/UDP only */
 	t = pk("icmp 1.1.1.1 > 2.2.2.2 type=0 state=established");
 	fwd(en, t);
