@@ -362,7 +362,7 @@ static void set_dscp(struct pkt *p, unsigned v)
 }
 
 /* Applies a non-terminating change of rule r to the packet. */
-static void act_change(const struct rule *r, struct rs_ctx *c)
+static void act_change(const struct ruleset *rs, const struct rule *r, struct rs_ctx *c)
 {
 	struct pkt *p = c->p;
 	switch (r->action) {
@@ -395,13 +395,15 @@ static void act_change(const struct rule *r, struct rs_ctx *c)
 		set_ttl(p, t);
 		break;
 	}
-	case A_CHANGE_MSS:
-		/* the descriptor only: pkt.h has no MSS rewrite yet */
-		if (p->proto == 6 && (p->tcp_flags & TCPF_SYN) && p->mss > r->arg)
-			p->mss = (uint16_t)r->arg;
+	case A_CHANGE_MSS: {
+		uint16_t mss = (uint16_t)r->arg;
+		if (r->arg2)
+			mss = rs_clamp_mss(p->family, p->out_if < rs->nif_mtu ? rs->if_mtu[p->out_if] : 0);
+		pkt_set_mss(p, mss);
 		break;
+	}
 	case A_CLEAR_DF:
-		p->flags &= (uint16_t)~PKT_F_DF; /* descriptor only, as change-mss */
+		pkt_clear_df(p);
 		break;
 	case A_SET_PRIO:
 		if (r->arg2 == PRIO_NUM)
@@ -519,7 +521,7 @@ void rs_run(const struct ruleset *rs, enum rs_table table, enum rs_hook hook,
 			depth--;
 			break;
 		default:
-			act_change(r, c);
+			act_change(rs, r, c);
 			if ((r->flags & RF_TERM_NOPASS) && !(r->flags & RF_PASS)) {
 				v->action = RA_ACCEPT;
 				v->rule_id = r->id;

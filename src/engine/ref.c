@@ -723,6 +723,24 @@ static void nat_of(struct ref *r, const struct item *it, const char *action)
 	}
 }
 
+/* The mtu configured on interface ifid (the last menu naming it), 0 if none. */
+static uint16_t out_mtu(const struct ref *r, uint16_t ifid)
+{
+	const char *ifname = name_of(NS_IFACE, ifid);
+	uint64_t mtu = 0, v;
+	for (const char *const *path = rs_mtu_menus; ifid && *ifname && *path; path++) {
+		const struct menu *m = schema_find(*path);
+		for (size_t i = 0, n = m ? store_count(r->st, m) : 0; i < n; i++) {
+			const struct item *it = store_at(r->st, m, i);
+			const char *name = item_get(m, it, "name"), *t = item_get(m, it, "mtu");
+			if (name && t && !strcmp(name, ifname) && !u64_of(t, &v) && v >= 64 &&
+			    v <= 65535)
+				mtu = v;
+		}
+	}
+	return (uint16_t)mtu;
+}
+
 /* The mangle changes; true when passthrough=no ends the hook. */
 static bool change(struct ref *r, const struct item *it, const char *a)
 {
@@ -760,13 +778,12 @@ static bool change(struct ref *r, const struct item *it, const char *a)
 	} else if (!strcmp(a, "change-mss")) {
 		v = val(r, it, "new-mss");
 		if (v && !strcmp(v, "clamp-to-pmtu"))
-			n = 1460;
+			n = rs_clamp_mss(p->family, out_mtu(r, p->out_if));
 		else if (!v || !u64_of(v, &n))
 			n = 65535;
-		if (p->proto == 6 && (p->tcp_flags & TCPF_SYN) && p->mss > n)
-			p->mss = (uint16_t)n;
+		pkt_set_mss(p, (uint16_t)n);
 	} else if (!strcmp(a, "clear-df")) {
-		p->flags &= (uint16_t)~PKT_F_DF;
+		pkt_clear_df(p);
 	} else if (!strcmp(a, "set-priority")) {
 		v = val(r, it, "new-priority");
 		if (v && !strcmp(v, "from-dscp"))

@@ -150,6 +150,8 @@ struct ruleset {
 	size_t nregs;
 	struct al_set **sets;
 	size_t nsets;
+	uint16_t *if_mtu;     /* by interface id, 0 = not configured (clamp-to-pmtu) */
+	uint32_t nif_mtu;
 };
 
 /* A bump allocator owned by a ruleset: everything compiled lives in it. */
@@ -251,6 +253,14 @@ uint32_t rs_pcc_hash(const struct pkt *p, uint8_t fields);
 void rs_wall_split(int64_t wall, int *dow, uint32_t *sec);
 /* src/dst-address-type of an address. */
 unsigned rs_addr_type(const struct rs_ctx *c, uint8_t family, const union ipaddr *a);
+/* The interfaces whose mtu clamp-to-pmtu reads, and the MSS it sets for an
+ * MTU (0 = unknown: 1500): the MTU less the IP and TCP headers. */
+extern const char *const rs_mtu_menus[];
+static inline uint16_t rs_clamp_mss(uint8_t family, uint16_t mtu)
+{
+	unsigned m = mtu ? mtu : 1500, hdr = family == 6 ? 60 : 40;
+	return (uint16_t)(m > hdr + 8 ? m - hdr : 8);
+}
 /* True for the protocols that carry ports (tcp, udp, dccp, sctp, udp-lite). */
 static inline bool rs_port_proto(uint8_t proto)
 {

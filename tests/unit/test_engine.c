@@ -783,6 +783,63 @@ static void test_helpers_masquerade(void **state)
 	env_free(v);
 }
 
+/* change-mss and clear-df rewrite the frame that leaves: the MSS from the
+ * out-interface's MTU (clamp-to-pmtu) or a number, only ever lowered, DF
+ * cleared, and the checksums verify from scratch. */
+static void test_mangle_mss_df(void **state)
+{
+	struct env *v = env_new("/interface ethernet set [find default-name=ether1] mtu=1400\n"
+				"/ip firewall mangle\n"
+				"add chain=forward action=change-mss new-mss=clamp-to-pmtu protocol=tcp "
+				"tcp-flags=syn out-interface=ether1 passthrough=yes\n"
+				"add chain=forward action=change-mss new-mss=1300 protocol=tcp tcp-flags=syn "
+				"in-interface=ether1\n"
+				"add chain=postrouting action=clear-df protocol=udp\n"
+				"/ipv6 firewall mangle\n"
+				"add chain=forward action=change-mss new-mss=clamp-to-pmtu protocol=tcp "
+				"tcp-flags=syn\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S mss=1460 df=yes"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.mss, 1360);
+	struct pkt q;
+	memset(&q, 0, sizeof(q));
+	q.data = f.p.data;
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE); /* every checksum verified */
+	assert_int_equal(q.mss, 1360);
+	assert_true(q.flags & PKT_F_DF); /* TCP keeps DF: the rule is for UDP */
+	/* smaller already: kept */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=S mss=1200"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.mss, 1200);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the SYN-ACK coming in gets the number */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:80 > 192.168.88.10:40000 flags=SA mss=1460 ack=1"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1300);
+	/* UDP loses DF */
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:5000 > 198.51.100.7:53 df=yes len=40"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_false(q.flags & PKT_F_DF);
+	/* IPv6: an ethernet of 1500 less 60 */
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40000 > [2001:db8:100::5]:80 flags=S mss=1440"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1440);
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40001 > [2001:db8:100::5]:80 flags=S mss=8940"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1440);
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -1168,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(test_v4_masquerade_ports),
 		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
+		cmocka_unit_test(test_mangle_mss_df),
 		cmocka_unit_test(test_ftp_active_and_passive),
 		cmocka_unit_test(test_ftp_helper_disabled),
 		cmocka_unit_test(test_helpers_masquerade),
