@@ -689,6 +689,11 @@ static bool is_local_cb(void *ctx, uint32_t addr)
 	return engine_is_local(ctx, addr);
 }
 
+static bool is_local6_cb(void *ctx, const uint8_t addr[16])
+{
+	return engine_is_local6(ctx, addr);
+}
+
 /* connection-limit: a listed connection counts while conntrack has it and
  * it is not closing (xt_connlimit's already_closed) */
 static bool conn_live_cb(void *ctx, const struct ct_tuple *orig)
@@ -1114,12 +1119,6 @@ static void reject_reply(struct engine *en, const struct pkt *p, uint8_t with,
 
 /* ---- the flow ---- */
 
-/*
- * rs_ctx.is_local takes an IPv4 address: src/dst-address-type=local is
- * answered for IPv4 only, and an IPv6 address is never "local" to the
- * rules (the evaluator does not ask; rules.h would need an IPv6 callback).
- * chain=input is the way to single out IPv6 traffic for the router.
- */
 static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint64_t now)
 {
 	memset(c, 0, sizeof(*c));
@@ -1128,6 +1127,7 @@ static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint
 	c->now = now;
 	c->wall = (int64_t)(now / 1000000000ull) + en->utc_off;
 	c->is_local = is_local_cb;
+	c->is_local6 = is_local6_cb;
 	c->local_ctx = en;
 	c->conn_live = conn_live_cb;
 	c->conn_ctx = en;

@@ -83,9 +83,16 @@ void rs_wall_split(int64_t wall, int *dow, uint32_t *sec)
 unsigned rs_addr_type(const struct rs_ctx *c, uint8_t family, const union ipaddr *a)
 {
 	if (family == 6) {
+		/* as Linux's addrtype for IPv6: multicast ff00::/8; any other
+		 * address but :: is unicast, and the router's own are local too */
+		static const uint8_t zero[16];
 		if (a->v6[0] == 0xff)
 			return RS_AT_MULTICAST;
-		return RS_AT_UNICAST; /* is_local knows IPv4 only */
+		if (!memcmp(a->v6, zero, 16))
+			return 0;
+		if (c->is_local6 && c->is_local6(c->local_ctx, a->v6))
+			return RS_AT_UNICAST | RS_AT_LOCAL;
+		return RS_AT_UNICAST;
 	}
 	if (a->v4 == 0xffffffffu)
 		return RS_AT_BROADCAST;

@@ -159,10 +159,20 @@ static bool addr_type_is(const char *el, const void *arg)
 {
 	const struct type_arg *t = arg;
 	const struct rs_ctx *c = t->r->c;
+	if (c->p->family == 6) {
+		/* an address may have several: the router's own are unicast too */
+		bool specified = false;
+		for (int i = 0; i < 16; i++)
+			specified |= t->a->v6[i] != 0;
+		if (t->a->v6[0] == 0xff)
+			return !strcmp(el, "multicast");
+		if (!strcmp(el, "unicast"))
+			return specified;
+		return !strcmp(el, "local") && specified && c->is_local6 &&
+		       c->is_local6(c->local_ctx, t->a->v6);
+	}
 	const char *type;
-	if (c->p->family == 6)
-		type = t->a->v6[0] == 0xff ? "multicast" : "unicast";
-	else if (t->a->v4 == 0xffffffffu)
+	if (t->a->v4 == 0xffffffffu)
 		type = "broadcast";
 	else if (t->a->v4 >= 0xe0000000u && t->a->v4 <= 0xefffffffu)
 		type = "multicast";

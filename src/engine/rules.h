@@ -112,8 +112,10 @@ struct rs_ctx {
 	 * (no conntrack): the matcher is false whatever its negation */
 	bool (*conn_live)(void *ctx, const struct ct_tuple *orig);
 	void *conn_ctx;
-	/* local addresses, for src/dst-address-type=local */
+	/* the router's own addresses, for src/dst-address-type=local (both
+	 * with local_ctx; NULL = none is local) */
 	bool (*is_local)(void *ctx, uint32_t addr);
+	bool (*is_local6)(void *ctx, const uint8_t addr[16]);
 	void *local_ctx;
 	/* trace: called for every rule visited (NULL in normal operation) */
 	void (*trace)(void *ctx, enum rs_table table, const char *chain, uint32_t rule_id,

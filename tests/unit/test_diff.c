@@ -484,6 +484,14 @@ static bool is_local(void *ctx, uint32_t addr)
 	return addr == 0xc0a8010a || addr == 0x01020304;
 }
 
+static bool is_local6(void *ctx, const uint8_t a[16])
+{
+	/* 2001:db8::1 and fe80::1 */
+	static const uint8_t g[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t l[16] = { 0xfe, 0x80, [15] = 1 };
+	return !memcmp(a, g, 16) || !memcmp(a, l, 16);
+}
+
 static int traced;
 
 static void trace_cb(void *ctx, enum rs_table table, const char *chain, uint32_t rule_id,
@@ -502,6 +510,7 @@ static void ctx_of(struct rs_ctx *c, struct pkt *p, struct rs_state *s, struct w
 	c->conn_live = conn_live;
 	c->conn_ctx = w;
 	c->is_local = is_local;
+	c->is_local6 = is_local6;
 }
 
 static const char *desc_pkt(const struct pkt *p, int conn)

@@ -840,6 +840,33 @@ static void test_mangle_mss_df(void **state)
 	env_free(v);
 }
 
+/* dst-address-type=local on IPv6: the router's /ipv6 address entries and
+ * its link-local addresses; forwarded unicast is not local. */
+static void test_v6_address_type(void **state)
+{
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=drop protocol=udp dst-port=9999 dst-address-type=local\n"
+				"add chain=forward action=reject protocol=udp dst-port=9999 dst-address-type=!unicast\n"
+				"add chain=forward action=drop protocol=udp dst-port=9999 dst-address-type=local\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:1::1]:9999"), EV_DROP);
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:ffff::1]:5 > [2001:db8:ffff::2]:9999"),
+			 EV_DROP);
+	uint8_t ll[16];
+	assert_true(engine_link_local(v->en, ifid("ether2"), ll));
+	char d[160];
+	struct sbuf b = SBUF_INIT;
+	format_ip6(ll, &b);
+	snprintf(d, sizeof(d), "udp [fe80::99]:5 > [%s]:9999", sbuf_str(&b));
+	sbuf_free(&b);
+	assert_int_equal(run(v, &f, "ether2", d), EV_DROP);
+	/* another host: forwarded, neither local nor non-unicast */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:100::5]:9999"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:1::1]:9998"), EV_LOCAL);
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -1225,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_v4_masquerade_ports),
 		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
+		cmocka_unit_test(test_v6_address_type),
 		cmocka_unit_test(test_mangle_mss_df),
 		cmocka_unit_test(test_ftp_active_and_passive),
 		cmocka_unit_test(test_ftp_helper_disabled),

@@ -136,6 +136,14 @@ static bool is_local_cb(void *ctx, uint32_t addr)
 	return addr == ((struct env *)ctx)->local;
 }
 
+/* The router's IPv6 addresses: 2001:db8:88::1 and fe80::1. */
+static bool is_local6_cb(void *ctx, const uint8_t a[16])
+{
+	static const uint8_t g[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x88, [15] = 1 };
+	static const uint8_t l[16] = { 0xfe, 0x80, [15] = 1 };
+	return !memcmp(a, g, 16) || !memcmp(a, l, 16);
+}
+
 /* ---- packets ---- */
 
 struct tpkt {
@@ -308,6 +316,7 @@ static void ctx_init(struct env *en, struct rs_ctx *c, struct pkt *p, struct rs_
 	c->conn_live = conn_live_cb;
 	c->conn_ctx = en;
 	c->is_local = is_local_cb;
+	c->is_local6 = is_local6_cb;
 	c->local_ctx = en;
 }
 
@@ -410,6 +419,20 @@ static const struct mcase mcases[] = {
 	{ "forward", "dst-address-type=broadcast,multicast", "udp 10.0.0.1:1 > 239.1.1.1:2", true },
 	{ "forward", "dst-address-type=!broadcast", "udp 10.0.0.1:1 > 255.255.255.255:2", false },
 	{ "forward", "src-address-type=unicast", "udp 10.0.0.1:1 > 2.2.2.2:2", true },
+	/* IPv6: the router's addresses (link-local too) are local, and unicast as well */
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [fe80::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [2001:db8:88::2]:2", false },
+	{ "input", "dst-address-type=!local", "udp [2001:db8:1::5]:1 > [2001:db8:88::2]:2", true },
+	{ "input", "dst-address-type=!local", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", false },
+	{ "input", "dst-address-type=unicast", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", true },
+	{ "input", "dst-address-type=unicast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "input", "dst-address-type=multicast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "input", "dst-address-type=broadcast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "output", "src-address-type=local", "udp [2001:db8:88::1]:1 > [2001:db8:1::5]:2 in=", true },
+	{ "input", "src-address-type=unicast", "udp [::]:1 > [ff02::1]:2", false },
+	{ "input", "src-address-type=!unicast", "udp [::]:1 > [ff02::1]:2", true },
 	/* interfaces */
 	{ "forward", "in-interface=ether1", "udp 10.0.0.1:1 > 1.2.3.4:2 in=ether1", true },
 	{ "forward", "in-interface=ether1", "udp 10.0.0.1:1 > 1.2.3.4:2 in=ether2", false },
