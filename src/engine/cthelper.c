@@ -12,19 +12,25 @@
  * TFTP (nf_conntrack_tftp): a read or write request expects the server's
  * answer from any port to the client's port.
  *
- * NAT. TFTP: the expectation is for the client's translated address and
- * port, and the expected connection is translated back to the real ones.
- * FTP: when the sender of a PORT/EPRT/227/229 is translated, the payload
- * would have to name the translated address (nf_nat_ftp), which changes
- * the segment's length and so the TCP sequence numbers of the rest of the
- * connection. That rewrite is not done: the expectation is then registered
- * as Linux does without nf_nat_ftp (for the untranslated address), so
- * passive FTP from behind masquerade works (the client connects out, and
- * its data connection is related and masqueraded by the rules), while
- * active FTP from behind it does not.
+ * NAT (IPv4). TFTP: the expectation is for the client's translated
+ * address and port, and the expected connection is translated back to the
+ * real ones. FTP (nf_nat_ftp): when the sender of PORT/EPRT/227 is
+ * translated, the address in the payload becomes the one the peer sees,
+ * with a port no other expectation to it takes (229 names no address and
+ * keeps its port); the expected connection is translated back. A rewrite
+ * that changes the segment's length shifts the sequence numbers of the
+ * rest of that direction (nf_ct_seqadj): its later segments move at
+ * cth_out, and the peer's acknowledgements (SACK edges too) move back at
+ * cth_pre, before conntrack, so conntrack keeps tracking the sender's own
+ * numbering and its window checks hold. A passive FTP client behind
+ * masquerade needs none of it: its data connection is related and the
+ * NAT rules translate it as any new connection.
+ * Not done: a command split over two segments is not read (Linux tracks
+ * the line starts; here a command must start its segment's payload).
  */
 #include "cthelper.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +40,7 @@
 
 #define NSEC 1000000000ull
 #define CTH_MAX_EXP 256
+#define CTH_MAX_ADJ 256              /* translated FTP control connections */
 #define CTH_MAX_PORTS 16
 #define CTH_EXP_TIMEOUT (300 * NSEC) /* both helpers' expect timeout */
 #define FTP_LINE_MAX 256             /* a command or reply longer than this is not read */
@@ -52,12 +59,28 @@ struct cth_exp {
 	struct ct_tuple master_t; /* the master's original tuple (is it still that entry?) */
 };
 
+/* Sequence numbers of one direction after its payload changed length
+ * (Linux's nf_ct_seqadj): segments after pos move by after, others by
+ * before; the peer's acknowledgements move back the same way. */
+struct cth_dir {
+	uint32_t pos;
+	int32_t before, after;
+};
+
+struct cth_adj {
+	const struct ct_entry *e;
+	struct ct_tuple t0;    /* is it still that connection? */
+	struct cth_dir dir[2];
+};
+
 struct cth_table {
 	bool ftp_on, tftp_on;
 	uint16_t ftp_ports[CTH_MAX_PORTS], tftp_ports[CTH_MAX_PORTS];
 	unsigned nftp, ntftp;
 	struct cth_exp exp[CTH_MAX_EXP]; /* [0, nexp) in use, dense */
 	unsigned nexp;
+	struct cth_adj adj[CTH_MAX_ADJ]; /* [0, nadj) */
+	unsigned nadj;
 };
 
 static const char *const kind_names[CTH_KIND_MAX] = {
@@ -267,24 +290,35 @@ static bool num_at(const char *s, size_t n, size_t *i, uint32_t max, uint32_t *v
 	return true;
 }
 
+/* What a command or reply announces. */
+struct ftp_cmd {
+	enum { FC_PORT, FC_EPRT, FC_227, FC_229 } type;
+	union ipaddr a;        /* the address named (229: the sender's) */
+	uint16_t port;
+	size_t start, end;     /* the span of the payload naming them (not 229) */
+	char delim;            /* EPRT's delimiter */
+};
+
 /* h1,h2,h3,h4,p1,p2 (RFC 959) from s[i]. */
-static bool rfc959_at(const char *s, size_t n, size_t i, uint32_t *addr, uint16_t *port)
+static bool rfc959_at(const char *s, size_t n, size_t i, struct ftp_cmd *c)
 {
 	uint32_t v[6];
+	c->start = i;
 	for (int k = 0; k < 6; k++) {
 		if (k && (i >= n || s[i++] != ','))
 			return false;
 		if (!num_at(s, n, &i, 255, &v[k]))
 			return false;
 	}
-	*addr = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
-	*port = (uint16_t)(v[4] << 8 | v[5]);
-	return *port != 0;
+	c->end = i;
+	memset(&c->a, 0, sizeof(c->a));
+	c->a.v4 = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+	c->port = (uint16_t)(v[4] << 8 | v[5]);
+	return c->port != 0;
 }
 
-/* EPRT |af|address|port| (RFC 2428) from s[i]. */
-static bool eprt_at(const char *s, size_t n, size_t i, uint8_t family, union ipaddr *a,
-		    uint16_t *port)
+/* EPRT |af|address|port| (RFC 2428) from s[i]; the span is address|port. */
+static bool eprt_at(const char *s, size_t n, size_t i, uint8_t family, struct ftp_cmd *c)
 {
 	if (i >= n)
 		return false;
@@ -304,15 +338,18 @@ static bool eprt_at(const char *s, size_t n, size_t i, uint8_t family, union ipa
 	i++;
 	if (!num_at(s, n, &i, 65535, &pv) || !pv || i >= n || s[i] != d)
 		return false;
-	memset(a, 0, sizeof(*a));
-	if (family == 6 ? parse_ip6(text, a->v6) != 0 : parse_ip4(text, &a->v4) != 0)
+	memset(&c->a, 0, sizeof(c->a));
+	if (family == 6 ? parse_ip6(text, c->a.v6) != 0 : parse_ip4(text, &c->a.v4) != 0)
 		return false;
-	*port = (uint16_t)pv;
+	c->port = (uint16_t)pv;
+	c->start = start;
+	c->end = i;
+	c->delim = d;
 	return true;
 }
 
 /* 229 ... (|||port|) from s[i]: the port only. */
-static bool epsv_at(const char *s, size_t n, size_t i, uint16_t *port)
+static bool epsv_at(const char *s, size_t n, size_t i, struct ftp_cmd *c)
 {
 	while (i < n && s[i] != '(')
 		i++;
@@ -325,7 +362,7 @@ static bool epsv_at(const char *s, size_t n, size_t i, uint16_t *port)
 	uint32_t pv;
 	if (!num_at(s, n, &i, 65535, &pv) || !pv || i >= n || s[i] != d)
 		return false;
-	*port = (uint16_t)pv;
+	c->port = (uint16_t)pv;
 	return true;
 }
 
@@ -334,60 +371,268 @@ static bool epsv_at(const char *s, size_t n, size_t i, uint16_t *port)
  * a data connection on. False when it announces nothing.
  */
 static bool ftp_parse(const char *s, size_t n, unsigned dir, uint8_t family,
-		      const union ipaddr *sender, union ipaddr *a, uint16_t *port)
+		      const union ipaddr *sender, struct ftp_cmd *c)
 {
-	*a = *sender;
+	memset(c, 0, sizeof(*c));
+	c->a = *sender;
 	if (n > FTP_LINE_MAX)
 		n = FTP_LINE_MAX;
 	if (dir == 0) {
 		if (n > 5 && !strncasecmp(s, "PORT ", 5) && family == 4) {
-			memset(a, 0, sizeof(*a));
-			return rfc959_at(s, n, 5, &a->v4, port);
+			c->type = FC_PORT;
+			return rfc959_at(s, n, 5, c);
 		}
-		if (n > 5 && !strncasecmp(s, "EPRT ", 5))
-			return eprt_at(s, n, 5, family, a, port);
+		if (n > 5 && !strncasecmp(s, "EPRT ", 5)) {
+			c->type = FC_EPRT;
+			return eprt_at(s, n, 5, family, c);
+		}
 		return false;
 	}
 	if (n > 4 && !memcmp(s, "227 ", 4) && family == 4) {
+		c->type = FC_227;
 		/* the numbers follow some text; RFC 1123 4.1.2.6: scan for them */
 		for (size_t i = 4; i < n; i++)
-			if (s[i] >= '0' && s[i] <= '9') {
-				memset(a, 0, sizeof(*a));
-				return rfc959_at(s, n, i, &a->v4, port);
-			}
+			if (s[i] >= '0' && s[i] <= '9')
+				return rfc959_at(s, n, i, c);
 		return false;
 	}
-	if (n > 4 && !memcmp(s, "229 ", 4))
-		return epsv_at(s, n, 4, port);
+	if (n > 4 && !memcmp(s, "229 ", 4)) {
+		c->type = FC_229;
+		return epsv_at(s, n, 4, c);
+	}
 	return false;
 }
 
-static void ftp_out(struct cth_table *h, struct pkt *p, uint64_t now)
+/* ---- NAT of the payload: sequence adjustment (nf_ct_seqadj) ---- */
+
+static inline bool seq_after(uint32_t a, uint32_t b)
 {
-	const struct ct_entry *e = p->ct;
+	return (int32_t)(a - b) > 0;
+}
+
+static struct cth_adj *adj_find(struct cth_table *h, const struct ct_entry *e)
+{
+	for (unsigned i = 0; i < h->nadj; i++)
+		if (h->adj[i].e == e && !memcmp(&h->adj[i].t0, &e->t[0], sizeof(e->t[0])))
+			return &h->adj[i];
+	return NULL;
+}
+
+/* The record of e, made when missing (stale ones go first); NULL when full. */
+static struct cth_adj *adj_get(struct cth_table *h, struct ct_table *ct, struct ct_entry *e)
+{
+	struct cth_adj *a = adj_find(h, e);
+	if (a)
+		return a;
+	for (unsigned i = 0; i < h->nadj;) {
+		unsigned dir;
+		const struct cth_adj *x = &h->adj[i];
+		if (x->e == e || ct_find(ct, &x->t0, &dir) != x->e)
+			h->adj[i] = h->adj[--h->nadj];
+		else
+			i++;
+	}
+	if (h->nadj == CTH_MAX_ADJ)
+		return NULL;
+	a = &h->adj[h->nadj++];
+	memset(a, 0, sizeof(*a));
+	a->e = e;
+	a->t0 = e->t[0];
+	e->helper |= CTH_SEQADJ;
+	return a;
+}
+
+/* Rewrites seq and ack of p's TCP header (and its SACK edges, which are
+ * acknowledgements too); the checksum is recomputed. */
+static void tcp_set_seq_ack(struct pkt *p, uint32_t seq, uint32_t ack, const struct cth_dir *adj)
+{
+	uint8_t *h = p->data + p->l4_off;
+	uint8_t b[4];
+	for (int k = 0; k < 4; k++)
+		b[k] = (uint8_t)(seq >> (24 - 8 * k));
+	memcpy(h + 4, b, 4);
+	for (int k = 0; k < 4; k++)
+		b[k] = (uint8_t)(ack >> (24 - 8 * k));
+	memcpy(h + 8, b, 4);
+	p->seq = seq;
+	p->ack = ack;
+	for (uint32_t i = 20; adj && i + 1 < p->tcp_doff;) {
+		if (h[i] == 0)
+			break;
+		if (h[i] == 1) {
+			i++;
+			continue;
+		}
+		if (h[i + 1] < 2 || i + h[i + 1] > p->tcp_doff)
+			break;
+		if (h[i] == 5) {
+			for (uint32_t k = i + 2; k + 4 <= i + h[i + 1]; k += 4) {
+				uint32_t v = (uint32_t)h[k] << 24 | (uint32_t)h[k + 1] << 16 |
+					     (uint32_t)h[k + 2] << 8 | h[k + 3];
+				v -= (uint32_t)(seq_after(v - (uint32_t)adj->before, adj->pos) ? adj->after
+												 : adj->before);
+				for (int q = 0; q < 4; q++)
+					h[k + q] = (uint8_t)(v >> (24 - 8 * q));
+			}
+		}
+		i += h[i + 1];
+	}
+	pkt_fix_checksums(p);
+}
+
+static bool tcp_hdr_ok(const struct pkt *p)
+{
+	return p->data && p->proto == 6 && (p->flags & PKT_F_L4) && p->tcp_doff >= 20 &&
+	       (uint32_t)p->l4_off + p->tcp_doff <= p->len;
+}
+
+void cth_pre(struct cth_table *h, struct ct_table *ct, struct pkt *p)
+{
+	if (!h->nadj || !tcp_hdr_ok(p) || p->ct_state == CT_UNTRACKED)
+		return;
+	struct ct_tuple k;
+	unsigned dir;
+	ct_tuple_of_pkt(p, &k);
+	struct ct_entry *e = ct_find(ct, &k, &dir);
+	if (!e || !(e->helper & CTH_SEQADJ) || !(p->tcp_flags & TCPF_ACK))
+		return;
+	const struct cth_adj *a = adj_find(h, e);
+	const struct cth_dir *o = a ? &a->dir[!dir] : NULL;
+	if (!o || (!o->before && !o->after))
+		return;
+	/* the peer acknowledges in the rewritten numbering: back to the sender's */
+	uint32_t off = (uint32_t)(seq_after(p->ack - (uint32_t)o->before, o->pos) ? o->after
+										   : o->before);
+	tcp_set_seq_ack(p, p->seq, p->ack - off, o);
+}
+
+/* Moves the seq of an accepted packet of the rewritten direction. */
+static void seq_adjust_out(struct cth_table *h, struct pkt *p)
+{
+	const struct cth_adj *a;
+	if (!(p->ct->helper & CTH_SEQADJ) || !tcp_hdr_ok(p) || !(a = adj_find(h, p->ct)))
+		return;
+	const struct cth_dir *o = &a->dir[p->ct_dir];
+	int32_t off = seq_after(p->seq, o->pos) ? o->after : o->before;
+	if (off)
+		tcp_set_seq_ack(p, p->seq + (uint32_t)off, p->ack, NULL);
+}
+
+/* Replaces payload bytes [start, end) by text; false when it does not fit. */
+static bool payload_replace(struct pkt *p, size_t start, size_t end, const char *text, size_t n,
+			    int32_t *delta)
+{
+	int32_t d = (int32_t)n - (int32_t)(end - start);
+	size_t at = (size_t)p->payload_off + end;
+	if (p->family != 4 || at > p->len || (int64_t)p->len + d > (int64_t)p->cap ||
+	    (int64_t)p->ip_len + d > 65535)
+		return false;
+	uint8_t *pl = p->data + p->payload_off;
+	memmove(pl + start + n, pl + end, p->len - at);
+	memcpy(pl + start, text, n);
+	p->len = (uint32_t)((int64_t)p->len + d);
+	p->ip_len = (uint16_t)(p->ip_len + d);
+	p->l4_len = (uint16_t)(p->l4_len + d);
+	p->payload_len = (uint16_t)(p->payload_len + d);
+	p->data[p->l3_off + 2] = (uint8_t)(p->ip_len >> 8);
+	p->data[p->l3_off + 3] = (uint8_t)p->ip_len;
+	pkt_fix_checksums(p);
+	*delta = d;
+	return true;
+}
+
+/* A port near want that no expectation to addr uses yet (nf_nat_ftp). */
+static uint16_t free_port(const struct cth_table *h, const union ipaddr *addr, uint16_t want,
+			  uint64_t now)
+{
+	for (uint32_t k = 0; k < 65535; k++) {
+		uint16_t port = (uint16_t)(want + k);
+		bool used = port == 0;
+		for (unsigned i = 0; i < h->nexp && !used; i++)
+			used = h->exp[i].expires > now && h->exp[i].proto == 6 &&
+			       h->exp[i].family == 4 && h->exp[i].dst.v4 == addr->v4 &&
+			       h->exp[i].dport == port;
+		if (!used)
+			return port;
+	}
+	return want;
+}
+
+/*
+ * The sender is translated (IPv4 NAT): the announcement must name the
+ * address the peer sees, on a port no other expectation takes, and the
+ * expected connection is translated back. False when the payload could
+ * not be rewritten (then nothing is expected, as nf_nat_ftp drops).
+ */
+static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
+		    const struct ftp_cmd *c, struct cth_exp *x, uint64_t now)
+{
+	struct ct_entry *e = p->ct;
+	unsigned dir = p->ct_dir;
+	union ipaddr seen = e->t[!dir].dst;
+	uint16_t port = c->type == FC_229 ? c->port : free_port(h, &seen, c->port, now);
+	x->nat = true;
+	x->nat_dst = c->a;
+	x->nat_dport = c->port;
+	x->dst = seen;
+	x->dport = port;
+	if (c->type == FC_229)
+		return true; /* names the port only, which stays */
+	char text[64];
+	uint32_t a = seen.v4;
+	if (c->type == FC_EPRT)
+		snprintf(text, sizeof(text), "%u.%u.%u.%u%c%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+			 a & 255, c->delim, port);
+	else
+		snprintf(text, sizeof(text), "%u,%u,%u,%u,%u,%u", a >> 24, a >> 16 & 255,
+			 a >> 8 & 255, a & 255, port >> 8, port & 255);
+	int32_t delta;
+	uint32_t seq = p->seq;
+	if (!payload_replace(p, c->start, c->end, text, strlen(text), &delta))
+		return false;
+	if (delta) {
+		struct cth_adj *ad = adj_get(h, ct, e);
+		if (!ad)
+			return false;
+		struct cth_dir *o = &ad->dir[dir];
+		/* a retransmission of the same segment changes nothing more */
+		if (o->before == o->after || seq_after(seq, o->pos)) {
+			o->pos = seq;
+			o->before = o->after;
+			o->after += delta;
+		}
+	}
+	return true;
+}
+
+static void ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
+{
+	struct ct_entry *e = p->ct;
 	size_t n;
 	const uint8_t *d = payload_of(p, &n);
 	if (!d || p->proto != 6)
 		return;
 	unsigned dir = p->ct_dir;
-	union ipaddr a;
-	uint16_t port;
+	struct ftp_cmd c;
 	/* the sender as it really is (before any NAT of this connection) */
 	const union ipaddr *sender = &e->t[dir].src;
-	if (!ftp_parse((const char *)d, n, dir, e->t[0].family, sender, &a, &port))
+	uint8_t fam = e->t[0].family;
+	if (!ftp_parse((const char *)d, n, dir, fam, sender, &c))
 		return;
-	if (!addr_eq(e->t[0].family, &a, sender))
+	if (!addr_eq(fam, &c.a, sender))
 		return; /* a third host: Linux's loose=0 opens nothing */
 	struct cth_exp x;
 	memset(&x, 0, sizeof(x));
 	x.kind = CTH_FTP;
-	x.family = e->t[0].family;
+	x.family = fam;
 	x.proto = 6;
 	x.src = e->t[!dir].src;
-	x.dst = a;
-	x.dport = port;
+	x.dst = c.a;
+	x.dport = c.port;
 	x.master = e;
 	x.master_t = e->t[0];
+	if (fam == 4 && !addr_eq(fam, &e->t[!dir].dst, sender) && !ftp_nat(h, ct, p, &c, &x, now))
+		return;
 	exp_add(h, &x, now);
 }
 
@@ -421,13 +666,13 @@ static void tftp_out(struct cth_table *h, struct pkt *p, uint64_t now)
 
 void cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
 {
-	(void)ct;
 	const struct ct_entry *e = p->ct;
 	if (!e || !cth_is_control(e->helper) || p->ct_state == CT_RELATED)
 		return;
 	switch (e->helper & CTH_KIND_MASK) {
 	case CTH_FTP:
-		ftp_out(h, p, now);
+		ftp_out(h, ct, p, now);
+		seq_adjust_out(h, p);
 		break;
 	case CTH_TFTP:
 		tftp_out(h, p, now);

@@ -13,8 +13,8 @@
  * each master keeps one (the newest).
  * NAT: when the master is translated, the expectation is for the address
  * the peer sees, and the expected connection is translated back to the
- * real one (nf_nat_follow_master). For FTP that needs the address in the
- * payload rewritten; see cthelper.c for what is done.
+ * real one (nf_nat_follow_master); FTP's payload names the translated
+ * address, and the sequence numbers follow the length change (cthelper.c).
  * Memory: a fixed table of CTH_MAX_EXP expectations; a full table drops
  * the expectation that expires first. No allocation on the packet path.
  * Threads: the dataplane thread that owns the connection table.
@@ -36,6 +36,7 @@ enum cth_kind {
 	CTH_KIND_MAX
 };
 #define CTH_KIND_MASK 0x0fu
+#define CTH_SEQADJ    0x40u /* a rewritten payload moved its sequence numbers */
 #define CTH_EXPECTED  0x80u /* the connection was expected by a helper of that type */
 
 /* connection-type name <-> kind; 0 / "" when unknown. */
@@ -62,6 +63,10 @@ void cth_free(struct cth_table *h);
 /* Reads /ip/firewall/service-port (ftp, tftp: enabled, ports). */
 void cth_load(struct cth_table *h, struct store *st);
 
+/* Before ct_in: a segment acknowledging a payload the helper rewrote gets
+ * its acknowledgement back in the sender's numbering, which is the one
+ * conntrack keeps (cheap when no connection has been rewritten). */
+void cth_pre(struct cth_table *h, struct ct_table *ct, struct pkt *p);
 /* After ct_in: a new connection finds its expectation (related) or its
  * helper; an expected connection's packets before a reply are related. */
 void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now);

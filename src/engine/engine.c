@@ -1350,6 +1350,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 		 * 133-136 untracked; a redirect (137), which it finds invalid,
 		 * is let through the same way here */
 		p->ct_state = CT_UNTRACKED;
+	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
 	cth_in(en->cth, en->ct, p, now);
 	tracef(en, "conntrack", "%s%s", ct_state_name(p->ct_state),
@@ -1587,6 +1588,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 		return finish_drop(en, p, out);
 	if (v.action == RA_NOTRACK || (p->family == 6 && ndp(p)))
 		p->ct_state = CT_UNTRACKED;
+	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
 	cth_in(en->cth, en->ct, p, now);
 	if (!route_output(en, p, out)) {

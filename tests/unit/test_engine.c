@@ -867,6 +867,150 @@ static void test_v6_address_type(void **state)
 	env_free(v);
 }
 
+/* The payload of the frame that left, as text. */
+static void assert_payload(const struct frame *f, const char *want)
+{
+	size_t n = strlen(want);
+	if (f->p.payload_len != n || memcmp(f->p.data + f->p.payload_off, want, n))
+		fail_msg("payload '%.*s', expected '%s'", (int)f->p.payload_len,
+			 (const char *)f->p.data + f->p.payload_off, want);
+	struct pkt q;
+	memset(&q, 0, sizeof(q));
+	q.data = f->p.data;
+	q.len = f->p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE); /* lengths and checksums */
+	assert_int_equal(q.payload_len, n);
+}
+
+/*
+ * Active FTP from behind NAT (nf_nat_ftp): PORT names the translated
+ * address, the segment changes length, the sequence numbers of the rest of
+ * the control connection follow in both directions (conntrack keeps
+ * tracking it), and the server's data connection to the translated
+ * address is related and translated back to the client.
+ */
+struct ftpnat_case {
+	const char *rsc;
+	const char *client;      /* its address */
+	const char *port_cmd, *port_out; /* PORT as sent, as it leaves */
+	const char *pub;         /* the translated address */
+	int delta;
+};
+
+static const struct ftpnat_case ftpnat_cases[] = {
+	{ "/ip firewall nat\nadd chain=srcnat action=masquerade out-interface=ether1\n",
+	  "192.168.88.10", "PORT 192,168,88,10,195,80\r\n", "PORT 203,0,113,2,195,80\r\n",
+	  "203.0.113.2", -2 },
+	{ "/ip firewall nat\nadd chain=srcnat action=src-nat to-addresses=203.0.113.222 out-interface=ether1\n",
+	  "192.168.88.5", "PORT 192,168,88,5,195,80\r\n", "PORT 203,0,113,222,195,80\r\n",
+	  "203.0.113.222", 1 },
+	{ "/ip firewall nat\nadd chain=srcnat action=src-nat to-addresses=203.0.113.222 out-interface=ether1\n",
+	  "192.168.88.5", "EPRT |1|192.168.88.5|50000|\r\n", "EPRT |1|203.0.113.222|50000|\r\n",
+	  "203.0.113.222", 1 },
+};
+
+static void test_ftp_nat(void **state)
+{
+	for (size_t i = 0; i < sizeof(ftpnat_cases) / sizeof(ftpnat_cases[0]); i++) {
+		const struct ftpnat_case *c = &ftpnat_cases[i];
+		struct env *v = env_new(c->rsc);
+		struct frame f;
+		char d[200];
+		size_t sent = strlen(c->port_cmd);
+		uint32_t d2 = (uint32_t)(int32_t)c->delta;
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=S seq=100", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+		assert_int_equal(f.p.src.v4, ip4(c->pub));
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=SA seq=500 ack=101", c->pub);
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=A seq=101 ack=501", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501", c->client);
+		assert_int_equal(run_text(v, &f, "ether2", d, c->port_cmd), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_payload(&f, c->port_out);
+		assert_int_equal(f.p.seq, 101);
+		/* the server acknowledges what it got; the client sees its own numbering */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=A seq=501 ack=%u", c->pub,
+			 (unsigned)(101 + sent + d2));
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED); /* conntrack agrees */
+		assert_int_equal(f.p.ack, 101 + sent);
+		assert_true(pkt_checksums_ok(&f.p));
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=PA seq=501 ack=%u", c->pub,
+			 (unsigned)(101 + sent + d2));
+		assert_int_equal(run_text(v, &f, "ether1", d, "200 PORT command successful\r\n"),
+				 EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_int_equal(f.p.ack, 101 + sent);
+		/* the client's next command moves by the difference */
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=PA seq=%u ack=530",
+			 c->client, (unsigned)(101 + sent));
+		assert_int_equal(run_text(v, &f, "ether2", d, "LIST\r\n"), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_int_equal(f.p.seq, (uint32_t)(101 + sent + d2));
+		assert_payload(&f, "LIST\r\n");
+
+		/* the data connection to the translated address reaches the client */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:20 > %s:50000 flags=S seq=7000", c->pub);
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_RELATED);
+		assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+		assert_int_equal(f.p.dst.v4, ip4(c->client));
+		assert_int_equal(f.p.dport, 50000);
+		assert_int_equal(f.out.out_if, ifid("ether2"));
+		assert_true(pkt_checksums_ok(&f.p));
+		snprintf(d, sizeof(d), "tcp %s:50000 > 198.51.100.7:20 flags=SA seq=9000 ack=7001", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+		assert_int_equal(f.p.src.v4, ip4(c->pub));
+		assert_int_equal(f.p.sport, 50000);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_true(pkt_checksums_ok(&f.p));
+		/* the untranslated address is not expected */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:20 > %s:50000 flags=S seq=1", c->client);
+		run(v, &f, "ether1", d);
+		assert_int_not_equal(f.p.ct_state, CT_RELATED);
+		env_free(v);
+	}
+}
+
+/* Passive FTP to a server behind dst-nat: its 227 names the public
+ * address, and the client's data connection reaches the server. */
+static void test_ftp_nat_server(void **state)
+{
+	struct env *v = env_new("/ip firewall nat\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp "
+				"dst-port=21 to-addresses=192.168.88.10\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	static const char reply[] = "227 Entering Passive Mode (192,168,88,10,200,10).\r\n";
+	assert_int_equal(run_text(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=PA seq=501 ack=101",
+				  reply), EV_FORWARD);
+	assert_payload(&f, "227 Entering Passive Mode (203,0,113,2,200,10).\r\n");
+	uint32_t got = (uint32_t)strlen(reply) - 2;
+	char d[160];
+	snprintf(d, sizeof(d), "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=%u", 501 + got);
+	assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.ack, 501 + got + 2);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40001 > 203.0.113.2:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 51210);
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -1257,6 +1401,8 @@ int main(void)
 		cmocka_unit_test(test_ftp_active_and_passive),
 		cmocka_unit_test(test_ftp_helper_disabled),
 		cmocka_unit_test(test_helpers_masquerade),
+		cmocka_unit_test(test_ftp_nat),
+		cmocka_unit_test(test_ftp_nat_server),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_frag_in_order),
