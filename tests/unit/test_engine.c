@@ -714,6 +714,35 @@ static void test_ftp_active_and_passive(void **state)
 	env_free(v);
 }
 
+/* IPv6: EPRT with an IPv6 address, and 229 */
+static void test_ftp_v6(void **state)
+{
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=forward action=accept connection-state=established\n"
+				"add chain=forward action=accept connection-state=related connection-type=ftp\n"
+				"add chain=forward action=accept connection-state=new in-interface=ether2\n"
+				"add chain=forward action=drop\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:21 > [2001:db8:1::10]:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=PA seq=101 ack=501",
+				  "EPRT |2|2001:db8:1::10|50000|\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:20 > [2001:db8:1::10]:50000 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	/* an IPv4 EPRT on an IPv6 connection announces nothing */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=PA seq=133 ack=501",
+				  "EPRT |1|10.0.0.1|50001|\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:20 > [2001:db8:1::10]:50001 flags=S seq=1"),
+			 EV_DROP);
+	env_free(v);
+}
+
 /* Without the helper (service-port ftp disabled) a data connection is new. */
 static void test_ftp_helper_disabled(void **state)
 {
@@ -1400,6 +1429,7 @@ int main(void)
 		cmocka_unit_test(test_mangle_mss_df),
 		cmocka_unit_test(test_ftp_active_and_passive),
 		cmocka_unit_test(test_ftp_helper_disabled),
+		cmocka_unit_test(test_ftp_v6),
 		cmocka_unit_test(test_helpers_masquerade),
 		cmocka_unit_test(test_ftp_nat),
 		cmocka_unit_test(test_ftp_nat_server),
