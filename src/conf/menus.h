@@ -27,6 +27,7 @@ extern const struct menu menu_ip_route;
 /* menus_firewall.c */
 extern const struct menu menu_ip_firewall_address_list;
 extern const struct menu menu_ip_firewall_connection;
+extern const struct menu menu_ip_firewall_service_port;
 extern const struct menu menu_ip_firewall_connection_tracking;
 extern const struct menu menu_ip_firewall_filter;
 extern const struct menu menu_ip_firewall_layer7_protocol;

@@ -743,6 +743,46 @@ const struct menu menu_ipv6_firewall_address_list = {
 	.help = "Named sets of IPv6 addresses used by firewall rules",
 };
 
+/* ---- service ports (connection tracking helpers) ---- */
+
+static const struct prop svcport_props[] = {
+	{ .name = "name", .type = T_STR, .flags = PF_RO | PF_UNIQUE,
+	  .help = "Connection tracking helper" },
+	{ .name = "ports", .type = T_PORT, .flags = PF_LIST, .def = "",
+	  .help = "Ports of the connections the helper inspects" },
+	{ .name = "sip-direct-media", .type = T_BOOL, .def = "yes",
+	  .help = "sip: expect media from the signalled address only" },
+	{ .name = "sip-timeout", .type = T_TIME, .def = "1h",
+	  .help = "sip: timeout of the signalling connection" },
+	PROP_DISABLED,
+};
+
+static const char *const svcport_columns[] = { "name", "ports", NULL };
+
+static const char *const svcport_builtin[] = {
+	"name=ftp ports=21",
+	"name=tftp ports=69",
+	"name=irc ports=6667",
+	"name=h323",
+	"name=sip ports=5060,5061",
+	"name=pptp",
+	"name=udplite",
+	"name=dccp",
+	"name=sctp",
+	NULL,
+};
+
+const struct menu menu_ip_firewall_service_port = {
+	.path = "/ip/firewall/service-port",
+	MENU_PROPS(svcport_props),
+	.flags = MF_FIXED,
+	.key = "name",
+	.flagdefs = schema_flags_xid,
+	.columns = svcport_columns,
+	.builtin = svcport_builtin,
+	.help = "Connection tracking helpers and their ports",
+};
+
 /* ---- layer7 protocols ---- */
 
 static const struct prop l7_props[] = {

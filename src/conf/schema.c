@@ -38,6 +38,7 @@ const struct menu *const schema_menus[] = {
 	&menu_ip_firewall_mangle,
 	&menu_ip_firewall_nat,
 	&menu_ip_firewall_raw,
+	&menu_ip_firewall_service_port,
 	&menu_ip_route,
 	&menu_ip_service,
 	&menu_ipv6_address,

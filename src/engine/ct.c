@@ -789,6 +789,25 @@ bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply)
 	return lookup(t, &k, t->now, &dir) != NULL;
 }
 
+struct ct_entry *ct_find(struct ct_table *t, const struct ct_tuple *k, unsigned *dir)
+{
+	struct ct_tuple n;
+
+	memset(&n, 0, sizeof(n));
+	n.family = k->family;
+	n.proto = k->proto;
+	n.sport = k->sport;
+	n.dport = k->dport;
+	memcpy(&n.src, &k->src, addr_len(k->family));
+	memcpy(&n.dst, &k->dst, addr_len(k->family));
+	return lookup(t, &n, t->now, dir);
+}
+
+void ct_tuple_of_pkt(const struct pkt *p, struct ct_tuple *k)
+{
+	tuple_of_pkt(p, k);
+}
+
 /* ---- entries of packets ---- */
 
 static struct ct_entry *entry_new(struct ct_table *t, const struct ct_tuple *k, uint64_t now)

@@ -96,6 +96,7 @@ struct ct_entry {
 	uint8_t tcp_state;
 	uint8_t tcp_last_dir, tcp_last_index, tcp_retrans;
 	uint32_t mark;        /* connection-mark id, 0 = none */
+	uint8_t helper;       /* conntrack helper (cthelper.h), 0 = none */
 	uint64_t expires;     /* ns */
 	uint64_t bytes[2];
 	uint32_t packets[2];
@@ -163,6 +164,12 @@ bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const str
 
 /* Is a reply tuple already used by a confirmed entry? (NAT port allocation) */
 bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
+
+/* The confirmed, unexpired entry having tuple k in one of its directions
+ * (set in *dir), or NULL. For the helpers and connection-limit. */
+struct ct_entry *ct_find(struct ct_table *t, const struct ct_tuple *k, unsigned *dir);
+/* The tuple of p in its own direction, as ct_in would key it. */
+void ct_tuple_of_pkt(const struct pkt *p, struct ct_tuple *k);
 
 /* Removes expired entries; at most budget of them per call. */
 size_t ct_expire(struct ct_table *t, uint64_t now, size_t budget);

@@ -19,6 +19,7 @@
 #include "conf/runtime.h"
 #include "conf/schema.h"
 #include "conf/types.h"
+#include "cthelper.h"
 #include "frag.h"
 #include "names.h"
 
@@ -114,6 +115,7 @@ struct engine {
 	struct route6 *routes6; /* longest prefix first, then distance */
 	size_t nroutes6;
 	struct frag_table *frag;
+	struct cth_table *cth; /* conntrack helpers and their expectations */
 	uint8_t *reasm;     /* the reassembled datagram (FRAG_FRAME_MAX), on first use */
 	uint64_t drops[DR_MAX];
 	engine_trace_fn trace;
@@ -217,6 +219,7 @@ struct engine *engine_new(void)
 	memcpy(&en->flow_k0, key, 8);
 	memcpy(&en->flow_k1, key + 8, 8);
 	en->flow_gen = 1;
+	en->cth = cth_new();
 	return en;
 }
 
@@ -232,6 +235,7 @@ void engine_free(struct engine *en)
 	free(en->addrs6);
 	free(en->routes6);
 	frag_free(en->frag);
+	cth_free(en->cth);
 	free(en->reasm);
 	free(en->flows);
 	free(en);
@@ -653,6 +657,7 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	load_routes(en, st);
 	load_addresses6(en, st);
 	load_routes6(en, st);
+	cth_load(en->cth, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
 	if (++en->flow_gen == 0) { /* 0 marks an empty slot: start over */
@@ -739,6 +744,22 @@ bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16])
 static bool is_local_cb(void *ctx, uint32_t addr)
 {
 	return engine_is_local(ctx, addr);
+}
+
+static bool is_local6_cb(void *ctx, const uint8_t addr[16])
+{
+	return engine_is_local6(ctx, addr);
+}
+
+/* connection-limit: a listed connection counts while conntrack has it and
+ * it is not closing (xt_connlimit's already_closed) */
+static bool conn_live_cb(void *ctx, const struct ct_tuple *orig)
+{
+	unsigned dir;
+	const struct ct_entry *e = ct_find(((struct engine *)ctx)->ct, orig, &dir);
+	return e && dir == 0 &&
+	       !(orig->proto == IPPROTO_TCP_ && (e->tcp_state == TCP_CONNTRACK_TIME_WAIT ||
+						 e->tcp_state == TCP_CONNTRACK_CLOSE));
 }
 
 void engine_tick(struct engine *en, uint64_t now)
@@ -920,7 +941,7 @@ static void nat_binding_pre(struct engine *en, struct pkt *p)
 	struct ct_entry *ce = p->ct;
 	if (!ce || p->family != 4)
 		return;
-	if (p->ct_state == CT_RELATED) {
+	if (p->ct_state == CT_RELATED && (p->flags & PKT_F_ICMP_ERR)) {
 		/* an ICMP error about a translated connection: both headers go back */
 		if ((ce->status & CTS_SRCNAT) && p->dst.v4 == ce->t[1].dst) {
 			pkt_set_dst(p, ce->t[0].src, p->dport);
@@ -940,7 +961,7 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 	struct ct_entry *ce = p->ct;
 	if (!ce || p->family != 4)
 		return;
-	if (p->ct_state == CT_RELATED) {
+	if (p->ct_state == CT_RELATED && (p->flags & PKT_F_ICMP_ERR)) {
 		if ((ce->status & CTS_DSTNAT) && p->src.v4 == ce->t[1].src) {
 			pkt_set_src(p, ce->t[0].dst, p->sport);
 			pkt_set_inner_dst(p, ce->t[0].dst, ce->t[0].dport);
@@ -1157,12 +1178,6 @@ static void reject_reply(struct engine *en, const struct pkt *p, uint8_t with,
 
 /* ---- the flow ---- */
 
-/*
- * rs_ctx.is_local takes an IPv4 address: src/dst-address-type=local is
- * answered for IPv4 only, and an IPv6 address is never "local" to the
- * rules (the evaluator does not ask; rules.h would need an IPv6 callback).
- * chain=input is the way to single out IPv6 traffic for the router.
- */
 static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint64_t now)
 {
 	memset(c, 0, sizeof(*c));
@@ -1171,7 +1186,10 @@ static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint
 	c->now = now;
 	c->wall = (int64_t)(now / 1000000000ull) + en->utc_off;
 	c->is_local = is_local_cb;
+	c->is_local6 = is_local6_cb;
 	c->local_ctx = en;
+	c->conn_live = conn_live_cb;
+	c->conn_ctx = en;
 	if (en->trace) {
 		c->trace = rule_trace;
 		c->trace_ctx = en;
@@ -1231,9 +1249,14 @@ static void confirm(struct engine *en, struct pkt *p, struct engine_out *out)
 		out->reason = DR_CT_FULL;
 		out->rule_id = 0;
 		finish_drop(en, p, out);
+		return;
 	}
+	if (p->ct && p->ct->helper)
+		cth_out(en->cth, en->ct, p, p->ts);
 }
 
+/* The first packet of a connection (new, or related through a helper's
+ * expectation): NAT rules decide its translation. */
 static bool is_new(const struct pkt *p)
 {
 	return p->ct && !(p->ct->status & CTS_NAT_DONE);
@@ -1490,7 +1513,9 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 		 * 133-136 untracked; a redirect (137), which it finds invalid,
 		 * is let through the same way here */
 		p->ct_state = CT_UNTRACKED;
+	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
+	cth_in(en->cth, en->ct, p, now);
 	tracef(en, "conntrack", "%s%s", ct_state_name(p->ct_state),
 	       p->ct && (p->ct->status & CTS_FASTTRACK) ? " (fasttracked)" : "");
 	/* FastTrack: an established connection marked by fasttrack-connection
@@ -1507,7 +1532,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	/* dstnat: rules for the first packet of a connection, bindings after;
 	 * IPv4 only (RouterOS v6 has no IPv6 NAT) */
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_DSTNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT)
@@ -1544,7 +1569,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 			return finish_drop(en, p, out);
 	}
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
@@ -1750,7 +1775,9 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 		return finish_drop(en, p, out);
 	if (v.action == RA_NOTRACK || (p->family == 6 && ndp(p)))
 		p->ct_state = CT_UNTRACKED;
+	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
+	cth_in(en->cth, en->ct, p, now);
 	if (!route_output(en, p, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;
@@ -1766,7 +1793,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	if (!hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 		return finish_drop(en, p, out);
 	if (p->family == 4) {
-		if (is_new(p) && p->ct_state == CT_NEW) {
+		if (is_new(p)) {
 			if (!hook(en, p, RT_NAT, RH_SRCNAT, now, &v, out))
 				return finish_drop(en, p, out);
 			if (v.action == RA_NAT && nat_src(en, p, &v.nat) < 0) {
@@ -1909,6 +1936,7 @@ static int ct_item(void *ctx, struct ct_entry *e)
 	put(l, it, "timeout", sbuf_str(&t));
 	sbuf_free(&t);
 	put(l, it, "connection-mark", name_of(NS_MARK, e->mark));
+	put(l, it, "connection-type", cth_name(e->helper));
 	put(l, it, "seen-reply", (e->status & CTS_SEEN_REPLY) ? "yes" : "no");
 	put(l, it, "assured", (e->status & CTS_ASSURED) ? "yes" : "no");
 	put(l, it, "confirmed", (e->status & CTS_CONFIRMED) ? "yes" : "no");

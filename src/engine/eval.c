@@ -2,8 +2,8 @@
  * eval: runs a compiled chain for a packet. Rules are visited in order —
  * only the candidates the classifier leaves when there is no trace, every
  * rule with one — and a rule matches when every matcher holds: stateless
- * ones first, then the stateful ones (limit, dst-limit, nth, random, psd,
- * connection-rate) in that fixed order, so a bucket or counter is touched
+ * ones first, then the stateful ones (connection-limit, limit, dst-limit,
+ * nth, random, psd, connection-rate) in that fixed order, so a bucket or counter is touched
  * only by packets that passed everything else. A matched rule counts the
  * packet, logs when log=yes, and acts: terminating actions end the hook,
  * jump pushes a frame (end of chain or return pops it), the rest apply
@@ -83,9 +83,16 @@ void rs_wall_split(int64_t wall, int *dow, uint32_t *sec)
 unsigned rs_addr_type(const struct rs_ctx *c, uint8_t family, const union ipaddr *a)
 {
 	if (family == 6) {
+		/* as Linux's addrtype for IPv6: multicast ff00::/8; any other
+		 * address but :: is unicast, and the router's own are local too */
+		static const uint8_t zero[16];
 		if (a->v6[0] == 0xff)
 			return RS_AT_MULTICAST;
-		return RS_AT_UNICAST; /* is_local knows IPv4 only */
+		if (!memcmp(a->v6, zero, 16))
+			return 0;
+		if (c->is_local6 && c->is_local6(c->local_ctx, a->v6))
+			return RS_AT_UNICAST | RS_AT_LOCAL;
+		return RS_AT_UNICAST;
 	}
 	if (a->v4 == 0xffffffffu)
 		return RS_AT_BROADCAST;
@@ -237,27 +244,17 @@ static int op_eval(const struct mop *o, struct rs_ctx *c, const struct rule *r)
 	case MK_RTMARK:
 		return p->routing_mark == o->a;
 	case MK_CONNTYPE:
-		return 0; /* no connection helpers: no connection has a type */
+		return cth_type_is(p->ct, (uint8_t)o->a);
 	case MK_CONNBYTES: {
 		if (!p->ct)
 			return -1;
 		uint64_t b = p->ct->bytes[0] + p->ct->bytes[1];
 		return b >= o->x && (o->y == 0 || b <= o->y);
 	}
-	case MK_CONNLIMIT: {
-		if (!c->conn_count)
+	case MK_CONNLIMIT:
+		if (!c->conn_live)
 			return -1;
-		union ipaddr blk = p->src;
-		if (p->family == 6) {
-			for (int i = 0; i < 16; i++) {
-				int keep = o->b0 - 8 * i;
-				blk.v6[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
-			}
-		} else {
-			blk.v4 &= o->b0 ? ~0u << (32 - (o->b0 > 32 ? 32 : o->b0)) : 0;
-		}
-		return c->conn_count(c->conn_ctx, &blk, p->family, o->b0) > o->a;
-	}
+		return rs_conn_limit(c->state, r->id, o->a, o->b0, c);
 	case MK_PCC:
 		return rs_pcc_hash(p, o->b0) % o->a == o->b;
 	case MK_SRCMAC: {
@@ -372,7 +369,7 @@ static void set_dscp(struct pkt *p, unsigned v)
 }
 
 /* Applies a non-terminating change of rule r to the packet. */
-static void act_change(const struct rule *r, struct rs_ctx *c)
+static void act_change(const struct ruleset *rs, const struct rule *r, struct rs_ctx *c)
 {
 	struct pkt *p = c->p;
 	switch (r->action) {
@@ -405,13 +402,15 @@ static void act_change(const struct rule *r, struct rs_ctx *c)
 		set_ttl(p, t);
 		break;
 	}
-	case A_CHANGE_MSS:
-		/* the descriptor only: pkt.h has no MSS rewrite yet */
-		if (p->proto == 6 && (p->tcp_flags & TCPF_SYN) && p->mss > r->arg)
-			p->mss = (uint16_t)r->arg;
+	case A_CHANGE_MSS: {
+		uint16_t mss = (uint16_t)r->arg;
+		if (r->arg2)
+			mss = rs_clamp_mss(p->family, p->out_if < rs->nif_mtu ? rs->if_mtu[p->out_if] : 0);
+		pkt_set_mss(p, mss);
 		break;
+	}
 	case A_CLEAR_DF:
-		p->flags &= (uint16_t)~PKT_F_DF; /* descriptor only, as change-mss */
+		pkt_clear_df(p);
 		break;
 	case A_SET_PRIO:
 		if (r->arg2 == PRIO_NUM)
@@ -422,7 +421,8 @@ static void act_change(const struct rule *r, struct rs_ctx *c)
 			p->priority = p->dscp >> 3;
 		break;
 	case A_FASTTRACK:
-		if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17))
+		if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17) &&
+		    !cth_is_control(p->ct->helper))
 			p->ct->status |= CTS_FASTTRACK;
 		break;
 	default:
@@ -528,7 +528,7 @@ void rs_run(const struct ruleset *rs, enum rs_table table, enum rs_hook hook,
 			depth--;
 			break;
 		default:
-			act_change(r, c);
+			act_change(rs, r, c);
 			if ((r->flags & RF_TERM_NOPASS) && !(r->flags & RF_PASS)) {
 				v->action = RA_ACCEPT;
 				v->rule_id = r->id;

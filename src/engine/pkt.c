@@ -1017,6 +1017,56 @@ void pkt_set_ttl(struct pkt *p, uint8_t ttl)
 	p->ttl = ttl;
 }
 
+bool pkt_set_mss(struct pkt *p, uint16_t mss)
+{
+	if (p->proto != PROTO_TCP || !(p->flags & PKT_F_L4) || !(p->tcp_flags & TCPF_SYN) ||
+	    !p->mss || p->mss <= mss)
+		return false;
+	if (!p->data) {
+		p->mss = mss;
+		return true;
+	}
+	if (p->tcp_doff < 20 || (uint32_t)p->l4_off + p->tcp_doff > p->len)
+		return false;
+	uint8_t *h = p->data + p->l4_off;
+	for (uint32_t i = 20; i < p->tcp_doff;) {
+		uint8_t kind = h[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= p->tcp_doff || h[i + 1] < 2 || i + h[i + 1] > p->tcp_doff)
+			break;
+		if (kind == 2 && h[i + 1] == 4) {
+			/* the value may sit at an odd offset: update the checksum
+			 * word by word over the two bytes */
+			uint8_t nv[2] = { (uint8_t)(mss >> 8), (uint8_t)mss };
+			for (uint32_t b = i + 2; b < i + 4; b++) {
+				uint32_t w = b & ~1u;
+				uint16_t old = rd16(h + w);
+				h[b] = nv[b - i - 2];
+				adjust16(h + 16, old, rd16(h + w), false);
+			}
+			p->mss = mss;
+			return true;
+		}
+		i += h[i + 1];
+	}
+	return false;
+}
+
+void pkt_clear_df(struct pkt *p)
+{
+	uint32_t ihl;
+	p->flags &= (uint16_t)~PKT_F_DF;
+	if (!p->data || !v4_hdr(p, &ihl))
+		return;
+	uint8_t *ip = p->data + p->l3_off;
+	put16(ip + 6, (uint16_t)(rd16(ip + 6) & ~0x4000u), ip + 10, false);
+}
+
 void pkt_set_dscp(struct pkt *p, uint8_t dscp)
 {
 	uint32_t ihl;

@@ -176,6 +176,12 @@ void pkt_set_ttl(struct pkt *p, uint8_t ttl);
 void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 		  uint8_t ttl);
 void pkt_set_dscp(struct pkt *p, uint8_t dscp);
+/* change-mss: lowers the MSS option of a TCP SYN to mss when it is larger
+ * (none is added), with the checksum updated; true when lowered. The
+ * descriptor follows the frame; without a frame only the descriptor. */
+bool pkt_set_mss(struct pkt *p, uint16_t mss);
+/* clear-df: clears the IPv4 don't-fragment bit, header checksum updated. */
+void pkt_clear_df(struct pkt *p);
 
 /*
  * Builds a frame from a description, the language of `rosfw trace`:

@@ -159,10 +159,20 @@ static bool addr_type_is(const char *el, const void *arg)
 {
 	const struct type_arg *t = arg;
 	const struct rs_ctx *c = t->r->c;
+	if (c->p->family == 6) {
+		/* an address may have several: the router's own are unicast too */
+		bool specified = false;
+		for (int i = 0; i < 16; i++)
+			specified |= t->a->v6[i] != 0;
+		if (t->a->v6[0] == 0xff)
+			return !strcmp(el, "multicast");
+		if (!strcmp(el, "unicast"))
+			return specified;
+		return !strcmp(el, "local") && specified && c->is_local6 &&
+		       c->is_local6(c->local_ctx, t->a->v6);
+	}
 	const char *type;
-	if (c->p->family == 6)
-		type = t->a->v6[0] == 0xff ? "multicast" : "unicast";
-	else if (t->a->v4 == 0xffffffffu)
+	if (t->a->v4 == 0xffffffffu)
 		type = "broadcast";
 	else if (t->a->v4 >= 0xe0000000u && t->a->v4 <= 0xefffffffu)
 		type = "multicast";
@@ -421,35 +431,13 @@ static int prop_holds(const struct ref *r, const char *name, const char *v)
 	if (!strcmp(name, "routing-mark"))
 		return p->routing_mark == name_intern(NS_MARK, v);
 	if (!strcmp(name, "connection-type"))
-		return 0;
+		/* xt_helper: the helper of the connection that expected this one */
+		return p->ct && (p->ct->helper & CTH_EXPECTED) && !strcmp(cth_name(p->ct->helper), v);
 	if (!strcmp(name, "connection-bytes")) {
 		if (!p->ct || !range_of(v, &lo, &hi))
 			return -1;
 		uint64_t b = p->ct->bytes[0] + p->ct->bytes[1];
 		return b >= lo && (hi == 0 || b <= hi);
-	}
-	if (!strcmp(name, "connection-limit")) {
-		char a[32];
-		const char *c = strchr(v, ',');
-		uint64_t len;
-		if (!r->c->conn_count || !c)
-			return -1;
-		snprintf(a, sizeof(a), "%.*s", (int)(c - v), v);
-		if (!u64_of(a, &n) || !u64_of(c + 1, &len))
-			return -1;
-		union ipaddr blk = p->src;
-		if (p->family == 6) {
-			for (unsigned i = 0; i < 128; i++)
-				if (i >= len)
-					blk.v6[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-		} else {
-			for (unsigned i = 0; i < 32; i++)
-				if (i >= len)
-					blk.v4 &= ~(0x80000000u >> i);
-		}
-		if (len > (p->family == 6 ? 128u : 32u))
-			len = p->family == 6 ? 128u : 32u;
-		return r->c->conn_count(r->c->conn_ctx, &blk, p->family, (uint8_t)len) > n;
 	}
 	if (!strcmp(name, "per-connection-classifier")) {
 		static const char *const fields[] = {
@@ -537,6 +525,17 @@ static int stateful_holds(const struct ref *r, const struct item *it, const char
 	uint64_t rate, period, burst = 5, a, b;
 	char buf[128];
 	snprintf(buf, sizeof(buf), "%s", v);
+	if (!strcmp(name, "connection-limit")) {
+		char *comma = strchr(buf, ',');
+		uint64_t len, maxlen = p->family == 6 ? 128 : 32;
+		if (!c->conn_live || !comma)
+			return -1;
+		*comma++ = 0;
+		if (!u64_of(buf, &a) || !u64_of(comma, &len))
+			return -1;
+		return rs_conn_limit(c->state, it->id, (uint32_t)a,
+				     (uint8_t)(len > maxlen ? maxlen : len), c);
+	}
 	if (!strcmp(name, "limit")) {
 		char *comma = strchr(buf, ',');
 		bool bits = false;
@@ -619,7 +618,7 @@ static int stateful_holds(const struct ref *r, const struct item *it, const char
 	return 0;
 }
 
-static const char *const stateful[] = { "limit", "dst-limit", "nth", "random", "psd",
+static const char *const stateful[] = { "connection-limit", "limit", "dst-limit", "nth", "random", "psd",
 					"connection-rate" };
 
 static bool is_stateful(const char *name)
@@ -734,6 +733,24 @@ static void nat_of(struct ref *r, const struct item *it, const char *action)
 	}
 }
 
+/* The mtu configured on interface ifid (the last menu naming it), 0 if none. */
+static uint16_t out_mtu(const struct ref *r, uint16_t ifid)
+{
+	const char *ifname = name_of(NS_IFACE, ifid);
+	uint64_t mtu = 0, v;
+	for (const char *const *path = rs_mtu_menus; ifid && *ifname && *path; path++) {
+		const struct menu *m = schema_find(*path);
+		for (size_t i = 0, n = m ? store_count(r->st, m) : 0; i < n; i++) {
+			const struct item *it = store_at(r->st, m, i);
+			const char *name = item_get(m, it, "name"), *t = item_get(m, it, "mtu");
+			if (name && t && !strcmp(name, ifname) && !u64_of(t, &v) && v >= 64 &&
+			    v <= 65535)
+				mtu = v;
+		}
+	}
+	return (uint16_t)mtu;
+}
+
 /* The mangle changes; true when passthrough=no ends the hook. */
 static bool change(struct ref *r, const struct item *it, const char *a)
 {
@@ -771,13 +788,12 @@ static bool change(struct ref *r, const struct item *it, const char *a)
 	} else if (!strcmp(a, "change-mss")) {
 		v = val(r, it, "new-mss");
 		if (v && !strcmp(v, "clamp-to-pmtu"))
-			n = 1460;
+			n = rs_clamp_mss(p->family, out_mtu(r, p->out_if));
 		else if (!v || !u64_of(v, &n))
 			n = 65535;
-		if (p->proto == 6 && (p->tcp_flags & TCPF_SYN) && p->mss > n)
-			p->mss = (uint16_t)n;
+		pkt_set_mss(p, (uint16_t)n);
 	} else if (!strcmp(a, "clear-df")) {
-		p->flags &= (uint16_t)~PKT_F_DF;
+		pkt_clear_df(p);
 	} else if (!strcmp(a, "set-priority")) {
 		v = val(r, it, "new-priority");
 		if (v && !strcmp(v, "from-dscp"))
@@ -869,7 +885,9 @@ static bool ref_chain(struct ref *r, const char *chain, int depth)
 			continue;
 		}
 		if (!strcmp(a, "fasttrack-connection")) {
-			if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17))
+			/* not a helper's control connection: its helper reads every packet */
+			if (p->ct && p->family == 4 && (p->proto == 6 || p->proto == 17) &&
+			    !((p->ct->helper & CTH_KIND_MASK) && !(p->ct->helper & CTH_EXPECTED)))
 				p->ct->status |= CTS_FASTTRACK;
 			continue;
 		}

@@ -3,7 +3,7 @@
  * ruleset. Per rule (by store id): counters, the limit bucket, the nth
  * counter. Per flow, in bounded tables that evict the stalest entry of a
  * short probe window when full: dst-limit buckets, psd scan records,
- * connection-rate samples. Dynamic address-list entries in a growable hash
+ * connection-rate samples. connection-limit groups (connlimit.c). Dynamic address-list entries in a growable hash
  * with lazy expiry. A xorshift generator for random=. Every hash that an
  * attacker's addresses reach is SipHash with a per-state key.
  * Tables grow only when a rule id or list entry is seen for the first time
@@ -75,6 +75,7 @@ struct rs_state {
 	uint64_t k0, k1;
 	rs_log_fn log;
 	void *log_ctx;
+	struct rs_connlimit *cl;
 };
 
 /* ---- SipHash-2-4 (keyed, so attacker-chosen addresses spread evenly) ---- */
@@ -117,6 +118,11 @@ static uint64_t siphash(const struct rs_state *s, const void *data, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+uint64_t rs_hash(const struct rs_state *s, const void *data, size_t len)
+{
+	return siphash(s, data, len);
+}
+
 /* ---- life cycle ---- */
 
 struct rs_state *rs_state_new(void)
@@ -142,6 +148,7 @@ void rs_state_free(struct rs_state *s)
 	free(s->dyn);
 	for (int i = 0; i < FT_MAX; i++)
 		free(s->flow[i]);
+	cl_free(s->cl);
 	free(s);
 }
 
@@ -414,6 +421,17 @@ bool rs_conn_rate(struct rs_state *s, const struct pkt *p, uint64_t now, uint64_
 		age = 1000000000ull;
 	*bps = (uint64_t)((u128)total * 8 * 1000000000ull / age);
 	return true;
+}
+
+bool rs_conn_limit(struct rs_state *s, uint32_t id, uint32_t limit, uint8_t prefix,
+		   const struct rs_ctx *c)
+{
+	return cl_match(&s->cl, s, id, limit, prefix, c);
+}
+
+size_t rs_state_conn_listed(const struct rs_state *s)
+{
+	return cl_listed(s->cl);
 }
 
 /* ---- dynamic address-list entries ---- */

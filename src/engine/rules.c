@@ -585,6 +585,9 @@ static int matcher(struct cc *cc, const char *name, const char *v, uint8_t famil
 		op->a = name_intern(NS_MARK, v);
 	} else if (!strcmp(name, "connection-type")) {
 		op->kind = MK_CONNTYPE;
+		op->a = cth_by_name(v);
+		if (!op->a)
+			return -1;
 	} else if (!strcmp(name, "connection-bytes")) {
 		uint64_t lo, hi;
 		if (num_range(v, &lo, &hi))
@@ -952,7 +955,7 @@ static int action_compile(struct cc *cc, const struct item *it, uint8_t family,
 	case A_CHANGE_MSS:
 		v = get(cc, it, "new-mss");
 		if (v && !strcmp(v, "clamp-to-pmtu"))
-			r->arg = 1460;
+			r->arg2 = 1; /* from the out-interface's MTU, per packet */
 		else if (!v || parse_u64(v, &u) || u > 65535)
 			return cc_fail(cc, "new-mss", "bad new-mss %s", v ? v : "");
 		else
@@ -1185,6 +1188,38 @@ static void tab_free(struct tab_b *t)
 	t->nch = 0;
 }
 
+const char *const rs_mtu_menus[] = { "/interface/ethernet", "/interface/vlan",
+				     "/interface/bridge", "/interface/wireless", NULL };
+
+/* The configured MTU of every interface that has a number there. */
+static void mtus_build(struct cc *cc)
+{
+	uint32_t n = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *const *path = rs_mtu_menus; *path; path++) {
+			const struct menu *m = schema_find(*path);
+			for (size_t i = 0; m && i < store_count(cc->st, m); i++) {
+				const struct item *it = store_at(cc->st, m, i);
+				const char *name = item_get(m, it, "name"), *mtu = item_get(m, it, "mtu");
+				uint64_t v;
+				if (!name || !mtu || parse_u64(mtu, &v) || v < 64 || v > 65535)
+					continue;
+				uint32_t id = name_intern(NS_IFACE, name);
+				if (pass == 0)
+					n = id + 1 > n ? id + 1 : n;
+				else
+					cc->rs->if_mtu[id] = (uint16_t)v;
+			}
+		}
+		if (pass == 0) {
+			if (!n)
+				return;
+			cc->rs->if_mtu = rs_arena_alloc(cc->rs->arena, n * sizeof(uint16_t));
+			cc->rs->nif_mtu = n;
+		}
+	}
+}
+
 int ruleset_compile(struct store *st, struct ruleset **out, struct err *e)
 {
 	struct cc cc;
@@ -1198,6 +1233,7 @@ int ruleset_compile(struct store *st, struct ruleset **out, struct err *e)
 	if (l7_build(&cc) < 0)
 		goto free_scratch;
 	lists_build(&cc);
+	mtus_build(&cc);
 	for (int f = 0; f < 2; f++) {
 		for (int t = 0; t < RT_MAX; t++) {
 			struct tab_b tb;

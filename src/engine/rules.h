@@ -20,9 +20,11 @@
 #define ROSFW_ENGINE_RULES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf/store.h"
+#include "ct.h"
 #include "pkt.h"
 
 enum rs_table { RT_RAW, RT_MANGLE, RT_NAT, RT_FILTER, RT_MAX };
@@ -81,6 +83,10 @@ int rs_state_addrlist_add(struct rs_state *s, uint32_t list, const union ipaddr 
 bool rs_state_addrlist_has(const struct rs_state *s, uint32_t list, const union ipaddr *a,
 			   uint8_t family, uint64_t now);
 
+/* Connections the connection-limit matchers list now, all rules together
+ * (ended ones included until they are collected). */
+size_t rs_state_conn_listed(const struct rs_state *s);
+
 /* A log line from log=yes / action=log, in RouterOS's format. */
 typedef void (*rs_log_fn)(void *ctx, const char *line);
 void rs_state_set_log(struct rs_state *s, rs_log_fn fn, void *ctx);
@@ -101,11 +107,15 @@ struct rs_ctx {
 	uint64_t now;          /* ns, virtual or monotonic */
 	int64_t wall;          /* seconds since the epoch in the router's time zone,
 				* for the time= matcher */
-	/* connections per source block, for connection-limit (NULL = unknown) */
-	uint32_t (*conn_count)(void *ctx, const union ipaddr *src, uint8_t family, uint8_t prefix);
+	/* connection-limit: is the connection with this original tuple still
+	 * tracked and not closing (confirmed, not time-wait or close)? NULL
+	 * (no conntrack): the matcher is false whatever its negation */
+	bool (*conn_live)(void *ctx, const struct ct_tuple *orig);
 	void *conn_ctx;
-	/* local addresses, for src/dst-address-type=local */
+	/* the router's own addresses, for src/dst-address-type=local (both
+	 * with local_ctx; NULL = none is local) */
 	bool (*is_local)(void *ctx, uint32_t addr);
+	bool (*is_local6)(void *ctx, const uint8_t addr[16]);
 	void *local_ctx;
 	/* trace: called for every rule visited (NULL in normal operation) */
 	void (*trace)(void *ctx, enum rs_table table, const char *chain, uint32_t rule_id,

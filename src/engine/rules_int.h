@@ -19,6 +19,7 @@
 
 #include "addrlist.h"
 #include "ct.h"
+#include "cthelper.h"
 #include "pkt.h"
 #include "rules.h"
 
@@ -63,13 +64,15 @@ enum mkind {
 	MK_PROTO, MK_SRC4, MK_DST4, MK_SRC6, MK_DST6, MK_SRCLIST, MK_DSTLIST, MK_SRCTYPE,
 	MK_DSTTYPE, MK_SPORT, MK_DPORT, MK_PORT, MK_INIF, MK_OUTIF, MK_INLIST, MK_OUTLIST,
 	MK_CTSTATE, MK_NATSTATE, MK_CONNMARK, MK_PKTMARK, MK_RTMARK, MK_CONNTYPE, MK_CONNBYTES,
-	MK_CONNLIMIT, MK_PCC, MK_SRCMAC, MK_TCPFLAGS, MK_TCPMSS, MK_ICMP, MK_IPV4OPT,
+	MK_PCC, MK_SRCMAC, MK_TCPFLAGS, MK_TCPMSS, MK_ICMP, MK_IPV4OPT,
 	MK_PKTSIZE, MK_FRAGMENT, MK_DSCP, MK_TTL, MK_PRIORITY, MK_CONTENT, MK_L7, MK_TIME,
-	/* stateful, evaluated last and in this order (limit first) */
-	MK_LIMIT, MK_DSTLIMIT, MK_NTH, MK_RANDOM, MK_PSD, MK_CONNRATE,
+	/* stateful, evaluated last and in this order: connection-limit first, so
+	 * every connection that passed the rest is listed whatever a limit
+	 * bucket says */
+	MK_CONNLIMIT, MK_LIMIT, MK_DSTLIMIT, MK_NTH, MK_RANDOM, MK_PSD, MK_CONNRATE,
 	MK_MAX
 };
-#define MK_FIRST_STATEFUL MK_LIMIT
+#define MK_FIRST_STATEFUL MK_CONNLIMIT
 
 /* Interface groups (in-interface=all-ethernet, in-interface-list=LAN). */
 struct ifset {
@@ -147,6 +150,8 @@ struct ruleset {
 	size_t nregs;
 	struct al_set **sets;
 	size_t nsets;
+	uint16_t *if_mtu;     /* by interface id, 0 = not configured (clamp-to-pmtu) */
+	uint32_t nif_mtu;
 };
 
 /* A bump allocator owned by a ruleset: everything compiled lives in it. */
@@ -219,6 +224,22 @@ bool rs_psd(struct rs_state *s, uint32_t id, uint32_t weight, uint64_t delay_ns,
 /* connection-rate: bits/s of the connection (bytes both ways over the time
  * since the rules first saw it, at least 1 s); false without p->ct. */
 bool rs_conn_rate(struct rs_state *s, const struct pkt *p, uint64_t now, uint64_t *bps);
+/* connection-limit=limit,prefix: lists p's connection (by original tuple)
+ * in the rule's group for p's source block, then true when the group has
+ * more than limit live connections (c->conn_live decides; it must be set). */
+bool rs_conn_limit(struct rs_state *s, uint32_t id, uint32_t limit, uint8_t prefix,
+		   const struct rs_ctx *c);
+/* Keyed SipHash of the state (for the tables of the primitives). */
+uint64_t rs_hash(const struct rs_state *s, const void *data, size_t len);
+
+/* connlimit.c: the groups behind rs_conn_limit (one per rs_state). */
+struct rs_connlimit;
+void cl_free(struct rs_connlimit *cl);
+bool cl_match(struct rs_connlimit **clp, const struct rs_state *s, uint32_t rule, uint32_t limit,
+	      uint8_t prefix, const struct rs_ctx *c);
+/* Connections listed now (all rules). */
+size_t cl_listed(const struct rs_connlimit *cl);
+
 /* The log line of a rule (topic firewall,info) through the state's log fn. */
 void rs_log_packet(struct rs_state *s, const char *prefix, const char *chain,
 		   const struct pkt *p);
@@ -232,6 +253,14 @@ uint32_t rs_pcc_hash(const struct pkt *p, uint8_t fields);
 void rs_wall_split(int64_t wall, int *dow, uint32_t *sec);
 /* src/dst-address-type of an address. */
 unsigned rs_addr_type(const struct rs_ctx *c, uint8_t family, const union ipaddr *a);
+/* The interfaces whose mtu clamp-to-pmtu reads, and the MSS it sets for an
+ * MTU (0 = unknown: 1500): the MTU less the IP and TCP headers. */
+extern const char *const rs_mtu_menus[];
+static inline uint16_t rs_clamp_mss(uint8_t family, uint16_t mtu)
+{
+	unsigned m = mtu ? mtu : 1500, hdr = family == 6 ? 60 : 40;
+	return (uint16_t)(m > hdr + 8 ? m - hdr : 8);
+}
 /* True for the protocols that carry ports (tcp, udp, dccp, sctp, udp-lite). */
 static inline bool rs_port_proto(uint8_t proto)
 {

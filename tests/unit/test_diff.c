@@ -25,6 +25,7 @@
 #include "conf/conf.h"
 #include "conf/types.h"
 #include "engine/ct.h"
+#include "engine/cthelper.h"
 #include "engine/names.h"
 #include "engine/rules.h"
 
@@ -90,7 +91,7 @@ struct mdef {
 static const struct mdef mdefs[] = {
 	{ "connection-nat-state", 4, V("srcnat", "dstnat", "!dstnat", "srcnat,dstnat"), 0 },
 	{ "connection-bytes", 4, V("0-1000", "1000-0", "!500-0", "100-5000"), 0 },
-	{ "connection-limit", 3, V("2,32", "5,24", "0,16"), 0 },
+	{ "connection-limit", 3, V("2,32", "5,24", "0,16", "1,0", "3,8"), 0 },
 	{ "per-connection-classifier", 3, V("both-addresses:2/0", "src-address:3/1",
 					    "both-addresses-and-ports:4/3", "dst-port:2/1"), 0 },
 	{ "src-mac-address", 2, V("4C:5E:0C:00:00:07", "!4C:5E:0C:00:00:07"), 0 },
@@ -105,7 +106,7 @@ static const struct mdef mdefs[] = {
 	{ "ipv4-options", 2, V("any", "none", "!router-alert"), 0 },
 	{ "content", 3, V("abc", "!xyz", "GET"), 0 },
 	{ "layer7-protocol", 2, V("l7a", "!l7a", "l7b"), 0 },
-	{ "connection-type", 1, V("ftp", "!ftp"), 0 },
+	{ "connection-type", 3, V("ftp", "!ftp", "tftp", "!tftp", "sip"), 0 },
 	{ "src-address-type", 3, V("local", "unicast", "!local", "broadcast,multicast"), 0 },
 	{ "dst-address-type", 4, V("local", "unicast", "!local", "broadcast,multicast",
 				   "!unicast"), 0 },
@@ -454,6 +455,14 @@ static void conn_init(struct ct_entry *c)
 	c->bytes[0] = rnd(3000);
 	c->bytes[1] = rnd(3000);
 	c->mark = chance(50) ? 0 : name_intern(NS_MARK, PICK(marks));
+	static const uint8_t helpers[] = { 0, CTH_FTP, CTH_FTP | CTH_EXPECTED, CTH_TFTP | CTH_EXPECTED };
+	c->helper = chance(60) ? 0 : PICK(helpers);
+	c->family = 4;
+	c->proto = chance(50) ? 6 : 17;
+	c->t[0].src = 0x0a000000u + rnd(4);
+	c->t[0].dst = 0x01020304u;
+	c->t[0].sport = PICK(ports);
+	c->t[0].dport = PICK(ports);
 }
 
 struct world {
@@ -462,15 +471,25 @@ struct world {
 	uint32_t conns;
 };
 
-static uint32_t conn_count(void *ctx, const union ipaddr *src, uint8_t family, uint8_t prefix)
+/* Connections end and (as far as the tuple goes) come back as time passes. */
+static bool conn_live(void *ctx, const struct ct_tuple *orig)
 {
 	const struct world *w = ctx;
-	return w->conns + prefix % 3;
+	uint32_t h = orig->sport * 2654435761u ^ orig->src.v4 ^ orig->dport ^ orig->src.v6[15];
+	return (h ^ (uint32_t)(w->now >> 29) ^ w->conns) % 5 != 0;
 }
 
 static bool is_local(void *ctx, uint32_t addr)
 {
 	return addr == 0xc0a8010a || addr == 0x01020304;
+}
+
+static bool is_local6(void *ctx, const uint8_t a[16])
+{
+	/* 2001:db8::1 and fe80::1 */
+	static const uint8_t g[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t l[16] = { 0xfe, 0x80, [15] = 1 };
+	return !memcmp(a, g, 16) || !memcmp(a, l, 16);
 }
 
 static int traced;
@@ -488,9 +507,10 @@ static void ctx_of(struct rs_ctx *c, struct pkt *p, struct rs_state *s, struct w
 	c->state = s;
 	c->now = w->now;
 	c->wall = w->wall;
-	c->conn_count = conn_count;
+	c->conn_live = conn_live;
 	c->conn_ctx = w;
 	c->is_local = is_local;
+	c->is_local6 = is_local6;
 }
 
 static const char *desc_pkt(const struct pkt *p, int conn)

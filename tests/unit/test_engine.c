@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "conf/types.h"
+#include "engine/cthelper.h"
 #include "engine/engine.h"
 #include "engine/names.h"
 
@@ -542,6 +543,500 @@ static void test_v4_masquerade_ports(void **state)
 			 EV_DROP);
 	assert_int_equal(f.out.reason, DR_NAT_NO_PORT);
 	env_free(w);
+	env_free(v);
+}
+
+/*
+ * connection-limit over real conntrack: a connection counts from its first
+ * packet through the rule until conntrack forgets it (reset, timeout) or
+ * it closes; a refused SYN leaves nothing that counts.
+ */
+struct clrun {
+	const char *in, *pkt;
+	uint64_t wait_s;       /* seconds before the packet */
+	enum ev_verdict want;
+};
+
+static const struct clrun clruns[] = {
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40002 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40003 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* the refused one was never confirmed: its retransmission is 3 again */
+	{ "ether2", "tcp 192.168.88.10:40003 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* another host has a count of its own */
+	{ "ether2", "tcp 192.168.88.11:40001 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	/* 40001 completes its handshake, then closes with a reset: it stops counting */
+	{ "ether1", "tcp 198.51.100.7:80 > 192.168.88.10:40001 flags=SA seq=500 ack=101", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=A seq=101 ack=501", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=R seq=101", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40004 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40005 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+	/* unanswered SYNs time out (syn-sent 5 s): 40002 and 40004 are gone */
+	{ "ether2", "tcp 192.168.88.10:40006 > 198.51.100.7:80 flags=S seq=100", 6, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40007 > 198.51.100.7:80 flags=S seq=100", 0, EV_FORWARD },
+	{ "ether2", "tcp 192.168.88.10:40008 > 198.51.100.7:80 flags=S seq=100", 0, EV_REJECT },
+};
+
+static void test_v4_connection_limit(void **state)
+{
+	struct env *v = env_new("/ip firewall filter\n"
+				"add chain=forward action=reject reject-with=tcp-reset protocol=tcp "
+				"tcp-flags=syn connection-state=new connection-limit=2,32\n");
+	struct frame f;
+	for (size_t i = 0; i < sizeof(clruns) / sizeof(clruns[0]); i++) {
+		v->now += clruns[i].wait_s * SEC;
+		enum ev_verdict got = run(v, &f, clruns[i].in, clruns[i].pkt);
+		if (got != clruns[i].want)
+			fail_msg("step %zu %s: %s, expected %s", i, clruns[i].pkt, ev_name(got),
+				 ev_name(clruns[i].want));
+	}
+	env_free(v);
+}
+
+
+/* ---- conntrack helpers ---- */
+
+/* Runs a frame described by desc carrying payload text (len bytes). */
+static enum ev_verdict run_data(struct env *v, struct frame *f, const char *in, const char *desc,
+				const char *text, size_t len)
+{
+	char d[256];
+	snprintf(d, sizeof(d), "%s len=%zu", desc, len);
+	uint32_t n = build(d, f->buf);
+	struct pkt p;
+	memset(&p, 0, sizeof(p));
+	p.data = f->buf;
+	p.len = n;
+	p.cap = FRAME;
+	assert_int_equal(pkt_parse(&p, true, false), DR_NONE);
+	memcpy(f->buf + p.payload_off, text, len);
+	pkt_fix_checksums(&p);
+	return run_raw(v, f, in, n);
+}
+
+static enum ev_verdict run_text(struct env *v, struct frame *f, const char *in, const char *desc,
+				const char *text)
+{
+	return run_data(v, f, in, desc, text, strlen(text));
+}
+
+static const char ftp_rsc[] =
+	"/ip firewall filter\n"
+	"add chain=forward action=accept connection-state=established\n"
+	"add chain=forward action=accept connection-state=related connection-type=ftp\n"
+	"add chain=forward action=accept connection-state=new in-interface=ether2\n"
+	"add chain=forward action=drop\n";
+
+/* The store id of the filter rule at index i (0-based). */
+static uint32_t filter_id(struct env *v, size_t i)
+{
+	const struct menu *m = schema_find("/ip/firewall/filter");
+	return store_at(v->st, m, i)->id;
+}
+
+/* A console command, then the engine reloads the store. */
+static void cmd_ok(struct env *v, const char *text)
+{
+	struct err e;
+	err_clear(&e);
+	if (conf_exec(&v->s, text, NULL, &e) < 0 || engine_load(v->en, v->st, &e) < 0)
+		fail_msg("%s: %s", text, e.msg);
+}
+
+static void test_ftp_active_and_passive(void **state)
+{
+	struct env *v = env_new(ftp_rsc);
+	struct frame f;
+	uint32_t related = filter_id(v, 1), drop = filter_id(v, 3);
+
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+
+	/* active: PORT 192.168.88.10:50000; the server's data connection is related */
+	static const char port_cmd[] = "PORT 192,168,88,10,195,80\r\n";
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  port_cmd), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+	assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+	/* its answer is established, and so is everything once answered */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:50000 > 198.51.100.7:20 flags=SA seq=9000 ack=7001"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	/* an expectation serves once: a second connection to that port is new */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:50000 flags=S seq=1"),
+			 EV_DROP);
+	assert_int_equal(f.out.rule_id, drop);
+	/* nothing was announced for this port */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50001 flags=S seq=1"),
+			 EV_DROP);
+
+	/* a PORT naming another host opens nothing (Linux's loose=0) */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=128 ack=501",
+				  "PORT 192,168,88,99,195,90\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.99:50010 flags=S seq=1"),
+			 EV_DROP);
+
+	/* passive: 227 from the server; the client's connection is related */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=501 ack=155",
+				  "227 Entering Passive Mode (198,51,100,7,200,10).\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+
+	/* 229 (extended passive): the port only, the server's address */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=550 ack=155",
+				  "229 Entering Extended Passive Mode (|||6446|)\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40002 > 198.51.100.7:6446 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.out.rule_id, related);
+
+	/* expectations expire after 5 minutes */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=155 ack=597",
+				  "EPRT |1|192.168.88.10|50020|\r\n"), EV_FORWARD);
+	v->now += 301 * SEC;
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50020 flags=S seq=1"),
+			 EV_DROP);
+	assert_int_equal(f.out.rule_id, drop);
+	env_free(v);
+}
+
+/* IPv6: EPRT with an IPv6 address, and 229 */
+static void test_ftp_v6(void **state)
+{
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=forward action=accept connection-state=established\n"
+				"add chain=forward action=accept connection-state=related connection-type=ftp\n"
+				"add chain=forward action=accept connection-state=new in-interface=ether2\n"
+				"add chain=forward action=drop\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:21 > [2001:db8:1::10]:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=PA seq=101 ack=501",
+				  "EPRT |2|2001:db8:1::10|50000|\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:20 > [2001:db8:1::10]:50000 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	/* an IPv4 EPRT on an IPv6 connection announces nothing */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp [2001:db8:1::10]:40000 > [2001:db8:ffff::7]:21 flags=PA seq=133 ack=501",
+				  "EPRT |1|10.0.0.1|50001|\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp [2001:db8:ffff::7]:20 > [2001:db8:1::10]:50001 flags=S seq=1"),
+			 EV_DROP);
+	env_free(v);
+}
+
+/* Without the helper (service-port ftp disabled) a data connection is new. */
+static void test_ftp_helper_disabled(void **state)
+{
+	struct env *v = env_new(ftp_rsc);
+	struct frame f;
+	cmd_ok(v, "/ip firewall service-port set ftp disabled=yes");
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, 0);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  "PORT 192,168,88,10,195,80\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50000 flags=S seq=7000"),
+			 EV_DROP);
+	/* and a helper on another port */
+	cmd_ok(v, "/ip firewall service-port set ftp disabled=no ports=2121");
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:2121 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_FTP);
+	env_free(v);
+}
+
+/* Passive FTP from behind masquerade: the client's data connection is
+ * related and masqueraded; TFTP's answer from another port is related and
+ * translated back to the client. */
+static void test_helpers_masquerade(void **state)
+{
+	struct env *v = env_new(masq_rsc);
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=PA seq=501 ack=101",
+				  "227 Entering Passive Mode (198,51,100,7,200,10)\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2")); /* masqueraded by the rule */
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* TFTP read request; the server answers from port 3333 */
+	static const char rrq[] = "\0\1boot.img\0octet";
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:69",
+				  rrq, sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	char d[128];
+	snprintf(d, sizeof(d), "udp 198.51.100.7:3333 > 203.0.113.2:%u", f.p.sport);
+	assert_int_equal(run_data(v, &f, "ether1", d, "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP | CTH_EXPECTED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 41000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the client's acknowledgement goes back out as the masqueraded address */
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:3333",
+				  "\0\4\0\1", 4), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+}
+
+/* change-mss and clear-df rewrite the frame that leaves: the MSS from the
+ * out-interface's MTU (clamp-to-pmtu) or a number, only ever lowered, DF
+ * cleared, and the checksums verify from scratch. */
+static void test_mangle_mss_df(void **state)
+{
+	struct env *v = env_new("/interface ethernet set [find default-name=ether1] mtu=1400\n"
+				"/ip firewall mangle\n"
+				"add chain=forward action=change-mss new-mss=clamp-to-pmtu protocol=tcp "
+				"tcp-flags=syn out-interface=ether1 passthrough=yes\n"
+				"add chain=forward action=change-mss new-mss=1300 protocol=tcp tcp-flags=syn "
+				"in-interface=ether1\n"
+				"add chain=postrouting action=clear-df protocol=udp\n"
+				"/ipv6 firewall mangle\n"
+				"add chain=forward action=change-mss new-mss=clamp-to-pmtu protocol=tcp "
+				"tcp-flags=syn\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S mss=1460 df=yes"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.mss, 1360);
+	struct pkt q;
+	memset(&q, 0, sizeof(q));
+	q.data = f.p.data;
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE); /* every checksum verified */
+	assert_int_equal(q.mss, 1360);
+	assert_true(q.flags & PKT_F_DF); /* TCP keeps DF: the rule is for UDP */
+	/* smaller already: kept */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:80 flags=S mss=1200"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.mss, 1200);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the SYN-ACK coming in gets the number */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:80 > 192.168.88.10:40000 flags=SA mss=1460 ack=1"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1300);
+	/* UDP loses DF */
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:5000 > 198.51.100.7:53 df=yes len=40"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_false(q.flags & PKT_F_DF);
+	/* IPv6: an ethernet of 1500 less 60 */
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40000 > [2001:db8:100::5]:80 flags=S mss=1440"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1440);
+	assert_int_equal(run(v, &f, "ether2", "tcp [2001:db8:1::10]:40001 > [2001:db8:100::5]:80 flags=S mss=8940"),
+			 EV_FORWARD);
+	q.len = f.p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+	assert_int_equal(q.mss, 1440);
+	env_free(v);
+}
+
+/* dst-address-type=local on IPv6: the router's /ipv6 address entries and
+ * its link-local addresses; forwarded unicast is not local. */
+static void test_v6_address_type(void **state)
+{
+	struct env *v = env_new("/ipv6 firewall filter\n"
+				"add chain=input action=drop protocol=udp dst-port=9999 dst-address-type=local\n"
+				"add chain=forward action=reject protocol=udp dst-port=9999 dst-address-type=!unicast\n"
+				"add chain=forward action=drop protocol=udp dst-port=9999 dst-address-type=local\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:1::1]:9999"), EV_DROP);
+	assert_int_equal(run(v, &f, "ether1", "udp [2001:db8:ffff::1]:5 > [2001:db8:ffff::2]:9999"),
+			 EV_DROP);
+	uint8_t ll[16];
+	assert_true(engine_link_local(v->en, ifid("ether2"), ll));
+	char d[160];
+	struct sbuf b = SBUF_INIT;
+	format_ip6(ll, &b);
+	snprintf(d, sizeof(d), "udp [fe80::99]:5 > [%s]:9999", sbuf_str(&b));
+	sbuf_free(&b);
+	assert_int_equal(run(v, &f, "ether2", d), EV_DROP);
+	/* another host: forwarded, neither local nor non-unicast */
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:100::5]:9999"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "udp [2001:db8:1::10]:5 > [2001:db8:1::1]:9998"), EV_LOCAL);
+	env_free(v);
+}
+
+/* The payload of the frame that left, as text. */
+static void assert_payload(const struct frame *f, const char *want)
+{
+	size_t n = strlen(want);
+	if (f->p.payload_len != n || memcmp(f->p.data + f->p.payload_off, want, n))
+		fail_msg("payload '%.*s', expected '%s'", (int)f->p.payload_len,
+			 (const char *)f->p.data + f->p.payload_off, want);
+	struct pkt q;
+	memset(&q, 0, sizeof(q));
+	q.data = f->p.data;
+	q.len = f->p.len;
+	assert_int_equal(pkt_parse(&q, true, true), DR_NONE); /* lengths and checksums */
+	assert_int_equal(q.payload_len, n);
+}
+
+/*
+ * Active FTP from behind NAT (nf_nat_ftp): PORT names the translated
+ * address, the segment changes length, the sequence numbers of the rest of
+ * the control connection follow in both directions (conntrack keeps
+ * tracking it), and the server's data connection to the translated
+ * address is related and translated back to the client.
+ */
+struct ftpnat_case {
+	const char *rsc;
+	const char *client;      /* its address */
+	const char *port_cmd, *port_out; /* PORT as sent, as it leaves */
+	const char *pub;         /* the translated address */
+	int delta;
+};
+
+static const struct ftpnat_case ftpnat_cases[] = {
+	{ "/ip firewall nat\nadd chain=srcnat action=masquerade out-interface=ether1\n",
+	  "192.168.88.10", "PORT 192,168,88,10,195,80\r\n", "PORT 203,0,113,2,195,80\r\n",
+	  "203.0.113.2", -2 },
+	{ "/ip firewall nat\nadd chain=srcnat action=src-nat to-addresses=203.0.113.222 out-interface=ether1\n",
+	  "192.168.88.5", "PORT 192,168,88,5,195,80\r\n", "PORT 203,0,113,222,195,80\r\n",
+	  "203.0.113.222", 1 },
+	{ "/ip firewall nat\nadd chain=srcnat action=src-nat to-addresses=203.0.113.222 out-interface=ether1\n",
+	  "192.168.88.5", "EPRT |1|192.168.88.5|50000|\r\n", "EPRT |1|203.0.113.222|50000|\r\n",
+	  "203.0.113.222", 1 },
+};
+
+static void test_ftp_nat(void **state)
+{
+	for (size_t i = 0; i < sizeof(ftpnat_cases) / sizeof(ftpnat_cases[0]); i++) {
+		const struct ftpnat_case *c = &ftpnat_cases[i];
+		struct env *v = env_new(c->rsc);
+		struct frame f;
+		char d[200];
+		size_t sent = strlen(c->port_cmd);
+		uint32_t d2 = (uint32_t)(int32_t)c->delta;
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=S seq=100", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+		assert_int_equal(f.p.src.v4, ip4(c->pub));
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=SA seq=500 ack=101", c->pub);
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=A seq=101 ack=501", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501", c->client);
+		assert_int_equal(run_text(v, &f, "ether2", d, c->port_cmd), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_payload(&f, c->port_out);
+		assert_int_equal(f.p.seq, 101);
+		/* the server acknowledges what it got; the client sees its own numbering */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=A seq=501 ack=%u", c->pub,
+			 (unsigned)(101 + sent + d2));
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED); /* conntrack agrees */
+		assert_int_equal(f.p.ack, 101 + sent);
+		assert_true(pkt_checksums_ok(&f.p));
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > %s:40000 flags=PA seq=501 ack=%u", c->pub,
+			 (unsigned)(101 + sent + d2));
+		assert_int_equal(run_text(v, &f, "ether1", d, "200 PORT command successful\r\n"),
+				 EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_int_equal(f.p.ack, 101 + sent);
+		/* the client's next command moves by the difference */
+		snprintf(d, sizeof(d), "tcp %s:40000 > 198.51.100.7:21 flags=PA seq=%u ack=530",
+			 c->client, (unsigned)(101 + sent));
+		assert_int_equal(run_text(v, &f, "ether2", d, "LIST\r\n"), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_int_equal(f.p.seq, (uint32_t)(101 + sent + d2));
+		assert_payload(&f, "LIST\r\n");
+
+		/* the data connection to the translated address reaches the client */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:20 > %s:50000 flags=S seq=7000", c->pub);
+		assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+		assert_int_equal(f.p.ct_state, CT_RELATED);
+		assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+		assert_int_equal(f.p.dst.v4, ip4(c->client));
+		assert_int_equal(f.p.dport, 50000);
+		assert_int_equal(f.out.out_if, ifid("ether2"));
+		assert_true(pkt_checksums_ok(&f.p));
+		snprintf(d, sizeof(d), "tcp %s:50000 > 198.51.100.7:20 flags=SA seq=9000 ack=7001", c->client);
+		assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+		assert_int_equal(f.p.src.v4, ip4(c->pub));
+		assert_int_equal(f.p.sport, 50000);
+		assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+		assert_true(pkt_checksums_ok(&f.p));
+		/* the untranslated address is not expected */
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:20 > %s:50000 flags=S seq=1", c->client);
+		run(v, &f, "ether1", d);
+		assert_int_not_equal(f.p.ct_state, CT_RELATED);
+		env_free(v);
+	}
+}
+
+/* Passive FTP to a server behind dst-nat: its 227 names the public
+ * address, and the client's data connection reaches the server. */
+static void test_ftp_nat_server(void **state)
+{
+	struct env *v = env_new("/ip firewall nat\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp "
+				"dst-port=21 to-addresses=192.168.88.10\n");
+	struct frame f;
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	static const char reply[] = "227 Entering Passive Mode (192,168,88,10,200,10).\r\n";
+	assert_int_equal(run_text(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=PA seq=501 ack=101",
+				  reply), EV_FORWARD);
+	assert_payload(&f, "227 Entering Passive Mode (203,0,113,2,200,10).\r\n");
+	uint32_t got = (uint32_t)strlen(reply) - 2;
+	char d[160];
+	snprintf(d, sizeof(d), "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=%u", 501 + got);
+	assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.ack, 501 + got + 2);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40001 > 203.0.113.2:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 51210);
+	assert_true(pkt_checksums_ok(&f.p));
 	env_free(v);
 }
 
@@ -1130,7 +1625,16 @@ int main(void)
 		cmocka_unit_test(test_v6_ndp_to_input),
 		cmocka_unit_test(test_v6_local),
 		cmocka_unit_test(test_v4_masquerade_ports),
+		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
+		cmocka_unit_test(test_v6_address_type),
+		cmocka_unit_test(test_mangle_mss_df),
+		cmocka_unit_test(test_ftp_active_and_passive),
+		cmocka_unit_test(test_ftp_helper_disabled),
+		cmocka_unit_test(test_ftp_v6),
+		cmocka_unit_test(test_helpers_masquerade),
+		cmocka_unit_test(test_ftp_nat),
+		cmocka_unit_test(test_ftp_nat_server),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_v4_fasttrack_udp),

@@ -673,6 +673,128 @@ static size_t build(const char *desc, uint8_t *f)
 	return (size_t)n;
 }
 
+/*
+ * change-mss and clear-df on frames: each row builds a segment, optionally
+ * lays its 8 option bytes out anew (NOPs put the MSS value at an odd
+ * offset), lowers the MSS to mss, and the checksums must verify from
+ * scratch, the frame and the descriptor agreeing on the MSS.
+ */
+struct mss_row {
+	const char *build;
+	const uint8_t *opts; /* 8 option bytes replacing the built ones, or NULL */
+	uint16_t mss;
+	bool changed;
+	uint16_t want;       /* the MSS after */
+};
+
+static const uint8_t odd_opts[8] = { 1, 2, 4, 0x23, 0x00, 1, 1, 0 };     /* MSS 8960 at 21 */
+static const uint8_t late_opts[8] = { 3, 3, 7, 1, 2, 4, 0x05, 0xb4 };   /* wscale, then MSS 1460 */
+static const uint8_t bad_opts[8] = { 3, 9, 7, 1, 2, 4, 0x05, 0xb4 };    /* option runs past the header */
+
+static const struct mss_row mss_rows[] = {
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1460", NULL, 1400, true, 1400 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=SA mss=8960 wscale=7", NULL, 1452, true, 1452 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1200", NULL, 1400, false, 1200 }, /* only lowers */
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1400", NULL, 1400, false, 1400 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=A mss=1460", NULL, 1400, false, 1460 }, /* SYNs only */
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1 wscale=1", odd_opts, 1300, true, 1300 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1 wscale=1", late_opts, 1300, true, 1300 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1 wscale=1", odd_opts, 9000, false, 8960 },
+	{ "tcp [2001:db8::1]:1 > [2001:db8::2]:443 flags=S mss=1440", NULL, 1380, true, 1380 },
+	{ "tcp [2001:db8::1]:1 > [2001:db8::2]:443 flags=S mss=1 wscale=1", odd_opts, 1220, true, 1220 },
+	{ "tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S", NULL, 536, false, 0 }, /* none: none added */
+};
+
+static uint16_t frame_mss(const struct pkt *p)
+{
+	const uint8_t *h = p->data + p->l4_off;
+	for (unsigned i = 20; i + 3 < p->tcp_doff;) {
+		if (h[i] == 0)
+			break;
+		if (h[i] == 1) {
+			i++;
+			continue;
+		}
+		if (h[i] == 2)
+			return (uint16_t)(h[i + 2] << 8 | h[i + 3]);
+		i += h[i + 1] ? h[i + 1] : 1;
+	}
+	return 0;
+}
+
+static void test_change_mss(void **state)
+{
+	for (size_t i = 0; i < sizeof(mss_rows) / sizeof(mss_rows[0]); i++) {
+		const struct mss_row *r = &mss_rows[i];
+		uint8_t f[FRAME_MAX];
+		struct pkt p;
+		memset(&p, 0, sizeof(p));
+		p.data = f;
+		p.len = (uint32_t)build(r->build, f);
+		p.cap = FRAME_MAX;
+		assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+		if (r->opts) {
+			assert_int_equal(p.tcp_doff, 28);
+			memcpy(f + p.l4_off + 20, r->opts, 8);
+			pkt_fix_checksums(&p);
+			assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+		}
+		bool changed = pkt_set_mss(&p, r->mss);
+		if (changed != r->changed)
+			fail_msg("row %zu: changed %d", i, changed);
+		if (!pkt_checksums_ok(&p))
+			fail_msg("row %zu: checksum wrong after the change", i);
+		assert_int_equal(frame_mss(&p), r->want);
+		assert_int_equal(p.mss, r->want);
+		/* what the frame says is what a fresh parse says */
+		struct pkt q;
+		memset(&q, 0, sizeof(q));
+		q.data = f;
+		q.len = p.len;
+		assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+		assert_int_equal(q.mss, r->want);
+	}
+	/* an option running past the header is left alone, the descriptor too */
+	uint8_t f[FRAME_MAX];
+	struct pkt p;
+	memset(&p, 0, sizeof(p));
+	p.data = f;
+	p.len = (uint32_t)build("tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S mss=1 wscale=1", f);
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	memcpy(f + p.l4_off + 20, bad_opts, 8);
+	pkt_fix_checksums(&p);
+	p.mss = 1460;
+	pkt_set_mss(&p, 1000);
+	assert_true(pkt_checksums_ok(&p));
+	assert_int_equal(f[p.l4_off + 26] << 8 | f[p.l4_off + 27], 1460);
+	assert_int_equal(p.mss, 1460);
+}
+
+static void test_clear_df(void **state)
+{
+	static const char *const rows[] = {
+		"tcp 192.168.88.10:1 > 1.2.3.4:443 flags=S df=yes",
+		"udp 192.168.88.10:1 > 1.2.3.4:53 df=yes len=20 ttl=3 dscp=46",
+		"tcp 192.168.88.10:1 > 1.2.3.4:443 flags=A",
+		"udp 192.168.88.10:1 > 1.2.3.4:53 df=yes mf=yes ip-id=77 len=16",
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t f[FRAME_MAX];
+		struct pkt p;
+		memset(&p, 0, sizeof(p));
+		p.data = f;
+		p.len = (uint32_t)build(rows[i], f);
+		enum drop_reason why = pkt_parse(&p, true, true);
+		assert_true(why == DR_NONE || (p.flags & PKT_F_FRAGMENT));
+		uint8_t mf = f[p.l3_off + 6] & 0x20;
+		pkt_clear_df(&p);
+		assert_int_equal(f[p.l3_off + 6] & 0x40, 0);
+		assert_int_equal(f[p.l3_off + 6] & 0x20, mf);   /* MF untouched */
+		assert_int_equal(p.flags & PKT_F_DF, 0);
+		assert_int_equal(csum_buf(f + p.l3_off, 20, 0), 0); /* the header sums to zero */
+	}
+}
+
 struct rewrite_row {
 	const char *build;
 	const char *patch;   /* e.g. zero the UDP checksum */
@@ -1003,6 +1125,8 @@ int main(void)
 		cmocka_unit_test(test_parse_prefixes),
 		cmocka_unit_test(test_csum_helpers),
 		cmocka_unit_test(test_rewrites),
+		cmocka_unit_test(test_change_mss),
+		cmocka_unit_test(test_clear_df),
 		cmocka_unit_test(test_udp_checksum_never_zero),
 		cmocka_unit_test(test_icmp_error_inner_rewrite),
 		cmocka_unit_test(test_set_ipv6_ttl_dscp),

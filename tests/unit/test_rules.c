@@ -23,6 +23,7 @@
 #include "conf/conf.h"
 #include "conf/types.h"
 #include "engine/ct.h"
+#include "engine/cthelper.h"
 #include "engine/names.h"
 #include "engine/rules.h"
 
@@ -43,9 +44,10 @@ struct env {
 	struct logbuf la, lb;
 	uint64_t now;
 	int64_t wall;
-	uint32_t conns;           /* what conn_count answers */
+	uint16_t dead[16];        /* source ports of connections conntrack no longer has */
+	int ndead;
+	uint16_t live_from;       /* non-zero: only source ports from it up are live */
 	uint32_t local;           /* the router's address for is_local */
-	uint8_t last_prefix;
 };
 
 static void log_cb(void *ctx, const char *line)
@@ -118,16 +120,28 @@ static void compile(struct env *en)
 		fail_msg("ruleset_compile: %s", e.msg);
 }
 
-static uint32_t conn_count_cb(void *ctx, const union ipaddr *src, uint8_t family, uint8_t prefix)
+static bool conn_live_cb(void *ctx, const struct ct_tuple *orig)
 {
-	struct env *en = ctx;
-	en->last_prefix = prefix;
-	return en->conns;
+	const struct env *en = ctx;
+	if (en->live_from && orig->sport < en->live_from)
+		return false;
+	for (int i = 0; i < en->ndead; i++)
+		if (en->dead[i] == orig->sport)
+			return false;
+	return true;
 }
 
 static bool is_local_cb(void *ctx, uint32_t addr)
 {
 	return addr == ((struct env *)ctx)->local;
+}
+
+/* The router's IPv6 addresses: 2001:db8:88::1 and fe80::1. */
+static bool is_local6_cb(void *ctx, const uint8_t a[16])
+{
+	static const uint8_t g[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x88, [15] = 1 };
+	static const uint8_t l[16] = { 0xfe, 0x80, [15] = 1 };
+	return !memcmp(a, g, 16) || !memcmp(a, l, 16);
 }
 
 /* ---- packets ---- */
@@ -203,6 +217,14 @@ static struct tpkt *pk(const char *desc)
 	p->in_if = ifid("ether1");
 	p->ct = &t->ct;
 	p->ct_state = CT_NEW;
+	/* a stand-alone entry: an IPv6 one has no room for its addresses (the
+	 * frame that follows is read in their place: nothing here needs them) */
+	t->ct.family = p->family;
+	t->ct.proto = p->proto;
+	t->ct.t[0].src = p->family == 4 ? p->src.v4 : 0;
+	t->ct.t[0].dst = p->family == 4 ? p->dst.v4 : 0;
+	t->ct.t[0].sport = p->sport;
+	t->ct.t[0].dport = p->dport;
 	for (char *tok = strtok_r(NULL, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(tok, '=');
 		const char *v = eq ? eq + 1 : "";
@@ -268,6 +290,11 @@ static struct tpkt *pk(const char *desc)
 			p->len = (uint32_t)(40 + n);
 			p->payload_off = 40;
 			p->payload_len = (uint16_t)n;
+		} else if (!strcmp(tok, "helper")) {
+			bool ctl = strstr(v, "-control") != NULL;
+			char name[16];
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(v, "-"), v);
+			t->ct.helper = (uint8_t)(cth_by_name(name) | (ctl ? 0 : CTH_EXPECTED));
 		} else if (!strcmp(tok, "noct")) {
 			p->ct = NULL;
 		} else if (!strcmp(tok, "local")) {
@@ -288,9 +315,10 @@ static void ctx_init(struct env *en, struct rs_ctx *c, struct pkt *p, struct rs_
 	c->state = s;
 	c->now = en->now;
 	c->wall = en->wall;
-	c->conn_count = conn_count_cb;
+	c->conn_live = conn_live_cb;
 	c->conn_ctx = en;
 	c->is_local = is_local_cb;
+	c->is_local6 = is_local6_cb;
 	c->local_ctx = en;
 }
 
@@ -393,6 +421,20 @@ static const struct mcase mcases[] = {
 	{ "forward", "dst-address-type=broadcast,multicast", "udp 10.0.0.1:1 > 239.1.1.1:2", true },
 	{ "forward", "dst-address-type=!broadcast", "udp 10.0.0.1:1 > 255.255.255.255:2", false },
 	{ "forward", "src-address-type=unicast", "udp 10.0.0.1:1 > 2.2.2.2:2", true },
+	/* IPv6: the router's addresses (link-local too) are local, and unicast as well */
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [fe80::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [2001:db8:88::2]:2", false },
+	{ "input", "dst-address-type=!local", "udp [2001:db8:1::5]:1 > [2001:db8:88::2]:2", true },
+	{ "input", "dst-address-type=!local", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", false },
+	{ "input", "dst-address-type=unicast", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", true },
+	{ "input", "dst-address-type=unicast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "input", "dst-address-type=multicast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", true },
+	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "input", "dst-address-type=broadcast", "udp [2001:db8:1::5]:1 > [ff02::1]:2", false },
+	{ "output", "src-address-type=local", "udp [2001:db8:88::1]:1 > [2001:db8:1::5]:2 in=", true },
+	{ "input", "src-address-type=unicast", "udp [::]:1 > [ff02::1]:2", false },
+	{ "input", "src-address-type=!unicast", "udp [::]:1 > [ff02::1]:2", true },
 	/* interfaces */
 	{ "forward", "in-interface=ether1", "udp 10.0.0.1:1 > 1.2.3.4:2 in=ether1", true },
 	{ "forward", "in-interface=ether1", "udp 10.0.0.1:1 > 1.2.3.4:2 in=ether2", false },
@@ -430,6 +472,13 @@ static const struct mcase mcases[] = {
 	{ "forward", "routing-mark=no-mark", "udp 1.1.1.1:1 > 2.2.2.2:2 rmark=isp2", false },
 	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21", false },
 	{ "forward", "connection-type=!ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21", true },
+	/* only connections a helper expected have a type (xt_helper) */
+	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", true },
+	{ "forward", "connection-type=!ftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", false },
+	{ "forward", "connection-type=tftp", "tcp 1.1.1.1:20 > 2.2.2.2:5000 state=related helper=ftp", false },
+	{ "forward", "connection-type=ftp", "tcp 1.1.1.1:1 > 2.2.2.2:21 helper=ftp-control", false },
+	{ "forward", "connection-type=tftp", "udp 1.1.1.1:3333 > 2.2.2.2:5000 helper=tftp", true },
+	{ "forward", "connection-type=!tftp", "udp 1.1.1.1:3333 > 2.2.2.2:5000 noct", true },
 	{ "forward", "connection-bytes=1000-0", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", true },
 	{ "forward", "connection-bytes=1000-2000", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", false },
 	{ "forward", "connection-bytes=!1000-2000", "tcp 1.1.1.1:1 > 2.2.2.2:2 ctbytes=5000", true },
@@ -483,9 +532,10 @@ static const struct mcase mcases[] = {
 	{ "forward", "time=0s-1h,tue", "udp 1.1.1.1:1 > 2.2.2.2:2", false },
 	{ "forward", "time=8h-17h,mon", "udp 1.1.1.1:1 > 2.2.2.2:2", false },
 	{ "forward", "time=22h-1h,mon", "udp 1.1.1.1:1 > 2.2.2.2:2", true },
-	/* connection-limit: the fixture counts 5 connections */
-	{ "forward", "connection-limit=4,32", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", true },
-	{ "forward", "connection-limit=5,24", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", false },
+	/* connection-limit: the packet's own connection is the only one listed */
+	{ "forward", "connection-limit=0,32", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", true },
+	{ "forward", "connection-limit=1,24", "tcp 1.1.1.1:1 > 2.2.2.2:2 flags=S", false },
+	{ "forward", "connection-limit=0,32", "udp 1.1.1.1:1 > 2.2.2.2:2 noct", true },
 	/* IPv6 */
 	{ "forward", "src-address=2001:db8::/32", "udp [2001:db8::1]:1 > [2001:db9::1]:2", true },
 	{ "forward", "src-address=2001:db8::/32", "udp [2001:db9::1]:1 > [2001:db9::1]:2", false },
@@ -499,7 +549,6 @@ static void test_matchers(void **state)
 	for (size_t i = 0; i < sizeof(mcases) / sizeof(mcases[0]); i++) {
 		const struct mcase *mc = &mcases[i];
 		struct env *en = env_new();
-		en->conns = 5;
 		bool mangle = !strcmp(mc->hook, "prerouting") || !strcmp(mc->hook, "postrouting");
 		struct tpkt *t = pk(mc->pkt);
 		char line[512];
@@ -522,13 +571,81 @@ static void test_matchers(void **state)
 	}
 }
 
-static void test_connection_limit_prefix(void **state)
+/*
+ * connection-limit as xt_connlimit: each step is a packet through
+ * "connection-limit=2,24 action=drop" (IPv6: 2,64); before it, the
+ * connections whose source ports are in dead have ended. A connection is
+ * listed by the first of its packets that reaches the rule, counted while
+ * conntrack has it, and its later packets do not list it again.
+ */
+struct clstep {
+	const char *pkt;
+	const char *dead; /* comma list of source ports ended so far */
+	bool match;
+};
+
+static const struct clstep clsteps[] = {
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=S", "", false },   /* 1 in 10.0.0.0/24 */
+	{ "tcp 10.0.0.2:1002 > 2.2.2.2:80 flags=S", "", false },   /* 2 */
+	{ "tcp 10.0.0.3:1003 > 2.2.2.2:80 flags=S", "", true },    /* 3 > 2 */
+	{ "tcp 10.0.1.1:1004 > 2.2.2.2:80 flags=S", "", false },   /* another /24: 1 */
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=A", "", true },    /* listed already: still 3 */
+	{ "tcp 10.0.0.1:1001 > 2.2.2.2:80 flags=A", "1003", false }, /* 1003 ended: 2 */
+	{ "tcp 10.0.0.4:1005 > 2.2.2.2:80 flags=S", "1003", true },  /* 1001 1002 1005 */
+	{ "tcp 10.0.0.9:1006 > 2.2.2.2:80 flags=S", "1003,1001,1005", false }, /* 1002 1006 */
+	{ "udp 10.0.0.9:1007 > 2.2.2.2:53", "1003,1001,1005", true },  /* any protocol counts */
+	{ "tcp [2001:db8::1]:2001 > [2001:db8:9::1]:80 flags=S", "", false },
+	{ "tcp [2001:db8::2]:2002 > [2001:db8:9::1]:80 flags=S", "", false },
+	{ "tcp [2001:db8:0:1::3]:2003 > [2001:db8:9::1]:80 flags=S", "", false }, /* other /64 */
+	{ "tcp [2001:db8::ffff]:2004 > [2001:db8:9::1]:80 flags=S", "", true },
+	{ "tcp [2001:db8::ffff]:2004 > [2001:db8:9::1]:80 flags=S", "2001", false },
+};
+
+static void test_connection_limit(void **state)
 {
 	struct env *en = env_new();
-	en->conns = 10;
-	add(en, "/ip firewall filter add chain=forward action=drop connection-limit=3,24");
-	assert_int_equal(fwd(en, pk("tcp 1.1.1.1:1 > 2.2.2.2:2")).action, RA_DROP);
-	assert_int_equal(en->last_prefix, 24);
+	uint32_t id4 = add(en, "/ip firewall filter add chain=forward action=drop connection-limit=2,24");
+	uint32_t id6 = add(en, "/ipv6 firewall filter add chain=forward action=drop connection-limit=2,64");
+	for (size_t i = 0; i < sizeof(clsteps) / sizeof(clsteps[0]); i++) {
+		const struct clstep *cs = &clsteps[i];
+		en->ndead = 0;
+		for (const char *d = cs->dead; *d; d += strcspn(d, ","), d += *d == ',')
+			en->dead[en->ndead++] = (uint16_t)atoi(d);
+		struct tpkt *t = pk(cs->pkt);
+		struct rs_verdict v = fwd(en, t);
+		if ((v.action == RA_DROP) != cs->match)
+			fail_msg("step %zu: %s: expected %s", i, cs->pkt, cs->match ? "a match" : "no match");
+		if (cs->match)
+			assert_int_equal(v.rule_id, t->p.family == 6 ? id6 : id4);
+	}
+	env_free(en);
+}
+
+/* Connections that keep ending: one group (mask 0) whose live members are
+ * always the last four; the ended ones stop counting and are collected, so
+ * what is listed stays bounded. */
+static void test_connection_limit_collects(void **state)
+{
+	struct env *en = env_new();
+	add(en, "/ip firewall filter add chain=forward action=drop connection-limit=4,0");
+	char desc[96];
+	size_t most = 0;
+	for (int i = 1; i <= 20000; i++) {
+		en->live_from = (uint16_t)(i > 3 ? i - 3 : 1);
+		snprintf(desc, sizeof(desc), "tcp 10.%d.%d.1:%d > 2.2.2.2:80 flags=S", i / 250 % 250,
+			 i % 250, i);
+		struct tpkt *t = pk(desc);
+		if (fwd(en, t).action == RA_DROP)
+			fail_msg("connection %d counted ended connections", i);
+		size_t n = rs_state_conn_listed(en->sa);
+		most = n > most ? n : most;
+	}
+	assert_true(most < 1024);
+	/* 19998-20000 and the new one: 4, not beyond; then 19997-20000 and two new */
+	en->live_from = 19998;
+	assert_int_equal(fwd(en, pk("tcp 10.1.1.1:30000 > 2.2.2.2:80 flags=S")).action, RA_CONTINUE);
+	en->live_from = 19997;
+	assert_int_equal(fwd(en, pk("tcp 10.1.1.2:30001 > 2.2.2.2:80 flags=S")).action, RA_DROP);
 	env_free(en);
 }
 
@@ -997,9 +1114,16 @@ static void test_fasttrack_notrack(void **state)
 	struct rs_verdict v = fwd(en, t);
 	assert_int_equal(v.rule_id, acc);
 	assert_true(t->ct.status & CTS_FASTTRACK);
+	/* a helper's control connection stays on the slow path; its data connection may go */
+	t = pk("tcp 1.1.1.1:1 > 2.2.2.2:21 state=established helper=ftp-control");
+	assert_int_equal(fwd(en, t).rule_id, acc);
+	assert_false(t->ct.status & CTS_FASTTRACK);
+	t = pk("tcp 1.1.1.1:20 > 2.2.2.2:5000 state=established helper=ftp");
+	assert_int_equal(fwd(en, t).rule_id, acc);
+	assert_true(t->ct.status & CTS_FASTTRACK);
 	uint64_t n;
 	assert_true(rs_state_counters(en->sa, ft, NULL, &n));
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 3); /* counted even where it does not mark */
 	/* IPv4 TCP/UDP only */
 	t = pk("icmp 1.1.1.1 > 2.2.2.2 type=0 state=established");
 	fwd(en, t);
@@ -1384,7 +1508,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matchers),
-		cmocka_unit_test(test_connection_limit_prefix),
+		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_connection_limit_collects),
 		cmocka_unit_test(test_iflists),
 		cmocka_unit_test(test_layer7),
 		cmocka_unit_test(test_limit),
