@@ -414,8 +414,10 @@ static inline bool seq_after(uint32_t a, uint32_t b)
 
 static struct cth_adj *adj_find(struct cth_table *h, const struct ct_entry *e)
 {
+	struct ct_tuple t0;
+	ct_entry_tuple(e, 0, &t0);
 	for (unsigned i = 0; i < h->nadj; i++)
-		if (h->adj[i].e == e && !memcmp(&h->adj[i].t0, &e->t[0], sizeof(e->t[0])))
+		if (h->adj[i].e == e && !memcmp(&h->adj[i].t0, &t0, sizeof(t0)))
 			return &h->adj[i];
 	return NULL;
 }
