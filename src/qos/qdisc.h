@@ -31,7 +31,7 @@ struct qpkt {
 	uint16_t out_if;
 	uint8_t stage;
 	uint8_t sq_dir;      /* simple queue direction: 0 upload, 1 download */
-	int32_t sq_leaf, if_leaf;
+	int32_t sq_leaf, tot_leaf, if_leaf;
 };
 
 enum qdisc_kind { QK_PFIFO, QK_BFIFO, QK_MQ_PFIFO, QK_SFQ, QK_PCQ, QK_RED, QK_FQ_CODEL,

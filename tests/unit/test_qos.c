@@ -5,6 +5,7 @@
  * the out-interface, FastTrack skips global trees and simple queues.
  */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,223 @@ static void test_simple_queue_time(void **state)
 	done(f);
 }
 
+/* ---- rates through the queues, on the explicit clock ---- */
+
+#define NS 1000000000ull
+
+struct load {
+	const char *src, *dst, *out_if;
+	uint64_t offered_bps;  /* 1000-byte packets at this rate */
+	uint64_t next_ns;
+	uint64_t bytes;        /* delivered in the measured window */
+	struct qos_meta m;
+};
+
+static void free_list(struct qpkt *d)
+{
+	while (d) {
+		struct qpkt *n = d->next;
+		free(d);
+		d = n;
+	}
+}
+
+/* Offers every load from t0 until t_end and drains the interfaces every
+ * 100 us; counts what is delivered from t_measure on. */
+static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint64_t t_measure,
+		      uint64_t t_end)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&l[i].m, 0, sizeof(l[i].m));
+		l[i].m.in_if = (uint16_t)name_intern(NS_IFACE, "ether2");
+		l[i].m.out_if = (uint16_t)name_intern(NS_IFACE, l[i].out_if);
+		assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
+		assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
+		l[i].next_ns = t0;
+		l[i].bytes = 0;
+	}
+	for (uint64_t t = t0; t < t_end; t += 100000) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t gap = 8000ull * NS / l[i].offered_bps;
+			for (; l[i].next_ns <= t; l[i].next_ns += gap) {
+				struct qpkt *p = calloc(1, sizeof(*p));
+				struct qpkt *dropped = NULL;
+				p->len = 1000;
+				p->user = (uint32_t)i;
+				if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
+					free(p);
+				free_list(dropped);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct qpkt *p, *dropped = NULL;
+			while ((p = qos_dequeue(f->q, l[i].m.out_if, t, &dropped))) {
+				if (t >= t_measure)
+					l[p->user].bytes += p->len;
+				free(p);
+				free_list(dropped);
+				dropped = NULL;
+			}
+			free_list(dropped);
+		}
+	}
+}
+
+/* Frees what is still queued (a time far ahead passes every limit). */
+static void drain(struct fx *f, const struct load *l, size_t n)
+{
+	struct qpkt *p, *dropped = NULL;
+	for (size_t i = 0; i < n; i++)
+		while ((p = qos_dequeue(f->q, l[i].m.out_if, UINT64_MAX / 2, &dropped)))
+			free(p);
+	free_list(dropped);
+}
+
+static double mbps(const struct load *l, uint64_t window_ns)
+{
+	return (double)l->bytes * 8.0 / ((double)window_ns / 1e9) / 1e6;
+}
+
+/*
+ * total-*: one limit for upload and download together, on top of each
+ * direction's own. Both directions of 192.168.88.10 offered 20M.
+ */
+static void test_simple_total(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *script;
+		double up_max, down_max; /* each direction at most (Mbit/s) */
+		double total;            /* both together */
+	} cases[] = {
+		{ "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M\n",
+		  5, 5, 6 },
+		{ "add name=q target=192.168.88.10/32 max-limit=2M/10M total-max-limit=6M\n",
+		  2, 10, 6 },
+		/* no total: the directions are independent */
+		{ "add name=q target=192.168.88.10/32 max-limit=5M/5M\n", 5, 5, 10 },
+		/* a parent's total bounds its children's traffic */
+		{ "add name=p target=192.168.88.0/24 total-max-limit=6M\n"
+		  "add name=q target=192.168.88.10/32 parent=p max-limit=5M/5M place-before=0\n",
+		  5, 5, 6 },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char script[512];
+		snprintf(script, sizeof(script), "/queue simple\n%s", cases[k].script);
+		struct fx *f = build(script);
+		struct load l[2] = {
+			{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
+			{ "1.1.1.1", "192.168.88.10", "ether2", 20000000, 0, 0, { 0 } },
+		};
+		run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
+		drain(f, l, 2);
+		double up = mbps(&l[0], 10 * NS), down = mbps(&l[1], 10 * NS);
+		print_message("case %zu: up %.3f down %.3f total %.3f Mbit/s\n", k, up, down, up + down);
+		assert_true(up <= cases[k].up_max * 1.01);
+		assert_true(down <= cases[k].down_max * 1.01);
+		assert_true(up + down >= cases[k].total * 0.98 && up + down <= cases[k].total * 1.02);
+		struct htb_stats t;
+		uint32_t q = id_of(f, "/queue/simple", "q");
+		assert_int_equal(qos_queue_total_stats(f->q, q, &t), cases[k].total < 10);
+		if (cases[k].total < 10) {
+			/* both directions want more: they share the total evenly,
+			 * as far as their own max-limit lets them */
+			double even = cases[k].total / 2;
+			double want_up = even < cases[k].up_max ? even : cases[k].up_max;
+			assert_true(up >= want_up * 0.98 && up <= want_up * 1.02);
+			assert_true(t.bytes > 0 && t.dropped > 0);
+		}
+		done(f);
+	}
+}
+
+/* total-burst-*: an idle target may use total-burst-limit until the
+ * average over total-burst-time reaches total-burst-threshold, then falls
+ * back to total-max-limit. */
+static void test_simple_total_burst(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M "
+			     "total-burst-limit=12M total-burst-threshold=3M total-burst-time=8s\n");
+	struct load l[2] = {
+		{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
+		{ "1.1.1.1", "192.168.88.10", "ether2", 20000000, 0, 0, { 0 } },
+	};
+	/* bursting (the buckets' first 0.1 s aside): the directions' own
+	 * 5M+5M bound it */
+	run_loads(f, l, 2, 1 * NS, 1200000000ull, 2200000000ull);
+	double burst = mbps(&l[0], NS) + mbps(&l[1], NS);
+	/* later: the 8 s average is above 3M, total-max-limit holds */
+	run_loads(f, l, 2, 2200000000ull, 6 * NS, 16 * NS);
+	double after = mbps(&l[0], 10 * NS) + mbps(&l[1], 10 * NS);
+	drain(f, l, 2);
+	print_message("burst %.3f after %.3f Mbit/s\n", burst, after);
+	assert_true(burst >= 9.8 && burst <= 10.2);
+	assert_true(after >= 5.88 && after <= 6.12);
+	done(f);
+}
+
+/* total-priority: under a parent's total-max-limit, the total leaf with the
+ * higher priority takes the spare capacity (priority needs a max-limit). */
+static void test_simple_total_priority(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=p target=192.168.88.0/24 total-max-limit=6M\n"
+			     "add name=a target=192.168.88.10/32 parent=p total-max-limit=6M "
+			     "total-priority=1 place-before=0\n"
+			     "add name=b target=192.168.88.20/32 parent=p total-max-limit=6M "
+			     "total-priority=8 total-limit-at=1M place-before=0\n");
+	struct load l[2] = {
+		{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
+		{ "192.168.88.20", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
+	};
+	run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
+	drain(f, l, 2);
+	double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS);
+	print_message("a %.3f b %.3f Mbit/s\n", a, b);
+	/* b keeps its total-limit-at, a has the rest */
+	assert_true(b >= 0.98 && b <= 1.02);
+	assert_true(a >= 4.9 && a <= 5.1);
+	done(f);
+}
+
+/* The total-* properties print and export, and an export imports back. */
+static void test_simple_total_export(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M "
+			     "total-limit-at=1M total-priority=2 total-queue=default "
+			     "total-burst-limit=8M total-burst-threshold=4M total-burst-time=10s\n");
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+	struct err e;
+	assert_int_equal(conf_export(&f->s, "/queue/simple", 0, &a, &e), 0);
+	const char *want[] = { "total-max-limit=6M", "total-limit-at=1M", "total-priority=2",
+			       "total-queue=default", "total-burst-limit=8M",
+			       "total-burst-threshold=4M", "total-burst-time=10s" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(sbuf_str(&a), want[i]))
+			fail_msg("export lacks %s:\n%s", want[i], sbuf_str(&a));
+	struct sbuf out = SBUF_INIT;
+	assert_int_equal(conf_exec(&f->s, "/queue simple print detail", &out, &e), 0);
+	struct fx *g = build(sbuf_str(&a));
+	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
+	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	/* bad input changes nothing */
+	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-max-limit=fast", NULL, &e), 0);
+	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-priority=9", NULL, &e), 0);
+	sbuf_reset(&b);
+	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
+	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	sbuf_free(&a);
+	sbuf_free(&b);
+	sbuf_free(&out);
+	done(g);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +437,10 @@ int main(void)
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
+		cmocka_unit_test(test_simple_total),
+		cmocka_unit_test(test_simple_total_burst),
+		cmocka_unit_test(test_simple_total_priority),
+		cmocka_unit_test(test_simple_total_export),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
