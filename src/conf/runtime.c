@@ -103,6 +103,34 @@ void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
 		providers[nproviders++] = (struct provider){ path, fn, ctx };
 }
 
+struct reset_hook {
+	const char *path;
+	conf_reset_fn fn;
+	void *ctx;
+};
+
+static struct reset_hook reset_hooks[8];
+static size_t nreset_hooks;
+
+void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < nreset_hooks; i++)
+		if (!strcmp(reset_hooks[i].path, path)) {
+			reset_hooks[i].fn = fn;
+			reset_hooks[i].ctx = ctx;
+			return;
+		}
+	if (nreset_hooks < sizeof(reset_hooks) / sizeof(reset_hooks[0]))
+		reset_hooks[nreset_hooks++] = (struct reset_hook){ path, fn, ctx };
+}
+
+void conf_reset_hook_run(const struct menu *m, uint32_t id)
+{
+	for (size_t i = 0; i < nreset_hooks; i++)
+		if (reset_hooks[i].fn && !strcmp(reset_hooks[i].path, m->path))
+			reset_hooks[i].fn(reset_hooks[i].ctx, m, id);
+}
+
 struct list {
 	struct item **items;
 	size_t n;

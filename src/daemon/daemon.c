@@ -181,6 +181,14 @@ static void recompile(struct daemon *d)
 	d->qos = q;
 }
 
+/* reset-counters of /queue tree and /queue simple: the counters are the
+ * running queues'. */
+static void reset_queue(void *ctx, const struct menu *m, uint32_t id)
+{
+	struct daemon *d = ctx;
+	qos_reset_counters(d->qos, id);
+}
+
 void daemon_refresh_stats(struct daemon *d)
 {
 	engine_export_counters(d->en, d->st);
@@ -535,6 +543,8 @@ int daemon_main(const struct daemon_opts *o)
 	conf_session_free(&s);
 	conf_runtime_started();
 	conf_set_provider("/user/active", mgmt_active_items, NULL);
+	conf_set_reset_hook("/queue/tree", reset_queue, d);
+	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
@@ -595,6 +605,8 @@ out:
 	dataplane_free(d->dp);
 	netsim_free(d->ns);
 	tgen_profile_free(d->prof);
+	conf_set_reset_hook("/queue/tree", NULL, NULL);
+	conf_set_reset_hook("/queue/simple", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
 	store_close(d->st);

@@ -775,6 +775,33 @@ bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_st
 	return false;
 }
 
+static bool tree_reset(struct tree *t, uint32_t id)
+{
+	for (size_t i = 0; t->h && i < t->n; i++)
+		if (t->ids[i] == id) {
+			htb_reset_stats(t->h, (int)i);
+			return true;
+		}
+	return false;
+}
+
+void qos_reset_counters(struct qos *q, uint32_t queue_id)
+{
+	if (!q || tree_reset(&q->global, queue_id))
+		return;
+	for (int i = 0; i < MAX_IFACES; i++)
+		if (tree_reset(&q->iface[i], queue_id))
+			return;
+	for (size_t i = 0; i < q->nsq; i++)
+		if (q->sq[i].id == queue_id) {
+			htb_reset_stats(q->sq_up, q->sq[i].up_stat);
+			htb_reset_stats(q->sq_down, q->sq[i].down_stat);
+			if (q->sq[i].tot_up >= 0)
+				htb_reset_stats(q->sq_total, q->sq[i].tot_stat);
+			return;
+		}
+}
+
 static void set_stat(const struct menu *m, struct item *it, const char *name, const char *v)
 {
 	int pi = schema_prop(m, name, NULL);

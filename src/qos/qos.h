@@ -72,6 +72,10 @@ bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *u
 /* Statistics of a simple queue's total part (total-*: both directions
  * together); false when the queue has none (no total limit on it or above). */
 bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *out);
+/* reset-counters of a queue (its bytes, packets, drops, lends and borrows,
+ * those of the queues under it, and its ancestors lose what it had
+ * counted); the rate estimators keep going. */
+void qos_reset_counters(struct qos *q, uint32_t queue_id);
 /* Copies every queue's statistics into the store's items for print stats. */
 void qos_export_stats(const struct qos *q, struct store *st);
 

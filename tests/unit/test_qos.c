@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/runtime.h"
 #include "engine/names.h"
 #include "qos/qos.h"
 
@@ -222,6 +223,7 @@ struct load {
 	uint64_t next_ns;
 	uint64_t bytes;        /* delivered in the measured window */
 	struct qos_meta m;
+	const char *mark;
 };
 
 static void free_list(struct qpkt *d)
@@ -244,6 +246,7 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 		l[i].m.out_if = (uint16_t)name_intern(NS_IFACE, l[i].out_if);
 		assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
 		assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
+		l[i].m.packet_mark = l[i].mark ? name_intern(NS_MARK, l[i].mark) : 0;
 		l[i].next_ns = t0;
 		l[i].bytes = 0;
 	}
@@ -317,8 +320,8 @@ static void test_simple_total(void **state)
 		snprintf(script, sizeof(script), "/queue simple\n%s", cases[k].script);
 		struct fx *f = build(script);
 		struct load l[2] = {
-			{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
-			{ "1.1.1.1", "192.168.88.10", "ether2", 20000000, 0, 0, { 0 } },
+			{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+			{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
 		};
 		run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
 		drain(f, l, 2);
@@ -352,8 +355,8 @@ static void test_simple_total_burst(void **state)
 			     "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M "
 			     "total-burst-limit=12M total-burst-threshold=3M total-burst-time=8s\n");
 	struct load l[2] = {
-		{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
-		{ "1.1.1.1", "192.168.88.10", "ether2", 20000000, 0, 0, { 0 } },
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
 	};
 	/* bursting (the buckets' first 0.1 s aside): the directions' own
 	 * 5M+5M bound it */
@@ -381,8 +384,8 @@ static void test_simple_total_priority(void **state)
 			     "add name=b target=192.168.88.20/32 parent=p total-max-limit=6M "
 			     "total-priority=8 total-limit-at=1M place-before=0\n");
 	struct load l[2] = {
-		{ "192.168.88.10", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
-		{ "192.168.88.20", "1.1.1.1", "ether1", 20000000, 0, 0, { 0 } },
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
 	};
 	run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
 	drain(f, l, 2);
@@ -429,6 +432,118 @@ static void test_simple_total_export(void **state)
 	done(f);
 }
 
+static void reset_hook(void *ctx, const struct menu *m, uint32_t id)
+{
+	struct fx *f = ctx;
+	qos_reset_counters(f->q, id);
+}
+
+static const char *print_out(struct fx *f, const char *cmd, struct sbuf *out)
+{
+	struct err e;
+	sbuf_reset(&f->s.out);
+	qos_export_stats(f->q, f->st);
+	if (conf_exec(&f->s, cmd, NULL, &e) < 0)
+		fail_msg("%s: %s", cmd, e.msg);
+	sbuf_reset(out);
+	sbuf_puts(out, sbuf_str(&f->s.out));
+	return sbuf_str(out);
+}
+
+/*
+ * print stats shows the running queues' counters and rate; reset-counters
+ * (through the hook the daemon registers) zeroes a queue's, and only its.
+ */
+static void test_stats_and_reset(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue tree\n"
+			     "add name=up parent=ether1 max-limit=4M\n"
+			     "add name=a parent=up packet-mark=a\n"
+			     "add name=b parent=up packet-mark=b\n"
+			     "/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=2M/2M total-max-limit=3M\n");
+	conf_set_reset_hook("/queue/tree", reset_hook, f);
+	conf_set_reset_hook("/queue/simple", reset_hook, f);
+	struct load l[4] = {
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
+		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, .mark = "a" },
+		{ .src = "192.168.88.30", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, .mark = "b" },
+	};
+	run_loads(f, l, 4, 1 * NS, 1 * NS, 10 * NS);
+	uint32_t a = id_of(f, "/queue/tree", "a"), b = id_of(f, "/queue/tree", "b"),
+		 up = id_of(f, "/queue/tree", "up"), q = id_of(f, "/queue/simple", "q");
+	struct htb_stats sa, sb, su, sq, sd, st;
+	assert_true(qos_queue_stats(f->q, a, &sa, NULL));
+	assert_true(qos_queue_stats(f->q, up, &su, NULL));
+	/* the estimator: a and b share 4M; the simple queue's total is 3M */
+	print_message("a %llu bit/s %llu pps, up %llu bit/s\n", (unsigned long long)sa.rate_bps,
+		      (unsigned long long)sa.packet_rate, (unsigned long long)su.rate_bps);
+	assert_in_range(sa.rate_bps, 1800000, 2200000);
+	assert_in_range(sa.packet_rate, 225, 275);
+	assert_in_range(su.rate_bps, 3800000, 4200000);
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	assert_in_range(st.rate_bps, 2850000, 3150000);
+	struct sbuf out = SBUF_INIT;
+	/* print stats shows them (the counters of the tree in 3-digit groups,
+	 * the pairs of the simple queue as upload/download) */
+	char want[64];
+	const char *txt = print_out(f, "/queue tree print stats where name=a", &out);
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)sa.packets);
+	if (!strstr(txt, want + (sa.packets >= 1000 ? 1 : 0)))
+		fail_msg("print stats lacks %s:\n%s", want, txt);
+	txt = print_out(f, "/queue simple print stats", &out);
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	snprintf(want, sizeof(want), " %llu/%llu ", (unsigned long long)sq.bytes,
+		 (unsigned long long)sd.bytes);
+	if (!strstr(txt, want))
+		fail_msg("print stats lacks%s:\n%s", want, txt);
+	/* reset a: its counters go, b's stay, up loses what a had counted */
+	assert_true(qos_queue_stats(f->q, b, &sb, NULL));
+	print_out(f, "/queue tree reset-counters [find name=a]", &out);
+	struct htb_stats sa2, sb2, su2;
+	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
+	assert_true(qos_queue_stats(f->q, b, &sb2, NULL));
+	assert_true(qos_queue_stats(f->q, up, &su2, NULL));
+	assert_int_equal(sa2.bytes, 0);
+	assert_int_equal(sa2.packets, 0);
+	assert_int_equal(sa2.dropped, 0);
+	assert_int_equal(sb2.bytes, sb.bytes);
+	assert_int_equal(su2.bytes, su.bytes - sa.bytes);
+	/* the row ends with BYTES PACKETS DROPPED */
+	txt = print_out(f, "/queue tree print stats where name=a", &out);
+	char *row = strdup(strrchr(txt, 'a')), *save = NULL, *last[3] = { 0 };
+	for (char *w = strtok_r(row, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+		last[0] = last[1];
+		last[1] = last[2];
+		last[2] = w;
+	}
+	for (int i = 0; i < 3; i++)
+		if (!last[i] || strcmp(last[i], "0"))
+			fail_msg("after reset-counters:\n%s", txt);
+	free(row);
+	/* the simple queue: both directions and the total */
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	assert_true(sq.bytes > 0 && sd.bytes > 0);
+	print_out(f, "/queue simple reset-counters q", &out);
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	assert_int_equal(sq.bytes + sd.bytes + st.bytes + st.packets + st.dropped, 0);
+	txt = print_out(f, "/queue simple print stats", &out);
+	if (!strstr(txt, " 0/0 "))
+		fail_msg("simple queue after reset-counters:\n%s", txt);
+	/* counting goes on */
+	run_loads(f, l, 4, 10 * NS, 10 * NS, 11 * NS);
+	drain(f, l, 4);
+	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
+	assert_true(sa2.bytes > 0);
+	conf_set_reset_hook("/queue/tree", NULL, NULL);
+	conf_set_reset_hook("/queue/simple", NULL, NULL);
+	sbuf_free(&out);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_simple_total_burst),
 		cmocka_unit_test(test_simple_total_priority),
 		cmocka_unit_test(test_simple_total_export),
+		cmocka_unit_test(test_stats_and_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
