@@ -224,6 +224,7 @@ struct load {
 	uint64_t bytes;        /* delivered in the measured window */
 	struct qos_meta m;
 	const char *mark;
+	const char *in_if;     /* "ether2" when not given */
 };
 
 static void free_list(struct qpkt *d)
@@ -242,26 +243,31 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 {
 	for (size_t i = 0; i < n; i++) {
 		memset(&l[i].m, 0, sizeof(l[i].m));
-		l[i].m.in_if = (uint16_t)name_intern(NS_IFACE, "ether2");
+		l[i].m.in_if = (uint16_t)name_intern(NS_IFACE, l[i].in_if ? l[i].in_if : "ether2");
 		l[i].m.out_if = (uint16_t)name_intern(NS_IFACE, l[i].out_if);
 		assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
 		assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
 		l[i].m.packet_mark = l[i].mark ? name_intern(NS_MARK, l[i].mark) : 0;
-		l[i].next_ns = t0;
+		/* staggered, so that packets of equal loads arrive in turn */
+		l[i].next_ns = t0 + i * (8000ull * NS / l[i].offered_bps) / n;
 		l[i].bytes = 0;
 	}
 	for (uint64_t t = t0; t < t_end; t += 100000) {
-		for (size_t i = 0; i < n; i++) {
-			uint64_t gap = 8000ull * NS / l[i].offered_bps;
-			for (; l[i].next_ns <= t; l[i].next_ns += gap) {
-				struct qpkt *p = calloc(1, sizeof(*p));
-				struct qpkt *dropped = NULL;
-				p->len = 1000;
-				p->user = (uint32_t)i;
-				if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
-					free(p);
-				free_list(dropped);
-			}
+		for (;;) {
+			size_t i = n;
+			for (size_t k = 0; k < n; k++)
+				if (l[k].next_ns <= t && (i == n || l[k].next_ns < l[i].next_ns))
+					i = k;
+			if (i == n)
+				break;
+			l[i].next_ns += 8000ull * NS / l[i].offered_bps;
+			struct qpkt *p = calloc(1, sizeof(*p));
+			struct qpkt *dropped = NULL;
+			p->len = 1000;
+			p->user = (uint32_t)i;
+			if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
+				free(p);
+			free_list(dropped);
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct qpkt *p, *dropped = NULL;
@@ -340,6 +346,81 @@ static void test_simple_total(void **state)
 			double want_up = even < cases[k].up_max ? even : cases[k].up_max;
 			assert_true(up >= want_up * 0.98 && up <= want_up * 1.02);
 			assert_true(t.bytes > 0 && t.dropped > 0);
+		}
+		done(f);
+	}
+}
+
+/*
+ * What the queue properties do to rates, on the explicit clock: each case a
+ * configuration, up to three loads offered 20M, the rate each gets (Mbit/s,
+ * within 2%).
+ */
+static void test_rates(void **state)
+{
+	(void)state;
+#define UP(s_, d_) { .src = s_, .dst = d_, .out_if = "ether1", .offered_bps = 20000000 }
+#define UPM(s_, m_) { .src = s_, .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, \
+		      .mark = m_ }
+#define DOWN(d_) { .src = "1.1.1.1", .dst = d_, .out_if = "ether2", .offered_bps = 20000000, \
+		   .in_if = "ether1" }
+	static const struct {
+		const char *what, *script;
+		struct load l[3];
+		double want[3];
+	} cases[] = {
+		{ "a tree on an interface is shaped to its ethernet speed",
+		  "/interface ethernet set [find default-name=ether1] speed=10Mbps\n"
+		  "/queue tree add name=up parent=ether1 packet-mark=x\n",
+		  { UPM("192.168.88.10", "x") }, { 10 } },
+		{ "a faster link lets the offered load through",
+		  "/interface ethernet set [find default-name=ether1] speed=100Mbps\n"
+		  "/queue tree add name=up parent=ether1 packet-mark=x\n",
+		  { UPM("192.168.88.10", "x") }, { 20 } },
+		{ "a tree leaf takes every mark of its list",
+		  "/queue tree add name=up parent=global packet-mark=a,b max-limit=3M\n",
+		  { UPM("192.168.88.20", "b"), UPM("192.168.88.30", "c") }, { 3, 20 } },
+		{ "simple queue on an interface target: upload in, download out",
+		  "/queue simple add target=ether2 max-limit=2M/4M\n",
+		  { UP("192.168.88.10", "1.1.1.1"), DOWN("192.168.88.10") }, { 2, 4 } },
+		{ "dst narrows a simple queue to one remote",
+		  "/queue simple add target=192.168.88.10/32 dst=8.8.8.8/32 max-limit=1M/1M\n",
+		  { UP("192.168.88.10", "8.8.8.8"), UP("192.168.88.10", "1.1.1.1") }, { 1, 20 } },
+		{ "packet-marks narrows a simple queue to marked packets",
+		  "/queue simple add target=192.168.88.0/24 packet-marks=bulk max-limit=1M/1M\n",
+		  { UPM("192.168.88.10", "bulk"), UPM("192.168.88.20", "web") }, { 1, 20 } },
+		{ "children of a simple queue share its max-limit",
+		  "/queue simple\n"
+		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
+		  "add name=c1 target=192.168.88.10/32 parent=p max-limit=3M/3M place-before=0\n"
+		  "add name=c2 target=192.168.88.20/32 parent=p max-limit=3M/3M place-before=0\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1") }, { 2, 2 } },
+		{ "limit-at first, then the rest by priority",
+		  "/queue simple\n"
+		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
+		  "add name=hi target=192.168.88.10/32 parent=p max-limit=4M/4M priority=1/1 "
+		  "place-before=0\n"
+		  "add name=lo target=192.168.88.20/32 parent=p max-limit=4M/4M limit-at=1M/1M "
+		  "priority=8/8 place-before=0\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1") }, { 3, 1 } },
+	};
+#undef UP
+#undef UPM
+#undef DOWN
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fx *f = build(cases[k].script);
+		struct load l[3];
+		size_t n = 0;
+		while (n < 3 && cases[k].l[n].src)
+			n++;
+		memcpy(l, cases[k].l, sizeof(l));
+		run_loads(f, l, n, 1 * NS, 2 * NS, 12 * NS);
+		drain(f, l, n);
+		for (size_t i = 0; i < n; i++) {
+			double got = mbps(&l[i], 10 * NS), want = cases[k].want[i];
+			if (got < want * 0.98 || got > want * 1.02)
+				fail_msg("%s: load %zu got %.3f Mbit/s, want %.3f", cases[k].what, i, got,
+					 want);
 		}
 		done(f);
 	}
@@ -552,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
+		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_simple_total),
 		cmocka_unit_test(test_simple_total_burst),
 		cmocka_unit_test(test_simple_total_priority),
