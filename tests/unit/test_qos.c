@@ -426,6 +426,46 @@ static void test_rates(void **state)
 	}
 }
 
+/* bucket-size: an idle queue may send bucket-size seconds of its max-limit
+ * at once (capacity = bucket-size x max-limit). */
+static void test_bucket_size(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *bs;
+		unsigned want; /* 1000-byte packets at once at 1M */
+	} cases[] = { { "0.1", 12 }, { "1", 125 }, { "2.5", 312 } };
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char script[256];
+		snprintf(script, sizeof(script),
+			 "/queue type add name=deep kind=pfifo pfifo-limit=1000\n"
+			 "/queue tree add name=t parent=global packet-mark=x max-limit=1M "
+			 "bucket-size=%s queue=deep\n",
+			 cases[k].bs);
+		struct fx *f = build(script);
+		struct qos_meta m = { .packet_mark = name_intern(NS_MARK, "x"),
+				      .out_if = (uint16_t)name_intern(NS_IFACE, "ether1") };
+		struct qpkt *dropped = NULL, *p;
+		for (int i = 0; i < 500; i++) {
+			p = calloc(1, sizeof(*p));
+			p->len = 1000;
+			assert_true(qos_enqueue(f->q, p, &m, 2 * NS, &dropped));
+		}
+		unsigned got = 0;
+		while ((p = qos_dequeue(f->q, m.out_if, 2 * NS, &dropped))) {
+			got++;
+			free(p);
+		}
+		if (got < cases[k].want || got > cases[k].want + 1)
+			fail_msg("bucket-size=%s: %u packets at once, want %u", cases[k].bs, got,
+				 cases[k].want);
+		while ((p = qos_dequeue(f->q, m.out_if, UINT64_MAX / 2, &dropped)))
+			free(p);
+		free_list(dropped);
+		done(f);
+	}
+}
+
 /* total-burst-*: an idle target may use total-burst-limit until the
  * average over total-burst-time reaches total-burst-threshold, then falls
  * back to total-max-limit. */
@@ -634,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_bucket_size),
 		cmocka_unit_test(test_simple_total),
 		cmocka_unit_test(test_simple_total_burst),
 		cmocka_unit_test(test_simple_total_priority),
