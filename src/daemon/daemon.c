@@ -171,6 +171,7 @@ static void recompile(struct daemon *d)
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
+	qos_carry_stats(q, d->qos);
 	/* the traffic hands over to the new queues first (what the old ones
 	 * held is dropped), then the old ones go */
 	if (d->ns)

@@ -946,6 +946,20 @@ void htb_reset_stats(struct htb *h, int cls)
 	htb_zero_subtree(h, c);
 }
 
+void htb_restore_stats(struct htb *h, int cls, const struct htb_stats *s)
+{
+	if (!h || cls < 0 || (size_t)cls >= h->n)
+		return;
+	struct htb_class *c = &h->cls[cls];
+	c->bytes = s->bytes;
+	c->packets = s->packets;
+	c->dropped = s->dropped;
+	c->lends = s->lends;
+	c->borrows = s->borrows;
+	c->est.bps = s->rate_bps;
+	c->est.pps = s->packet_rate;
+}
+
 size_t htb_nclasses(const struct htb *h)
 {
 	return h ? h->n : 0;

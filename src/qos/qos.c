@@ -775,6 +775,33 @@ bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_st
 	return false;
 }
 
+static void tree_carry(struct tree *t, const struct qos *from)
+{
+	struct htb_stats st;
+	for (size_t i = 0; t->h && i < t->n; i++)
+		if (qos_queue_stats(from, t->ids[i], &st, NULL))
+			htb_restore_stats(t->h, (int)i, &st);
+}
+
+void qos_carry_stats(struct qos *to, const struct qos *from)
+{
+	if (!to || !from)
+		return;
+	tree_carry(&to->global, from);
+	for (int i = 0; i < MAX_IFACES; i++)
+		tree_carry(&to->iface[i], from);
+	for (size_t i = 0; i < to->nsq; i++) {
+		const struct simple *s = &to->sq[i];
+		struct htb_stats up, down, tot;
+		if (!qos_queue_stats(from, s->id, &up, &down))
+			continue;
+		htb_restore_stats(to->sq_up, s->up_stat, &up);
+		htb_restore_stats(to->sq_down, s->down_stat, &down);
+		if (s->tot_up >= 0 && qos_queue_total_stats(from, s->id, &tot))
+			htb_restore_stats(to->sq_total, s->tot_stat, &tot);
+	}
+}
+
 static bool tree_reset(struct tree *t, uint32_t id)
 {
 	for (size_t i = 0; t->h && i < t->n; i++)

@@ -72,6 +72,10 @@ bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *u
 /* Statistics of a simple queue's total part (total-*: both directions
  * together); false when the queue has none (no total limit on it or above). */
 bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *out);
+/* A new build takes over the counters and rate estimates of the queues
+ * (by store id) that the one it replaces ran: a configuration change does
+ * not zero print stats. */
+void qos_carry_stats(struct qos *to, const struct qos *from);
 /* reset-counters of a queue (its bytes, packets, drops, lends and borrows,
  * those of the queues under it, and its ancestors lose what it had
  * counted); the rate estimators keep going. */

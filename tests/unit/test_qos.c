@@ -573,7 +573,8 @@ static const char *print_out(struct fx *f, const char *cmd, struct sbuf *out)
 
 /*
  * print stats shows the running queues' counters and rate; reset-counters
- * (through the hook the daemon registers) zeroes a queue's, and only its.
+ * (through the hook the daemon registers) zeroes a queue's, and only its;
+ * a rebuild carries them over.
  */
 static void test_stats_and_reset(void **state)
 {
@@ -659,6 +660,30 @@ static void test_stats_and_reset(void **state)
 	drain(f, l, 4);
 	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
 	assert_true(sa2.bytes > 0);
+	/* print rate is print stats */
+	txt = print_out(f, "/queue tree print rate", &out);
+	assert_non_null(strstr(txt, "PACKET-RATE"));
+	/* a rebuild (any configuration change) takes the counters over */
+	char err[128];
+	struct qos *q2 = qos_build(f->st, 11 * NS, err, sizeof(err));
+	assert_non_null(q2);
+	qos_carry_stats(q2, f->q);
+	uint32_t ids[] = { a, b, up, q };
+	for (size_t i = 0; i < 4; i++) {
+		struct htb_stats o1, o2, n1, n2;
+		assert_true(qos_queue_stats(f->q, ids[i], &o1, &o2));
+		assert_true(qos_queue_stats(q2, ids[i], &n1, &n2));
+		assert_int_equal(n1.bytes, o1.bytes);
+		assert_int_equal(n1.packets, o1.packets);
+		assert_int_equal(n1.dropped, o1.dropped);
+		assert_int_equal(n1.rate_bps, o1.rate_bps);
+		assert_int_equal(n2.bytes, o2.bytes);
+	}
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	struct htb_stats st2;
+	assert_true(qos_queue_total_stats(q2, q, &st2));
+	assert_int_equal(st2.bytes, st.bytes);
+	qos_free(q2);
 	conf_set_reset_hook("/queue/tree", NULL, NULL);
 	conf_set_reset_hook("/queue/simple", NULL, NULL);
 	sbuf_free(&out);
