@@ -265,6 +265,9 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 			struct qpkt *dropped = NULL;
 			p->len = 1000;
 			p->user = (uint32_t)i;
+			p->src = l[i].m.src;
+			p->dst = l[i].m.dst;
+			p->hash = (uint32_t)i * 0x9e3779b9u + 1;
 			if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
 				free(p);
 			free_list(dropped);
@@ -389,6 +392,11 @@ static void test_rates(void **state)
 		{ "packet-marks narrows a simple queue to marked packets",
 		  "/queue simple add target=192.168.88.0/24 packet-marks=bulk max-limit=1M/1M\n",
 		  { UPM("192.168.88.10", "bulk"), UPM("192.168.88.20", "web") }, { 1, 20 } },
+		{ "a simple queue with pcq shares its max-limit evenly among its hosts",
+		  "/queue simple add target=192.168.88.0/24 max-limit=4M/4M "
+		  "queue=pcq-upload-default/pcq-download-default\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1"),
+		    UP("192.168.88.30", "1.1.1.1") }, { 4.0 / 3, 4.0 / 3, 4.0 / 3 } },
 		{ "children of a simple queue share its max-limit",
 		  "/queue simple\n"
 		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
