@@ -7,6 +7,7 @@
  * except /undo, /redo and /safe-mode, which work on the store's history.
  */
 #include "conf.h"
+#include "runtime.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1241,8 +1242,10 @@ static int cmd_reset_counters(struct conf_session *s, const struct menu *m,
 	} else if (target_items(s, m, args, &ids, &n, true, e) < 0) {
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		store_reset_counters(s->st, m, ids[i]);
+		conf_reset_hook_run(m, ids[i]);
+	}
 	free(ids);
 	return 0;
 }

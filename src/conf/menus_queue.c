@@ -289,6 +289,13 @@ static const struct prop qsimple_props[] = {
 	Q_STAT("bytes", T_STR, "Upload/download bytes sent"),
 	Q_STAT("packets", T_STR, "Upload/download packets sent"),
 	Q_STAT("dropped", T_STR, "Upload/download packets dropped"),
+	Q_STAT("total-rate", T_RATE, "Average rate of both directions together"),
+	Q_STAT("total-packet-rate", T_INT, "Packets per second of both directions together"),
+	Q_STAT("total-queued-bytes", T_INT, "Bytes waiting in the total queue"),
+	Q_STAT("total-queued-packets", T_INT, "Packets waiting in the total queue"),
+	Q_STAT("total-bytes", T_INT, "Bytes sent through the total queue"),
+	Q_STAT("total-packets", T_INT, "Packets sent through the total queue"),
+	Q_STAT("total-dropped", T_INT, "Packets the total queue dropped"),
 };
 
 static const char *const qsimple_stats[] = { "name", "target", "rate", "packet-rate",

@@ -117,7 +117,8 @@ static const char *shown_value(const struct menu *m, const struct item *it, size
 			       char *buf, size_t n)
 {
 	const struct prop *p = &m->props[i];
-	if (p->flags & PF_STAT) {
+	/* a text counter (a simple queue's "upload/download") is the item's own */
+	if ((p->flags & PF_STAT) && p->type != T_STR) {
 		if (!strcmp(p->name, "bytes")) {
 			snprintf(buf, n, "%llu", (unsigned long long)it->bytes);
 			return buf;
@@ -126,6 +127,10 @@ static const char *shown_value(const struct menu *m, const struct item *it, size
 			snprintf(buf, n, "%llu", (unsigned long long)it->packets);
 			return buf;
 		}
+		const char *v = item_geti(m, it, (int)i);
+		return v ? v : "0";
+	}
+	if (p->flags & PF_STAT) {
 		const char *v = item_geti(m, it, (int)i);
 		return v ? v : "0";
 	}

@@ -82,25 +82,53 @@ size_t conf_log_snapshot(struct conf_log_entry *out, size_t max)
 
 /* ---- providers ---- */
 
+/* What other modules own of a menu: its items (runtime menus), the reset of
+ * its counters. */
 struct provider {
 	const char *path;
 	conf_provider_fn fn;
 	void *ctx;
+	conf_reset_fn reset;
+	void *reset_ctx;
 };
 
 static struct provider providers[16];
 static size_t nproviders;
 
-void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
+static struct provider *provider_slot(const char *path)
 {
 	for (size_t i = 0; i < nproviders; i++)
-		if (!strcmp(providers[i].path, path)) {
-			providers[i].fn = fn;
-			providers[i].ctx = ctx;
-			return;
-		}
-	if (nproviders < sizeof(providers) / sizeof(providers[0]))
-		providers[nproviders++] = (struct provider){ path, fn, ctx };
+		if (!strcmp(providers[i].path, path))
+			return &providers[i];
+	if (nproviders == sizeof(providers) / sizeof(providers[0]))
+		return NULL;
+	providers[nproviders] = (struct provider){ .path = path };
+	return &providers[nproviders++];
+}
+
+void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
+{
+	struct provider *p = provider_slot(path);
+	if (p) {
+		p->fn = fn;
+		p->ctx = ctx;
+	}
+}
+
+void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
+{
+	struct provider *p = provider_slot(path);
+	if (p) {
+		p->reset = fn;
+		p->reset_ctx = ctx;
+	}
+}
+
+void conf_reset_hook_run(const struct menu *m, uint32_t id)
+{
+	for (size_t i = 0; i < nproviders; i++)
+		if (providers[i].reset && !strcmp(providers[i].path, m->path))
+			providers[i].reset(providers[i].reset_ctx, m, id);
 }
 
 struct list {
@@ -309,7 +337,7 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 {
 	struct list l = { NULL, 0, m };
 	for (size_t i = 0; i < nproviders; i++)
-		if (!strcmp(providers[i].path, m->path))
+		if (providers[i].fn && !strcmp(providers[i].path, m->path))
 			return providers[i].fn(providers[i].ctx, s, m, items, n);
 	if (!strcmp(m->path, "/interface"))
 		return conf_interface_items(s, m, NULL, NULL, items, n);

@@ -17,6 +17,13 @@ typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct 
 				struct item ***items, size_t *n);
 void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
 
+/* reset-counters of a menu whose counters live elsewhere (the queues' in
+ * the running HTBs): after the store's counters of item id are zeroed, the
+ * hook registered for the menu's path zeroes its own. */
+typedef void (*conf_reset_fn)(void *ctx, const struct menu *m, uint32_t id);
+void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx);
+void conf_reset_hook_run(const struct menu *m, uint32_t id);
+
 /* The /interface view: one item per interface of every kind. decorate (may be
  * NULL) adds what its owner knows of an interface, by name: link state, the
  * real MAC and MTU, counters (the live dataplane's provider). */

@@ -171,6 +171,7 @@ static void recompile(struct daemon *d)
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
+	qos_carry_stats(q, d->qos);
 	/* the traffic hands over to the new queues first (what the old ones
 	 * held is dropped), then the old ones go */
 	if (d->ns)
@@ -179,6 +180,14 @@ static void recompile(struct daemon *d)
 		dataplane_set_qos(d->dp, q);
 	qos_free(d->qos);
 	d->qos = q;
+}
+
+/* reset-counters of /queue tree and /queue simple: the counters are the
+ * running queues'. */
+static void reset_queue(void *ctx, const struct menu *m, uint32_t id)
+{
+	struct daemon *d = ctx;
+	qos_reset_counters(d->qos, id);
 }
 
 void daemon_refresh_stats(struct daemon *d)
@@ -535,6 +544,8 @@ int daemon_main(const struct daemon_opts *o)
 	conf_session_free(&s);
 	conf_runtime_started();
 	conf_set_provider("/user/active", mgmt_active_items, NULL);
+	conf_set_reset_hook("/queue/tree", reset_queue, d);
+	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
@@ -595,6 +606,8 @@ out:
 	dataplane_free(d->dp);
 	netsim_free(d->ns);
 	tgen_profile_free(d->prof);
+	conf_set_reset_hook("/queue/tree", NULL, NULL);
+	conf_set_reset_hook("/queue/simple", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
 	store_close(d->st);

@@ -52,7 +52,9 @@
  * call first applies the due events; a class changes mode only in charges
  * and events, so nothing scans all classes: a dequeue costs O(depth) list
  * steps plus O(depth log n) heap steps. A leaf whose queue holds packets
- * but gives none (a shaping cake) is retried a millisecond later.
+ * but gives none (pcq-rate, a shaping cake) waits in the heap, offering
+ * nothing, until the time its queue names (qdisc next_time); a packet
+ * arriving in it meanwhile asks again (a new pcq flow may go at once).
  *
  * Burst: a ring of 16 slots of burst-time/16 counts the bytes a class sent;
  * at every slot boundary the sum over the ring decides whether the average
@@ -73,7 +75,7 @@
 #define HTB_MTU 1514
 #define HTB_QUANTUM_MAX (1u << 20)
 #define HTB_NS 1000000000ull
-#define HTB_STALL_NS 1000000ull             /* retry a leaf whose queue held back */
+#define HTB_STALL_NS 1000000ull             /* retry a queue that named no later time */
 #define HTB_BURST_SLOTS 16
 
 enum htb_mode { HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND };
@@ -335,6 +337,14 @@ static void htb_refill(struct htb_class *c, uint64_t now)
 	htb_burst_roll(c, now);
 }
 
+/* A leaf whose queue holds packets but gives none until a later time. */
+static void htb_leaf_hold(struct htb_class *c, uint64_t now)
+{
+	uint64_t t = qdisc_next_time(c->q, now);
+	c->stalled = true;
+	c->stall_until = t > now ? t : now + HTB_STALL_NS;
+}
+
 /*
  * Recomputes the mode from tokens refilled at c->t_c, and files the class
  * in the heap under the time its mode improves (nothing to wait for in
@@ -358,6 +368,8 @@ static void htb_mode_update(struct htb *h, struct htb_class *c)
 				if (need_c > c->ceil.buffer)
 					need_c = c->ceil.buffer;
 			}
+		} else if (!c->stalled && qdisc_backlog_packets(c->q)) {
+			htb_leaf_hold(c, c->t_c);
 		}
 	}
 	if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c) {
@@ -770,8 +782,9 @@ bool htb_enqueue(struct htb *h, int leaf, struct qpkt *p, uint64_t now, struct q
 		htb_count_drops(c, 1);
 		return false;
 	}
-	if (!c->active && qdisc_backlog_packets(c->q)) {
+	if ((!c->active || c->stalled) && qdisc_backlog_packets(c->q)) {
 		htb_set_active(h, c, true);
+		c->stalled = false;
 		htb_refill(c, now);
 		htb_mode_update(h, c);
 		htb_offer_update(c, false);
@@ -845,12 +858,9 @@ struct qpkt *htb_dequeue(struct htb *h, uint64_t now, struct qpkt **dropped)
 		if (!qdisc_backlog_packets(c->q))
 			htb_set_active(h, c, false);
 		if (!p) {
-			/* the queue holds packets back (or dropped its last):
-			 * look again a little later */
-			if (c->active) {
-				c->stalled = true;
-				c->stall_until = now + HTB_STALL_NS;
-			}
+			/* the queue holds packets back (or dropped its last) */
+			if (c->active)
+				htb_leaf_hold(c, now);
 			htb_refill(c, now);
 			htb_mode_update(h, c);
 			htb_offer_update(c, false);
@@ -934,6 +944,20 @@ void htb_reset_stats(struct htb *h, int cls)
 		a->dropped -= c->dropped;
 	}
 	htb_zero_subtree(h, c);
+}
+
+void htb_restore_stats(struct htb *h, int cls, const struct htb_stats *s)
+{
+	if (!h || cls < 0 || (size_t)cls >= h->n)
+		return;
+	struct htb_class *c = &h->cls[cls];
+	c->bytes = s->bytes;
+	c->packets = s->packets;
+	c->dropped = s->dropped;
+	c->lends = s->lends;
+	c->borrows = s->borrows;
+	c->est.bps = s->rate_bps;
+	c->est.pps = s->packet_rate;
 }
 
 size_t htb_nclasses(const struct htb *h)

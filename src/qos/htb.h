@@ -69,6 +69,9 @@ struct qpkt *htb_dequeue(struct htb *h, uint64_t now, struct qpkt **dropped);
 uint64_t htb_next_event(struct htb *h, uint64_t now);
 void htb_stats(const struct htb *h, int cls, struct htb_stats *out);
 void htb_reset_stats(struct htb *h, int cls);
+/* Gives class cls the counters and rate estimate of *s (what the same
+ * queue counted in the scheduler this one replaces). */
+void htb_restore_stats(struct htb *h, int cls, const struct htb_stats *s);
 size_t htb_nclasses(const struct htb *h);
 bool htb_is_leaf(const struct htb *h, int cls);
 

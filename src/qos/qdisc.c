@@ -10,7 +10,11 @@
  * keeps the packet (the stash) for the next dequeue: with CoDel dropping on
  * the way, shapers and DRR deficits, the head is not known without running
  * the algorithm, and the length HTB checks must be the length it then gets.
- * A stashed packet still counts in the backlog. Packets dropped while no
+ * A stashed packet still counts in the backlog. next_time peeks too; when
+ * the pull gave nothing with packets queued, the kinds that pace (pcq with
+ * a rate, cake with a bandwidth) answer from their own clocks (the heap of
+ * waiting sub-queues, the shaper's next slot), so HTB above sleeps exactly
+ * until then instead of polling. Packets dropped while no
  * list was given (during peek_len) are held and handed out through the
  * *dropped of the next enqueue or dequeue. Dropped lists are built by
  * pushing onto the front of *dropped. An ECN mark only sets qp->ecn to 3:
@@ -114,6 +118,8 @@ enum q_drop_reason {
 struct qdisc {
 	const struct qdisc_ops *ops;
 	struct qpkt *(*pull)(struct qdisc *q, uint64_t now, struct qpkt **dropped);
+	/* pacing kinds: when pull, having just given nothing, can give a packet */
+	uint64_t (*ready)(const struct qdisc *q, uint64_t now);
 	uint32_t qlen;      /* packets held, stash included */
 	uint64_t qbytes;
 	struct qpkt *stash;
@@ -269,6 +275,18 @@ static uint32_t q_peek_len(struct qdisc *q, uint64_t now)
 	if (!q->stash && q->qlen)
 		q->stash = q->pull(q, now, &q->held);
 	return q->stash ? q->stash->len : 0;
+}
+
+/* Pulling ahead (peek) tells whether a packet can go now; a kind that
+ * held every packet back knows when the first may go. */
+static uint64_t q_next_time(struct qdisc *q, uint64_t now)
+{
+	if (q_peek_len(q, now))
+		return now;
+	if (!q->qlen)
+		return UINT64_MAX;
+	uint64_t t = q->ready ? q->ready(q, now) : now;
+	return t > now ? t : now;
 }
 
 static uint32_t q_backlog_packets(const struct qdisc *q)
@@ -1001,6 +1019,14 @@ static struct qpkt *cake_pull(struct qdisc *q, uint64_t now, struct qpkt **dl)
 	}
 }
 
+/* After a pull that gave nothing with packets queued: the shaper's time. */
+static uint64_t cake_ready(const struct qdisc *q, uint64_t now)
+{
+	const struct q_cake *c = (const struct q_cake *)q;
+
+	return c->shaped ? c->shaper_next : now;
+}
+
 static void cake_destroy(struct qdisc *q)
 {
 	struct q_cake *c = (struct q_cake *)q;
@@ -1020,6 +1046,7 @@ static struct qdisc *cake_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	if (!c)
 		return NULL;
 	q_init(&c->q, cfg->kind, cake_pull, seed);
+	c->q.ready = cake_ready;
 	c->ntins = cake_setup_tins(c, cfg->cake_tins, share);
 	c->isolate = cfg->cake_flow_isolation;
 	c->shaped = cfg->cake_bandwidth > 0;
@@ -1470,6 +1497,17 @@ static struct qpkt *pcq_pull(struct qdisc *q, uint64_t now, struct qpkt **dl)
 	return NULL;
 }
 
+/* After a pull that gave nothing with packets queued, every sub-queue
+ * waits for tokens: the earliest of them. */
+static uint64_t pcq_ready(const struct qdisc *q, uint64_t now)
+{
+	const struct q_pcq *c = (const struct q_pcq *)q;
+
+	if (c->ring.head != Q_NIL || !c->nheap)
+		return now;
+	return c->sub[c->heap[0]].ready_at;
+}
+
 static void pcq_destroy(struct qdisc *q)
 {
 	struct q_pcq *c = (struct q_pcq *)q;
@@ -1506,6 +1544,7 @@ static struct qdisc *pcq_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	if (!c)
 		return NULL;
 	q_init(&c->q, cfg->kind, pcq_pull, seed);
+	c->q.ready = pcq_ready;
 	c->total = cfg->pcq_total_limit ? cfg->pcq_total_limit : 1;
 	c->limit = q_clamp32(cfg->pcq_limit, 1, c->total);
 	if (c->limit > PCQ_MAX_DEPTH)
@@ -1606,8 +1645,8 @@ static bool pcq_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qp
 
 #define Q_OPS(nm, cr, de, en)                                                              \
 	{ .name = (nm), .create = (cr), .destroy = (de), .enqueue = (en),                  \
-	  .dequeue = q_dequeue, .peek_len = q_peek_len, .backlog_packets = q_backlog_packets, \
-	  .backlog_bytes = q_backlog_bytes }
+	  .dequeue = q_dequeue, .peek_len = q_peek_len, .next_time = q_next_time,             \
+	  .backlog_packets = q_backlog_packets, .backlog_bytes = q_backlog_bytes }
 
 static const struct qdisc_ops q_ops[] = {
 	[QK_PFIFO] = Q_OPS("pfifo", fifo_create, q_free, fifo_enqueue),
@@ -1875,6 +1914,11 @@ struct qpkt *qdisc_dequeue(struct qdisc *q, uint64_t now, struct qpkt **dropped)
 uint32_t qdisc_peek_len(struct qdisc *q, uint64_t now)
 {
 	return q->ops->peek_len(q, now);
+}
+
+uint64_t qdisc_next_time(struct qdisc *q, uint64_t now)
+{
+	return q->ops->next_time(q, now);
 }
 
 uint32_t qdisc_backlog_packets(const struct qdisc *q)

@@ -31,7 +31,7 @@ struct qpkt {
 	uint16_t out_if;
 	uint8_t stage;
 	uint8_t sq_dir;      /* simple queue direction: 0 upload, 1 download */
-	int32_t sq_leaf, if_leaf;
+	int32_t sq_leaf, tot_leaf, if_leaf;
 };
 
 enum qdisc_kind { QK_PFIFO, QK_BFIFO, QK_MQ_PFIFO, QK_SFQ, QK_PCQ, QK_RED, QK_FQ_CODEL,
@@ -79,6 +79,11 @@ struct qdisc_ops {
 	/* The size of the packet dequeue would return next, 0 if empty (HTB
 	 * needs it to check its tokens before taking the packet). */
 	uint32_t (*peek_len)(struct qdisc *q, uint64_t now);
+	/* When dequeue can give a packet: now if it can at once, a later time
+	 * when the queue paces its packets (pcq-rate, cake bandwidth) and holds
+	 * them all back until then, UINT64_MAX when it is empty. Like peek_len
+	 * it may run the algorithm ahead (and drop into the next *dropped). */
+	uint64_t (*next_time)(struct qdisc *q, uint64_t now);
 	uint32_t (*backlog_packets)(const struct qdisc *q);
 	uint64_t (*backlog_bytes)(const struct qdisc *q);
 };
@@ -91,6 +96,7 @@ void qdisc_destroy(struct qdisc *q);
 bool qdisc_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qpkt **dropped);
 struct qpkt *qdisc_dequeue(struct qdisc *q, uint64_t now, struct qpkt **dropped);
 uint32_t qdisc_peek_len(struct qdisc *q, uint64_t now);
+uint64_t qdisc_next_time(struct qdisc *q, uint64_t now);
 uint32_t qdisc_backlog_packets(const struct qdisc *q);
 uint64_t qdisc_backlog_bytes(const struct qdisc *q);
 

@@ -18,7 +18,7 @@
 #define MAX_IFACES 256
 #define FIFO_LIMIT 1000 /* an interface's own transmit queue (no tree on it) */
 
-enum { ST_GLOBAL, ST_SIMPLE, ST_IFACE, ST_WIRE };
+enum { ST_GLOBAL, ST_SIMPLE, ST_TOTAL, ST_IFACE, ST_WIRE };
 
 /* A queue tree attachment: one HTB and the leaf for each packet mark. */
 struct tree {
@@ -33,6 +33,8 @@ struct simple {
 	uint32_t id;
 	int up_cls, down_cls;  /* classes in the up/down HTB (the leaf that takes traffic) */
 	int up_stat, down_stat; /* the class whose statistics print shows */
+	int tot_up, tot_down;  /* its leaves in the total HTB, -1: no total-* on it or above */
+	int tot_stat;
 	/* targets */
 	uint32_t *nets, *masks;
 	size_t nnets;
@@ -59,7 +61,7 @@ struct qos {
 	struct simple *sq;
 	size_t nsq;
 	struct htb *sq_up, *sq_down;
-	uint32_t *sq_up_ids, *sq_down_ids;
+	struct htb *sq_total;  /* total-*: upload and download together, after their own */
 	struct fifo wire[MAX_IFACES]; /* packets that passed every stage, per interface */
 	struct fifo direct[MAX_IFACES]; /* no tree on the interface: its transmit queue */
 };
@@ -309,6 +311,61 @@ static int load_trees(struct qos *q, struct store *st, uint64_t now, char *err, 
 
 /* ---- simple queues ---- */
 
+/* The value of a simple queue's property for one side: 0 upload, 1
+ * download (the halves of an "upload/download" pair), 2 total (the
+ * total-<name> property). */
+static const char *sq_prop(const struct menu *m, const struct item *it, const char *name, int d,
+			   char *buf, size_t n)
+{
+	if (d < 2)
+		return side(item_get(m, it, name), d, buf, n);
+	char tn[48];
+	snprintf(tn, sizeof(tn), "total-%s", name);
+	return item_get(m, it, tn);
+}
+
+/* The HTB class of one side of a simple queue. */
+static void sq_class(struct store *st, const struct menu *m, const struct item *it, int d,
+		     int parent, struct htb_class_cfg *c)
+{
+	char a[64];
+	c->id = it->id;
+	c->parent = parent;
+	c->limit_at = rate_of(sq_prop(m, it, "limit-at", d, a, sizeof(a)));
+	c->max_limit = rate_of(sq_prop(m, it, "max-limit", d, a, sizeof(a)));
+	const char *pr = sq_prop(m, it, "priority", d, a, sizeof(a));
+	c->priority = (uint8_t)(pr ? atoi(pr) : 8);
+	c->burst_limit = rate_of(sq_prop(m, it, "burst-limit", d, a, sizeof(a)));
+	c->burst_threshold = rate_of(sq_prop(m, it, "burst-threshold", d, a, sizeof(a)));
+	uint64_t ms = 0;
+	const char *bt = sq_prop(m, it, "burst-time", d, a, sizeof(a));
+	if (bt)
+		parse_time_ms(bt, &ms);
+	c->burst_time_ns = ms * 1000000ull;
+	const char *bs = sq_prop(m, it, "bucket-size", d, a, sizeof(a));
+	c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+	const char *qt = sq_prop(m, it, "queue", d, a, sizeof(a));
+	if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
+		qdisc_cfg_default(&c->queue, QK_PFIFO);
+}
+
+/* A queue's total-* limit something (a total-queue alone shapes nothing). */
+static bool sq_has_total(const struct htb_class_cfg *t)
+{
+	return t->limit_at || t->max_limit || t->burst_limit;
+}
+
+/*
+ * Simple queues become three HTBs. Upload and download have the same shape:
+ * one class per queue (parents first) and a "self" leaf for a queue with
+ * children. The total HTB has one class per queue with the total-* limits,
+ * under its parent's, and two leaves under it, the queue's own upload and
+ * download (total-queue; total-max-limit and total-priority, so that
+ * total-priority ranks it among its siblings). Traffic of a queue whose
+ * total-* (or an ancestor's) limit something passes its direction's leaf,
+ * then its leaf in the total HTB: one limit for both directions, which
+ * share it evenly when both want more.
+ */
 static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err, size_t errlen)
 {
 	const struct menu *m = schema_find("/queue/simple");
@@ -316,16 +373,22 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 	if (!n)
 		return 0;
 	q->sq = xcalloc(n, sizeof(*q->sq));
-	/* classes: one per queue, plus a "self" leaf for a queue that has
-	 * children (the traffic it takes itself) */
-	struct htb_class_cfg *up = xcalloc(2 * n, sizeof(*up)), *dn = xcalloc(2 * n, sizeof(*dn));
+	struct htb_class_cfg *cfg[3];
+	for (int d = 0; d < 3; d++)
+		cfg[d] = xcalloc(3 * n, sizeof(struct htb_class_cfg));
 	int *cls = xmalloc(n * sizeof(int));
+	int *par = xmalloc(n * sizeof(int));
 	bool *has_child = xcalloc(n, sizeof(bool));
+	bool *total = xcalloc(n, sizeof(bool));
+	int rc = -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *p = item_get(m, store_at(st, m, i), "parent");
+		par[i] = -1;
 		for (size_t j = 0; j < n && p && strcmp(p, "none"); j++)
-			if (!strcmp(item_get(m, store_at(st, m, j), "name"), p))
+			if (!strcmp(item_get(m, store_at(st, m, j), "name"), p)) {
 				has_child[j] = true;
+				par[i] = (int)j;
+			}
 	}
 	/* parents first: repeat passes until every queue is placed */
 	size_t nc = 0;
@@ -335,42 +398,13 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 	while (progress) {
 		progress = false;
 		for (size_t i = 0; i < n; i++) {
-			if (cls[i] >= 0)
+			if (cls[i] >= 0 || (par[i] >= 0 && cls[par[i]] < 0))
 				continue;
+			int pc = par[i] >= 0 ? cls[par[i]] : -1;
 			const struct item *it = store_at(st, m, i);
-			const char *p = item_get(m, it, "parent");
-			int pc = -1;
-			if (p && strcmp(p, "none")) {
-				size_t j;
-				for (j = 0; j < n; j++)
-					if (!strcmp(item_get(m, store_at(st, m, j), "name"), p))
-						break;
-				if (j == n || cls[j] < 0)
-					continue;
-				pc = cls[j];
-			}
-			char a[64], b[64];
-			for (int d = 0; d < 2; d++) {
-				struct htb_class_cfg *c = d ? &dn[nc] : &up[nc];
-				c->id = it->id;
-				c->parent = pc;
-				c->limit_at = rate_of(side(item_get(m, it, "limit-at"), d, a, sizeof(a)));
-				c->max_limit = rate_of(side(item_get(m, it, "max-limit"), d, a, sizeof(a)));
-				const char *pr = side(item_get(m, it, "priority"), d, a, sizeof(a));
-				c->priority = (uint8_t)(pr ? atoi(pr) : 8);
-				c->burst_limit = rate_of(side(item_get(m, it, "burst-limit"), d, a, sizeof(a)));
-				c->burst_threshold =
-					rate_of(side(item_get(m, it, "burst-threshold"), d, a, sizeof(a)));
-				uint64_t ms = 0;
-				const char *bt = side(item_get(m, it, "burst-time"), d, a, sizeof(a));
-				if (bt)
-					parse_time_ms(bt, &ms);
-				c->burst_time_ns = ms * 1000000ull;
-				c->bucket_size_milli = 100;
-				const char *qt = side(item_get(m, it, "queue"), d, b, sizeof(b));
-				if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
-					qdisc_cfg_default(&c->queue, QK_PFIFO);
-			}
+			for (int d = 0; d < 3; d++)
+				sq_class(st, m, it, d, pc, &cfg[d][nc]);
+			total[i] = sq_has_total(&cfg[2][nc]) || (par[i] >= 0 && total[par[i]]);
 			cls[i] = (int)nc++;
 			progress = true;
 		}
@@ -379,31 +413,44 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		if (cls[i] < 0) {
 			snprintf(err, errlen, "/queue simple: parent loop at %s",
 				 item_get(m, store_at(st, m, i), "name"));
-			goto fail;
+			goto free_all;
 		}
 	}
-	/* the self leaves */
-	size_t base = nc;
+	/* the self leaves of upload and download: no limits, priority 8;
+	 * the two leaves of each queue in the total HTB */
+	bool any_total = false;
+	size_t nt = nc;
 	for (size_t i = 0; i < n; i++) {
 		struct simple *s = &q->sq[i];
-		s->up_stat = s->down_stat = cls[i];
-		s->up_cls = s->down_cls = cls[i];
-		if (!has_child[i])
+		s->up_stat = s->down_stat = s->up_cls = s->down_cls = s->tot_stat = cls[i];
+		if (has_child[i]) {
+			for (int d = 0; d < 2; d++) {
+				struct htb_class_cfg *c = &cfg[d][nc];
+				*c = cfg[d][cls[i]];
+				c->parent = cls[i];
+				c->limit_at = c->max_limit = c->burst_limit = 0;
+				c->priority = 8;
+			}
+			s->up_cls = s->down_cls = (int)nc++;
+		}
+		s->tot_up = s->tot_down = -1;
+		if (!total[i])
 			continue;
-		up[nc] = up[cls[i]];
-		dn[nc] = dn[cls[i]];
-		up[nc].parent = dn[nc].parent = cls[i];
-		up[nc].limit_at = dn[nc].limit_at = 0;
-		up[nc].max_limit = dn[nc].max_limit = 0;
-		up[nc].priority = dn[nc].priority = 8;
-		up[nc].burst_limit = dn[nc].burst_limit = 0;
-		s->up_cls = s->down_cls = (int)nc++;
+		any_total = true;
+		for (int d = 0; d < 2; d++) {
+			struct htb_class_cfg *c = &cfg[2][nt];
+			*c = cfg[2][cls[i]];
+			c->parent = cls[i];
+			c->limit_at = c->burst_limit = 0;
+			*(d ? &s->tot_down : &s->tot_up) = (int)nt++;
+		}
 	}
-	(void)base;
-	q->sq_up = htb_new(up, nc, 0, now, err, errlen);
-	q->sq_down = q->sq_up ? htb_new(dn, nc, 0, now, err, errlen) : NULL;
+	q->sq_up = htb_new(cfg[0], nc, 0, now, err, errlen);
+	q->sq_down = q->sq_up ? htb_new(cfg[1], nc, 0, now, err, errlen) : NULL;
 	if (!q->sq_down)
-		goto fail;
+		goto free_all;
+	if (any_total && !(q->sq_total = htb_new(cfg[2], nt, 0, now, err, errlen)))
+		goto free_all;
 	q->nsq = n;
 	/* targets, dst, marks */
 	for (size_t i = 0; i < n; i++) {
@@ -444,17 +491,15 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		const char *tm = item_get(m, it, "time");
 		s->has_time = tm && *tm && schedule_parse(tm, &s->time) == 0;
 	}
-	free(up);
-	free(dn);
+	rc = 0;
+free_all:
+	for (int d = 0; d < 3; d++)
+		free(cfg[d]);
 	free(cls);
+	free(par);
 	free(has_child);
-	return 0;
-fail:
-	free(up);
-	free(dn);
-	free(cls);
-	free(has_child);
-	return -1;
+	free(total);
+	return rc;
 }
 
 static bool addr_in(const struct simple *s, uint32_t a)
@@ -473,8 +518,9 @@ static bool if_in(const struct simple *s, uint16_t ifid)
 	return false;
 }
 
-/* First matching simple queue: its leaf, and the direction (0 up, 1 down). */
-static int simple_match(const struct qos *q, const struct qos_meta *m, uint8_t *dir)
+/* First matching simple queue, and the direction (0 up, 1 down). */
+static const struct simple *simple_match(const struct qos *q, const struct qos_meta *m,
+					 uint8_t *dir)
 {
 	for (size_t i = 0; i < q->nsq; i++) {
 		const struct simple *s = &q->sq[i];
@@ -499,16 +545,12 @@ static int simple_match(const struct qos *q, const struct qos_meta *m, uint8_t *
 			up = up && dst_up;
 			down = down && dst_down;
 		}
-		if (up) {
-			*dir = 0;
-			return s->up_cls;
-		}
-		if (down) {
-			*dir = 1;
-			return s->down_cls;
+		if (up || down) {
+			*dir = up ? 0 : 1;
+			return s;
 		}
 	}
-	return -1;
+	return NULL;
 }
 
 /* ---- build / free ---- */
@@ -549,6 +591,7 @@ void qos_free(struct qos *q)
 	free(q->sq);
 	htb_free(q->sq_up);
 	htb_free(q->sq_down);
+	htb_free(q->sq_total);
 	free(q);
 }
 
@@ -562,6 +605,11 @@ static void advance(struct qos *q, struct qpkt *p, uint64_t now, struct qpkt **d
 		if (p->stage == ST_SIMPLE && p->sq_leaf >= 0) {
 			struct htb *h = p->sq_dir ? q->sq_down : q->sq_up;
 			if (!htb_enqueue(h, p->sq_leaf, p, now, dropped))
+				drop_list(dropped, p);
+			return;
+		}
+		if (p->stage == ST_TOTAL && p->tot_leaf >= 0) {
+			if (!htb_enqueue(q->sq_total, p->tot_leaf, p, now, dropped))
 				drop_list(dropped, p);
 			return;
 		}
@@ -592,12 +640,16 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 	if (m->out_if >= MAX_IFACES)
 		return false;
 	p->out_if = m->out_if;
-	p->sq_leaf = -1;
+	p->sq_leaf = p->tot_leaf = -1;
 	p->if_leaf = tree_leaf(&q->iface[m->out_if], m->packet_mark);
 	int gleaf = -1;
 	if (!m->fasttrack) {
 		gleaf = tree_leaf(&q->global, m->packet_mark);
-		p->sq_leaf = simple_match(q, m, &p->sq_dir);
+		const struct simple *s = simple_match(q, m, &p->sq_dir);
+		if (s) {
+			p->sq_leaf = p->sq_dir ? s->down_cls : s->up_cls;
+			p->tot_leaf = p->sq_dir ? s->tot_down : s->tot_up;
+		}
 	}
 	p->stage = ST_GLOBAL;
 	if (gleaf >= 0)
@@ -616,8 +668,8 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 /* Lets every shared stage (global tree, simple queues) release what it may. */
 static void pump(struct qos *q, uint64_t now, struct qpkt **dropped)
 {
-	struct htb *shared[3] = { q->global.h, q->sq_up, q->sq_down };
-	for (int k = 0; k < 3; k++) {
+	struct htb *shared[] = { q->global.h, q->sq_up, q->sq_down, q->sq_total };
+	for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++) {
 		if (!shared[k])
 			continue;
 		struct qpkt *p;
@@ -648,8 +700,8 @@ struct qpkt *qos_dequeue(struct qos *q, uint16_t ifid, uint64_t now, struct qpkt
 uint64_t qos_next_event(struct qos *q, uint64_t now)
 {
 	uint64_t t = UINT64_MAX;
-	struct htb *shared[3] = { q->global.h, q->sq_up, q->sq_down };
-	for (int k = 0; k < 3; k++)
+	struct htb *shared[] = { q->global.h, q->sq_up, q->sq_down, q->sq_total };
+	for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++)
 		if (shared[k]) {
 			uint64_t e = htb_next_event(shared[k], now);
 			if (e < t)
@@ -712,6 +764,71 @@ bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *u
 	return false;
 }
 
+bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < q->nsq; i++)
+		if (q->sq[i].id == queue_id && q->sq[i].tot_up >= 0) {
+			htb_stats(q->sq_total, q->sq[i].tot_stat, out);
+			return true;
+		}
+	return false;
+}
+
+static void tree_carry(struct tree *t, const struct qos *from)
+{
+	struct htb_stats st;
+	for (size_t i = 0; t->h && i < t->n; i++)
+		if (qos_queue_stats(from, t->ids[i], &st, NULL))
+			htb_restore_stats(t->h, (int)i, &st);
+}
+
+void qos_carry_stats(struct qos *to, const struct qos *from)
+{
+	if (!to || !from)
+		return;
+	tree_carry(&to->global, from);
+	for (int i = 0; i < MAX_IFACES; i++)
+		tree_carry(&to->iface[i], from);
+	for (size_t i = 0; i < to->nsq; i++) {
+		const struct simple *s = &to->sq[i];
+		struct htb_stats up, down, tot;
+		if (!qos_queue_stats(from, s->id, &up, &down))
+			continue;
+		htb_restore_stats(to->sq_up, s->up_stat, &up);
+		htb_restore_stats(to->sq_down, s->down_stat, &down);
+		if (s->tot_up >= 0 && qos_queue_total_stats(from, s->id, &tot))
+			htb_restore_stats(to->sq_total, s->tot_stat, &tot);
+	}
+}
+
+static bool tree_reset(struct tree *t, uint32_t id)
+{
+	for (size_t i = 0; t->h && i < t->n; i++)
+		if (t->ids[i] == id) {
+			htb_reset_stats(t->h, (int)i);
+			return true;
+		}
+	return false;
+}
+
+void qos_reset_counters(struct qos *q, uint32_t queue_id)
+{
+	if (!q || tree_reset(&q->global, queue_id))
+		return;
+	for (int i = 0; i < MAX_IFACES; i++)
+		if (tree_reset(&q->iface[i], queue_id))
+			return;
+	for (size_t i = 0; i < q->nsq; i++)
+		if (q->sq[i].id == queue_id) {
+			htb_reset_stats(q->sq_up, q->sq[i].up_stat);
+			htb_reset_stats(q->sq_down, q->sq[i].down_stat);
+			if (q->sq[i].tot_up >= 0)
+				htb_reset_stats(q->sq_total, q->sq[i].tot_stat);
+			return;
+		}
+}
+
 static void set_stat(const struct menu *m, struct item *it, const char *name, const char *v)
 {
 	int pi = schema_prop(m, name, NULL);
@@ -767,6 +884,24 @@ void qos_export_stats(const struct qos *q, struct store *st)
 				set_stat(m, it, "packets", buf);
 			}
 #undef PAIR
+			struct htb_stats t;
+			if (k == 1 && qos_queue_total_stats(q, it->id, &t)) {
+				format_rate(t.rate_bps, &r);
+				set_stat(m, it, "total-rate", sbuf_str(&r));
+				sbuf_free(&r);
+				const struct { const char *name; uint64_t v; } tot[] = {
+					{ "total-packet-rate", t.packet_rate },
+					{ "total-queued-bytes", t.queued_bytes },
+					{ "total-queued-packets", t.queued_packets },
+					{ "total-bytes", t.bytes },
+					{ "total-packets", t.packets },
+					{ "total-dropped", t.dropped },
+				};
+				for (size_t j = 0; j < sizeof(tot) / sizeof(tot[0]); j++) {
+					snprintf(buf, sizeof(buf), "%llu", (unsigned long long)tot[j].v);
+					set_stat(m, it, tot[j].name, buf);
+				}
+			}
 			it->bytes = u.bytes + (k ? d.bytes : 0);
 			it->packets = u.packets + (k ? d.packets : 0);
 		}

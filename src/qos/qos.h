@@ -3,7 +3,8 @@
  * firewall (REFERENCE.md §1 and §5): queue trees attached to `global`, then
  * simple queues (ordered, first match; upload = source in target, download
  * = destination in target; each a small HTB of its own with its parent
- * simple queues), then queue trees attached to the out-interface, whose
+ * simple queues; then, for a queue with total-* limits, its total part, both
+ * directions together), then queue trees attached to the out-interface, whose
  * root rate is the interface speed. A packet goes through every stage that
  * classifies it (a leaf whose packet-mark matches, a simple queue whose
  * target matches); a stage that does not classify it lets it through at
@@ -68,6 +69,17 @@ size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max);
  * for simple queues up/down are given separately. False if unknown. */
 bool qos_queue_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *up,
 		     struct htb_stats *down);
+/* Statistics of a simple queue's total part (total-*: both directions
+ * together); false when the queue has none (no total limit on it or above). */
+bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_stats *out);
+/* A new build takes over the counters and rate estimates of the queues
+ * (by store id) that the one it replaces ran: a configuration change does
+ * not zero print stats. */
+void qos_carry_stats(struct qos *to, const struct qos *from);
+/* reset-counters of a queue (its bytes, packets, drops, lends and borrows,
+ * those of the queues under it, and its ancestors lose what it had
+ * counted); the rate estimators keep going. */
+void qos_reset_counters(struct qos *q, uint32_t queue_id);
 /* Copies every queue's statistics into the store's items for print stats. */
 void qos_export_stats(const struct qos *q, struct store *st);
 

@@ -782,6 +782,108 @@ static void test_next_event(void **state)
 	sim_free(s);
 }
 
+/*
+ * A leaf whose queue paces packets itself (pcq-rate, cake bandwidth): the
+ * scheduler asks the queue when its next packet may go and wakes exactly
+ * then, once per packet, instead of polling.
+ */
+static void pace_run(enum qdisc_kind kind, unsigned npkts, uint64_t gap_ns, unsigned burst)
+{
+	struct htb_class_cfg c[] = { cls(-1, 0, 0, 8) };
+	qdisc_cfg_default(&c[0].queue, kind);
+	if (kind == QK_PCQ) {
+		c[0].queue.pcq_rate = 1 * M;
+		c[0].queue.pcq_classifier = 1;
+		c[0].queue.pcq_limit = 1000;
+	} else {
+		c[0].queue.cake_bandwidth = 1 * M;
+		/* a standing queue on purpose: no CoDel drops */
+		c[0].queue.fq_target_ns = 100 * NS;
+		c[0].queue.fq_interval_ns = 1000 * NS;
+	}
+	char err[128];
+	uint64_t t = NS;
+	struct htb *h = htb_new(c, 1, 0, t, err, sizeof(err));
+	assert_non_null(h);
+	struct qpkt *pk = calloc(npkts, sizeof(*pk)), *d = NULL;
+	for (unsigned i = 0; i < npkts; i++) {
+		pk[i].len = 1000;
+		pk[i].src = 0x0a000001;
+		pk[i].hash = 7;
+		assert_true(htb_enqueue(h, 0, &pk[i], t, &d));
+	}
+	unsigned wakeups = 0, got = 0;
+	uint64_t last = 0;
+	for (;;) {
+		t = htb_next_event(h, t);
+		if (t == UINT64_MAX)
+			break;
+		wakeups++;
+		struct qpkt *p;
+		while ((p = htb_dequeue(h, t, &d))) {
+			assert_ptr_equal(p, &pk[got]);
+			/* after the queue's own bucket, one packet per gap */
+			if (got > burst && (t - last < gap_ns - 100 || t - last > gap_ns + 100))
+				fail_msg("packet %u left %llu ns after the one before, want %llu", got,
+					 (unsigned long long)(t - last), (unsigned long long)gap_ns);
+			last = t;
+			got++;
+		}
+	}
+	assert_int_equal(got, npkts);
+	assert_null(d);
+	print_message("%s: %u packets, %u scheduler wake-ups\n", kind == QK_PCQ ? "pcq" : "cake",
+		      got, wakeups);
+	/* the bucket's packets at the first wake-up, then one each */
+	assert_true(wakeups <= npkts - burst + 1);
+	htb_free(h);
+	free(pk);
+}
+
+/* A held-back pcq leaf: a packet of a new flow (its own full bucket) goes
+ * at once, not at the time the waiting flow named. */
+static void test_paced_leaf_new_flow(void **state)
+{
+	struct htb_class_cfg c[] = { cls(-1, 0, 0, 8) };
+	qdisc_cfg_default(&c[0].queue, QK_PCQ);
+	c[0].queue.pcq_rate = 1 * M;
+	c[0].queue.pcq_classifier = 1;
+	char err[128];
+	uint64_t t = NS;
+	struct htb *h = htb_new(c, 1, 0, t, err, sizeof(err));
+	assert_non_null(h);
+	struct qpkt pk[20], *d = NULL, *p;
+	memset(pk, 0, sizeof(pk));
+	for (unsigned i = 0; i < 20; i++) {
+		pk[i].len = 1000;
+		pk[i].src = i < 19 ? 0x0a000001 : 0x0a000002;
+		if (i < 19)
+			assert_true(htb_enqueue(h, 0, &pk[i], t, &d));
+	}
+	while ((p = htb_dequeue(h, t, &d)))
+		;
+	uint64_t wake = htb_next_event(h, t);
+	assert_true(wake > t + 4 * MS && wake < t + 9 * MS);
+	t += 1 * MS;
+	assert_true(htb_enqueue(h, 0, &pk[19], t, &d));
+	assert_int_equal(htb_next_event(h, t), t);
+	assert_ptr_equal(htb_dequeue(h, t, &d), &pk[19]);
+	assert_int_equal(htb_next_event(h, t), wake);
+	while (htb_next_event(h, t) != UINT64_MAX)
+		while ((p = htb_dequeue(h, t = htb_next_event(h, t), &d)))
+			;
+	assert_null(d);
+	htb_free(h);
+}
+
+static void test_paced_leaf(void **state)
+{
+	/* pcq-rate=1M: 1000 bytes every 8 ms after the 0.1 s bucket (12 packets) */
+	pace_run(QK_PCQ, 100, 8 * MS, 12);
+	/* cake bandwidth=1M: every 8 ms from the first packet on */
+	pace_run(QK_CAKE, 100, 8 * MS, 0);
+}
+
 static void test_drops_and_reset(void **state)
 {
 	struct htb_class_cfg c[] = { cls(-1, 0, 1 * M, 8), cls(0, 0, 0, 8), cls(0, 0, 0, 8) };
@@ -869,6 +971,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_next_event),
+		cmocka_unit_test(test_paced_leaf),
+		cmocka_unit_test(test_paced_leaf_new_flow),
 		cmocka_unit_test(test_drops_and_reset),
 		cmocka_unit_test(test_example1_max_limits),
 		cmocka_unit_test(test_example2_limit_at_priority),

@@ -5,6 +5,7 @@
  * the out-interface, FastTrack skips global trees and simple queues.
  */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/runtime.h"
 #include "engine/names.h"
 #include "qos/qos.h"
 
@@ -211,6 +213,491 @@ static void test_simple_queue_time(void **state)
 	done(f);
 }
 
+/* ---- rates through the queues, on the explicit clock ---- */
+
+#define NS 1000000000ull
+
+struct load {
+	const char *src, *dst, *out_if;
+	uint64_t offered_bps;  /* 1000-byte packets at this rate */
+	uint64_t next_ns;
+	uint64_t bytes;        /* delivered in the measured window */
+	struct qos_meta m;
+	const char *mark;
+	const char *in_if;     /* "ether2" when not given */
+};
+
+static void free_list(struct qpkt *d)
+{
+	while (d) {
+		struct qpkt *n = d->next;
+		free(d);
+		d = n;
+	}
+}
+
+/* Offers every load from t0 until t_end and drains the interfaces every
+ * 100 us; counts what is delivered from t_measure on. */
+static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint64_t t_measure,
+		      uint64_t t_end)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&l[i].m, 0, sizeof(l[i].m));
+		l[i].m.in_if = (uint16_t)name_intern(NS_IFACE, l[i].in_if ? l[i].in_if : "ether2");
+		l[i].m.out_if = (uint16_t)name_intern(NS_IFACE, l[i].out_if);
+		assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
+		assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
+		l[i].m.packet_mark = l[i].mark ? name_intern(NS_MARK, l[i].mark) : 0;
+		/* staggered, so that packets of equal loads arrive in turn */
+		l[i].next_ns = t0 + i * (8000ull * NS / l[i].offered_bps) / n;
+		l[i].bytes = 0;
+	}
+	for (uint64_t t = t0; t < t_end; t += 100000) {
+		for (;;) {
+			size_t i = n;
+			for (size_t k = 0; k < n; k++)
+				if (l[k].next_ns <= t && (i == n || l[k].next_ns < l[i].next_ns))
+					i = k;
+			if (i == n)
+				break;
+			l[i].next_ns += 8000ull * NS / l[i].offered_bps;
+			struct qpkt *p = calloc(1, sizeof(*p));
+			struct qpkt *dropped = NULL;
+			p->len = 1000;
+			p->user = (uint32_t)i;
+			p->src = l[i].m.src;
+			p->dst = l[i].m.dst;
+			p->hash = (uint32_t)i * 0x9e3779b9u + 1;
+			if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
+				free(p);
+			free_list(dropped);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct qpkt *p, *dropped = NULL;
+			while ((p = qos_dequeue(f->q, l[i].m.out_if, t, &dropped))) {
+				if (t >= t_measure)
+					l[p->user].bytes += p->len;
+				free(p);
+				free_list(dropped);
+				dropped = NULL;
+			}
+			free_list(dropped);
+		}
+	}
+}
+
+/* Frees what is still queued (a time far ahead passes every limit). */
+static void drain(struct fx *f, const struct load *l, size_t n)
+{
+	struct qpkt *p, *dropped = NULL;
+	for (size_t i = 0; i < n; i++)
+		while ((p = qos_dequeue(f->q, l[i].m.out_if, UINT64_MAX / 2, &dropped)))
+			free(p);
+	free_list(dropped);
+}
+
+static double mbps(const struct load *l, uint64_t window_ns)
+{
+	return (double)l->bytes * 8.0 / ((double)window_ns / 1e9) / 1e6;
+}
+
+/*
+ * total-*: one limit for upload and download together, on top of each
+ * direction's own. Both directions of 192.168.88.10 offered 20M.
+ */
+static void test_simple_total(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *script;
+		double up_max, down_max; /* each direction at most (Mbit/s) */
+		double total;            /* both together */
+	} cases[] = {
+		{ "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M\n",
+		  5, 5, 6 },
+		{ "add name=q target=192.168.88.10/32 max-limit=2M/10M total-max-limit=6M\n",
+		  2, 10, 6 },
+		/* no total: the directions are independent */
+		{ "add name=q target=192.168.88.10/32 max-limit=5M/5M\n", 5, 5, 10 },
+		/* a parent's total bounds its children's traffic */
+		{ "add name=p target=192.168.88.0/24 total-max-limit=6M\n"
+		  "add name=q target=192.168.88.10/32 parent=p max-limit=5M/5M place-before=0\n",
+		  5, 5, 6 },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char script[512];
+		snprintf(script, sizeof(script), "/queue simple\n%s", cases[k].script);
+		struct fx *f = build(script);
+		struct load l[2] = {
+			{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+			{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
+		};
+		run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
+		drain(f, l, 2);
+		double up = mbps(&l[0], 10 * NS), down = mbps(&l[1], 10 * NS);
+		print_message("case %zu: up %.3f down %.3f total %.3f Mbit/s\n", k, up, down, up + down);
+		assert_true(up <= cases[k].up_max * 1.01);
+		assert_true(down <= cases[k].down_max * 1.01);
+		assert_true(up + down >= cases[k].total * 0.98 && up + down <= cases[k].total * 1.02);
+		struct htb_stats t;
+		uint32_t q = id_of(f, "/queue/simple", "q");
+		assert_int_equal(qos_queue_total_stats(f->q, q, &t), cases[k].total < 10);
+		if (cases[k].total < 10) {
+			/* both directions want more: they share the total evenly,
+			 * as far as their own max-limit lets them */
+			double even = cases[k].total / 2;
+			double want_up = even < cases[k].up_max ? even : cases[k].up_max;
+			assert_true(up >= want_up * 0.98 && up <= want_up * 1.02);
+			assert_true(t.bytes > 0 && t.dropped > 0);
+		}
+		done(f);
+	}
+}
+
+/*
+ * What the queue properties do to rates, on the explicit clock: each case a
+ * configuration, up to three loads offered 20M, the rate each gets (Mbit/s,
+ * within 2%).
+ */
+static void test_rates(void **state)
+{
+	(void)state;
+#define UP(s_, d_) { .src = s_, .dst = d_, .out_if = "ether1", .offered_bps = 20000000 }
+#define UPM(s_, m_) { .src = s_, .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, \
+		      .mark = m_ }
+#define DOWN(d_) { .src = "1.1.1.1", .dst = d_, .out_if = "ether2", .offered_bps = 20000000, \
+		   .in_if = "ether1" }
+	static const struct {
+		const char *what, *script;
+		struct load l[3];
+		double want[3];
+	} cases[] = {
+		{ "a tree on an interface is shaped to its ethernet speed",
+		  "/interface ethernet set [find default-name=ether1] speed=10Mbps\n"
+		  "/queue tree add name=up parent=ether1 packet-mark=x\n",
+		  { UPM("192.168.88.10", "x") }, { 10 } },
+		{ "a faster link lets the offered load through",
+		  "/interface ethernet set [find default-name=ether1] speed=100Mbps\n"
+		  "/queue tree add name=up parent=ether1 packet-mark=x\n",
+		  { UPM("192.168.88.10", "x") }, { 20 } },
+		{ "a tree leaf takes every mark of its list",
+		  "/queue tree add name=up parent=global packet-mark=a,b max-limit=3M\n",
+		  { UPM("192.168.88.20", "b"), UPM("192.168.88.30", "c") }, { 3, 20 } },
+		{ "simple queue on an interface target: upload in, download out",
+		  "/queue simple add target=ether2 max-limit=2M/4M\n",
+		  { UP("192.168.88.10", "1.1.1.1"), DOWN("192.168.88.10") }, { 2, 4 } },
+		{ "dst narrows a simple queue to one remote",
+		  "/queue simple add target=192.168.88.10/32 dst=8.8.8.8/32 max-limit=1M/1M\n",
+		  { UP("192.168.88.10", "8.8.8.8"), UP("192.168.88.10", "1.1.1.1") }, { 1, 20 } },
+		{ "packet-marks narrows a simple queue to marked packets",
+		  "/queue simple add target=192.168.88.0/24 packet-marks=bulk max-limit=1M/1M\n",
+		  { UPM("192.168.88.10", "bulk"), UPM("192.168.88.20", "web") }, { 1, 20 } },
+		{ "a simple queue with pcq shares its max-limit evenly among its hosts",
+		  "/queue simple add target=192.168.88.0/24 max-limit=4M/4M "
+		  "queue=pcq-upload-default/pcq-download-default\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1"),
+		    UP("192.168.88.30", "1.1.1.1") }, { 4.0 / 3, 4.0 / 3, 4.0 / 3 } },
+		{ "children of a simple queue share its max-limit",
+		  "/queue simple\n"
+		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
+		  "add name=c1 target=192.168.88.10/32 parent=p max-limit=3M/3M place-before=0\n"
+		  "add name=c2 target=192.168.88.20/32 parent=p max-limit=3M/3M place-before=0\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1") }, { 2, 2 } },
+		{ "limit-at first, then the rest by priority",
+		  "/queue simple\n"
+		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
+		  "add name=hi target=192.168.88.10/32 parent=p max-limit=4M/4M priority=1/1 "
+		  "place-before=0\n"
+		  "add name=lo target=192.168.88.20/32 parent=p max-limit=4M/4M limit-at=1M/1M "
+		  "priority=8/8 place-before=0\n",
+		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1") }, { 3, 1 } },
+	};
+#undef UP
+#undef UPM
+#undef DOWN
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fx *f = build(cases[k].script);
+		struct load l[3];
+		size_t n = 0;
+		while (n < 3 && cases[k].l[n].src)
+			n++;
+		memcpy(l, cases[k].l, sizeof(l));
+		run_loads(f, l, n, 1 * NS, 2 * NS, 12 * NS);
+		drain(f, l, n);
+		for (size_t i = 0; i < n; i++) {
+			double got = mbps(&l[i], 10 * NS), want = cases[k].want[i];
+			if (got < want * 0.98 || got > want * 1.02)
+				fail_msg("%s: load %zu got %.3f Mbit/s, want %.3f", cases[k].what, i, got,
+					 want);
+		}
+		done(f);
+	}
+}
+
+/* bucket-size: an idle queue may send bucket-size seconds of its max-limit
+ * at once (capacity = bucket-size x max-limit). */
+static void test_bucket_size(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *bs;
+		unsigned want; /* 1000-byte packets at once at 1M */
+	} cases[] = { { "0.1", 12 }, { "1", 125 }, { "2.5", 312 } };
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char script[256];
+		snprintf(script, sizeof(script),
+			 "/queue type add name=deep kind=pfifo pfifo-limit=1000\n"
+			 "/queue tree add name=t parent=global packet-mark=x max-limit=1M "
+			 "bucket-size=%s queue=deep\n",
+			 cases[k].bs);
+		struct fx *f = build(script);
+		struct qos_meta m = { .packet_mark = name_intern(NS_MARK, "x"),
+				      .out_if = (uint16_t)name_intern(NS_IFACE, "ether1") };
+		struct qpkt *dropped = NULL, *p;
+		for (int i = 0; i < 500; i++) {
+			p = calloc(1, sizeof(*p));
+			p->len = 1000;
+			assert_true(qos_enqueue(f->q, p, &m, 2 * NS, &dropped));
+		}
+		unsigned got = 0;
+		while ((p = qos_dequeue(f->q, m.out_if, 2 * NS, &dropped))) {
+			got++;
+			free(p);
+		}
+		if (got < cases[k].want || got > cases[k].want + 1)
+			fail_msg("bucket-size=%s: %u packets at once, want %u", cases[k].bs, got,
+				 cases[k].want);
+		while ((p = qos_dequeue(f->q, m.out_if, UINT64_MAX / 2, &dropped)))
+			free(p);
+		free_list(dropped);
+		done(f);
+	}
+}
+
+/* total-burst-*: an idle target may use total-burst-limit until the
+ * average over total-burst-time reaches total-burst-threshold, then falls
+ * back to total-max-limit. */
+static void test_simple_total_burst(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M "
+			     "total-burst-limit=12M total-burst-threshold=3M total-burst-time=8s\n");
+	struct load l[2] = {
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
+	};
+	/* bursting (the buckets' first 0.1 s aside): the directions' own
+	 * 5M+5M bound it */
+	run_loads(f, l, 2, 1 * NS, 1200000000ull, 2200000000ull);
+	double burst = mbps(&l[0], NS) + mbps(&l[1], NS);
+	/* later: the 8 s average is above 3M, total-max-limit holds */
+	run_loads(f, l, 2, 2200000000ull, 6 * NS, 16 * NS);
+	double after = mbps(&l[0], 10 * NS) + mbps(&l[1], 10 * NS);
+	drain(f, l, 2);
+	print_message("burst %.3f after %.3f Mbit/s\n", burst, after);
+	assert_true(burst >= 9.8 && burst <= 10.2);
+	assert_true(after >= 5.88 && after <= 6.12);
+	done(f);
+}
+
+/* total-priority: under a parent's total-max-limit, the total leaf with the
+ * higher priority takes the spare capacity (priority needs a max-limit). */
+static void test_simple_total_priority(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=p target=192.168.88.0/24 total-max-limit=6M\n"
+			     "add name=a target=192.168.88.10/32 parent=p total-max-limit=6M "
+			     "total-priority=1 place-before=0\n"
+			     "add name=b target=192.168.88.20/32 parent=p total-max-limit=6M "
+			     "total-priority=8 total-limit-at=1M place-before=0\n");
+	struct load l[2] = {
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+	};
+	run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
+	drain(f, l, 2);
+	double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS);
+	print_message("a %.3f b %.3f Mbit/s\n", a, b);
+	/* b keeps its total-limit-at, a has the rest */
+	assert_true(b >= 0.98 && b <= 1.02);
+	assert_true(a >= 4.9 && a <= 5.1);
+	done(f);
+}
+
+/* The total-* properties print and export, and an export imports back. */
+static void test_simple_total_export(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=5M/5M total-max-limit=6M "
+			     "total-limit-at=1M total-priority=2 total-queue=default "
+			     "total-burst-limit=8M total-burst-threshold=4M total-burst-time=10s\n");
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+	struct err e;
+	assert_int_equal(conf_export(&f->s, "/queue/simple", 0, &a, &e), 0);
+	const char *want[] = { "total-max-limit=6M", "total-limit-at=1M", "total-priority=2",
+			       "total-queue=default", "total-burst-limit=8M",
+			       "total-burst-threshold=4M", "total-burst-time=10s" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(sbuf_str(&a), want[i]))
+			fail_msg("export lacks %s:\n%s", want[i], sbuf_str(&a));
+	struct sbuf out = SBUF_INIT;
+	assert_int_equal(conf_exec(&f->s, "/queue simple print detail", &out, &e), 0);
+	struct fx *g = build(sbuf_str(&a));
+	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
+	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	/* bad input changes nothing */
+	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-max-limit=fast", NULL, &e), 0);
+	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-priority=9", NULL, &e), 0);
+	sbuf_reset(&b);
+	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
+	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	sbuf_free(&a);
+	sbuf_free(&b);
+	sbuf_free(&out);
+	done(g);
+	done(f);
+}
+
+static void reset_hook(void *ctx, const struct menu *m, uint32_t id)
+{
+	struct fx *f = ctx;
+	qos_reset_counters(f->q, id);
+}
+
+static const char *print_out(struct fx *f, const char *cmd, struct sbuf *out)
+{
+	struct err e;
+	sbuf_reset(&f->s.out);
+	qos_export_stats(f->q, f->st);
+	if (conf_exec(&f->s, cmd, NULL, &e) < 0)
+		fail_msg("%s: %s", cmd, e.msg);
+	sbuf_reset(out);
+	sbuf_puts(out, sbuf_str(&f->s.out));
+	return sbuf_str(out);
+}
+
+/*
+ * print stats shows the running queues' counters and rate; reset-counters
+ * (through the hook the daemon registers) zeroes a queue's, and only its;
+ * a rebuild carries them over.
+ */
+static void test_stats_and_reset(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue tree\n"
+			     "add name=up parent=ether1 max-limit=4M\n"
+			     "add name=a parent=up packet-mark=a\n"
+			     "add name=b parent=up packet-mark=b\n"
+			     "/queue simple\n"
+			     "add name=q target=192.168.88.10/32 max-limit=2M/2M total-max-limit=3M\n");
+	conf_set_reset_hook("/queue/tree", reset_hook, f);
+	conf_set_reset_hook("/queue/simple", reset_hook, f);
+	struct load l[4] = {
+		{ .src = "192.168.88.10", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
+		{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
+		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, .mark = "a" },
+		{ .src = "192.168.88.30", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, .mark = "b" },
+	};
+	run_loads(f, l, 4, 1 * NS, 1 * NS, 10 * NS);
+	uint32_t a = id_of(f, "/queue/tree", "a"), b = id_of(f, "/queue/tree", "b"),
+		 up = id_of(f, "/queue/tree", "up"), q = id_of(f, "/queue/simple", "q");
+	struct htb_stats sa, sb, su, sq, sd, st;
+	assert_true(qos_queue_stats(f->q, a, &sa, NULL));
+	assert_true(qos_queue_stats(f->q, up, &su, NULL));
+	/* the estimator: a and b share 4M; the simple queue's total is 3M */
+	print_message("a %llu bit/s %llu pps, up %llu bit/s\n", (unsigned long long)sa.rate_bps,
+		      (unsigned long long)sa.packet_rate, (unsigned long long)su.rate_bps);
+	assert_in_range(sa.rate_bps, 1800000, 2200000);
+	assert_in_range(sa.packet_rate, 225, 275);
+	assert_in_range(su.rate_bps, 3800000, 4200000);
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	assert_in_range(st.rate_bps, 2850000, 3150000);
+	struct sbuf out = SBUF_INIT;
+	/* print stats shows them (the counters of the tree in 3-digit groups,
+	 * the pairs of the simple queue as upload/download) */
+	char want[64];
+	const char *txt = print_out(f, "/queue tree print stats where name=a", &out);
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)sa.packets);
+	if (!strstr(txt, want + (sa.packets >= 1000 ? 1 : 0)))
+		fail_msg("print stats lacks %s:\n%s", want, txt);
+	txt = print_out(f, "/queue simple print stats", &out);
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	snprintf(want, sizeof(want), " %llu/%llu ", (unsigned long long)sq.bytes,
+		 (unsigned long long)sd.bytes);
+	if (!strstr(txt, want))
+		fail_msg("print stats lacks%s:\n%s", want, txt);
+	/* reset a: its counters go, b's stay, up loses what a had counted */
+	assert_true(qos_queue_stats(f->q, b, &sb, NULL));
+	print_out(f, "/queue tree reset-counters [find name=a]", &out);
+	struct htb_stats sa2, sb2, su2;
+	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
+	assert_true(qos_queue_stats(f->q, b, &sb2, NULL));
+	assert_true(qos_queue_stats(f->q, up, &su2, NULL));
+	assert_int_equal(sa2.bytes, 0);
+	assert_int_equal(sa2.packets, 0);
+	assert_int_equal(sa2.dropped, 0);
+	assert_int_equal(sb2.bytes, sb.bytes);
+	assert_int_equal(su2.bytes, su.bytes - sa.bytes);
+	/* the row ends with BYTES PACKETS DROPPED */
+	txt = print_out(f, "/queue tree print stats where name=a", &out);
+	char *row = strdup(strrchr(txt, 'a')), *save = NULL, *last[3] = { 0 };
+	for (char *w = strtok_r(row, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+		last[0] = last[1];
+		last[1] = last[2];
+		last[2] = w;
+	}
+	for (int i = 0; i < 3; i++)
+		if (!last[i] || strcmp(last[i], "0"))
+			fail_msg("after reset-counters:\n%s", txt);
+	free(row);
+	/* the simple queue: both directions and the total */
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	assert_true(sq.bytes > 0 && sd.bytes > 0);
+	print_out(f, "/queue simple reset-counters q", &out);
+	assert_true(qos_queue_stats(f->q, q, &sq, &sd));
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	assert_int_equal(sq.bytes + sd.bytes + st.bytes + st.packets + st.dropped, 0);
+	txt = print_out(f, "/queue simple print stats", &out);
+	if (!strstr(txt, " 0/0 "))
+		fail_msg("simple queue after reset-counters:\n%s", txt);
+	/* counting goes on */
+	run_loads(f, l, 4, 10 * NS, 10 * NS, 11 * NS);
+	drain(f, l, 4);
+	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
+	assert_true(sa2.bytes > 0);
+	/* print rate is print stats */
+	txt = print_out(f, "/queue tree print rate", &out);
+	assert_non_null(strstr(txt, "PACKET-RATE"));
+	/* a rebuild (any configuration change) takes the counters over */
+	char err[128];
+	struct qos *q2 = qos_build(f->st, 11 * NS, err, sizeof(err));
+	assert_non_null(q2);
+	qos_carry_stats(q2, f->q);
+	uint32_t ids[] = { a, b, up, q };
+	for (size_t i = 0; i < 4; i++) {
+		struct htb_stats o1, o2, n1, n2;
+		assert_true(qos_queue_stats(f->q, ids[i], &o1, &o2));
+		assert_true(qos_queue_stats(q2, ids[i], &n1, &n2));
+		assert_int_equal(n1.bytes, o1.bytes);
+		assert_int_equal(n1.packets, o1.packets);
+		assert_int_equal(n1.dropped, o1.dropped);
+		assert_int_equal(n1.rate_bps, o1.rate_bps);
+		assert_int_equal(n2.bytes, o2.bytes);
+	}
+	assert_true(qos_queue_total_stats(f->q, q, &st));
+	struct htb_stats st2;
+	assert_true(qos_queue_total_stats(q2, q, &st2));
+	assert_int_equal(st2.bytes, st.bytes);
+	qos_free(q2);
+	conf_set_reset_hook("/queue/tree", NULL, NULL);
+	conf_set_reset_hook("/queue/simple", NULL, NULL);
+	sbuf_free(&out);
+	done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +706,13 @@ int main(void)
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_bucket_size),
+		cmocka_unit_test(test_simple_total),
+		cmocka_unit_test(test_simple_total_burst),
+		cmocka_unit_test(test_simple_total_priority),
+		cmocka_unit_test(test_simple_total_export),
+		cmocka_unit_test(test_stats_and_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
