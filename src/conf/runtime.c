@@ -124,6 +124,20 @@ void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
 	}
 }
 
+void conf_drop_ctx(const void *ctx)
+{
+	for (size_t i = 0; i < nproviders; i++) {
+		if (providers[i].ctx == ctx) {
+			providers[i].fn = NULL;
+			providers[i].ctx = NULL;
+		}
+		if (providers[i].reset_ctx == ctx) {
+			providers[i].reset = NULL;
+			providers[i].reset_ctx = NULL;
+		}
+	}
+}
+
 void conf_reset_hook_run(const struct menu *m, uint32_t id)
 {
 	for (size_t i = 0; i < nproviders; i++)

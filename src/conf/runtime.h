@@ -23,6 +23,9 @@ void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
 typedef void (*conf_reset_fn)(void *ctx, const struct menu *m, uint32_t id);
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx);
 void conf_reset_hook_run(const struct menu *m, uint32_t id);
+/* Forgets every provider and reset hook registered with ctx (its owner is
+ * going away). */
+void conf_drop_ctx(const void *ctx);
 
 /* The /interface view: one item per interface of every kind. decorate (may be
  * NULL) adds what its owner knows of an interface, by name: link state, the

@@ -124,6 +124,7 @@ struct engine {
 	uint32_t nat_rover;
 	uint64_t last_now;  /* the latest time seen, for print's timeouts */
 	uint64_t ft_bytes, ft_packets; /* the FastTrack path, for its dummy rule */
+	uint32_t ft_dummy_id;          /* that rule's id, 0 while there is none */
 	struct flow_set *flows;        /* FastTrack's flow cache, FLOW_SETS, on first use */
 	uint16_t flow_gen;             /* bumped by engine_load: cached routes are stale */
 	uint64_t flow_k0, flow_k1;     /* flow cache hash key */
@@ -227,6 +228,7 @@ void engine_free(struct engine *en)
 {
 	if (!en)
 		return;
+	conf_drop_ctx(en);
 	ruleset_free(en->rs);
 	rs_state_free(en->rst);
 	ct_destroy(en->ct);
@@ -2006,10 +2008,24 @@ static void fasttrack_dummy(struct engine *en, struct store *st)
 		store_commit(st, "system", NULL, NULL);
 	else
 		store_rollback(st);
+	en->ft_dummy_id = dummy ? dummy->id : 0;
 	if (dummy) {
 		dummy->bytes = en->ft_bytes;
 		dummy->packets = en->ft_packets;
 	}
+}
+
+/* reset-counters of a rule: the running counters, which the next export
+ * would copy back otherwise; the dummy FastTrack rule's are the engine's */
+static void reset_rule(void *ctx, const struct menu *m, uint32_t id)
+{
+	struct engine *en = ctx;
+	if (id && id == en->ft_dummy_id) {
+		en->ft_bytes = 0;
+		en->ft_packets = 0;
+	}
+	if (id)
+		rs_state_reset_counters(en->rst, id);
 }
 
 void engine_export_counters(struct engine *en, struct store *st)
@@ -2020,6 +2036,7 @@ void engine_export_counters(struct engine *en, struct store *st)
 		const struct menu *m = schema_find(*mp);
 		if (!m)
 			continue;
+		conf_set_reset_hook(*mp, reset_rule, en);
 		for (size_t i = 0; i < store_count(st, m); i++) {
 			struct item *it = store_at(st, m, i);
 			if (it->flags & IF_DYNAMIC)

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/schema.h"
 #include "conf/types.h"
 #include "engine/cthelper.h"
 #include "engine/engine.h"
@@ -1430,6 +1431,45 @@ static void test_burst_matches_single(void **state)
 	env_free(b);
 }
 
+/* reset-counters zeroes the running counters (not only the store's copy,
+ * which the next export would overwrite), the FastTrack dummy's included */
+static void test_reset_counters(void **state)
+{
+	struct env *v = env_new(ft_rsc);
+	struct frame f;
+	const struct menu *m = schema_find("/ip/firewall/filter");
+	struct err er;
+	const char *up = "udp 192.168.88.10:5000 > 198.51.100.7:53 len=40";
+	const char *down = "udp 198.51.100.7:53 > 203.0.113.2:5000 len=40";
+
+	for (int i = 0; i < 3; i++) {
+		run(v, &f, "ether2", up);
+		run(v, &f, "ether1", down);
+	}
+	engine_export_counters(v->en, v->st);
+	const struct item *acc = store_at(v->st, m, 1); /* accept established */
+	const struct item *dummy = NULL;
+	for (size_t i = 0; i < store_count(v->st, m); i++)
+		if (store_at(v->st, m, i)->flags & IF_DYNAMIC)
+			dummy = store_at(v->st, m, i);
+	assert_non_null(dummy);
+	assert_true(acc->packets > 0);
+	assert_true(dummy->packets > 0);
+	uint32_t acc_id = acc->id;
+
+	assert_int_equal(conf_exec(&v->s, "/ip firewall filter reset-counters 1", NULL, &er), 0);
+	engine_export_counters(v->en, v->st);
+	assert_int_equal(store_get(v->st, m, acc_id)->packets, 0);
+	assert_true(dummy->packets > 0); /* only the one asked for */
+	assert_int_equal(conf_exec(&v->s, "/ip firewall filter reset-counters-all", NULL, &er), 0);
+	engine_export_counters(v->en, v->st);
+	assert_int_equal(dummy->packets, 0);
+	run(v, &f, "ether2", up);
+	engine_export_counters(v->en, v->st);
+	assert_int_equal(dummy->packets, 1); /* and they count again */
+	env_free(v);
+}
+
 static void test_frag_in_order(void **state)
 {
 	struct env *v = env_new(frag_rsc);
@@ -1640,6 +1680,7 @@ int main(void)
 		cmocka_unit_test(test_v4_fasttrack_udp),
 		cmocka_unit_test(test_v4_fasttrack_tcp),
 		cmocka_unit_test(test_burst_matches_single),
+		cmocka_unit_test(test_reset_counters),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
 		cmocka_unit_test(test_frag_overlap),
