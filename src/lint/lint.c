@@ -451,6 +451,21 @@ static uint64_t rate(const struct menu *m, const struct item *it, const char *na
 	return x;
 }
 
+/* A simple queue's upload/download pair ("1M/2M"; one rate is both). */
+static bool rate_pair(const char *s, uint64_t out[2])
+{
+	char a[64];
+	const char *slash = strchr(s, '/');
+	out[0] = out[1] = 0;
+	if (!slash)
+		return parse_rate(s, &out[0]) == 0 && parse_rate(s, &out[1]) == 0;
+	if ((size_t)(slash - s) >= sizeof(a))
+		return false;
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = 0;
+	return parse_rate(a, &out[0]) == 0 && parse_rate(slash + 1, &out[1]) == 0;
+}
+
 static void check_queues(struct store *st, struct lint_report *r)
 {
 	const struct menu *m = schema_find("/queue/tree");
@@ -497,6 +512,24 @@ static void check_queues(struct store *st, struct lint_report *r)
 	}
 	const struct menu *s = schema_find("/queue/simple");
 	size_t ns = s ? store_count(st, s) : 0;
+	for (size_t j = 0; j < ns; j++) {
+		const struct item *q = store_at(st, s, j);
+		if (!enabled(s, q))
+			continue;
+		char w[96];
+		where_of(s, j, q, w, sizeof(w));
+		static const char *const dirs[2] = { "upload", "download" };
+		uint64_t la[2], ml[2];
+		if (rate_pair(v(s, q, "limit-at"), la) && rate_pair(v(s, q, "max-limit"), ml))
+			for (int d = 0; d < 2; d++)
+				if (ml[d] && la[d] > ml[d])
+					add(r, LINT_ERROR, "queue-limits", w,
+					    "%s limit-at is above %s max-limit", dirs[d], dirs[d]);
+		uint64_t tla = rate(s, q, "total-limit-at"), tml = rate(s, q, "total-max-limit");
+		if (tml && tla > tml)
+			add(r, LINT_ERROR, "queue-limits", w,
+			    "total-limit-at is above total-max-limit");
+	}
 	for (size_t j = 0; j < ns; j++) {
 		const struct item *b = store_at(st, s, j);
 		for (size_t i = 0; i < j; i++) {

@@ -24,5 +24,7 @@ add name=video parent=up packet-mark=video
 /queue simple
 add name=everyone target=192.168.88.0/24
 add name=boss target=192.168.88.10/32 comment="after the broad queue: never used"
+add name=guests target=192.168.89.0/24 limit-at=1M/8M max-limit=2M/4M total-limit-at=9M \
+    total-max-limit=6M comment="guarantees above the limits"
 /ip service
 set telnet disabled=no
