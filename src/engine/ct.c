@@ -28,7 +28,8 @@
  * packet path is exact whatever the collection budget. (A timeout changed
  * by ct_set_config applies from each entry's next refresh, as in Linux;
  * until then a list may be out of order and collection of its later
- * members waits for its head.) Eviction looks at a few heads of every list
+ * members waits for its head.) A refresh within a class moves the entry
+ * only when it gains a step (refresh): busy flows touch the lists rarely. Eviction looks at a few heads of every list
  * for the non-assured entry used least recently.
  *
  * Linux semantics reproduced (nf_conntrack_core, _proto_tcp, _udp, _icmp,
@@ -570,10 +571,26 @@ void ct_prefetch_entry(struct ct_table *t, const struct pkt *p)
 		__builtin_prefetch(link_entry(t, l));
 }
 
+/*
+ * A confirmed entry refreshed within its class moves on its expiry list
+ * only when that gains it a step, 1/64 of the timeout and at most 1 s
+ * (Linux refreshes at jiffy granularity): a flow's packets between steps
+ * leave the list alone, and the entry may expire up to a step early.
+ */
+static uint64_t refresh_step(uint64_t timeout)
+{
+	uint64_t s = timeout / 64;
+	return s < NSEC ? s : NSEC;
+}
+
 static void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
 {
 	struct ct_ext *x = ext_of(e);
-	e->expires = now + t->cfg.timeout[cls];
+	uint64_t exp = now + t->cfg.timeout[cls];
+	if ((e->status & CTS_CONFIRMED) && cls == x->cls && exp >= e->expires &&
+	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
+		return;
+	e->expires = exp;
 	if (e->status & CTS_CONFIRMED) {
 		lru_unlink(t, e, x->cls);
 		lru_append(t, e, cls);
@@ -923,8 +940,7 @@ bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const str
 		t->now = now;
 	e->bytes[dir] += p->ip_len;
 	e->packets[dir]++;
-	if (cls != ext_of(e)->cls || now + t->cfg.timeout[cls] >= e->expires + NSEC)
-		refresh(t, e, cls, now);
+	refresh(t, e, cls, now);
 	return true;
 }
 

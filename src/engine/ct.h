@@ -154,9 +154,8 @@ void ct_discard(struct ct_table *t, struct pkt *p);
  * without SYN, FIN or RST whose tuple the cache says is direction dir of
  * e: true when e is still that connection, confirmed, assured, fasttracked
  * and alive, after counting p and refreshing the timeout (TCP: established,
- * UDP: stream); false sends p to the full path. The refresh moves the entry
- * on its expiry list at most once a second, so a flow may expire up to a
- * second early.
+ * UDP: stream) as conntrack does (in steps: see ct.c); false sends p to
+ * the full path.
  */
 void ct_fast_begin(struct ct_entry *e);
 bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const struct pkt *p,

@@ -1129,6 +1129,39 @@ static void test_expire_budget(void **state)
 	ct_destroy(t);
 }
 
+/* A refresh within the class moves the entry only a step at a time
+ * (1/64 of the timeout, at most 1 s): between steps nothing changes, and
+ * the entry never expires more than a step before timeout after its last
+ * packet. */
+static void test_refresh_steps(void **state)
+{
+	struct ct_table *t = mk(true, 64);
+	struct pkt p;
+	int rc;
+	struct ct_entry *e = udp_flow(t, 1, T0, &rc);
+	udp_reply(t, e, T0, &p);
+	udp_fill(&p, e->t[0].src, e->t[0].sport, e->t[0].dst, 53, 10);
+	run(t, &p, T0); /* assured: udp-stream-timeout, 180 s, step 1 s */
+	uint64_t to = ct_get_config(t)->timeout[CTO_UDP_STREAM];
+	assert_int_equal(e->expires, T0 + to);
+	for (uint64_t at = T0 + SEC / 10; at < T0 + SEC; at += SEC / 10) {
+		run(t, &p, at);
+		assert_int_equal(e->expires, T0 + to);
+		assert_true(e->expires + SEC > at + to);
+	}
+	run(t, &p, T0 + SEC);
+	assert_int_equal(e->expires, T0 + SEC + to);
+	/* the unreplied class: 10 s, step 156.25 ms */
+	struct ct_entry *f = udp_flow(t, 2, T0, &rc);
+	uint64_t u = ct_get_config(t)->timeout[CTO_UDP];
+	udp_fill(&p, f->t[0].src, f->t[0].sport, f->t[0].dst, 53, 10);
+	run(t, &p, T0 + u / 64 - 1);
+	assert_int_equal(f->expires, T0 + u);
+	run(t, &p, T0 + u / 64);
+	assert_int_equal(f->expires, T0 + u / 64 + u);
+	ct_destroy(t);
+}
+
 static void test_table_full(void **state)
 {
 	struct ct_table *t = mk(true, 4);
@@ -1136,20 +1169,21 @@ static void test_table_full(void **state)
 	struct pkt p;
 	int rc = 0;
 
+	/* (use is ordered in steps of 1/64 of the timeout: see refresh) */
 	for (uint32_t i = 0; i < 4; i++) {
-		e[i] = udp_flow(t, i, T0 + i, &rc);
+		e[i] = udp_flow(t, i, T0 + i * SEC / 5, &rc);
 		assert_int_equal(rc, 0);
 	}
 	/* full: the least recently used unreplied flow makes room */
-	udp_reply(t, e[0], T0 + 10, &p); /* flow 0 used last now */
-	struct ct_entry *n = udp_flow(t, 4, T0 + 11, &rc);
+	udp_reply(t, e[0], T0 + SEC, &p); /* flow 0 used last now */
+	struct ct_entry *n = udp_flow(t, 4, T0 + SEC + 1, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(n);
 	assert_int_equal(ct_count(t), 4);
-	udp_reply(t, n, T0 + 12, &p);
+	udp_reply(t, n, T0 + SEC + 2, &p);
 	assert_int_equal(p.ct_state, CT_ESTABLISHED);
 	udp_fill(&p, ip4(10, 0, 0, 1), 1025, ip4(172, 16, 0, 1), 53, 10); /* flow 1 went */
-	ct_in(t, &p, T0 + 13);
+	ct_in(t, &p, T0 + SEC + 3);
 	assert_int_equal(p.ct_state, CT_NEW);
 	ct_discard(t, &p);
 	assert_null(p.ct);
@@ -1477,6 +1511,7 @@ int main(void)
 		cmocka_unit_test(test_generic),
 		cmocka_unit_test(test_fragments_untracked_nonip),
 		cmocka_unit_test(test_expire_budget),
+		cmocka_unit_test(test_refresh_steps),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_mixed_families),
