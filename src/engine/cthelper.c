@@ -412,8 +412,12 @@ static inline bool seq_after(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) > 0;
 }
 
+/* The record of e; a record left by an earlier connection in e's slot with
+ * the same tuple (reopened after TIME_WAIT) is not e's: e lacks the flag. */
 static struct cth_adj *adj_find(struct cth_table *h, const struct ct_entry *e)
 {
+	if (!(e->helper & CTH_SEQADJ))
+		return NULL;
 	struct ct_tuple t0;
 	ct_entry_tuple(e, 0, &t0);
 	for (unsigned i = 0; i < h->nadj; i++)
@@ -428,6 +432,7 @@ static struct cth_adj *adj_get(struct cth_table *h, struct ct_table *ct, struct 
 	struct cth_adj *a = adj_find(h, e);
 	if (a)
 		return a;
+	/* (this drops an earlier connection's record for the slot, if any) */
 	for (unsigned i = 0; i < h->nadj;) {
 		unsigned dir;
 		const struct cth_adj *x = &h->adj[i];
@@ -566,7 +571,8 @@ static uint16_t free_port(const struct cth_table *h, const union ipaddr *addr, u
  * The sender is translated (IPv4 NAT): the announcement must name the
  * address the peer sees, on a port no other expectation takes, and the
  * expected connection is translated back. False when the payload could
- * not be rewritten (then nothing is expected, as nf_nat_ftp drops).
+ * not be rewritten: nothing is expected and the packet must be dropped, as
+ * nf_nat_ftp does (it would name the private address).
  */
 static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
 		    const struct ftp_cmd *c, struct cth_exp *x, uint64_t now)
@@ -594,12 +600,14 @@ static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
 			 a >> 8 & 255, a & 255, port >> 8, port & 255);
 	int32_t delta;
 	uint32_t seq = p->seq;
+	/* the record first: a segment that changes length without one would
+	 * leave the connection's numbering broken */
+	struct cth_adj *ad = NULL;
+	if (strlen(text) != c->end - c->start && !(ad = adj_get(h, ct, e)))
+		return false;
 	if (!payload_replace(p, c->start, c->end, text, strlen(text), &delta))
 		return false;
 	if (delta) {
-		struct cth_adj *ad = adj_get(h, ct, e);
-		if (!ad)
-			return false;
 		struct cth_dir *o = &ad->dir[dir];
 		/* a retransmission of the same segment changes nothing more */
 		if (o->before == o->after || seq_after(seq, o->pos)) {
@@ -611,13 +619,13 @@ static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
 	return true;
 }
 
-static void ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
+static bool ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
 {
 	struct ct_entry *e = p->ct;
 	size_t n;
 	const uint8_t *d = payload_of(p, &n);
 	if (!d || p->proto != 6)
-		return;
+		return true;
 	unsigned dir = p->ct_dir;
 	struct ftp_cmd c;
 	/* the sender as it really is (before any NAT of this connection) */
@@ -627,9 +635,9 @@ static void ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uin
 	const union ipaddr *sender = &t[dir].src;
 	uint8_t fam = e->family;
 	if (!ftp_parse((const char *)d, n, dir, fam, sender, &c))
-		return;
+		return true;
 	if (!addr_eq(fam, &c.a, sender))
-		return; /* a third host: Linux's loose=0 opens nothing */
+		return true; /* a third host: Linux's loose=0 opens nothing */
 	struct cth_exp x;
 	memset(&x, 0, sizeof(x));
 	x.kind = CTH_FTP;
@@ -641,8 +649,9 @@ static void ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uin
 	x.master = e;
 	x.master_t = t[0];
 	if (fam == 4 && !addr_eq(fam, &t[!dir].dst, sender) && !ftp_nat(h, ct, p, &c, &x, now))
-		return;
+		return false;
 	exp_add(h, &x, now);
+	return true;
 }
 
 /* ---- TFTP ---- */
@@ -676,14 +685,15 @@ static void tftp_out(struct cth_table *h, struct pkt *p, uint64_t now)
 	exp_add(h, &x, now);
 }
 
-void cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
+bool cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
 {
 	const struct ct_entry *e = p->ct;
 	if (!e || !cth_is_control(e->helper) || p->ct_state == CT_RELATED)
-		return;
+		return true;
 	switch (e->helper & CTH_KIND_MASK) {
 	case CTH_FTP:
-		ftp_out(h, ct, p, now);
+		if (!ftp_out(h, ct, p, now))
+			return false;
 		seq_adjust_out(h, p);
 		break;
 	case CTH_TFTP:
@@ -692,4 +702,5 @@ void cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t n
 	default:
 		break;
 	}
+	return true;
 }

@@ -71,8 +71,9 @@ void cth_pre(struct cth_table *h, struct ct_table *ct, struct pkt *p);
  * helper; an expected connection's packets before a reply are related. */
 void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now);
 /* An accepted packet of a helped connection (after NAT and ct_confirm):
- * the helper reads it and may register an expectation. */
-void cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now);
+ * the helper reads it and may register an expectation. False: the packet
+ * must be dropped (its payload needed a rewrite that could not be made). */
+bool cth_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now);
 
 /* Expectations alive at now (tests, print). */
 size_t cth_expectations(struct cth_table *h, uint64_t now);

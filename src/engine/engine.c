@@ -100,6 +100,8 @@ struct flow {
 struct flow_set {
 	_Alignas(64) struct flow way[2];
 };
+
+static bool flows_alloc(struct engine *en);
 _Static_assert(sizeof(struct flow_set) == 64, "one cache line per set");
 
 struct engine {
@@ -675,6 +677,8 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 		if (a && !strcmp(a, "fasttrack-connection") && !disabled(fm, it))
 			en->has_fasttrack = true;
 	}
+	if (en->has_fasttrack && !en->flows)
+		flows_alloc(en); /* else on the first flow learnt */
 	return 0;
 }
 
@@ -1253,8 +1257,12 @@ static void confirm(struct engine *en, struct pkt *p, struct engine_out *out)
 		finish_drop(en, p, out);
 		return;
 	}
-	if (p->ct && p->ct->helper)
-		cth_out(en->cth, en->ct, p, p->ts);
+	if (p->ct && p->ct->helper && !cth_out(en->cth, en->ct, p, p->ts)) {
+		out->verdict = EV_DROP;
+		out->reason = DR_HELPER;
+		out->rule_id = 0;
+		finish_drop(en, p, out);
+	}
 }
 
 /* The first packet of a connection (new, or related through a helper's
@@ -1425,8 +1433,10 @@ static inline bool fast_candidate(const struct pkt *p)
 	if (p->family != 4 || (p->flags & (PKT_F_FRAGMENT | PKT_F_IPV4_OPTS)) ||
 	    !(p->flags & PKT_F_L4) || p->ttl <= 1)
 		return false;
+	/* TCP: an ACK without SYN, FIN or RST (a segment without ACK is for
+	 * the full path, where conntrack finds it invalid) */
 	if (p->proto == IPPROTO_TCP_)
-		return !(p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST));
+		return (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST | TCPF_ACK)) == TCPF_ACK;
 	return p->proto == 17;
 }
 
@@ -1438,6 +1448,21 @@ static inline struct flow_set *flow_set_for(const struct engine *en, const struc
 	return flow_set_of(en, p->src.v4, p->dst.v4, p->sport, p->dport, p->proto, p->in_if);
 }
 
+static bool flows_alloc(struct engine *en)
+{
+	en->flows = aligned_alloc(64, FLOW_SETS * sizeof(*en->flows));
+	if (en->flows)
+		memset(en->flows, 0, FLOW_SETS * sizeof(*en->flows));
+	return en->flows != NULL;
+}
+
+static bool flow_same(const struct engine *en, const struct flow *a, const struct flow *b)
+{
+	return a->gen == en->flow_gen && a->src == b->src && a->dst == b->dst &&
+	       a->sport == b->sport && a->dport == b->dport && a->proto == b->proto &&
+	       a->in_if == b->in_if;
+}
+
 /* After a fasttracked packet took the full path to a forward: its direction
  * of the connection goes into the cache. */
 static void flow_learn(struct engine *en, const struct pkt *p, const struct engine_out *out)
@@ -1446,12 +1471,8 @@ static void flow_learn(struct engine *en, const struct pkt *p, const struct engi
 	if (p->family != 4 || (p->proto != IPPROTO_TCP_ && p->proto != 17) || !e ||
 	    !(e->status & CTS_ASSURED) || p->routing_mark)
 		return;
-	if (!en->flows) {
-		en->flows = aligned_alloc(64, FLOW_SETS * sizeof(*en->flows));
-		if (!en->flows)
-			return;
-		memset(en->flows, 0, FLOW_SETS * sizeof(*en->flows));
-	}
+	if (!en->flows && !flows_alloc(en))
+		return;
 	const struct ct_ends *k = &e->t[p->ct_dir];
 	struct flow_set *set = flow_set_of(en, k->src, k->dst, k->sport, k->dport, p->proto,
 					   p->in_if);
@@ -1459,11 +1480,9 @@ static void flow_learn(struct engine *en, const struct pkt *p, const struct engi
 			   .in_if = p->in_if, .proto = p->proto, .dir = p->ct_dir,
 			   .out_if = out->out_if, .gen = en->flow_gen, .nexthop = out->nexthop,
 			   .ct = e };
-	struct flow *w1 = &set->way[1];
-	if (!(w1->gen == en->flow_gen && w1->src == nf.src && w1->dst == nf.dst &&
-	      w1->sport == nf.sport && w1->dport == nf.dport && w1->proto == nf.proto &&
-	      w1->in_if == nf.in_if))
-		*w1 = set->way[0]; /* unless the flow is in way 1 already: push way 0 down */
+	/* the newest first; the other way keeps the set's other flow */
+	if (!flow_same(en, &set->way[0], &nf))
+		set->way[1] = set->way[0];
 	set->way[0] = nf;
 	ct_fast_begin(e);
 }
@@ -1718,10 +1737,12 @@ static void input_parsed(struct engine *en, struct pkt *p, enum drop_reason r,
 {
 	out_reset(out);
 	en->last_now = now;
+	/* the cache may have come into being since this packet's parse stage */
+	if (!set && r == DR_NONE && en->flows)
+		set = flow_set_for(en, p);
 	if (set && fast_forward(en, p, set, now, out))
 		return;
-	if (r == DR_NONE)
-		r = pkt_verify_csum(p, true);
+	r = pkt_check_csum(p, r);
 	if (__builtin_expect(r != DR_NONE || (p->flags & PKT_F_FRAGMENT), 0)) {
 		if (!input_slow(en, p, r, out))
 			return;

@@ -714,9 +714,23 @@ static enum drop_reason parse_ipv6(struct pkt *p)
 	return parse_l4(p);
 }
 
+/* The IPv4 header checksum, once the header parsed (l4_off is set then). */
+static bool v4_hdr_csum_bad(const struct pkt *p)
+{
+	return p->family == 4 && p->l4_off > p->l3_off &&
+	       cksum(p->data + p->l3_off, (uint32_t)(p->l4_off - p->l3_off), 0) != 0;
+}
+
+enum drop_reason pkt_check_csum(const struct pkt *p, enum drop_reason r)
+{
+	if (v4_hdr_csum_bad(p))
+		return DR_BAD_IPV4_CSUM;
+	return r == DR_NONE ? pkt_verify_csum(p, true) : r;
+}
+
 enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4)
 {
-	if (p->family == 4 && cksum(p->data + p->l3_off, (uint32_t)(p->l4_off - p->l3_off), 0) != 0)
+	if (v4_hdr_csum_bad(p))
 		return DR_BAD_IPV4_CSUM;
 	/* a fragment's checksum covers the whole datagram: checked reassembled */
 	if (!l4 || !(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT))
@@ -787,9 +801,7 @@ enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum)
 		r = parse_ipv6(p);
 	else
 		return DR_NOT_IP;
-	if (r == DR_NONE && check_csum)
-		r = pkt_verify_csum(p, true);
-	return r;
+	return check_csum ? pkt_check_csum(p, r) : r;
 }
 
 /* ---- rewrites ---- */
@@ -1115,6 +1127,7 @@ static const char *const reason_names[] = {
 	[DR_BLACKHOLE] = "blackhole",
 	[DR_TTL_EXCEEDED] = "ttl-exceeded",
 	[DR_NAT_NO_PORT] = "nat-no-port",
+	[DR_HELPER] = "helper-rewrite-failed",
 	[DR_QUEUE] = "queue-full",
 	[DR_NOT_IP] = "not-ip",
 };

@@ -45,6 +45,7 @@ enum drop_reason {
 	DR_BLACKHOLE,
 	DR_TTL_EXCEEDED,
 	DR_NAT_NO_PORT,     /* port allocation exhausted */
+	DR_HELPER,          /* a helper could not rewrite the payload (FTP behind NAT) */
 	DR_QUEUE,           /* queue full (QoS) */
 	DR_NOT_IP,          /* handed to L2 (ARP) or unknown ethertype: not dropped by rules */
 	DR_MAX
@@ -152,6 +153,11 @@ enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum);
 /* The checks of check_csum on a packet parsed without them: the IPv4 header
  * checksum, and with l4 the TCP/UDP/ICMP one (not of a fragment). */
 enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
+/* What pkt_parse with check_csum returns, given r, what it returned
+ * without: a bad IPv4 header checksum first, even under a transport error
+ * (Linux checks the header before defragmenting), then r, then the
+ * transport checksum. */
+enum drop_reason pkt_check_csum(const struct pkt *p, enum drop_reason r);
 
 /* Internet checksum of a buffer (folded, complemented). */
 uint16_t csum_buf(const void *data, size_t len, uint32_t initial);

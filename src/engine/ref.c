@@ -743,7 +743,7 @@ static uint16_t out_mtu(const struct ref *r, uint16_t ifid)
 		for (size_t i = 0, n = m ? store_count(r->st, m) : 0; i < n; i++) {
 			const struct item *it = store_at(r->st, m, i);
 			const char *name = item_get(m, it, "name"), *t = item_get(m, it, "mtu");
-			if (name && t && !strcmp(name, ifname) && !u64_of(t, &v) && v >= 64 &&
+			if (name && t && !strcmp(name, ifname) && u64_of(t, &v) && v >= 64 &&
 			    v <= 65535)
 				mtu = v;
 		}

@@ -1655,6 +1655,148 @@ static void test_frag_untracked(void **state)
 	env_free(v);
 }
 
+/* A first fragment whose transport header is cut short still has its IPv4
+ * header checksum checked before reassembly (Linux: ip_rcv before defrag). */
+static void test_frag_bad_header_csum(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	dgram(&d, "tcp 192.168.88.10:1000 > 198.51.100.7:80 flags=PA seq=1 ack=1 len=64");
+	uint32_t n = frag(&d, 0, 8, true, 77, f.buf); /* 8 bytes of the TCP header */
+	f.buf[14 + 10] ^= 0x55;
+	assert_int_equal(run_raw(v, &f, "ether2", n), EV_DROP);
+	assert_int_equal(f.out.reason, DR_BAD_IPV4_CSUM);
+	assert_int_not_equal(send_frag(v, &f, &d, 8, d.len - d.l3 - d.hl - 8, false, 77),
+			     EV_FORWARD);
+	env_free(v);
+}
+
+/* One FTP control connection through masquerade whose PORT changes length;
+ * returns the verdict of the PORT segment and, when it left, checks the
+ * next segment's sequence number follows the rewritten length. */
+static enum ev_verdict ftp_port_conn(struct env *v, unsigned cport, uint32_t isn, uint32_t sisn,
+				     bool close)
+{
+	struct frame f;
+	char d[200];
+	const char *cmd = "PORT 192,168,88,10,195,80\r\n";
+	uint32_t sent = (uint32_t)strlen(cmd);
+	snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=S seq=%u", cport, isn);
+	assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+	unsigned pub = f.p.sport;
+	snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > 203.0.113.2:%u flags=SA seq=%u ack=%u", pub,
+		 sisn, isn + 1);
+	assert_int_equal(run(v, &f, "ether1", d), EV_FORWARD);
+	snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=A seq=%u ack=%u", cport,
+		 isn + 1, sisn + 1);
+	assert_int_equal(run(v, &f, "ether2", d), EV_FORWARD);
+	snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=PA seq=%u ack=%u",
+		 cport, isn + 1, sisn + 1);
+	enum ev_verdict port = run_text(v, &f, "ether2", d, cmd);
+	if (port != EV_FORWARD)
+		return port;
+	uint32_t plen = f.p.payload_len; /* 203,0,113,2 and a free port */
+	assert_int_not_equal(plen, sent);
+	snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=PA seq=%u ack=%u",
+		 cport, isn + 1 + sent, sisn + 1);
+	assert_int_equal(run_text(v, &f, "ether2", d, "QUIT\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.seq, isn + 1 + plen);
+	if (close) {
+		snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=FA seq=%u ack=%u",
+			 cport, isn + 1 + sent + 6, sisn + 1);
+		run(v, &f, "ether2", d);
+		snprintf(d, sizeof(d), "tcp 198.51.100.7:21 > 203.0.113.2:%u flags=FA seq=%u ack=%u",
+			 pub, sisn + 1, isn + 1 + plen + 6 + 1);
+		run(v, &f, "ether1", d);
+		snprintf(d, sizeof(d), "tcp 192.168.88.10:%u > 198.51.100.7:21 flags=A seq=%u ack=%u",
+			 cport, isn + 1 + sent + 7, sisn + 2);
+		run(v, &f, "ether2", d);
+	}
+	return port;
+}
+
+/* With every sequence-adjust record held by a live connection, a PORT that
+ * would change length is dropped (as nf_nat_ftp does), never sent with
+ * the connection's numbering broken; and the same tuple reopened after
+ * TIME_WAIT (the same slot) gets a record of its own. */
+static void test_ftp_nat_records(void **state)
+{
+	struct env *v = env_new("/ip firewall nat\n"
+				"add chain=srcnat action=masquerade out-interface=ether1\n");
+	for (unsigned i = 0; i < 256; i++)
+		assert_int_equal(ftp_port_conn(v, 30000 + i, 100, 500, false), EV_FORWARD);
+	assert_int_equal(ftp_port_conn(v, 30256, 100, 500, false), EV_DROP);
+	assert_int_equal(engine_drops(v->en, DR_HELPER), 1);
+	env_free(v);
+
+	v = env_new("/ip firewall nat\nadd chain=srcnat action=masquerade out-interface=ether1\n");
+	assert_int_equal(ftp_port_conn(v, 40000, 100, 500, true), EV_FORWARD);
+	assert_int_equal(ftp_port_conn(v, 40000, 900000, 700000, true), EV_FORWARD);
+	env_free(v);
+}
+
+/* The first burst after FastTrack is configured behaves as single packets:
+ * the cache exists from the load on, so a packet parsed before the first
+ * flow was learnt still finds it. */
+static void test_burst_first_flow(void **state)
+{
+	uint64_t hits_of[2];
+	enum ev_verdict second[2];
+	for (int mode = 0; mode < 2; mode++) {
+		struct env *v = env_new(ft_rsc);
+		struct frame f;
+		const char *up = "udp 192.168.88.10:5000 > 198.51.100.7:53 len=40";
+		const char *down = "udp 198.51.100.7:53 > 203.0.113.2:5000 len=40";
+		run(v, &f, "ether2", up);
+		run(v, &f, "ether1", down);
+		static uint8_t b0[FRAME], b1[FRAME];
+		uint32_t l0 = build(up, b0), l1 = build(up, b1);
+		b1[14 + 20 + 6] ^= 0x11; /* the second one's UDP checksum is bad */
+		struct pkt p[2] = { { .data = b0, .len = l0, .cap = FRAME },
+				    { .data = b1, .len = l1, .cap = FRAME } };
+		struct pkt *pv[2] = { &p[0], &p[1] };
+		struct engine_out o[2];
+		uint16_t in[2] = { ifid("ether2"), ifid("ether2") };
+		v->now += SEC;
+		if (mode == 0) {
+			engine_input(v->en, &p[0], in[0], v->now, &o[0]);
+			engine_input(v->en, &p[1], in[1], v->now, &o[1]);
+		} else {
+			assert_int_equal(engine_input_burst(v->en, pv, in, 2, v->now, o), 2);
+		}
+		second[mode] = o[1].verdict;
+		hits_of[mode] = engine_fast_hits(v->en);
+		env_free(v);
+	}
+	assert_int_equal(second[0], second[1]);
+	assert_int_equal(hits_of[0], hits_of[1]);
+}
+
+/* A TCP segment without ACK on a cached flow takes the full path, where
+ * conntrack finds it invalid. */
+static void test_fasttrack_no_ack(void **state)
+{
+	struct env *v = env_new(ft_rsc);
+	struct frame f;
+	run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S seq=1000 win=65535");
+	run(v, &f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 flags=SA seq=5000 ack=1001 "
+			     "win=65535");
+	run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=A seq=1001 ack=5001 "
+			     "win=65535");
+	run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=PA seq=1001 ack=5001 "
+			     "win=65535 len=10");
+	run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=PA seq=1011 ack=5001 "
+			     "win=65535 len=10");
+	uint64_t h = engine_fast_hits(v->en);
+	assert_true(h > 0);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=P "
+					      "seq=1021 win=65535 len=10"), EV_DROP);
+	assert_int_equal(f.p.ct_state, CT_INVALID);
+	assert_int_equal(engine_fast_hits(v->en), h);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1681,6 +1823,10 @@ int main(void)
 		cmocka_unit_test(test_v4_fasttrack_tcp),
 		cmocka_unit_test(test_burst_matches_single),
 		cmocka_unit_test(test_reset_counters),
+		cmocka_unit_test(test_frag_bad_header_csum),
+		cmocka_unit_test(test_ftp_nat_records),
+		cmocka_unit_test(test_burst_first_flow),
+		cmocka_unit_test(test_fasttrack_no_ack),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
 		cmocka_unit_test(test_frag_overlap),
