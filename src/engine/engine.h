@@ -89,7 +89,10 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
  * effect engine_input would have. Returns how many were run: fewer than n
  * right after a fragment that completed a datagram (engine_input's note: it
  * must be sent before the engine runs another packet); the caller passes
- * the rest again. */
+ * the rest again. A packet's p->ct is the connection as it stood when that
+ * packet ran: a later packet of the burst may end it or reuse its slot, so
+ * a caller that reads connections (QoS classifiers) reads them before the
+ * next burst and accepts that. */
 #define ENGINE_BURST 256
 size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_if, size_t n,
 			  uint64_t now, struct engine_out *out);
