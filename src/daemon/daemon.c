@@ -701,6 +701,8 @@ int daemon_main(const struct daemon_opts *o)
 		snprintf(d->sock_path, sizeof(d->sock_path), "%s/rosfw.sock", dir);
 	if (store_open(&d->st, db, &e) < 0)
 		goto out;
+	if (store_recovered(d->st))
+		conf_log("system,error,critical", "%s", store_recovered(d->st));
 	struct conf_session s;
 	daemon_session_init(d, &s, "system", POL_ALL);
 	if (store_is_new(d->st)) {

@@ -28,12 +28,21 @@ expect_contains "$out" " 1 U   /ip firewall filter add chain=input comment=u2 pl
 out=$("$ROSFW" --db "$udb" exec '/ip firewall filter print where comment~"^u"')
 expect_contains "$out" ";;; u2"
 expect_not_contains "$out" "action=drop"
-out=$("$ROSFW" --db "$udb" exec '/undo' 2>&1) && fail "undo in a new process: $out"
-expect_contains "$out" "nothing to undo"
+# the history is in the store: a later process lists it and undoes from it
+out=$("$ROSFW" --db "$udb" exec '/system history print' '/undo' \
+	'/ip firewall filter print where comment~"^u"' '/system history print' 2>&1) ||
+	fail "undo in a new process: $out"
+expect_contains "$out" " 0 R   /ip firewall filter set [find comment=u1] action=drop"
+expect_contains "$out" ";;; u1"
+expect_not_contains "$out" ";;; u2"
+expect_contains "$out" " 1 R   /ip firewall filter add chain=input comment=u2 place-before=0"
+out=$("$ROSFW" --db "$udb" exec '/redo' ':put [/ip firewall filter print count-only where comment~"^u"]' 2>&1)
+expect_contains "$out" "2"
 
 # A client of the console socket: each argument is "conn:Ktext" (a request
 # of kind K on connection conn, opened on first use), "conn:close",
-# "conn:eof" (wait until the router closes it) or "kill:PID"; prints
+# "conn:eof" (wait until the router closes it), "kill:PID" (SIGTERM) or
+# "kill9:PID"; prints
 # "conn: status=S safe=0|1 out=..." per reply.
 sockc() {
 	python3 - "$sock" "$@" <<'EOF'
@@ -56,8 +65,8 @@ def reply(c):
         c[1] += d
 for arg in sys.argv[2:]:
     name, _, req = arg.partition(':')
-    if name == 'kill':
-        os.kill(int(req), signal.SIGTERM)
+    if name in ('kill', 'kill9'):
+        os.kill(int(req), signal.SIGKILL if name == 'kill9' else signal.SIGTERM)
         continue
     if req == 'close':
         conns.pop(name)[0].close()
@@ -257,6 +266,35 @@ start
 kill -TERM "$pid"
 wait "$pid" && pass || fail "SIGTERM: exit status $?"
 [ ! -e "$sock" ] && pass || fail "socket left behind"
+
+# safe mode and kill -9: the next start undoes what the session changed in
+# safe mode (an add, a set, a remove) and logs it; a change made before
+# safe mode was taken, and one by another session, stay
+start
+con '/ip firewall filter add chain=input comment=k9-old' '/ip firewall filter add chain=input comment=k9-gone' >/dev/null
+out=$(sockc 'b:C/ip firewall filter add chain=input comment=k9-before' 'a:Xtake' \
+	'a:C/ip firewall filter add chain=input comment=k9-new' \
+	'a:C/ip firewall filter set [find comment=k9-old] action=drop' \
+	'a:C/ip firewall filter remove [find comment=k9-gone]' \
+	'b:C/ip firewall filter add chain=forward comment=k9-other' "kill9:$pid")
+expect_contains "$out" "a: status=0 safe=1"
+wait "$pid" 2>/dev/null
+start
+out=$(con '/ip firewall filter print where comment~"^k9"')
+expect_contains "$out" ";;; k9-old"
+expect_contains "$out" ";;; k9-gone"
+expect_contains "$out" ";;; k9-before"
+expect_contains "$out" ";;; k9-other"
+expect_not_contains "$out" "k9-new"
+expect_not_contains "$out" "action=drop"
+out=$(con '/log print where message~"safe mode"' '/system history print')
+expect_contains "$out" "safe mode of admin was held when the router stopped: 3 changes undone"
+expect_contains "$out" " R   /ip firewall filter add chain=input comment=k9-new"
+# nobody holds safe mode now
+out=$(sockc 'a:Xtake' 'a:Xrelease')
+expect_contains "$out" "a: status=0 safe=1"
+kill -TERM "$pid"
+wait "$pid" && pass || fail "SIGTERM after recovery: exit status $?"
 
 # crash safety: acknowledged adds survive kill -9 at any moment
 start
