@@ -656,8 +656,9 @@ static void history_commit(struct store *st, const char *who, const char *comman
 /* ---- history on disk ----
  * Each entry is a row of hist, written in the transaction that makes or
  * changes it, so the history on disk always goes with the items on disk:
- * /system history, /undo and /redo go on after a restart (RouterOS keeps
- * its history across reboots too). While a session holds safe mode, meta
+ * /system history, /undo and /redo go on after a restart. (RouterOS's own
+ * documentation shows history entries dated before a restart, next to a
+ * "---" entry; an undo record that no longer applies is refused as usual.) While a session holds safe mode, meta
  * says so (safe_session, safe_mark, safe_who): a store opened with that
  * still there belongs to a router that stopped without ending the session
  * (kill -9, power), and the open undoes what the session changed since it
