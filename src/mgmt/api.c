@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf/runtime.h"
 #include "daemon/daemon.h"
 #include "mgmt/api_word.h"
 #include "mgmt/cert.h"
@@ -53,6 +54,8 @@
 #define API_CLOSING_MS    10000       /* time to take the last replies */
 #define API_PRELOGIN_MAX  32          /* sentences before login */
 #define API_READ_BUDGET   16          /* reads per callback, for fairness */
+#define API_POLL_MS       1000        /* runtime tables of listen: compared this often */
+#define API_LOG_POLL_MS   200         /* /log listen: new lines this soon */
 
 static const struct api_limits lim_prelogin = { 4096, 4096, 32 };
 static const struct api_limits lim_user = { 16u << 20, 16u << 20, 65536 };
@@ -67,13 +70,20 @@ struct api_cred {
 	int refs;
 };
 
-/* A boolean stack query (?name, ?-name, ?name=x, ?<name=x, ?>name=x, ?#ops). */
+/* What a listen has reported of an item: who it is (its id; for a runtime
+ * table, what identifies it there: ids of runtime rows may be positions),
+ * the id it was reported with, and its values. */
 struct snap {
+	uint64_t key;
 	uint32_t id;
 	uint64_t hash;
 };
 
-/* A running listen command. */
+/* A running listen command. Configuration menus are compared after each
+ * commit that touches them; runtime tables (and any menu whose .proplist
+ * names counters) are polled: /log whenever a line was logged (one !re per
+ * new line, none for lines that leave the ring), the others every
+ * API_POLL_MS. */
 struct listen {
 	struct listen *next;
 	char *tag;
@@ -84,6 +94,10 @@ struct listen {
 	struct mgmt_query q;
 	struct snap *snap;
 	size_t nsnap;
+	bool poll;     /* compared on the clock, not (only) after commits */
+	bool stats;    /* counters named in .proplist count as changes */
+	bool log;      /* /log */
+	uint64_t log_seq, polled_ms;
 };
 
 struct api_conn {
@@ -133,7 +147,7 @@ struct api_server {
 	struct api_conn *conns;
 	size_t nconns;
 	struct mgmt_throttle thr;
-	int hk_timer, changes_timer, rewatch_timer;
+	int hk_timer, changes_timer, rewatch_timer, poll_timer;
 	uint64_t *changed;
 	size_t nwords;
 	bool md5_login;
@@ -430,13 +444,28 @@ static void rows_of(struct api_conn *c, const struct menu *m, struct mgmt_result
 	mgmt_exec(&c->s, m->path, "print", NULL, 0, res, &e);
 }
 
-static uint64_t row_hash(const struct menu *m, const struct mgmt_row *r)
+static bool listed(const struct listen *L, const char *name)
+{
+	for (size_t i = 0; i < L->nprops; i++)
+		if (!strcmp(L->props[i], name))
+			return true;
+	return false;
+}
+
+/* The values that make a change: counters only when .proplist asks for
+ * them, and never a runtime row's clock (a connection's timeout, uptime),
+ * which moves by itself. */
+static uint64_t row_hash(const struct listen *L, const struct mgmt_row *r)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < r->n; i++) {
-		int p = schema_prop(m, r->a[i].name, NULL);
-		if (p >= 0 && (m->props[p].flags & PF_STAT))
-			continue; /* counters move without a change */
+		int p = schema_prop(L->m, r->a[i].name, NULL);
+		if (p >= 0 && (L->m->props[p].flags & PF_STAT) &&
+		    !(L->stats && listed(L, r->a[i].name)))
+			continue;
+		if ((L->m->flags & MF_RUNTIME) &&
+		    (!strcmp(r->a[i].name, "timeout") || !strcmp(r->a[i].name, "uptime")))
+			continue;
 		h = fnv(h, r->a[i].name);
 		h = fnv(h, r->a[i].value);
 	}
@@ -449,6 +478,26 @@ static bool row_id(const struct mgmt_row *r, uint32_t *id)
 	return v && store_parse_id(v, id) == 0;
 }
 
+/* Who a row is: its id, or for a runtime table its name, or the addresses
+ * and protocol of a connection. */
+static uint64_t row_key(const struct listen *L, const struct mgmt_row *r, uint32_t id)
+{
+	if (!(L->m->flags & MF_RUNTIME) || L->log)
+		return id;
+	static const char *const flow[] = { "protocol", "src-address", "dst-address", NULL };
+	const char *key = L->m->key ? mgmt_row_get(r, L->m->key) : NULL;
+	uint64_t h = 0xcbf29ce484222325ull;
+	if (key)
+		return fnv(h, key);
+	bool any = false;
+	for (const char *const *k = flow; *k; k++) {
+		const char *v = mgmt_row_get(r, *k);
+		h = fnv(h, v ? v : "");
+		any |= v != NULL;
+	}
+	return any ? h : id;
+}
+
 static void snap_take(struct listen *L, const struct mgmt_result *res)
 {
 	free(L->snap);
@@ -457,20 +506,22 @@ static void snap_take(struct listen *L, const struct mgmt_result *res)
 	for (size_t i = 0; i < res->nrows; i++) {
 		uint32_t id;
 		if (row_id(&res->rows[i], &id))
-			L->snap[L->nsnap++] = (struct snap){ id, row_hash(L->m, &res->rows[i]) };
+			L->snap[L->nsnap++] = (struct snap){ row_key(L, &res->rows[i], id), id,
+							     row_hash(L, &res->rows[i]) };
 	}
 }
 
-static const struct snap *snap_find(const struct snap *s, size_t n, uint32_t id)
+static const struct snap *snap_find(const struct snap *s, size_t n, uint64_t key)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i].id == id)
+		if (s[i].key == key)
 			return &s[i];
 	return NULL;
 }
 
 /* Reports what changed in L's menu since its snapshot: new and changed
- * items in menu order, then the removed ones as .dead. */
+ * items in menu order, then the removed ones as .dead (not for log lines
+ * leaving the ring). */
 static void listen_diff(struct api_conn *c, struct listen *L)
 {
 	struct mgmt_result res;
@@ -483,14 +534,14 @@ static void listen_diff(struct api_conn *c, struct listen *L)
 		uint32_t id;
 		if (!row_id(&res.rows[i], &id))
 			continue;
-		const struct snap *was = snap_find(old, nold, id);
-		if (was && was->hash == row_hash(L->m, &res.rows[i]))
+		const struct snap *was = snap_find(old, nold, row_key(L, &res.rows[i], id));
+		if (was && was->hash == row_hash(L, &res.rows[i]))
 			continue;
 		if (mgmt_query_match(&L->q, &res.rows[i]))
 			reply_row(c, L->tag, &res.rows[i], L->props, L->nprops);
 	}
-	for (size_t i = 0; i < nold; i++) {
-		if (snap_find(L->snap, L->nsnap, old[i].id))
+	for (size_t i = 0; i < nold && !L->log; i++) {
+		if (snap_find(L->snap, L->nsnap, old[i].key))
 			continue;
 		char id[16];
 		snprintf(id, sizeof(id), "*%X", old[i].id);
@@ -533,6 +584,17 @@ static void do_listen(struct api_conn *c, const struct req *r, const char *path)
 	L->m = m;
 	L->path = xstrdup(path);
 	L->props = proplist_parse(req_attr(r, ".proplist"), &L->nprops);
+	L->log = !strcmp(path, "/log");
+	for (size_t i = 0; i < L->nprops; i++) {
+		int p = schema_prop(m, L->props[i], NULL);
+		L->stats |= p >= 0 && (m->props[p].flags & PF_STAT);
+	}
+	L->poll = (m->flags & MF_RUNTIME) || L->stats;
+	L->polled_ms = loop_now_ms();
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &L->log_seq);
+	if (L->stats)
+		daemon_refresh_stats(c->a->d);
 	struct mgmt_result res;
 	rows_of(c, m, &res);
 	snap_take(L, &res);
@@ -1203,6 +1265,42 @@ static void changes_fire(struct loop *l, void *ctx)
 	reap(a);
 }
 
+/* Runtime tables and counters under listen: compared on the clock. */
+static void poll_fire(struct loop *l, void *ctx)
+{
+	(void)l;
+	struct api_server *a = ctx;
+	uint64_t now = loop_now_ms(), seq;
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &seq);
+	bool refreshed = false;
+	for (struct api_conn *c = a->conns; c; c = c->next) {
+		if (c->dead || !c->authed)
+			continue;
+		size_t before = c->out.len;
+		for (struct listen *L = c->listens; L; L = L->next) {
+			if (!L->poll)
+				continue;
+			if (L->log ? L->log_seq == seq : now - L->polled_ms < API_POLL_MS)
+				continue;
+			if (L->stats && !refreshed) {
+				daemon_refresh_stats(a->d);
+				refreshed = true;
+			}
+			L->log_seq = seq;
+			L->polled_ms = now;
+			listen_diff(c, L);
+		}
+		if (c->out.len != before) {
+			if (out_pending(c) > API_OUT_MAX)
+				c->dead = true;
+			else
+				conn_watch(c);
+		}
+	}
+	reap(a);
+}
+
 static void on_change(void *ctx, const uint64_t *changed, size_t nwords)
 {
 	struct api_server *a = ctx;
@@ -1255,6 +1353,7 @@ struct api_server *api_server_start(struct daemon *d, struct err *e)
 	services_apply(a);
 	daemon_on_change(d, on_change, a);
 	a->hk_timer = loop_timer(a->l, 1000, 1000, housekeeping, a);
+	a->poll_timer = loop_timer(a->l, API_LOG_POLL_MS, API_LOG_POLL_MS, poll_fire, a);
 	return a;
 }
 
@@ -1263,6 +1362,7 @@ void api_server_stop(struct api_server *a)
 	if (!a)
 		return;
 	loop_cancel(a->l, a->hk_timer);
+	loop_cancel(a->l, a->poll_timer);
 	if (a->changes_timer)
 		loop_cancel(a->l, a->changes_timer);
 	if (a->rewatch_timer)
