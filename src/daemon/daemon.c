@@ -94,6 +94,7 @@ struct daemon {
 	uint64_t start_ns;
 	/* real interfaces (--iface): the live dataplane */
 	struct dataplane *dp;
+	struct mgmt_pool *logins;
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -131,6 +132,19 @@ struct loop *daemon_loop(struct daemon *d)
 struct store *daemon_store(struct daemon *d)
 {
 	return d->st;
+}
+
+struct mgmt_pool *daemon_login_pool(struct daemon *d)
+{
+	return d->logins;
+}
+
+static void logins_done(struct loop *l, int fd, short revents, void *ctx)
+{
+	(void)l;
+	(void)fd;
+	(void)revents;
+	mgmt_pool_run(ctx);
 }
 
 void daemon_session_init(struct daemon *d, struct conf_session *s, const char *user,
@@ -735,6 +749,14 @@ int daemon_main(const struct daemon_opts *o)
 	}
 	if (console_socket(d, &e) < 0)
 		goto out;
+	/* two threads: the machine's cores; a login waits its turn, the loop
+	 * does not */
+	d->logins = mgmt_pool_new(2);
+	if (!d->logins) {
+		err_set(&e, "cannot start the login threads");
+		goto out;
+	}
+	loop_watch(d->loop, mgmt_pool_fd(d->logins), POLLIN, logins_done, d->logins);
 	if (!o->no_services) {
 		d->api = api_server_start(d, &e);
 		if (!d->api)
@@ -772,6 +794,7 @@ out:
 		rest_server_stop(d->rest);
 	while (d->clients)
 		client_close(d, d->clients);
+	mgmt_pool_free(d->logins);
 	if (d->sock >= 0) {
 		close(d->sock);
 		unlink(d->sock_path);

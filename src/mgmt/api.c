@@ -129,6 +129,9 @@ struct api_conn {
 	bool dead;     /* close at the next safe point */
 	short events;
 	struct listen *listens;
+	uint64_t serial;   /* names it to a login being verified */
+	bool verifying;    /* its /login is with the login threads: input waits */
+	char *login_tag;
 };
 
 struct lctx {
@@ -151,6 +154,7 @@ struct api_server {
 	uint64_t *changed;
 	size_t nwords;
 	bool md5_login;
+	uint64_t serial;
 };
 
 static void conn_io(struct loop *l, int fd, short revents, void *ctx);
@@ -379,6 +383,68 @@ static int md5_login(struct api_conn *c, const char *name, const char *response,
 	return mgmt_login(c->a->st, name, pw, c->peer, POL_API, policy, e);
 }
 
+static void process_input(struct api_conn *c);
+static void conn_watch(struct api_conn *c);
+static void reap(struct api_server *a);
+
+/* The answer to a /login: rc 0 (policy) or -1 (e). */
+static void login_answer(struct api_conn *c, const char *tag, const char *name, int rc,
+			 unsigned policy, const struct err *e)
+{
+	struct api_server *a = c->a;
+	char who[65];
+	sanitize(name ? name : "", who, sizeof(who));
+	if (rc < 0) {
+		mgmt_throttle_fail(&a->thr, c->peer, loop_now_ms(), "api");
+		conf_log("system,error,critical", "login failure for user %s from %s via api", who,
+			 c->peer);
+		reply_trap(c, tag, -1, e->msg[0] ? e->msg : MSG_BAD_LOGIN);
+		return;
+	}
+	if (c->has_session)
+		conf_session_free(&c->s);
+	daemon_session_init(a->d, &c->s, name, policy);
+	c->has_session = true;
+	c->authed = true;
+	mgmt_active_remove(c->active);
+	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
+	api_decoder_limits(&c->dec, &lim_user);
+	conf_log("system,info,account", "user %s logged in from %s via api", who, c->peer);
+	reply_done(c, tag, NULL);
+}
+
+static void login_finish(struct api_conn *c, const char *tag, struct mgmt_login *lg,
+			 bool verified)
+{
+	struct err e;
+	err_clear(&e);
+	unsigned policy = 0;
+	/* failures that came in while this one was checked may have closed
+	 * the address meanwhile */
+	int rc = lg->hash && mgmt_throttle_blocked(&c->a->thr, c->peer, loop_now_ms())
+			 ? err_set(&e, MSG_BAD_LOGIN)
+			 : mgmt_login_finish(c->a->st, lg, verified, &policy, &e);
+	login_answer(c, tag, lg->user, rc, policy, &e);
+}
+
+/* A login thread is done with a connection's /login. */
+static void login_verified(void *ctx, uint64_t serial, struct mgmt_login *lg, bool verified)
+{
+	struct api_server *a = ctx;
+	struct api_conn *c = a->conns;
+	while (c && c->serial != serial)
+		c = c->next;
+	if (!c || c->dead || c->closing || !c->verifying)
+		return;
+	c->verifying = false;
+	login_finish(c, c->login_tag, lg, verified);
+	free(c->login_tag);
+	c->login_tag = NULL;
+	process_input(c);
+	conn_watch(c);
+	reap(a);
+}
+
 static void do_login(struct api_conn *c, const struct req *r)
 {
 	struct api_server *a = c->a;
@@ -410,29 +476,27 @@ static void do_login(struct api_conn *c, const struct req *r)
 		reply_trap(c, r->tag, -1, MSG_BAD_LOGIN);
 		return;
 	}
-	struct err e;
-	err_clear(&e);
-	unsigned policy = 0;
-	int rc = response ? md5_login(c, name, response, &policy, &e)
-			  : mgmt_login(a->st, name, password ? password : "", c->peer, POL_API,
-				       &policy, &e);
-	if (rc < 0) {
-		mgmt_throttle_fail(&a->thr, c->peer, loop_now_ms(), "api");
-		conf_log("system,error,critical", "login failure for user %s from %s via api", who,
-			 c->peer);
-		reply_trap(c, r->tag, -1, e.msg[0] ? e.msg : MSG_BAD_LOGIN);
+	if (response) {
+		struct err e;
+		err_clear(&e);
+		unsigned policy = 0;
+		int rc = md5_login(c, name, response, &policy, &e);
+		login_answer(c, r->tag, name, rc, policy, &e);
 		return;
 	}
-	if (c->has_session)
-		conf_session_free(&c->s);
-	daemon_session_init(a->d, &c->s, name, policy);
-	c->has_session = true;
-	c->authed = true;
-	mgmt_active_remove(c->active);
-	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
-	api_decoder_limits(&c->dec, &lim_user);
-	conf_log("system,info,account", "user %s logged in from %s via api", who, c->peer);
-	reply_done(c, r->tag, NULL);
+	struct mgmt_login *lg = xmalloc(sizeof(*lg));
+	if (mgmt_login_start(a->st, name, password ? password : "", c->peer, POL_API, lg) == 1) {
+		/* the hash is checked on a login thread; this connection's next
+		 * sentences wait for the answer, the other sessions do not */
+		c->verifying = true;
+		free(c->login_tag);
+		c->login_tag = r->tag ? xstrdup(r->tag) : NULL;
+		mgmt_pool_submit(daemon_login_pool(a->d), lg, login_verified, a, c->serial);
+		return;
+	}
+	login_finish(c, r->tag, lg, false);
+	mgmt_login_done(lg);
+	free(lg);
 }
 
 /* ---- commands ---- */
@@ -793,6 +857,7 @@ static void conn_free(struct api_conn *c)
 		listen_free(L);
 	}
 	api_decoder_free(&c->dec);
+	free(c->login_tag);
 	sbuf_free(&c->in);
 	sbuf_free(&c->out);
 	if (c->has_session)
@@ -889,7 +954,7 @@ static void conn_write(struct api_conn *c)
 /* Decodes and runs what has arrived, until output backs up. */
 static void process_input(struct api_conn *c)
 {
-	while (c->in_off < c->in.len && !c->closing && !c->dead) {
+	while (c->in_off < c->in.len && !c->closing && !c->dead && !c->verifying) {
 		if (out_pending(c) >= API_OUT_HIGH)
 			return;
 		size_t used = 0;
@@ -920,7 +985,7 @@ static void conn_read(struct api_conn *c)
 	char buf[16384];
 	c->more = false;
 	for (int n = 0;; n++) {
-		if (c->closing || c->dead || out_pending(c) >= API_OUT_HIGH)
+		if (c->closing || c->dead || c->verifying || out_pending(c) >= API_OUT_HIGH)
 			return;
 		if (c->in_off < c->in.len) {
 			process_input(c);
@@ -972,7 +1037,8 @@ static void conn_watch(struct api_conn *c)
 	} else if (c->tls && !c->handshaken) {
 		ev = gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN;
 	} else {
-		if (!c->closing && !c->eof && out_pending(c) < API_OUT_HIGH)
+		/* a login being verified: what follows it stays in the socket */
+		if (!c->closing && !c->eof && !c->verifying && out_pending(c) < API_OUT_HIGH)
 			ev |= POLLIN;
 		if (out_pending(c) || c->more)
 			ev |= POLLOUT;
@@ -1098,6 +1164,7 @@ static void on_accept(struct loop *l, int fd, short revents, void *ctx)
 		c->fd = cfd;
 		c->svc = lc->i;
 		c->since = loop_now_ms();
+		c->serial = ++a->serial;
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		api_decoder_init(&c->dec, &lim_prelogin);
 		if (lc->i == 1 && tls_setup(c) < 0) {
@@ -1361,6 +1428,7 @@ void api_server_stop(struct api_server *a)
 {
 	if (!a)
 		return;
+	mgmt_pool_cancel(daemon_login_pool(a->d), a);
 	loop_cancel(a->l, a->hk_timer);
 	loop_cancel(a->l, a->poll_timer);
 	if (a->changes_timer)

@@ -409,6 +409,7 @@ def test_listen_cancel():
     flt = other.path('ip', 'firewall', 'filter')
     p = api.protocol
     p.writeSentence('/ip/firewall/filter/listen', '.tag=L1')
+    time.sleep(0.2)  # the listen is another connection's: let it start first
     i = flt.add(chain='forward', action='drop', comment='listen-test')
     word, words = p.readSentence()
     eq(word, '!re', 'listen reports an add')
@@ -461,6 +462,7 @@ def test_listen_runtime():
     p = api.protocol
     # /log: one !re per new line, with its own id
     p.writeSentence('/log/listen', '.tag=LG', '?topics=script,info')
+    time.sleep(0.2)
     list(other('/log/info', **{'message': 'listen-log-1'}))
     list(other('/log/info', **{'message': 'listen-log-2'}))
     got = read_until(p, lambda g: len(g) >= 2, '/log listen')
@@ -490,6 +492,38 @@ def test_listen_runtime():
     time.sleep(0.6)
     eq(len(list(api('/system/identity/print'))), 1, 'the next reply is the next command\'s')
     api.close()
+    other.close()
+
+
+def test_login_off_loop():
+    """Password hashes are checked on login threads: while eight logins are
+    being verified, another session's command is answered at once."""
+    t0 = time.time()
+    connect().close()
+    one = time.time() - t0
+    socks = [socket.create_connection((HOST, API)) for _ in range(8)]
+    other = connect()
+    for s in socks:
+        s.sendall(enc_sentence(['/login', '=name=admin', '=password=' + PASSWORD]))
+    time.sleep(0.02)
+    t0 = time.time()
+    eq(len(list(other('/system/identity/print'))), 1, 'a command during the logins')
+    rtt = time.time() - t0
+    ends = []
+    for s in socks:
+        s.settimeout(30)
+        d = b''
+        while b'!done' not in d and b'!trap' not in d:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            d += chunk
+        ends.append(time.time() - t0)
+        check(b'!done' in d, 'each of the eight logins succeeds: %r' % d)
+        s.close()
+    check(rtt < one / 2 and rtt < max(ends),
+          'the command waited for no login: %.4f s (one login %.3f s, the last done after %.3f s)'
+          % (rtt, one, max(ends)))
     other.close()
 
 
@@ -775,7 +809,7 @@ def test_services_live():
 
 
 TESTS = [test_seed_script, test_login, test_user_active, test_add_print_set_remove, test_queries, test_errors,
-         test_listen_cancel, test_listen_runtime, test_read_only_user, test_tls, test_socialwifi_wire,
+         test_listen_cancel, test_listen_runtime, test_login_off_loop, test_read_only_user, test_tls, test_socialwifi_wire,
          test_length_forms, test_hostile_input, test_many_sessions, test_services_live,
          test_throttle]
 

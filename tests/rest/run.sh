@@ -307,6 +307,42 @@ AUTH=nr:n req GET "$H/system/identity"
 expect 403 'not enough permissions'
 req GET "$H/system/identity"
 expect 200
+# a password is checked on the login threads: while six requests of a user
+# not verified lately wait for theirs, another client's request is served
+req POST "$H/user/add" '{"name":"slow","group":"read","password":"s"}'
+expect 200
+req GET "$H/system/identity" # admin verified again (a /user change forgets logins)
+expect 200
+out=$($PY - "$WWW" <<'EOF'
+import base64, http.client, sys, threading, time
+port = int(sys.argv[1])
+def get(user, pw, out):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+    auth = base64.b64encode(('%s:%s' % (user, pw)).encode()).decode()
+    c.request('GET', '/rest/system/identity', headers={'Authorization': 'Basic ' + auth})
+    r = c.getresponse()
+    r.read()
+    out.append((r.status, time.time()))
+    c.close()
+slow = []
+threads = [threading.Thread(target=get, args=('slow', 's', slow)) for _ in range(6)]
+start = time.time()
+for t in threads:
+    t.start()
+time.sleep(0.03)
+fast = []
+t0 = time.time()
+get('admin', 'secret', fast)
+rtt = fast[0][1] - t0
+for t in threads:
+    t.join()
+last = max(t for _, t in slow) - start
+print('statuses', sorted(set(s for s, _ in slow)), fast[0][0])
+print('served during the logins:', rtt < last / 4, '%.4f s, the logins took %.3f s' % (rtt, last))
+EOF
+)
+expect_contains "$out" "statuses [200] 200"
+expect_contains "$out" "served during the logins: True"
 for p in bad1 bad2 bad3; do
 	AUTH=admin:$p req GET "$H/system/identity"
 	expect 401
