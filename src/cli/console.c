@@ -45,6 +45,12 @@ static int remote_reply(struct sbuf *out, bool stream)
 	bool script = stream && !isatty(STDIN_FILENO);
 	bool stopped = false;
 	int rc = -2;
+	sigset_t block, old, unblocked;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	unblocked = old;
+	sigdelset(&unblocked, SIGINT);
 	for (;;) {
 		char *z = in.len ? memchr(in.s, '\0', in.len) : NULL;
 		if (z && memchr(z, '\n', in.len - (size_t)(z - in.s))) {
@@ -70,16 +76,18 @@ static int remote_reply(struct sbuf *out, bool stream)
 		struct pollfd pf[2] = { { .fd = g_remote, .events = POLLIN },
 					{ .fd = STDIN_FILENO, .events = POLLIN } };
 		int np = script && !g_stdin_eof && !stopped ? 2 : 1;
-		if (poll(pf, (nfds_t)np, -1) < 0) {
+		/* SIGINT stays blocked but while waiting, so a Ctrl-C between the
+		 * check and the wait is not lost */
+		if (stream && interrupted && !stopped) {
+			interrupted = 0;
+			stopped = true;
+			if (write(g_remote, "\x03", 1) != 1)
+				break;
+		}
+		if (ppoll(pf, (nfds_t)np, NULL, &unblocked) < 0) {
 			if (errno != EINTR)
 				break;
-			if (stream && interrupted && !stopped) {
-				interrupted = 0;
-				stopped = true;
-				if (write(g_remote, "\x03", 1) != 1)
-					break;
-			}
-			continue;
+			continue; /* a Ctrl-C: handled above */
 		}
 		if (np == 2 && (pf[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
@@ -101,6 +109,7 @@ static int remote_reply(struct sbuf *out, bool stream)
 			break;
 		sbuf_add(&in, buf, (size_t)r);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (stopped && !script)
 		fputc('\n', stdout); /* after the terminal's ^C */
 	if (stream)

@@ -225,7 +225,7 @@ n0 = buf.count(b'] > ')
 until(b'] > ' * 9, 1)
 print('prompt again:', buf.count(b'] > ') > n0, repr(buf[-80:]))
 os.write(fd, b':put alive\r')
-print('alive:', until(b'alive\r\n'))
+print('alive:', until(b'\r\nalive\r\n'))
 os.write(fd, b'/quit\r')
 print('exit:', os.waitpid(pid, 0)[1])
 EOF
