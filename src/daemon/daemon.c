@@ -95,6 +95,7 @@ struct daemon {
 	/* real interfaces (--iface): the live dataplane */
 	struct dataplane *dp;
 	struct mgmt_pool *logins;
+	uint64_t expired_ms;
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -232,6 +233,10 @@ static void tick(struct loop *l, void *ctx)
 	for (struct client *c = d->clients; c; c = c->next)
 		if (c->following)
 			follow_tick(c, now);
+	if (now - d->expired_ms >= 1000) {
+		d->expired_ms = now;
+		mgmt_active_expire(); /* REST clients gone quiet log out */
+	}
 }
 
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
@@ -625,7 +630,6 @@ static void accept_client(struct loop *l, int fd, short revents, void *ctx)
 	daemon_session_init(d, &c->s, "admin", POL_ALL);
 	c->active = mgmt_active_add("admin", "console", NULL);
 	mgmt_user_logged_in(d->st, "admin");
-	conf_log("system,info,account", "user admin logged in via console");
 	loop_watch(l, cfd, POLLIN, client_io, c);
 	queue_reply(c, true); /* greeting: the prompt path */
 }

@@ -409,7 +409,6 @@ static void login_answer(struct api_conn *c, const char *tag, const char *name, 
 	mgmt_active_remove(c->active);
 	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
 	api_decoder_limits(&c->dec, &lim_user);
-	conf_log("system,info,account", "user %s logged in from %s via api", who, c->peer);
 	reply_done(c, tag, NULL);
 }
 

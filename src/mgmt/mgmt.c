@@ -358,14 +358,30 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* RouterOS's account log lines: "user admin logged in from 10.0.0.2 via
+ * api", "... logged out ...", without "from" for a local console. */
+static void active_log(const struct active *a, const char *what)
+{
+	conf_log("system,info,account", "user %s %s%s%s via %s", a->user, what,
+		 a->address[0] ? " from " : "", a->address, a->via);
+}
+
 static void active_prune(void)
 {
 	uint64_t now = mono_ms();
 	size_t k = 0;
-	for (size_t i = 0; i < nactives; i++)
+	for (size_t i = 0; i < nactives; i++) {
 		if (!actives[i].expires_ms || actives[i].expires_ms > now)
 			actives[k++] = actives[i];
+		else
+			active_log(&actives[i], "logged out");
+	}
 	nactives = k;
+}
+
+void mgmt_active_expire(void)
+{
+	active_prune();
 }
 
 unsigned mgmt_active_add(const char *user, const char *via, const char *address)
@@ -379,6 +395,7 @@ unsigned mgmt_active_add(const char *user, const char *via, const char *address)
 	snprintf(a->via, sizeof(a->via), "%s", via ? via : "");
 	snprintf(a->address, sizeof(a->address), "%s", address ? address : "");
 	a->when = (int64_t)time(NULL);
+	active_log(a, "logged in");
 	return a->id;
 }
 
@@ -386,6 +403,7 @@ void mgmt_active_remove(unsigned id)
 {
 	for (size_t i = 0; i < nactives; i++)
 		if (actives[i].id == id) {
+			active_log(&actives[i], "logged out");
 			memmove(&actives[i], &actives[i + 1], (nactives - i - 1) * sizeof(*actives));
 			nactives--;
 			return;

@@ -152,7 +152,11 @@ void mgmt_user_logged_in(struct store *st, const char *user);
  * Long-lived sessions (console, api, api-ssl) register when they log in
  * and unregister when they end. REST requests are short-lived: each
  * authenticated request touches an entry per (user, www|www-ssl, client
- * address) that expires after MGMT_ACTIVE_REST_IDLE_MS without requests. */
+ * address) that expires after MGMT_ACTIVE_REST_IDLE_MS without requests,
+ * so a client polling the router is one session, not one per request.
+ * An entry logs "user U logged in from A via V" when it comes and
+ * "... logged out ..." when it goes (mgmt_active_expire, called every
+ * second or so, ends the idle ones on time). */
 
 #define MGMT_ACTIVE_REST_IDLE_MS 60000u
 
@@ -163,6 +167,7 @@ void mgmt_active_remove(unsigned id);
 /* Adds or refreshes an entry that expires idle_ms after its last touch. */
 void mgmt_active_touch(const char *user, const char *via, const char *address,
 		       uint64_t idle_ms);
+void mgmt_active_expire(void);
 /* The /user/active provider (conf_set_provider("/user/active", ...)). */
 int mgmt_active_items(void *ctx, struct conf_session *s, const struct menu *m,
 		      struct item ***items, size_t *n);

@@ -297,6 +297,10 @@ def test_user_active():
             break
         time.sleep(0.05)
     eq([r for r in rows if r.get('via') == 'api-ssl'], [], 'a closed api-ssl session leaves /user/active')
+    out = console('/log print where topics~"account"\n')
+    check('user admin logged in from 127.0.0.1 via api-ssl' in out and
+          'user admin logged out from 127.0.0.1 via api-ssl' in out,
+          'an api-ssl session logs in and out: %r' % out[-400:])
     api.close()
 
 

@@ -101,6 +101,15 @@ req GET "$H/user/active"
 expect 200 '"via":"www"'
 expect_contains "$body" '"name":"admin"'
 expect_contains "$body" '"address":"127.0.0.1"'
+# one session per client, not one per request: more requests, still one
+# entry, logged in once
+for _ in 1 2 3; do req GET "$H/system/identity"; done
+req GET "$H/user/active?via=www&name=admin"
+expect 200
+[ "$(grep -o '"via":"www"' <<<"$body" | wc -l)" = 1 ] && pass || fail "one www session: $body"
+out=$(echo '/log print where message~"admin logged in from 127.0.0.1 via www"' | console)
+[ "$(grep -c 'logged in from 127.0.0.1 via www' <<<"$out")" = 1 ] && pass ||
+	fail "a REST client logs in once: $out"
 req GET "$H/user/admin"
 expect 200 '"last-logged-in":"'
 req GET "$H/ip/firewall/filter"
