@@ -78,6 +78,7 @@ struct store {
 	struct listener *listeners;
 	size_t nlisteners;
 	sqlite3_stmt *st_ins, *st_upd, *st_del, *st_pos;
+	sqlite3_stmt *st_hins, *st_hupd, *st_hdel; /* history rows */
 	/* the open outermost transaction: what it is for */
 	enum txn_kind txn_kind;
 	uint64_t txn_target;  /* TXN_UNDO, TXN_REDO: the entry */
@@ -462,6 +463,15 @@ int store_open(struct store **out, const char *path, struct err *e)
 	    sqlite3_prepare_v2(st->db, "DELETE FROM item WHERE id=?", -1, &st->st_del,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "UPDATE item SET pos=? WHERE id=?", -1, &st->st_pos,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT INTO hist(seq, at, who, cmd, session, undone, undone_at, recs)"
+			       " VALUES(?1, ?2, ?6, ?7, ?8, 0, 0, ?5)",
+			       -1, &st->st_hins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "UPDATE hist SET undone=?3, undone_at=?4, recs=?5 WHERE seq=?1", -1,
+			       &st->st_hupd, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM hist WHERE seq=?", -1, &st->st_hdel,
 			       NULL) != SQLITE_OK) {
 		sql_err(st, e, "prepare");
 		goto fail;
@@ -531,6 +541,9 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->st_upd);
 	sqlite3_finalize(st->st_del);
 	sqlite3_finalize(st->st_pos);
+	sqlite3_finalize(st->st_hins);
+	sqlite3_finalize(st->st_hupd);
+	sqlite3_finalize(st->st_hdel);
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st);
@@ -802,15 +815,12 @@ static int safe_persist(struct store *st, uint64_t session, struct err *e)
 		       : 0;
 }
 
-static int hist_row(struct store *st, const char *sql, uint64_t seq, struct err *e)
+static int hist_delete(struct store *st, uint64_t seq, struct err *e)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return sql_err(st, e, "history");
+	sqlite3_stmt *s = st->st_hdel;
+	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : sql_err(st, e, "history");
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : sql_err(st, e, "history");
 }
 
 /* Before the outermost COMMIT: what history_commit is about to do to the
@@ -840,7 +850,7 @@ static int hist_persist(struct store *st, const char *who, const char *command, 
 			return -1;
 		if (kept == STORE_HISTORY_MAX) {
 			const struct hist *o = &st->hist[oldest];
-			if (hist_row(st, "DELETE FROM hist WHERE seq=?", o->seq, e) < 0)
+			if (hist_delete(st, o->seq, e) < 0)
 				return -1;
 			/* hist_drop ends safe mode with it */
 			if (st->safe_session && o->session == st->safe_session &&
@@ -854,15 +864,9 @@ static int hist_persist(struct store *st, const char *who, const char *command, 
 	}
 	struct sbuf recs = SBUF_INIT;
 	recs_encode(st, &recs);
-	sqlite3_stmt *s;
-	const char *sql = h ? "UPDATE hist SET undone=?3, undone_at=?4, recs=?5 WHERE seq=?1"
-			    : "INSERT INTO hist(seq, at, who, cmd, session, undone, undone_at, recs)"
-			      " VALUES(?1, ?2, ?6, ?7, ?8, 0, 0, ?5)";
-	int rc = -1;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sql_err(st, e, "history");
-		goto out;
-	}
+	sqlite3_stmt *s = h ? st->st_hupd : st->st_hins;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	bool und = st->txn_kind == TXN_UNDO;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)(h ? h->seq : st->hist_seq + 1));
 	if (!h) {
@@ -875,9 +879,8 @@ static int hist_persist(struct store *st, const char *who, const char *command, 
 		sqlite3_bind_int64(s, 4, und ? (sqlite3_int64)(st->undo_clock + 1) : 0);
 	}
 	sqlite3_bind_blob(s, 5, recs.s ? recs.s : "", (int)recs.len, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_err(st, e, "history");
-	sqlite3_finalize(s);
-out:
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_err(st, e, "history");
+	sqlite3_reset(s); /* lets go of recs */
 	sbuf_free(&recs);
 	return rc;
 }
