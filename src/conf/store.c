@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Positions: each item of a table carries a sparse position key (pos[]) that
@@ -91,6 +92,7 @@ struct store {
 	char safe_who[64];
 	int64_t txn_at;        /* the time of the entry the commit writes */
 	char recovered[256];   /* what the open undid (safe mode of a crashed router) */
+	bool safe_live;        /* safe mode held by a router running now */
 };
 
 static int sql_err(struct store *st, struct err *e, const char *what)
@@ -802,15 +804,39 @@ static int meta_put(struct store *st, const char *k, const char *v, struct err *
 	return rc == SQLITE_DONE ? 0 : sql_err(st, e, "meta");
 }
 
-/* Who holds safe mode, on disk (nobody: the keys go). */
+/* This process as "pid:start time" (/proc/PID/stat), or "" when unknown:
+ * a pid alone may have been reused since. */
+static void proc_tag(long pid, char *buf, size_t n)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t len = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[len] = 0;
+	/* the fields after the command (which may hold spaces) */
+	const char *p = strrchr(line, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(buf, n, "%ld:%llu", pid, strtoull(p + 1, NULL, 10));
+}
+
+/* Who holds safe mode, on disk (nobody: the keys go), with the process
+ * that runs the session. */
 static int safe_persist(struct store *st, uint64_t session, struct err *e)
 {
-	char a[32], b[32];
+	char a[32], b[32], proc[64];
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)session);
 	snprintf(b, sizeof(b), "%llu", (unsigned long long)st->safe_mark);
+	proc_tag((long)getpid(), proc, sizeof(proc));
 	return meta_put(st, "safe_session", session ? a : NULL, e) < 0 ||
 			       meta_put(st, "safe_mark", session ? b : NULL, e) < 0 ||
-			       meta_put(st, "safe_who", session ? st->safe_who : NULL, e) < 0
+			       meta_put(st, "safe_who", session ? st->safe_who : NULL, e) < 0 ||
+			       meta_put(st, "safe_proc", session ? proc : NULL, e) < 0
 		       ? -1
 		       : 0;
 }
@@ -888,7 +914,7 @@ static int hist_persist(struct store *st, const char *who, const char *command, 
 static int hist_load(struct store *st, struct err *e)
 {
 	uint64_t safe = 0, mark = 0;
-	char who[64] = "";
+	char who[64] = "", proc[64] = "";
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "SELECT k, v FROM meta WHERE k LIKE 'safe_%'", -1, &s,
 			       NULL) != SQLITE_OK)
@@ -902,6 +928,8 @@ static int hist_load(struct store *st, struct err *e)
 			mark = strtoull(v, NULL, 10);
 		else if (!strcmp(k, "safe_who"))
 			snprintf(who, sizeof(who), "%s", v);
+		else if (!strcmp(k, "safe_proc"))
+			snprintf(proc, sizeof(proc), "%s", v);
 	}
 	sqlite3_finalize(s);
 	if (sqlite3_prepare_v2(st->db,
@@ -940,6 +968,11 @@ static int hist_load(struct store *st, struct err *e)
 		st->safe_session = SESSION_ORPHAN;
 		st->safe_mark = mark;
 		snprintf(st->safe_who, sizeof(st->safe_who), "%s", who);
+		/* a router still running holds it (another program opened its
+		 * store): it stays held, and is not this process's to undo */
+		char now[64];
+		proc_tag(strtol(proc, NULL, 10), now, sizeof(now));
+		st->safe_live = proc[0] && !strcmp(now, proc) && strtol(proc, NULL, 10) != getpid();
 	}
 	return 0;
 }
@@ -947,7 +980,7 @@ static int hist_load(struct store *st, struct err *e)
 /* The safe mode of a router that stopped without ending it: its changes go. */
 static void safe_recover(struct store *st)
 {
-	if (st->safe_session != SESSION_ORPHAN)
+	if (st->safe_session != SESSION_ORPHAN || st->safe_live)
 		return;
 	size_t n = 0;
 	for (size_t i = 0; i < st->nhist; i++)

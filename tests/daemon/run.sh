@@ -42,7 +42,7 @@ expect_contains "$out" "2"
 # A client of the console socket: each argument is "conn:Ktext" (a request
 # of kind K on connection conn, opened on first use), "conn:close",
 # "conn:eof" (wait until the router closes it), "kill:PID" (SIGTERM) or
-# "kill9:PID"; prints
+# "kill9:PID", or "sh:COMMAND" (run, its output shown); prints
 # "conn: status=S safe=0|1 out=..." per reply.
 sockc() {
 	python3 - "$sock" "$@" <<'EOF'
@@ -67,6 +67,11 @@ for arg in sys.argv[2:]:
     name, _, req = arg.partition(':')
     if name in ('kill', 'kill9'):
         os.kill(int(req), signal.SIGKILL if name == 'kill9' else signal.SIGTERM)
+        continue
+    if name == 'sh':
+        import subprocess
+        r = subprocess.run(req, shell=True, capture_output=True, text=True)
+        print('sh: rc=%d out=%s' % (r.returncode, (r.stdout + r.stderr).replace('\n', ' ')))
         continue
     if req == 'close':
         conns.pop(name)[0].close()
@@ -276,8 +281,13 @@ out=$(sockc 'b:C/ip firewall filter add chain=input comment=k9-before' 'a:Xtake'
 	'a:C/ip firewall filter add chain=input comment=k9-new' \
 	'a:C/ip firewall filter set [find comment=k9-old] action=drop' \
 	'a:C/ip firewall filter remove [find comment=k9-gone]' \
-	'b:C/ip firewall filter add chain=forward comment=k9-other' "kill9:$pid")
+	'b:C/ip firewall filter add chain=forward comment=k9-other' \
+	"sh:$ROSFW --db $db export >$T/ro.out 2>&1; echo new=\$(grep -c comment=k9-new $T/ro.out) undone=\$(grep -c undone $T/ro.out)" \
+	"kill9:$pid")
 expect_contains "$out" "a: status=0 safe=1"
+# another program that opens the store of a live router in safe mode reads
+# it as it is and undoes nothing
+expect_contains "$out" "sh: rc=0 out=new=1 undone=0 "
 wait "$pid" 2>/dev/null
 start
 out=$(con '/ip firewall filter print where comment~"^k9"')
