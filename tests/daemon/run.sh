@@ -97,6 +97,9 @@ EOF
 }
 count_of() { con ":put [/ip firewall filter print count-only where comment=$1]" | tail -1; }
 
+# a failing check leaves no router behind
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 start() {
 	"$ROSFW" run --db "$db" --socket "$sock" --admin-password secret >"$T/run.log" 2>&1 &
 	pid=$!
