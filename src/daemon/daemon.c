@@ -291,14 +291,15 @@ static void queue_reply(struct client *c, bool ok)
  * The print is run again when its menu may have changed (a commit touching
  * it, a new log line; runtime menus every second) and the items not shown
  * before are sent: a multiset difference of the records (an item's lines),
- * the leading item number left out so that numbers shifting (the log ring turning over)
- * show nothing. A client that does not read loses lines rather than
- * growing the queue for ever. */
+ * the leading item number left out so that numbers shifting (the log ring
+ * turning over) show nothing. A client that does not read loses lines
+ * rather than growing the queue for ever. */
 #define FOLLOW_MAX_QUEUED (1u << 20)
 #define FOLLOW_MIN_MS 100u
 #define FOLLOW_RUNTIME_MS 1000u
 
-static uint64_t line_hash(const char *p, size_t n)
+/* A record's hash, its leading item number left out. */
+static uint64_t record_hash(const char *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n && p[i] == ' ')
@@ -327,9 +328,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Runs the followed print; its records (hashes, sorted) into *hv, and those
- * not in the previous set (counting repeats) appended to out when out is
- * not NULL. */
+/* Runs the followed print: its records (an item's lines) not among those
+ * seen before (counting repeats) are appended to out when out is not NULL,
+ * and its records become the ones seen. */
 static void follow_run(struct client *c, struct sbuf *out)
 {
 	struct err e;
@@ -347,10 +348,8 @@ static void follow_run(struct client *c, struct sbuf *out)
 	}
 	size_t n = 0, cap = 64;
 	uint64_t *hv = xmalloc(cap * sizeof(*hv));
-	const char *p = sbuf_str(&text);
-	struct { const char *s; size_t n; uint64_t h; } *ln = NULL;
-	size_t nln = 0;
-	while (*p) {
+	bool *used = xcalloc(c->nseen ? c->nseen : 1, sizeof(*used));
+	for (const char *p = sbuf_str(&text); *p;) {
 		/* one record: a line, and the lines that go on its item (indented,
 		 * not starting with an item number; blank lines) */
 		const char *q = p;
@@ -358,43 +357,31 @@ static void follow_run(struct client *c, struct sbuf *out)
 			const char *nl = strchr(q, '\n');
 			q = nl ? nl + 1 : q + strlen(q);
 		} while (*q && (*q == '\n' || (*q == ' ' && !item_start(q))));
-		size_t len = (size_t)(q - p);
 		if (n == cap) {
 			cap *= 2;
 			hv = xrealloc(hv, cap * sizeof(*hv));
 		}
-		hv[n] = line_hash(p, len);
-		ln = xrealloc(ln, (nln + 1) * sizeof(*ln));
-		ln[nln].s = p;
-		ln[nln].n = len;
-		ln[nln++].h = hv[n++];
-		p = q;
-	}
-	if (out) {
-		/* a line is new when it occurs more often than before */
-		bool *used = xcalloc(c->nseen ? c->nseen : 1, sizeof(*used));
-		for (size_t i = 0; i < nln; i++) {
-			size_t lo = 0, hi = c->nseen;
-			while (lo < hi) { /* the first seen hash >= this one */
-				size_t mid = lo + (hi - lo) / 2;
-				if (c->seen[mid] < ln[i].h)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			while (lo < c->nseen && c->seen[lo] == ln[i].h && used[lo])
-				lo++;
-			if (lo < c->nseen && c->seen[lo] == ln[i].h) {
-				used[lo] = true;
-				continue;
-			}
-			sbuf_add(out, ln[i].s, ln[i].n);
-			if (ln[i].n && ln[i].s[ln[i].n - 1] != '\n')
+		uint64_t h = hv[n++] = record_hash(p, (size_t)(q - p));
+		size_t lo = 0, hi = c->nseen;
+		while (lo < hi) { /* the first seen hash >= h */
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->seen[mid] < h)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < c->nseen && c->seen[lo] == h && used[lo])
+			lo++;
+		if (lo < c->nseen && c->seen[lo] == h) {
+			used[lo] = true;
+		} else if (out) {
+			sbuf_add(out, p, (size_t)(q - p));
+			if (q[-1] != '\n')
 				sbuf_putc(out, '\n');
 		}
-		free(used);
+		p = q;
 	}
-	free(ln);
+	free(used);
 	qsort(hv, n, sizeof(*hv), cmp_u64);
 	free(c->seen);
 	c->seen = hv;
