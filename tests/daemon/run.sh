@@ -235,14 +235,16 @@ print('prompt again:', buf.count(b'] > ') > n0, repr(buf[-80:]))
 os.write(fd, b':put alive\r')
 print('alive:', until(b'\r\nalive\r\n'))
 os.write(fd, b'/quit\r')
-print('exit:', os.waitpid(pid, 0)[1])
+st = os.waitpid(pid, 0)[1]
+until(b'never', 0.2)
+print('exit:', st, '' if st == 0 else repr(buf[-600:]))
 EOF
 )
 expect_contains "$out" "prompt: True"
 expect_contains "$out" "streamed: True"
 expect_contains "$out" "prompt again: True"
 expect_contains "$out" "alive: True"
-expect_contains "$out" "exit: 0"
+expect_contains "$out" "exit: 0 "
 
 # safe mode: a dropped connection loses what it changed, another session's
 # change in between stays
