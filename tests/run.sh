@@ -6,6 +6,8 @@ set -u
 BUILD=${BUILD:-build}
 export BUILD
 cd "$(dirname "$0")/.."
+# leaks of system libraries that rosfw cannot free (tests/lsan.supp)
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 passed=0
 failed=0
 failures=()

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <histedit.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,16 +21,105 @@
 
 static struct cli_store *g_cs; /* libedit callbacks have no context argument */
 static char prompt_buf[256];
-static volatile sig_atomic_t interrupted;
 /* attached to a running router: its socket, its current menu, its identity */
 static int g_remote = -1;
 static char g_path[160];
 static char g_identity[64] = "MikroTik";
 static bool g_safe; /* the router's last reply said we hold safe mode */
 
-/* Sends a request and reads the reply: output, then '\0', status, path,
- * "\tsafe" while the session holds safe mode, '\n'. */
-static int remote_call(char kind, const char *text, struct sbuf *out)
+static volatile sig_atomic_t interrupted;
+/* stdin of a script run against the router: read ahead while a print
+ * follow streams (its end ends the stream) */
+static struct sbuf g_stdin = SBUF_INIT;
+static bool g_stdin_eof;
+
+/* Reads the reply to a request: output, then '\0', status, path, "\tsafe"
+ * while the session holds safe mode, '\n'. With stream, the output is
+ * written to stdout as it comes (print follow goes on until stopped):
+ * Ctrl-C on a terminal, or the end of stdin for a script, sends the
+ * router a Ctrl-C byte, which ends the stream. Else it goes to out. */
+static int remote_reply(struct sbuf *out, bool stream)
+{
+	struct sbuf in = SBUF_INIT;
+	char buf[65536];
+	bool script = stream && !isatty(STDIN_FILENO);
+	bool stopped = false;
+	int rc = -2;
+	sigset_t block, old, unblocked;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	unblocked = old;
+	sigdelset(&unblocked, SIGINT);
+	for (;;) {
+		char *z = in.len ? memchr(in.s, '\0', in.len) : NULL;
+		if (z && memchr(z, '\n', in.len - (size_t)(z - in.s))) {
+			if (stream)
+				fwrite(in.s, 1, (size_t)(z - in.s), stdout);
+			else
+				sbuf_add(out, in.s, (size_t)(z - in.s));
+			char status = z[1];
+			char *nl = memchr(z, '\n', in.len - (size_t)(z - in.s));
+			char *tab = memchr(z + 2, '\t', (size_t)(nl - z - 2));
+			char *end = tab ? tab : nl;
+			snprintf(g_path, sizeof(g_path), "%.*s", (int)(end - z - 2), z + 2);
+			g_safe = tab && !strncmp(tab + 1, "safe", (size_t)(nl - tab - 1));
+			rc = status == '0' ? 0 : -1;
+			break;
+		}
+		if (stream && in.len && !z) {
+			/* the output so far (no frame yet) */
+			fwrite(in.s, 1, in.len, stdout);
+			fflush(stdout);
+			sbuf_reset(&in);
+		}
+		struct pollfd pf[2] = { { .fd = g_remote, .events = POLLIN },
+					{ .fd = STDIN_FILENO, .events = POLLIN } };
+		int np = script && !g_stdin_eof && !stopped ? 2 : 1;
+		/* SIGINT stays blocked but while waiting, so a Ctrl-C between the
+		 * check and the wait is not lost */
+		if (stream && interrupted && !stopped) {
+			interrupted = 0;
+			stopped = true;
+			if (write(g_remote, "\x03", 1) != 1)
+				break;
+		}
+		if (ppoll(pf, (nfds_t)np, NULL, &unblocked) < 0) {
+			if (errno != EINTR)
+				break;
+			continue; /* a Ctrl-C: handled above */
+		}
+		if (np == 2 && (pf[1].revents & (POLLIN | POLLHUP))) {
+			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+			if (r > 0) {
+				sbuf_add(&g_stdin, buf, (size_t)r);
+			} else if (r == 0 || errno != EINTR) {
+				g_stdin_eof = true;
+				stopped = true;
+				if (write(g_remote, "\x03", 1) != 1)
+					break;
+			}
+		}
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t r = read(g_remote, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		sbuf_add(&in, buf, (size_t)r);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (stopped && !script)
+		fputc('\n', stdout); /* after the terminal's ^C */
+	if (stream)
+		fflush(stdout);
+	sbuf_free(&in);
+	return rc;
+}
+
+/* Sends a request and reads its reply (remote_reply). */
+static int remote_request(char kind, const char *text, struct sbuf *out, bool stream)
 {
 	struct sbuf req = SBUF_INIT;
 	sbuf_putc(&req, kind);
@@ -38,6 +128,8 @@ static int remote_call(char kind, const char *text, struct sbuf *out)
 	size_t off = 0;
 	while (off < req.len) {
 		ssize_t w = write(g_remote, req.s + off, req.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w <= 0) {
 			sbuf_free(&req);
 			return -2;
@@ -45,28 +137,12 @@ static int remote_call(char kind, const char *text, struct sbuf *out)
 		off += (size_t)w;
 	}
 	sbuf_free(&req);
-	struct sbuf in = SBUF_INIT;
-	char buf[65536];
-	for (;;) {
-		char *z = in.len ? memchr(in.s, '\0', in.len) : NULL;
-		if (z && memchr(z, '\n', in.len - (size_t)(z - in.s))) {
-			sbuf_add(out, in.s, (size_t)(z - in.s));
-			char status = z[1];
-			char *nl = memchr(z, '\n', in.len - (size_t)(z - in.s));
-			char *tab = memchr(z + 2, '\t', (size_t)(nl - z - 2));
-			char *end = tab ? tab : nl;
-			snprintf(g_path, sizeof(g_path), "%.*s", (int)(end - z - 2), z + 2);
-			g_safe = tab && !strncmp(tab + 1, "safe", (size_t)(nl - tab - 1));
-			sbuf_free(&in);
-			return status == '0' ? 0 : -1;
-		}
-		ssize_t r = read(g_remote, buf, sizeof(buf));
-		if (r <= 0) {
-			sbuf_free(&in);
-			return -2;
-		}
-		sbuf_add(&in, buf, (size_t)r);
-	}
+	return remote_reply(out, stream);
+}
+
+static int remote_call(char kind, const char *text, struct sbuf *out)
+{
+	return remote_request(kind, text, out, false);
 }
 
 static int remote_connect(const char *path)
@@ -377,14 +453,12 @@ static void on_hangup(int sig)
 	hangup = 1;
 }
 
-/* A request to the router; its output is shown. -2: the router is gone. */
+/* A request to the router; its output is shown as it comes (print follow
+ * streams until Ctrl-C). -2: the router is gone. */
 static int remote_show(struct cli_store *cs, char kind, const char *text)
 {
-	struct sbuf out = SBUF_INIT;
-	int rc = remote_call(kind, text, &out);
-	fputs(sbuf_str(&out), stdout);
-	fflush(stdout);
-	sbuf_free(&out);
+	interrupted = 0;
+	int rc = remote_request(kind, text, NULL, true);
 	if (rc == -2) {
 		fprintf(stderr, "rosfw console: the router closed the connection\n");
 		cs->s.quit = true;
@@ -496,6 +570,110 @@ static int interactive(struct cli_store *cs)
 	return 0;
 }
 
+/* Nesting of braces and brackets outside quotes after one line of script
+ * (from depth), and whether the line is a print follow: words "print",
+ * then "follow" or "follow-only". */
+static bool scan_line(const char *p, size_t n, int *depth)
+{
+	bool quoted = false, print = false, follow = false;
+	size_t i = 0;
+	while (i < n) {
+		char ch = p[i];
+		if (quoted) {
+			if (ch == '\\' && i + 1 < n)
+				i++;
+			else if (ch == '"')
+				quoted = false;
+			i++;
+			continue;
+		}
+		if (ch == '"' || ch == '{' || ch == '[' || ch == '}' || ch == ']') {
+			quoted = ch == '"';
+			*depth += ch == '{' || ch == '[' ? 1 : ch == '}' || ch == ']' ? -1 : 0;
+			i++;
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == ';' || ch == '\r') {
+			i++;
+			continue;
+		}
+		size_t w = i;
+		while (i < n && !strchr(" \t;\r\"{}[]", p[i]))
+			i++;
+		if (i - w == 5 && !strncmp(p + w, "print", 5))
+			print = true;
+		else if (print && ((i - w == 6 && !strncmp(p + w, "follow", 6)) ||
+				   (i - w == 11 && !strncmp(p + w, "follow-only", 11))))
+			follow = true;
+	}
+	return follow;
+}
+
+/* Runs script text on the router; failures go to stderr, the rest to stdout. */
+static int remote_batch(const char *text, size_t len)
+{
+	struct sbuf body = SBUF_INIT, out = SBUF_INIT;
+	sbuf_add(&body, text, len);
+	int rc = remote_call('S', sbuf_str(&body), &out);
+	const char *p = sbuf_str(&out);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+		fprintf(strncmp(p, "failure: ", 9) ? stdout : stderr, "%.*s", (int)n, p);
+		p += n;
+	}
+	fflush(stdout);
+	sbuf_free(&body);
+	sbuf_free(&out);
+	return rc;
+}
+
+/* A script on stdin, run on the router like a pasted console session. It
+ * goes as one request (one transaction) up to a top-level print follow,
+ * which streams until stdin ends; what comes after it runs then. */
+static int remote_script(void)
+{
+	size_t start = 0, pos = 0;
+	int depth = 0, rc = 0;
+	char buf[65536];
+	for (;;) {
+		char *nl = g_stdin.len > pos ? memchr(g_stdin.s + pos, '\n', g_stdin.len - pos)
+					     : NULL;
+		if (!nl) {
+			if (g_stdin_eof)
+				break;
+			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+			if (r > 0)
+				sbuf_add(&g_stdin, buf, (size_t)r);
+			else if (r == 0 || errno != EINTR)
+				g_stdin_eof = true;
+			continue;
+		}
+		size_t end = (size_t)(nl - g_stdin.s);
+		int before = depth;
+		bool follow = scan_line(g_stdin.s + pos, end - pos, &depth);
+		if (!(follow && before <= 0 && depth <= 0)) {
+			pos = end + 1;
+			continue;
+		}
+		depth = 0;
+		if (pos > start && remote_batch(g_stdin.s + start, pos - start) != 0)
+			rc = 1;
+		char *line = xstrndup(g_stdin.s + pos, end - pos);
+		int r = remote_request('C', line, NULL, true);
+		free(line);
+		if (r == -2)
+			return 1;
+		if (r != 0)
+			rc = 1;
+		start = pos = end + 1;
+	}
+	if (g_stdin.len > start && remote_batch(g_stdin.s + start, g_stdin.len - start) != 0)
+		rc = 1;
+	sbuf_free(&g_stdin);
+	return rc;
+}
+
 /* The socket of a running router: --socket, else beside the store. */
 static const char *socket_arg(int *argc, char **argv, char *buf, size_t n, bool *given)
 {
@@ -541,22 +719,7 @@ int console_main(int argc, char **argv)
 		if (isatty(STDIN_FILENO)) {
 			rc = interactive(&cs);
 		} else {
-			struct sbuf text = SBUF_INIT, out = SBUF_INIT;
-			char buf[65536];
-			size_t k;
-			while ((k = fread(buf, 1, sizeof(buf), stdin)) > 0)
-				sbuf_add(&text, buf, k);
-			rc = remote_call('S', sbuf_str(&text), &out) == 0 ? 0 : 1;
-			/* failures go to stderr, the rest to stdout */
-			const char *p = sbuf_str(&out);
-			while (*p) {
-				const char *nl = strchr(p, '\n');
-				size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-				fprintf(strncmp(p, "failure: ", 9) ? stdout : stderr, "%.*s", (int)len, p);
-				p += len;
-			}
-			sbuf_free(&text);
-			sbuf_free(&out);
+			rc = remote_script();
 		}
 		close(g_remote);
 		conf_session_free(&cs.s);

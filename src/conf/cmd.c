@@ -1044,8 +1044,29 @@ static int write_file(struct conf_session *s, const char *name, const char *ext,
 
 static const char *const print_words[] = { "detail", "terse", "stats", "count-only",
 					   "without-paging", "value-list", "brief", "show-ids",
-					   "file", "proplist", "follow", "interval", "append",
-					   "where", "as-value", "stats-detail", "rate", NULL };
+					   "file", "proplist", "follow", "follow-only", "interval",
+					   "append", "where", "as-value", "stats-detail", "rate", NULL };
+
+static bool is_follow_word(const struct conf_arg *a)
+{
+	return !a->name && (!strcmp(a->value, "follow") || !strcmp(a->value, "follow-only"));
+}
+
+/* print follow: what a streaming front runs again (the arguments without
+ * the follow word). */
+static void follow_record(struct conf_session *s, const struct menu *m,
+			  const struct conf_args *args, int mode)
+{
+	if (!s->follow_args)
+		s->follow_args = xcalloc(1, sizeof(*s->follow_args));
+	conf_args_free(s->follow_args);
+	for (size_t i = 0; i < args->n; i++)
+		if (!is_follow_word(&args->a[i]))
+			conf_args_add(s->follow_args, args->a[i].name, args->a[i].value,
+				      args->a[i].line, args->a[i].col);
+	snprintf(s->follow_path, sizeof(s->follow_path), "%s", m->path);
+	s->follow = mode;
+}
 
 static int cmd_print(struct conf_session *s, const struct menu *m, const struct conf_args *args,
 		     struct sbuf *ret, struct err *e)
@@ -1053,6 +1074,7 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	struct print_opts o = { 0 };
 	const char *file = NULL;
 	char **plist = NULL;
+	int follow = 0;
 	for (size_t i = 0; i < args->n; i++) {
 		const struct conf_arg *a = &args->a[i];
 		const char *w = a->name ? a->name : a->value;
@@ -1087,6 +1109,8 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			o.show_ids = true;
 		else if (!strcmp(w, "file") && a->name)
 			file = a->value;
+		else if (is_follow_word(a))
+			follow = !strcmp(w, "follow") ? 1 : 2;
 		else if (!strcmp(w, "proplist") && a->name) {
 			size_t np = 0;
 			char *copy = xstrdup(a->value), *save = NULL;
@@ -1112,7 +1136,7 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	static const char *const skip_where[] = { "detail", "terse", "stats", "count-only",
 						  "without-paging", "value-list", "brief",
 						  "show-ids", "file", "proplist", "follow",
-						  "interval", "append", "as-value",
+						  "follow-only", "interval", "append", "as-value",
 						  "stats-detail", "rate", NULL };
 	struct conf_args wargs = { 0 };
 	const struct conf_arg *sel = NULL;
@@ -1162,7 +1186,11 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 		}
 		shown[k++] = items[i];
 	}
-	if (o.count_only) {
+	if (follow)
+		follow_record(s, m, args, follow);
+	if (follow == 2) {
+		/* follow-only: nothing now, what comes later */
+	} else if (o.count_only) {
 		char num[32];
 		snprintf(num, sizeof(num), "%zu", k);
 		if (ret)
@@ -1563,6 +1591,11 @@ void conf_session_free(struct conf_session *s)
 	sbuf_free(&s->warn);
 	vars_free(&s->globals);
 	vars_free(&s->locals);
+	if (s->follow_args) {
+		conf_args_free(s->follow_args);
+		free(s->follow_args);
+		s->follow_args = NULL;
+	}
 	for (size_t i = 0; i < s->nnums; i++)
 		free(s->nums[i].ids);
 	free(s->nums);

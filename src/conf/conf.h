@@ -67,6 +67,13 @@ struct conf_session {
 	bool may_write;             /* policy write: change the configuration */
 	bool may_policy;            /* policy policy: change users and groups */
 	bool may_sensitive;         /* policy sensitive: see secrets (export show-sensitive) */
+	/* print follow (1) or follow-only (2) was asked: a front that can stream
+	 * (the daemon's console) runs follow_path print follow_args again as
+	 * things change; print itself shows the items once (follow) or nothing
+	 * (follow-only) */
+	int follow;
+	char follow_path[160];
+	struct conf_args *follow_args;
 };
 
 /* Creates a virtual ethernet interface (sim and trace: the interfaces of the

@@ -251,10 +251,12 @@ static void files(struct conf_session *s, struct list *l)
 static void logs(struct list *l)
 {
 	static struct conf_log_entry snap[LOG_RING];
-	size_t n = conf_log_snapshot(snap, LOG_RING);
+	uint64_t next;
+	size_t n = conf_log_since(0, snap, LOG_RING, &next);
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
-		struct item *it = list_new(l, (uint32_t)i + 1);
+		/* ids follow the lines (the API's listen tells new ones by them) */
+		struct item *it = list_new(l, (uint32_t)(next - n + i + 1));
 		fmt_time(snap[i].at, buf, sizeof(buf));
 		/* the console shows the time of day only, as RouterOS does for today */
 		put(l, it, "time", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);

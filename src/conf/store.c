@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Positions: each item of a table carries a sparse position key (pos[]) that
@@ -78,6 +79,7 @@ struct store {
 	struct listener *listeners;
 	size_t nlisteners;
 	sqlite3_stmt *st_ins, *st_upd, *st_del, *st_pos;
+	sqlite3_stmt *st_hins, *st_hupd, *st_hdel; /* history rows */
 	/* the open outermost transaction: what it is for */
 	enum txn_kind txn_kind;
 	uint64_t txn_target;  /* TXN_UNDO, TXN_REDO: the entry */
@@ -88,6 +90,9 @@ struct store {
 	uint64_t safe_session; /* 0: nobody in safe mode */
 	uint64_t safe_mark;    /* hist_seq when it was taken */
 	char safe_who[64];
+	int64_t txn_at;        /* the time of the entry the commit writes */
+	char recovered[256];   /* what the open undid (safe mode of a crashed router) */
+	bool safe_live;        /* safe mode held by a router running now */
 };
 
 static int sql_err(struct store *st, struct err *e, const char *what)
@@ -384,7 +389,10 @@ static const char *const schema_sql =
 	" pos INTEGER NOT NULL, flags INTEGER NOT NULL, body BLOB NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS item_menu ON item(menu, pos);"
 	"CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" at INTEGER NOT NULL, who TEXT NOT NULL, cmd TEXT NOT NULL);";
+	" at INTEGER NOT NULL, who TEXT NOT NULL, cmd TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hist(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" who TEXT NOT NULL, cmd TEXT NOT NULL, session INTEGER NOT NULL,"
+	" undone INTEGER NOT NULL, undone_at INTEGER NOT NULL, recs BLOB NOT NULL);";
 
 static int load(struct store *st, struct err *e)
 {
@@ -426,6 +434,9 @@ static int load(struct store *st, struct err *e)
 	return 0;
 }
 
+static int hist_load(struct store *st, struct err *e);
+static void safe_recover(struct store *st);
+
 int store_open(struct store **out, const char *path, struct err *e)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -454,14 +465,24 @@ int store_open(struct store **out, const char *path, struct err *e)
 	    sqlite3_prepare_v2(st->db, "DELETE FROM item WHERE id=?", -1, &st->st_del,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "UPDATE item SET pos=? WHERE id=?", -1, &st->st_pos,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT INTO hist(seq, at, who, cmd, session, undone, undone_at, recs)"
+			       " VALUES(?1, ?2, ?6, ?7, ?8, 0, 0, ?5)",
+			       -1, &st->st_hins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "UPDATE hist SET undone=?3, undone_at=?4, recs=?5 WHERE seq=?1", -1,
+			       &st->st_hupd, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM hist WHERE seq=?", -1, &st->st_hdel,
 			       NULL) != SQLITE_OK) {
 		sql_err(st, e, "prepare");
 		goto fail;
 	}
 	if (exec_sql(st, "BEGIN", e) < 0)
 		goto fail;
-	if (load(st, e) < 0 || exec_sql(st, "COMMIT", e) < 0)
+	if (load(st, e) < 0 || hist_load(st, e) < 0 || exec_sql(st, "COMMIT", e) < 0)
 		goto fail;
+	safe_recover(st);
 	*out = st;
 	return 0;
 fail:
@@ -522,6 +543,9 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->st_upd);
 	sqlite3_finalize(st->st_del);
 	sqlite3_finalize(st->st_pos);
+	sqlite3_finalize(st->st_hins);
+	sqlite3_finalize(st->st_hupd);
+	sqlite3_finalize(st->st_hdel);
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st);
@@ -616,7 +640,7 @@ static void history_commit(struct store *st, const char *who, const char *comman
 		h = &st->hist[st->nhist++];
 		memset(h, 0, sizeof(*h));
 		h->seq = ++st->hist_seq;
-		h->at = (int64_t)time(NULL);
+		h->at = st->txn_at;
 		snprintf(h->who, sizeof(h->who), "%s", who ? who : "");
 		h->command = xstrdup(command ? command : "");
 		h->session = st->txn_session;
@@ -642,6 +666,344 @@ static void history_commit(struct store *st, const char *who, const char *comman
 		h->recs[h->nrecs++] = *u;
 		u->old = NULL; /* the entry owns it now */
 	}
+}
+
+/* ---- history on disk ----
+ * Each entry is a row of hist, written in the transaction that makes or
+ * changes it, so the history on disk always goes with the items on disk:
+ * /system history, /undo and /redo go on after a restart. (RouterOS's own
+ * documentation shows history entries dated before a restart, next to a
+ * "---" entry; an undo record that no longer applies is refused as usual.) While a session holds safe mode, meta
+ * says so (safe_session, safe_mark, safe_who): a store opened with that
+ * still there belongs to a router that stopped without ending the session
+ * (kill -9, power), and the open undoes what the session changed since it
+ * took safe mode, as the router would have done. Session ids are the
+ * process's: on load the entries of that session get SESSION_ORPHAN and
+ * the others 0 (the newest entries are undone first all the same). */
+#define SESSION_ORPHAN UINT64_MAX
+
+static void put_u32(struct sbuf *b, uint32_t v)
+{
+	char x[4] = { (char)(v & 0xff), (char)((v >> 8) & 0xff), (char)((v >> 16) & 0xff),
+		      (char)(v >> 24) };
+	sbuf_add(b, x, 4);
+}
+
+/* The records of the open transaction that an entry keeps. */
+static void recs_encode(const struct store *st, struct sbuf *b)
+{
+	struct sbuf body = SBUF_INIT;
+	for (size_t i = 0; i < st->nundo; i++) {
+		const struct undo *u = &st->undo[i];
+		if (!hist_keeps(u))
+			continue;
+		sbuf_putc(b, (char)u->op);
+		put_u32(b, u->id);
+		put_u32(b, u->next);
+		put_u32(b, (uint32_t)u->idx);
+		put_u32(b, (uint32_t)strlen(u->m->path));
+		sbuf_puts(b, u->m->path);
+		sbuf_putc(b, u->old ? 1 : 0);
+		if (u->old) {
+			item_encode(u->m, u->old, &body);
+			put_u32(b, u->old->flags);
+			put_u32(b, (uint32_t)body.len);
+			sbuf_add(b, body.s ? body.s : "", body.len);
+		}
+	}
+	sbuf_free(&body);
+}
+
+struct rd {
+	const unsigned char *p;
+	size_t n;
+	bool bad;
+};
+
+static uint32_t get_u32(struct rd *r)
+{
+	if (r->n < 4) {
+		r->bad = true;
+		return 0;
+	}
+	uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+		     (uint32_t)r->p[3] << 24;
+	r->p += 4;
+	r->n -= 4;
+	return v;
+}
+
+static const unsigned char *get_bytes(struct rd *r, size_t n)
+{
+	if (r->n < n) {
+		r->bad = true;
+		return NULL;
+	}
+	const unsigned char *p = r->p;
+	r->p += n;
+	r->n -= n;
+	return p;
+}
+
+/* Fills h->recs and h->menus; -1 when the blob is damaged or names a menu
+ * this build does not have (the entry is then left out). */
+static int recs_decode(struct store *st, struct hist *h, const void *blob, size_t len)
+{
+	struct rd r = { blob, len, false };
+	h->menus = xcalloc(st->nwords, sizeof(uint64_t));
+	while (r.n && !r.bad) {
+		const unsigned char *op = get_bytes(&r, 1);
+		struct undo u = { 0 };
+		u.id = get_u32(&r);
+		u.next = get_u32(&r);
+		u.idx = get_u32(&r);
+		uint32_t pl = get_u32(&r);
+		const unsigned char *path = get_bytes(&r, pl);
+		const unsigned char *has_old = get_bytes(&r, 1);
+		if (r.bad || pl >= 160 || *op > U_MOVE)
+			return -1;
+		char pbuf[160];
+		memcpy(pbuf, path, pl);
+		pbuf[pl] = 0;
+		u.op = (enum undo_op) * op;
+		u.m = schema_find(pbuf);
+		if (!u.m)
+			return -1;
+		if (*has_old) {
+			uint32_t flags = get_u32(&r), bl = get_u32(&r);
+			const unsigned char *body = get_bytes(&r, bl);
+			if (r.bad)
+				return -1;
+			u.old = item_new(u.m);
+			u.old->id = u.id;
+			u.old->flags = flags & ~IF_DYNAMIC;
+			item_decode(u.m, u.old, (const char *)body, bl);
+		}
+		if ((u.op == U_REMOVE || u.op == U_REPLACE) && !u.old)
+			return -1;
+		h->recs = xrealloc(h->recs, (h->nrecs + 1) * sizeof(*h->recs));
+		h->recs[h->nrecs++] = u;
+		size_t k = schema_index(u.m);
+		h->menus[k / 64] |= 1ull << (k % 64);
+	}
+	return r.bad ? -1 : 0;
+}
+
+static int meta_put(struct store *st, const char *k, const char *v, struct err *e)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, v ? "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)"
+					 : "DELETE FROM meta WHERE k=?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return sql_err(st, e, "meta");
+	sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+	if (v)
+		sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_err(st, e, "meta");
+}
+
+/* This process as "pid:start time" (/proc/PID/stat), or "" when unknown:
+ * a pid alone may have been reused since. */
+static void proc_tag(long pid, char *buf, size_t n)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t len = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[len] = 0;
+	/* the fields after the command (which may hold spaces) */
+	const char *p = strrchr(line, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(buf, n, "%ld:%llu", pid, strtoull(p + 1, NULL, 10));
+}
+
+/* Who holds safe mode, on disk (nobody: the keys go), with the process
+ * that runs the session. */
+static int safe_persist(struct store *st, uint64_t session, struct err *e)
+{
+	char a[32], b[32], proc[64];
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)session);
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)st->safe_mark);
+	proc_tag((long)getpid(), proc, sizeof(proc));
+	return meta_put(st, "safe_session", session ? a : NULL, e) < 0 ||
+			       meta_put(st, "safe_mark", session ? b : NULL, e) < 0 ||
+			       meta_put(st, "safe_who", session ? st->safe_who : NULL, e) < 0 ||
+			       meta_put(st, "safe_proc", session ? proc : NULL, e) < 0
+		       ? -1
+		       : 0;
+}
+
+static int hist_delete(struct store *st, uint64_t seq, struct err *e)
+{
+	sqlite3_stmt *s = st->st_hdel;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : sql_err(st, e, "history");
+}
+
+/* Before the outermost COMMIT: what history_commit is about to do to the
+ * history, on disk, in the same transaction. */
+static int hist_persist(struct store *st, const char *who, const char *command, struct err *e)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->nundo; i++)
+		n += hist_keeps(&st->undo[i]);
+	st->txn_at = (int64_t)time(NULL);
+	struct hist *h = NULL;
+	if (st->txn_kind == TXN_PLAIN) {
+		if (!n || (who && !strcmp(who, STORE_WHO_SYSTEM)))
+			return 0;
+		size_t kept = 0, oldest = SIZE_MAX;
+		bool undone = false;
+		for (size_t i = 0; i < st->nhist; i++) {
+			if (st->hist[i].undone) {
+				undone = true;
+				continue;
+			}
+			if (oldest == SIZE_MAX)
+				oldest = i;
+			kept++;
+		}
+		if (undone && exec_sql(st, "DELETE FROM hist WHERE undone<>0", e) < 0)
+			return -1;
+		if (kept == STORE_HISTORY_MAX) {
+			const struct hist *o = &st->hist[oldest];
+			if (hist_delete(st, o->seq, e) < 0)
+				return -1;
+			/* hist_drop ends safe mode with it */
+			if (st->safe_session && o->session == st->safe_session &&
+			    o->seq > st->safe_mark && safe_persist(st, 0, e) < 0)
+				return -1;
+		}
+	} else {
+		h = hist_find(st, st->txn_target);
+		if (!h)
+			return 0;
+	}
+	struct sbuf recs = SBUF_INIT;
+	recs_encode(st, &recs);
+	sqlite3_stmt *s = h ? st->st_hupd : st->st_hins;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	bool und = st->txn_kind == TXN_UNDO;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(h ? h->seq : st->hist_seq + 1));
+	if (!h) {
+		sqlite3_bind_int64(s, 2, st->txn_at);
+		sqlite3_bind_text(s, 6, who ? who : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, command ? command : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 8, (sqlite3_int64)st->txn_session);
+	} else {
+		sqlite3_bind_int(s, 3, und);
+		sqlite3_bind_int64(s, 4, und ? (sqlite3_int64)(st->undo_clock + 1) : 0);
+	}
+	sqlite3_bind_blob(s, 5, recs.s ? recs.s : "", (int)recs.len, SQLITE_STATIC);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_err(st, e, "history");
+	sqlite3_reset(s); /* lets go of recs */
+	sbuf_free(&recs);
+	return rc;
+}
+
+static int hist_load(struct store *st, struct err *e)
+{
+	uint64_t safe = 0, mark = 0;
+	char who[64] = "", proc[64] = "";
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT k, v FROM meta WHERE k LIKE 'safe_%'", -1, &s,
+			       NULL) != SQLITE_OK)
+		return sql_err(st, e, "load");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		const char *v = (const char *)sqlite3_column_text(s, 1);
+		if (!strcmp(k, "safe_session"))
+			safe = strtoull(v, NULL, 10);
+		else if (!strcmp(k, "safe_mark"))
+			mark = strtoull(v, NULL, 10);
+		else if (!strcmp(k, "safe_who"))
+			snprintf(who, sizeof(who), "%s", v);
+		else if (!strcmp(k, "safe_proc"))
+			snprintf(proc, sizeof(proc), "%s", v);
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT seq, at, who, cmd, session, undone, undone_at, recs FROM hist"
+			       " ORDER BY seq",
+			       -1, &s, NULL) != SQLITE_OK)
+		return sql_err(st, e, "load");
+	st->hist = xcalloc(STORE_HISTORY_MAX, sizeof(*st->hist));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct hist h = { 0 };
+		h.seq = (uint64_t)sqlite3_column_int64(s, 0);
+		if (h.seq > st->hist_seq)
+			st->hist_seq = h.seq;
+		if (recs_decode(st, &h, sqlite3_column_blob(s, 7),
+				(size_t)sqlite3_column_bytes(s, 7)) < 0) {
+			fprintf(stderr, "rosfw: store: history entry %llu cannot be read; left out\n",
+				(unsigned long long)h.seq);
+			hist_free(&h);
+			continue;
+		}
+		h.at = sqlite3_column_int64(s, 1);
+		snprintf(h.who, sizeof(h.who), "%s", (const char *)sqlite3_column_text(s, 2));
+		h.command = xstrdup((const char *)sqlite3_column_text(s, 3));
+		uint64_t sess = (uint64_t)sqlite3_column_int64(s, 4);
+		h.session = safe && sess == safe ? SESSION_ORPHAN : 0;
+		h.undone = sqlite3_column_int(s, 5) != 0;
+		h.undone_at = (uint64_t)sqlite3_column_int64(s, 6);
+		if (h.undone_at > st->undo_clock)
+			st->undo_clock = h.undone_at;
+		if (st->nhist == STORE_HISTORY_MAX)
+			hist_drop(st, 0);
+		st->hist[st->nhist++] = h;
+	}
+	sqlite3_finalize(s);
+	if (safe) {
+		st->safe_session = SESSION_ORPHAN;
+		st->safe_mark = mark;
+		snprintf(st->safe_who, sizeof(st->safe_who), "%s", who);
+		/* a router still running holds it (another program opened its
+		 * store): it stays held, and is not this process's to undo */
+		char now[64];
+		proc_tag(strtol(proc, NULL, 10), now, sizeof(now));
+		st->safe_live = proc[0] && !strcmp(now, proc) && strtol(proc, NULL, 10) != getpid();
+	}
+	return 0;
+}
+
+/* The safe mode of a router that stopped without ending it: its changes go. */
+static void safe_recover(struct store *st)
+{
+	if (st->safe_session != SESSION_ORPHAN || st->safe_live)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < st->nhist; i++)
+		n += st->hist[i].session == SESSION_ORPHAN && st->hist[i].seq > st->safe_mark &&
+		     !st->hist[i].undone;
+	char who[64];
+	snprintf(who, sizeof(who), "%s", st->safe_who);
+	struct err e;
+	err_clear(&e);
+	if (store_safe_unroll(st, SESSION_ORPHAN, &e) < 0)
+		snprintf(st->recovered, sizeof(st->recovered),
+			 "safe mode of %s was held when the router stopped; its changes were "
+			 "not all undone: %s", who, e.msg);
+	else
+		snprintf(st->recovered, sizeof(st->recovered),
+			 "safe mode of %s was held when the router stopped: %zu change%s undone",
+			 who, n, n == 1 ? "" : "s");
+	fprintf(stderr, "rosfw: store: %s\n", st->recovered);
+}
+
+const char *store_recovered(const struct store *st)
+{
+	return st->recovered[0] ? st->recovered : NULL;
 }
 
 int store_commit(struct store *st, const char *who, const char *command, struct err *e)
@@ -680,10 +1042,11 @@ int store_commit(struct store *st, const char *who, const char *command, struct 
 		if (rc != SQLITE_DONE)
 			return sql_err(st, e, "meta");
 	}
-	if (exec_sql(st, "COMMIT", e) < 0)
+	bool hist = changed || st->txn_kind != TXN_PLAIN;
+	if ((hist && hist_persist(st, who, command, e) < 0) || exec_sql(st, "COMMIT", e) < 0)
 		return -1;
 	st->depth = 0;
-	if (changed || st->txn_kind != TXN_PLAIN)
+	if (hist)
 		history_commit(st, who, command);
 	free_undo_log(st, 0);
 	/* A listener may commit changes of its own: the others still get the
@@ -1157,17 +1520,21 @@ int store_safe_take(struct store *st, uint64_t session, const char *who, struct 
 	if (st->safe_session && st->safe_session != session)
 		return err_set(e, "safe mode already taken by %s", st->safe_who);
 	if (st->safe_session != session) {
-		st->safe_session = session;
 		st->safe_mark = st->hist_seq;
 		snprintf(st->safe_who, sizeof(st->safe_who), "%s", who ? who : "");
+		if (safe_persist(st, session, e) < 0)
+			return -1;
+		st->safe_session = session;
 	}
 	return 0;
 }
 
 void store_safe_release(struct store *st, uint64_t session)
 {
-	if (session && st->safe_session == session)
+	if (session && st->safe_session == session) {
 		st->safe_session = 0;
+		safe_persist(st, 0, NULL);
+	}
 }
 
 int store_safe_unroll(struct store *st, uint64_t session, struct err *e)
@@ -1189,6 +1556,7 @@ int store_safe_unroll(struct store *st, uint64_t session, struct err *e)
 		rc = run_inverse(st, k, TXN_UNDO, st->safe_who, cmd, e);
 	}
 	st->safe_session = 0;
+	safe_persist(st, 0, NULL);
 	return rc;
 }
 

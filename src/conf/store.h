@@ -9,7 +9,8 @@
  * A new store is empty: the command layer (conf_store_init) adds the
  * built-in items of the schema.
  * The store also keeps the history of recent transactions (undo, redo) and
- * who holds safe mode; both live in memory only.
+ * who holds safe mode, on disk with the items: an open after a crash in
+ * safe mode undoes that session's changes (store_recovered says so).
  * Single-threaded: one owner thread calls everything; listeners run on it.
  * Errors: negative return, message in struct err.
  */
@@ -106,7 +107,8 @@ int store_journal(struct store *st, int64_t since, store_journal_fn fn, void *ct
  * that ran it, and the records that take it back. Dynamic items are not
  * history, nor are the changes the router makes itself (committed by
  * STORE_WHO_SYSTEM: built-in items, the default configuration, certificates).
- * Memory only: a reopened store has no history.
+ * Written in the transaction that makes or changes an entry, so a reopened
+ * store has the same history (sessions of the old process become 0).
  *
  * store_undo applies the inverse of the newest entry not yet undone as a
  * transaction of its own (journaled and on disk like any other change):
@@ -155,6 +157,9 @@ void store_safe_release(struct store *st, uint64_t session);
 int store_safe_unroll(struct store *st, uint64_t session, struct err *e);
 /* The session holding safe mode (0: none) and its user. */
 uint64_t store_safe_holder(const struct store *st, const char **who);
+/* What store_open undid: the safe mode of a session that was still held
+ * when the process using the store stopped (NULL: nothing). */
+const char *store_recovered(const struct store *st);
 
 /* Parses "*1A" into 0x1A. */
 int store_parse_id(const char *s, uint32_t *id);

@@ -6,14 +6,15 @@
  *             'S' script ... '\0'      run a whole script leniently (stdin)
  *             'X' word '\n'            safe mode: take, release, unroll, or
  *                                      nothing to toggle it (Ctrl-X)
- *             'F' menu '\n'            follow (print follow): "/log" (or
- *                                      nothing) streams the log lines still
- *                                      in the ring, then each new one, as
- *                                      "hh:mm:ss topics message\n", until the
- *                                      client sends anything: a Ctrl-C byte
- *                                      (0x03) is taken as the end, anything
- *                                      else is its next request; then the
- *                                      reply's frame ends as for any request
+ *             'F' menu '\n'            print follow of a menu ("/log" when
+ *                                      empty), as 'C' "MENU print follow"
+ *   A 'C' line that runs print follow or follow-only streams: its output
+ *   (nothing for follow-only), then, as the menu changes, the lines of the
+ *   print that are new or changed (the log's new lines; changed items of a
+ *   configuration menu; runtime tables and counters every second), until
+ *   the client sends anything: a Ctrl-C byte (0x03) is taken as the end,
+ *   anything else is its next request; then the reply's frame ends as for
+ *   any request.
  *   reply:    output bytes, then '\0', a status ('0' ok, '1' error), the
  *             prompt path, "\tsafe" while the session holds safe mode, '\n'
  * A connection that closes while its session holds safe mode has its
@@ -60,8 +61,13 @@ struct client {
 	struct sbuf outq;
 	struct daemon *d;
 	unsigned active; /* its /user active entry */
-	bool following;  /* an 'F' request streams the log */
-	uint64_t log_seq;
+	/* print follow: the lines shown so far (hashes, sorted), and when to
+	 * print again */
+	bool following;
+	bool follow_due;
+	uint64_t *seen;
+	size_t nseen;
+	uint64_t log_seq, follow_at_ms;
 	struct client *next;
 };
 
@@ -88,6 +94,8 @@ struct daemon {
 	uint64_t start_ns;
 	/* real interfaces (--iface): the live dataplane */
 	struct dataplane *dp;
+	struct mgmt_pool *logins;
+	uint64_t expired_ms;
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -127,6 +135,19 @@ struct store *daemon_store(struct daemon *d)
 	return d->st;
 }
 
+struct mgmt_pool *daemon_login_pool(struct daemon *d)
+{
+	return d->logins;
+}
+
+static void logins_done(struct loop *l, int fd, short revents, void *ctx)
+{
+	(void)l;
+	(void)fd;
+	(void)revents;
+	mgmt_pool_run(ctx);
+}
+
 void daemon_session_init(struct daemon *d, struct conf_session *s, const char *user,
 			 unsigned policy)
 {
@@ -151,6 +172,12 @@ static void on_commit(void *ctx, const uint64_t *changed, size_t nwords)
 		d->dirty_since_ms = now;
 	d->dirty = true;
 	d->last_change_ms = now;
+	for (struct client *c = d->clients; c; c = c->next) {
+		const struct menu *m = c->following ? schema_find(c->s.follow_path) : NULL;
+		size_t k = m ? schema_index(m) : 0;
+		if (m && k / 64 < nwords && (changed[k / 64] >> (k % 64)) & 1)
+			c->follow_due = true;
+	}
 	for (size_t i = 0; i < d->nls; i++)
 		d->ls[i].fn(d->ls[i].ctx, changed, nwords);
 }
@@ -197,7 +224,7 @@ void daemon_refresh_stats(struct daemon *d)
 		qos_export_stats(d->qos, d->st);
 }
 
-static void follow_push(struct client *c);
+static void follow_tick(struct client *c, uint64_t now);
 
 static void tick(struct loop *l, void *ctx)
 {
@@ -214,7 +241,11 @@ static void tick(struct loop *l, void *ctx)
 		engine_tick(d->en, dp_now(d));
 	for (struct client *c = d->clients; c; c = c->next)
 		if (c->following)
-			follow_push(c);
+			follow_tick(c, now);
+	if (now - d->expired_ms >= 1000) {
+		d->expired_ms = now;
+		mgmt_active_expire(); /* REST clients gone quiet log out */
+	}
 }
 
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
@@ -243,6 +274,7 @@ static void client_close(struct daemon *d, struct client *c)
 	conf_session_free(&c->s);
 	sbuf_free(&c->in);
 	sbuf_free(&c->outq);
+	free(c->seen);
 	free(c);
 }
 
@@ -264,47 +296,197 @@ static void queue_reply(struct client *c, bool ok)
 	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
 }
 
-/* print follow: the log lines since the client's last, queued; a client
- * that does not read loses lines rather than growing the queue for ever */
+/* ---- print follow ----
+ * The print is run again when its menu may have changed (a commit touching
+ * it, a new log line; runtime menus every second) and the items not shown
+ * before are sent: a multiset difference of the records (an item's lines),
+ * the leading item number left out so that numbers shifting (the log ring
+ * turning over) show nothing. A client that does not read loses lines
+ * rather than growing the queue for ever. */
 #define FOLLOW_MAX_QUEUED (1u << 20)
+#define FOLLOW_MIN_MS 100u
+#define FOLLOW_RUNTIME_MS 1000u
 
-static void follow_push(struct client *c)
+/* A record's hash, its leading item number left out. */
+static uint64_t record_hash(const char *p, size_t n)
 {
-	struct conf_log_entry le[64];
-	if (c->outq.len > FOLLOW_MAX_QUEUED) {
-		conf_log_since(UINT64_MAX, le, 0, &c->log_seq);
+	size_t i = 0;
+	while (i < n && p[i] == ' ')
+		i++;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* A print line that starts an item: spaces, its number. */
+static bool item_start(const char *p)
+{
+	while (*p == ' ')
+		p++;
+	return *p >= '0' && *p <= '9';
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Runs the followed print: its records (an item's lines) not among those
+ * seen before (counting repeats) are appended to out when out is not NULL,
+ * and its records become the ones seen. */
+static void follow_run(struct client *c, struct sbuf *out)
+{
+	struct err e;
+	err_clear(&e);
+	daemon_refresh_stats(c->d);
+	struct sbuf saved = c->s.out;
+	c->s.out = (struct sbuf)SBUF_INIT;
+	int rc = cmd_run(&c->s, c->s.follow_path, "print", c->s.follow_args, NULL, &e);
+	struct sbuf text = c->s.out;
+	c->s.out = saved;
+	sbuf_reset(&c->s.warn);
+	if (rc < 0) {
+		sbuf_free(&text);
 		return;
 	}
-	size_t before = c->outq.len, n;
-	while ((n = conf_log_since(c->log_seq, le, 64, &c->log_seq)) > 0)
-		for (size_t i = 0; i < n; i++) {
-			char t[64];
-			conf_format_time(le[i].at, t, sizeof(t));
-			const char *sp = strchr(t, ' ');
-			sbuf_printf(&c->outq, "%s %s %s\n", sp ? sp + 1 : t, le[i].topics,
-				    le[i].message);
+	size_t n = 0, cap = 64;
+	uint64_t *hv = xmalloc(cap * sizeof(*hv));
+	bool *used = xcalloc(c->nseen ? c->nseen : 1, sizeof(*used));
+	for (const char *p = sbuf_str(&text); *p;) {
+		/* one record: a line, and the lines that go on its item (indented,
+		 * not starting with an item number; blank lines) */
+		const char *q = p;
+		do {
+			const char *nl = strchr(q, '\n');
+			q = nl ? nl + 1 : q + strlen(q);
+		} while (*q && (*q == '\n' || (*q == ' ' && !item_start(q))));
+		if (n == cap) {
+			cap *= 2;
+			hv = xrealloc(hv, cap * sizeof(*hv));
 		}
+		uint64_t h = hv[n++] = record_hash(p, (size_t)(q - p));
+		size_t lo = 0, hi = c->nseen;
+		while (lo < hi) { /* the first seen hash >= h */
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->seen[mid] < h)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < c->nseen && c->seen[lo] == h && used[lo])
+			lo++;
+		if (lo < c->nseen && c->seen[lo] == h) {
+			used[lo] = true;
+		} else if (out) {
+			sbuf_add(out, p, (size_t)(q - p));
+			if (q[-1] != '\n')
+				sbuf_putc(out, '\n');
+		}
+		p = q;
+	}
+	free(used);
+	qsort(hv, n, sizeof(*hv), cmp_u64);
+	free(c->seen);
+	c->seen = hv;
+	c->nseen = n;
+	sbuf_free(&text);
+}
+
+static bool follow_periodic(const struct client *c)
+{
+	const struct menu *m = schema_find(c->s.follow_path);
+	if (!m || (m->flags & MF_RUNTIME))
+		return strcmp(c->s.follow_path, "/log") != 0;
+	for (size_t i = 0; c->s.follow_args && i < c->s.follow_args->n; i++) {
+		const struct conf_arg *a = &c->s.follow_args->a[i];
+		if (!a->name && (!strcmp(a->value, "stats") || !strcmp(a->value, "stats-detail") ||
+				 !strcmp(a->value, "rate")))
+			return true;
+	}
+	return false;
+}
+
+static void follow_tick(struct client *c, uint64_t now)
+{
+	if (now - c->follow_at_ms < FOLLOW_MIN_MS)
+		return;
+	uint64_t seq;
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &seq);
+	if (!strcmp(c->s.follow_path, "/log") && seq != c->log_seq)
+		c->follow_due = true;
+	if (follow_periodic(c) && now - c->follow_at_ms >= FOLLOW_RUNTIME_MS)
+		c->follow_due = true;
+	if (!c->follow_due)
+		return;
+	c->follow_due = false;
+	c->follow_at_ms = now;
+	c->log_seq = seq;
+	size_t before = c->outq.len;
+	if (c->outq.len > FOLLOW_MAX_QUEUED) {
+		follow_run(c, NULL);
+		return;
+	}
+	follow_run(c, &c->outq);
 	if (c->outq.len != before)
 		loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
 }
 
-static void follow_start(struct client *c, const char *menu)
+/* After a command: a print follow in it starts the stream (its output so
+ * far goes first, without the reply's frame). */
+static bool follow_begin(struct client *c)
 {
-	if (*menu && strcmp(menu, "/log")) {
-		sbuf_printf(&c->s.out, "failure: only /log can be followed, not '%.40s'\n", menu);
-		queue_reply(c, false);
-		return;
-	}
+	if (!c->s.follow)
+		return false;
+	c->s.follow = 0;
 	c->following = true;
-	c->log_seq = 0;
-	follow_push(c);
+	c->follow_due = false;
+	c->follow_at_ms = loop_now_ms();
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &c->log_seq);
+	sbuf_puts(&c->outq, sbuf_str(&c->s.warn));
+	sbuf_puts(&c->outq, sbuf_str(&c->s.out));
+	sbuf_reset(&c->s.warn);
+	sbuf_reset(&c->s.out);
+	follow_run(c, NULL);
+	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
+	return true;
 }
 
 static void follow_end(struct client *c)
 {
-	follow_push(c);
+	c->follow_due = true;
+	c->follow_at_ms = 0;
+	follow_tick(c, loop_now_ms());
 	c->following = false;
+	free(c->seen);
+	c->seen = NULL;
+	c->nseen = 0;
 	queue_reply(c, true);
+}
+
+/* 'F' menu: print follow of that menu. */
+static void follow_menu(struct client *c, const char *menu)
+{
+	struct err e;
+	err_clear(&e);
+	const char *path = *menu ? menu : "/log";
+	const struct menu *m = schema_find(path);
+	struct conf_args args = { 0 };
+	conf_args_add(&args, NULL, "follow", 0, 0);
+	int rc = m ? cmd_run(&c->s, path, "print", &args, NULL, &e)
+		   : err_set(&e, "no such menu '%.60s'", menu);
+	conf_args_free(&args);
+	if (rc == 0 && follow_begin(c))
+		return;
+	sbuf_printf(&c->s.out, "failure: %s\n", e.msg[0] ? e.msg : "cannot follow");
+	queue_reply(c, false);
 }
 
 static void run_request(struct client *c, char kind, const char *text)
@@ -342,9 +524,13 @@ static void run_request(struct client *c, char kind, const char *text)
 			}
 	} else {
 		struct sbuf ret = SBUF_INIT;
+		c->s.follow = 0;
 		rc = conf_exec(&c->s, text, &ret, &e);
 		sbuf_free(&ret);
+		if (rc == 0 && follow_begin(c))
+			return;
 	}
+	c->s.follow = 0; /* a script's print follow prints once */
 	if (rc < 0 && e.msg[0]) {
 		struct sbuf m = SBUF_INIT;
 		err_format(&e, &m);
@@ -390,12 +576,14 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 		if (!c->in.len)
 			break;
 		if (c->following) {
-			/* anything from the client ends print follow; Ctrl-C only that */
+			/* anything from the client ends print follow */
 			follow_end(c);
-			if (c->in.s[0] == 0x03) {
-				memmove(c->in.s, c->in.s + 1, c->in.len - 1);
-				sbuf_truncate(&c->in, c->in.len - 1);
-			}
+			continue;
+		}
+		if (c->in.s[0] == 0x03) {
+			/* Ctrl-C: it ended a stream, or came after the command ended */
+			memmove(c->in.s, c->in.s + 1, c->in.len - 1);
+			sbuf_truncate(&c->in, c->in.len - 1);
 			continue;
 		}
 		char kind = c->in.s[0];
@@ -410,7 +598,7 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 		if (kind == 'C' || kind == 'S' || kind == 'X')
 			run_request(c, kind, text);
 		else if (kind == 'F')
-			follow_start(c, text);
+			follow_menu(c, text);
 		else
 			queue_reply(c, false);
 		free(text);
@@ -438,7 +626,6 @@ static void accept_client(struct loop *l, int fd, short revents, void *ctx)
 	daemon_session_init(d, &c->s, "admin", POL_ALL);
 	c->active = mgmt_active_add("admin", "console", NULL);
 	mgmt_user_logged_in(d->st, "admin");
-	conf_log("system,info,account", "user admin logged in via console");
 	loop_watch(l, cfd, POLLIN, client_io, c);
 	queue_reply(c, true); /* greeting: the prompt path */
 }
@@ -528,6 +715,8 @@ int daemon_main(const struct daemon_opts *o)
 		snprintf(d->sock_path, sizeof(d->sock_path), "%s/rosfw.sock", dir);
 	if (store_open(&d->st, db, &e) < 0)
 		goto out;
+	if (store_recovered(d->st))
+		conf_log("system,error,critical", "%s", store_recovered(d->st));
 	struct conf_session s;
 	daemon_session_init(d, &s, "system", POL_ALL);
 	if (store_is_new(d->st)) {
@@ -562,6 +751,14 @@ int daemon_main(const struct daemon_opts *o)
 	}
 	if (console_socket(d, &e) < 0)
 		goto out;
+	/* two threads: the machine's cores; a login waits its turn, the loop
+	 * does not */
+	d->logins = mgmt_pool_new(2);
+	if (!d->logins) {
+		err_set(&e, "cannot start the login threads");
+		goto out;
+	}
+	loop_watch(d->loop, mgmt_pool_fd(d->logins), POLLIN, logins_done, d->logins);
 	if (!o->no_services) {
 		d->api = api_server_start(d, &e);
 		if (!d->api)
@@ -599,6 +796,7 @@ out:
 		rest_server_stop(d->rest);
 	while (d->clients)
 		client_close(d, d->clients);
+	mgmt_pool_free(d->logins);
 	if (d->sock >= 0) {
 		close(d->sock);
 		unlink(d->sock_path);

@@ -40,6 +40,8 @@ void daemon_session_init(struct daemon *d, struct conf_session *s, const char *u
 /* Called after every committed change (menu bits as store_subscribe gives). */
 typedef void (*daemon_change_fn)(void *ctx, const uint64_t *changed, size_t nwords);
 void daemon_on_change(struct daemon *d, daemon_change_fn fn, void *ctx);
+/* The threads that verify password hashes for the fronts (mgmt_pool_*). */
+struct mgmt_pool *daemon_login_pool(struct daemon *d);
 /* Counters and queue statistics into the store, before a print. */
 void daemon_refresh_stats(struct daemon *d);
 

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf/runtime.h"
 #include "daemon/daemon.h"
 #include "mgmt/api_word.h"
 #include "mgmt/cert.h"
@@ -53,6 +54,8 @@
 #define API_CLOSING_MS    10000       /* time to take the last replies */
 #define API_PRELOGIN_MAX  32          /* sentences before login */
 #define API_READ_BUDGET   16          /* reads per callback, for fairness */
+#define API_POLL_MS       1000        /* runtime tables of listen: compared this often */
+#define API_LOG_POLL_MS   200         /* /log listen: new lines this soon */
 
 static const struct api_limits lim_prelogin = { 4096, 4096, 32 };
 static const struct api_limits lim_user = { 16u << 20, 16u << 20, 65536 };
@@ -67,13 +70,20 @@ struct api_cred {
 	int refs;
 };
 
-/* A boolean stack query (?name, ?-name, ?name=x, ?<name=x, ?>name=x, ?#ops). */
+/* What a listen has reported of an item: who it is (its id; for a runtime
+ * table, what identifies it there: ids of runtime rows may be positions),
+ * the id it was reported with, and its values. */
 struct snap {
+	uint64_t key;
 	uint32_t id;
 	uint64_t hash;
 };
 
-/* A running listen command. */
+/* A running listen command. Configuration menus are compared after each
+ * commit that touches them; runtime tables (and any menu whose .proplist
+ * names counters) are polled: /log whenever a line was logged (one !re per
+ * new line, none for lines that leave the ring), the others every
+ * API_POLL_MS. */
 struct listen {
 	struct listen *next;
 	char *tag;
@@ -84,6 +94,10 @@ struct listen {
 	struct mgmt_query q;
 	struct snap *snap;
 	size_t nsnap;
+	bool poll;     /* compared on the clock, not (only) after commits */
+	bool stats;    /* counters named in .proplist count as changes */
+	bool log;      /* /log */
+	uint64_t log_seq, polled_ms;
 };
 
 struct api_conn {
@@ -115,6 +129,9 @@ struct api_conn {
 	bool dead;     /* close at the next safe point */
 	short events;
 	struct listen *listens;
+	uint64_t serial;   /* names it to a login being verified */
+	bool verifying;    /* its /login is with the login threads: input waits */
+	char *login_tag;
 };
 
 struct lctx {
@@ -133,10 +150,11 @@ struct api_server {
 	struct api_conn *conns;
 	size_t nconns;
 	struct mgmt_throttle thr;
-	int hk_timer, changes_timer, rewatch_timer;
+	int hk_timer, changes_timer, rewatch_timer, poll_timer;
 	uint64_t *changed;
 	size_t nwords;
 	bool md5_login;
+	uint64_t serial;
 };
 
 static void conn_io(struct loop *l, int fd, short revents, void *ctx);
@@ -365,6 +383,67 @@ static int md5_login(struct api_conn *c, const char *name, const char *response,
 	return mgmt_login(c->a->st, name, pw, c->peer, POL_API, policy, e);
 }
 
+static void process_input(struct api_conn *c);
+static void conn_watch(struct api_conn *c);
+static void reap(struct api_server *a);
+
+/* The answer to a /login: rc 0 (policy) or -1 (e). */
+static void login_answer(struct api_conn *c, const char *tag, const char *name, int rc,
+			 unsigned policy, const struct err *e)
+{
+	struct api_server *a = c->a;
+	char who[65];
+	sanitize(name ? name : "", who, sizeof(who));
+	if (rc < 0) {
+		mgmt_throttle_fail(&a->thr, c->peer, loop_now_ms(), "api");
+		conf_log("system,error,critical", "login failure for user %s from %s via api", who,
+			 c->peer);
+		reply_trap(c, tag, -1, e->msg[0] ? e->msg : MSG_BAD_LOGIN);
+		return;
+	}
+	if (c->has_session)
+		conf_session_free(&c->s);
+	daemon_session_init(a->d, &c->s, name, policy);
+	c->has_session = true;
+	c->authed = true;
+	mgmt_active_remove(c->active);
+	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
+	api_decoder_limits(&c->dec, &lim_user);
+	reply_done(c, tag, NULL);
+}
+
+static void login_finish(struct api_conn *c, const char *tag, struct mgmt_login *lg,
+			 bool verified)
+{
+	struct err e;
+	err_clear(&e);
+	unsigned policy = 0;
+	/* failures that came in while this one was checked may have closed
+	 * the address meanwhile */
+	int rc = lg->hash && mgmt_throttle_blocked(&c->a->thr, c->peer, loop_now_ms())
+			 ? err_set(&e, MSG_BAD_LOGIN)
+			 : mgmt_login_finish(c->a->st, lg, verified, &policy, &e);
+	login_answer(c, tag, lg->user, rc, policy, &e);
+}
+
+/* A login thread is done with a connection's /login. */
+static void login_verified(void *ctx, uint64_t serial, struct mgmt_login *lg, bool verified)
+{
+	struct api_server *a = ctx;
+	struct api_conn *c = a->conns;
+	while (c && c->serial != serial)
+		c = c->next;
+	if (!c || c->dead || c->closing || !c->verifying)
+		return;
+	c->verifying = false;
+	login_finish(c, c->login_tag, lg, verified);
+	free(c->login_tag);
+	c->login_tag = NULL;
+	process_input(c);
+	conn_watch(c);
+	reap(a);
+}
+
 static void do_login(struct api_conn *c, const struct req *r)
 {
 	struct api_server *a = c->a;
@@ -396,29 +475,27 @@ static void do_login(struct api_conn *c, const struct req *r)
 		reply_trap(c, r->tag, -1, MSG_BAD_LOGIN);
 		return;
 	}
-	struct err e;
-	err_clear(&e);
-	unsigned policy = 0;
-	int rc = response ? md5_login(c, name, response, &policy, &e)
-			  : mgmt_login(a->st, name, password ? password : "", c->peer, POL_API,
-				       &policy, &e);
-	if (rc < 0) {
-		mgmt_throttle_fail(&a->thr, c->peer, loop_now_ms(), "api");
-		conf_log("system,error,critical", "login failure for user %s from %s via api", who,
-			 c->peer);
-		reply_trap(c, r->tag, -1, e.msg[0] ? e.msg : MSG_BAD_LOGIN);
+	if (response) {
+		struct err e;
+		err_clear(&e);
+		unsigned policy = 0;
+		int rc = md5_login(c, name, response, &policy, &e);
+		login_answer(c, r->tag, name, rc, policy, &e);
 		return;
 	}
-	if (c->has_session)
-		conf_session_free(&c->s);
-	daemon_session_init(a->d, &c->s, name, policy);
-	c->has_session = true;
-	c->authed = true;
-	mgmt_active_remove(c->active);
-	c->active = mgmt_active_add(name, c->svc ? "api-ssl" : "api", c->peer);
-	api_decoder_limits(&c->dec, &lim_user);
-	conf_log("system,info,account", "user %s logged in from %s via api", who, c->peer);
-	reply_done(c, r->tag, NULL);
+	struct mgmt_login *lg = xmalloc(sizeof(*lg));
+	if (mgmt_login_start(a->st, name, password ? password : "", c->peer, POL_API, lg) == 1) {
+		/* the hash is checked on a login thread; this connection's next
+		 * sentences wait for the answer, the other sessions do not */
+		c->verifying = true;
+		free(c->login_tag);
+		c->login_tag = r->tag ? xstrdup(r->tag) : NULL;
+		mgmt_pool_submit(daemon_login_pool(a->d), lg, login_verified, a, c->serial);
+		return;
+	}
+	login_finish(c, r->tag, lg, false);
+	mgmt_login_done(lg);
+	free(lg);
 }
 
 /* ---- commands ---- */
@@ -430,13 +507,28 @@ static void rows_of(struct api_conn *c, const struct menu *m, struct mgmt_result
 	mgmt_exec(&c->s, m->path, "print", NULL, 0, res, &e);
 }
 
-static uint64_t row_hash(const struct menu *m, const struct mgmt_row *r)
+static bool listed(const struct listen *L, const char *name)
+{
+	for (size_t i = 0; i < L->nprops; i++)
+		if (!strcmp(L->props[i], name))
+			return true;
+	return false;
+}
+
+/* The values that make a change: counters only when .proplist asks for
+ * them, and never a runtime row's clock (a connection's timeout, uptime),
+ * which moves by itself. */
+static uint64_t row_hash(const struct listen *L, const struct mgmt_row *r)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < r->n; i++) {
-		int p = schema_prop(m, r->a[i].name, NULL);
-		if (p >= 0 && (m->props[p].flags & PF_STAT))
-			continue; /* counters move without a change */
+		int p = schema_prop(L->m, r->a[i].name, NULL);
+		if (p >= 0 && (L->m->props[p].flags & PF_STAT) &&
+		    !(L->stats && listed(L, r->a[i].name)))
+			continue;
+		if ((L->m->flags & MF_RUNTIME) &&
+		    (!strcmp(r->a[i].name, "timeout") || !strcmp(r->a[i].name, "uptime")))
+			continue;
 		h = fnv(h, r->a[i].name);
 		h = fnv(h, r->a[i].value);
 	}
@@ -449,6 +541,26 @@ static bool row_id(const struct mgmt_row *r, uint32_t *id)
 	return v && store_parse_id(v, id) == 0;
 }
 
+/* Who a row is: its id, or for a runtime table its name, or the addresses
+ * and protocol of a connection. */
+static uint64_t row_key(const struct listen *L, const struct mgmt_row *r, uint32_t id)
+{
+	if (!(L->m->flags & MF_RUNTIME) || L->log)
+		return id;
+	static const char *const flow[] = { "protocol", "src-address", "dst-address", NULL };
+	const char *key = L->m->key ? mgmt_row_get(r, L->m->key) : NULL;
+	uint64_t h = 0xcbf29ce484222325ull;
+	if (key)
+		return fnv(h, key);
+	bool any = false;
+	for (const char *const *k = flow; *k; k++) {
+		const char *v = mgmt_row_get(r, *k);
+		h = fnv(h, v ? v : "");
+		any |= v != NULL;
+	}
+	return any ? h : id;
+}
+
 static void snap_take(struct listen *L, const struct mgmt_result *res)
 {
 	free(L->snap);
@@ -457,20 +569,22 @@ static void snap_take(struct listen *L, const struct mgmt_result *res)
 	for (size_t i = 0; i < res->nrows; i++) {
 		uint32_t id;
 		if (row_id(&res->rows[i], &id))
-			L->snap[L->nsnap++] = (struct snap){ id, row_hash(L->m, &res->rows[i]) };
+			L->snap[L->nsnap++] = (struct snap){ row_key(L, &res->rows[i], id), id,
+							     row_hash(L, &res->rows[i]) };
 	}
 }
 
-static const struct snap *snap_find(const struct snap *s, size_t n, uint32_t id)
+static const struct snap *snap_find(const struct snap *s, size_t n, uint64_t key)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i].id == id)
+		if (s[i].key == key)
 			return &s[i];
 	return NULL;
 }
 
 /* Reports what changed in L's menu since its snapshot: new and changed
- * items in menu order, then the removed ones as .dead. */
+ * items in menu order, then the removed ones as .dead (not for log lines
+ * leaving the ring). */
 static void listen_diff(struct api_conn *c, struct listen *L)
 {
 	struct mgmt_result res;
@@ -483,14 +597,14 @@ static void listen_diff(struct api_conn *c, struct listen *L)
 		uint32_t id;
 		if (!row_id(&res.rows[i], &id))
 			continue;
-		const struct snap *was = snap_find(old, nold, id);
-		if (was && was->hash == row_hash(L->m, &res.rows[i]))
+		const struct snap *was = snap_find(old, nold, row_key(L, &res.rows[i], id));
+		if (was && was->hash == row_hash(L, &res.rows[i]))
 			continue;
 		if (mgmt_query_match(&L->q, &res.rows[i]))
 			reply_row(c, L->tag, &res.rows[i], L->props, L->nprops);
 	}
-	for (size_t i = 0; i < nold; i++) {
-		if (snap_find(L->snap, L->nsnap, old[i].id))
+	for (size_t i = 0; i < nold && !L->log; i++) {
+		if (snap_find(L->snap, L->nsnap, old[i].key))
 			continue;
 		char id[16];
 		snprintf(id, sizeof(id), "*%X", old[i].id);
@@ -533,6 +647,17 @@ static void do_listen(struct api_conn *c, const struct req *r, const char *path)
 	L->m = m;
 	L->path = xstrdup(path);
 	L->props = proplist_parse(req_attr(r, ".proplist"), &L->nprops);
+	L->log = !strcmp(path, "/log");
+	for (size_t i = 0; i < L->nprops; i++) {
+		int p = schema_prop(m, L->props[i], NULL);
+		L->stats |= p >= 0 && (m->props[p].flags & PF_STAT);
+	}
+	L->poll = (m->flags & MF_RUNTIME) || L->stats;
+	L->polled_ms = loop_now_ms();
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &L->log_seq);
+	if (L->stats)
+		daemon_refresh_stats(c->a->d);
 	struct mgmt_result res;
 	rows_of(c, m, &res);
 	snap_take(L, &res);
@@ -731,6 +856,7 @@ static void conn_free(struct api_conn *c)
 		listen_free(L);
 	}
 	api_decoder_free(&c->dec);
+	free(c->login_tag);
 	sbuf_free(&c->in);
 	sbuf_free(&c->out);
 	if (c->has_session)
@@ -827,7 +953,7 @@ static void conn_write(struct api_conn *c)
 /* Decodes and runs what has arrived, until output backs up. */
 static void process_input(struct api_conn *c)
 {
-	while (c->in_off < c->in.len && !c->closing && !c->dead) {
+	while (c->in_off < c->in.len && !c->closing && !c->dead && !c->verifying) {
 		if (out_pending(c) >= API_OUT_HIGH)
 			return;
 		size_t used = 0;
@@ -858,7 +984,7 @@ static void conn_read(struct api_conn *c)
 	char buf[16384];
 	c->more = false;
 	for (int n = 0;; n++) {
-		if (c->closing || c->dead || out_pending(c) >= API_OUT_HIGH)
+		if (c->closing || c->dead || c->verifying || out_pending(c) >= API_OUT_HIGH)
 			return;
 		if (c->in_off < c->in.len) {
 			process_input(c);
@@ -910,7 +1036,8 @@ static void conn_watch(struct api_conn *c)
 	} else if (c->tls && !c->handshaken) {
 		ev = gnutls_record_get_direction(c->tls) ? POLLOUT : POLLIN;
 	} else {
-		if (!c->closing && !c->eof && out_pending(c) < API_OUT_HIGH)
+		/* a login being verified: what follows it stays in the socket */
+		if (!c->closing && !c->eof && !c->verifying && out_pending(c) < API_OUT_HIGH)
 			ev |= POLLIN;
 		if (out_pending(c) || c->more)
 			ev |= POLLOUT;
@@ -1036,6 +1163,7 @@ static void on_accept(struct loop *l, int fd, short revents, void *ctx)
 		c->fd = cfd;
 		c->svc = lc->i;
 		c->since = loop_now_ms();
+		c->serial = ++a->serial;
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		api_decoder_init(&c->dec, &lim_prelogin);
 		if (lc->i == 1 && tls_setup(c) < 0) {
@@ -1203,6 +1331,42 @@ static void changes_fire(struct loop *l, void *ctx)
 	reap(a);
 }
 
+/* Runtime tables and counters under listen: compared on the clock. */
+static void poll_fire(struct loop *l, void *ctx)
+{
+	(void)l;
+	struct api_server *a = ctx;
+	uint64_t now = loop_now_ms(), seq;
+	struct conf_log_entry none;
+	conf_log_since(UINT64_MAX, &none, 0, &seq);
+	bool refreshed = false;
+	for (struct api_conn *c = a->conns; c; c = c->next) {
+		if (c->dead || !c->authed)
+			continue;
+		size_t before = c->out.len;
+		for (struct listen *L = c->listens; L; L = L->next) {
+			if (!L->poll)
+				continue;
+			if (L->log ? L->log_seq == seq : now - L->polled_ms < API_POLL_MS)
+				continue;
+			if (L->stats && !refreshed) {
+				daemon_refresh_stats(a->d);
+				refreshed = true;
+			}
+			L->log_seq = seq;
+			L->polled_ms = now;
+			listen_diff(c, L);
+		}
+		if (c->out.len != before) {
+			if (out_pending(c) > API_OUT_MAX)
+				c->dead = true;
+			else
+				conn_watch(c);
+		}
+	}
+	reap(a);
+}
+
 static void on_change(void *ctx, const uint64_t *changed, size_t nwords)
 {
 	struct api_server *a = ctx;
@@ -1255,6 +1419,7 @@ struct api_server *api_server_start(struct daemon *d, struct err *e)
 	services_apply(a);
 	daemon_on_change(d, on_change, a);
 	a->hk_timer = loop_timer(a->l, 1000, 1000, housekeeping, a);
+	a->poll_timer = loop_timer(a->l, API_LOG_POLL_MS, API_LOG_POLL_MS, poll_fire, a);
 	return a;
 }
 
@@ -1262,7 +1427,9 @@ void api_server_stop(struct api_server *a)
 {
 	if (!a)
 		return;
+	mgmt_pool_cancel(daemon_login_pool(a->d), a);
 	loop_cancel(a->l, a->hk_timer);
+	loop_cancel(a->l, a->poll_timer);
 	if (a->changes_timer)
 		loop_cancel(a->l, a->changes_timer);
 	if (a->rewatch_timer)

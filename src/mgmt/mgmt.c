@@ -228,40 +228,100 @@ static bool in_prefixes(const char *list, const char *client)
 	return ok;
 }
 
+static const char *const msg_bad_login = "invalid user name or password (6)";
+
+/* The user's password hash as stored, or NULL when the user may not log in
+ * from src at all (no such user, disabled, address not allowed). */
+static const char *login_hash(struct store *st, const char *user, const char *src,
+			      const struct item **uout)
+{
+	const struct menu *um = schema_find("/user");
+	const struct item *u = um && user ? store_by_key(st, um, user) : NULL;
+	*uout = u;
+	if (!u)
+		return NULL;
+	const char *dis = item_get(um, u, "disabled");
+	if (dis && !strcmp(dis, "yes"))
+		return NULL;
+	if (!in_prefixes(item_get(um, u, "address"), src && *src ? src : NULL))
+		return NULL;
+	const char *hash = item_get(um, u, "password");
+	return hash ? hash : "";
+}
+
+int mgmt_login_start(struct store *st, const char *user, const char *password, const char *src,
+		     unsigned need, struct mgmt_login *lg)
+{
+	memset(lg, 0, sizeof(*lg));
+	snprintf(lg->user, sizeof(lg->user), "%s", user ? user : "");
+	snprintf(lg->src, sizeof(lg->src), "%s", src ? src : "");
+	lg->need = need;
+	lg->password = xstrdup(password ? password : "");
+	const struct item *u;
+	const char *hash = login_hash(st, user, src, &u);
+	bool ok;
+	if (!hash)
+		ok = false;
+	else if (!*hash)
+		ok = !*lg->password;
+	else if (!strncmp(hash, "$argon2", 7)) {
+		lg->hash = xstrdup(hash);
+		return 1;
+	} else
+		ok = !strcmp(hash, lg->password);
+	lg->result = ok ? 0 : err_set(&lg->e, "%s", msg_bad_login);
+	return 0;
+}
+
+bool mgmt_login_verify(const struct mgmt_login *lg)
+{
+	return lg->hash && sodium_init() >= 0 &&
+	       crypto_pwhash_str_verify(lg->hash, lg->password, strlen(lg->password)) == 0;
+}
+
+int mgmt_login_finish(struct store *st, struct mgmt_login *lg, bool verified, unsigned *policy,
+		      struct err *e)
+{
+	*policy = 0;
+	const struct item *u;
+	if (lg->hash) {
+		/* the user may have changed while the hash was checked */
+		const char *now = login_hash(st, lg->user, lg->src, &u);
+		lg->result = verified && now && !strcmp(now, lg->hash)
+				     ? 0
+				     : err_set(&lg->e, "%s", msg_bad_login);
+	}
+	if (lg->result < 0)
+		return err_set(e, "%s", lg->e.msg);
+	login_hash(st, lg->user, lg->src, &u);
+	const struct menu *um = schema_find("/user"), *gm = schema_find("/user/group");
+	const struct item *g = gm && u ? store_by_key(st, gm, item_get(um, u, "group")) : NULL;
+	*policy = g ? mgmt_policy_bits(item_get(gm, g, "policy")) : 0;
+	if ((*policy & lg->need) != lg->need)
+		return err_set(e, "not enough permissions (9)");
+	mgmt_user_logged_in(st, lg->user);
+	return 0;
+}
+
+void mgmt_login_done(struct mgmt_login *lg)
+{
+	if (lg->password) {
+		sodium_memzero(lg->password, strlen(lg->password));
+		free(lg->password);
+	}
+	free(lg->hash);
+	lg->password = lg->hash = NULL;
+}
+
 int mgmt_login(struct store *st, const char *user, const char *password, const char *src,
 	       unsigned need, unsigned *policy, struct err *e)
 {
-	const struct menu *um = schema_find("/user"), *gm = schema_find("/user/group");
-	const struct item *u = um && user ? store_by_key(st, um, user) : NULL;
-	*policy = 0;
-	if (!u)
-		goto bad;
-	const char *dis = item_get(um, u, "disabled");
-	if (dis && !strcmp(dis, "yes"))
-		goto bad;
-	const char *hash = item_get(um, u, "password");
-	if (!password)
-		password = "";
-	if (!hash || !*hash) {
-		if (*password)
-			goto bad;
-	} else if (!strncmp(hash, "$argon2", 7)) {
-		if (sodium_init() < 0 ||
-		    crypto_pwhash_str_verify(hash, password, strlen(password)) != 0)
-			goto bad;
-	} else if (strcmp(hash, password)) {
-		goto bad;
-	}
-	if (!in_prefixes(item_get(um, u, "address"), src))
-		goto bad;
-	const struct item *g = gm ? store_by_key(st, gm, item_get(um, u, "group")) : NULL;
-	*policy = g ? mgmt_policy_bits(item_get(gm, g, "policy")) : 0;
-	if ((*policy & need) != need)
-		return err_set(e, "not enough permissions (9)");
-	mgmt_user_logged_in(st, user);
-	return 0;
-bad:
-	return err_set(e, "invalid user name or password (6)");
+	struct mgmt_login lg;
+	bool verified = mgmt_login_start(st, user, password, src, need, &lg) == 1 &&
+			mgmt_login_verify(&lg);
+	int rc = mgmt_login_finish(st, &lg, verified, policy, e);
+	mgmt_login_done(&lg);
+	return rc;
 }
 
 void mgmt_user_logged_in(struct store *st, const char *user)
@@ -298,14 +358,30 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* RouterOS's account log lines: "user admin logged in from 10.0.0.2 via
+ * api", "... logged out ...", without "from" for a local console. */
+static void active_log(const struct active *a, const char *what)
+{
+	conf_log("system,info,account", "user %s %s%s%s via %s", a->user, what,
+		 a->address[0] ? " from " : "", a->address, a->via);
+}
+
 static void active_prune(void)
 {
 	uint64_t now = mono_ms();
 	size_t k = 0;
-	for (size_t i = 0; i < nactives; i++)
+	for (size_t i = 0; i < nactives; i++) {
 		if (!actives[i].expires_ms || actives[i].expires_ms > now)
 			actives[k++] = actives[i];
+		else
+			active_log(&actives[i], "logged out");
+	}
 	nactives = k;
+}
+
+void mgmt_active_expire(void)
+{
+	active_prune();
 }
 
 unsigned mgmt_active_add(const char *user, const char *via, const char *address)
@@ -319,6 +395,7 @@ unsigned mgmt_active_add(const char *user, const char *via, const char *address)
 	snprintf(a->via, sizeof(a->via), "%s", via ? via : "");
 	snprintf(a->address, sizeof(a->address), "%s", address ? address : "");
 	a->when = (int64_t)time(NULL);
+	active_log(a, "logged in");
 	return a->id;
 }
 
@@ -326,6 +403,7 @@ void mgmt_active_remove(unsigned id)
 {
 	for (size_t i = 0; i < nactives; i++)
 		if (actives[i].id == id) {
+			active_log(&actives[i], "logged out");
 			memmove(&actives[i], &actives[i + 1], (nactives - i - 1) * sizeof(*actives));
 			nactives--;
 			return;

@@ -97,6 +97,48 @@ unsigned mgmt_policy_bits(const char *policy);
 int mgmt_login(struct store *st, const char *user, const char *password, const char *src,
 	       unsigned need, unsigned *policy, struct err *e);
 
+/*
+ * The same check in steps, so that the deliberately slow password hash
+ * (argon2id) can be verified off the control-plane thread:
+ * mgmt_login_start (control plane) decides what it can and copies the hash;
+ * when it returns 1, mgmt_login_verify (any thread) checks the password and
+ * mgmt_login_finish (control plane) gives the answer, checking that the
+ * user's hash did not change meanwhile. mgmt_login_done wipes the password.
+ */
+struct mgmt_login {
+	char user[64];
+	char src[64];   /* "" for a local login */
+	unsigned need;
+	char *password;
+	char *hash;     /* what to verify against */
+	int result;     /* when decided: 0 or -1 */
+	struct err e;
+};
+int mgmt_login_start(struct store *st, const char *user, const char *password, const char *src,
+		     unsigned need, struct mgmt_login *lg);
+bool mgmt_login_verify(const struct mgmt_login *lg);
+int mgmt_login_finish(struct store *st, struct mgmt_login *lg, bool verified, unsigned *policy,
+		      struct err *e);
+void mgmt_login_done(struct mgmt_login *lg);
+
+/*
+ * A small pool of threads that verify logins (mgmt_login_verify) for the
+ * fronts. Submitted jobs complete on the control-plane thread: the daemon
+ * watches mgmt_pool_fd and calls mgmt_pool_run, which calls each finished
+ * job's fn. The pool owns lg from submit until fn returns (fn may keep
+ * nothing of it). mgmt_pool_cancel drops the jobs of ctx (a front that
+ * stops): their fn is never called.
+ */
+struct mgmt_pool;
+typedef void (*mgmt_login_fn)(void *ctx, uint64_t cookie, struct mgmt_login *lg, bool verified);
+struct mgmt_pool *mgmt_pool_new(unsigned threads);
+void mgmt_pool_free(struct mgmt_pool *p);
+int mgmt_pool_fd(const struct mgmt_pool *p);
+void mgmt_pool_submit(struct mgmt_pool *p, struct mgmt_login *lg, mgmt_login_fn fn, void *ctx,
+		      uint64_t cookie);
+void mgmt_pool_run(struct mgmt_pool *p);
+void mgmt_pool_cancel(struct mgmt_pool *p, void *ctx);
+
 /* Records a successful login of user (login by any front, console attach):
  * sets last-logged-in on the /user item in memory, without a transaction,
  * as runtime counters are written. It is runtime state: not journaled, not
@@ -110,7 +152,11 @@ void mgmt_user_logged_in(struct store *st, const char *user);
  * Long-lived sessions (console, api, api-ssl) register when they log in
  * and unregister when they end. REST requests are short-lived: each
  * authenticated request touches an entry per (user, www|www-ssl, client
- * address) that expires after MGMT_ACTIVE_REST_IDLE_MS without requests. */
+ * address) that expires after MGMT_ACTIVE_REST_IDLE_MS without requests,
+ * so a client polling the router is one session, not one per request.
+ * An entry logs "user U logged in from A via V" when it comes and
+ * "... logged out ..." when it goes (mgmt_active_expire, called every
+ * second or so, ends the idle ones on time). */
 
 #define MGMT_ACTIVE_REST_IDLE_MS 60000u
 
@@ -121,6 +167,7 @@ void mgmt_active_remove(unsigned id);
 /* Adds or refreshes an entry that expires idle_ms after its last touch. */
 void mgmt_active_touch(const char *user, const char *via, const char *address,
 		       uint64_t idle_ms);
+void mgmt_active_expire(void);
 /* The /user/active provider (conf_set_provider("/user/active", ...)). */
 int mgmt_active_items(void *ctx, struct conf_session *s, const struct menu *m,
 		      struct item ***items, size_t *n);

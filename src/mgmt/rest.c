@@ -8,9 +8,11 @@
  * on the control-plane thread, one at a time against the store.
  * Each request is authenticated with HTTP Basic against /user (policy
  * rest-api) and runs in a session with the user's policies. Verified
- * credentials are remembered for a few minutes as a keyed hash (argon2 on
- * every request would stall the loop) and forgotten when /user changes;
- * failed logins are throttled per source address.
+ * credentials are remembered for a few minutes as a keyed hash and
+ * forgotten when /user changes; a password that must be checked against its
+ * argon2 hash is checked on the daemon's login threads while MHD holds the
+ * request (suspended), so the loop serves everyone else meanwhile; failed
+ * logins are throttled per source address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,8 +39,7 @@
 #define MAX_CONNS_PER_IP 64u
 #define IDLE_TIMEOUT_S 60u
 /* Failed logins are throttled per source address with the API front's
- * mgmt_throttle (each check costs an argon2 verification on the loop's
- * thread); logins already verified and cached are not refused. */
+ * mgmt_throttle; logins already verified and cached are not refused. */
 
 struct rest_req;
 
@@ -74,6 +75,7 @@ struct rest_server {
 	unsigned char auth_key[crypto_generichash_KEYBYTES];
 	struct mgmt_throttle thr;
 	char mhd_msg[256];        /* MHD's last complaint */
+	uint64_t serial;
 };
 
 struct rest_req {
@@ -85,6 +87,12 @@ struct rest_req {
 	bool began, replied, too_big, cut;
 	char user[64];
 	unsigned policy;
+	/* a login on the login threads: MHD holds the request meanwhile */
+	uint64_t serial;
+	bool auth_wait, auth_done;
+	int auth_rc;
+	char client[INET6_ADDRSTRLEN];
+	unsigned char tag[crypto_generichash_BYTES];
 	struct rest_req *prev, *next;
 };
 
@@ -147,45 +155,57 @@ static void auth_forget(struct rest_server *srv)
 	sodium_memzero(srv->auth, sizeof(srv->auth));
 }
 
-/* 0 with *policy, -1 bad credentials (401), -2 no rest-api policy (403). */
-static int auth_check(struct rest_server *srv, const char *user, const char *pass,
-		      const char *client, unsigned *policy)
+/* Is this login verified and remembered? 0 with *policy, else 1; tag is
+ * the key it is remembered by. */
+static int auth_cached(struct rest_server *srv, const char *user, const char *pass,
+		       const char *client, unsigned char *tag, unsigned *policy)
 {
-	unsigned char tag[crypto_generichash_BYTES];
 	crypto_generichash_state h;
-	crypto_generichash_init(&h, srv->auth_key, sizeof(srv->auth_key), sizeof(tag));
+	crypto_generichash_init(&h, srv->auth_key, sizeof(srv->auth_key), crypto_generichash_BYTES);
 	crypto_generichash_update(&h, (const unsigned char *)user, strlen(user) + 1);
 	crypto_generichash_update(&h, (const unsigned char *)pass, strlen(pass) + 1);
 	crypto_generichash_update(&h, (const unsigned char *)client, strlen(client) + 1);
-	crypto_generichash_final(&h, tag, sizeof(tag));
+	crypto_generichash_final(&h, tag, crypto_generichash_BYTES);
 	uint64_t now = loop_now_ms();
-	struct auth_slot *oldest = &srv->auth[0];
 	for (size_t i = 0; i < AUTH_SLOTS; i++) {
 		struct auth_slot *a = &srv->auth[i];
-		if (a->until > now && !sodium_memcmp(a->tag, tag, sizeof(tag))) {
+		if (a->until > now && !sodium_memcmp(a->tag, tag, crypto_generichash_BYTES)) {
 			*policy = a->policy;
 			return 0;
 		}
-		if (a->until < oldest->until)
-			oldest = a;
 	}
-	if (mgmt_throttle_blocked(&srv->thr, client, now))
-		return -1;
+	return 1;
+}
+
+/* The end of a login (mgmt_login_finish): 0 with rq->policy, -1 bad
+ * credentials (401), -2 no rest-api policy (403). */
+static int auth_finish(struct rest_server *srv, struct rest_req *rq, struct mgmt_login *lg,
+		       bool verified)
+{
 	struct err e;
 	err_clear(&e);
-	if (mgmt_login(daemon_store(srv->d), user, pass, client, POL_REST_API, policy, &e) < 0) {
+	/* failures that came in while this one was checked may have closed
+	 * the address meanwhile */
+	int rc = lg->hash && mgmt_throttle_blocked(&srv->thr, rq->client, loop_now_ms())
+			 ? err_set(&e, "refused")
+			 : mgmt_login_finish(daemon_store(srv->d), lg, verified, &rq->policy, &e);
+	if (rc < 0) {
 		char who[64];
-		log_safe(user, who, sizeof(who));
+		log_safe(lg->user, who, sizeof(who));
 		conf_log("system,error,critical", "login failure for user %s from %s via rest", who,
-			 client);
+			 rq->client);
 		if (strncmp(e.msg, "not enough permissions", 22))
-			return mgmt_throttle_fail(&srv->thr, client, loop_now_ms(), "rest"), -1;
+			return mgmt_throttle_fail(&srv->thr, rq->client, loop_now_ms(), "rest"), -1;
 		return -2; /* the password was right */
 	}
-	memcpy(oldest->tag, tag, sizeof(tag));
-	snprintf(oldest->user, sizeof(oldest->user), "%s", user);
-	oldest->policy = *policy;
-	oldest->until = now + AUTH_KEEP_MS;
+	struct auth_slot *oldest = &srv->auth[0];
+	for (size_t i = 1; i < AUTH_SLOTS; i++)
+		if (srv->auth[i].until < oldest->until)
+			oldest = &srv->auth[i];
+	memcpy(oldest->tag, rq->tag, sizeof(oldest->tag));
+	snprintf(oldest->user, sizeof(oldest->user), "%s", lg->user);
+	oldest->policy = rq->policy;
+	oldest->until = loop_now_ms() + AUTH_KEEP_MS;
 	return 0;
 }
 
@@ -283,35 +303,76 @@ static enum MHD_Result send_error(struct rest_req *rq, struct MHD_Connection *c,
 	return send_reply(rq, c, &r);
 }
 
-/* First call: the headers are in. The service's address list, then the
- * user, then the announced size, before any body is taken in. */
-static enum MHD_Result request_begin(struct rest_req *rq, struct MHD_Connection *c)
+static void pump(struct listener *ls);
+
+/* After the login: its answer, /user active, the announced size. */
+static enum MHD_Result request_authed(struct rest_req *rq, struct MHD_Connection *c, int rc)
 {
-	struct listener *ls = rq->ls;
-	char client[INET6_ADDRSTRLEN];
-	conn_client(c, client, sizeof(client));
-	if (!mgmt_service_allows(&ls->svc, client))
-		return MHD_NO; /* as a refused connection: no reply */
-	char user[64], pass[256];
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	int rc = rest_basic_auth(h, user, sizeof(user), pass, sizeof(pass));
-	if (rc == 0)
-		rc = auth_check(ls->srv, user, pass, client, &rq->policy);
-	sodium_memzero(pass, sizeof(pass));
 	if (rc == -2)
 		return send_error(rq, c, 403, "not enough permissions (9)");
 	if (rc < 0)
 		return send_error(rq, c, 401, NULL);
-	snprintf(rq->user, sizeof(rq->user), "%s", user);
 	/* REST has no session: a client shows in /user active while it keeps
 	 * sending requests (MGMT_ACTIVE_REST_IDLE_MS after the last one) */
-	mgmt_active_touch(user, ls->name, client, MGMT_ACTIVE_REST_IDLE_MS);
+	mgmt_active_touch(rq->user, rq->ls->name, rq->client, MGMT_ACTIVE_REST_IDLE_MS);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > REST_MAX_BODY)
 		return send_error(rq, c, 413, "request body too large");
 	return MHD_YES;
+}
+
+/* A login thread is done with a request's password. */
+static void login_verified(void *ctx, uint64_t serial, struct mgmt_login *lg, bool verified)
+{
+	struct rest_server *srv = ctx;
+	struct rest_req *rq = srv->reqs;
+	while (rq && rq->serial != serial)
+		rq = rq->next;
+	if (!rq || !rq->auth_wait || rq->auth_done)
+		return;
+	rq->auth_rc = auth_finish(srv, rq, lg, verified);
+	rq->auth_done = true;
+	MHD_resume_connection(rq->conn);
+	pump(rq->ls);
+}
+
+/* First call: the headers are in. The service's address list, then the
+ * user, then the announced size, before any body is taken in. A password
+ * not verified lately goes to the login threads and the request waits. */
+static enum MHD_Result request_begin(struct rest_req *rq, struct MHD_Connection *c)
+{
+	struct listener *ls = rq->ls;
+	struct rest_server *srv = ls->srv;
+	conn_client(c, rq->client, sizeof(rq->client));
+	if (!mgmt_service_allows(&ls->svc, rq->client))
+		return MHD_NO; /* as a refused connection: no reply */
+	char pass[256];
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	int rc = rest_basic_auth(h, rq->user, sizeof(rq->user), pass, sizeof(pass));
+	if (rc == 0 &&
+	    auth_cached(srv, rq->user, pass, rq->client, rq->tag, &rq->policy) != 0) {
+		rc = -1;
+		if (!mgmt_throttle_blocked(&srv->thr, rq->client, loop_now_ms())) {
+			struct mgmt_login *lg = xmalloc(sizeof(*lg));
+			if (mgmt_login_start(daemon_store(srv->d), rq->user, pass, rq->client,
+					     POL_REST_API, lg) == 1) {
+				sodium_memzero(pass, sizeof(pass));
+				rq->serial = ++srv->serial;
+				rq->auth_wait = true;
+				mgmt_pool_submit(daemon_login_pool(srv->d), lg, login_verified, srv,
+						 rq->serial);
+				MHD_suspend_connection(c);
+				return MHD_YES;
+			}
+			rc = auth_finish(srv, rq, lg, false);
+			mgmt_login_done(lg);
+			free(lg);
+		}
+	}
+	sodium_memzero(pass, sizeof(pass));
+	return request_authed(rq, c, rc);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -323,6 +384,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	if (!rq)
 		return MHD_NO;
+	if (rq->auth_wait) {
+		/* called again once resumed: the login's answer first */
+		if (!rq->auth_done)
+			return MHD_YES;
+		rq->auth_wait = false;
+		enum MHD_Result r = request_authed(rq, c, rq->auth_rc);
+		if (r != MHD_YES || rq->replied || !*upload_size)
+			return r;
+	}
 	if (!rq->began) {
 		rq->began = true;
 		return request_begin(rq, c);
@@ -393,6 +463,14 @@ static void listener_stop(struct listener *ls)
 {
 	struct rest_server *srv = ls->srv;
 	if (ls->mhd) {
+		/* MHD stops only with no request held: those waiting for a login
+		 * are let go unanswered */
+		for (struct rest_req *rq = srv->reqs; rq; rq = rq->next)
+			if (rq->ls == ls && rq->auth_wait && !rq->auth_done) {
+				rq->auth_done = true;
+				rq->auth_rc = -1;
+				MHD_resume_connection(rq->conn);
+			}
 		loop_unwatch(srv->loop, ls->epfd);
 		if (ls->timer)
 			loop_cancel(srv->loop, ls->timer);
@@ -423,7 +501,8 @@ static struct MHD_Daemon *mhd_start(struct listener *ls, unsigned flags)
 		flags |= MHD_USE_TLS;
 	}
 	return MHD_start_daemon(
-		flags | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, ls->svc.port, on_accept, ls, on_request, ls,
+		flags | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, ls->svc.port,
+		on_accept, ls, on_request, ls,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, ls->srv,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, ls,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, ls,
@@ -598,6 +677,7 @@ void rest_server_stop(struct rest_server *srv)
 {
 	if (!srv)
 		return;
+	mgmt_pool_cancel(daemon_login_pool(srv->d), srv);
 	for (size_t i = 0; i < 2; i++)
 		listener_stop(&srv->ls[i]);
 	loop_cancel(srv->loop, srv->sweep_timer);

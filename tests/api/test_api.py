@@ -297,6 +297,10 @@ def test_user_active():
             break
         time.sleep(0.05)
     eq([r for r in rows if r.get('via') == 'api-ssl'], [], 'a closed api-ssl session leaves /user/active')
+    out = console('/log print where topics~"account"\n')
+    check('user admin logged in from 127.0.0.1 via api-ssl' in out and
+          'user admin logged out from 127.0.0.1 via api-ssl' in out,
+          'an api-ssl session logs in and out: %r' % out[-400:])
     api.close()
 
 
@@ -409,6 +413,7 @@ def test_listen_cancel():
     flt = other.path('ip', 'firewall', 'filter')
     p = api.protocol
     p.writeSentence('/ip/firewall/filter/listen', '.tag=L1')
+    time.sleep(0.2)  # the listen is another connection's: let it start first
     i = flt.add(chain='forward', action='drop', comment='listen-test')
     word, words = p.readSentence()
     eq(word, '!re', 'listen reports an add')
@@ -435,6 +440,94 @@ def test_listen_cancel():
         check(True, '')
     eq(len(list(api('/system/identity/print'))), 1, 'the session works after cancel')
     api.close()
+    other.close()
+
+
+def read_until(p, pred, what, timeout=6):
+    """Sentences of a listen until pred(sentences) holds."""
+    got = []
+    end = time.time() + timeout
+    sock = p.transport.sock
+    while not pred(got):
+        sock.settimeout(max(0.1, end - time.time()))
+        try:
+            got.append(p.readSentence())
+        except Exception as e:
+            raise AssertionError('%s: %s after %r' % (what, e, got))
+        if time.time() > end:
+            raise AssertionError('%s: timed out after %r' % (what, got))
+    sock.settimeout(None)
+    return got
+
+
+def test_listen_runtime():
+    api = connect()
+    other = connect()
+    p = api.protocol
+    # /log: one !re per new line, with its own id
+    p.writeSentence('/log/listen', '.tag=LG', '?topics=script,info')
+    time.sleep(0.2)
+    list(other('/log/info', **{'message': 'listen-log-1'}))
+    list(other('/log/info', **{'message': 'listen-log-2'}))
+    got = read_until(p, lambda g: len(g) >= 2, '/log listen')
+    msgs = [attrs(w)['message'] for _, w in got]
+    eq(msgs, ['listen-log-1', 'listen-log-2'], 'a !re per new log line')
+    check(all(r == '!re' and w[0] == '.tag=LG' for r, w in got), 'tagged !re: %r' % (got,))
+    ids = [attrs(w)['.id'] for _, w in got]
+    check(len(set(ids)) == 2, 'each line its own id: %r' % (ids,))
+    # /interface (a runtime table): a new interface, a change, a removal
+    p.writeSentence('/interface/listen', '.tag=IF', '.proplist=.id,name,disabled')
+    time.sleep(0.3)
+    vlan = other.path('interface', 'vlan')
+    vid = vlan.add(**{'name': 'v-listen', 'vlan-id': '77', 'interface': 'ether1-gateway'})
+    got = read_until(p, lambda g: any(attrs(w).get('name') == 'v-listen' for _, w in g), 'interface add')
+    ifid = [attrs(w)['.id'] for _, w in got if attrs(w).get('name') == 'v-listen'][0]
+    vlan.update(**{'.id': vid, 'disabled': 'yes'})
+    got = read_until(p, lambda g: any(attrs(w).get('disabled') == 'true' for _, w in g), 'interface set')
+    eq(attrs(got[-1][1]).get('name'), 'v-listen', 'the changed interface')
+    vlan.remove(vid)
+    got = read_until(p, lambda g: any(attrs(w).get('.dead') for _, w in g), 'interface remove')
+    eq(list(got[-1][1]), ['.tag=IF', '=.id=' + ifid, '=.dead=true'], 'a removed interface is dead')
+    # /cancel stops both: nothing more comes after the cancels' replies
+    p.writeSentence('/cancel', '.tag=C')
+    got = read_until(p, lambda g: ('!done', ('.tag=C',)) in g and len(g) >= 5, 'cancel')
+    eq(sorted(r for r, _ in got), ['!done', '!done', '!done', '!trap', '!trap'], 'cancel replies')
+    list(other('/log/info', **{'message': 'listen-log-3'}))
+    time.sleep(0.6)
+    eq(len(list(api('/system/identity/print'))), 1, 'the next reply is the next command\'s')
+    api.close()
+    other.close()
+
+
+def test_login_off_loop():
+    """Password hashes are checked on login threads: while eight logins are
+    being verified, another session's command is answered at once."""
+    t0 = time.time()
+    connect().close()
+    one = time.time() - t0
+    socks = [socket.create_connection((HOST, API)) for _ in range(8)]
+    other = connect()
+    for s in socks:
+        s.sendall(enc_sentence(['/login', '=name=admin', '=password=' + PASSWORD]))
+    time.sleep(0.02)
+    t0 = time.time()
+    eq(len(list(other('/system/identity/print'))), 1, 'a command during the logins')
+    rtt = time.time() - t0
+    ends = []
+    for s in socks:
+        s.settimeout(30)
+        d = b''
+        while b'!done' not in d and b'!trap' not in d:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            d += chunk
+        ends.append(time.time() - t0)
+        check(b'!done' in d, 'each of the eight logins succeeds: %r' % d)
+        s.close()
+    check(rtt < one / 2 and rtt < max(ends),
+          'the command waited for no login: %.4f s (one login %.3f s, the last done after %.3f s)'
+          % (rtt, one, max(ends)))
     other.close()
 
 
@@ -720,7 +813,7 @@ def test_services_live():
 
 
 TESTS = [test_seed_script, test_login, test_user_active, test_add_print_set_remove, test_queries, test_errors,
-         test_listen_cancel, test_read_only_user, test_tls, test_socialwifi_wire,
+         test_listen_cancel, test_listen_runtime, test_login_off_loop, test_read_only_user, test_tls, test_socialwifi_wire,
          test_length_forms, test_hostile_input, test_many_sessions, test_services_live,
          test_throttle]
 

@@ -28,12 +28,21 @@ expect_contains "$out" " 1 U   /ip firewall filter add chain=input comment=u2 pl
 out=$("$ROSFW" --db "$udb" exec '/ip firewall filter print where comment~"^u"')
 expect_contains "$out" ";;; u2"
 expect_not_contains "$out" "action=drop"
-out=$("$ROSFW" --db "$udb" exec '/undo' 2>&1) && fail "undo in a new process: $out"
-expect_contains "$out" "nothing to undo"
+# the history is in the store: a later process lists it and undoes from it
+out=$("$ROSFW" --db "$udb" exec '/system history print' '/undo' \
+	'/ip firewall filter print where comment~"^u"' '/system history print' 2>&1) ||
+	fail "undo in a new process: $out"
+expect_contains "$out" " 0 R   /ip firewall filter set [find comment=u1] action=drop"
+expect_contains "$out" ";;; u1"
+expect_not_contains "$out" ";;; u2"
+expect_contains "$out" " 1 R   /ip firewall filter add chain=input comment=u2 place-before=0"
+out=$("$ROSFW" --db "$udb" exec '/redo' ':put [/ip firewall filter print count-only where comment~"^u"]' 2>&1)
+expect_contains "$out" "2"
 
 # A client of the console socket: each argument is "conn:Ktext" (a request
 # of kind K on connection conn, opened on first use), "conn:close",
-# "conn:eof" (wait until the router closes it) or "kill:PID"; prints
+# "conn:eof" (wait until the router closes it), "kill:PID" (SIGTERM) or
+# "kill9:PID", or "sh:COMMAND" (run, its output shown); prints
 # "conn: status=S safe=0|1 out=..." per reply.
 sockc() {
 	python3 - "$sock" "$@" <<'EOF'
@@ -56,8 +65,13 @@ def reply(c):
         c[1] += d
 for arg in sys.argv[2:]:
     name, _, req = arg.partition(':')
-    if name == 'kill':
-        os.kill(int(req), signal.SIGTERM)
+    if name in ('kill', 'kill9'):
+        os.kill(int(req), signal.SIGKILL if name == 'kill9' else signal.SIGTERM)
+        continue
+    if name == 'sh':
+        import subprocess
+        r = subprocess.run(req, shell=True, capture_output=True, text=True)
+        print('sh: rc=%d out=%s' % (r.returncode, (r.stdout + r.stderr).replace('\n', ' ')))
         continue
     if req == 'close':
         conns.pop(name)[0].close()
@@ -83,6 +97,9 @@ EOF
 }
 count_of() { con ":put [/ip firewall filter print count-only where comment=$1]" | tail -1; }
 
+# a failing check leaves no router behind
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 start() {
 	"$ROSFW" run --db "$db" --socket "$sock" --admin-password secret >"$T/run.log" 2>&1 &
 	pid=$!
@@ -145,7 +162,7 @@ a = conn()
 until(a, b'', b'\n')
 a.sendall(b'F/log\n')
 buf = until(a, b'', b'router started\n')
-print('old:', b'system,info router started' in buf)
+print('old:', b'system,info' in buf and b' router started' in buf)
 b = conn()
 until(b, b'', b'\n')
 buf = until(a, buf, b'logged in via console\n')
@@ -163,7 +180,71 @@ expect_contains "$out" "old: True"
 expect_contains "$out" "new: True True"
 expect_contains "$out" "ended: True"
 expect_contains "$out" "frame: b'after\\n\\x000\\n'"
-expect_contains "$out" "bad: failure: only /log can be followed"
+expect_contains "$out" "bad: failure: no such menu '/ip'"
+
+# rosfw console attached: print follow streams until stdin ends (a script)
+# or Ctrl-C (a terminal), then the prompt comes back
+out=$( (printf ':put before\n/log print follow where topics~"script"\n'
+	sleep 0.5
+	con ':log info "folmark"' >/dev/null
+	sleep 0.5
+	printf ':put after\n') | timeout 20 "$ROSFW" console --socket "$sock")
+rc=$?
+[ $rc = 0 ] && pass || fail "console with print follow: exit $rc: $out"
+[ "$(printf '%s\n' "$out" | head -1)" = before ] && pass || fail "before the follow: $out"
+expect_contains "$out" "script,info folmark"
+expect_not_contains "$out" "logged in via console"
+[ "$(printf '%s\n' "$out" | tail -1)" = after ] && pass || fail "after the follow: $out"
+# follow-only: nothing of what is there, then the added item and its change
+out=$( (printf '/ip firewall filter print follow-only\n'
+	sleep 0.4
+	con '/ip firewall filter add chain=input comment=fol1' >/dev/null
+	sleep 0.4
+	con '/ip firewall filter set [find comment=fol1] action=drop' >/dev/null
+	sleep 0.4) | timeout 20 "$ROSFW" console --socket "$sock")
+expect_contains "$out" "action=drop"
+expect_not_contains "$out" ";;; live"
+[ "$(printf '%s\n' "$out" | grep -c ';;; fol1')" = 2 ] && pass || fail "follow-only: $out"
+# a terminal: Ctrl-C ends the stream, the prompt comes back, the session goes on
+out=$(timeout 30 /usr/bin/python3 - "$ROSFW" "$sock" <<'EOF'
+import os, pty, select, subprocess, sys, time
+rosfw, sock = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(rosfw, [rosfw, 'console', '--socket', sock])
+buf = b''
+def until(needle, t=5):
+    global buf
+    end = time.time() + t
+    while needle not in buf and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+    return needle in buf
+print('prompt:', until(b'] > '))
+os.write(fd, b'/ip firewall filter print follow-only\r')
+time.sleep(0.5)
+subprocess.run([rosfw, 'console', '--socket', sock], input=b'/ip firewall filter add chain=forward comment=ptyx\n')
+print('streamed:', until(b'ptyx'))
+os.write(fd, b'\x03')
+n0 = buf.count(b'] > ')
+until(b'] > ' * 9, 1)
+print('prompt again:', buf.count(b'] > ') > n0, repr(buf[-80:]))
+os.write(fd, b':put alive\r')
+print('alive:', until(b'\r\nalive\r\n'))
+os.write(fd, b'/quit\r')
+st = os.waitpid(pid, 0)[1]
+until(b'never', 0.2)
+print('exit:', st, '' if st == 0 else repr(buf[-600:]))
+EOF
+)
+expect_contains "$out" "prompt: True"
+expect_contains "$out" "streamed: True"
+expect_contains "$out" "prompt again: True"
+expect_contains "$out" "alive: True"
+expect_contains "$out" "exit: 0 "
 
 # safe mode: a dropped connection loses what it changed, another session's
 # change in between stays
@@ -195,6 +276,40 @@ start
 kill -TERM "$pid"
 wait "$pid" && pass || fail "SIGTERM: exit status $?"
 [ ! -e "$sock" ] && pass || fail "socket left behind"
+
+# safe mode and kill -9: the next start undoes what the session changed in
+# safe mode (an add, a set, a remove) and logs it; a change made before
+# safe mode was taken, and one by another session, stay
+start
+con '/ip firewall filter add chain=input comment=k9-old' '/ip firewall filter add chain=input comment=k9-gone' >/dev/null
+out=$(sockc 'b:C/ip firewall filter add chain=input comment=k9-before' 'a:Xtake' \
+	'a:C/ip firewall filter add chain=input comment=k9-new' \
+	'a:C/ip firewall filter set [find comment=k9-old] action=drop' \
+	'a:C/ip firewall filter remove [find comment=k9-gone]' \
+	'b:C/ip firewall filter add chain=forward comment=k9-other' \
+	"sh:$ROSFW --db $db export >$T/ro.out 2>&1; echo new=\$(grep -c comment=k9-new $T/ro.out) undone=\$(grep -c undone $T/ro.out)" \
+	"kill9:$pid")
+expect_contains "$out" "a: status=0 safe=1"
+# another program that opens the store of a live router in safe mode reads
+# it as it is and undoes nothing
+expect_contains "$out" "sh: rc=0 out=new=1 undone=0 "
+wait "$pid" 2>/dev/null
+start
+out=$(con '/ip firewall filter print where comment~"^k9"')
+expect_contains "$out" ";;; k9-old"
+expect_contains "$out" ";;; k9-gone"
+expect_contains "$out" ";;; k9-before"
+expect_contains "$out" ";;; k9-other"
+expect_not_contains "$out" "k9-new"
+expect_not_contains "$out" "action=drop"
+out=$(con '/log print where message~"safe mode"' '/system history print')
+expect_contains "$out" "safe mode of admin was held when the router stopped: 3 changes undone"
+expect_contains "$out" " R   /ip firewall filter add chain=input comment=k9-new"
+# nobody holds safe mode now
+out=$(sockc 'a:Xtake' 'a:Xrelease')
+expect_contains "$out" "a: status=0 safe=1"
+kill -TERM "$pid"
+wait "$pid" && pass || fail "SIGTERM after recovery: exit status $?"
 
 # crash safety: acknowledged adds survive kill -9 at any moment
 start

@@ -101,6 +101,15 @@ req GET "$H/user/active"
 expect 200 '"via":"www"'
 expect_contains "$body" '"name":"admin"'
 expect_contains "$body" '"address":"127.0.0.1"'
+# one session per client, not one per request: more requests, still one
+# entry, logged in once
+for _ in 1 2 3; do req GET "$H/system/identity"; done
+req GET "$H/user/active?via=www&name=admin"
+expect 200
+[ "$(grep -o '"via":"www"' <<<"$body" | wc -l)" = 1 ] && pass || fail "one www session: $body"
+out=$(echo '/log print where message~"admin logged in from 127.0.0.1 via www"' | console)
+[ "$(grep -c 'logged in from 127.0.0.1 via www' <<<"$out")" = 1 ] && pass ||
+	fail "a REST client logs in once: $out"
 req GET "$H/user/admin"
 expect 200 '"last-logged-in":"'
 req GET "$H/ip/firewall/filter"
@@ -307,6 +316,42 @@ AUTH=nr:n req GET "$H/system/identity"
 expect 403 'not enough permissions'
 req GET "$H/system/identity"
 expect 200
+# a password is checked on the login threads: while six requests of a user
+# not verified lately wait for theirs, another client's request is served
+req POST "$H/user/add" '{"name":"slow","group":"read","password":"s"}'
+expect 200
+req GET "$H/system/identity" # admin verified again (a /user change forgets logins)
+expect 200
+out=$($PY - "$WWW" <<'EOF'
+import base64, http.client, sys, threading, time
+port = int(sys.argv[1])
+def get(user, pw, out):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+    auth = base64.b64encode(('%s:%s' % (user, pw)).encode()).decode()
+    c.request('GET', '/rest/system/identity', headers={'Authorization': 'Basic ' + auth})
+    r = c.getresponse()
+    r.read()
+    out.append((r.status, time.time()))
+    c.close()
+slow = []
+threads = [threading.Thread(target=get, args=('slow', 's', slow)) for _ in range(6)]
+start = time.time()
+for t in threads:
+    t.start()
+time.sleep(0.03)
+fast = []
+t0 = time.time()
+get('admin', 'secret', fast)
+rtt = fast[0][1] - t0
+for t in threads:
+    t.join()
+last = max(t for _, t in slow) - start
+print('statuses', sorted(set(s for s, _ in slow)), fast[0][0])
+print('served during the logins:', rtt < last / 4, '%.4f s, the logins took %.3f s' % (rtt, last))
+EOF
+)
+expect_contains "$out" "statuses [200] 200"
+expect_contains "$out" "served during the logins: True"
 for p in bad1 bad2 bad3; do
 	AUTH=admin:$p req GET "$H/system/identity"
 	expect 401

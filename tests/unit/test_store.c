@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "conf/schema.h"
 #include "conf/store.h"
@@ -1399,24 +1400,50 @@ static void test_undo_persists(void **state)
 	undo_ok(st, 0);
 	undo_ok(st, 0);
 	char *mem = snapshot(st, true);
+	struct hlog before = hist_of(st);
 	store_close(st);
 	st = open_store(path);
 	char *disk = snapshot(st, true);
 	assert_string_equal(mem, disk);
-	assert_int_equal(hist_of(st).n, 0);
 	free(disk);
-	/* and a redo after a reopen has nothing to apply */
+	/* the history came back with the store: the same entries and flags, and
+	 * redo and undo go on from them */
+	struct hlog after = hist_of(st);
+	assert_int_equal(after.n, 3);
+	for (size_t i = 0; i < after.n; i++) {
+		assert_string_equal(after.cmd[i], before.cmd[i]);
+		assert_int_equal(after.undone[i], before.undone[i]);
+		assert_int_equal(after.next_undo[i], before.next_undo[i]);
+		assert_int_equal(after.next_redo[i], before.next_redo[i]);
+		assert_int_equal(after.session[i], 0);
+	}
+	assert_true(after.next_redo[1] && after.next_undo[0]);
+	redo_ok(st);
+	redo_ok(st);
+	char *o = order_of(st, FILTER);
+	store_close(st);
+	st = open_store(path);
+	char *o2 = order_of(st, FILTER);
+	assert_string_equal(o, o2);
+	free(o);
+	free(o2);
 	struct err e;
 	err_clear(&e);
 	assert_int_equal(store_redo(st, "tester", "/redo", &e), -1);
 	assert_string_equal(e.msg, "nothing to redo");
+	undo_ok(st, 0);
+	undo_ok(st, 0);
+	disk = snapshot(st, true);
+	assert_string_equal(mem, disk);
+	free(disk);
 	store_close(st);
 	/* the undo was journaled like any change */
 	st = open_store(path);
 	struct jlog j = { 0 };
 	store_journal(st, 0, jcollect, &j);
-	assert_int_equal(j.n, 5);
+	assert_int_equal(j.n, 9);
 	assert_string_equal(j.cmd[4], "/undo");
+	assert_string_equal(j.cmd[5], "/redo");
 	free(mem);
 	store_close(st);
 	rm_db(path);
@@ -1579,6 +1606,70 @@ static void test_history_what_counts(void **state)
 	store_close(st);
 }
 
+/* A store closed while a session holds safe mode (the process killed: no
+ * unroll ran) is put back by the next open: that session's changes since it
+ * took safe mode go, older ones and other sessions' stay, and the open says
+ * so. An entry changed by an undo before the crash is not undone twice. */
+static void test_safe_mode_crash(void **state)
+{
+	(void)state;
+	char path[64];
+	tmp_db(path, sizeof(path));
+	struct store *st = open_store(path);
+	struct err e;
+	err_clear(&e);
+	begin(st);
+	uint32_t keep = add_rule(st, "keep", SIZE_MAX);
+	uint32_t gone = add_rule(st, "gone", SIZE_MAX);
+	commit_as(st, 7, "before");
+	char *s0 = snapshot(st, true);
+	assert_int_equal(store_safe_take(st, 7, "alice", &e), 0);
+	begin(st);
+	add_rule(st, "new", 0);
+	commit_as(st, 7, "add");
+	begin(st);
+	assert_int_equal(store_replace(st, FILTER, keep,
+				       mk(FILTER, "chain=forward", "comment=keep2", NULL), &e),
+			 0);
+	commit_as(st, 7, "set");
+	begin(st);
+	assert_int_equal(store_remove(st, FILTER, gone, &e), 0);
+	commit_as(st, 7, "remove");
+	begin(st);
+	add_rule(st, "temp", SIZE_MAX);
+	commit_as(st, 7, "temp");
+	undo_ok(st, 7); /* temp taken back before the crash */
+	/* what kill -9 leaves: no unroll; a copy of the files as they are */
+	char crash[80];
+	snprintf(crash, sizeof(crash), "%s.crash", path);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char sql[200];
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", crash);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	store_close(st);
+	st = open_store(crash);
+	assert_non_null(store_recovered(st));
+	assert_string_equal(store_recovered(st),
+			    "safe mode of alice was held when the router stopped: 3 changes undone");
+	char *now = snapshot(st, true);
+	assert_string_equal(now, s0);
+	free(now);
+	assert_int_equal(store_safe_holder(st, NULL), 0);
+	store_close(st);
+	/* and only once */
+	st = open_store(crash);
+	assert_null(store_recovered(st));
+	now = snapshot(st, true);
+	assert_string_equal(now, s0);
+	free(now);
+	store_close(st);
+	free(s0);
+	rm_db(crash);
+	rm_db(path);
+}
+
 static void test_safe_mode(void **state)
 {
 	(void)state;
@@ -1695,6 +1786,7 @@ int main(void)
 		cmocka_unit_test(test_undo_unique_names),
 		cmocka_unit_test(test_history_what_counts),
 		cmocka_unit_test(test_safe_mode),
+		cmocka_unit_test(test_safe_mode_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
