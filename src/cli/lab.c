@@ -62,6 +62,7 @@ struct lab {
 	char prefix[32];
 	char dir[256];
 	bool daemon;
+	const char *ct_max;   /* --ct-max-entries for the daemon */
 	const char *configs[MAX_CONFIGS];
 	size_t nconfigs;
 };
@@ -744,6 +745,10 @@ static int lab_up(struct lab *L)
 		a.argv[n++] = sock;
 		a.argv[n++] = "--admin-password";
 		a.argv[n++] = "lab";
+		if (L->ct_max) {
+			a.argv[n++] = "--ct-max-entries";
+			a.argv[n++] = (char *)L->ct_max;
+		}
 	} else {
 		lab_path(L, "stats", stats, sizeof(stats));
 		unlink(stats);
@@ -1276,7 +1281,7 @@ static int lab_test(const struct lab *L)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rosfw lab up [--daemon] [--config FILE.rsc] | down | status | test\n"
+		"usage: rosfw lab up [--daemon [--ct-max-entries N]] [--config FILE.rsc] | down | status | test\n"
 		"       common: [--prefix NAME] (namespaces NAME-router, NAME-wan, NAME-lan, NAME-wifi;\n"
 		"       default rosfw) [--dir DIR] (pids, logs, stats; default /run/NAME-lab)\n"
 		"       rosfw lab router --iface ROS=LINUX ... [--config FILE.rsc] [--stats FILE]\n");
@@ -1298,6 +1303,8 @@ int lab_main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--daemon"))
 			L.daemon = true;
+		else if (!strcmp(argv[i], "--ct-max-entries") && v)
+			L.ct_max = argv[++i];
 		else if (!strcmp(argv[i], "--config") && v && L.nconfigs < MAX_CONFIGS)
 			L.configs[L.nconfigs++] = argv[++i];
 		else if (!verb && argv[i][0] != '-')
