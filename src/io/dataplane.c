@@ -84,7 +84,7 @@ struct dataplane {
 	uint64_t drops[DPD_MAX];
 	uint64_t echo_replies;
 	struct tap *tap;          /* the kernel's stack; NULL: local traffic is dropped */
-	uint64_t local_in, local_out, local_out_drops;
+	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
 	struct engine_out out, out_local; /* large (reply frame): kept off the stack */
 };
@@ -465,6 +465,14 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 		b->len = (uint32_t)n;
 		struct pkt p = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
 		engine_output(dp->en, &p, now, &dp->out_local);
+		if (dp->out_local.verdict == EV_REJECT) {
+			/* the output chain's answer goes back to the kernel's socket
+			 * (its TCP reset or ICMP error: the connection fails at once) */
+			const struct engine_out *o = &dp->out_local;
+			if (o->reply_len > 14 &&
+			    tap_write_ip(dp->tap, o->reply + 14, o->reply_len - 14) == 0)
+				dp->local_rejects++;
+		}
 		if (dp->out_local.verdict != EV_FORWARD) {
 			dp->local_out_drops++;
 			buf_put(dp, b);
@@ -989,9 +997,10 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	}
 	for (int d = 0; d < DPD_MAX; d++)
 		sbuf_printf(out, "dp.%s %llu\n", drop_names[d], (unsigned long long)dp->drops[d]);
-	sbuf_printf(out, "local.to-kernel %llu\nlocal.from-kernel %llu\nlocal.output-drops %llu\n",
+	sbuf_printf(out, "local.to-kernel %llu\nlocal.from-kernel %llu\nlocal.output-drops %llu\n"
+			 "local.output-rejects %llu\n",
 		    (unsigned long long)dp->local_in, (unsigned long long)dp->local_out,
-		    (unsigned long long)dp->local_out_drops);
+		    (unsigned long long)dp->local_out_drops, (unsigned long long)dp->local_rejects);
 	if (dp->tap)
 		sbuf_printf(out, "local.tap-write-errors %llu\n",
 			    (unsigned long long)dp->tap->tx_drops);

@@ -29,7 +29,8 @@
  *               holds the router's addresses: strict rp_filter and
  *               arp_ignore=8 on them keep it silent there (a loose
  *               conf.all.rp_filter=2 would defeat that: warned about).
- *               A reject in the output chain, and local IPv6, are dropped.
+ *               A reject in the output chain answers the kernel through
+ *               the TAP (its TCP reset or ICMP error); local IPv6 is dropped.
  * IPv6 is parsed and filtered by the engine, but without neighbour
  * discovery here yet, what it routes is counted and dropped; datagrams the
  * engine reassembled beyond a pool buffer are dropped as oversize until
@@ -105,7 +106,7 @@ int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 		       struct dataplane_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
- * (to-kernel, from-kernel, output-drops, tap-write-errors). */
+ * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 
 #endif
