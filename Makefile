@@ -124,6 +124,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librosfw.a
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do taskset -c 0 $$b || exit 1; done
 	@BUILD=$(BUILD) bench/bench_mgmt.sh
+	@BUILD=$(BUILD) bench/live.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
