@@ -11,6 +11,9 @@ run inside a lab namespace with `ip netns exec`. One subcommand each:
   iperf IPERF.json              the receiver's rate of an iperf3 run, bits/s
   flood HOST PORT0 N            N UDP datagrams to HOST ports PORT0.., each from
                                 a port of its own: N new connections
+  echo PORT                     a UDP echo server (any size) on PORT, for 60 s
+  big HOST PORT SIZE...         one UDP datagram of each SIZE, DF clear, to an
+                                echo; prints "SIZE:ok" or "SIZE:lost" for each
   assured HOST PORT FLOOD_ARGS  a TCP connection to an echo service that is
                                 used (assured), then `flood FLOOD_ARGS` from
                                 the same host, then the same connection again;
@@ -113,8 +116,44 @@ def assured(host, port, *flood_args):
     return 0 if before and after else 1
 
 
+def echo(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(port)))
+    s.settimeout(60)
+    try:
+        while True:
+            b, a = s.recvfrom(65535)
+            s.sendto(b, a)
+    except socket.timeout:
+        pass
+
+
+def big(host, port, *sizes):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: DF clear, the kernel fragments
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)
+    s.settimeout(1)
+    s.connect((host, int(port)))
+    out, bad = [], 0
+    for n in sizes:
+        msg = bytes((i * 7) & 255 for i in range(int(n)))
+        got = None
+        for _ in range(3):
+            s.send(msg)
+            try:
+                got = s.recv(65535)
+                break
+            except socket.timeout:
+                continue
+        ok = got == msg
+        bad += not ok
+        out.append("%s:%s" % (n, "ok" if ok else "lost"))
+    print(" ".join(out))
+    return 1 if bad else 0
+
+
 def main(argv):
-    cmds = {"rate": rate, "pps": pps, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
+    cmds = {"rate": rate, "pps": pps, "echo": echo, "big": big, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2
