@@ -17,9 +17,10 @@
  * dataplane in one small process on the built-in configuration
  * (examples/soho.rsc) plus --config scripts, writing its counters to a
  * stats file every 200 ms. With `lab up --daemon` it is `rosfw run --iface
- * ...` instead (once the daemon maps interfaces), with its console socket
- * in the lab's directory. The servers and the test clients are written
- * here, so the lab needs nothing but iproute2.
+ * ...` instead (admin password "lab", --ct-max-entries passed on), with its
+ * console socket in the lab's directory: tests/lab/live.sh drives it. The
+ * servers and the test clients of `lab test` are written here, so `lab
+ * test` needs nothing but iproute2 (live.sh uses iperf3, irtt, curl).
  * Local services: rosfw hands what its input chain accepts to the kernel
  * through a TAP (rosfw0) in the router's namespace; `lab test` runs a TCP
  * echo on 0.0.0.0:9999 there for the duration of its checks.
