@@ -87,7 +87,8 @@ struct dataplane {
 	struct tap *tap;          /* the kernel's stack; NULL: local traffic is dropped */
 	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
-	struct engine_out out, out_local; /* large (reply frame): kept off the stack */
+	uint64_t frag_needed_sent;
+	struct engine_out out, out_local, out_err; /* large (reply frame): kept off the stack */
 };
 
 static const char *const drop_names[DPD_MAX] = {
@@ -455,6 +456,85 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 	}
 }
 
+static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    uint16_t in_if, struct dp_buf *b, uint64_t now);
+
+static void put32be(uint8_t *b, uint32_t v)
+{
+	put16be(b, (uint16_t)(v >> 16));
+	put16be(b + 2, (uint16_t)v);
+}
+
+/*
+ * ICMP fragmentation needed (RFC 1191) for a packet with DF too long for the
+ * out interface's MTU, as Linux's ip_forward sends it: to the sender, from
+ * the router's address on the in-interface, quoting the header as it
+ * arrived (addresses and ports before the router's NAT, TTL before its
+ * decrement), through the output chain (conntrack sees it as related).
+ * The router's own packets (in_if 0) get none: the kernel's path MTU is
+ * the TAP's.
+ */
+static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint32_t mtu,
+			uint64_t now)
+{
+	uint32_t from = in_if ? engine_if_addr(dp->en, in_if) : 0;
+	const uint8_t *ip = p->data + p->l3_off;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, quote = ihl + 8;
+	if (!from || ihl < 20 || (size_t)p->l3_off + quote > p->len)
+		return;
+	struct dp_buf *b = buf_get(dp);
+	if (!b)
+		return;
+	uint8_t *f = b->data, *h = f + 14, *ic = h + 20, *in = ic + 8;
+	memset(f, 0, 14 + 20 + 8);
+	f[12] = 0x08;
+	memcpy(in, ip, quote);
+	uint32_t isrc = p->src.v4, idst = p->dst.v4;
+	uint16_t isp = p->sport, idp = p->dport;
+	if (p->ct) {
+		const struct ct_tuple *t = &p->ct->t[p->ct_dir];
+		isrc = t->src.v4, idst = t->dst.v4, isp = t->sport, idp = t->dport;
+	}
+	put32be(in + 12, isrc);
+	put32be(in + 16, idst);
+	if (in[8] < 255)
+		in[8]++;
+	in[10] = in[11] = 0;
+	uint16_t c = csum_buf(in, ihl, 0);
+	memcpy(in + 10, &c, 2);
+	bool first = !((in[6] << 8 | in[7]) & 0x1fff);
+	if (first && (p->proto == 6 || p->proto == 17)) {
+		put16be(in + ihl, isp);
+		put16be(in + ihl + 2, idp);
+	} else if (first && p->proto == 1 && (in[ihl] == 8 || in[ihl] == 0)) {
+		put16be(in + ihl + 4, isp); /* echo: the id */
+	}
+	ic[0] = 3;
+	ic[1] = 4;
+	put16be(ic + 6, (uint16_t)mtu);
+	c = csum_buf(ic, 8 + quote, 0);
+	memcpy(ic + 2, &c, 2);
+	h[0] = 0x45;
+	h[1] = 0xc0; /* internetwork control, as Linux marks its ICMP errors */
+	put16be(h + 2, (uint16_t)(20 + 8 + quote));
+	put16be(h + 4, dp->ip_id++);
+	h[8] = 64;
+	h[9] = 1;
+	put32be(h + 12, from);
+	put32be(h + 16, isrc);
+	c = csum_buf(h, 20, 0);
+	memcpy(h + 10, &c, 2);
+	b->len = 14 + 20 + 8 + quote;
+	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
+	engine_output(dp->en, &r, now, &dp->out_err);
+	if (dp->out_err.verdict != EV_FORWARD) {
+		buf_put(dp, b);
+		return;
+	}
+	dp->frag_needed_sent++;
+	forward(dp, &r, &dp->out_err, 0, b, now);
+}
+
 /* EV_FORWARD (and the router's own packets): into the queues of out_if.
  * b is the buffer p already lives in, or NULL to copy p into one. An IPv4
  * packet longer than the interface's MTU is fragmented when it may be, and
@@ -485,6 +565,8 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		dp->drops[why]++;
 		if (out)
 			out->st.tx_drops++;
+		if (why == DPD_FRAG_NEEDED)
+			frag_needed(dp, p, in_if, out->h->mtu, now);
 		if (b)
 			buf_put(dp, b);
 		return;
@@ -1135,8 +1217,9 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 			    (unsigned long long)dp->tap->tx_drops);
 	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\n",
 		    (unsigned long long)dp->echo_replies, dp->nfree);
-	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\n",
-		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out);
+	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
+		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
+		    (unsigned long long)dp->frag_needed_sent);
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
 			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",

@@ -35,9 +35,9 @@
  * discovery here yet, what it routes is counted and dropped. An IPv4
  * packet longer than the out interface's MTU (the Linux MTU) is cut into
  * fragments when DF is clear (datagrams the engine reassembled included);
- * with DF it is dropped and counted as frag-needed: the ICMP
- * fragmentation-needed answer, which must quote the packet as its sender
- * sent it (before NAT), is not sent yet.
+ * with DF it is dropped (counted as frag-needed) and its sender gets an
+ * ICMP fragmentation-needed with the MTU, quoting the packet as it was sent
+ * (before NAT), through the output chain.
  * The interfaces are rosfw's: the kernel's IPv6 is turned off on them, and
  * an IPv4 address the kernel still holds there is warned about.
  * Interface counters (rx/tx bytes, packets, drops, errors), the Linux MAC,
@@ -85,7 +85,7 @@ enum dataplane_drop {
 	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
 	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack (or IPv6) */
 	DPD_NO_ND,       /* IPv6 routed: neighbour discovery is not there yet */
-	DPD_FRAG_NEEDED, /* IPv4 longer than the out MTU with DF (no ICMP answer yet) */
+	DPD_FRAG_NEEDED, /* IPv4 longer than the out MTU with DF (answered by ICMP) */
 	DPD_MAX
 };
 const char *dataplane_drop_name(enum dataplane_drop d);

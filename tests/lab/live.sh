@@ -123,6 +123,9 @@ sleep 0.5
 out=$(N lan $PY "$PROBE" big 203.0.113.1 9000 1472 2000 6000 20000 2>&1)
 check "fragmentation by MTU (1400 towards the WAN): UDP echoes of 1472 to 20000 bytes ($out)" \
 	"" test "$out" = "1472:ok 2000:ok 6000:ok 20000:ok"
+out=$(N lan $PY "$PROBE" pmtu 203.0.113.1 9000 1472 2>&1)
+check "... with DF set the sender gets fragmentation-needed and learns the path MTU (1400: $out)" \
+	"" test "$out" = 1400
 N router ip link set ether1 mtu 1500
 N wan ip link set eth0 mtu 1500
 

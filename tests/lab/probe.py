@@ -14,6 +14,8 @@ run inside a lab namespace with `ip netns exec`. One subcommand each:
   echo PORT                     a UDP echo server (any size) on PORT, for 60 s
   big HOST PORT SIZE...         one UDP datagram of each SIZE, DF clear, to an
                                 echo; prints "SIZE:ok" or "SIZE:lost" for each
+  pmtu HOST PORT SIZE           one UDP datagram of SIZE with DF set; prints the
+                                path MTU the kernel knows half a second later
   assured HOST PORT FLOOD_ARGS  a TCP connection to an echo service that is
                                 used (assured), then `flood FLOOD_ARGS` from
                                 the same host, then the same connection again;
@@ -152,8 +154,21 @@ def big(host, port, *sizes):
     return 1 if bad else 0
 
 
+def pmtu(host, port, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+    s.connect((host, int(port)))
+    try:
+        s.send(b"d" * int(size))
+    except OSError as e:
+        print("send: %s" % e)
+        return 1
+    time.sleep(0.5)
+    print(s.getsockopt(socket.IPPROTO_IP, 14))  # IP_MTU
+
+
 def main(argv):
-    cmds = {"rate": rate, "pps": pps, "echo": echo, "big": big, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
+    cmds = {"rate": rate, "pps": pps, "echo": echo, "big": big, "pmtu": pmtu, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2
