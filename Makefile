@@ -16,7 +16,7 @@ BUILD   ?= build
 DB      ?= var/rosfw.db
 
 # Debian packages the build and the tests need (header or tool -> package).
-DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev python3-librouteros python3-requests curl clang
+DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev python3-librouteros python3-requests curl clang iperf3 nftables irtt
 
 SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/io/*.c src/mgmt/*.c src/daemon/*.c src/lint/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
@@ -124,6 +124,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librosfw.a
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do taskset -c 0 $$b || exit 1; done
 	@BUILD=$(BUILD) bench/bench_mgmt.sh
+	@BUILD=$(BUILD) bench/live.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

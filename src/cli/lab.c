@@ -17,9 +17,10 @@
  * dataplane in one small process on the built-in configuration
  * (examples/soho.rsc) plus --config scripts, writing its counters to a
  * stats file every 200 ms. With `lab up --daemon` it is `rosfw run --iface
- * ...` instead (once the daemon maps interfaces), with its console socket
- * in the lab's directory. The servers and the test clients are written
- * here, so the lab needs nothing but iproute2.
+ * ...` instead (admin password "lab", --ct-max-entries passed on), with its
+ * console socket in the lab's directory: tests/lab/live.sh drives it. The
+ * servers and the test clients of `lab test` are written here, so `lab
+ * test` needs nothing but iproute2 (live.sh uses iperf3, irtt, curl).
  * Local services: rosfw hands what its input chain accepts to the kernel
  * through a TAP (rosfw0) in the router's namespace; `lab test` runs a TCP
  * echo on 0.0.0.0:9999 there for the duration of its checks.
@@ -62,6 +63,7 @@ struct lab {
 	char prefix[32];
 	char dir[256];
 	bool daemon;
+	const char *ct_max;   /* --ct-max-entries for the daemon */
 	const char *configs[MAX_CONFIGS];
 	size_t nconfigs;
 };
@@ -744,6 +746,10 @@ static int lab_up(struct lab *L)
 		a.argv[n++] = sock;
 		a.argv[n++] = "--admin-password";
 		a.argv[n++] = "lab";
+		if (L->ct_max) {
+			a.argv[n++] = "--ct-max-entries";
+			a.argv[n++] = (char *)L->ct_max;
+		}
 	} else {
 		lab_path(L, "stats", stats, sizeof(stats));
 		unlink(stats);
@@ -1276,7 +1282,7 @@ static int lab_test(const struct lab *L)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rosfw lab up [--daemon] [--config FILE.rsc] | down | status | test\n"
+		"usage: rosfw lab up [--daemon [--ct-max-entries N]] [--config FILE.rsc] | down | status | test\n"
 		"       common: [--prefix NAME] (namespaces NAME-router, NAME-wan, NAME-lan, NAME-wifi;\n"
 		"       default rosfw) [--dir DIR] (pids, logs, stats; default /run/NAME-lab)\n"
 		"       rosfw lab router --iface ROS=LINUX ... [--config FILE.rsc] [--stats FILE]\n");
@@ -1298,6 +1304,8 @@ int lab_main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--daemon"))
 			L.daemon = true;
+		else if (!strcmp(argv[i], "--ct-max-entries") && v)
+			L.ct_max = argv[++i];
 		else if (!strcmp(argv[i], "--config") && v && L.nconfigs < MAX_CONFIGS)
 			L.configs[L.nconfigs++] = argv[++i];
 		else if (!verb && argv[i][0] != '-')

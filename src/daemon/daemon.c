@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "conf/runtime.h"
+#include "engine/ct.h"
 #include "engine/engine.h"
 #include "io/dataplane.h"
 #include "mgmt/mgmt.h"
@@ -96,6 +97,7 @@ struct daemon {
 	struct dataplane *dp;
 	struct mgmt_pool *logins;
 	uint64_t expired_ms;
+	uint32_t ct_max_entries; /* --ct-max-entries, 0: the default */
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -191,6 +193,11 @@ static void recompile(struct daemon *d)
 	if (engine_load(d->en, d->st, &e) < 0) {
 		conf_log("firewall,error", "configuration not applied: %s", e.msg);
 		return;
+	}
+	if (d->ct_max_entries) {
+		struct ct_config c = *ct_get_config(engine_ct(d->en));
+		c.max_entries = d->ct_max_entries;
+		ct_set_config(engine_ct(d->en), &c);
 	}
 	char msg[256] = "";
 	struct qos *q = qos_build(d->st, d->ns ? netsim_now(d->ns) : dp_now(d), msg, sizeof(msg));
@@ -694,6 +701,7 @@ int daemon_main(const struct daemon_opts *o)
 	int rc = 1;
 	d->sock = -1;
 	d->loop = loop_new();
+	d->ct_max_entries = o->ct_max_entries;
 	d->start_ns = mono_ns();
 	const char *db = o->db ? o->db : "var/rosfw.db";
 	char dir[256];

@@ -27,6 +27,8 @@ struct daemon_opts {
 	bool no_services;           /* do not open API/REST ports (tests of the core) */
 	const char *const *ifaces;  /* "ROUTEROS-NAME=LINUX-NAME": real interfaces (io/dataplane.h) */
 	size_t nifaces;
+	uint32_t ct_max_entries;    /* size of the connection table; 0: the engine's default.
+	                             * RouterOS derives it from the RAM (read-only there) */
 };
 
 int daemon_main(const struct daemon_opts *o);

@@ -33,10 +33,20 @@ int run_main(int argc, char **argv)
 			o.no_services = true;
 		else if (!strcmp(argv[i], "--iface") && v && nifaces < 64)
 			ifaces[nifaces++] = argv[++i];
+		else if (!strcmp(argv[i], "--ct-max-entries") && v) {
+			char *end;
+			unsigned long n = strtoul(argv[++i], &end, 10);
+			if (*end || !n || n > 1048576 || argv[i][0] == '-') {
+				fprintf(stderr, "rosfw run: --ct-max-entries: 1 to 1048576, not '%s'\n",
+					argv[i]);
+				return 2;
+			}
+			o.ct_max_entries = (uint32_t)n;
+		}
 		else {
 			fprintf(stderr, "usage: rosfw run [--db PATH] [--socket PATH] [--admin-password P]\n"
 					"                 [--files DIR] [--console] [--no-services] [--traffic PROFILE.json]\n"
-					"                 [--iface ROUTEROS-NAME=LINUX-NAME ...]\n");
+					"                 [--iface ROUTEROS-NAME=LINUX-NAME ...] [--ct-max-entries N]\n");
 			return 2;
 		}
 	}

@@ -83,15 +83,18 @@ struct dataplane {
 	uint64_t next_link_check;
 	uint64_t drops[DPD_MAX];
 	uint64_t echo_replies;
+	uint64_t fragmented, fragments_out; /* datagrams cut by MTU, fragments sent */
 	struct tap *tap;          /* the kernel's stack; NULL: local traffic is dropped */
-	uint64_t local_in, local_out, local_out_drops;
+	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
-	struct engine_out out, out_local; /* large (reply frame): kept off the stack */
+	uint64_t frag_needed_sent;
+	struct engine_out out, out_local, out_err; /* large (reply frame): kept off the stack */
 };
 
 static const char *const drop_names[DPD_MAX] = {
 	"not-for-us", "oversize", "vlan", "group-address", "pool", "no-port", "link-down",
 	"queue", "arp-queue", "arp-failed", "tx-error", "local-no-tap", "ipv6-no-nd",
+	"frag-needed",
 };
 
 const char *dataplane_drop_name(enum dataplane_drop d)
@@ -256,23 +259,30 @@ static void arm(struct dataplane *dp, uint64_t t, uint64_t now)
 	dp->pace_due = t;
 }
 
+/* Moves what the queues let interface di send now (budget frames at
+ * most) to its batch: how many. */
+static int drain(struct dataplane *dp, struct dp_if *di, int budget, uint64_t now)
+{
+	int k;
+	for (k = 0; k < budget; k++) {
+		struct qpkt *dropped = NULL;
+		struct qpkt *q = qos_dequeue(dp->qos, di->ifid, now, &dropped);
+		free_dropped(dp, dropped);
+		if (!q)
+			break;
+		wire_out(dp, di, q->frame, now);
+	}
+	return k;
+}
+
 /* Takes from the queues what each interface may send now, sends every
  * batch, and sets the timer for when the queues release more. */
 static void kick(struct dataplane *dp, uint64_t now)
 {
 	bool more = false, moved = false;
 	for (size_t i = 0; dp->qos && i < dp->nifs; i++) {
-		struct dp_if *di = &dp->ifs[i];
-		int k;
-		for (k = 0; k < KICK_BUDGET; k++) {
-			struct qpkt *dropped = NULL;
-			struct qpkt *q = qos_dequeue(dp->qos, di->ifid, now, &dropped);
-			free_dropped(dp, dropped);
-			if (!q)
-				break;
-			moved = true;
-			wire_out(dp, di, q->frame, now);
-		}
+		int k = drain(dp, &dp->ifs[i], KICK_BUDGET, now);
+		moved |= k > 0;
 		if (k == KICK_BUDGET)
 			more = true;
 	}
@@ -304,47 +314,18 @@ static uint32_t flow_hash(const struct pkt *p)
 	return h ^ (h >> 15);
 }
 
-/* EV_FORWARD (and the router's own packets): into the queues of out_if.
- * b is the buffer p already lives in, or NULL to copy p into one. */
-static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
-		    uint16_t in_if, struct dp_buf *b, uint64_t now)
+/* Buffer b (len bytes, the packet p or a fragment of it) into the queues
+ * of interface out, or straight to the wire without queues. */
+static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len, uint64_t now)
 {
-	struct dp_if *out = if_by_id(dp, o->out_if);
-	uint32_t len = (uint32_t)p->l3_off + p->ip_len;
-	if (len > p->len)
-		len = p->len;
-	int why = -1;
-	if (p->family != 4)
-		why = DPD_NO_ND;
-	else if (!out)
-		why = DPD_NO_PORT;
-	else if (!out->h || !out->up)
-		why = DPD_LINK_DOWN;
-	else if (len > DP_FRAME_MAX)
-		why = DPD_OVERSIZE;
-	if (why >= 0) {
-		dp->drops[why]++;
-		if (out)
-			out->st.tx_drops++;
-		if (b)
-			buf_put(dp, b);
-		return;
-	}
-	if (!b) {
-		b = buf_get(dp);
-		if (!b) {
-			out->st.tx_drops++;
-			return;
-		}
-		memcpy(b->data, p->data, len);
-	}
 	b->len = len;
 	b->in_if = in_if;
 	b->out_if = o->out_if;
 	b->nexthop = o->nexthop;
 	struct qpkt *q = &b->q;
 	memset(q, 0, sizeof(*q));
-	q->len = (uint32_t)p->ip_len + 14;
+	q->len = len - p->l3_off + 14;
 	q->hash = flow_hash(p);
 	q->src = p->src.v4;
 	q->dst = p->dst.v4;
@@ -375,6 +356,236 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		dp->drops[DPD_QUEUE]++;
 		buf_put(dp, b);
 	}
+}
+
+static void put16be(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* The options of IPv4 header ip (ihl bytes) that every fragment repeats
+ * (the copied flag, RFC 791 3.1), into opts, padded to 4 bytes: their length. */
+static uint32_t copied_options(const uint8_t *ip, uint32_t ihl, uint8_t opts[40])
+{
+	uint32_t n = 0;
+	for (uint32_t i = 20; i < ihl;) {
+		uint8_t t = ip[i];
+		if (t == 0) /* end of the list */
+			break;
+		if (t == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= ihl || ip[i + 1] < 2 || i + ip[i + 1] > ihl)
+			break;
+		if (t & 0x80) {
+			memcpy(opts + n, ip + i, ip[i + 1]);
+			n += ip[i + 1];
+		}
+		i += ip[i + 1];
+	}
+	while (n % 4)
+		opts[n++] = 0;
+	return n;
+}
+
+/*
+ * An IPv4 datagram longer than the out interface's MTU, without DF (RFC 791
+ * 3.2, as Linux's ip_fragment): cut into fragments of at most mtu bytes, 8-byte
+ * aligned, each in a buffer of its own and queued like any packet. p->data
+ * may be larger than a buffer (a datagram the engine reassembled). The
+ * first fragment keeps the whole header; the others carry the copied
+ * options only. A datagram that is itself a fragment keeps its offset and
+ * more-fragments flag.
+ */
+static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+			 struct dp_if *out, uint16_t in_if, uint32_t mtu, uint64_t now)
+{
+	const uint8_t *ip = p->data + p->l3_off;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	uint32_t total = p->ip_len;
+	if ((size_t)p->l3_off + total > p->len)
+		total = p->len - p->l3_off;
+	uint16_t fo = (uint16_t)(ip[6] << 8 | ip[7]);
+	uint32_t base = (uint32_t)(fo & 0x1fff) * 8;
+	bool more_after = fo & 0x2000;
+	uint8_t opts[40];
+	uint32_t nopts = copied_options(ip, ihl, opts);
+	if (ihl < 20 || total <= ihl || mtu < 68 || (size_t)p->l3_off + mtu > DP_FRAME_MAX) {
+		dp->drops[DPD_OVERSIZE]++;
+		out->st.tx_drops++;
+		return;
+	}
+	dp->fragmented++;
+	const uint8_t *data = ip + ihl;
+	uint32_t dlen = total - ihl;
+	for (uint32_t off = 0; off < dlen;) {
+		uint32_t hl = off ? 20 + nopts : ihl;
+		uint32_t chunk = (mtu - hl) & ~7u;
+		bool last = dlen - off <= mtu - hl;
+		if (last)
+			chunk = dlen - off;
+		struct dp_buf *b = buf_get(dp);
+		if (!b) {
+			out->st.tx_drops++;
+			return; /* the receiver's reassembly times out, as on a loss */
+		}
+		uint8_t *f = b->data, *h = f + p->l3_off;
+		memcpy(f, p->data, p->l3_off); /* Ethernet header */
+		memcpy(h, ip, 20);
+		if (off)
+			memcpy(h + 20, opts, nopts);
+		else
+			memcpy(h + 20, ip + 20, ihl - 20);
+		h[0] = (uint8_t)(0x40 | hl / 4);
+		put16be(h + 2, (uint16_t)(hl + chunk));
+		uint32_t at = (base + off) / 8;
+		put16be(h + 6, (uint16_t)(((!last || more_after) ? 0x2000 : 0) | at));
+		h[10] = h[11] = 0;
+		uint16_t c = csum_buf(h, hl, 0); /* network order */
+		memcpy(h + 10, &c, 2);
+		memcpy(h + hl, data + off, chunk);
+		dp->fragments_out++;
+		enqueue(dp, p, o, out, in_if, b, p->l3_off + hl + chunk, now);
+		/* as the kernel's qdisc runs after each enqueue: the fragments of
+		 * one datagram arrive at once, more than a short queue holds */
+		if (dp->qos)
+			drain(dp, out, KICK_BUDGET, now);
+		off += chunk;
+	}
+}
+
+static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    uint16_t in_if, struct dp_buf *b, uint64_t now);
+
+static void put32be(uint8_t *b, uint32_t v)
+{
+	put16be(b, (uint16_t)(v >> 16));
+	put16be(b + 2, (uint16_t)v);
+}
+
+/*
+ * ICMP fragmentation needed (RFC 1191) for a packet with DF too long for the
+ * out interface's MTU, as Linux's ip_forward sends it: to the sender, from
+ * the router's address on the in-interface, quoting the header as it
+ * arrived (addresses and ports before the router's NAT, TTL before its
+ * decrement), through the output chain (conntrack sees it as related).
+ * The router's own packets (in_if 0) get none: the kernel's path MTU is
+ * the TAP's.
+ */
+static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint32_t mtu,
+			uint64_t now)
+{
+	uint32_t from = in_if ? engine_if_addr(dp->en, in_if) : 0;
+	const uint8_t *ip = p->data + p->l3_off;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, quote = ihl + 8;
+	if (!from || ihl < 20 || (size_t)p->l3_off + quote > p->len)
+		return;
+	struct dp_buf *b = buf_get(dp);
+	if (!b)
+		return;
+	uint8_t *f = b->data, *h = f + 14, *ic = h + 20, *in = ic + 8;
+	memset(f, 0, 14 + 20 + 8);
+	f[12] = 0x08;
+	memcpy(in, ip, quote);
+	uint32_t isrc = p->src.v4, idst = p->dst.v4;
+	uint16_t isp = p->sport, idp = p->dport;
+	if (p->ct) {
+		const struct ct_tuple *t = &p->ct->t[p->ct_dir];
+		isrc = t->src.v4, idst = t->dst.v4, isp = t->sport, idp = t->dport;
+	}
+	put32be(in + 12, isrc);
+	put32be(in + 16, idst);
+	if (in[8] < 255)
+		in[8]++;
+	in[10] = in[11] = 0;
+	uint16_t c = csum_buf(in, ihl, 0);
+	memcpy(in + 10, &c, 2);
+	bool first = !((in[6] << 8 | in[7]) & 0x1fff);
+	if (first && (p->proto == 6 || p->proto == 17)) {
+		put16be(in + ihl, isp);
+		put16be(in + ihl + 2, idp);
+	} else if (first && p->proto == 1 && (in[ihl] == 8 || in[ihl] == 0)) {
+		put16be(in + ihl + 4, isp); /* echo: the id */
+	}
+	ic[0] = 3;
+	ic[1] = 4;
+	put16be(ic + 6, (uint16_t)mtu);
+	c = csum_buf(ic, 8 + quote, 0);
+	memcpy(ic + 2, &c, 2);
+	h[0] = 0x45;
+	h[1] = 0xc0; /* internetwork control, as Linux marks its ICMP errors */
+	put16be(h + 2, (uint16_t)(20 + 8 + quote));
+	put16be(h + 4, dp->ip_id++);
+	h[8] = 64;
+	h[9] = 1;
+	put32be(h + 12, from);
+	put32be(h + 16, isrc);
+	c = csum_buf(h, 20, 0);
+	memcpy(h + 10, &c, 2);
+	b->len = 14 + 20 + 8 + quote;
+	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
+	engine_output(dp->en, &r, now, &dp->out_err);
+	if (dp->out_err.verdict != EV_FORWARD) {
+		buf_put(dp, b);
+		return;
+	}
+	dp->frag_needed_sent++;
+	forward(dp, &r, &dp->out_err, 0, b, now);
+}
+
+/* EV_FORWARD (and the router's own packets): into the queues of out_if.
+ * b is the buffer p already lives in, or NULL to copy p into one. An IPv4
+ * packet longer than the interface's MTU is fragmented when it may be, and
+ * dropped (frag-needed) when it carries DF. */
+static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    uint16_t in_if, struct dp_buf *b, uint64_t now)
+{
+	struct dp_if *out = if_by_id(dp, o->out_if);
+	uint32_t len = (uint32_t)p->l3_off + p->ip_len;
+	if (len > p->len)
+		len = p->len;
+	int why = -1;
+	bool frag = false;
+	if (p->family != 4)
+		why = DPD_NO_ND;
+	else if (!out)
+		why = DPD_NO_PORT;
+	else if (!out->h || !out->up)
+		why = DPD_LINK_DOWN;
+	else if (out->h->mtu && len - p->l3_off > out->h->mtu) {
+		if (p->data[p->l3_off + 6] & 0x40)
+			why = DPD_FRAG_NEEDED;
+		else
+			frag = true;
+	} else if (len > DP_FRAME_MAX)
+		why = DPD_OVERSIZE;
+	if (why >= 0) {
+		dp->drops[why]++;
+		if (out)
+			out->st.tx_drops++;
+		if (why == DPD_FRAG_NEEDED)
+			frag_needed(dp, p, in_if, out->h->mtu, now);
+		if (b)
+			buf_put(dp, b);
+		return;
+	}
+	if (frag) {
+		fragment_out(dp, p, o, out, in_if, out->h->mtu, now);
+		if (b)
+			buf_put(dp, b);
+		return;
+	}
+	if (!b) {
+		b = buf_get(dp);
+		if (!b) {
+			out->st.tx_drops++;
+			return;
+		}
+		memcpy(b->data, p->data, len);
+	}
+	enqueue(dp, p, o, out, in_if, b, len, now);
 }
 
 /* An echo request to one of the router's addresses: the reply is the
@@ -465,6 +676,14 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 		b->len = (uint32_t)n;
 		struct pkt p = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
 		engine_output(dp->en, &p, now, &dp->out_local);
+		if (dp->out_local.verdict == EV_REJECT) {
+			/* the output chain's answer goes back to the kernel's socket
+			 * (its TCP reset or ICMP error: the connection fails at once) */
+			const struct engine_out *o = &dp->out_local;
+			if (o->reply_len > 14 &&
+			    tap_write_ip(dp->tap, o->reply + 14, o->reply_len - 14) == 0)
+				dp->local_rejects++;
+		}
 		if (dp->out_local.verdict != EV_FORWARD) {
 			dp->local_out_drops++;
 			buf_put(dp, b);
@@ -989,14 +1208,18 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	}
 	for (int d = 0; d < DPD_MAX; d++)
 		sbuf_printf(out, "dp.%s %llu\n", drop_names[d], (unsigned long long)dp->drops[d]);
-	sbuf_printf(out, "local.to-kernel %llu\nlocal.from-kernel %llu\nlocal.output-drops %llu\n",
+	sbuf_printf(out, "local.to-kernel %llu\nlocal.from-kernel %llu\nlocal.output-drops %llu\n"
+			 "local.output-rejects %llu\n",
 		    (unsigned long long)dp->local_in, (unsigned long long)dp->local_out,
-		    (unsigned long long)dp->local_out_drops);
+		    (unsigned long long)dp->local_out_drops, (unsigned long long)dp->local_rejects);
 	if (dp->tap)
 		sbuf_printf(out, "local.tap-write-errors %llu\n",
 			    (unsigned long long)dp->tap->tx_drops);
 	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\n",
 		    (unsigned long long)dp->echo_replies, dp->nfree);
+	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
+		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
+		    (unsigned long long)dp->frag_needed_sent);
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
 			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",

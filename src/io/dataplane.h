@@ -29,11 +29,15 @@
  *               holds the router's addresses: strict rp_filter and
  *               arp_ignore=8 on them keep it silent there (a loose
  *               conf.all.rp_filter=2 would defeat that: warned about).
- *               A reject in the output chain, and local IPv6, are dropped.
+ *               A reject in the output chain answers the kernel through
+ *               the TAP (its TCP reset or ICMP error); local IPv6 is dropped.
  * IPv6 is parsed and filtered by the engine, but without neighbour
- * discovery here yet, what it routes is counted and dropped; datagrams the
- * engine reassembled beyond a pool buffer are dropped as oversize until
- * fragmentation by MTU exists on this path.
+ * discovery here yet, what it routes is counted and dropped. An IPv4
+ * packet longer than the out interface's MTU (the Linux MTU) is cut into
+ * fragments when DF is clear (datagrams the engine reassembled included);
+ * with DF it is dropped (counted as frag-needed) and its sender gets an
+ * ICMP fragmentation-needed with the MTU, quoting the packet as it was sent
+ * (before NAT), through the output chain.
  * The interfaces are rosfw's: the kernel's IPv6 is turned off on them, and
  * an IPv4 address the kernel still holds there is warned about.
  * Interface counters (rx/tx bytes, packets, drops, errors), the Linux MAC,
@@ -81,6 +85,7 @@ enum dataplane_drop {
 	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
 	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack (or IPv6) */
 	DPD_NO_ND,       /* IPv6 routed: neighbour discovery is not there yet */
+	DPD_FRAG_NEEDED, /* IPv4 longer than the out MTU with DF (answered by ICMP) */
 	DPD_MAX
 };
 const char *dataplane_drop_name(enum dataplane_drop d);
@@ -105,7 +110,7 @@ int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 		       struct dataplane_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
- * (to-kernel, from-kernel, output-drops, tap-write-errors). */
+ * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 
 #endif

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The real daemon on the lab: `rosfw lab up --daemon` runs `rosfw run --iface
+# ...` (examples/soho.rsc, the built-in default) between the lab's namespaces
+# (prefix rosfwt), and this drives it from its console socket:
+#   - management through the TAP: the LAN host reaches the API (python3-
+#     librouteros) and REST (curl), the WAN host reaches neither (input drop);
+#   - QoS on the real transmit path: iperf3 through a queue tree limited to
+#     10M; a VoIP-like flow (irtt, 50 packets/s) with the upload saturated by
+#     iperf3 behind a 10 Mbit/s line, with the queue tree and without it;
+#   - faults: a LAN host flooding new connections into a table of 256 entries
+#     while an assured TCP connection keeps working; a link down and up.
+# Needs root, ip netns, tc, iperf3, irtt, curl and /usr/bin/python3 with
+# librouteros; skipped with a visible message without them. Figures go to
+# stdout as "FIGURE name value" lines (bench/RESULTS.md records them).
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
+PY=/usr/bin/python3
+PROBE=$PWD/tests/lab/probe.py
+need=""
+for c in ip tc iperf3 irtt curl; do command -v $c >/dev/null || need="$need $c"; done
+$PY -c 'import librouteros' 2>/dev/null || need="$need python3-librouteros"
+if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; then
+	echo "SKIP: needs root, ip netns and$need (make deps installs them)"
+	echo "ok 0"
+	exit 0
+fi
+prefix=rosfwt
+T=$(mktemp -d)
+cleanup() {
+	lab_cleanup
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
+	local what=$1 detail=$2
+	shift 2
+	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
+}
+. tests/lab/lib.bash
+con() { "$ROSFW" console --socket "$T/rosfw.sock"; }
+# floating point comparisons
+fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+
+"$ROSFW" lab down --prefix "$prefix" --dir "$T" >/dev/null 2>&1
+if ! timeout 20 "$ROSFW" lab up --daemon --ct-max-entries 256 --prefix "$prefix" --dir "$T"; then
+	echo "FAIL: lab up --daemon"
+	cat "$T/router.log"
+	exit 1
+fi
+router_pid=$(cat "$T/router.pid")
+
+# ---- management through the TAP ----
+# REST over plain HTTP on 8080 for the LAN only; the API as configured
+printf '/ip service set www disabled=no port=8080 address=192.168.88.0/24\n' | con >/dev/null
+sleep 0.5
+out=$(N lan curl -s -m 3 -u admin:lab http://192.168.88.1:8080/rest/system/identity)
+check "LAN host: REST (curl) on the router's LAN address through the TAP" "$out" \
+	grep -q '"name":"rosfw"' <<<"$out"
+api='import librouteros, sys
+api = librouteros.connect(sys.argv[1], username="admin", password="lab", timeout=3)
+print([r["name"] for r in api.path("system", "identity")][0])'
+out=$(N lan $PY -c "$api" 192.168.88.1 2>&1)
+check "LAN host: API (python3-librouteros) on 192.168.88.1:8728 through the TAP" "$out" \
+	test "$out" = rosfw
+out=$(N wifi $PY -c "$api" 192.168.88.129 2>&1)
+check "WiFi host: API on the router's wlan1 address" "$out" test "$out" = rosfw
+# the WAN host: its address (input drop) and the LAN address routed at the router
+drops0=$(printf '/ip firewall filter print stats where comment~"drop everything"\n' | con)
+for dst in 203.0.113.2 192.168.88.1; do
+	N wan curl -s -m 2 -u admin:lab "http://$dst:8080/rest/system/identity" >/dev/null
+	rc=$?
+	check "WAN host: no REST on $dst (silently dropped, curl rc $rc)" "" test $rc = 28
+	out=$(N wan $PY -c "$api" $dst 2>&1)
+	check "WAN host: no API on $dst" "$out" grep -q -i 'timed out' <<<"$out"
+done
+drops1=$(printf '/ip firewall filter print stats where comment~"drop everything"\n' | con)
+check "the WAN's attempts were counted by the input chain's final drop" "$drops0 / $drops1" \
+	test "$drops0" != "$drops1"
+
+# the output chain's reject answers the router's own sockets at once
+printf '%s\n' '/ip firewall filter add chain=output action=reject reject-with=tcp-reset protocol=tcp dst-port=7 comment=lab-out-rst' \
+	'/ip firewall filter add chain=output action=reject reject-with=icmp-port-unreachable protocol=udp dst-port=7 comment=lab-out-icmp' | con >/dev/null
+sleep 0.3
+refused='import socket, sys
+t = socket.SOCK_STREAM if sys.argv[1] == "tcp" else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET, t)
+s.settimeout(2)
+try:
+    s.connect(("203.0.113.1", 7))
+    s.send(b"x")
+    s.recv(10)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except OSError as e:
+    print(e)'
+out=$(N router $PY -c "$refused" tcp 2>&1)
+check "output chain reject-with=tcp-reset: the router's own TCP connect is refused at once" "$out" \
+	test "$out" = refused
+out=$(N router $PY -c "$refused" udp 2>&1)
+check "output chain reject-with=icmp-port-unreachable: the router's own UDP socket is refused" "$out" \
+	test "$out" = refused
+printf '/ip firewall filter remove [find comment~"lab-out"]\n' | con >/dev/null
+sleep 0.3
+out=$(N router $PY -c "$refused" udp 2>&1)
+check "... and with the rules removed the WAN host's UDP echo answers" "$out" test "$out" = answered
+
+# fragmentation by MTU: the WAN link at 1400 bytes; UDP datagrams with DF
+# clear, each fragmented by the LAN host at 1500 and reassembled by rosfw,
+# go out to the WAN in fragments of 1400, and their echoes come back the
+# other way (reassembled, then fragmented again for the LAN at 1500)
+N router ip link set ether1 mtu 1400
+N wan ip link set eth0 mtu 1400
+N wan $PY "$PROBE" echo 9000 >/dev/null 2>&1 &
+sleep 0.5
+out=$(N lan $PY "$PROBE" big 203.0.113.1 9000 1472 2000 6000 20000 2>&1)
+check "fragmentation by MTU (1400 towards the WAN): UDP echoes of 1472 to 20000 bytes ($out)" \
+	"" test "$out" = "1472:ok 2000:ok 6000:ok 20000:ok"
+out=$(N lan $PY "$PROBE" pmtu 203.0.113.1 9000 1472 2>&1)
+check "... with DF set the sender gets fragmentation-needed and learns the path MTU (1400: $out)" \
+	"" test "$out" = 1400
+N router ip link set ether1 mtu 1500
+N wan ip link set eth0 mtu 1500
+
+# ---- QoS: the shaper's rate ----
+printf '/queue tree set [find] max-limit=10M\n' | con >/dev/null
+iperf3_server 5201
+N wan $PY "$PROBE" rate eth0 1.5 2.5 >"$T/rate" &
+rp=$!
+N lan iperf3 -c 203.0.113.1 -p 5201 -t 4.5 -J >"$T/iperf.json" 2>&1
+wait $rp
+wire=$(cat "$T/rate")
+good=$($PY "$PROBE" iperf "$T/iperf.json" 2>/dev/null || echo 0)
+echo "FIGURE qos.max-limit-10M.wire-bps $wire"
+echo "FIGURE qos.max-limit-10M.iperf3-goodput-bps $good"
+check "iperf3 (TCP) through a queue tree with max-limit=10M: $((wire / 1000)) kbit/s on the wire (goodput $((good / 1000)) kbit/s)" \
+	"" fcmp "$wire" '>=' 9500000
+check "... and not above 10M + 5%" "" fcmp "$wire" '<=' 10500000
+printf '/queue tree set [find] max-limit=9M\n' | con >/dev/null
+
+# ---- QoS: VoIP under a saturated upload, behind a 10 Mbit/s line ----
+line_up || ko "the 10 Mbit/s line (tbf on an ifb in the WAN namespace)"
+voip_server
+with=$(voip with-qos)
+echo "FIGURE voip.with-queue-tree $with"
+printf '/queue tree disable [find]\n' | con >/dev/null
+sleep 0.3
+without=$(voip without-qos)
+echo "FIGURE voip.queue-tree-disabled $without"
+printf '/queue tree enable [find]\n' | con >/dev/null
+kill $VOIP_SERVER 2>/dev/null
+line_down
+p99w=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$with")
+p99n=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$without")
+check "VoIP (irtt, 50 pps) with the upload saturated and soho.rsc's queue tree: p99 ${p99w:-?} ms < 20 ms" \
+	"$with" fcmp "${p99w:-999}" '<' 20
+check "... and without the queue tree the queue builds in the line: p99 ${p99n:-?} ms, over 20 ms and 3 times as much" \
+	"$without" fcmp "${p99n:-0}" '>=' "$(awk -v w="${p99w:-999}" 'BEGIN { print (w * 3 > 20 ? w * 3 : 20) }')"
+
+# ---- faults ----
+out=$(N lan $PY "$PROBE" assured 203.0.113.1 7 203.0.113.1 30000 3000 2>&1)
+n=$(printf '/ip firewall connection print count-only\n' | con | tr -dc 0-9)
+echo "FIGURE conntrack.after-flood-entries $n"
+check "3000 new connections from a LAN host into a table of 256: an assured TCP connection keeps working ($out)" \
+	"" test "$out" = "before=ok after=ok"
+check "... the flood filled the table, which holds no more than its size (${n:-?} entries), and the router runs on" "" \
+	test -n "$n" -a "${n:-0}" -ge 200 -a "${n:-999}" -le 320 -a -d "/proc/$router_pid"
+new_conn() { N lan curl -s -m 3 http://203.0.113.1/ | grep -q 'you are'; }
+check "... and a new connection from the LAN still opens (HTTP to the WAN host)" "" new_conn
+
+N router ip link set ether2 down
+sleep 1
+N router ip link set ether2 up
+up=no
+for _ in $(seq 20); do
+	N lan curl -s -m 1 http://203.0.113.1/ 2>/dev/null | grep -q "you are" && { up=yes; break; }
+done
+check "ether2-master-local down and up under the daemon: the LAN reaches the WAN again" "" test $up = yes
+out=$(printf '/log print where message~"link"\n' | con)
+check "... and the router logged it" "$out" grep -q "ether2-master-local link up" <<<"$out"
+check "the router is still running" "" kill -0 "$router_pid"
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ] || { echo "--- router log"; cat "$T/router.log"; exit 1; }
+echo "ok $passed"
