@@ -491,9 +491,9 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	memcpy(in, ip, quote);
 	uint32_t isrc = p->src.v4, idst = p->dst.v4;
 	uint16_t isp = p->sport, idp = p->dport;
-	if (p->ct) {
-		const struct ct_tuple *t = &p->ct->t[p->ct_dir];
-		isrc = t->src.v4, idst = t->dst.v4, isp = t->sport, idp = t->dport;
+	if (p->ct && p->ct->family == 4) {
+		const struct ct_ends *t = &p->ct->t[p->ct_dir];
+		isrc = t->src, idst = t->dst, isp = t->sport, idp = t->dport;
 	}
 	put32be(in + 12, isrc);
 	put32be(in + 16, idst);
