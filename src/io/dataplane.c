@@ -88,7 +88,8 @@ struct dataplane {
 	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
 	uint64_t frag_needed_sent;
-	struct engine_out out, out_local, out_err; /* large (reply frame): kept off the stack */
+	/* large (reply frame): kept off the stack; out[] for a receive burst */
+	struct engine_out out[RX_BURST], out_local, out_err;
 };
 
 static const char *const drop_names[DPD_MAX] = {
@@ -734,62 +735,95 @@ static void fix_partial_csum(uint8_t *data, uint32_t len)
 		pkt_fix_checksums(&t);
 }
 
-static void rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f, uint64_t now)
+/* Layer 2 of a received frame: counts it, hands ARP over, drops what is
+ * not for routing; true when p (set up here) goes to the engine. */
+static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f, uint64_t now,
+		     struct pkt *p)
 {
 	di->st.rx_packets++;
 	di->st.rx_bytes += f->wire_len;
 	if ((f->flags & IO_F_TRUNC) || f->len > DP_FRAME_MAX) {
 		di->st.rx_errors++;
 		dp->drops[DPD_OVERSIZE]++;
-		return;
+		return false;
 	}
 	if (f->len < 14) {
 		di->st.rx_errors++;
-		return;
+		return false;
 	}
 	const uint8_t *d = f->data;
 	bool group = d[0] & 1;
 	if (!group && memcmp(d, di->h->mac, 6)) {
 		dp->drops[DPD_NOT_FOR_US]++;
-		return;
+		return false;
 	}
 	uint16_t et = (uint16_t)(d[12] << 8 | d[13]);
 	if ((f->flags & IO_F_VLAN) || et == 0x8100 || et == 0x88a8) {
 		di->st.rx_drops++;
 		dp->drops[DPD_VLAN]++;
-		return;
+		return false;
 	}
 	if (et == 0x0806) {
 		arp_input(dp->arp, di->ifid, d, f->len, now);
-		return;
+		return false;
 	}
 	/* IPv4 multicast is not routed (no PIM); checked before conntrack
 	 * sees it, so it leaves no connection behind */
 	if (et == 0x0800 && f->len >= 34 && (d[30] & 0xf0) == 0xe0) {
 		dp->drops[DPD_MULTICAST]++;
-		return;
+		return false;
 	}
 	if (f->flags & IO_F_CSUM_PARTIAL)
 		fix_partial_csum(f->data, f->len);
-	struct pkt p = { .data = f->data, .len = f->len, .cap = f->len };
-	engine_input(dp->en, &p, di->ifid, now, &dp->out);
-	switch (dp->out.verdict) {
+	*p = (struct pkt){ .data = f->data, .len = f->len, .cap = f->len };
+	return true;
+}
+
+/* What the engine decided for p, received on di. */
+static void rx_verdict(struct dataplane *dp, struct dp_if *di, struct pkt *p,
+		       const struct engine_out *o, uint64_t now)
+{
+	switch (o->verdict) {
 	case EV_FORWARD:
 		/* a frame sent to everyone is not routed (directed broadcast) */
-		if (group) {
+		if (p->data[0] & 1) {
 			dp->drops[DPD_MULTICAST]++;
 			break;
 		}
-		forward(dp, &p, &dp->out, di->ifid, NULL, now);
+		forward(dp, p, o, di->ifid, NULL, now);
 		break;
 	case EV_REJECT:
-		reject(dp, &dp->out);
+		reject(dp, o);
 		break;
 	case EV_LOCAL:
-		local_in(dp, &p, now);
+		local_in(dp, p, now);
 		break;
 	default:
 		break;
+	}
+}
+
+/* A ring burst: layer 2 frame by frame, the engine on the IP packets at
+ * once (engine_input_burst, stage by stage), then each verdict. A
+ * reassembled datagram is acted on before the engine runs the rest. */
+static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr, size_t n,
+		     uint64_t now)
+{
+	struct pkt pk[RX_BURST], *v[RX_BURST];
+	uint16_t in[RX_BURST];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rx_frame(dp, di, &fr[i], now, &pk[m])) {
+			v[m] = &pk[m];
+			in[m] = di->ifid;
+			m++;
+		}
+	for (size_t done = 0; done < m;) {
+		size_t k = engine_input_burst(dp->en, v + done, in + done, m - done, now,
+					      dp->out + done);
+		for (size_t i = done; i < done + k; i++)
+			rx_verdict(dp, di, v[i], &dp->out[i], now);
+		done += k;
 	}
 }
 
@@ -861,8 +895,7 @@ static void on_rx(struct loop *l, int fd, short revents, void *ctx)
 	for (int b = 0; b < RX_BUDGET && empty < 2; b++) {
 		size_t n = io_rx_burst(di->h, fr, RX_BURST);
 		empty = n ? 0 : empty + 1;
-		for (size_t i = 0; i < n; i++)
-			rx_frame(dp, di, &fr[i], now);
+		rx_burst(dp, di, fr, n, now);
 	}
 	io_rx_release(di->h);
 	kick(dp, now);

@@ -159,10 +159,15 @@ kill $VOIP_SERVER 2>/dev/null
 line_down
 p99w=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$with")
 p99n=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$without")
+p50w=$(sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$with")
+p50n=$(sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$without")
 check "VoIP (irtt, 50 pps) with the upload saturated and soho.rsc's queue tree: p99 ${p99w:-?} ms < 20 ms" \
 	"$with" fcmp "${p99w:-999}" '<' 20
-check "... and without the queue tree the queue builds in the line: p99 ${p99n:-?} ms, over 20 ms and 3 times as much" \
-	"$without" fcmp "${p99n:-0}" '>=' "$(awk -v w="${p99w:-999}" 'BEGIN { print (w * 3 > 20 ? w * 3 : 20) }')"
+# the standing queue shows in the median; the tail also carries the
+# scheduling noise of a shared machine, so the ratio is taken on the median
+check "... and without the queue tree the queue builds in the line: p99 ${p99n:-?} ms over 20 ms, median ${p50n:-?} ms 3 times as much as ${p50w:-?} ms" \
+	"$without" fcmp "${p99n:-0}" '>=' 20
+check "... (median)" "$without" fcmp "${p50n:-0}" '>=' "$(awk -v w="${p50w:-999}" 'BEGIN { print w * 3 }')"
 
 # ---- faults ----
 out=$(N lan $PY "$PROBE" assured 203.0.113.1 7 203.0.113.1 30000 3000 2>&1)
