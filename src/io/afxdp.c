@@ -56,6 +56,7 @@ struct axdp {
 	struct xsk_umem *umem;
 	uint8_t *area;
 	bool zerocopy;
+	bool virt;              /* a veth or tun: its peer may leave checksums partial */
 	uint32_t nheld;
 	uint32_t nfree;
 	uint64_t held[XHELD];
@@ -161,6 +162,47 @@ static uint32_t rx_queues(int fd, const char *ifname)
 	return n ? n : 1;
 }
 
+/* veth and tun take frames from a kernel that may leave the transport
+ * checksum for a NIC that never comes (CHECKSUM_PARTIAL): AF_PACKET says
+ * so, XDP does not. */
+static bool virtual_if(int fd, const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	ifr.ifr_data = (void *)&di;
+	if (ifctl_ioctl(fd, ifname, SIOCETHTOOL, &ifr) < 0)
+		return false;
+	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "tun");
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	return s;
+}
+
+/* A valid checksum equal to the pseudo-header's sum (1 in 65536) is
+ * recomputed to itself by the dataplane. */
+bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
+{
+	if (len < 34 || f[12] != 0x08 || f[13] != 0x00)
+		return false;
+	const uint8_t *ip = f + 14;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, tot = (uint32_t)(ip[2] << 8 | ip[3]);
+	if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || 14 + tot > len ||
+	    (ip[6] & 0x3f) || ip[7])
+		return false;
+	uint32_t off = ip[9] == 6 ? 16 : ip[9] == 17 ? 6 : 0;
+	if (!off || tot - ihl < off + 2)
+		return false;
+	uint32_t s = sum16(ip + 12, 8, ip[9] + (tot - ihl));
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	const uint8_t *c = ip + ihl + off;
+	return (uint32_t)(c[0] << 8 | c[1]) == s;
+}
+
 static struct io_handle *ax_open(const char *ifname, struct err *e)
 {
 	static bool hooked;
@@ -205,9 +247,9 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	ifctl_prepare(x->h.ctl_fd, ifname, true);
 	last_warn[0] = 0;
 	const char *how = "native";
+	char first[sizeof(last_warn) + 64] = "";
 	int r = try_mode(x, XDP_FLAGS_DRV_MODE);
 	if (r) {
-		char first[sizeof(last_warn) + 64];
 		snprintf(first, sizeof(first), "%s%s%s", strerror(-r), last_warn[0] ? ": " : "",
 			 last_warn);
 		last_warn[0] = 0;
@@ -220,12 +262,14 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 		}
 	}
 	x->h.fd = xsk_socket__fd(x->xsk);
+	x->virt = virtual_if(x->h.ctl_fd, ifname);
 	struct xdp_options opt = { 0 };
 	socklen_t ol = sizeof(opt);
 	if (getsockopt(x->h.fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s", how,
-		 x->zerocopy ? "zero-copy" : "copy");
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s", how,
+		 x->zerocopy ? "zero-copy" : "copy", first[0] ? " (native mode: " : "", first,
+		 first[0] ? ")" : "");
 	uint32_t idx = 0;
 	if (xsk_ring_prod__reserve(&x->fq, XF_RX, &idx) != XF_RX) {
 		err_set(e, "%s: AF_XDP fill ring takes fewer than %u frames", ifname, XF_RX);
@@ -282,6 +326,8 @@ static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 		uint64_t a = d->addr;
 		x->held[i] = a - a % XF_SIZE;
 		f[i] = (struct io_frame){ .data = x->area + a, .len = d->len, .wire_len = d->len };
+		if (x->virt && io_csum_looks_partial(f[i].data, d->len))
+			f[i].flags = IO_F_CSUM_PARTIAL;
 	}
 	/* the descriptors go back now; the frames only on the next burst */
 	xsk_ring_cons__release(&x->rx, n);

@@ -76,6 +76,7 @@ struct io_handle *io_open(const char *ifname, struct err *e)
 	err_clear(&xe);
 	struct io_handle *h = io_afxdp_ops.open(ifname, &xe);
 	if (h) {
+		fprintf(stderr, "rosfw: %s: %s\n", ifname, h->detail);
 		conf_log("interface,info", "%s: %s", ifname, h->detail);
 		return h;
 	}
@@ -84,7 +85,10 @@ struct io_handle *io_open(const char *ifname, struct err *e)
 			*e = xe;
 		return NULL;
 	}
-	fprintf(stderr, "rosfw: %s: no AF_XDP (%s): AF_PACKET instead\n", ifname, xe.msg);
-	conf_log("interface,info", "%s: no AF_XDP (%s): AF_PACKET instead", ifname, xe.msg);
-	return io_afpacket_ops.open(ifname, e);
+	h = io_afpacket_ops.open(ifname, e);
+	if (h) {
+		fprintf(stderr, "rosfw: %s: no AF_XDP (%s): AF_PACKET instead\n", ifname, xe.msg);
+		conf_log("interface,info", "%s: no AF_XDP (%s): AF_PACKET instead", ifname, xe.msg);
+	}
+	return h;
 }

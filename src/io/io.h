@@ -50,7 +50,7 @@ struct io_handle {
 	char ifname[IF_NAMESIZE];
 	int ctl_fd;             /* for interface ioctls (SIOCGIF*): fd is not one for AF_XDP */
 	uint64_t rx_ring_drops; /* frames the kernel could not put in the ring */
-	char detail[48];        /* how it runs, for the log ("AF_XDP native, zero-copy") */
+	char detail[160];       /* how it runs, for the log ("AF_XDP native, zero-copy") */
 };
 
 struct io_ops {
@@ -79,6 +79,11 @@ const char *io_selected(void);
 /* Opens ifname with the selected backend. In "auto" mode, when AF_XDP
  * cannot open it, AF_PACKET does, and why is logged (interface,info). */
 struct io_handle *io_open(const char *ifname, struct err *e);
+
+/* An unfragmented IPv4 TCP or UDP frame whose checksum field holds only
+ * the pseudo-header's sum: what a sender that left the checksum to a NIC
+ * (CHECKSUM_PARTIAL) puts on a veth. For backends that are not told. */
+bool io_csum_looks_partial(const uint8_t *frame, uint32_t len);
 
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
