@@ -25,7 +25,7 @@ OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit integration asan fuzz bench clean
+.PHONY: all deps run test unit integration asan fuzz bench bench-fwd clean
 
 all: deps $(BUILD)/rosfw
 
@@ -130,6 +130,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librosfw.a
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do taskset -c 0 $$b || exit 1; done
 	@BUILD=$(BUILD) bench/bench_mgmt.sh
+
+# 64-byte UDP forwarding, --io af_packet against af_xdp, on a veth lab
+# (namespaces: run it under flock /tmp/rosfw-test.lock)
+$(BUILD)/bench/udpflood: bench/udpflood.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench-fwd: all $(BUILD)/bench/udpflood
+	@BUILD=$(BUILD) bench/bench_fwd.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -25,9 +25,8 @@ fi
 P=rosfwx
 NSS="$P-io $P-r $P-w $P-l"
 T=$(mktemp -d)
-pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "${router_pid:-}" ] && kill "$router_pid" 2>/dev/null
 	wait 2>/dev/null
 	for n in $NSS; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$T"
@@ -79,41 +78,8 @@ fi
 ip netns del $P-io
 
 # ---- 2. and 3. the router between two hosts
-# $1: the queues of the router's LAN interface
-lab_up() {
-	for n in r w l; do
-		ip netns add $P-$n
-		ip netns exec $P-$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-		ip -n $P-$n link set lo up
-	done
-	ip -n $P-r link add e1 type veth peer name eth0 netns $P-w
-	# native XDP on veth wants as many receive queues as its peer sends on
-	ip -n $P-r link add e2 numtxqueues "$1" numrxqueues "$1" type veth peer name eth0 \
-		numtxqueues "$1" numrxqueues "$1" netns $P-l
-	ip -n $P-w addr add 203.0.113.1/24 dev eth0
-	ip -n $P-l addr add 192.168.88.10/25 dev eth0
-	for n in w l; do ip -n $P-$n link set eth0 up; done
-	ip -n $P-l route add default via 192.168.88.1
-}
-lab_down() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	pids=()
-	for n in r w l; do ip netns del $P-$n 2>/dev/null; done
-}
-# $1: --io mode; the router's stderr in $T/router.log
-router() {
-	rm -f "$T/r.db" "$T/s"
-	"$ROSFW" --db "$T/r.db" exec '/ip service set api disabled=yes' >/dev/null
-	ip netns exec $P-r "$ROSFW" run --db "$T/r.db" --socket "$T/s" --no-services --io "$1" \
-		--iface ether1-gateway=e1 --iface ether2-master-local=e2 >"$T/router.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		[ "$(printf ':put up\n' | "$ROSFW" console --socket "$T/s" 2>/dev/null)" = up ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. tests/lab/twohosts.bash
+"$ROSFW" --db "$T/r.db" exec '/ip service set api disabled=yes' >/dev/null
 # An ICMP echo from the LAN host to the WAN host, answered within 1 s
 # (iputils' ping is not among the packages the tests need)
 ping1() {
@@ -186,8 +152,8 @@ print(good)
 }
 
 if [ $xdp = yes ]; then
-	lab_up 1
-	if ! router af_xdp; then
+	twohosts_up 1
+	if ! router_start af_xdp; then
 		fail "rosfw run --io af_xdp did not start"
 		cat "$T/router.log"
 	else
@@ -223,10 +189,10 @@ if [ $xdp = yes ]; then
 		*) fail "no link down/up in the router's log: $log" ;;
 		esac
 	fi
-	lab_down
+	twohosts_down
 
-	lab_up 2
-	if ! router auto; then
+	twohosts_up 2
+	if ! router_start auto; then
 		fail "rosfw run --io auto did not start"
 		cat "$T/router.log"
 	else
@@ -242,7 +208,7 @@ if [ $xdp = yes ]; then
 			fail "ping through the router on AF_XDP and AF_PACKET together"
 		fi
 	fi
-	lab_down
+	twohosts_down
 fi
 if [ $bad != 0 ]; then
 	echo "--- router log"
