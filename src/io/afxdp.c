@@ -370,6 +370,8 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 		       size_t n)
 {
 	struct axdp *x = (struct axdp *)h;
+	if (!n)
+		return 0;
 	reclaim(x);
 	size_t k = n < x->nfree ? n : x->nfree;
 	for (size_t i = 0; i < k; i++)
@@ -378,7 +380,7 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 			break;
 		}
 	if (!k)
-		return n && x->nfree ? -EMSGSIZE : -ENOBUFS;
+		return x->nfree ? -EMSGSIZE : -ENOBUFS;
 	uint32_t idx = 0;
 	uint32_t room = xsk_prod_nb_free(&x->tx, (uint32_t)k);
 	if (room < k)
