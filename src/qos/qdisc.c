@@ -54,7 +54,8 @@
  *                   average is below burst-threshold the rate is
  *                   burst-rate. An emptied shaped sub-queue keeps its bucket
  *                   until its slot is needed (least recently used first).
- *                   IPv6 masks are not used (IPv4 keys only).
+ *                   IPv6 packets are keyed by their addresses under the
+ *                   address6 masks (an IPv4 and an IPv6 key never meet).
  *  fq-codel         as Linux: fq_flows buckets, new and old flow lists with
  *                   quantum deficits (an emptied new flow goes to the old
  *                   list once), CoDel per flow (RFC 8289 control law; no
@@ -1108,9 +1109,11 @@ static bool cake_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct q
 
 enum { SQ_FREE, SQ_IDLE, SQ_READY, SQ_WAIT };
 
+/* IPv4 addresses in a[0]; IPv6 in a[0..3], most significant word first. */
 struct pcq_key {
-	uint32_t src, dst;
+	uint32_t src[4], dst[4];
 	uint16_t sport, dport;
+	uint32_t family;
 };
 
 struct pcq_sub {
@@ -1155,6 +1158,7 @@ struct q_pcq {
 	uint32_t *win;       /* burst: bytes per slice, PCQ_SLICES per sub-queue */
 	struct pcq_ilist ring, lru;
 	uint32_t src_mask, dst_mask;
+	uint8_t src_len6, dst_len6;
 	uint8_t cls;
 	uint32_t limit, total;
 	uint32_t salt;
@@ -1167,6 +1171,17 @@ struct q_pcq {
 static uint32_t pcq_mask(uint8_t len)
 {
 	return len == 0 ? 0 : len >= 32 ? UINT32_MAX : UINT32_MAX << (32 - len);
+}
+
+/* The first len bits of IPv6 address a, as four host-order words. */
+static void pcq_mask6(const uint8_t a[16], uint8_t len, uint32_t out[4])
+{
+	for (uint32_t w = 0; w < 4; w++) {
+		uint32_t v = (uint32_t)a[4 * w] << 24 | (uint32_t)a[4 * w + 1] << 16 |
+			     (uint32_t)a[4 * w + 2] << 8 | a[4 * w + 3];
+		uint32_t bits = len > 32 * w ? len - 32 * w : 0;
+		out[w] = v & pcq_mask((uint8_t)(bits > 32 ? 32 : bits));
+	}
 }
 
 /* Index lists over prev/next. */
@@ -1346,9 +1361,13 @@ static void pcq_refill(struct q_pcq *c, uint32_t i, uint64_t now, const struct p
 
 static uint32_t pcq_bucket(const struct q_pcq *c, const struct pcq_key *k)
 {
-	uint32_t h = q_mix32(k->src ^ c->salt);
+	uint32_t h = q_mix32(k->src[0] ^ c->salt ^ k->family);
+	uint32_t words = k->family == 6 ? 4 : 1;
 
-	h = q_mix32(h ^ k->dst);
+	for (uint32_t w = 1; w < words; w++)
+		h = q_mix32(h ^ k->src[w]);
+	for (uint32_t w = 0; w < words; w++)
+		h = q_mix32(h ^ k->dst[w]);
 	h = q_mix32(h ^ ((uint32_t)k->sport << 16 | k->dport));
 	return h & c->hmask;
 }
@@ -1556,6 +1575,8 @@ static struct qdisc *pcq_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	c->cls = cfg->pcq_classifier;
 	c->src_mask = pcq_mask(cfg->pcq_src_mask);
 	c->dst_mask = pcq_mask(cfg->pcq_dst_mask);
+	c->src_len6 = cfg->pcq_src_mask6 > 128 ? 128 : cfg->pcq_src_mask6;
+	c->dst_len6 = cfg->pcq_dst_mask6 > 128 ? 128 : cfg->pcq_dst_mask6;
 	c->salt = q_rand32(&c->q);
 	c->shaped = cfg->pcq_rate > 0;
 	if (c->shaped) {
@@ -1598,10 +1619,19 @@ static bool pcq_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qp
 	uint32_t b, i;
 
 	memset(&k, 0, sizeof(k));
-	if (c->cls & 1)
-		k.src = p->src & c->src_mask;
-	if (c->cls & 2)
-		k.dst = p->dst & c->dst_mask;
+	if (p->family == 6) {
+		k.family = 6;
+		if (c->cls & 1)
+			pcq_mask6(p->src6, c->src_len6, k.src);
+		if (c->cls & 2)
+			pcq_mask6(p->dst6, c->dst_len6, k.dst);
+	} else {
+		k.family = 4;
+		if (c->cls & 1)
+			k.src[0] = p->src & c->src_mask;
+		if (c->cls & 2)
+			k.dst[0] = p->dst & c->dst_mask;
+	}
 	if (c->cls & 4)
 		k.sport = p->sport;
 	if (c->cls & 8)
@@ -1689,6 +1719,8 @@ void qdisc_cfg_default(struct qdisc_cfg *cfg, enum qdisc_kind kind)
 	cfg->pcq_classifier = 0;
 	cfg->pcq_src_mask = 32;
 	cfg->pcq_dst_mask = 32;
+	cfg->pcq_src_mask6 = 128;
+	cfg->pcq_dst_mask6 = 128;
 	cfg->pcq_burst_time_ns = 10 * Q_NS_PER_S;
 	cfg->fq_flows = 1024;
 	cfg->fq_limit = 10240;
@@ -1866,6 +1898,8 @@ int qdisc_cfg_from_store(struct store *st, const char *name, struct qdisc_cfg *c
 	rc |= qc_classifier(m, it, &cfg->pcq_classifier);
 	rc |= qc_u8(m, it, "pcq-src-address-mask", &cfg->pcq_src_mask);
 	rc |= qc_u8(m, it, "pcq-dst-address-mask", &cfg->pcq_dst_mask);
+	rc |= qc_u8(m, it, "pcq-src-address6-mask", &cfg->pcq_src_mask6);
+	rc |= qc_u8(m, it, "pcq-dst-address6-mask", &cfg->pcq_dst_mask6);
 	rc |= qc_rate(m, it, "pcq-burst-rate", &cfg->pcq_burst_rate);
 	rc |= qc_rate(m, it, "pcq-burst-threshold", &cfg->pcq_burst_threshold);
 	rc |= qc_time_ns(m, it, "pcq-burst-time", &cfg->pcq_burst_time_ns);

@@ -610,6 +610,58 @@ static void test_pcq_masks(void **state)
 	drain_and_destroy(q);
 }
 
+static void pcq_dst56_1m(struct qdisc_cfg *c)
+{
+	c->pcq_classifier = 2;
+	c->pcq_dst_mask6 = 56;
+	c->pcq_rate = 1000000;
+}
+
+/* IPv6 under pcq-dst-address6-mask=56 (a mask inside a 32-bit word): the
+ * first two share one pcq-rate, the next /56 has its own, and an IPv4
+ * packet whose address equals the IPv6 ones' first word is apart too. */
+static void test_pcq_masks6(void **state)
+{
+	static const char *const dst[4] = { "2001:db8:0:100::1", "2001:db8:0:1ff:ffff::2",
+					    "2001:db8:0:200::1", "" };
+	struct qdisc *q = mkq(QK_PCQ, pcq_dst56_1m);
+	uint64_t bytes[4] = { 0 };
+	uint32_t outstanding[4] = { 0 };
+	uint8_t a[4][16];
+
+	for (uint32_t u = 0; u < 3; u++)
+		assert_int_equal(parse_ip6(dst[u], a[u]), 0);
+	for (uint64_t now = 0; now < 10 * SEC; now += 100000) {
+		for (uint32_t u = 0; u < 4; u++)
+			for (; outstanding[u] < 10; outstanding[u]++) {
+				struct qpkt *p = pkt(1000, u, u);
+				if (u < 3) {
+					p->family = 6;
+					memcpy(p->dst6, a[u], 16);
+				} else {
+					p->dst = 0x20010db8u;
+				}
+				if (!enq(q, p, now, NULL))
+					break;
+			}
+		struct qpkt *p;
+		while ((p = deq(q, now, NULL))) {
+			if (now >= 1 * SEC)
+				bytes[p->user] += p->len;
+			outstanding[p->user]--;
+			pkt_free(p);
+		}
+	}
+	double r[4];
+	for (uint32_t u = 0; u < 4; u++)
+		r[u] = (double)bytes[u] * 8 / 9;
+	if (fabs(r[0] + r[1] - 1e6) > 0.02e6 || r[0] < 0.4e6 || r[1] < 0.4e6 ||
+	    fabs(r[2] - 1e6) > 0.02e6 || fabs(r[3] - 1e6) > 0.02e6)
+		fail_msg("pcq /56: %.0f + %.0f bit/s (want 1M together), other /56 %.0f, "
+			 "IPv4 %.0f (want 1M each)", r[0], r[1], r[2], r[3]);
+	drain_and_destroy(q);
+}
+
 static void pcq_1m(struct qdisc_cfg *c)
 {
 	c->pcq_classifier = 2;
@@ -977,6 +1029,8 @@ static void test_cfg_builtins(void **state)
 	assert_int_equal(c.pcq_total_limit, 2000);
 	assert_int_equal(c.pcq_src_mask, 32);
 	assert_int_equal(c.pcq_dst_mask, 32);
+	assert_int_equal(c.pcq_src_mask6, 128);
+	assert_int_equal(c.pcq_dst_mask6, 128);
 	assert_int_equal(c.pcq_burst_time_ns, 10 * SEC);
 	assert_int_equal(qdisc_cfg_from_store(f->st, "pcq-download-default", &c), 0);
 	assert_int_equal(c.pcq_classifier, 2);
@@ -1009,7 +1063,7 @@ static void test_cfg_user_types(void **state)
 
 	run(f, "/queue type add name=users kind=pcq pcq-rate=2M pcq-limit=40 pcq-total-limit=500 "
 	       "pcq-classifier=dst-address,dst-port pcq-dst-address-mask=24 pcq-burst-rate=4M "
-	       "pcq-burst-threshold=3M pcq-burst-time=20s");
+	       "pcq-burst-threshold=3M pcq-burst-time=20s pcq-dst-address6-mask=64");
 	assert_int_equal(qdisc_cfg_from_store(f->st, "users", &c), 0);
 	assert_int_equal(c.kind, QK_PCQ);
 	assert_int_equal(c.pcq_rate, 2000000);
@@ -1018,6 +1072,8 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(c.pcq_classifier, 2 | 8);
 	assert_int_equal(c.pcq_dst_mask, 24);
 	assert_int_equal(c.pcq_src_mask, 32);
+	assert_int_equal(c.pcq_dst_mask6, 64);
+	assert_int_equal(c.pcq_src_mask6, 128);
 	assert_int_equal(c.pcq_burst_rate, 4000000);
 	assert_int_equal(c.pcq_burst_threshold, 3000000);
 	assert_int_equal(c.pcq_burst_time_ns, 20 * SEC);
@@ -1143,6 +1199,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pcq_equal_share, reset_live),
 		cmocka_unit_test_setup(test_pcq_rate, reset_live),
 		cmocka_unit_test_setup(test_pcq_masks, reset_live),
+		cmocka_unit_test_setup(test_pcq_masks6, reset_live),
 		cmocka_unit_test_setup(test_pcq_burst, reset_live),
 		cmocka_unit_test_setup(test_pcq_limits, reset_live),
 		cmocka_unit_test_setup(test_pcq_slot_reuse, reset_live),
