@@ -36,6 +36,14 @@ struct qpkt {
 	int32_t sq_leaf, tot_leaf, if_leaf;
 };
 
+/* cake-flowmode, in the order RouterOS lists them: what a flow is
+ * (nothing, a source host, a destination host, a host pair, a 5-tuple),
+ * and for the dual and triple modes fairness between hosts first, then
+ * between the flows of a host. */
+enum cake_flowmode { CAKE_FM_FLOWBLIND, CAKE_FM_SRCHOST, CAKE_FM_DSTHOST, CAKE_FM_HOSTS,
+		     CAKE_FM_FLOWS, CAKE_FM_DUAL_SRCHOST, CAKE_FM_DUAL_DSTHOST,
+		     CAKE_FM_TRIPLE_ISOLATE };
+
 enum qdisc_kind { QK_PFIFO, QK_BFIFO, QK_MQ_PFIFO, QK_SFQ, QK_PCQ, QK_RED, QK_FQ_CODEL,
 		  QK_CODEL, QK_CAKE, QK_NONE };
 
@@ -59,7 +67,7 @@ struct qdisc_cfg {
 	bool fq_ecn;
 	uint64_t cake_bandwidth;    /* bit/s, 0 = unlimited (shaped by HTB above) */
 	uint8_t cake_tins;          /* 1 besteffort, 3 diffserv3, 4 diffserv4 */
-	bool cake_flow_isolation;
+	uint8_t cake_flowmode;      /* enum cake_flowmode */
 };
 
 /* Fills cfg from the named /queue type (built-in or user-made) of the store. */

@@ -263,7 +263,7 @@ static void test_sfq_perturb_keeps_order(void **state)
 
 static void cake_flowblind(struct qdisc_cfg *c)
 {
-	c->cake_flow_isolation = false;
+	c->cake_flowmode = CAKE_FM_FLOWBLIND;
 }
 
 /* A bulk flow arriving twice as fast as the queue drains, a sparse flow
@@ -307,6 +307,87 @@ static void test_cake_flow_isolation(void **state)
 	assert_true(isolated <= 1);
 	assert_int_equal(lost_iso, 0);
 	assert_true(blind >= 5 || lost_blind > 0);
+}
+
+/* Host fairness. Host A (10.0.0.1) runs 8 bulk flows, host B (10.0.0.2)
+ * one; each flow keeps 20 packets queued while the queue drains at 10M
+ * for 10 s. The share of the bytes that A got. Flows go to 10.9.0.1, or
+ * (spread) A's flow i to 10.9.0.(i+1) and B's to 10.9.0.100; with swap
+ * the hosts are the destinations and the far ends the sources. */
+static double cake_share_of_a(uint8_t mode, bool spread, bool swap)
+{
+	struct qdisc_cfg cfg;
+	qdisc_cfg_default(&cfg, QK_CAKE);
+	cfg.cake_tins = 1;
+	cfg.cake_flowmode = mode;
+	struct qdisc *q = qdisc_create(&cfg, 42);
+	assert_non_null(q);
+	uint32_t outstanding[9] = { 0 };
+	uint64_t bytes[9] = { 0 }, now = 0, end = 10 * SEC;
+
+	while (now < end) {
+		for (uint32_t u = 0; u < 9; u++)
+			for (; outstanding[u] < 20; outstanding[u]++) {
+				struct qpkt *p = pkt(1514, 0x1000u + u * 0x9e3779b9u, u);
+				uint32_t host = u < 8 ? 0x0a000001u : 0x0a000002u;
+				uint32_t far = !spread ? 0x0a090001u : u < 8 ? 0x0a090001u + u : 0x0a090064u;
+				p->src = swap ? far : host;
+				p->dst = swap ? host : far;
+				p->sport = (uint16_t)(40000 + u);
+				p->dport = 443;
+				if (!enq(q, p, now, NULL))
+					break;
+			}
+		struct qpkt *p = deq(q, now, NULL);
+		if (!p) {
+			now += 100000;
+			continue;
+		}
+		bytes[p->user] += p->len;
+		outstanding[p->user]--;
+		now += (uint64_t)p->len * 8 * SEC / 10000000;
+		pkt_free(p);
+	}
+	uint64_t a = 0;
+	for (uint32_t u = 0; u < 8; u++)
+		a += bytes[u];
+	drain_and_destroy(q);
+	return (double)a / (double)(a + bytes[8]);
+}
+
+/* cake-flowmode: per flow, A's 8 flows take 8/9; the host modes give A and
+ * B half each (dual-srchost by source, dual-dsthost by destination,
+ * triple-isolate when the other ends differ, srchost/dsthost/hosts by
+ * making one queue of a host); triple-isolate with everything going to one
+ * destination is per flow again, as in CAKE (that host's load counts all 9). */
+static void test_cake_flowmodes(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t mode;
+		bool spread, swap;
+		double want;
+	} cases[] = {
+		{ "flows", CAKE_FM_FLOWS, false, false, 8.0 / 9 },
+		{ "dual-srchost", CAKE_FM_DUAL_SRCHOST, false, false, 0.5 },
+		{ "dual-srchost, other ends apart", CAKE_FM_DUAL_SRCHOST, true, false, 0.5 },
+		{ "dual-srchost on destination hosts", CAKE_FM_DUAL_SRCHOST, false, true, 8.0 / 9 },
+		{ "dual-dsthost", CAKE_FM_DUAL_DSTHOST, false, true, 0.5 },
+		{ "dual-dsthost on source hosts", CAKE_FM_DUAL_DSTHOST, false, false, 8.0 / 9 },
+		{ "triple-isolate, other ends apart", CAKE_FM_TRIPLE_ISOLATE, true, false, 0.5 },
+		{ "triple-isolate, other ends apart, swapped", CAKE_FM_TRIPLE_ISOLATE, true, true, 0.5 },
+		{ "triple-isolate, one far end", CAKE_FM_TRIPLE_ISOLATE, false, false, 8.0 / 9 },
+		{ "srchost", CAKE_FM_SRCHOST, false, false, 0.5 },
+		{ "dsthost", CAKE_FM_DSTHOST, false, true, 0.5 },
+		{ "hosts", CAKE_FM_HOSTS, false, false, 0.5 },
+		{ "hosts, other ends apart", CAKE_FM_HOSTS, true, false, 8.0 / 9 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double a = cake_share_of_a(cases[i].mode, cases[i].spread, cases[i].swap);
+		if (fabs(a - cases[i].want) > 0.025)
+			fail_msg("cake %s: host A got %.3f of the bytes, want %.3f", cases[i].what, a,
+				 cases[i].want);
+	}
 }
 
 static void test_fq_codel_isolation(void **state)
@@ -1113,7 +1194,7 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(c.kind, QK_CAKE);
 	assert_int_equal(c.cake_bandwidth, 50000000);
 	assert_int_equal(c.cake_tins, 4);
-	assert_false(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_FLOWBLIND);
 	assert_int_equal(c.fq_interval_ns, 40 * MS);
 	assert_int_equal(c.fq_target_ns, 2 * MS);
 
@@ -1121,8 +1202,25 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(qdisc_cfg_from_store(f->st, "ckd", &c), 0);
 	assert_int_equal(c.cake_bandwidth, 0);
 	assert_int_equal(c.cake_tins, 3);
-	assert_true(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_TRIPLE_ISOLATE);
 	assert_int_equal(c.fq_target_ns, 5 * MS);
+
+	/* every flow mode by its RouterOS name */
+	static const char *const modes[] = { "flowblind", "srchost", "dsthost", "hosts", "flows",
+					     "dual-srchost", "dual-dsthost", "triple-isolate" };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char cmd[128], name[16];
+		snprintf(name, sizeof(name), "ck%zu", i);
+		snprintf(cmd, sizeof(cmd), "/queue type add name=%s kind=cake cake-flowmode=%s",
+			 name, modes[i]);
+		run(f, cmd);
+		assert_int_equal(qdisc_cfg_from_store(f->st, name, &c), 0);
+		assert_int_equal(c.cake_flowmode, i);
+		struct qdisc *q = qdisc_create(&c, 1);
+		assert_non_null(q);
+		assert_true(enq(q, user_pkt(1, 100), 0, NULL));
+		drain_and_destroy(q);
+	}
 
 	run(f, "/queue type add name=r kind=red red-min-threshold=5 red-max-threshold=20 "
 	       "red-limit=30 red-burst=8");
@@ -1172,7 +1270,7 @@ static void test_defaults(void **state)
 	qdisc_cfg_default(&c, QK_CAKE);
 	assert_int_equal(c.cake_bandwidth, 0);
 	assert_int_equal(c.cake_tins, 3);
-	assert_true(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_TRIPLE_ISOLATE);
 	qdisc_cfg_default(&c, QK_BFIFO);
 	assert_int_equal(c.bfifo_limit, 15000);
 	qdisc_cfg_default(&c, QK_PCQ);
@@ -1191,6 +1289,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sfq_perturb_keeps_order, reset_live),
 		cmocka_unit_test_setup(test_fq_codel_isolation, reset_live),
 		cmocka_unit_test_setup(test_cake_flow_isolation, reset_live),
+		cmocka_unit_test_setup(test_cake_flowmodes, reset_live),
 		cmocka_unit_test_setup(test_fq_codel_limit, reset_live),
 		cmocka_unit_test_setup(test_codel_drops, reset_live),
 		cmocka_unit_test_setup(test_codel_ecn, reset_live),
