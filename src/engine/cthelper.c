@@ -22,9 +22,14 @@
  * rest of that direction (nf_ct_seqadj): its later segments move at
  * cth_out, and the peer's acknowledgements (SACK edges too) move back at
  * cth_pre, before conntrack, so conntrack keeps tracking the sender's own
- * numbering and its window checks hold. A passive FTP client behind
- * masquerade needs none of it: its data connection is related and the
- * NAT rules translate it as any new connection.
+ * numbering and its window checks hold. Whenever the master is translated
+ * (either side), its expected connection follows it as Linux's
+ * nf_nat_follow_master does, without NAT rules: the destination becomes the
+ * announcer's real address, the source the address the announcer knows the
+ * other side by (a server behind dst-nat answering from its private
+ * address leaves as the public one; a passive client behind masquerade
+ * leaves as the masqueraded address). An untranslated master's expected
+ * connection goes through the NAT rules as any new one.
  * A command or reply split over segments: Linux remembers where lines
  * start and drops a segment that ends inside a command. Here the start of
  * an unfinished line that may be a command (PORT, EPRT, 227, 229) is kept
@@ -67,6 +72,8 @@ struct cth_exp {
 	uint16_t dport;
 	union ipaddr nat_dst;  /* with nat: the real destination */
 	uint16_t nat_dport;
+	bool follow;           /* the master is translated: so is the expected connection */
+	union ipaddr nat_src;  /* with follow: what the destination knows the source as */
 	uint64_t expires;
 	const struct ct_entry *master;
 	struct ct_tuple master_t; /* the master's original tuple (is it still that entry?) */
@@ -264,6 +271,41 @@ static bool port_in(const uint16_t *ports, unsigned n, uint16_t port)
 	return false;
 }
 
+/*
+ * The expected connection e (tuple t0) of a translated master takes the
+ * master's translation, as nf_nat_follow_master: its destination becomes
+ * the announcer's real address and port, its source the address the
+ * announcer knows the other side by (the port stays unless that reply is
+ * taken). The flow applies both as bindings; NAT rules are not consulted.
+ */
+static void follow_master(struct ct_table *ct, struct ct_entry *e, const struct cth_exp *x,
+			  const struct ct_tuple *t0)
+{
+	if (x->family != 4)
+		return;
+	if (x->nat) {
+		e->t[1].src = x->nat_dst.v4;
+		e->t[1].sport = x->nat_dport;
+		e->status |= CTS_DSTNAT;
+	}
+	if (x->nat_src.v4 != t0->src.v4) {
+		struct ct_tuple r;
+		ct_entry_tuple(e, 1, &r);
+		r.dst.v4 = x->nat_src.v4;
+		uint16_t port = t0->sport, lo = port < 1024 ? 1 : 1024;
+		uint32_t span = port < 1024 ? 1023u : 64512u;
+		for (uint32_t k = 0; k < span; k++) {
+			r.dport = (uint16_t)(lo + (port - lo + k) % span);
+			if (!ct_reply_taken(ct, &r))
+				break;
+		}
+		e->t[1].dst = x->nat_src.v4;
+		e->t[1].dport = r.dport;
+		e->status |= CTS_SRCNAT;
+	}
+	e->status |= CTS_NAT_DONE;
+}
+
 void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
 {
 	struct ct_entry *e = p->ct;
@@ -275,13 +317,8 @@ void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t no
 		ct_entry_tuple(e, 0, &t0);
 		if (h->nexp && exp_take(h, ct, &t0, now, &x)) {
 			e->helper = (uint8_t)(x.kind | CTH_EXPECTED);
-			if (x.nat && x.family == 4) {
-				/* back to the real destination; the flow applies it as a
-				 * binding (no NAT rules for it, as nf_nat_follow_master) */
-				e->t[1].src = x.nat_dst.v4;
-				e->t[1].sport = x.nat_dport;
-				e->status |= CTS_DSTNAT | CTS_NAT_DONE;
-			}
+			if (x.follow)
+				follow_master(ct, e, &x, &t0);
 		} else if (p->proto == 6 && h->ftp_on && port_in(h->ftp_ports, h->nftp, p->dport)) {
 			e->helper = CTH_FTP;
 		} else if (p->proto == 17 && h->tftp_on &&
@@ -761,6 +798,8 @@ static bool ftp_line(struct cth_table *h, struct pkt *p, const char *s, size_t n
 	x.dport = c.port;
 	x.master = e;
 	x.master_t = t[0];
+	x.follow = fam == 4 && (e->status & (CTS_SRCNAT | CTS_DSTNAT));
+	x.nat_src = t[dir].dst;
 	if (nat && !ftp_nat(h, p, &c, base, &x, now, delta))
 		return false;
 	exp_add(h, &x, now);
@@ -922,6 +961,8 @@ static void tftp_out(struct cth_table *h, struct pkt *p, uint64_t now)
 	}
 	x.master = e;
 	x.master_t = t[0];
+	x.follow = x.family == 4 && (e->status & (CTS_SRCNAT | CTS_DSTNAT));
+	x.nat_src = t[0].dst; /* the server as the client knows it */
 	exp_add(h, &x, now);
 }
 

@@ -1181,6 +1181,86 @@ static void test_ftp_split(void **state)
 	env_free(v);
 }
 
+/*
+ * Expected connections follow the master's translation
+ * (nf_nat_follow_master) even where no NAT rule would translate them: a
+ * TFTP server and an active-mode FTP server behind dst-nat answer from
+ * their private address, and with no srcnat rule the data leaves with the
+ * public address the client talks to, and the client's packets back reach
+ * the server.
+ */
+static void test_expected_follow_master(void **state)
+{
+	struct env *v = env_new("/ip firewall nat\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=udp "
+				"dst-port=69 to-addresses=192.168.88.20\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp "
+				"dst-port=21 to-addresses=192.168.88.10\n");
+	struct frame f;
+	static const char rrq[] = "\0\1boot.img\0octet";
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:41000 > 203.0.113.2:69", rrq,
+				  sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.20"));
+	assert_int_equal(f.p.ct->helper, CTH_TFTP);
+	/* the server answers from another port of its private address */
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.20:3333 > 198.51.100.7:41000",
+				  "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP | CTH_EXPECTED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 3333);
+	assert_int_equal(f.p.dst.v4, ip4("198.51.100.7"));
+	assert_int_equal(f.p.dport, 41000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the client's acknowledgement to the public address reaches the server */
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:41000 > 203.0.113.2:3333",
+				  "\0\4\0\1", 4), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.20"));
+	assert_int_equal(f.p.dport, 3333);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* active FTP to the server behind dst-nat */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	static const char port_cmd[] = "PORT 198,51,100,7,195,80\r\n";
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=PA seq=101 ack=501",
+				  port_cmd), EV_FORWARD);
+	assert_payload(&f, port_cmd); /* the client is not translated */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:20 > 198.51.100.7:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 20);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:50000 > 203.0.113.2:20 flags=SA seq=9000 ack=7001"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 20);
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+
+	/* an untranslated master: its expected connection is left to the NAT
+	 * rules (none here), as Linux installs follow_master only for NAT */
+	v = env_new("");
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:69", rrq,
+				  sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:3333 > 192.168.88.10:41000",
+				  "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.src.v4, ip4("198.51.100.7"));
+	assert_false(f.p.ct->status & (CTS_SRCNAT | CTS_DSTNAT));
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -1958,6 +2038,7 @@ int main(void)
 		cmocka_unit_test(test_ftp_nat),
 		cmocka_unit_test(test_ftp_nat_server),
 		cmocka_unit_test(test_ftp_split),
+		cmocka_unit_test(test_expected_follow_master),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_v4_fasttrack_udp),
