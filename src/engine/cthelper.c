@@ -22,11 +22,28 @@
  * rest of that direction (nf_ct_seqadj): its later segments move at
  * cth_out, and the peer's acknowledgements (SACK edges too) move back at
  * cth_pre, before conntrack, so conntrack keeps tracking the sender's own
- * numbering and its window checks hold. A passive FTP client behind
- * masquerade needs none of it: its data connection is related and the
- * NAT rules translate it as any new connection.
- * Not done: a command split over two segments is not read (Linux tracks
- * the line starts; here a command must start its segment's payload).
+ * numbering and its window checks hold. Whenever the master is translated
+ * (either side), its expected connection follows it as Linux's
+ * nf_nat_follow_master does, without NAT rules: the destination becomes the
+ * announcer's real address, the source the address the announcer knows the
+ * other side by (a server behind dst-nat answering from its private
+ * address leaves as the public one; a passive client behind masquerade
+ * leaves as the masqueraded address). An untranslated master's expected
+ * connection goes through the NAT rules as any new one.
+ * A command or reply split over segments: Linux remembers where lines
+ * start and drops a segment that ends inside a command. Here the start of
+ * an unfinished line that may be a command (PORT, EPRT, 227, 229) is kept
+ * (struct cth_line, at most FTP_LINE_MAX bytes, CTH_MAX_LINES of them; a
+ * full table forgets nothing it holds, it reads no new split line) and read
+ * with the segment that continues it. When the sender is translated, the
+ * bytes from the address on are held back and sent in front of the
+ * completing segment, rewritten, so the peer never sees the private
+ * address; the sequence numbers follow as for any rewrite. Lines are read
+ * where a segment starts or where an unfinished one continues (only the
+ * first line of a segment, and the unfinished last one). Not followed: a
+ * retransmission that covers held bytes and bytes before them, or a
+ * segment beyond a gap after held bytes (both dropped: the sender sends
+ * them again).
  */
 #include "cthelper.h"
 
@@ -44,6 +61,7 @@
 #define CTH_MAX_PORTS 16
 #define CTH_EXP_TIMEOUT (300 * NSEC) /* both helpers' expect timeout */
 #define FTP_LINE_MAX 256             /* a command or reply longer than this is not read */
+#define CTH_MAX_LINES 64             /* FTP lines left unfinished at a segment's end */
 
 struct cth_exp {
 	uint8_t kind;          /* CTH_FTP, CTH_TFTP */
@@ -54,6 +72,8 @@ struct cth_exp {
 	uint16_t dport;
 	union ipaddr nat_dst;  /* with nat: the real destination */
 	uint16_t nat_dport;
+	bool follow;           /* the master is translated: so is the expected connection */
+	union ipaddr nat_src;  /* with follow: what the destination knows the source as */
 	uint64_t expires;
 	const struct ct_entry *master;
 	struct ct_tuple master_t; /* the master's original tuple (is it still that entry?) */
@@ -73,6 +93,22 @@ struct cth_adj {
 	struct cth_dir dir[2];
 };
 
+/* An FTP command or reply that a segment began and did not finish (no
+ * line feed yet): what of it came so far, read again with the next segment
+ * of that direction. When the sender is translated, the bytes from where
+ * the address starts are held back (cut out of their segment) and go in
+ * front of the segment that completes the line, so that the whole address
+ * can be rewritten: [fwd, len) are held. */
+struct cth_line {
+	const struct ct_entry *e;
+	struct ct_tuple t0;    /* is it still that connection? */
+	uint8_t dir;
+	uint32_t seq;          /* the sender's number of the line's first byte */
+	uint16_t len;          /* bytes of the line seen */
+	uint16_t fwd;          /* bytes of it that went on */
+	char buf[FTP_LINE_MAX];
+};
+
 struct cth_table {
 	bool ftp_on, tftp_on;
 	uint16_t ftp_ports[CTH_MAX_PORTS], tftp_ports[CTH_MAX_PORTS];
@@ -81,6 +117,8 @@ struct cth_table {
 	unsigned nexp;
 	struct cth_adj adj[CTH_MAX_ADJ]; /* [0, nadj) */
 	unsigned nadj;
+	struct cth_line line[CTH_MAX_LINES]; /* [0, nline) */
+	unsigned nline;
 };
 
 static const char *const kind_names[CTH_KIND_MAX] = {
@@ -233,6 +271,41 @@ static bool port_in(const uint16_t *ports, unsigned n, uint16_t port)
 	return false;
 }
 
+/*
+ * The expected connection e (tuple t0) of a translated master takes the
+ * master's translation, as nf_nat_follow_master: its destination becomes
+ * the announcer's real address and port, its source the address the
+ * announcer knows the other side by (the port stays unless that reply is
+ * taken). The flow applies both as bindings; NAT rules are not consulted.
+ */
+static void follow_master(struct ct_table *ct, struct ct_entry *e, const struct cth_exp *x,
+			  const struct ct_tuple *t0)
+{
+	if (x->family != 4)
+		return;
+	if (x->nat) {
+		e->t[1].src = x->nat_dst.v4;
+		e->t[1].sport = x->nat_dport;
+		e->status |= CTS_DSTNAT;
+	}
+	if (x->nat_src.v4 != t0->src.v4) {
+		struct ct_tuple r;
+		ct_entry_tuple(e, 1, &r);
+		r.dst.v4 = x->nat_src.v4;
+		uint16_t port = t0->sport, lo = port < 1024 ? 1 : 1024;
+		uint32_t span = port < 1024 ? 1023u : 64512u;
+		for (uint32_t k = 0; k < span; k++) {
+			r.dport = (uint16_t)(lo + (port - lo + k) % span);
+			if (!ct_reply_taken(ct, &r))
+				break;
+		}
+		e->t[1].dst = x->nat_src.v4;
+		e->t[1].dport = r.dport;
+		e->status |= CTS_SRCNAT;
+	}
+	e->status |= CTS_NAT_DONE;
+}
+
 void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
 {
 	struct ct_entry *e = p->ct;
@@ -244,13 +317,8 @@ void cth_in(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t no
 		ct_entry_tuple(e, 0, &t0);
 		if (h->nexp && exp_take(h, ct, &t0, now, &x)) {
 			e->helper = (uint8_t)(x.kind | CTH_EXPECTED);
-			if (x.nat && x.family == 4) {
-				/* back to the real destination; the flow applies it as a
-				 * binding (no NAT rules for it, as nf_nat_follow_master) */
-				e->t[1].src = x.nat_dst.v4;
-				e->t[1].sport = x.nat_dport;
-				e->status |= CTS_DSTNAT | CTS_NAT_DONE;
-			}
+			if (x.follow)
+				follow_master(ct, e, &x, &t0);
 		} else if (p->proto == 6 && h->ftp_on && port_in(h->ftp_ports, h->nftp, p->dport)) {
 			e->helper = CTH_FTP;
 		} else if (p->proto == 17 && h->tftp_on &&
@@ -574,8 +642,8 @@ static uint16_t free_port(const struct cth_table *h, const union ipaddr *addr, u
  * not be rewritten: nothing is expected and the packet must be dropped, as
  * nf_nat_ftp does (it would name the private address).
  */
-static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
-		    const struct ftp_cmd *c, struct cth_exp *x, uint64_t now)
+static bool ftp_nat(struct cth_table *h, struct pkt *p, const struct ftp_cmd *c, size_t base,
+		    struct cth_exp *x, uint64_t now, int32_t *delta)
 {
 	struct ct_entry *e = p->ct;
 	unsigned dir = p->ct_dir;
@@ -588,8 +656,11 @@ static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
 	x->nat_dport = c->port;
 	x->dst = seen;
 	x->dport = port;
+	*delta = 0;
 	if (c->type == FC_229)
 		return true; /* names the port only, which stays */
+	if (c->start < base)
+		return false; /* the address began in a segment already sent */
 	char text[64];
 	uint32_t a = seen.v4;
 	if (c->type == FC_EPRT)
@@ -598,34 +669,112 @@ static bool ftp_nat(struct cth_table *h, struct ct_table *ct, struct pkt *p,
 	else
 		snprintf(text, sizeof(text), "%u,%u,%u,%u,%u,%u", a >> 24, a >> 16 & 255,
 			 a >> 8 & 255, a & 255, port >> 8, port & 255);
-	int32_t delta;
-	uint32_t seq = p->seq;
-	/* the record first: a segment that changes length without one would
-	 * leave the connection's numbering broken */
-	struct cth_adj *ad = NULL;
-	if (strlen(text) != c->end - c->start && !(ad = adj_get(h, ct, e)))
-		return false;
-	if (!payload_replace(p, c->start, c->end, text, strlen(text), &delta))
-		return false;
-	if (delta) {
-		struct cth_dir *o = &ad->dir[dir];
-		/* a retransmission of the same segment changes nothing more */
-		if (o->before == o->after || seq_after(seq, o->pos)) {
-			o->pos = seq;
-			o->before = o->after;
-			o->after += delta;
-		}
-	}
-	return true;
+	return payload_replace(p, c->start - base, c->end - base, text, strlen(text), delta);
 }
 
-static bool ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
+/* Records that p's payload changed by delta bytes (nf_ct_seqadj). A
+ * retransmission of a segment already rewritten changes nothing more;
+ * force: p completes a line whose bytes were held, its offset is new. */
+static void adj_note(struct cth_adj *ad, unsigned dir, uint32_t seq, int32_t delta, bool force)
+{
+	struct cth_dir *o = &ad->dir[dir];
+	if (force) {
+		int32_t off = seq_after(seq, o->pos) ? o->after : o->before;
+		o->pos = seq;
+		o->before = off;
+		o->after = off + delta;
+	} else if (delta && (o->before == o->after || seq_after(seq, o->pos))) {
+		o->pos = seq;
+		o->before = o->after;
+		o->after += delta;
+	}
+}
+
+/* ---- FTP lines across segments ---- */
+
+static struct cth_line *line_find(struct cth_table *h, const struct ct_entry *e, unsigned dir)
+{
+	struct ct_tuple t0;
+	if (!h->nline)
+		return NULL;
+	ct_entry_tuple(e, 0, &t0);
+	for (unsigned i = 0; i < h->nline; i++)
+		if (h->line[i].e == e && h->line[i].dir == dir &&
+		    !memcmp(&h->line[i].t0, &t0, sizeof(t0)))
+			return &h->line[i];
+	return NULL;
+}
+
+static void line_drop(struct cth_table *h, struct cth_line *l)
+{
+	if (l)
+		*l = h->line[--h->nline];
+}
+
+/* A record for e's direction dir (those of connections gone are reused
+ * first); NULL when the table is full. */
+static struct cth_line *line_new(struct cth_table *h, struct ct_table *ct, struct ct_entry *e,
+				 unsigned dir)
+{
+	for (unsigned i = 0; i < h->nline;) {
+		unsigned d;
+		const struct cth_line *x = &h->line[i];
+		if ((x->e == e && x->dir == dir) || ct_find(ct, &x->t0, &d) != x->e)
+			h->line[i] = h->line[--h->nline];
+		else
+			i++;
+	}
+	if (h->nline == CTH_MAX_LINES)
+		return NULL;
+	struct cth_line *l = &h->line[h->nline++];
+	memset(l, 0, sizeof(*l));
+	l->e = e;
+	l->dir = (uint8_t)dir;
+	ct_entry_tuple(e, 0, &l->t0);
+	return l;
+}
+
+/* Could the unfinished line s[0, n) be a command (dir 0) or reply the
+ * helper reads? */
+static bool ftp_candidate(const char *s, size_t n, unsigned dir)
+{
+	static const char *const words[2][2] = { { "PORT ", "EPRT " }, { "227 ", "229 " } };
+	for (int k = 0; k < 2; k++) {
+		const char *w = words[dir][k];
+		size_t m = strlen(w) < n ? strlen(w) : n;
+		if (dir == 0 ? !strncasecmp(s, w, m) : !memcmp(s, w, m))
+			return true;
+	}
+	return false;
+}
+
+/* Where the address that a translated sender's line names begins in the
+ * unfinished line s[0, n), or n when it has not begun yet (229 names none). */
+static size_t ftp_addr_start(const char *s, size_t n, unsigned dir)
+{
+	size_t i;
+	if (dir == 0 && n > 5 && !strncasecmp(s, "PORT ", 5))
+		return 5;
+	if (dir == 0 && n > 6 && !strncasecmp(s, "EPRT ", 5)) {
+		for (i = 6; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		return i < n && s[i] == s[5] ? i + 1 : n;
+	}
+	if (dir == 1 && n > 4 && !memcmp(s, "227 ", 4))
+		for (i = 4; i < n; i++)
+			if (s[i] >= '0' && s[i] <= '9')
+				return i;
+	return n;
+}
+
+/* Reads the announcement of the complete line s[0, n) (p's payload starts
+ * at its byte base) and registers its expectation; with nat the address is
+ * rewritten in p (*delta). False: it needed a rewrite that could not be
+ * made. */
+static bool ftp_line(struct cth_table *h, struct pkt *p, const char *s, size_t n, size_t base,
+		     bool nat, uint64_t now, int32_t *delta)
 {
 	struct ct_entry *e = p->ct;
-	size_t n;
-	const uint8_t *d = payload_of(p, &n);
-	if (!d || p->proto != 6)
-		return true;
 	unsigned dir = p->ct_dir;
 	struct ftp_cmd c;
 	/* the sender as it really is (before any NAT of this connection) */
@@ -634,7 +783,8 @@ static bool ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uin
 	ct_entry_tuple(e, 1, &t[1]);
 	const union ipaddr *sender = &t[dir].src;
 	uint8_t fam = e->family;
-	if (!ftp_parse((const char *)d, n, dir, fam, sender, &c))
+	*delta = 0;
+	if (!ftp_parse(s, n, dir, fam, sender, &c))
 		return true;
 	if (!addr_eq(fam, &c.a, sender))
 		return true; /* a third host: Linux's loose=0 opens nothing */
@@ -648,9 +798,138 @@ static bool ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uin
 	x.dport = c.port;
 	x.master = e;
 	x.master_t = t[0];
-	if (fam == 4 && !addr_eq(fam, &t[!dir].dst, sender) && !ftp_nat(h, ct, p, &c, &x, now))
+	x.follow = fam == 4 && (e->status & (CTS_SRCNAT | CTS_DSTNAT));
+	x.nat_src = t[dir].dst;
+	if (nat && !ftp_nat(h, p, &c, base, &x, now, delta))
 		return false;
 	exp_add(h, &x, now);
+	return true;
+}
+
+/* The first line feed in s[0, n), or n. */
+static size_t line_end(const char *s, size_t n)
+{
+	const char *nl = memchr(s, '\n', n);
+	return nl ? (size_t)(nl - s) : n;
+}
+
+static bool ftp_out(struct cth_table *h, struct ct_table *ct, struct pkt *p, uint64_t now)
+{
+	struct ct_entry *e = p->ct;
+	size_t n;
+	const uint8_t *d = payload_of(p, &n);
+	if (!d || p->proto != 6 || !tcp_hdr_ok(p))
+		return true;
+	unsigned dir = p->ct_dir;
+	struct ct_tuple t[2];
+	ct_entry_tuple(e, 0, &t[0]);
+	ct_entry_tuple(e, 1, &t[1]);
+	/* the sender is translated: what it names must be rewritten */
+	bool nat = e->family == 4 && !addr_eq(4, &t[!dir].dst, &t[dir].src);
+	uint32_t seq = p->seq;
+	struct cth_line *l = line_find(h, e, dir);
+	size_t at = 0;  /* where the payload starts in the line */
+	size_t held = 0; /* held bytes that go in front of the payload */
+	int32_t delta = 0, total = 0;
+	if (l) {
+		int32_t o = (int32_t)(seq - l->seq);
+		int64_t rel = o + (int64_t)n; /* where the payload ends in the line */
+		bool holding = l->fwd < l->len;
+		if (rel <= l->fwd) {
+			return true; /* a retransmission of bytes that went on: read already */
+		} else if (holding && rel <= l->len && o < l->len) {
+			/* a retransmission within what came of the line: the held
+			 * bytes in it go with the line's end, not now */
+			size_t from = o < l->fwd ? (size_t)(l->fwd - o) : 0;
+			return payload_replace(p, from, n, "", 0, &delta);
+		} else if (o >= l->fwd && o <= l->len) {
+			at = (size_t)o;
+			held = at - l->fwd;
+		} else if (holding) {
+			return false; /* not followed (see above): the sender sends again */
+		} else {
+			line_drop(h, l);
+			l = NULL;
+		}
+	}
+	struct cth_adj *ad = NULL;
+	/* the line so far, then as much of this segment as a line may hold */
+	char s[FTP_LINE_MAX + 1];
+	size_t k = n < FTP_LINE_MAX - at ? n : FTP_LINE_MAX - at;
+	if (at)
+		memcpy(s, l->buf, at);
+	memcpy(s + at, d, k);
+	size_t end = line_end(s, at + k);
+	/* the unfinished last line of the payload, if it has more than one */
+	size_t tail = 0;
+	while (tail < n && d[n - 1 - tail] != '\n')
+		tail++;
+	bool force = held > 0 || (l && l->fwd < l->len);
+	if (nat && (held || (l && l->fwd < l->len)) && !(ad = adj_get(h, ct, e)))
+		return false;
+	if (end < at + k || at + n >= FTP_LINE_MAX) {
+		/* the line is complete (or too long to be read): the held bytes
+		 * go first, then its announcement */
+		if (held && !payload_replace(p, 0, 0, l->buf + l->fwd, held, &delta))
+			return false;
+		total += delta;
+		if (end < at + k) {
+			size_t base = l ? l->fwd : 0;
+			if (nat && !ad && !(ad = adj_get(h, ct, e)))
+				return false;
+			if (!ftp_line(h, p, s, end + 1, base, nat, now, &delta))
+				return false;
+			total += delta;
+		}
+		line_drop(h, l);
+		l = NULL;
+		/* an unfinished last line of the segment starts a line of its own
+		 * (the payload changed in front of it, not in it) */
+		if (end < at + k && tail && tail < n && n - tail > end - at &&
+		    tail < FTP_LINE_MAX) {
+			const char *pl = (const char *)p->data + p->payload_off + p->payload_len - tail;
+			if (ftp_candidate(pl, tail, dir) && (l = line_new(h, ct, e, dir))) {
+				l->seq = seq + (uint32_t)(n - tail);
+				at = 0;
+				k = tail;
+				memcpy(s, pl, k);
+			}
+		}
+		if (!l)
+			goto out;
+	} else if (!ftp_candidate(s, at + k, dir)) {
+		line_drop(h, l);
+		goto out;
+	} else if (!l) {
+		if (!(l = line_new(h, ct, e, dir)))
+			goto out;
+		l->seq = seq;
+	}
+	/* s[0, at + k) is an unfinished line starting at l->seq; with NAT its
+	 * bytes from the address on are held back (cut from p's tail) */
+	size_t line_len = at + k, from = line_len;
+	if (l->fwd < l->len) {
+		from = l->fwd; /* held already: so is all that follows */
+	} else if (nat) {
+		from = ftp_addr_start(s, line_len, dir);
+		if (from < at)
+			from = line_len; /* the address began in bytes already sent */
+	}
+	if (from < line_len) {
+		size_t plen = p->payload_len;
+		size_t cut = line_len - (from > at ? from : at);
+		if (!ad && !(ad = adj_get(h, ct, e)))
+			return false;
+		if (!payload_replace(p, plen - cut, plen, "", 0, &delta))
+			return false;
+		total += delta;
+	}
+	memcpy(l->buf + at, s + at, line_len - at);
+	l->len = (uint16_t)line_len;
+	l->fwd = (uint16_t)(from < line_len ? from : line_len);
+out:
+	if (ad)
+		adj_note(ad, dir, seq, total, force);
 	return true;
 }
 
@@ -682,6 +961,8 @@ static void tftp_out(struct cth_table *h, struct pkt *p, uint64_t now)
 	}
 	x.master = e;
 	x.master_t = t[0];
+	x.follow = x.family == 4 && (e->status & (CTS_SRCNAT | CTS_DSTNAT));
+	x.nat_src = t[0].dst; /* the server as the client knows it */
 	exp_add(h, &x, now);
 }
 

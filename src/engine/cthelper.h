@@ -12,11 +12,16 @@
  * An expectation serves once, lives 5 minutes, and dies with its master;
  * each master keeps one (the newest).
  * NAT: when the master is translated, the expectation is for the address
- * the peer sees, and the expected connection is translated back to the
- * real one (nf_nat_follow_master); FTP's payload names the translated
- * address, and the sequence numbers follow the length change (cthelper.c).
+ * the peer sees, and the expected connection takes the master's
+ * translation in both directions without NAT rules (nf_nat_follow_master);
+ * FTP's payload names the translated address, and the sequence numbers
+ * follow the length change (cthelper.c).
+ * A command or reply split over segments is read when its line ends; with
+ * NAT the address part is held back until then (cthelper.c).
  * Memory: a fixed table of CTH_MAX_EXP expectations; a full table drops
- * the expectation that expires first. No allocation on the packet path.
+ * the expectation that expires first. Unfinished FTP lines: a fixed table
+ * of at most FTP_LINE_MAX bytes per connection direction. No allocation on
+ * the packet path.
  * Threads: the dataplane thread that owns the connection table.
  */
 #ifndef ROSFW_ENGINE_CTHELPER_H

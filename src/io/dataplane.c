@@ -308,9 +308,20 @@ static void pace_fire(struct loop *l, void *ctx)
 
 /* ---- the flow ---- */
 
+static uint32_t fold_v6(const uint8_t a[16])
+{
+	uint32_t h = 0;
+	for (int i = 0; i < 16; i += 4)
+		h = (h ^ ((uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 |
+			  (uint32_t)a[i + 2] << 8 | a[i + 3])) * 0x01000193u;
+	return h;
+}
+
 static uint32_t flow_hash(const struct pkt *p)
 {
-	uint32_t h = p->src.v4 * 0x9e3779b1u ^ p->dst.v4 * 0x85ebca6bu ^
+	uint32_t s = p->family == 6 ? fold_v6(p->src.v6) : p->src.v4;
+	uint32_t d = p->family == 6 ? fold_v6(p->dst.v6) : p->dst.v4;
+	uint32_t h = s * 0x9e3779b1u ^ d * 0x85ebca6bu ^
 		     ((uint32_t)p->sport << 16 | p->dport) * 0xc2b2ae35u ^ p->proto;
 	return h ^ (h >> 15);
 }
@@ -328,8 +339,14 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	memset(q, 0, sizeof(*q));
 	q->len = len - p->l3_off + 14;
 	q->hash = flow_hash(p);
-	q->src = p->src.v4;
-	q->dst = p->dst.v4;
+	if (p->family == 6) {
+		q->family = 6;
+		memcpy(q->src6, p->src.v6, 16);
+		memcpy(q->dst6, p->dst.v6, 16);
+	} else {
+		q->src = p->src.v4;
+		q->dst = p->dst.v4;
+	}
 	q->sport = p->sport;
 	q->dport = p->dport;
 	q->dscp = p->dscp;

@@ -54,7 +54,8 @@
  *                   average is below burst-threshold the rate is
  *                   burst-rate. An emptied shaped sub-queue keeps its bucket
  *                   until its slot is needed (least recently used first).
- *                   IPv6 masks are not used (IPv4 keys only).
+ *                   IPv6 packets are keyed by their addresses under the
+ *                   address6 masks (an IPv4 and an IPv6 key never meet).
  *  fq-codel         as Linux: fq_flows buckets, new and old flow lists with
  *                   quantum deficits (an emptied new flow goes to the old
  *                   list once), CoDel per flow (RFC 8289 control law; no
@@ -76,14 +77,21 @@
  *                   against the shaper's clock when cake_bandwidth is set
  *                   (time pacing inside the qdisc: dequeue returns NULL
  *                   until the next packet's time) and against bytes sent
- *                   when it is not. Within a tin: 1024 flows by hash (one
- *                   when flow isolation is off), fq-codel's DRR with new and
- *                   old lists, CoDel per flow (ECN when ecn; target and
- *                   interval from cake-rtt: rtt/20 and rtt). Limit in
- *                   packets (fq_limit), drops from the fattest flow of any
- *                   tin. Not done: COBALT's BLUE, host and triple isolation
- *                   (flow-mode other than flowblind is per-flow), NAT
- *                   lookup, overhead and ATM compensation, ACK filter, GSO
+ *                   when it is not. Within a tin: 1024 flow queues keyed by
+ *                   the flow mode (flowblind: one; srchost, dsthost: the
+ *                   address; hosts: the address pair; the others: the
+ *                   5-tuple hash), fq-codel's DRR with new and old lists,
+ *                   CoDel per flow (ECN when ecn; target and interval from
+ *                   cake-rtt: rtt/20 and rtt). dual-srchost, dual-dsthost
+ *                   and triple-isolate share among hosts first, as CAKE
+ *                   does: a flow's quantum is divided by the bulk flows of
+ *                   its source host, its destination host, or the larger of
+ *                   the two (1024 host buckets per tin, no tags: colliding
+ *                   hosts share). Limit in packets (fq_limit), drops from
+ *                   the fattest flow of any tin. Not done: COBALT's BLUE,
+ *                   NAT lookup (hosts are the addresses the packet carries
+ *                   when it reaches the queue), overhead and ATM
+ *                   compensation, ACK filter, GSO
  *                   splitting, set-associative hashing, sparse-flow
  *                   decaying state, per-tin CoDel targets, byte memlimit,
  *                   autorate, wash, ingress mode.
@@ -605,15 +613,27 @@ struct fq_flow {
 	int32_t deficit;
 	uint32_t next;   /* in the new or old list */
 	uint8_t list;
+	uint8_t bulk;        /* counted in its hosts' loads */
+	uint16_t srch, dsth; /* its hosts' buckets, when the set counts hosts */
 	struct codel_vars cv;
 };
 
+#define FS_HOSTS 1024u
+
+/* Flows, and for cake's dual and triple modes the hosts they belong to:
+ * load[0][h] (sources) and load[1][h] (destinations) count the bulk flows
+ * (those on the old list with packets) of host bucket h, and a flow's
+ * quantum is divided by the larger load of its hosts (hosts bit 1: by
+ * source, bit 2: by destination), so each host gets one share per round,
+ * split among its flows. Two hosts in one bucket count as one. */
 struct flowset {
 	struct fq_flow *flows;
 	uint32_t nflows;
 	uint32_t head[2], tail[2];
 	uint32_t qlen;
 	int32_t quantum;
+	uint16_t *load[2];
+	uint8_t hosts;
 };
 
 static int fs_init(struct flowset *fs, uint32_t nflows, uint32_t quantum)
@@ -630,10 +650,69 @@ static int fs_init(struct flowset *fs, uint32_t nflows, uint32_t quantum)
 	return 0;
 }
 
+static int fs_init_hosts(struct flowset *fs, uint8_t hosts)
+{
+	fs->hosts = hosts;
+	for (int d = 0; d < 2; d++)
+		if (hosts & (1 << d) && !(fs->load[d] = calloc(FS_HOSTS, sizeof(uint16_t))))
+			return -1;
+	return 0;
+}
+
+static void fs_free(struct flowset *fs)
+{
+	free(fs->flows);
+	free(fs->load[0]);
+	free(fs->load[1]);
+}
+
+static void fs_count(struct flowset *fs, const struct fq_flow *f, int delta)
+{
+	if (fs->hosts & 1)
+		fs->load[0][f->srch] = (uint16_t)(fs->load[0][f->srch] + delta);
+	if (fs->hosts & 2)
+		fs->load[1][f->dsth] = (uint16_t)(fs->load[1][f->dsth] + delta);
+}
+
+/* Gives an empty flow the hosts of the packet about to join it (a hash
+ * collision may have brought another host's packets). */
+static void fs_tag(struct flowset *fs, uint32_t idx, uint16_t srch, uint16_t dsth)
+{
+	struct fq_flow *f = &fs->flows[idx];
+
+	if (!fs->hosts || f->qlen || (f->srch == srch && f->dsth == dsth))
+		return;
+	if (f->bulk)
+		fs_count(fs, f, -1);
+	f->srch = srch;
+	f->dsth = dsth;
+	if (f->bulk)
+		fs_count(fs, f, 1);
+}
+
+/* A flow's quantum: the set's, divided among the bulk flows of its
+ * busiest host. */
+static int32_t fs_quantum(const struct flowset *fs, const struct fq_flow *f)
+{
+	uint32_t load = 1;
+	int32_t q;
+
+	if (fs->hosts & 1 && fs->load[0][f->srch] > load)
+		load = fs->load[0][f->srch];
+	if (fs->hosts & 2 && fs->load[1][f->dsth] > load)
+		load = fs->load[1][f->dsth];
+	q = fs->quantum / (int32_t)load;
+	return q > 0 ? q : 1;
+}
+
 static void fs_list_push(struct flowset *fs, int which, uint32_t idx)
 {
 	struct fq_flow *f = &fs->flows[idx];
 
+	if (which == FL_OLD && fs->hosts && !f->bulk && f->qlen) {
+		f->bulk = 1;
+		fs_count(fs, f, 1);
+	}
 	f->next = Q_NIL;
 	f->list = (uint8_t)which;
 	if (fs->tail[which] == Q_NIL)
@@ -647,6 +726,10 @@ static void fs_list_pop(struct flowset *fs, int which)
 {
 	struct fq_flow *f = &fs->flows[fs->head[which]];
 
+	if (f->bulk) {
+		f->bulk = 0;
+		fs_count(fs, f, -1);
+	}
 	fs->head[which] = f->next;
 	if (fs->head[which] == Q_NIL)
 		fs->tail[which] = Q_NIL;
@@ -662,7 +745,7 @@ static void fs_add(struct flowset *fs, uint32_t idx, struct qpkt *p)
 	f->bytes += p->len;
 	fs->qlen++;
 	if (f->list == FL_NONE) {
-		f->deficit = fs->quantum;
+		f->deficit = fs_quantum(fs, f);
 		fs_list_push(fs, FL_NEW, idx);
 	}
 }
@@ -775,9 +858,9 @@ static struct qpkt *fs_pull(struct qdisc *q, struct flowset *fs, const struct co
 			return NULL;
 		struct fq_flow *f = &fs->flows[idx];
 		if (f->deficit <= 0) {
-			f->deficit += fs->quantum;
 			fs_list_pop(fs, which);
 			fs_list_push(fs, FL_OLD, idx);
+			f->deficit += fs_quantum(fs, f);
 			continue;
 		}
 		struct qpkt *p = codel_pull(q, fs, f, cp, now, dl);
@@ -879,7 +962,7 @@ static void fq_destroy(struct qdisc *q)
 	struct q_fq *f = (struct q_fq *)q;
 
 	if (f) {
-		free(f->fs.flows);
+		fs_free(&f->fs);
 		free(f);
 	}
 }
@@ -906,7 +989,7 @@ static bool fq_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qpk
 
 /* ---- cake ---- */
 
-#define CAKE_FLOWS 1024u
+#define CAKE_NFLOWS 1024u
 #define CAKE_MAX_TINS 8
 #define CAKE_MIN_RATE 1000u
 
@@ -927,7 +1010,7 @@ struct q_cake {
 	uint32_t limit;
 	uint32_t salt;
 	uint32_t ntins;
-	bool isolate;
+	uint8_t flowmode;     /* enum cake_flowmode */
 	bool shaped;
 	uint64_t unit_q16;    /* clock units per byte at full share: ns when shaped, 1 byte otherwise */
 	uint64_t slack;       /* shaped: lateness forgiven (2 MTU), so polling late does not lose rate */
@@ -1034,7 +1117,7 @@ static void cake_destroy(struct qdisc *q)
 	if (!c)
 		return;
 	for (uint32_t t = 0; t < CAKE_MAX_TINS; t++)
-		free(c->tin[t].fs.flows);
+		fs_free(&c->tin[t].fs);
 	free(c);
 }
 
@@ -1048,7 +1131,8 @@ static struct qdisc *cake_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	q_init(&c->q, cfg->kind, cake_pull, seed);
 	c->q.ready = cake_ready;
 	c->ntins = cake_setup_tins(c, cfg->cake_tins, share);
-	c->isolate = cfg->cake_flow_isolation;
+	c->flowmode = cfg->cake_flowmode <= CAKE_FM_TRIPLE_ISOLATE ? cfg->cake_flowmode
+								: CAKE_FM_TRIPLE_ISOLATE;
 	c->shaped = cfg->cake_bandwidth > 0;
 	if (c->shaped) {
 		uint64_t bw = cfg->cake_bandwidth < CAKE_MIN_RATE ? CAKE_MIN_RATE : cfg->cake_bandwidth;
@@ -1058,7 +1142,13 @@ static struct qdisc *cake_create(const struct qdisc_cfg *cfg, uint64_t seed)
 		c->unit_q16 = 65536;
 	}
 	for (uint32_t t = 0; t < c->ntins; t++) {
-		if (fs_init(&c->tin[t].fs, c->isolate ? CAKE_FLOWS : 1, cfg->fq_quantum) < 0) {
+		uint8_t hosts = c->flowmode == CAKE_FM_DUAL_SRCHOST   ? 1
+				: c->flowmode == CAKE_FM_DUAL_DSTHOST   ? 2
+				: c->flowmode == CAKE_FM_TRIPLE_ISOLATE ? 3
+								     : 0;
+		if (fs_init(&c->tin[t].fs, c->flowmode == CAKE_FM_FLOWBLIND ? 1 : CAKE_NFLOWS,
+			    cfg->fq_quantum) < 0 ||
+		    fs_init_hosts(&c->tin[t].fs, hosts) < 0) {
 			cake_destroy(&c->q);
 			return NULL;
 		}
@@ -1072,15 +1162,51 @@ static struct qdisc *cake_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	return &c->q;
 }
 
+/* A hash of the packet's source (or destination) address. */
+static uint32_t cake_host(const struct q_cake *c, const struct qpkt *p, bool dst)
+{
+	uint32_t h = q_mix32(c->salt ^ (dst ? 0x5bd1e995u : 0));
+
+	if (p->family == 6) {
+		const uint8_t *a = dst ? p->dst6 : p->src6;
+		for (int i = 0; i < 16; i += 4)
+			h = q_mix32(h ^ ((uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 |
+					 (uint32_t)a[i + 2] << 8 | a[i + 3]));
+		return h;
+	}
+	return q_mix32(h ^ (dst ? p->dst : p->src));
+}
+
 static bool cake_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qpkt **dropped)
 {
 	struct q_cake *c = (struct q_cake *)q;
 	struct qpkt **dl = q_droplist(q, dropped);
 	struct cake_tin *tin = &c->tin[c->tin_of[p->dscp & 63]];
-	uint32_t idx = 0;
+	uint32_t idx = 0, key;
 
+	switch (c->flowmode) {
+	case CAKE_FM_FLOWBLIND:
+		key = 0;
+		break;
+	case CAKE_FM_SRCHOST:
+		key = cake_host(c, p, false);
+		break;
+	case CAKE_FM_DSTHOST:
+		key = cake_host(c, p, true);
+		break;
+	case CAKE_FM_HOSTS:
+		key = q_mix32(cake_host(c, p, false) ^ cake_host(c, p, true) * 3);
+		break;
+	default:
+		key = q_mix32(p->hash ^ c->salt);
+		break;
+	}
 	if (tin->fs.nflows > 1)
-		idx = q_scale(q_mix32(p->hash ^ c->salt), tin->fs.nflows);
+		idx = q_scale(key, tin->fs.nflows);
+	if (tin->fs.hosts)
+		fs_tag(&tin->fs, idx,
+		       (uint16_t)q_scale(tin->fs.hosts & 1 ? cake_host(c, p, false) : 0, FS_HOSTS),
+		       (uint16_t)q_scale(tin->fs.hosts & 2 ? cake_host(c, p, true) : 0, FS_HOSTS));
 	q_admit(q, p, now);
 	fs_add(&tin->fs, idx, p);
 	if (q->qlen > c->limit) {
@@ -1108,9 +1234,11 @@ static bool cake_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct q
 
 enum { SQ_FREE, SQ_IDLE, SQ_READY, SQ_WAIT };
 
+/* IPv4 addresses in a[0]; IPv6 in a[0..3], most significant word first. */
 struct pcq_key {
-	uint32_t src, dst;
+	uint32_t src[4], dst[4];
 	uint16_t sport, dport;
+	uint32_t family;
 };
 
 struct pcq_sub {
@@ -1155,6 +1283,7 @@ struct q_pcq {
 	uint32_t *win;       /* burst: bytes per slice, PCQ_SLICES per sub-queue */
 	struct pcq_ilist ring, lru;
 	uint32_t src_mask, dst_mask;
+	uint8_t src_len6, dst_len6;
 	uint8_t cls;
 	uint32_t limit, total;
 	uint32_t salt;
@@ -1167,6 +1296,17 @@ struct q_pcq {
 static uint32_t pcq_mask(uint8_t len)
 {
 	return len == 0 ? 0 : len >= 32 ? UINT32_MAX : UINT32_MAX << (32 - len);
+}
+
+/* The first len bits of IPv6 address a, as four host-order words. */
+static void pcq_mask6(const uint8_t a[16], uint8_t len, uint32_t out[4])
+{
+	for (uint32_t w = 0; w < 4; w++) {
+		uint32_t v = (uint32_t)a[4 * w] << 24 | (uint32_t)a[4 * w + 1] << 16 |
+			     (uint32_t)a[4 * w + 2] << 8 | a[4 * w + 3];
+		uint32_t bits = len > 32 * w ? len - 32 * w : 0;
+		out[w] = v & pcq_mask((uint8_t)(bits > 32 ? 32 : bits));
+	}
 }
 
 /* Index lists over prev/next. */
@@ -1346,9 +1486,13 @@ static void pcq_refill(struct q_pcq *c, uint32_t i, uint64_t now, const struct p
 
 static uint32_t pcq_bucket(const struct q_pcq *c, const struct pcq_key *k)
 {
-	uint32_t h = q_mix32(k->src ^ c->salt);
+	uint32_t h = q_mix32(k->src[0] ^ c->salt ^ k->family);
+	uint32_t words = k->family == 6 ? 4 : 1;
 
-	h = q_mix32(h ^ k->dst);
+	for (uint32_t w = 1; w < words; w++)
+		h = q_mix32(h ^ k->src[w]);
+	for (uint32_t w = 0; w < words; w++)
+		h = q_mix32(h ^ k->dst[w]);
 	h = q_mix32(h ^ ((uint32_t)k->sport << 16 | k->dport));
 	return h & c->hmask;
 }
@@ -1556,6 +1700,8 @@ static struct qdisc *pcq_create(const struct qdisc_cfg *cfg, uint64_t seed)
 	c->cls = cfg->pcq_classifier;
 	c->src_mask = pcq_mask(cfg->pcq_src_mask);
 	c->dst_mask = pcq_mask(cfg->pcq_dst_mask);
+	c->src_len6 = cfg->pcq_src_mask6 > 128 ? 128 : cfg->pcq_src_mask6;
+	c->dst_len6 = cfg->pcq_dst_mask6 > 128 ? 128 : cfg->pcq_dst_mask6;
 	c->salt = q_rand32(&c->q);
 	c->shaped = cfg->pcq_rate > 0;
 	if (c->shaped) {
@@ -1598,10 +1744,19 @@ static bool pcq_enqueue(struct qdisc *q, struct qpkt *p, uint64_t now, struct qp
 	uint32_t b, i;
 
 	memset(&k, 0, sizeof(k));
-	if (c->cls & 1)
-		k.src = p->src & c->src_mask;
-	if (c->cls & 2)
-		k.dst = p->dst & c->dst_mask;
+	if (p->family == 6) {
+		k.family = 6;
+		if (c->cls & 1)
+			pcq_mask6(p->src6, c->src_len6, k.src);
+		if (c->cls & 2)
+			pcq_mask6(p->dst6, c->dst_len6, k.dst);
+	} else {
+		k.family = 4;
+		if (c->cls & 1)
+			k.src[0] = p->src & c->src_mask;
+		if (c->cls & 2)
+			k.dst[0] = p->dst & c->dst_mask;
+	}
 	if (c->cls & 4)
 		k.sport = p->sport;
 	if (c->cls & 8)
@@ -1689,6 +1844,8 @@ void qdisc_cfg_default(struct qdisc_cfg *cfg, enum qdisc_kind kind)
 	cfg->pcq_classifier = 0;
 	cfg->pcq_src_mask = 32;
 	cfg->pcq_dst_mask = 32;
+	cfg->pcq_src_mask6 = 128;
+	cfg->pcq_dst_mask6 = 128;
 	cfg->pcq_burst_time_ns = 10 * Q_NS_PER_S;
 	cfg->fq_flows = 1024;
 	cfg->fq_limit = 10240;
@@ -1698,7 +1855,7 @@ void qdisc_cfg_default(struct qdisc_cfg *cfg, enum qdisc_kind kind)
 	cfg->fq_ecn = true;
 	cfg->cake_bandwidth = 0;
 	cfg->cake_tins = 3;
-	cfg->cake_flow_isolation = true;
+	cfg->cake_flowmode = CAKE_FM_TRIPLE_ISOLATE;
 	if (kind == QK_CODEL) {
 		cfg->fq_flows = 1;
 		cfg->fq_limit = 1000;
@@ -1807,6 +1964,16 @@ static int qc_cake(const struct menu *m, const struct item *it, struct qdisc_cfg
 	static const char *const diffserv[] = { "besteffort", "diffserv3", "diffserv4",
 						"diffserv8", "precedence" };
 	static const uint8_t tins[] = { 1, 3, 4, 8, 8 };
+	static const char *const flowmodes[] = {
+		[CAKE_FM_FLOWBLIND] = "flowblind",
+		[CAKE_FM_SRCHOST] = "srchost",
+		[CAKE_FM_DSTHOST] = "dsthost",
+		[CAKE_FM_HOSTS] = "hosts",
+		[CAKE_FM_FLOWS] = "flows",
+		[CAKE_FM_DUAL_SRCHOST] = "dual-srchost",
+		[CAKE_FM_DUAL_DSTHOST] = "dual-dsthost",
+		[CAKE_FM_TRIPLE_ISOLATE] = "triple-isolate",
+	};
 	const char *v;
 	uint64_t rtt = cfg->fq_interval_ns;
 	int d;
@@ -1818,8 +1985,11 @@ static int qc_cake(const struct menu *m, const struct item *it, struct qdisc_cfg
 			return -1;
 		cfg->cake_tins = tins[d];
 	}
-	if ((v = item_get(m, it, "cake-flowmode")))
-		cfg->cake_flow_isolation = strcmp(v, "flowblind") != 0;
+	if ((v = item_get(m, it, "cake-flowmode"))) {
+		if ((d = qc_word(v, flowmodes, sizeof(flowmodes) / sizeof(flowmodes[0]))) < 0)
+			return -1;
+		cfg->cake_flowmode = (uint8_t)d;
+	}
 	if (qc_time_ns(m, it, "cake-rtt", &rtt) < 0)
 		return -1;
 	if (rtt) {
@@ -1866,6 +2036,8 @@ int qdisc_cfg_from_store(struct store *st, const char *name, struct qdisc_cfg *c
 	rc |= qc_classifier(m, it, &cfg->pcq_classifier);
 	rc |= qc_u8(m, it, "pcq-src-address-mask", &cfg->pcq_src_mask);
 	rc |= qc_u8(m, it, "pcq-dst-address-mask", &cfg->pcq_dst_mask);
+	rc |= qc_u8(m, it, "pcq-src-address6-mask", &cfg->pcq_src_mask6);
+	rc |= qc_u8(m, it, "pcq-dst-address6-mask", &cfg->pcq_dst_mask6);
 	rc |= qc_rate(m, it, "pcq-burst-rate", &cfg->pcq_burst_rate);
 	rc |= qc_rate(m, it, "pcq-burst-threshold", &cfg->pcq_burst_threshold);
 	rc |= qc_time_ns(m, it, "pcq-burst-time", &cfg->pcq_burst_time_ns);

@@ -20,7 +20,9 @@ struct qpkt {
 	struct qpkt *next;
 	uint32_t len;        /* bytes on the wire (IP length + 14) */
 	uint32_t hash;       /* flow hash (5-tuple), for sfq / fq-codel / cake */
-	uint32_t src, dst;   /* IPv4 addresses (host order), for pcq classifiers */
+	uint32_t src, dst;   /* IPv4 addresses (host order), for pcq and cake hosts */
+	uint8_t family;      /* 6: an IPv6 packet, its addresses in src6/dst6; else IPv4 */
+	uint8_t src6[16], dst6[16]; /* IPv6 addresses (network order) */
 	uint16_t sport, dport;
 	uint8_t dscp;        /* for cake's tins */
 	uint8_t ecn;         /* 0 not-ECT, 1/2 ECT, 3 CE (fq-codel marks instead of dropping) */
@@ -33,6 +35,14 @@ struct qpkt {
 	uint8_t sq_dir;      /* simple queue direction: 0 upload, 1 download */
 	int32_t sq_leaf, tot_leaf, if_leaf;
 };
+
+/* cake-flowmode, in the order RouterOS lists them: what a flow is
+ * (nothing, a source host, a destination host, a host pair, a 5-tuple),
+ * and for the dual and triple modes fairness between hosts first, then
+ * between the flows of a host. */
+enum cake_flowmode { CAKE_FM_FLOWBLIND, CAKE_FM_SRCHOST, CAKE_FM_DSTHOST, CAKE_FM_HOSTS,
+		     CAKE_FM_FLOWS, CAKE_FM_DUAL_SRCHOST, CAKE_FM_DUAL_DSTHOST,
+		     CAKE_FM_TRIPLE_ISOLATE };
 
 enum qdisc_kind { QK_PFIFO, QK_BFIFO, QK_MQ_PFIFO, QK_SFQ, QK_PCQ, QK_RED, QK_FQ_CODEL,
 		  QK_CODEL, QK_CAKE, QK_NONE };
@@ -49,14 +59,15 @@ struct qdisc_cfg {
 	uint32_t pcq_limit;         /* packets per sub-queue */
 	uint32_t pcq_total_limit;   /* packets */
 	uint8_t pcq_classifier;     /* bits: 1 src-address, 2 dst-address, 4 src-port, 8 dst-port */
-	uint8_t pcq_src_mask, pcq_dst_mask; /* prefix lengths */
+	uint8_t pcq_src_mask, pcq_dst_mask;   /* IPv4 prefix lengths */
+	uint8_t pcq_src_mask6, pcq_dst_mask6; /* IPv6 prefix lengths */
 	uint64_t pcq_burst_rate, pcq_burst_threshold, pcq_burst_time_ns;
 	uint32_t fq_flows, fq_limit, fq_quantum;
 	uint64_t fq_target_ns, fq_interval_ns;
 	bool fq_ecn;
 	uint64_t cake_bandwidth;    /* bit/s, 0 = unlimited (shaped by HTB above) */
 	uint8_t cake_tins;          /* 1 besteffort, 3 diffserv3, 4 diffserv4 */
-	bool cake_flow_isolation;
+	uint8_t cake_flowmode;      /* enum cake_flowmode */
 };
 
 /* Fills cfg from the named /queue type (built-in or user-made) of the store. */

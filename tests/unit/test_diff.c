@@ -8,7 +8,9 @@
  * own copies of the connections. Every case must give the same verdict,
  * rule id, NAT, packet, routing and connection marks, header changes and
  * log lines; after each ruleset the per-rule counters and the dynamic
- * address lists must be the same too.
+ * address lists must be the same too. Interfaces get random MTUs and some
+ * rulesets the usual SYN MSS clamp, so that change-mss clamp-to-pmtu is
+ * compared where the MTU matters (the run counts how often it clamped).
  * The seed is fixed (ROSFW_DIFF_SEED overrides it, ROSFW_DIFF_CASES the
  * count) and printed with any failure, together with the ruleset.
  */
@@ -69,6 +71,8 @@ static const uint16_t ports[] = { 22, 53, 80, 443, 1500, 5060, 40000, 999, 1000,
 static const char *const rule_ports[] = { "80", "80,443", "1000-2000", "!22", "53",
 					  "5060-5061", "!80,443", "0-1023" };
 static const char *const ifaces[] = { "ether1", "ether2", "ether3", "wlan1" };
+/* MTUs for clamp-to-pmtu: none of them clamps to 1300, the fixed new-mss */
+static const uint16_t mtus[] = { 576, 1280, 1400, 1480, 1492, 9000 };
 static const char *const rule_if[] = { "ether1", "ether2", "!ether1", "all-ethernet", "wlan1",
 				       "all", "!wlan1" };
 static const char *const rule_iflist[] = { "LAN", "WAN", "!LAN", "all", "none", "!WAN" };
@@ -127,6 +131,7 @@ struct gen {
 	struct conf_session *s;
 	struct sbuf script;      /* everything entered, for the failure report */
 	int nrules;
+	uint16_t mtu[4];         /* the mtu set on ifaces[i], 0 = the default (1500) */
 };
 
 static const char *const table_names[] = { "raw", "mangle", "nat", "filter" };
@@ -326,8 +331,30 @@ static void gen_ruleset(struct gen *g, int nrules)
 	entered(g, "/ip firewall layer7-protocol add name=l7a regexp=\"^(abc|get)\"");
 	entered(g, "/ip firewall layer7-protocol add name=l7b");
 	char line[1024];
+	/* interface MTUs that clamp-to-pmtu reads (ether3 keeps the default) */
+	for (int i = 0; i < 4; i++) {
+		g->mtu[i] = 0;
+		if (i == 2 || !chance(70))
+			continue;
+		g->mtu[i] = PICK(mtus);
+		snprintf(line, sizeof(line), "/interface %s set %s mtu=%u",
+			 i == 3 ? "wireless" : "ethernet", ifaces[i], g->mtu[i]);
+		entered(g, line);
+	}
 	for (int i = 0; i < nrules; i++) {
 		bool v6 = chance(10);
+		if (chance(3)) {
+			/* the usual MSS clamp, so that SYNs do meet one (one
+			 * random draw per statement: argument order is unspecified) */
+			const char *chain = chance(50) ? "forward" : "postrouting";
+			const char *oif = chance(50) ? PICK(ifaces) : NULL;
+			snprintf(line, sizeof(line),
+				 "/%s firewall mangle add chain=%s protocol=tcp tcp-flags=syn "
+				 "action=change-mss new-mss=clamp-to-pmtu%s%s",
+				 v6 ? "ipv6" : "ip", chain, oif ? " out-interface=" : "", oif ? oif : "");
+			entered(g, line);
+			continue;
+		}
 		int t = v6 ? (int)PICK(((const int[]){ RT_RAW, RT_MANGLE, RT_FILTER, RT_FILTER })) : (int)rnd(10);
 		if (!v6)
 			t = t < 1 ? RT_RAW : t < 4 ? RT_MANGLE : t < 5 ? RT_NAT : RT_FILTER;
@@ -569,6 +596,16 @@ static bool same_side(const struct pkt *a, const struct pkt *b, const struct rs_
 #undef DIFF
 }
 
+/* True when p's MSS (mss0 before the rules) was lowered to what the
+ * configured MTU of its out-interface gives. */
+static bool clamped_to_mtu(const struct gen *g, const struct pkt *p, uint16_t mss0)
+{
+	for (int i = 0; i < 4; i++)
+		if (g->mtu[i] && p->out_if == name_intern(NS_IFACE, ifaces[i]) && p->mss != mss0)
+			return p->mss == g->mtu[i] - (p->family == 6 ? 60 : 40);
+	return false;
+}
+
 static const int hooks_of[RT_MAX][5] = {
 	{ RH_PREROUTING, RH_OUTPUT },
 	{ RH_PREROUTING, RH_INPUT, RH_FORWARD, RH_OUTPUT, RH_POSTROUTING },
@@ -587,7 +624,7 @@ static void test_differential(void **state)
 	rng_state = seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
 	if (!rng_state)
 		rng_state = 1;
-	long cases = 0, rulesets = 0, matched_rules = 0, decided = 0;
+	long cases = 0, rulesets = 0, matched_rules = 0, decided = 0, clamped = 0;
 	static struct side sa, sb;
 	uint8_t frame_a[256], frame_b[256];
 
@@ -599,7 +636,7 @@ static void test_differential(void **state)
 		struct conf_session s;
 		conf_session_init(&s, st, "diff");
 		assert_int_equal(conf_store_init(&s, false, &e), 0);
-		struct gen g = { &s, SBUF_INIT, 0 };
+		struct gen g = { &s, SBUF_INIT, 0, { 0 } };
 		uint64_t rs_seed = rng_state;
 		gen_ruleset(&g, 20 + (int)rnd(181));
 		struct ruleset *rs = NULL;
@@ -623,6 +660,7 @@ static void test_differential(void **state)
 			struct pkt pa, pb;
 			int conn;
 			gen_packet(&pa, frame_a, &conn);
+			uint16_t mss0 = pa.mss;
 			pb = pa;
 			if (pa.data) {
 				memcpy(frame_b, frame_a, sizeof(frame_b));
@@ -668,6 +706,7 @@ static void test_differential(void **state)
 					 pa.ttl, vb.action, vb.rule_id, name_of(NS_MARK, pb.packet_mark),
 					 name_of(NS_MARK, pb.routing_mark), pb.ttl, sbuf_str(&g.script));
 			decided += va.rule_id != 0;
+			clamped += clamped_to_mtu(&g, &pa, mss0);
 		}
 		/* counters of every rule, and the dynamic lists, after the packets */
 		const struct menu *menus[7];
@@ -712,8 +751,12 @@ static void test_differential(void **state)
 		store_close(st);
 	}
 	printf("differential: seed %llu, %ld cases over %ld rulesets, %ld decided by a rule, "
-	       "%ld rules matched at least once, %d rules traced\n",
-	       (unsigned long long)seed, cases, rulesets, decided, matched_rules, traced);
+	       "%ld rules matched at least once, %d rules traced, %ld MSS clamped to an "
+	       "interface MTU\n",
+	       (unsigned long long)seed, cases, rulesets, decided, matched_rules, traced, clamped);
+	/* the clamp to a configured MTU was compared, not just reachable */
+	if (want >= 10000)
+		assert_true(clamped >= want / 10000);
 }
 
 int main(void)

@@ -1041,6 +1041,226 @@ static void test_ftp_nat_server(void **state)
 	env_free(v);
 }
 
+/*
+ * A command or reply split over two segments (the FTP helper keeps the
+ * unfinished line): without NAT the expectation comes with the segment
+ * that ends the line; behind masquerade the address part is held back and
+ * leaves, rewritten, with the rest, and the numbering of both sides
+ * follows (conntrack keeps tracking the connection).
+ */
+static void test_ftp_split(void **state)
+{
+	/* no NAT: PORT in two pieces, then 227 in two pieces */
+	struct env *v = env_new(ftp_rsc);
+	struct frame f;
+	uint32_t related = filter_id(v, 1);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  "PORT 192,168,8"), EV_FORWARD);
+	assert_payload(&f, "PORT 192,168,8");
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=115 ack=501",
+				  "8,10,195,80\r\n"), EV_FORWARD);
+	assert_payload(&f, "8,10,195,80\r\n");
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+	/* the server's reply split just after its code, then in the numbers */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=501 ack=128",
+				  "227 "), EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=505 ack=128",
+				  "Entering Passive Mode (198,51,"), EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 192.168.88.10:40000 flags=PA seq=535 ack=128",
+				  "100,7,200,10).\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.7:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.out.rule_id, related);
+	/* a line that is no command is not kept: its end announces nothing */
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=128 ack=551",
+				  "NOOP PORT 192,168,88,10,"), EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=152 ack=551",
+				  "195,90\r\n"), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 192.168.88.10:50010 flags=S seq=1"),
+			 EV_DROP);
+	env_free(v);
+
+	/* behind masquerade: "PORT 192,168,8" leaves as "PORT ", the rest as
+	 * the translated address; a retransmission of the first piece does
+	 * not let the private digits out either */
+	v = env_new(ftpnat_cases[0].rsc);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  "PORT 192,168,8"), EV_FORWARD);
+	assert_payload(&f, "PORT ");
+	assert_int_equal(f.p.seq, 101);
+	/* the server acknowledges the 5 bytes; the client sees all 14 taken */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=A seq=501 ack=106"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.ack, 115);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=101 ack=501",
+				  "PORT 192,168,8"), EV_FORWARD);
+	assert_payload(&f, "PORT ");
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=115 ack=501",
+				  "8,10,195,80\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_payload(&f, "203,0,113,2,195,80\r\n");
+	assert_int_equal(f.p.seq, 106);
+	/* 5 + 20 bytes reached the server: 101 + 14 + 13 in the client's numbering */
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:21 > 203.0.113.2:40000 flags=PA seq=501 ack=126",
+				  "200 PORT command successful\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.ack, 128);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:40000 > 198.51.100.7:21 flags=PA seq=128 ack=530",
+				  "LIST\r\n"), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.seq, 126);
+	assert_payload(&f, "LIST\r\n");
+	/* the data connection to the translated address reaches the client */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:20 > 203.0.113.2:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 50000);
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+
+	/* a server behind dst-nat: 227 split inside the address */
+	v = env_new("/ip firewall nat\n"
+		    "add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp "
+		    "dst-port=21 to-addresses=192.168.88.10\n");
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=PA seq=501 ack=101",
+				  "227 Entering Passive Mode (192,16"), EV_FORWARD);
+	assert_payload(&f, "227 Entering Passive Mode (");
+	assert_int_equal(run_text(v, &f, "ether2",
+				  "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=PA seq=534 ack=101",
+				  "8,88,10,200,10).\r\n"), EV_FORWARD);
+	assert_payload(&f, "203,0,113,2,200,10).\r\n");
+	assert_int_equal(f.p.seq, 528);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=550"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.ack, 552);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40001 > 203.0.113.2:51210 flags=S seq=1"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 51210);
+	env_free(v);
+}
+
+/*
+ * Expected connections follow the master's translation
+ * (nf_nat_follow_master) even where no NAT rule would translate them: a
+ * TFTP server and an active-mode FTP server behind dst-nat answer from
+ * their private address, and with no srcnat rule the data leaves with the
+ * public address the client talks to, and the client's packets back reach
+ * the server.
+ */
+static void test_expected_follow_master(void **state)
+{
+	struct env *v = env_new("/ip firewall nat\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=udp "
+				"dst-port=69 to-addresses=192.168.88.20\n"
+				"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp "
+				"dst-port=21 to-addresses=192.168.88.10\n");
+	struct frame f;
+	static const char rrq[] = "\0\1boot.img\0octet";
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:41000 > 203.0.113.2:69", rrq,
+				  sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.20"));
+	assert_int_equal(f.p.ct->helper, CTH_TFTP);
+	/* the server answers from another port of its private address */
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.20:3333 > 198.51.100.7:41000",
+				  "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_TFTP | CTH_EXPECTED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 3333);
+	assert_int_equal(f.p.dst.v4, ip4("198.51.100.7"));
+	assert_int_equal(f.p.dport, 41000);
+	assert_true(pkt_checksums_ok(&f.p));
+	/* the client's acknowledgement to the public address reaches the server */
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:41000 > 203.0.113.2:3333",
+				  "\0\4\0\1", 4), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.20"));
+	assert_int_equal(f.p.dport, 3333);
+	assert_int_equal(f.out.out_if, ifid("ether2"));
+	assert_true(pkt_checksums_ok(&f.p));
+
+	/* active FTP to the server behind dst-nat */
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=S seq=100"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:21 > 198.51.100.7:40000 flags=SA seq=500 ack=101"),
+			 EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=A seq=101 ack=501"),
+			 EV_FORWARD);
+	static const char port_cmd[] = "PORT 198,51,100,7,195,80\r\n";
+	assert_int_equal(run_text(v, &f, "ether1",
+				  "tcp 198.51.100.7:40000 > 203.0.113.2:21 flags=PA seq=101 ack=501",
+				  port_cmd), EV_FORWARD);
+	assert_payload(&f, port_cmd); /* the client is not translated */
+	assert_int_equal(run(v, &f, "ether2", "tcp 192.168.88.10:20 > 198.51.100.7:50000 flags=S seq=7000"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.ct->helper, CTH_FTP | CTH_EXPECTED);
+	assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+	assert_int_equal(f.p.sport, 20);
+	assert_true(pkt_checksums_ok(&f.p));
+	assert_int_equal(run(v, &f, "ether1", "tcp 198.51.100.7:50000 > 203.0.113.2:20 flags=SA seq=9000 ack=7001"),
+			 EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_ESTABLISHED);
+	assert_int_equal(f.p.dst.v4, ip4("192.168.88.10"));
+	assert_int_equal(f.p.dport, 20);
+	assert_true(pkt_checksums_ok(&f.p));
+	env_free(v);
+
+	/* an untranslated master: its expected connection is left to the NAT
+	 * rules (none here), as Linux installs follow_master only for NAT */
+	v = env_new("");
+	assert_int_equal(run_data(v, &f, "ether2", "udp 192.168.88.10:41000 > 198.51.100.7:69", rrq,
+				  sizeof(rrq)), EV_FORWARD);
+	assert_int_equal(run_data(v, &f, "ether1", "udp 198.51.100.7:3333 > 192.168.88.10:41000",
+				  "\0\3\0\1data", 8), EV_FORWARD);
+	assert_int_equal(f.p.ct_state, CT_RELATED);
+	assert_int_equal(f.p.src.v4, ip4("198.51.100.7"));
+	assert_false(f.p.ct->status & (CTS_SRCNAT | CTS_DSTNAT));
+	env_free(v);
+}
+
 static void test_v4_dstnat(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -1817,6 +2037,8 @@ int main(void)
 		cmocka_unit_test(test_helpers_masquerade),
 		cmocka_unit_test(test_ftp_nat),
 		cmocka_unit_test(test_ftp_nat_server),
+		cmocka_unit_test(test_ftp_split),
+		cmocka_unit_test(test_expected_follow_master),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_v4_fasttrack_udp),

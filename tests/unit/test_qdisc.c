@@ -263,7 +263,7 @@ static void test_sfq_perturb_keeps_order(void **state)
 
 static void cake_flowblind(struct qdisc_cfg *c)
 {
-	c->cake_flow_isolation = false;
+	c->cake_flowmode = CAKE_FM_FLOWBLIND;
 }
 
 /* A bulk flow arriving twice as fast as the queue drains, a sparse flow
@@ -307,6 +307,87 @@ static void test_cake_flow_isolation(void **state)
 	assert_true(isolated <= 1);
 	assert_int_equal(lost_iso, 0);
 	assert_true(blind >= 5 || lost_blind > 0);
+}
+
+/* Host fairness. Host A (10.0.0.1) runs 8 bulk flows, host B (10.0.0.2)
+ * one; each flow keeps 20 packets queued while the queue drains at 10M
+ * for 10 s. The share of the bytes that A got. Flows go to 10.9.0.1, or
+ * (spread) A's flow i to 10.9.0.(i+1) and B's to 10.9.0.100; with swap
+ * the hosts are the destinations and the far ends the sources. */
+static double cake_share_of_a(uint8_t mode, bool spread, bool swap)
+{
+	struct qdisc_cfg cfg;
+	qdisc_cfg_default(&cfg, QK_CAKE);
+	cfg.cake_tins = 1;
+	cfg.cake_flowmode = mode;
+	struct qdisc *q = qdisc_create(&cfg, 42);
+	assert_non_null(q);
+	uint32_t outstanding[9] = { 0 };
+	uint64_t bytes[9] = { 0 }, now = 0, end = 10 * SEC;
+
+	while (now < end) {
+		for (uint32_t u = 0; u < 9; u++)
+			for (; outstanding[u] < 20; outstanding[u]++) {
+				struct qpkt *p = pkt(1514, 0x1000u + u * 0x9e3779b9u, u);
+				uint32_t host = u < 8 ? 0x0a000001u : 0x0a000002u;
+				uint32_t far = !spread ? 0x0a090001u : u < 8 ? 0x0a090001u + u : 0x0a090064u;
+				p->src = swap ? far : host;
+				p->dst = swap ? host : far;
+				p->sport = (uint16_t)(40000 + u);
+				p->dport = 443;
+				if (!enq(q, p, now, NULL))
+					break;
+			}
+		struct qpkt *p = deq(q, now, NULL);
+		if (!p) {
+			now += 100000;
+			continue;
+		}
+		bytes[p->user] += p->len;
+		outstanding[p->user]--;
+		now += (uint64_t)p->len * 8 * SEC / 10000000;
+		pkt_free(p);
+	}
+	uint64_t a = 0;
+	for (uint32_t u = 0; u < 8; u++)
+		a += bytes[u];
+	drain_and_destroy(q);
+	return (double)a / (double)(a + bytes[8]);
+}
+
+/* cake-flowmode: per flow, A's 8 flows take 8/9; the host modes give A and
+ * B half each (dual-srchost by source, dual-dsthost by destination,
+ * triple-isolate when the other ends differ, srchost/dsthost/hosts by
+ * making one queue of a host); triple-isolate with everything going to one
+ * destination is per flow again, as in CAKE (that host's load counts all 9). */
+static void test_cake_flowmodes(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t mode;
+		bool spread, swap;
+		double want;
+	} cases[] = {
+		{ "flows", CAKE_FM_FLOWS, false, false, 8.0 / 9 },
+		{ "dual-srchost", CAKE_FM_DUAL_SRCHOST, false, false, 0.5 },
+		{ "dual-srchost, other ends apart", CAKE_FM_DUAL_SRCHOST, true, false, 0.5 },
+		{ "dual-srchost on destination hosts", CAKE_FM_DUAL_SRCHOST, false, true, 8.0 / 9 },
+		{ "dual-dsthost", CAKE_FM_DUAL_DSTHOST, false, true, 0.5 },
+		{ "dual-dsthost on source hosts", CAKE_FM_DUAL_DSTHOST, false, false, 8.0 / 9 },
+		{ "triple-isolate, other ends apart", CAKE_FM_TRIPLE_ISOLATE, true, false, 0.5 },
+		{ "triple-isolate, other ends apart, swapped", CAKE_FM_TRIPLE_ISOLATE, true, true, 0.5 },
+		{ "triple-isolate, one far end", CAKE_FM_TRIPLE_ISOLATE, false, false, 8.0 / 9 },
+		{ "srchost", CAKE_FM_SRCHOST, false, false, 0.5 },
+		{ "dsthost", CAKE_FM_DSTHOST, false, true, 0.5 },
+		{ "hosts", CAKE_FM_HOSTS, false, false, 0.5 },
+		{ "hosts, other ends apart", CAKE_FM_HOSTS, true, false, 8.0 / 9 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double a = cake_share_of_a(cases[i].mode, cases[i].spread, cases[i].swap);
+		if (fabs(a - cases[i].want) > 0.025)
+			fail_msg("cake %s: host A got %.3f of the bytes, want %.3f", cases[i].what, a,
+				 cases[i].want);
+	}
 }
 
 static void test_fq_codel_isolation(void **state)
@@ -607,6 +688,58 @@ static void test_pcq_masks(void **state)
 	if (fabs(a + b - 1e6) > 0.02e6 || fabs(c - 1e6) > 0.02e6 || a < 0.4e6 || b < 0.4e6)
 		fail_msg("pcq /24: 10.0.0.1 %.0f + 10.0.0.2 %.0f bit/s (want 1M together), "
 			 "10.0.1.1 %.0f (want 1M)", a, b, c);
+	drain_and_destroy(q);
+}
+
+static void pcq_dst56_1m(struct qdisc_cfg *c)
+{
+	c->pcq_classifier = 2;
+	c->pcq_dst_mask6 = 56;
+	c->pcq_rate = 1000000;
+}
+
+/* IPv6 under pcq-dst-address6-mask=56 (a mask inside a 32-bit word): the
+ * first two share one pcq-rate, the next /56 has its own, and an IPv4
+ * packet whose address equals the IPv6 ones' first word is apart too. */
+static void test_pcq_masks6(void **state)
+{
+	static const char *const dst[4] = { "2001:db8:0:100::1", "2001:db8:0:1ff:ffff::2",
+					    "2001:db8:0:200::1", "" };
+	struct qdisc *q = mkq(QK_PCQ, pcq_dst56_1m);
+	uint64_t bytes[4] = { 0 };
+	uint32_t outstanding[4] = { 0 };
+	uint8_t a[4][16];
+
+	for (uint32_t u = 0; u < 3; u++)
+		assert_int_equal(parse_ip6(dst[u], a[u]), 0);
+	for (uint64_t now = 0; now < 10 * SEC; now += 100000) {
+		for (uint32_t u = 0; u < 4; u++)
+			for (; outstanding[u] < 10; outstanding[u]++) {
+				struct qpkt *p = pkt(1000, u, u);
+				if (u < 3) {
+					p->family = 6;
+					memcpy(p->dst6, a[u], 16);
+				} else {
+					p->dst = 0x20010db8u;
+				}
+				if (!enq(q, p, now, NULL))
+					break;
+			}
+		struct qpkt *p;
+		while ((p = deq(q, now, NULL))) {
+			if (now >= 1 * SEC)
+				bytes[p->user] += p->len;
+			outstanding[p->user]--;
+			pkt_free(p);
+		}
+	}
+	double r[4];
+	for (uint32_t u = 0; u < 4; u++)
+		r[u] = (double)bytes[u] * 8 / 9;
+	if (fabs(r[0] + r[1] - 1e6) > 0.02e6 || r[0] < 0.4e6 || r[1] < 0.4e6 ||
+	    fabs(r[2] - 1e6) > 0.02e6 || fabs(r[3] - 1e6) > 0.02e6)
+		fail_msg("pcq /56: %.0f + %.0f bit/s (want 1M together), other /56 %.0f, "
+			 "IPv4 %.0f (want 1M each)", r[0], r[1], r[2], r[3]);
 	drain_and_destroy(q);
 }
 
@@ -977,6 +1110,8 @@ static void test_cfg_builtins(void **state)
 	assert_int_equal(c.pcq_total_limit, 2000);
 	assert_int_equal(c.pcq_src_mask, 32);
 	assert_int_equal(c.pcq_dst_mask, 32);
+	assert_int_equal(c.pcq_src_mask6, 128);
+	assert_int_equal(c.pcq_dst_mask6, 128);
 	assert_int_equal(c.pcq_burst_time_ns, 10 * SEC);
 	assert_int_equal(qdisc_cfg_from_store(f->st, "pcq-download-default", &c), 0);
 	assert_int_equal(c.pcq_classifier, 2);
@@ -1009,7 +1144,7 @@ static void test_cfg_user_types(void **state)
 
 	run(f, "/queue type add name=users kind=pcq pcq-rate=2M pcq-limit=40 pcq-total-limit=500 "
 	       "pcq-classifier=dst-address,dst-port pcq-dst-address-mask=24 pcq-burst-rate=4M "
-	       "pcq-burst-threshold=3M pcq-burst-time=20s");
+	       "pcq-burst-threshold=3M pcq-burst-time=20s pcq-dst-address6-mask=64");
 	assert_int_equal(qdisc_cfg_from_store(f->st, "users", &c), 0);
 	assert_int_equal(c.kind, QK_PCQ);
 	assert_int_equal(c.pcq_rate, 2000000);
@@ -1018,6 +1153,8 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(c.pcq_classifier, 2 | 8);
 	assert_int_equal(c.pcq_dst_mask, 24);
 	assert_int_equal(c.pcq_src_mask, 32);
+	assert_int_equal(c.pcq_dst_mask6, 64);
+	assert_int_equal(c.pcq_src_mask6, 128);
 	assert_int_equal(c.pcq_burst_rate, 4000000);
 	assert_int_equal(c.pcq_burst_threshold, 3000000);
 	assert_int_equal(c.pcq_burst_time_ns, 20 * SEC);
@@ -1057,7 +1194,7 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(c.kind, QK_CAKE);
 	assert_int_equal(c.cake_bandwidth, 50000000);
 	assert_int_equal(c.cake_tins, 4);
-	assert_false(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_FLOWBLIND);
 	assert_int_equal(c.fq_interval_ns, 40 * MS);
 	assert_int_equal(c.fq_target_ns, 2 * MS);
 
@@ -1065,8 +1202,25 @@ static void test_cfg_user_types(void **state)
 	assert_int_equal(qdisc_cfg_from_store(f->st, "ckd", &c), 0);
 	assert_int_equal(c.cake_bandwidth, 0);
 	assert_int_equal(c.cake_tins, 3);
-	assert_true(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_TRIPLE_ISOLATE);
 	assert_int_equal(c.fq_target_ns, 5 * MS);
+
+	/* every flow mode by its RouterOS name */
+	static const char *const modes[] = { "flowblind", "srchost", "dsthost", "hosts", "flows",
+					     "dual-srchost", "dual-dsthost", "triple-isolate" };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char cmd[128], name[16];
+		snprintf(name, sizeof(name), "ck%zu", i);
+		snprintf(cmd, sizeof(cmd), "/queue type add name=%s kind=cake cake-flowmode=%s",
+			 name, modes[i]);
+		run(f, cmd);
+		assert_int_equal(qdisc_cfg_from_store(f->st, name, &c), 0);
+		assert_int_equal(c.cake_flowmode, i);
+		struct qdisc *q = qdisc_create(&c, 1);
+		assert_non_null(q);
+		assert_true(enq(q, user_pkt(1, 100), 0, NULL));
+		drain_and_destroy(q);
+	}
 
 	run(f, "/queue type add name=r kind=red red-min-threshold=5 red-max-threshold=20 "
 	       "red-limit=30 red-burst=8");
@@ -1116,7 +1270,7 @@ static void test_defaults(void **state)
 	qdisc_cfg_default(&c, QK_CAKE);
 	assert_int_equal(c.cake_bandwidth, 0);
 	assert_int_equal(c.cake_tins, 3);
-	assert_true(c.cake_flow_isolation);
+	assert_int_equal(c.cake_flowmode, CAKE_FM_TRIPLE_ISOLATE);
 	qdisc_cfg_default(&c, QK_BFIFO);
 	assert_int_equal(c.bfifo_limit, 15000);
 	qdisc_cfg_default(&c, QK_PCQ);
@@ -1135,6 +1289,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sfq_perturb_keeps_order, reset_live),
 		cmocka_unit_test_setup(test_fq_codel_isolation, reset_live),
 		cmocka_unit_test_setup(test_cake_flow_isolation, reset_live),
+		cmocka_unit_test_setup(test_cake_flowmodes, reset_live),
 		cmocka_unit_test_setup(test_fq_codel_limit, reset_live),
 		cmocka_unit_test_setup(test_codel_drops, reset_live),
 		cmocka_unit_test_setup(test_codel_ecn, reset_live),
@@ -1143,6 +1298,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pcq_equal_share, reset_live),
 		cmocka_unit_test_setup(test_pcq_rate, reset_live),
 		cmocka_unit_test_setup(test_pcq_masks, reset_live),
+		cmocka_unit_test_setup(test_pcq_masks6, reset_live),
 		cmocka_unit_test_setup(test_pcq_burst, reset_live),
 		cmocka_unit_test_setup(test_pcq_limits, reset_live),
 		cmocka_unit_test_setup(test_pcq_slot_reuse, reset_live),

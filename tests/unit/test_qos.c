@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,8 @@ struct load {
 	uint64_t next_ns;
 	uint64_t bytes;        /* delivered in the measured window */
 	struct qos_meta m;
+	uint8_t src6[16], dst6[16]; /* when src and dst are IPv6 */
+	bool v6;
 	const char *mark;
 	const char *in_if;     /* "ether2" when not given */
 };
@@ -245,8 +248,14 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 		memset(&l[i].m, 0, sizeof(l[i].m));
 		l[i].m.in_if = (uint16_t)name_intern(NS_IFACE, l[i].in_if ? l[i].in_if : "ether2");
 		l[i].m.out_if = (uint16_t)name_intern(NS_IFACE, l[i].out_if);
-		assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
-		assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
+		l[i].v6 = strchr(l[i].src, ':') != NULL;
+		if (l[i].v6) {
+			assert_int_equal(parse_ip6(l[i].src, l[i].src6), 0);
+			assert_int_equal(parse_ip6(l[i].dst, l[i].dst6), 0);
+		} else {
+			assert_int_equal(parse_ip4(l[i].src, &l[i].m.src), 0);
+			assert_int_equal(parse_ip4(l[i].dst, &l[i].m.dst), 0);
+		}
 		l[i].m.packet_mark = l[i].mark ? name_intern(NS_MARK, l[i].mark) : 0;
 		/* staggered, so that packets of equal loads arrive in turn */
 		l[i].next_ns = t0 + i * (8000ull * NS / l[i].offered_bps) / n;
@@ -267,6 +276,11 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 			p->user = (uint32_t)i;
 			p->src = l[i].m.src;
 			p->dst = l[i].m.dst;
+			if (l[i].v6) {
+				p->family = 6;
+				memcpy(p->src6, l[i].src6, 16);
+				memcpy(p->dst6, l[i].dst6, 16);
+			}
 			p->hash = (uint32_t)i * 0x9e3779b9u + 1;
 			if (!qos_enqueue(f->q, p, &l[i].m, t, &dropped))
 				free(p);
@@ -365,6 +379,8 @@ static void test_rates(void **state)
 #define UP(s_, d_) { .src = s_, .dst = d_, .out_if = "ether1", .offered_bps = 20000000 }
 #define UPM(s_, m_) { .src = s_, .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000, \
 		      .mark = m_ }
+#define UPM6(s_, m_) { .src = s_, .dst = "2001:db8:ffff::1", .out_if = "ether1", \
+		       .offered_bps = 20000000, .mark = m_ }
 #define DOWN(d_) { .src = "1.1.1.1", .dst = d_, .out_if = "ether2", .offered_bps = 20000000, \
 		   .in_if = "ether1" }
 	static const struct {
@@ -397,6 +413,12 @@ static void test_rates(void **state)
 		  "queue=pcq-upload-default/pcq-download-default\n",
 		  { UP("192.168.88.10", "1.1.1.1"), UP("192.168.88.20", "1.1.1.1"),
 		    UP("192.168.88.30", "1.1.1.1") }, { 4.0 / 3, 4.0 / 3, 4.0 / 3 } },
+		{ "pcq: IPv4 and IPv6 hosts are sub-queues of their own",
+		  "/queue type add name=pcq46 kind=pcq pcq-classifier=src-address "
+		  "pcq-src-address-mask=24\n"
+		  "/queue tree add name=up parent=global packet-mark=x max-limit=6M queue=pcq46\n",
+		  { UPM6("2001:db8:0:1::10", "x"), UPM6("2001:db8:0:1::20", "x"),
+		    UPM("192.168.88.10", "x") }, { 2, 2, 2 } },
 		{ "children of a simple queue share its max-limit",
 		  "/queue simple\n"
 		  "add name=p target=192.168.88.0/24 max-limit=4M/4M\n"
@@ -414,6 +436,7 @@ static void test_rates(void **state)
 	};
 #undef UP
 #undef UPM
+#undef UPM6
 #undef DOWN
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct fx *f = build(cases[k].script);
@@ -430,6 +453,44 @@ static void test_rates(void **state)
 				fail_msg("%s: load %zu got %.3f Mbit/s, want %.3f", cases[k].what, i, got,
 					 want);
 		}
+		done(f);
+	}
+}
+
+/* pcq over IPv6 on a 6M tree leaf, every host offering 20M: under
+ * pcq-src-address6-mask=64 the two hosts of 2001:db8:0:1::/64 are one
+ * sub-queue and share what the host of the other /64 gets alone; under
+ * the default 128 each host has its own. */
+static void test_pcq_ipv6(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mask;
+		double want01, want2;
+	} cases[] = { { " pcq-src-address6-mask=64", 3, 3 }, { "", 4, 2 } };
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char script[256];
+		snprintf(script, sizeof(script),
+			 "/queue type add name=pcq6 kind=pcq pcq-classifier=src-address%s\n"
+			 "/queue tree add name=up parent=global packet-mark=x max-limit=6M "
+			 "queue=pcq6\n", cases[k].mask);
+		struct fx *f = build(script);
+		struct load l[3] = {
+			{ .src = "2001:db8:0:1::10", .dst = "2001:db8:ffff::1", .out_if = "ether1",
+			  .offered_bps = 20000000, .mark = "x" },
+			{ .src = "2001:db8:0:1::20", .dst = "2001:db8:ffff::1", .out_if = "ether1",
+			  .offered_bps = 20000000, .mark = "x" },
+			{ .src = "2001:db8:0:2::10", .dst = "2001:db8:ffff::1", .out_if = "ether1",
+			  .offered_bps = 20000000, .mark = "x" },
+		};
+		run_loads(f, l, 3, 1 * NS, 2 * NS, 12 * NS);
+		drain(f, l, 3);
+		double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS), c = mbps(&l[2], 10 * NS);
+		if (fabs(a + b - cases[k].want01) > 0.02 * cases[k].want01 ||
+		    fabs(c - cases[k].want2) > 0.02 * cases[k].want2 || a < 0.5 || b < 0.5)
+			fail_msg("pcq6%s: %.3f + %.3f Mbit/s from the first /64 (want %.1f), %.3f "
+				 "from the second (want %.1f)", cases[k].mask, a, b, cases[k].want01, c,
+				 cases[k].want2);
 		done(f);
 	}
 }
@@ -707,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_pcq_ipv6),
 		cmocka_unit_test(test_bucket_size),
 		cmocka_unit_test(test_simple_total),
 		cmocka_unit_test(test_simple_total_burst),
