@@ -575,6 +575,7 @@ static int router_main(int argc, char **argv)
 	if (!r.dp)
 		goto out;
 	dataplane_set_clock(r.dp, mono_ns, NULL);
+	dataplane_load(r.dp, r.st);
 	dataplane_set_qos(r.dp, q);
 	loop_timer(l, 100, 100, router_tick, &r);
 	loop_timer(l, 0, 200, router_stats, &r);
