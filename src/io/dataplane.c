@@ -802,7 +802,7 @@ static void reject(struct dataplane *dp, const struct engine_out *o)
 static void fix_partial_csum(uint8_t *data, uint32_t len)
 {
 	struct pkt t = { .data = data, .len = len, .cap = len };
-	if (pkt_parse(&t, true, false) == DR_NONE && t.family == 4 && (t.flags & PKT_F_L4) &&
+	if (pkt_parse(&t, true, false) == DR_NONE && t.family && (t.flags & PKT_F_L4) &&
 	    !(t.flags & PKT_F_FRAGMENT))
 		pkt_fix_checksums(&t);
 }
