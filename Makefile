@@ -10,13 +10,13 @@ else
 WARN    += -Wno-format-truncation
 endif
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(OPT) -MMD -MP
-LDLIBS  += -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lm -lpthread
+LDLIBS  += -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lxdp -lbpf -lm -lpthread
 
 BUILD   ?= build
 DB      ?= var/rosfw.db
 
 # Debian packages the build and the tests need (header or tool -> package).
-DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev python3-librouteros python3-requests curl clang iperf3 nftables irtt
+DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev libxdp-dev libbpf-dev python3-librouteros python3-requests curl clang iperf3 nftables irtt
 
 SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/io/*.c src/mgmt/*.c src/daemon/*.c src/lint/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
@@ -25,13 +25,14 @@ OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit integration asan fuzz bench clean
+.PHONY: all deps run test unit integration asan fuzz bench bench-fwd clean
 
 all: deps $(BUILD)/rosfw
 
-# Installs what is missing, once; a clear message when that is not possible.
+# Installs what is missing, once (again when the Makefile, and so perhaps
+# DEB_PKGS, changed); a clear message when that is not possible.
 deps: $(BUILD)/.deps
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -77,6 +78,11 @@ $(BUILD)/tests/mkpcap: tests/tools/mkpcap.c $(BUILD)/librosfw.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS)
 
+# the io contract on a veth pair, per backend (tests/lab/xdp.sh)
+$(BUILD)/tests/iotest: tests/tools/iotest.c $(BUILD)/librosfw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS)
+
 # The router on var/rosfw.db (the default configuration on first start, with
 # the admin password printed once), the SOHO traffic profile flowing through
 # virtual interfaces, and its console on this terminal. /quit or Ctrl-C on an
@@ -85,7 +91,7 @@ run: all
 	@mkdir -p $(dir $(DB))
 	$(BUILD)/rosfw run --console --db $(DB) --traffic examples/traffic/soho.json
 
-unit: $(TEST_BIN) $(BUILD)/tests/mkpcap
+unit: $(TEST_BIN) $(BUILD)/tests/mkpcap $(BUILD)/tests/iotest
 
 # The fuzz smoke run is part of the plain test; the sanitizer run skips it
 # (the fuzz targets carry ASan and UBSan already).
@@ -111,7 +117,7 @@ build-fuzz/librosfw.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 build-fuzz/%: fuzz/%.c build-fuzz/librosfw.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/librosfw.a \
-	  -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lm -lpthread
+	  -lsqlite3 -ledit -lpcap -ljansson -lsodium -lmicrohttpd -lgnutls -lxdp -lbpf -lm -lpthread
 
 fuzz: $(FUZZ_BIN)
 
@@ -125,6 +131,15 @@ bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do taskset -c 0 $$b || exit 1; done
 	@BUILD=$(BUILD) bench/bench_mgmt.sh
 	@BUILD=$(BUILD) bench/live.sh
+
+# 64-byte UDP forwarding, --io af_packet against af_xdp, on a veth lab
+# (namespaces: run it under flock /tmp/rosfw-test.lock)
+$(BUILD)/bench/udpflood: bench/udpflood.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench-fwd: all $(BUILD)/bench/udpflood
+	@BUILD=$(BUILD) bench/bench_fwd.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

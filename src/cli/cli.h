@@ -20,6 +20,9 @@ struct cli_store {
 /* Options every subcommand takes: --db PATH, --no-defaults, --files DIR.
  * Removes them from argv (argc updated). Returns 0 or -1 with a message. */
 int cli_open(struct cli_store *cs, int *argc, char **argv);
+/* The same, for a command that only reads (write false): it may run beside
+ * a live router; one that writes must own the store (store_claim). */
+int cli_open_for(struct cli_store *cs, int *argc, char **argv, bool write);
 void cli_close(struct cli_store *cs);
 /* Prints the session's warnings and output, clearing them. */
 void cli_flush(struct cli_store *cs);

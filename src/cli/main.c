@@ -33,6 +33,11 @@ static void usage(FILE *f)
 
 int cli_open(struct cli_store *cs, int *argc, char **argv)
 {
+	return cli_open_for(cs, argc, argv, true);
+}
+
+int cli_open_for(struct cli_store *cs, int *argc, char **argv, bool write)
+{
 	const char *db = getenv("ROSFW_DB");
 	const char *files = getenv("ROSFW_FILES");
 	bool defaults = true;
@@ -66,8 +71,10 @@ int cli_open(struct cli_store *cs, int *argc, char **argv)
 			mkdir(dir, 0755);
 		}
 	}
-	if (store_open(&cs->st, db, &e) < 0) {
+	if (store_open(&cs->st, db, &e) < 0 || (write && store_claim(cs->st, &e) < 0)) {
 		fprintf(stderr, "rosfw: %s\n", e.msg);
+		store_close(cs->st);
+		cs->st = NULL;
 		return -1;
 	}
 	conf_session_init(&cs->s, cs->st, "admin");

@@ -121,7 +121,7 @@ int import_main(int argc, char **argv)
 int export_main(int argc, char **argv)
 {
 	struct cli_store cs;
-	if (cli_open(&cs, &argc, argv) < 0)
+	if (cli_open_for(&cs, &argc, argv, false) < 0)
 		return 1;
 	unsigned flags = 0;
 	char path[160] = "";

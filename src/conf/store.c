@@ -1,5 +1,8 @@
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,7 @@ struct listener {
 
 struct store {
 	sqlite3 *db;
+	int lock_fd;            /* store_claim's lock file, -1 = none */
 	bool is_new;
 	bool persistent;
 	struct table *tables;
@@ -441,6 +445,7 @@ int store_open(struct store **out, const char *path, struct err *e)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	*out = NULL;
+	st->lock_fd = -1;
 	if (!path)
 		path = ":memory:";
 	st->persistent = strcmp(path, ":memory:") != 0;
@@ -548,7 +553,48 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->st_hdel);
 	if (st->db)
 		sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
+}
+
+/*
+ * One writer per store file: SQLite would serialise two processes'
+ * transactions, but each keeps the configuration (and its next ids) in
+ * memory, so a second writer's changes would collide with the first's
+ * ids and stay unseen by it. The claim is an flock on PATH.lock, which
+ * the kernel drops when the process ends however it ends.
+ */
+int store_claim(struct store *st, struct err *e)
+{
+	if (!st->persistent || st->lock_fd >= 0)
+		return 0;
+	const char *db = sqlite3_db_filename(st->db, "main");
+	char lp[4096];
+	snprintf(lp, sizeof(lp), "%s.lock", db ? db : "");
+	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set(e, "cannot open %s: %s", lp, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		close(fd);
+		err_set(e, "%s is in use by another rosfw process%s%s%s: change a running router "
+			   "through `rosfw console`", db, pid[0] ? " (pid " : "", pid,
+			pid[0] ? ")" : "");
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n) {
+		/* the lock holds without the note */
+	}
+	st->lock_fd = fd;
+	return 0;
 }
 
 bool store_is_new(const struct store *st)

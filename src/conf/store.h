@@ -42,6 +42,10 @@ struct store;
 /* path NULL or ":memory:" gives a private in-memory store. */
 int store_open(struct store **out, const char *path, struct err *e);
 void store_close(struct store *st);
+/* Makes this process the store's one writer (a running router, an offline
+ * command that changes it); -1 with a message naming the holder when
+ * another process is. No-op for an in-memory store. */
+int store_claim(struct store *st, struct err *e);
 /* True when the store was created by this open (no configuration yet). */
 bool store_is_new(const struct store *st);
 

@@ -723,7 +723,7 @@ int daemon_main(const struct daemon_opts *o)
 		snprintf(d->sock_path, sizeof(d->sock_path), "%s", o->socket);
 	else
 		snprintf(d->sock_path, sizeof(d->sock_path), "%s/rosfw.sock", dir);
-	if (store_open(&d->st, db, &e) < 0)
+	if (store_open(&d->st, db, &e) < 0 || store_claim(d->st, &e) < 0)
 		goto out;
 	if (store_recovered(d->st))
 		conf_log("system,error,critical", "%s", store_recovered(d->st));

@@ -8,10 +8,13 @@
 
 #include "cli/cli.h"
 #include "daemon.h"
+#include "io/io.h"
 
 int run_main(int argc, char **argv)
 {
 	struct daemon_opts o = { 0 };
+	struct err e;
+	err_clear(&e);
 	static const char *ifaces[64];
 	size_t nifaces = 0;
 	o.db = getenv("ROSFW_DB");
@@ -42,11 +45,16 @@ int run_main(int argc, char **argv)
 				return 2;
 			}
 			o.ct_max_entries = (uint32_t)n;
-		}
-		else {
+		} else if (!strcmp(argv[i], "--io") && v && io_select(argv[i + 1], &e) == 0) {
+			i++;
+		} else if (!strcmp(argv[i], "--io") && v) {
+			fprintf(stderr, "rosfw run: %s\n", e.msg);
+			return 2;
+		} else {
 			fprintf(stderr, "usage: rosfw run [--db PATH] [--socket PATH] [--admin-password P]\n"
 					"                 [--files DIR] [--console] [--no-services] [--traffic PROFILE.json]\n"
-					"                 [--iface ROUTEROS-NAME=LINUX-NAME ...] [--ct-max-entries N]\n");
+					"                 [--iface ROUTEROS-NAME=LINUX-NAME ...] [--ct-max-entries N]\n"
+					"                 [--io af_packet|af_xdp|auto]\n");
 			return 2;
 		}
 	}

@@ -101,6 +101,8 @@ struct flow_set {
 	_Alignas(64) struct flow way[2];
 };
 
+_Static_assert(RH_MAX <= 16, "engine.hooks holds a bit per hook");
+
 static bool flows_alloc(struct engine *en);
 _Static_assert(sizeof(struct flow_set) == 64, "one cache line per set");
 
@@ -131,6 +133,7 @@ struct engine {
 	uint16_t flow_gen;             /* bumped by engine_load: cached routes are stale */
 	uint64_t flow_k0, flow_k1;     /* flow cache hash key */
 	uint64_t fast_hits;            /* packets the flow cache forwarded */
+	uint16_t hooks[2][RT_MAX];     /* [IPv6][table]: bit h set when hook h has rules */
 	bool has_fasttrack;            /* some rule has action=fasttrack-connection */
 	uint8_t trace_family;          /* family of the packet being traced (rule lines) */
 };
@@ -664,6 +667,12 @@ int engine_load(struct engine *en, struct store *st, struct err *e)
 	cth_load(en->cth, st);
 	ruleset_free(en->rs);
 	en->rs = rs;
+	memset(en->hooks, 0, sizeof(en->hooks));
+	for (unsigned f = 0; f < 2; f++)
+		for (unsigned t = 0; t < RT_MAX; t++)
+			for (unsigned h = 0; h < RH_MAX; h++)
+				if (rs_hook_used(rs, f ? 6 : 4, (enum rs_table)t, (enum rs_hook)h))
+					en->hooks[f][t] |= (uint16_t)(1u << h);
 	if (++en->flow_gen == 0) { /* 0 marks an empty slot: start over */
 		en->flow_gen = 1;
 		if (en->flows)
@@ -1215,7 +1224,7 @@ static bool hook(struct engine *en, struct pkt *p, enum rs_table t, enum rs_hook
 		 uint64_t now, struct rs_verdict *v, struct engine_out *out)
 {
 	memset(v, 0, sizeof(*v));
-	if (!en->rs || !rs_hook_used(en->rs, p->family, t, h))
+	if (!(en->hooks[p->family == 6][t] & (1u << h)))
 		return true;
 	struct rs_ctx c;
 	rs_ctx_init(en, &c, p, now);

@@ -75,15 +75,16 @@ static uint64_t sum_words(const uint8_t *d, size_t n, uint64_t acc)
 	uint64_t s = 0;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, d + i, 8);
-		s += (w & 0xffffffffu) + (w >> 32);
+	for (; i + 4 <= n; i += 4) {
+		uint32_t w;
+		memcpy(&w, d + i, 4);
+		s += w;
 	}
-	for (; i + 2 <= n; i += 2) {
+	if (i + 2 <= n) {
 		uint16_t w;
 		memcpy(&w, d + i, 2);
 		s += w;
+		i += 2;
 	}
 	if (i < n) {
 		const uint8_t tail[2] = { d[i], 0 };
@@ -91,8 +92,11 @@ static uint64_t sum_words(const uint8_t *d, size_t n, uint64_t acc)
 		memcpy(&w, tail, 2);
 		s += w;
 	}
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
+	/* under 2^32 words of 32 bits: four folds reach 16 bits */
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	s = (uint16_t)(s << 8 | s >> 8);
 #endif
@@ -721,19 +725,26 @@ static bool v4_hdr_csum_bad(const struct pkt *p)
 	       cksum(p->data + p->l3_off, (uint32_t)(p->l4_off - p->l3_off), 0) != 0;
 }
 
+static enum drop_reason l4_csum_check(const struct pkt *p);
+
 enum drop_reason pkt_check_csum(const struct pkt *p, enum drop_reason r)
 {
 	if (v4_hdr_csum_bad(p))
 		return DR_BAD_IPV4_CSUM;
-	return r == DR_NONE ? pkt_verify_csum(p, true) : r;
+	return r == DR_NONE ? l4_csum_check(p) : r;
 }
 
 enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4)
 {
 	if (v4_hdr_csum_bad(p))
 		return DR_BAD_IPV4_CSUM;
+	return l4 ? l4_csum_check(p) : DR_NONE;
+}
+
+static enum drop_reason l4_csum_check(const struct pkt *p)
+{
 	/* a fragment's checksum covers the whole datagram: checked reassembled */
-	if (!l4 || !(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT))
+	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT))
 		return DR_NONE;
 	bool v6 = p->family == 6;
 	switch (p->proto) {

@@ -15,18 +15,16 @@
  * up, and GRO/LRO are turned off so frames arrive as they were on the wire.
  */
 #include "io.h"
+#include "ifctl.h"
 
 #include <errno.h>
-#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/sockios.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -49,37 +47,6 @@ struct afp {
 	bool finished;          /* the block is read through: release before the next burst */
 };
 
-static int ifreq_ioctl(int fd, const char *ifname, unsigned long req, struct ifreq *ifr)
-{
-	memset(ifr->ifr_name, 0, sizeof(ifr->ifr_name));
-	memcpy(ifr->ifr_name, ifname, strnlen(ifname, IF_NAMESIZE - 1));
-	return ioctl(fd, req, ifr);
-}
-
-static void ethtool_off(int fd, const char *ifname)
-{
-	struct ifreq ifr;
-	struct ethtool_value ev = { .cmd = ETHTOOL_SGRO, .data = 0 };
-	ifr.ifr_data = (void *)&ev;
-	(void)ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr);
-	ev = (struct ethtool_value){ .cmd = ETHTOOL_GFLAGS };
-	ifr.ifr_data = (void *)&ev;
-	if (ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr) == 0 && (ev.data & ETH_FLAG_LRO)) {
-		ev.cmd = ETHTOOL_SFLAGS;
-		ev.data &= ~(uint32_t)ETH_FLAG_LRO;
-		(void)ifreq_ioctl(fd, ifname, SIOCETHTOOL, &ifr);
-	}
-}
-
-static void refresh_addr(struct afp *a)
-{
-	struct ifreq ifr;
-	if (ifreq_ioctl(a->h.fd, a->h.ifname, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(a->h.mac, ifr.ifr_hwaddr.sa_data, 6);
-	if (ifreq_ioctl(a->h.fd, a->h.ifname, SIOCGIFMTU, &ifr) == 0)
-		a->h.mtu = (uint32_t)ifr.ifr_mtu;
-}
-
 static void afp_close(struct io_handle *h)
 {
 	struct afp *a = (struct afp *)h;
@@ -95,6 +62,8 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 	struct afp *a = xcalloc(1, sizeof(*a));
 	a->h.ops = &io_afpacket_ops;
 	a->h.fd = -1;
+	a->h.ctl_fd = -1;
+	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V3");
 	snprintf(a->h.ifname, sizeof(a->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -149,13 +118,9 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		err_set(e, "%s: promiscuous mode: %s", ifname, strerror(errno));
 		goto fail;
 	}
-	struct ifreq ifr;
-	if (ifreq_ioctl(fd, ifname, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
-		ifr.ifr_flags |= IFF_UP;
-		(void)ifreq_ioctl(fd, ifname, SIOCSIFFLAGS, &ifr);
-	}
-	ethtool_off(fd, ifname);
-	refresh_addr(a);
+	a->h.ctl_fd = fd;
+	ifctl_prepare(fd, ifname, false);
+	(void)ifctl_link(fd, &a->h);
 	return &a->h;
 fail:
 	afp_close(&a->h);
@@ -262,7 +227,6 @@ static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint3
 
 static enum io_link afp_link(struct io_handle *h)
 {
-	struct afp *a = (struct afp *)h;
 	int err = 0;
 	socklen_t el = sizeof(err);
 	(void)getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &el);
@@ -270,13 +234,7 @@ static enum io_link afp_link(struct io_handle *h)
 	socklen_t sl = sizeof(st);
 	if (getsockopt(h->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
 		h->rx_ring_drops += st.tp_drops;
-	struct ifreq ifr;
-	if (ifreq_ioctl(h->fd, h->ifname, SIOCGIFINDEX, &ifr) < 0 || ifr.ifr_ifindex != h->ifindex)
-		return IO_LINK_GONE;
-	if (ifreq_ioctl(h->fd, h->ifname, SIOCGIFFLAGS, &ifr) < 0)
-		return IO_LINK_GONE;
-	refresh_addr(a);
-	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING) ? IO_LINK_UP : IO_LINK_DOWN;
+	return ifctl_link(h->fd, h);
 }
 
 const struct io_ops io_afpacket_ops = {
@@ -288,10 +246,3 @@ const struct io_ops io_afpacket_ops = {
 	.link = afp_link,
 	.close = afp_close,
 };
-
-const struct io_ops *io_ops_find(const char *name)
-{
-	if (!strcmp(name, "af_packet") || !strcmp(name, "afpacket"))
-		return &io_afpacket_ops;
-	return NULL;
-}

@@ -973,7 +973,7 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 	if (!di->h) {
 		struct err e;
 		err_clear(&e);
-		di->h = io_afpacket_ops.open(di->lnx, &e);
+		di->h = io_open(di->lnx, &e);
 		if (!di->h)
 			return;
 		di->ring_seen = 0;
@@ -1200,7 +1200,7 @@ static void take_over(struct dp_if *di)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", di->lnx);
 	ifr.ifr_addr.sa_family = AF_INET;
-	if (ioctl(di->h->fd, SIOCGIFADDR, &ifr) == 0) {
+	if (ioctl(di->h->ctl_fd, SIOCGIFADDR, &ifr) == 0) {
 		fprintf(stderr, "rosfw: warning: %s has a kernel IPv4 address: the kernel answers "
 				"on it beside rosfw; remove it (ip addr flush dev %s)\n",
 			di->lnx, di->lnx);
@@ -1248,7 +1248,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 		di->dp = dp;
 		di->port = di;
 		di->ifid = (uint16_t)name_intern(NS_IFACE, di->ros);
-		di->h = io_afpacket_ops.open(di->lnx, e);
+		di->h = io_open(di->lnx, e);
 		if (!di->h) {
 			char m[sizeof(e->msg)];
 			snprintf(m, sizeof(m), "%s", e->msg);

@@ -1,11 +1,16 @@
 /*
  * io: packet I/O on a Linux interface behind a small ops table, so the
- * dataplane does not care which backend moves its frames. The first
- * backend is AF_PACKET (afpacket.c): a TPACKET_V3 receive ring and
- * batched sendmmsg on the same socket; AF_XDP comes next behind the same
- * table.
- * A handle owns one socket and its ring; its fd is pollable (POLLIN: a
- * ring block is ready; POLLERR: the link went down, read with io_link).
+ * dataplane does not care which backend moves its frames. AF_PACKET
+ * (afpacket.c): a TPACKET_V3 receive ring and batched sendmmsg on the same
+ * socket, on any interface. AF_XDP (afxdp.c): libxdp's default XDP program
+ * steers every frame of the interface's receive queue into a UMEM shared
+ * with rosfw, zero-copy where the driver can, else copy mode; it needs an
+ * interface with one receive queue and XDP support (native, or the
+ * kernel's generic mode). io_open picks the backend the process selected
+ * (io_select): one of them, or "auto", AF_XDP with AF_PACKET as fallback.
+ * A handle owns one socket and its ring; its fd is pollable (POLLIN: frames
+ * are ready; AF_PACKET also gives POLLERR when the link went down, AF_XDP
+ * does not: link state is read with io_link, which callers poll anyway).
  * Received frames point into the ring and stay valid, and writable, until
  * the next rx_burst or rx_release on that handle: a frame that must live
  * longer (queued for QoS) is copied by the caller. tx_burst copies.
@@ -44,7 +49,9 @@ struct io_handle {
 	uint8_t mac[6];
 	uint32_t mtu;
 	char ifname[IF_NAMESIZE];
+	int ctl_fd;             /* for interface ioctls (SIOCGIF*): fd is not one for AF_XDP */
 	uint64_t rx_ring_drops; /* frames the kernel could not put in the ring */
+	char detail[160];       /* how it runs, for the log ("AF_XDP native, zero-copy") */
 };
 
 struct io_ops {
@@ -60,9 +67,24 @@ struct io_ops {
 };
 
 extern const struct io_ops io_afpacket_ops;
+extern const struct io_ops io_afxdp_ops;
 
-/* The backend by name ("af_packet"), NULL if unknown. */
+/* The backend by name ("af_packet", "af_xdp"), NULL if unknown. */
 const struct io_ops *io_ops_find(const char *name);
+
+/* The backend io_open uses from now on in this process: "af_packet",
+ * "af_xdp" or "auto". Before any call, the environment's ROSFW_IO, else
+ * "af_packet". Returns -1 and fills e for another name, changing nothing. */
+int io_select(const char *mode, struct err *e);
+const char *io_selected(void);
+/* Opens ifname with the selected backend. In "auto" mode, when AF_XDP
+ * cannot open it, AF_PACKET does, and why is logged (interface,info). */
+struct io_handle *io_open(const char *ifname, struct err *e);
+
+/* An unfragmented IPv4 TCP or UDP frame whose checksum field holds only
+ * the pseudo-header's sum: what a sender that left the checksum to a NIC
+ * (CHECKSUM_PARTIAL) puts on a veth. For backends that are not told. */
+bool io_csum_looks_partial(const uint8_t *frame, uint32_t len);
 
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {

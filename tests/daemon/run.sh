@@ -125,6 +125,18 @@ expect_contains "$out" "bogus"
 # a second router on the same socket is refused
 "$ROSFW" run --db "$T/other.db" --socket "$sock" >"$T/second.log" 2>&1 && fail "second router started"
 expect_contains "$(cat "$T/second.log")" "another rosfw is running"
+# one writer per store: an offline command that changes the live router's
+# store is refused (its ids would collide with the router's) and changes
+# nothing; one that only reads runs beside it
+"$ROSFW" run --db "$db" --socket "$T/third.sock" >"$T/third.log" 2>&1 && fail "second router on one store"
+expect_contains "$(cat "$T/third.log")" "in use by another rosfw process (pid $pid)"
+out=$("$ROSFW" --db "$db" exec '/ip firewall filter add chain=input comment=offline' 2>&1) &&
+	fail "an offline change of a live store was accepted: $out"
+expect_contains "$out" "through \`rosfw console\`"
+out=$("$ROSFW" --db "$db" export 2>&1) || fail "export beside a live router: $out"
+expect_contains "$out" "comment=live"
+out=$(con '/ip firewall filter print count-only where comment=offline')
+expect_contains "$out" "0"
 
 # /user active: each console connection while it is connected; admin's
 # last-logged-in set by the attach

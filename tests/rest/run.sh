@@ -10,10 +10,20 @@ set -u
 . "$(dirname "$0")/../cli/lib.bash"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
-WWW=18080
+# free ports, so that another run of the suite on the machine cannot collide
+ports=$($PY - <<'EOF2'
+import socket
+socks = []
+for _ in range(6):
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    socks.append(s)
+print(' '.join(str(s.getsockname()[1]) for s in socks))
+EOF2
+)
+read -r WWW WWW2 API APISSL WWWSSL FRESH_WWW <<<"$ports"
 H=http://127.0.0.1:$WWW/rest
-HS=https://127.0.0.1:18443/rest
-FRESH_WWW=18090
+HS=https://127.0.0.1:$WWWSSL/rest
 
 if ! "$ROSFW" run --help 2>&1 | grep -q 'usage: rosfw run'; then
 	echo "SKIP: $ROSFW has no 'run' (build with WITH_DAEMON=1)"
@@ -75,9 +85,9 @@ id_of() { sed -n 's/^{".id":"\(\*[0-9A-F]*\)".*/\1/p' <<<"$body"; }
 console() { "$ROSFW" console --socket "$T/s" 2>&1; }
 store_export() { echo /export | console | grep -v '^# .* by rosfw '; }
 
-"$ROSFW" --db "$T/r.db" exec '/ip service set www port=18080 disabled=no address=""' \
-	'/ip service set api port=18728' '/ip service set api-ssl port=18729' \
-	'/ip service set www-ssl port=18443' >/dev/null || fail "cannot prepare the store"
+"$ROSFW" --db "$T/r.db" exec "/ip service set www port=$WWW disabled=no address=\"\"" \
+	"/ip service set api port=$API" "/ip service set api-ssl port=$APISSL" \
+	"/ip service set www-ssl port=$WWWSSL" >/dev/null || fail "cannot prepare the store"
 start_router "$T/r.db" "$T/s" $WWW
 router=${pids[0]}
 
@@ -120,7 +130,7 @@ req GET "$H/interface/ether1-gateway"
 expect 200 '"name":"ether1-gateway"'
 expect_contains "$body" '{".id":"*'
 req GET "$H/ip/service/www"
-expect 200 '"port":"18080"'
+expect 200 "\"port\":\"$WWW\""
 wid=$(id_of)
 req GET "$H/ip/service/$wid"
 expect 200 '"name":"www"'
@@ -270,15 +280,15 @@ out=$(echo '/ip service set www address=127.0.0.0/8' | console)
 sleep 0.5
 req GET "$H/system/identity"
 expect 200
-req PATCH "$H/ip/service/www" '{"port":"18081"}'
-expect 200 '"port":"18081"'
+req PATCH "$H/ip/service/www" "{\"port\":\"$WWW2\"}"
+expect 200 "\"port\":\"$WWW2\""
 sleep 0.5
-req GET "http://127.0.0.1:18081/rest/system/identity"
+req GET "http://127.0.0.1:$WWW2/rest/system/identity"
 expect 200
 code=$(curl -s -o /dev/null -w '%{http_code}' -u admin:secret "$H/system/identity")
 [ "$code" = 000 ] && pass || fail "www still answers on its old port: $code"
-req PATCH "http://127.0.0.1:18081/rest/ip/service/www" '{"port":"18080"}'
-expect 200 '"port":"18080"'
+req PATCH "http://127.0.0.1:$WWW2/rest/ip/service/www" "{\"port\":\"$WWW\"}"
+expect 200 "\"port\":\"$WWW\""
 sleep 0.5
 req GET "$H/system/identity"
 expect 200
@@ -294,15 +304,15 @@ if command -v openssl >/dev/null; then
 		echo | openssl s_client -connect "127.0.0.1:$1" "${@:2}" 2>/dev/null |
 			openssl x509 -noout -fingerprint -sha256 2>/dev/null
 	}
-	a=$(fp 18443)
-	b=$(fp 18729)
+	a=$(fp $WWWSSL)
+	b=$(fp $APISSL)
 	[ -n "$a" ] && [ "$a" = "$b" ] && pass || fail "www-ssl and api-ssl certificates differ: '$a' '$b'"
-	[ -n "$(fp 18443 -tls1_3)" ] && pass || fail "www-ssl refuses TLS 1.3 with tls-version=any"
+	[ -n "$(fp $WWWSSL -tls1_3)" ] && pass || fail "www-ssl refuses TLS 1.3 with tls-version=any"
 	req PATCH "$H/ip/service/www-ssl" '{"tls-version":"only-1.2"}'
 	expect 200 '"tls-version":"only-1.2"'
 	sleep 0.5
-	[ -z "$(fp 18443 -tls1_3)" ] && pass || fail "www-ssl accepts TLS 1.3 with tls-version=only-1.2"
-	[ "$(fp 18443 -tls1_2)" = "$a" ] && pass || fail "www-ssl refuses TLS 1.2"
+	[ -z "$(fp $WWWSSL -tls1_3)" ] && pass || fail "www-ssl accepts TLS 1.3 with tls-version=only-1.2"
+	[ "$(fp $WWWSSL -tls1_2)" = "$a" ] && pass || fail "www-ssl refuses TLS 1.2"
 fi
 
 # ---- policies at login, failed logins throttled per source ----
@@ -376,7 +386,7 @@ out=$("$ROSFW" --db "$T/fresh.db" import --lenient "$ROOT/examples/seed.rsc" 2>&
 expect_contains "$out" "1 skipped"
 start_router "$T/fresh.db" "$T/s2" $FRESH_WWW
 fresh=${pids[1]}
-out=$($PY "$ROOT/tests/rest/test_rest.py" 127.0.0.1:18443 "http://127.0.0.1:$FRESH_WWW" \
+out=$($PY "$ROOT/tests/rest/test_rest.py" 127.0.0.1:$WWWSSL "http://127.0.0.1:$FRESH_WWW" \
 	admin secret 2>&1) || fail "test_rest.py: $out"
 n=$(sed -n 's/^ok \([0-9]*\)$/\1/p' <<<"$out")
 [ -n "$n" ] && ok=$((ok + n)) || fail "test_rest.py: $out"

@@ -161,6 +161,34 @@ static void rm_db(const char *path)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-journal", path);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s.lock", path);
+	unlink(p);
+}
+
+/* One writer per store file: a second claim fails naming the holder, and
+ * the claim ends with the store; an in-memory store needs none. */
+static void test_claim(void **state)
+{
+	(void)state;
+	char path[64];
+	struct err e;
+	tmp_db(path, sizeof(path));
+	struct store *a = open_store(path), *b = open_store(path);
+	assert_int_equal(store_claim(a, &e), 0);
+	assert_int_equal(store_claim(a, &e), 0); /* again: still ours */
+	err_clear(&e);
+	assert_int_equal(store_claim(b, &e), -1);
+	char want[64];
+	snprintf(want, sizeof(want), "(pid %ld)", (long)getpid());
+	assert_non_null(strstr(e.msg, want));
+	assert_non_null(strstr(e.msg, "rosfw console"));
+	store_close(a);
+	assert_int_equal(store_claim(b, &e), 0);
+	store_close(b);
+	struct store *m = open_store(":memory:");
+	assert_int_equal(store_claim(m, &e), 0);
+	store_close(m);
+	rm_db(path);
 }
 
 /* ---- ids ---- */
@@ -1773,6 +1801,7 @@ int main(void)
 		cmocka_unit_test(test_values_round_trip),
 		cmocka_unit_test(test_journal),
 		cmocka_unit_test(test_journal_persists),
+		cmocka_unit_test(test_claim),
 		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_listener_that_writes),
 		cmocka_unit_test(test_undo_redo_add),

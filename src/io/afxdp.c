@@ -1,0 +1,423 @@
+/*
+ * AF_XDP backend (libxdp's xsk API).
+ * One XDP socket on receive queue 0, steered by libxdp's default XDP
+ * program (which redirects every frame of that queue to the socket, so the
+ * kernel's stack sees none of them). An interface with more receive queues
+ * is refused: frames hashed to the others would bypass rosfw.
+ * UMEM: 4096 frames of 4 KiB (16 MiB): the first half circulates between
+ * the fill ring, the receive ring and the frames of the last burst; the
+ * second half is a stack of free transmit frames, taken by tx_burst and
+ * given back by the completion ring. A frame keeps XDP's 256 bytes of
+ * headroom, so frames up to 3840 bytes fit; longer ones the kernel drops.
+ * Attaching tries the driver's native XDP, then the kernel's generic XDP;
+ * the kernel binds zero-copy where the driver supports it and copy mode
+ * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
+ * driver when the fill ring ran dry, tx_burst kicks transmission with
+ * sendto (in copy mode that send is what moves the frames, 32 per call).
+ * Interface ioctls and promiscuous mode go through a protocol-0 AF_PACKET
+ * socket (ctl_fd) that receives nothing; the XDP socket answers none.
+ */
+#include "io.h"
+#include "ifctl.h"
+
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#include "util/sbuf.h"
+
+#define XF_SIZE 4096u       /* UMEM frame */
+#define XRING 2048u         /* every ring's size */
+#define XF_RX XRING         /* frames for receive: all fit in the fill ring */
+#define XF_TX XRING         /* frames for transmit */
+#define XF_NR (XF_RX + XF_TX)
+#define XHELD 256u          /* most frames one rx_burst returns */
+#define XKICKS 64           /* sendto calls per tx_burst at most */
+
+struct axdp {
+	struct io_handle h;
+	struct xsk_ring_cons rx, cq;
+	struct xsk_ring_prod tx, fq;
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	uint8_t *area;
+	bool zerocopy;
+	bool virt;              /* a veth or tun: its peer may leave checksums partial */
+	uint32_t nheld;
+	uint32_t nfree;
+	uint64_t held[XHELD];
+	uint64_t free_tx[XF_TX];
+};
+
+/* libxdp and libbpf report through a print hook: keep the last warning for
+ * the error message, drop the chatter. */
+static _Thread_local char last_warn[200];
+
+static void keep_warning(const char *fmt, va_list ap)
+{
+	vsnprintf(last_warn, sizeof(last_warn), fmt, ap);
+	size_t n = strlen(last_warn);
+	while (n && (last_warn[n - 1] == '\n' || last_warn[n - 1] == ' '))
+		last_warn[--n] = 0;
+}
+
+static int xdp_print(enum libxdp_print_level lv, const char *fmt, va_list ap)
+{
+	if (lv == LIBXDP_WARN)
+		keep_warning(fmt, ap);
+	return 0;
+}
+
+static int bpf_print(enum libbpf_print_level lv, const char *fmt, va_list ap)
+{
+	if (lv == LIBBPF_WARN)
+		keep_warning(fmt, ap);
+	return 0;
+}
+
+static void free_sock(struct axdp *x)
+{
+	if (x->xsk)
+		xsk_socket__delete(x->xsk);
+	x->xsk = NULL;
+	if (x->umem)
+		(void)xsk_umem__delete(x->umem);
+	x->umem = NULL;
+}
+
+static void ax_close(struct io_handle *h)
+{
+	struct axdp *x = (struct axdp *)h;
+	free_sock(x);
+	if (x->area)
+		munmap(x->area, (size_t)XF_NR * XF_SIZE);
+	if (h->ctl_fd >= 0)
+		close(h->ctl_fd);
+	free(x);
+}
+
+/* The UMEM and the socket in one XDP mode; 0 or a negative errno. */
+static int try_mode(struct axdp *x, uint32_t xdp_flags)
+{
+	struct xsk_umem_config uc = {
+		.fill_size = XRING,
+		.comp_size = XRING,
+		.frame_size = XF_SIZE,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	int r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq, &uc);
+	if (r) {
+		x->umem = NULL;
+		return r < 0 ? r : -r;
+	}
+	struct xsk_socket_config sc = {
+		.rx_size = XRING,
+		.tx_size = XRING,
+		.libxdp_flags = 0,
+		.xdp_flags = xdp_flags,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
+	/* a socket of an attempt just given up leaves the queue a moment later */
+	for (int i = 0; i < 50 && r == -EBUSY; i++) {
+		free_sock(x);
+		usleep(10000);
+		r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq,
+				     &uc);
+		if (!r)
+			r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
+	}
+	if (r) {
+		x->xsk = NULL;
+		free_sock(x);
+		return r < 0 ? r : -r;
+	}
+	return 0;
+}
+
+static uint32_t rx_queues(int fd, const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	ifr.ifr_data = (void *)&ch;
+	if (ifctl_ioctl(fd, ifname, SIOCETHTOOL, &ifr) < 0)
+		return 1; /* no channels to speak of */
+	/* veth counts its one queue as rx and as combined */
+	uint32_t n = ch.rx_count > ch.combined_count ? ch.rx_count : ch.combined_count;
+	return n ? n : 1;
+}
+
+/* veth and tun take frames from a kernel that may leave the transport
+ * checksum for a NIC that never comes (CHECKSUM_PARTIAL): AF_PACKET says
+ * so, XDP does not. */
+static bool virtual_if(int fd, const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	ifr.ifr_data = (void *)&di;
+	if (ifctl_ioctl(fd, ifname, SIOCETHTOOL, &ifr) < 0)
+		return false;
+	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "tun");
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	return s;
+}
+
+/* A valid checksum equal to the pseudo-header's sum (1 in 65536) is
+ * recomputed to itself by the dataplane. */
+bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
+{
+	if (len < 34 || f[12] != 0x08 || f[13] != 0x00)
+		return false;
+	const uint8_t *ip = f + 14;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, tot = (uint32_t)(ip[2] << 8 | ip[3]);
+	if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || 14 + tot > len ||
+	    (ip[6] & 0x3f) || ip[7])
+		return false;
+	uint32_t off = ip[9] == 6 ? 16 : ip[9] == 17 ? 6 : 0;
+	if (!off || tot - ihl < off + 2)
+		return false;
+	uint32_t s = sum16(ip + 12, 8, ip[9] + (tot - ihl));
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	const uint8_t *c = ip + ihl + off;
+	return (uint32_t)(c[0] << 8 | c[1]) == s;
+}
+
+static struct io_handle *ax_open(const char *ifname, struct err *e)
+{
+	static bool hooked;
+	if (!hooked) {
+		libxdp_set_print(xdp_print);
+		libbpf_set_print(bpf_print);
+		hooked = true;
+	}
+	struct axdp *x = xcalloc(1, sizeof(*x));
+	x->h.ops = &io_afxdp_ops;
+	x->h.fd = -1;
+	x->h.ctl_fd = -1;
+	snprintf(x->h.ifname, sizeof(x->h.ifname), "%s", ifname);
+	if (strlen(ifname) >= IF_NAMESIZE) {
+		err_set(e, "interface name too long: %s", ifname);
+		goto fail;
+	}
+	x->h.ifindex = (int)if_nametoindex(ifname);
+	if (!x->h.ifindex) {
+		err_set(e, "no Linux interface %s", ifname);
+		goto fail;
+	}
+	x->h.ctl_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (x->h.ctl_fd < 0) {
+		err_set(e, "%s: AF_PACKET control socket: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	uint32_t nq = rx_queues(x->h.ctl_fd, ifname);
+	if (nq > 1) {
+		err_set(e, "%s has %u receive queues and AF_XDP here serves one "
+			   "(ethtool -L %s combined 1, or --io af_packet)", ifname, nq, ifname);
+		goto fail;
+	}
+	x->area = mmap(NULL, (size_t)XF_NR * XF_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (x->area == MAP_FAILED) {
+		x->area = NULL;
+		err_set(e, "%s: UMEM of %u KiB: %s", ifname, XF_NR * XF_SIZE / 1024, strerror(errno));
+		goto fail;
+	}
+	/* up before attaching: some drivers refuse XDP on a down link */
+	ifctl_prepare(x->h.ctl_fd, ifname, true);
+	last_warn[0] = 0;
+	const char *how = "native";
+	char first[sizeof(last_warn) + 64] = "";
+	int r = try_mode(x, XDP_FLAGS_DRV_MODE);
+	if (r) {
+		snprintf(first, sizeof(first), "%s%s%s", strerror(-r), last_warn[0] ? ": " : "",
+			 last_warn);
+		last_warn[0] = 0;
+		how = "generic";
+		r = try_mode(x, XDP_FLAGS_SKB_MODE);
+		if (r) {
+			err_set(e, "%s: cannot attach XDP: native mode: %s; generic mode: %s%s%s",
+				ifname, first, strerror(-r), last_warn[0] ? ": " : "", last_warn);
+			goto fail;
+		}
+	}
+	x->h.fd = xsk_socket__fd(x->xsk);
+	x->virt = virtual_if(x->h.ctl_fd, ifname);
+	struct xdp_options opt = { 0 };
+	socklen_t ol = sizeof(opt);
+	if (getsockopt(x->h.fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
+		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s", how,
+		 x->zerocopy ? "zero-copy" : "copy", first[0] ? " (native mode: " : "", first,
+		 first[0] ? ")" : "");
+	uint32_t idx = 0;
+	if (xsk_ring_prod__reserve(&x->fq, XF_RX, &idx) != XF_RX) {
+		err_set(e, "%s: AF_XDP fill ring takes fewer than %u frames", ifname, XF_RX);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < XF_RX; i++)
+		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = (uint64_t)i * XF_SIZE;
+	xsk_ring_prod__submit(&x->fq, XF_RX);
+	for (uint32_t i = 0; i < XF_TX; i++)
+		x->free_tx[i] = (uint64_t)(XF_RX + i) * XF_SIZE;
+	x->nfree = XF_TX;
+	struct packet_mreq mr = { .mr_ifindex = x->h.ifindex, .mr_type = PACKET_MR_PROMISC };
+	if (setsockopt(x->h.ctl_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+		err_set(e, "%s: promiscuous mode: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	(void)ifctl_link(x->h.ctl_fd, &x->h);
+	return &x->h;
+fail:
+	ax_close(&x->h);
+	return NULL;
+}
+
+static void ax_rx_release(struct io_handle *h)
+{
+	struct axdp *x = (struct axdp *)h;
+	if (!x->nheld)
+		return;
+	uint32_t idx = 0;
+	/* never short: the fill ring has room for every receive frame */
+	if (xsk_ring_prod__reserve(&x->fq, x->nheld, &idx) != x->nheld)
+		return;
+	for (uint32_t i = 0; i < x->nheld; i++)
+		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = x->held[i];
+	xsk_ring_prod__submit(&x->fq, x->nheld);
+	x->nheld = 0;
+}
+
+static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+{
+	struct axdp *x = (struct axdp *)h;
+	ax_rx_release(h);
+	if (x->nheld)
+		return 0;
+	uint32_t want = max < XHELD ? (uint32_t)max : XHELD, idx = 0;
+	uint32_t n = xsk_ring_cons__peek(&x->rx, want, &idx);
+	if (!n) {
+		if (xsk_ring_prod__needs_wakeup(&x->fq))
+			(void)recvfrom(h->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		uint64_t a = d->addr;
+		x->held[i] = a - a % XF_SIZE;
+		f[i] = (struct io_frame){ .data = x->area + a, .len = d->len, .wire_len = d->len };
+		if (x->virt && io_csum_looks_partial(f[i].data, d->len))
+			f[i].flags = IO_F_CSUM_PARTIAL;
+	}
+	/* the descriptors go back now; the frames only on the next burst */
+	xsk_ring_cons__release(&x->rx, n);
+	x->nheld = n;
+	return n;
+}
+
+static void reclaim(struct axdp *x)
+{
+	uint32_t idx = 0;
+	uint32_t n = xsk_ring_cons__peek(&x->cq, XRING, &idx);
+	for (uint32_t i = 0; i < n && x->nfree < XF_TX; i++)
+		x->free_tx[x->nfree++] = *xsk_ring_cons__comp_addr(&x->cq, idx + i);
+	if (n)
+		xsk_ring_cons__release(&x->cq, n);
+}
+
+/* Hands what the TX ring holds to the driver; 0 or a negative errno that
+ * says the link cannot send now. */
+static int kick(struct axdp *x)
+{
+	if (x->zerocopy && !xsk_ring_prod__needs_wakeup(&x->tx))
+		return 0;
+	for (int i = 0; i < XKICKS; i++) {
+		if (sendto(x->h.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+			/* copy mode sends a batch per call: go on while some are left */
+			if (x->zerocopy || __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) ==
+						   *x->tx.producer)
+				return 0;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EBUSY || errno == EINTR)
+			continue;
+		return errno == ENOBUFS ? 0 : -errno; /* the device queue is full: later */
+	}
+	return 0;
+}
+
+static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
+		       size_t n)
+{
+	struct axdp *x = (struct axdp *)h;
+	if (!n)
+		return 0;
+	reclaim(x);
+	size_t k = n < x->nfree ? n : x->nfree;
+	for (size_t i = 0; i < k; i++)
+		if (lens[i] > XF_SIZE || !lens[i]) {
+			k = i;
+			break;
+		}
+	if (!k)
+		return x->nfree ? -EMSGSIZE : -ENOBUFS;
+	uint32_t idx = 0;
+	uint32_t room = xsk_prod_nb_free(&x->tx, (uint32_t)k);
+	if (room < k)
+		k = room;
+	if (!k || xsk_ring_prod__reserve(&x->tx, (uint32_t)k, &idx) != k)
+		return -ENOBUFS;
+	for (size_t i = 0; i < k; i++) {
+		uint64_t a = x->free_tx[--x->nfree];
+		memcpy(x->area + a, frames[i], lens[i]);
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + (uint32_t)i);
+		d->addr = a;
+		d->len = lens[i];
+		d->options = 0;
+	}
+	xsk_ring_prod__submit(&x->tx, (uint32_t)k);
+	int r = kick(x);
+	/* queued, but the link refuses: the caller learns it is down */
+	if (r == -ENETDOWN || r == -ENXIO)
+		return r;
+	return (int)k;
+}
+
+static enum io_link ax_link(struct io_handle *h)
+{
+	struct xdp_statistics st;
+	socklen_t sl = sizeof(st);
+	if (getsockopt(h->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
+		h->rx_ring_drops = st.rx_dropped + st.rx_ring_full;
+	return ifctl_link(h->ctl_fd, h);
+}
+
+const struct io_ops io_afxdp_ops = {
+	.name = "af_xdp",
+	.open = ax_open,
+	.rx_burst = ax_rx_burst,
+	.rx_release = ax_rx_release,
+	.tx_burst = ax_tx_burst,
+	.link = ax_link,
+	.close = ax_close,
+};

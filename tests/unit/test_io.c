@@ -1,0 +1,181 @@
+/*
+ * io without an interface: backends by name, the choice among them
+ * (io_select: bad names change nothing), io_open's errors in every mode,
+ * and the guess at partial checksums that AF_XDP needs on a veth.
+ * The backends on real interfaces: tests/lab/xdp.sh (needs root).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "engine/pkt.h"
+#include "io/io.h"
+
+static void test_find(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const struct io_ops *ops;
+	} t[] = {
+		{ "af_packet", &io_afpacket_ops }, { "afpacket", &io_afpacket_ops },
+		{ "af_xdp", &io_afxdp_ops },       { "afxdp", &io_afxdp_ops },
+		{ "auto", NULL },                  { "AF_XDP", NULL },
+		{ "", NULL },                      { "pcap", NULL },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_ptr_equal(io_ops_find(t[i].name), t[i].ops);
+	assert_string_equal(io_afxdp_ops.name, "af_xdp");
+	assert_string_equal(io_afpacket_ops.name, "af_packet");
+}
+
+static void test_select(void **state)
+{
+	(void)state;
+	struct err e;
+	static const char *const good[][2] = {
+		{ "af_xdp", "af_xdp" }, { "auto", "auto" }, { "afpacket", "af_packet" },
+		{ "afxdp", "af_xdp" },  { "af_packet", "af_packet" },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		err_clear(&e);
+		assert_int_equal(io_select(good[i][0], &e), 0);
+		assert_string_equal(io_selected(), good[i][1]);
+	}
+	static const char *const bad[] = { "xdp", "AUTO", "", "af_packet ", NULL };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_clear(&e);
+		assert_int_equal(io_select(bad[i], &e), -1);
+		assert_non_null(strstr(e.msg, "af_packet, af_xdp or auto"));
+		assert_string_equal(io_selected(), "af_packet"); /* unchanged */
+	}
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	static const char *const modes[] = { "af_packet", "af_xdp", "auto" };
+	for (size_t i = 0; i < 3; i++) {
+		struct err e;
+		err_clear(&e);
+		assert_int_equal(io_select(modes[i], &e), 0);
+		assert_null(io_open("rosfwnone0", &e));
+		assert_string_equal(e.msg, "no Linux interface rosfwnone0");
+		err_clear(&e);
+		assert_null(io_open("a-name-longer-than-ifnamsiz", &e));
+		assert_non_null(strstr(e.msg, "interface name too long"));
+		assert_null(io_open("rosfwnone0", NULL)); /* no report wanted */
+	}
+	struct err e;
+	assert_int_equal(io_select("af_packet", &e), 0);
+}
+
+/* Ethernet + IPv4 + UDP or TCP with 10 bytes of payload */
+static uint32_t frame(uint8_t *f, uint8_t proto, uint16_t frag)
+{
+	memset(f, 0, 128);
+	f[12] = 0x08;
+	uint8_t *ip = f + 14;
+	uint32_t l4 = (proto == 6 ? 20 : 8) + 10;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + l4) >> 8);
+	ip[3] = (uint8_t)(20 + l4);
+	ip[6] = (uint8_t)(frag >> 8);
+	ip[7] = (uint8_t)frag;
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, (uint8_t[]){ 192, 168, 88, 10, 203, 0, 113, 1 }, 8);
+	uint8_t *t = ip + 20;
+	t[0] = 0x9c;
+	t[1] = 0x40;
+	t[3] = 7;
+	if (proto == 17) {
+		t[4] = (uint8_t)(l4 >> 8);
+		t[5] = (uint8_t)l4;
+	} else {
+		t[12] = 0x50;
+	}
+	for (uint32_t i = l4 - 10; i < l4; i++)
+		t[i] = (uint8_t)(i * 13);
+	return 14 + 20 + l4;
+}
+
+/* the checksum field as a CHECKSUM_PARTIAL sender leaves it */
+static void make_partial(uint8_t *f)
+{
+	uint8_t *ip = f + 14;
+	uint32_t l4 = (uint32_t)(ip[2] << 8 | ip[3]) - 20;
+	uint32_t s = ip[9] + l4;
+	for (int i = 12; i < 20; i += 2)
+		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	uint8_t *c = ip + 20 + (ip[9] == 6 ? 16 : 6);
+	c[0] = (uint8_t)(s >> 8);
+	c[1] = (uint8_t)s;
+}
+
+static void make_full(uint8_t *f, uint32_t len)
+{
+	struct pkt p = { .data = f, .len = len, .cap = len };
+	assert_int_equal(pkt_parse(&p, true, false), DR_NONE);
+	pkt_fix_checksums(&p);
+}
+
+static void test_partial_guess(void **state)
+{
+	(void)state;
+	uint8_t f[128];
+	static const uint8_t protos[] = { 17, 6 };
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t len = frame(f, protos[i], 0);
+		make_partial(f);
+		assert_true(io_csum_looks_partial(f, len));
+		assert_true(io_csum_looks_partial(f, len + 20)); /* Ethernet padding after */
+		assert_false(io_csum_looks_partial(f, len - 1));   /* cut short */
+		make_full(f, len);
+		assert_false(io_csum_looks_partial(f, len));
+		/* what the dataplane makes of a partial one is the full one */
+		uint8_t g[128];
+		memcpy(g, f, sizeof(g));
+		make_partial(g);
+		make_full(g, len);
+		assert_memory_equal(f, g, len);
+		/* fragments and other protocols are never partial */
+		len = frame(f, protos[i], 0x2000);
+		make_partial(f);
+		assert_false(io_csum_looks_partial(f, len));
+		len = frame(f, protos[i], 0x0010);
+		make_partial(f);
+		assert_false(io_csum_looks_partial(f, len));
+	}
+	uint32_t len = frame(f, 17, 0);
+	make_partial(f);
+	f[14 + 9] = 1; /* ICMP */
+	assert_false(io_csum_looks_partial(f, len));
+	len = frame(f, 17, 0);
+	make_partial(f);
+	f[12] = 0x86;
+	f[13] = 0xdd; /* not IPv4 */
+	assert_false(io_csum_looks_partial(f, len));
+	len = frame(f, 17, 0);
+	make_partial(f);
+	f[14 + 3] = 0xff; /* total length beyond the frame */
+	assert_false(io_csum_looks_partial(f, len));
+	assert_false(io_csum_looks_partial(f, 20));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_partial_guess),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
