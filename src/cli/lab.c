@@ -486,12 +486,16 @@ static void router_stats(struct loop *l, void *ctx)
 		sbuf_printf(&b, "engine.%s %llu\n", pkt_reason_name((enum drop_reason)d),
 			    (unsigned long long)engine_drops(r->en, (enum drop_reason)d));
 	engine_export_counters(r->en, r->st);
-	const struct menu *fm = schema_find("/ip/firewall/filter");
-	for (size_t i = 0; fm && i < store_count(r->st, fm); i++) {
-		const struct item *it = store_at(r->st, fm, i);
-		const char *c = item_get(fm, it, "comment");
-		sbuf_printf(&b, "filter.%zu %llu %s\n", i, (unsigned long long)it->packets,
-			    c ? c : "");
+	static const char *const tables[][2] = { { "/ip/firewall/filter", "filter" },
+						  { "/ipv6/firewall/filter", "filter6" } };
+	for (size_t t = 0; t < 2; t++) {
+		const struct menu *fm = schema_find(tables[t][0]);
+		for (size_t i = 0; fm && i < store_count(r->st, fm); i++) {
+			const struct item *it = store_at(r->st, fm, i);
+			const char *c = item_get(fm, it, "comment");
+			sbuf_printf(&b, "%s.%zu %llu %s\n", tables[t][1], i,
+				    (unsigned long long)it->packets, c ? c : "");
+		}
 	}
 	char tmp[600];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", r->stats);
@@ -575,6 +579,7 @@ static int router_main(int argc, char **argv)
 	if (!r.dp)
 		goto out;
 	dataplane_set_clock(r.dp, mono_ns, NULL);
+	dataplane_load(r.dp, r.st);
 	dataplane_set_qos(r.dp, q);
 	loop_timer(l, 100, 100, router_tick, &r);
 	loop_timer(l, 0, 200, router_stats, &r);

@@ -194,6 +194,8 @@ static void recompile(struct daemon *d)
 		conf_log("firewall,error", "configuration not applied: %s", e.msg);
 		return;
 	}
+	if (d->dp)
+		dataplane_load(d->dp, d->st);
 	if (d->ct_max_entries) {
 		struct ct_config c = *ct_get_config(engine_ct(d->en));
 		c.max_entries = d->ct_max_entries;
@@ -755,6 +757,7 @@ int daemon_main(const struct daemon_opts *o)
 		if (!d->dp)
 			goto out;
 		dataplane_set_clock(d->dp, dp_clock, d);
+		dataplane_load(d->dp, d->st);
 		dataplane_set_qos(d->dp, d->qos);
 	}
 	if (console_socket(d, &e) < 0)

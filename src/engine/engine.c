@@ -746,6 +746,14 @@ bool engine_is_local6(const struct engine *en, const uint8_t addr[16])
 	return false;
 }
 
+bool engine_is_local6_on(const struct engine *en, uint16_t ifid, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < en->naddrs6; i++)
+		if (en->addrs6[i].ifid == ifid && !memcmp(en->addrs6[i].addr, addr, 16))
+			return true;
+	return false;
+}
+
 bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16])
 {
 	for (size_t i = 0; i < en->naddrs6; i++)

@@ -116,6 +116,8 @@ uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
 bool engine_is_local(const struct engine *en, uint32_t addr);
 /* One of the router's IPv6 addresses, link-local ones included. */
 bool engine_is_local6(const struct engine *en, const uint8_t addr[16]);
+/* Is addr one of the router's IPv6 addresses on interface ifid? */
+bool engine_is_local6_on(const struct engine *en, uint16_t ifid, const uint8_t addr[16]);
 /* The link-local address the router has on an interface (false if none). */
 bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16]);
 

@@ -183,6 +183,9 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 		if (ph->tp_status & TP_STATUS_VLAN_VALID) {
 			fr->flags |= IO_F_VLAN;
 			fr->vlan_tci = (uint16_t)ph->hv1.tp_vlan_tci;
+			fr->vlan_tpid = (ph->tp_status & TP_STATUS_VLAN_TPID_VALID)
+						? (uint16_t)ph->hv1.tp_vlan_tpid
+						: 0x8100;
 		}
 		a->left--;
 		a->next = ph->tp_next_offset ? (struct tpacket3_hdr *)((uint8_t *)ph + ph->tp_next_offset)

@@ -1,15 +1,14 @@
 /*
  * arp: IPv4 neighbours of the live dataplane (RFC 826). Answers requests
- * for the router's own addresses, resolves next hops into a cache, and
- * holds a few packets per unresolved next hop until the answer comes.
- * An entry is reachable for 30 s after the neighbour last spoke ARP to
- * us; a stale entry is still used, and its first use sends unicast probes
- * (3, 1 s apart) that either confirm it or forget it. An unresolved next
- * hop gets 3 broadcast requests, 1 s apart; then the packets waiting for
- * it (at most 3: the oldest goes first) are given up.
- * The table is fixed in size (1024 entries, no allocation after arp_new)
- * and owned by one dataplane thread. Packets are the caller's (void *):
- * arp takes one in arp_resolve when it must wait and hands it back through
+ * for the router's own addresses, resolves next hops, and learns from
+ * every ARP frame of a neighbour it already knows (or that asks for one of
+ * the router's addresses). The table, its states, timeouts and wait queues
+ * are neigh.h's: an entry is reachable for 30 s after the neighbour last
+ * spoke ARP to us; a stale one is still used and probed (3 unicast
+ * requests, 1 s apart); an unresolved next hop gets 3 broadcast requests,
+ * then the packets waiting for it (at most 3) are given up.
+ * Owned by one dataplane thread. Packets are the caller's (void *): arp
+ * takes one in arp_resolve when it must wait and hands it back through
  * ops->resolved or ops->dropped, exactly once.
  */
 #ifndef ROSFW_IO_ARP_H
@@ -19,12 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARP_MAX_ENTRIES 1024
-#define ARP_QUEUE 3
-#define ARP_PROBES 3
-#define ARP_RETRANS_NS 1000000000ull
-#define ARP_REACHABLE_NS 30000000000ull
-#define ARP_GC_NS 300000000000ull /* an unused stale entry is forgotten */
+#include "io/neigh.h"
+
+#define ARP_MAX_ENTRIES NEIGH_MAX_ENTRIES
+#define ARP_QUEUE NEIGH_QUEUE
+#define ARP_PROBES NEIGH_PROBES
 #define ARP_FRAME_LEN 60
 
 struct arp_ops {
@@ -44,17 +42,21 @@ struct arp_ops {
 	void (*dropped)(void *ctx, uint16_t ifid, void *pkt, bool unreachable);
 };
 
-enum arp_state { ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE, ARP_STALE, ARP_PROBE };
+enum arp_state {
+	ARP_FREE = NEIGH_FREE,
+	ARP_INCOMPLETE = NEIGH_INCOMPLETE,
+	ARP_REACHABLE = NEIGH_REACHABLE,
+	ARP_STALE = NEIGH_STALE,
+	ARP_PROBE = NEIGH_PROBE,
+};
 const char *arp_state_name(enum arp_state s);
 
 struct arp_stats {
 	uint64_t requests_in, replies_in;   /* valid ARP frames received */
 	uint64_t requests_out, replies_out;
 	uint64_t bad;                       /* malformed or not Ethernet/IPv4 */
-	uint64_t queued;                    /* packets that waited for an answer */
-	uint64_t queue_drops;               /* pushed out of a full wait queue */
-	uint64_t unreachable;               /* packets given up: no answer */
-	uint64_t table_full;                /* packets dropped: no free entry */
+	/* the table's (neigh_stats), copied by arp_stats */
+	uint64_t queued, queue_drops, unreachable, table_full;
 };
 
 struct arp_info {
@@ -85,7 +87,7 @@ void arp_tick(struct arp *a, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets dropped). */
 void arp_flush_if(struct arp *a, uint16_t ifid);
 
-const struct arp_stats *arp_stats(const struct arp *a);
+const struct arp_stats *arp_stats(struct arp *a);
 /* Up to max entries in use, in table order; returns how many. */
 size_t arp_list(const struct arp *a, struct arp_info *out, size_t max);
 

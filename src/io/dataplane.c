@@ -16,6 +16,7 @@
  */
 #include "dataplane.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
@@ -28,8 +29,11 @@
 #include "conf/conf.h"
 #include "conf/runtime.h"
 #include "engine/names.h"
+#include "conf/schema.h"
+#include "conf/store.h"
 #include "io/arp.h"
 #include "io/io.h"
+#include "io/nd.h"
 #include "io/tap.h"
 
 #define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
@@ -41,18 +45,31 @@
 #define HOUSEKEEP_MS 100
 #define LINK_CHECK_NS 200000000ull
 #define MAX_IFS 64
+#define MAX_VLANS 64
+#define VLAN_DEPTH 2        /* a vlan on a vlan (802.1ad outside 802.1Q), no deeper */
+#define VLAN_ROOM (4 * VLAN_DEPTH)
 #define TAP_NAME "rosfw0"
 #define TAP_BUDGET 256      /* frames read from the TAP per wake-up */
 
 struct dp_buf {
 	struct qpkt q;            /* q.frame == this buffer */
 	struct dp_buf *nf;        /* free list */
+	uint8_t *data;            /* the frame: raw + VLAN_ROOM, less the tags pushed */
 	uint32_t len;
 	uint16_t in_if, out_if;
+	uint8_t family;
+	struct dp_if *tx_if;      /* the interface it leaves by (a vlan's counters) */
 	uint32_t nexthop;
-	uint8_t data[DP_FRAME_MAX];
+	uint8_t nexthop6[16];
+	uint8_t raw[VLAN_ROOM + DP_FRAME_MAX];
 };
 
+/*
+ * An interface: a port (a Linux interface, mapped by --iface) or a vlan of
+ * the configuration on a port or on another vlan. A vlan borrows its
+ * port's handle and link state (kept in step by vlans_follow) and sends
+ * through the port's batch; frames leave it with its tags pushed in front.
+ */
 struct dp_if {
 	struct dataplane *dp;
 	char ros[64];
@@ -60,6 +77,10 @@ struct dp_if {
 	uint16_t ifid;
 	struct io_handle *h;      /* NULL while the Linux interface is gone */
 	bool up;
+	struct dp_if *port;       /* the Linux interface: itself for a port */
+	struct dp_if *parent;     /* a vlan's parent interface; NULL for a port */
+	uint16_t tpid, vid;       /* a vlan's tag */
+	uint32_t mtu;             /* a vlan's MTU; 0: the Linux interface's */
 	uint64_t ring_seen;       /* ring drops already counted */
 	struct dataplane_if_stats st;
 	size_t ntx;
@@ -72,9 +93,10 @@ struct dataplane {
 	struct qos *qos;
 	uint64_t (*now_fn)(void *ctx);
 	void *now_ctx;
-	struct dp_if *ifs;
-	size_t nifs;
+	struct dp_if *ifs;        /* the ports, then the vlans */
+	size_t nports, nifs;
 	struct arp *arp;
+	struct nd *nd;
 	struct dp_buf *pool, *free;
 	size_t nfree;
 	int pace_timer;
@@ -94,8 +116,7 @@ struct dataplane {
 
 static const char *const drop_names[DPD_MAX] = {
 	"not-for-us", "oversize", "vlan", "group-address", "pool", "no-port", "link-down",
-	"queue", "arp-queue", "arp-failed", "tx-error", "local-no-tap", "ipv6-no-nd",
-	"frag-needed",
+	"queue", "arp-queue", "arp-failed", "tx-error", "local-no-tap", "frag-needed",
 };
 
 const char *dataplane_drop_name(enum dataplane_drop d)
@@ -141,6 +162,7 @@ static struct dp_buf *buf_get(struct dataplane *dp)
 
 static void buf_put(struct dataplane *dp, struct dp_buf *b)
 {
+	b->data = b->raw + VLAN_ROOM;
 	b->nf = dp->free;
 	dp->free = b;
 	dp->nfree++;
@@ -165,6 +187,19 @@ static void free_dropped(struct dataplane *dp, struct qpkt *l)
 
 static void link_lost(struct dataplane *dp, struct dp_if *di);
 
+static void tx_count(struct dataplane_if_stats *st, bool sent, bool busy, uint32_t len)
+{
+	if (sent) {
+		st->tx_packets++;
+		st->tx_bytes += len;
+	} else if (busy) {
+		st->tx_drops++; /* a full device queue drops; anything else is an error */
+	} else {
+		st->tx_errors++;
+	}
+}
+
+/* Sends the batch of port di. */
 static void flush(struct dataplane *dp, struct dp_if *di)
 {
 	size_t n = di->ntx;
@@ -178,19 +213,14 @@ static void flush(struct dataplane *dp, struct dp_if *di)
 	}
 	int r = di->h ? io_tx_burst(di->h, fr, ln, n) : -ENXIO;
 	size_t sent = r > 0 ? (size_t)r : 0;
-	/* a full device queue drops; anything else is an error */
 	bool busy = r >= 0 || r == -EAGAIN || r == -ENOBUFS;
 	for (size_t i = 0; i < n; i++) {
-		if (i < sent) {
-			di->st.tx_packets++;
-			di->st.tx_bytes += ln[i];
-		} else {
-			if (busy)
-				di->st.tx_drops++;
-			else
-				di->st.tx_errors++;
+		struct dp_if *v = di->tx[i]->tx_if;
+		tx_count(&di->st, i < sent, busy, ln[i]);
+		if (v && v != di) /* a vlan counts what it sent too */
+			tx_count(&v->st, i < sent, busy, ln[i]);
+		if (i >= sent)
 			dp->drops[DPD_TX_ERROR]++;
-		}
 		buf_put(dp, di->tx[i]);
 	}
 	di->ntx = 0;
@@ -198,14 +228,29 @@ static void flush(struct dataplane *dp, struct dp_if *di)
 		link_lost(dp, di);
 }
 
-/* Into di's batch, with di's MAC as the source. */
+/* A VLAN tag in front of b's type field (the Ethernet addresses move up). */
+static void push_tag(struct dp_buf *b, uint16_t tpid, uint16_t vid)
+{
+	b->data -= 4;
+	memmove(b->data, b->data + 4, 12);
+	b->data[12] = (uint8_t)(tpid >> 8), b->data[13] = (uint8_t)tpid;
+	b->data[14] = (uint8_t)(vid >> 8), b->data[15] = (uint8_t)vid;
+	b->len += 4;
+}
+
+/* Into the batch of di's port, with the port's MAC as the source and
+ * di's tags (the innermost first). */
 static void tx_ready(struct dataplane *dp, struct dp_if *di, struct dp_buf *b)
 {
-	if (di->h)
-		memcpy(b->data + 6, di->h->mac, 6);
-	di->tx[di->ntx++] = b;
-	if (di->ntx == TX_BATCH)
-		flush(dp, di);
+	struct dp_if *port = di->port;
+	if (port->h)
+		memcpy(b->data + 6, port->h->mac, 6);
+	for (struct dp_if *v = di; v->parent; v = v->parent)
+		push_tag(b, v->tpid, v->vid);
+	b->tx_if = di;
+	port->tx[port->ntx++] = b;
+	if (port->ntx == TX_BATCH)
+		flush(dp, port);
 }
 
 static void tx_to(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, const uint8_t mac[6])
@@ -241,7 +286,9 @@ static void wire_out(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, u
 		return;
 	}
 	uint8_t mac[6];
-	if (arp_resolve(dp->arp, di->ifid, b->nexthop, b, mac, now))
+	bool known = b->family == 6 ? nd_resolve(dp->nd, di->ifid, b->nexthop6, b, mac, now)
+				    : arp_resolve(dp->arp, di->ifid, b->nexthop, b, mac, now);
+	if (known)
 		tx_to(dp, di, b, mac);
 }
 
@@ -287,7 +334,7 @@ static void kick(struct dataplane *dp, uint64_t now)
 		if (k == KICK_BUDGET)
 			more = true;
 	}
-	for (size_t i = 0; i < dp->nifs; i++)
+	for (size_t i = 0; i < dp->nports; i++)
 		flush(dp, &dp->ifs[i]);
 	if (!dp->qos)
 		return;
@@ -326,6 +373,15 @@ static uint32_t flow_hash(const struct pkt *p)
 	return h ^ (h >> 15);
 }
 
+/* What may leave interface di in one IP packet (bytes). */
+static uint32_t if_mtu(const struct dp_if *di)
+{
+	uint32_t m = di->h ? di->h->mtu : 0;
+	if (di->mtu && (!m || di->mtu < m))
+		m = di->mtu;
+	return m;
+}
+
 /* Buffer b (len bytes, the packet p or a fragment of it) into the queues
  * of interface out, or straight to the wire without queues. */
 static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
@@ -334,7 +390,11 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	b->len = len;
 	b->in_if = in_if;
 	b->out_if = o->out_if;
-	b->nexthop = o->nexthop;
+	b->family = p->family;
+	if (p->family == 6)
+		memcpy(b->nexthop6, o->nexthop6, 16);
+	else
+		b->nexthop = o->nexthop;
 	struct qpkt *q = &b->q;
 	memset(q, 0, sizeof(*q));
 	q->len = len - p->l3_off + 14;
@@ -357,7 +417,7 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 		return;
 	}
 	struct qos_meta m = { .packet_mark = p->packet_mark, .in_if = in_if,
-			      .out_if = o->out_if, .src = p->src.v4, .dst = p->dst.v4,
+			      .out_if = o->out_if, .src = q->src, .dst = q->dst,
 			      .fasttrack = o->fasttrack };
 	/* the queues see a connection's addresses as the LAN knows them: a
 	 * simple queue's target is a LAN host, which masquerade hides */
@@ -566,14 +626,14 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		len = p->len;
 	int why = -1;
 	bool frag = false;
-	if (p->family != 4)
-		why = DPD_NO_ND;
-	else if (!out)
+	uint32_t mtu = out ? if_mtu(out) : 0;
+	if (!out)
 		why = DPD_NO_PORT;
 	else if (!out->h || !out->up)
 		why = DPD_LINK_DOWN;
-	else if (out->h->mtu && len - p->l3_off > out->h->mtu) {
-		if (p->data[p->l3_off + 6] & 0x40)
+	else if (mtu && len - p->l3_off > mtu) {
+		/* a router never fragments IPv6 (RFC 8200 5) */
+		if (p->family != 4 || (p->data[p->l3_off + 6] & 0x40))
 			why = DPD_FRAG_NEEDED;
 		else
 			frag = true;
@@ -583,14 +643,14 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		dp->drops[why]++;
 		if (out)
 			out->st.tx_drops++;
-		if (why == DPD_FRAG_NEEDED)
-			frag_needed(dp, p, in_if, out->h->mtu, now);
+		if (why == DPD_FRAG_NEEDED && p->family == 4)
+			frag_needed(dp, p, in_if, mtu, now);
 		if (b)
 			buf_put(dp, b);
 		return;
 	}
 	if (frag) {
-		fragment_out(dp, p, o, out, in_if, out->h->mtu, now);
+		fragment_out(dp, p, o, out, in_if, mtu, now);
 		if (b)
 			buf_put(dp, b);
 		return;
@@ -648,8 +708,12 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
 	forward(dp, &r, &dp->out_local, 0, b, now);
 }
 
-static void local_in(struct dataplane *dp, const struct pkt *p, uint64_t now)
+static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
 {
+	if (p->family == 6 && nd_is_nd(p->data + p->l3_off, p->len - p->l3_off)) {
+		nd_input(dp->nd, in_if, p->data + p->l3_off, p->len - p->l3_off, p->src_mac, now);
+		return;
+	}
 	if (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
 	    !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4)) {
 		echo_reply(dp, p, now);
@@ -717,7 +781,7 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 	kick(dp, now);
 }
 
-/* The TAP carries the router's IPv4 addresses: one per interface. */
+/* The TAP carries the router's IPv4 addresses: one per interface (vlans too). */
 static void tap_sync(struct dataplane *dp)
 {
 	if (!dp->tap)
@@ -747,15 +811,34 @@ static void reject(struct dataplane *dp, const struct engine_out *o)
 static void fix_partial_csum(uint8_t *data, uint32_t len)
 {
 	struct pkt t = { .data = data, .len = len, .cap = len };
-	if (pkt_parse(&t, true, false) == DR_NONE && t.family == 4 && (t.flags & PKT_F_L4) &&
+	if (pkt_parse(&t, true, false) == DR_NONE && t.family && (t.flags & PKT_F_L4) &&
 	    !(t.flags & PKT_F_FRAGMENT))
 		pkt_fix_checksums(&t);
 }
 
-/* Layer 2 of a received frame: counts it, hands ARP over, drops what is
- * not for routing; true when p (set up here) goes to the engine. */
+/* The vlan of parent li with tag (tpid, vid), NULL if none. */
+static struct dp_if *vlan_of(struct dataplane *dp, const struct dp_if *li, uint16_t tpid,
+			     uint16_t vid)
+{
+	for (size_t i = dp->nports; i < dp->nifs; i++) {
+		struct dp_if *v = &dp->ifs[i];
+		if (v->parent == li && v->vid == vid && v->tpid == tpid)
+			return v;
+	}
+	return NULL;
+}
+
+/*
+ * Layer 2 of a received frame on port di: counts it, finds the interface
+ * it belongs to (the port, or the vlan of its tags: each tag is taken off
+ * in place, the Ethernet addresses moving down), hands ARP over, drops what
+ * is not for routing; true when p (set up here) goes to the engine from
+ * interface *in_if. A tag the kernel already took off (IO_F_VLAN) is the
+ * outermost. As Linux, a tag with VLAN id 0 (priority only) belongs to the
+ * interface it arrives on; a tag no vlan has is dropped (vlan).
+ */
 static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f, uint64_t now,
-		     struct pkt *p)
+		     struct pkt *p, uint16_t *in_if)
 {
 	di->st.rx_packets++;
 	di->st.rx_bytes += f->wire_len;
@@ -768,36 +851,58 @@ static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f,
 		di->st.rx_errors++;
 		return false;
 	}
-	const uint8_t *d = f->data;
+	uint8_t *d = f->data;
+	uint32_t len = f->len;
 	bool group = d[0] & 1;
 	if (!group && memcmp(d, di->h->mac, 6)) {
 		dp->drops[DPD_NOT_FOR_US]++;
 		return false;
 	}
+	struct dp_if *li = di;
 	uint16_t et = (uint16_t)(d[12] << 8 | d[13]);
-	if ((f->flags & IO_F_VLAN) || et == 0x8100 || et == 0x88a8) {
+	if ((f->flags & IO_F_VLAN) && (f->vlan_tci & 0xfff))
+		li = vlan_of(dp, li, f->vlan_tpid, f->vlan_tci & 0xfff);
+	while (li && (et == 0x8100 || et == 0x88a8)) {
+		if (len < 18) {
+			di->st.rx_errors++;
+			return false;
+		}
+		uint16_t vid = (uint16_t)((d[14] & 0x0f) << 8 | d[15]);
+		if (vid)
+			li = vlan_of(dp, li, et, vid);
+		memmove(d + 4, d, 12);
+		d += 4;
+		len -= 4;
+		et = (uint16_t)(d[12] << 8 | d[13]);
+	}
+	if (!li) {
 		di->st.rx_drops++;
 		dp->drops[DPD_VLAN]++;
 		return false;
 	}
+	if (li != di) {
+		li->st.rx_packets++;
+		li->st.rx_bytes += len;
+	}
 	if (et == 0x0806) {
-		arp_input(dp->arp, di->ifid, d, f->len, now);
+		arp_input(dp->arp, li->ifid, d, len, now);
 		return false;
 	}
 	/* IPv4 multicast is not routed (no PIM); checked before conntrack
 	 * sees it, so it leaves no connection behind */
-	if (et == 0x0800 && f->len >= 34 && (d[30] & 0xf0) == 0xe0) {
+	if (et == 0x0800 && len >= 34 && (d[30] & 0xf0) == 0xe0) {
 		dp->drops[DPD_MULTICAST]++;
 		return false;
 	}
 	if (f->flags & IO_F_CSUM_PARTIAL)
-		fix_partial_csum(f->data, f->len);
-	*p = (struct pkt){ .data = f->data, .len = f->len, .cap = f->len };
+		fix_partial_csum(d, len);
+	*p = (struct pkt){ .data = d, .len = len, .cap = len };
+	*in_if = li->ifid;
 	return true;
 }
 
-/* What the engine decided for p, received on di. */
-static void rx_verdict(struct dataplane *dp, struct dp_if *di, struct pkt *p,
+/* What the engine decided for p, received on interface in_if. */
+static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p,
 		       const struct engine_out *o, uint64_t now)
 {
 	switch (o->verdict) {
@@ -807,13 +912,13 @@ static void rx_verdict(struct dataplane *dp, struct dp_if *di, struct pkt *p,
 			dp->drops[DPD_MULTICAST]++;
 			break;
 		}
-		forward(dp, p, o, di->ifid, NULL, now);
+		forward(dp, p, o, in_if, NULL, now);
 		break;
 	case EV_REJECT:
 		reject(dp, o);
 		break;
 	case EV_LOCAL:
-		local_in(dp, p, now);
+		local_in(dp, p, in_if, now);
 		break;
 	default:
 		break;
@@ -830,16 +935,15 @@ static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr
 	uint16_t in[RX_BURST];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (rx_frame(dp, di, &fr[i], now, &pk[m])) {
+		if (rx_frame(dp, di, &fr[i], now, &pk[m], &in[m])) {
 			v[m] = &pk[m];
-			in[m] = di->ifid;
 			m++;
 		}
 	for (size_t done = 0; done < m;) {
 		size_t k = engine_input_burst(dp->en, v + done, in + done, m - done, now,
 					      dp->out + done);
 		for (size_t i = done; i < done + k; i++)
-			rx_verdict(dp, di, v[i], &dp->out[i], now);
+			rx_verdict(dp, in[i], v[i], &dp->out[i], now);
 		done += k;
 	}
 }
@@ -848,12 +952,28 @@ static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr
 
 static void on_rx(struct loop *l, int fd, short revents, void *ctx);
 
+/* The vlans take their port's handle and link state. */
+static void vlans_follow(struct dataplane *dp)
+{
+	for (size_t i = dp->nports; i < dp->nifs; i++) {
+		struct dp_if *v = &dp->ifs[i];
+		v->h = v->port->h;
+		v->up = v->port->up;
+	}
+}
+
+/* Port di's link went down: it and its vlans forget their neighbours. */
 static void link_lost(struct dataplane *dp, struct dp_if *di)
 {
 	if (!di->up)
 		return;
 	di->up = false;
-	arp_flush_if(dp->arp, di->ifid);
+	for (size_t i = 0; i < dp->nifs; i++)
+		if (dp->ifs[i].port == di) {
+			arp_flush_if(dp->arp, dp->ifs[i].ifid);
+			nd_flush_if(dp->nd, dp->ifs[i].ifid);
+		}
+	vlans_follow(dp);
 	conf_log("interface,info", "%s link down", di->ros);
 }
 
@@ -884,6 +1004,7 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 		loop_unwatch(dp->loop, di->h->fd);
 		io_close(di->h);
 		di->h = NULL;
+		vlans_follow(dp);
 		conf_log("interface,warning", "%s: %s is gone; waiting for it", di->ros, di->lnx);
 		return;
 	}
@@ -893,6 +1014,7 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 	} else if (s != IO_LINK_UP) {
 		link_lost(dp, di);
 	}
+	vlans_follow(dp);
 }
 
 static void on_rx(struct loop *l, int fd, short revents, void *ctx)
@@ -924,9 +1046,10 @@ static void housekeep(struct loop *l, void *ctx)
 	struct dataplane *dp = ctx;
 	uint64_t now = dp_now(dp);
 	arp_tick(dp->arp, now);
+	nd_tick(dp->nd, now);
 	if (now >= dp->next_link_check) {
 		dp->next_link_check = now + LINK_CHECK_NS;
-		for (size_t i = 0; i < dp->nifs; i++)
+		for (size_t i = 0; i < dp->nports; i++)
 			link_check(dp, &dp->ifs[i]);
 		tap_sync(dp);
 	}
@@ -968,6 +1091,23 @@ static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[
 		tx_to(dp, di, pkt, mac);
 	else
 		buf_put(dp, pkt);
+}
+
+/* ---- neighbour discovery's view ---- */
+
+static bool nd_is_mine(void *ctx, uint16_t ifid, const uint8_t addr[16])
+{
+	struct dataplane *dp = ctx;
+	return engine_is_local6_on(dp->en, ifid, addr);
+}
+
+/* Solicitations go out from the interface's link-local address (RFC 4861
+ * 7.2.2 allows any of its addresses; the link-local one always is there). */
+static bool nd_src_addr(void *ctx, uint16_t ifid, const uint8_t target[16], uint8_t src[16])
+{
+	(void)target;
+	struct dataplane *dp = ctx;
+	return engine_link_local(dp->en, ifid, src);
 }
 
 /* An ICMP host unreachable back to the sender would be RouterOS's answer;
@@ -1088,13 +1228,16 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	dp->loop = l;
 	dp->en = en;
 	dp->now_fn = mono_ns;
-	dp->ifs = xcalloc(n, sizeof(*dp->ifs));
+	dp->ifs = xcalloc(n + MAX_VLANS, sizeof(*dp->ifs));
 	dp->pool = xcalloc(DP_POOL, sizeof(*dp->pool));
 	for (size_t i = DP_POOL; i-- > 0;)
 		buf_put(dp, &dp->pool[i]);
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
 			      arp_dropped };
 	dp->arp = arp_new(&ao);
+	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
+			     arp_dropped };
+	dp->nd = nd_new(&no);
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(maps[i], '=');
 		size_t rl = eq ? (size_t)(eq - maps[i]) : strlen(maps[i]);
@@ -1112,6 +1255,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 				goto fail;
 			}
 		di->dp = dp;
+		di->port = di;
 		di->ifid = (uint16_t)name_intern(NS_IFACE, di->ros);
 		di->h = io_open(di->lnx, e);
 		if (!di->h) {
@@ -1121,10 +1265,11 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 			goto fail;
 		}
 		dp->nifs++;
+		dp->nports++;
 		take_over(di);
 		di->up = io_link_state(di->h) == IO_LINK_UP;
 	}
-	for (size_t i = 0; i < dp->nifs; i++)
+	for (size_t i = 0; i < dp->nports; i++)
 		loop_watch(l, dp->ifs[i].h->fd, POLLIN, on_rx, &dp->ifs[i]);
 	struct err te;
 	err_clear(&te);
@@ -1161,6 +1306,132 @@ void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void 
 {
 	dp->now_fn = now ? now : mono_ns;
 	dp->now_ctx = ctx;
+}
+
+/* What queues q still hold for interface ifid is dropped (a vlan that
+ * goes away). */
+static void qos_empty_if(struct dataplane *dp, struct qos *q, uint16_t ifid)
+{
+	uint64_t later = dp_now(dp);
+	for (int round = 0; q && round < 4; round++) {
+		later += 3600 * 1000000000ull; /* far enough ahead that every shaper lets go */
+		struct qpkt *x;
+		do {
+			struct qpkt *dropped = NULL;
+			x = qos_dequeue(q, ifid, later, &dropped);
+			free_dropped(dp, dropped);
+			if (x) {
+				x->next = NULL;
+				free_dropped(dp, x);
+			}
+		} while (x);
+	}
+}
+
+/* One vlan of the configuration, before it is placed. */
+struct vlan_conf {
+	char name[64], parent[64];
+	uint16_t vid, tpid;
+	uint32_t mtu;
+	bool placed;
+};
+
+static int find_if(const struct dp_if *ifs, size_t n, const char *ros)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ifs[i].ros, ros))
+			return (int)i;
+	return -1;
+}
+
+void dataplane_load(struct dataplane *dp, struct store *st)
+{
+	const struct menu *m = schema_find("/interface/vlan");
+	size_t n = m ? store_count(st, m) : 0, nw = 0;
+	struct vlan_conf *w = xcalloc(MAX_VLANS, sizeof(*w));
+	for (size_t i = 0; i < n && nw < MAX_VLANS; i++) {
+		const struct item *it = store_at(st, m, i);
+		const char *name = item_get(m, it, "name"), *par = item_get(m, it, "interface");
+		const char *vid = item_get(m, it, "vlan-id"), *dis = item_get(m, it, "disabled");
+		const char *svc = item_get(m, it, "use-service-tag"), *mtu = item_get(m, it, "mtu");
+		if (!name || !par || !vid || (dis && !strcmp(dis, "yes")) || strlen(name) >= 64 ||
+		    strlen(par) >= 64)
+			continue;
+		struct vlan_conf *c = &w[nw++];
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		snprintf(c->parent, sizeof(c->parent), "%s", par);
+		c->vid = (uint16_t)(strtoul(vid, NULL, 10) & 0xfff);
+		c->tpid = svc && !strcmp(svc, "yes") ? 0x88a8 : 0x8100;
+		c->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : 0;
+	}
+	/* the new vlans in a scratch table, with parent pointers where they
+	 * will live: on a port first, then on those vlans */
+	struct dp_if *nv = xcalloc(MAX_VLANS, sizeof(*nv));
+	size_t k = 0;
+	for (int depth = 1; depth <= VLAN_DEPTH; depth++) {
+		size_t before = k;
+		for (size_t i = 0; i < nw; i++) {
+			struct vlan_conf *c = &w[i];
+			int pi = find_if(dp->ifs, dp->nports, c->parent);
+			struct dp_if *par = NULL;
+			if (depth == 1 && pi >= 0)
+				par = &dp->ifs[pi];
+			if (depth == 2 && pi < 0 && (pi = find_if(nv, before, c->parent)) >= 0)
+				par = &dp->ifs[dp->nports + (size_t)pi];
+			if (c->placed || !par || !c->vid)
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < k; j++)
+				dup |= nv[j].parent == par && nv[j].vid == c->vid && nv[j].tpid == c->tpid;
+			if (dup)
+				continue; /* the first of two vlans with the same tag on one parent */
+			struct dp_if *v = &nv[k++];
+			c->placed = true;
+			v->dp = dp;
+			snprintf(v->ros, sizeof(v->ros), "%s", c->name);
+			v->ifid = (uint16_t)name_intern(NS_IFACE, v->ros);
+			v->parent = par;
+			v->tpid = c->tpid;
+			v->vid = c->vid;
+			v->mtu = c->mtu;
+		}
+	}
+	/* a scratch vlan's parent on a vlan points at its final place, which
+	 * still holds the old vlans: read that parent in the scratch table */
+	const char *pname[MAX_VLANS];
+	for (size_t i = 0; i < k; i++) {
+		const struct dp_if *par = nv[i].parent;
+		if (par >= dp->ifs + dp->nports) {
+			const struct dp_if *s = &nv[par - (dp->ifs + dp->nports)];
+			nv[i].port = s->port;
+			pname[i] = s->ros;
+		} else {
+			nv[i].port = nv[i].parent;
+			pname[i] = par->ros;
+		}
+	}
+	/* buffers waiting in batches name the old vlans: out first */
+	for (size_t i = 0; i < dp->nports; i++)
+		flush(dp, &dp->ifs[i]);
+	for (size_t i = dp->nports; i < dp->nifs; i++) {
+		struct dp_if *o = &dp->ifs[i];
+		int j = find_if(nv, k, o->ros);
+		bool same = j >= 0 && nv[j].vid == o->vid && nv[j].tpid == o->tpid &&
+			    !strcmp(pname[j], o->parent->ros);
+		if (j >= 0)
+			nv[j].st = o->st; /* the counters of a vlan that stays */
+		if (!same) { /* gone, or on another link: its neighbours are not ours */
+			arp_flush_if(dp->arp, o->ifid);
+			nd_flush_if(dp->nd, o->ifid);
+		}
+		if (j < 0)
+			qos_empty_if(dp, dp->qos, o->ifid);
+	}
+	memcpy(dp->ifs + dp->nports, nv, k * sizeof(*nv));
+	dp->nifs = dp->nports + k;
+	vlans_follow(dp);
+	free(nv);
+	free(w);
 }
 
 void dataplane_set_qos(struct dataplane *dp, struct qos *q)
@@ -1207,7 +1478,8 @@ void dataplane_free(struct dataplane *dp)
 		tap_close(dp->tap);
 	}
 	arp_free(dp->arp);
-	for (size_t i = 0; i < dp->nifs; i++) {
+	nd_free(dp->nd);
+	for (size_t i = 0; i < dp->nports; i++) {
 		struct dp_if *di = &dp->ifs[i];
 		for (size_t k = 0; k < di->ntx; k++)
 			buf_put(dp, di->tx[k]);
@@ -1276,6 +1548,22 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
 		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
 		    (unsigned long long)a->queued, (unsigned long long)a->unreachable);
+	const struct nd_stats *ns = nd_stats(dp->nd);
+	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
+			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",
+		    (unsigned long long)ns->ns_in, (unsigned long long)ns->na_in,
+		    (unsigned long long)ns->ns_out, (unsigned long long)ns->na_out,
+		    (unsigned long long)ns->bad, (unsigned long long)ns->queued,
+		    (unsigned long long)ns->unreachable);
+	struct neigh_info ni[32];
+	size_t nn = nd_list(dp->nd, ni, 32);
+	for (size_t i = 0; i < nn; i++) {
+		char a[48];
+		inet_ntop(AF_INET6, ni[i].addr, a, sizeof(a));
+		sbuf_printf(out, "nd.entry %s %02x:%02x:%02x:%02x:%02x:%02x %s %s\n", a, ni[i].mac[0],
+			    ni[i].mac[1], ni[i].mac[2], ni[i].mac[3], ni[i].mac[4], ni[i].mac[5],
+			    name_of(NS_IFACE, ni[i].ifid), neigh_state_name(ni[i].state));
+	}
 	struct arp_info ai[64];
 	size_t na = arp_list(dp->arp, ai, 64);
 	for (size_t i = 0; i < na; i++)

@@ -74,7 +74,7 @@ struct dataplane_if_stats {
 enum dataplane_drop {
 	DPD_NOT_FOR_US,  /* unicast frame for another MAC (promiscuous port) */
 	DPD_OVERSIZE,    /* larger than a pool buffer, or cut short by the ring */
-	DPD_VLAN,        /* 802.1Q: VLAN interfaces are not mapped yet */
+	DPD_VLAN,        /* tagged with a VLAN id no vlan interface has there */
 	DPD_MULTICAST,   /* IPv4 multicast: not routed (no PIM) */
 	DPD_POOL,        /* no free frame buffer */
 	DPD_NO_PORT,     /* routed to an interface with no Linux interface mapped */
@@ -84,8 +84,7 @@ enum dataplane_drop {
 	DPD_ARP_FAILED,  /* the next hop never answered ARP */
 	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
 	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack (or IPv6) */
-	DPD_NO_ND,       /* IPv6 routed: neighbour discovery is not there yet */
-	DPD_FRAG_NEEDED, /* IPv4 longer than the out MTU with DF (answered by ICMP) */
+	DPD_FRAG_NEEDED, /* longer than the out MTU: IPv4 with DF (answered by ICMP), IPv6 */
 	DPD_MAX
 };
 const char *dataplane_drop_name(enum dataplane_drop d);
@@ -99,6 +98,11 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 				size_t n, struct err *e);
 void dataplane_free(struct dataplane *dp);
 
+/* The vlans of the configuration (/interface vlan, enabled, on a mapped
+ * interface or on such a vlan, two tags deep at most) from now on: call
+ * after each engine_load. A vlan that goes away drops what waits for it. */
+struct store;
+void dataplane_load(struct dataplane *dp, struct store *st);
 /* The queues to use from now on (NULL: send in arrival order); what the
  * previous queues held is dropped. */
 void dataplane_set_qos(struct dataplane *dp, struct qos *q);

@@ -29,7 +29,7 @@
 
 #define IO_F_CSUM_PARTIAL 0x1u /* the sender left the L4 checksum to hardware */
 #define IO_F_TRUNC        0x2u /* longer than the ring could hold: cut short */
-#define IO_F_VLAN         0x4u /* the NIC took an 802.1Q tag off: vlan_tci */
+#define IO_F_VLAN         0x4u /* the NIC took a VLAN tag off: vlan_tci, vlan_tpid */
 
 struct io_frame {
 	uint8_t *data;     /* the Ethernet frame, in the ring */
@@ -37,6 +37,7 @@ struct io_frame {
 	uint32_t wire_len; /* bytes the frame had on the wire */
 	uint32_t flags;    /* IO_F_* */
 	uint16_t vlan_tci;
+	uint16_t vlan_tpid; /* with IO_F_VLAN: 0x8100 (802.1Q) or 0x88a8 (802.1ad) */
 };
 
 enum io_link { IO_LINK_UP, IO_LINK_DOWN, IO_LINK_GONE };

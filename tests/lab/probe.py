@@ -16,14 +16,28 @@ run inside a lab namespace with `ip netns exec`. One subcommand each:
                                 echo; prints "SIZE:ok" or "SIZE:lost" for each
   pmtu HOST PORT SIZE           one UDP datagram of SIZE with DF set; prints the
                                 path MTU the kernel knows half a second later
+  serve6 PORT                   a TCP and a UDP echo on [::]:PORT (IPv4 too), for 60 s
+  talk SRC HOST PORT tcp|udp    one exchange with an echo from address SRC ("-": any);
+                                prints "ok", "timeout", "refused" or the error
+  vlan IFACE VID SRC GW DST PORT
+                                a host behind an 802.1Q tag (the kernel here has no
+                                vlan devices): on IFACE, frames tagged VID, address
+                                SRC (IPv4 or IPv6), resolves GW (ARP or neighbour
+                                discovery), answers for SRC, sends UDP datagrams to
+                                the echo DST:PORT through GW; prints "ok" when one
+                                comes back tagged, "no-gw" or "timeout"
   assured HOST PORT FLOOD_ARGS  a TCP connection to an echo service that is
                                 used (assured), then `flood FLOOD_ARGS` from
                                 the same host, then the same connection again;
                                 prints "before=ok after=ok|FAILED"
 """
+import ipaddress
 import json
 import socket
+import struct
+import socketserver
 import sys
+import threading
 import time
 
 
@@ -167,8 +181,194 @@ def pmtu(host, port, size):
     print(s.getsockopt(socket.IPPROTO_IP, 14))  # IP_MTU
 
 
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.settimeout(3)
+        try:
+            while True:
+                b = self.request.recv(65536)
+                if not b:
+                    break
+                self.request.sendall(b)
+        except OSError:
+            pass
+
+
+class _Server6(socketserver.ThreadingTCPServer):
+    address_family = socket.AF_INET6
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def serve6(port):
+    srv = _Server6(("::", int(port)), _Echo)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    u.bind(("::", int(port)))
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        u.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            b, a = u.recvfrom(65535)
+            u.sendto(b, a)
+        except socket.timeout:
+            pass
+    srv.shutdown()
+
+
+def talk(src, host, port, proto):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(fam, kind)
+    s.settimeout(2)
+    msg = b"rosfw lab l2 " * 200 if proto == "tcp" else b"rosfw lab l2"
+    try:
+        if src != "-":
+            s.bind((src, 0))
+        s.connect((host, int(port)))
+        if proto == "tcp":
+            ok = exchange(s, msg)
+        else:
+            got = None
+            for _ in range(3):
+                s.send(msg)
+                try:
+                    got = s.recv(65535)
+                    break
+                except socket.timeout:
+                    continue
+            ok = got == msg
+        print("ok" if ok else "timeout")
+        return 0 if ok else 1
+    except socket.timeout:
+        print("timeout")
+    except ConnectionRefusedError:
+        print("refused")
+    except OSError as e:
+        print(e)
+    return 1
+
+
+def _sum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def _ip6(src, dst, nh, payload, hop=64):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nh, hop) + src + dst + payload
+
+
+def _l4sum6(src, dst, nh, msg):
+    return _sum16(src + dst + struct.pack("!IxxxB", len(msg), nh) + msg)
+
+
+def _ndp(src, dst, typ, flags, target, opt_type, mac):
+    m = struct.pack("!BBHI", typ, 0, 0, flags << 24) + target + bytes([opt_type, 1]) + mac
+    c = _l4sum6(src, dst, 58, m)
+    return _ip6(src, dst, 58, m[:2] + struct.pack("!H", c) + m[4:], 255)
+
+
+def vlan(iface, vid, src, gw, dst, port):
+    """A host behind tag VID on IFACE, in user space."""
+    vid, port = int(vid), int(port)
+    v6 = ":" in src
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    s.bind((iface, 0))
+    s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA: the tag the kernel took off
+    mac = open("/sys/class/net/%s/address" % iface).read().strip()
+    me = bytes.fromhex(mac.replace(":", ""))
+    A = lambda a: ipaddress.ip_address(a).packed
+    src_a, gw_a, dst_a = A(src), A(gw), A(dst)
+    tag = struct.pack("!HH", 0x8100, vid)
+
+    def send(eth_dst, etype, payload):
+        s.send(eth_dst + me + tag + struct.pack("!H", etype) + payload)
+
+    def ask_gw():
+        if v6:
+            group = bytes.fromhex("ff0200000000000000000001ff") + gw_a[13:]
+            send(b"\x33\x33" + group[12:], 0x86dd, _ndp(src_a, group, 135, 0, gw_a, 1, me))
+        else:
+            arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + me + src_a + b"\0" * 6 + gw_a
+            send(b"\xff" * 6, 0x0806, arp)
+
+    msg = b"rosfw lab vlan %d" % vid
+    gw_mac = None
+    end = time.monotonic() + 4
+    next_send = 0
+    s.settimeout(0.1)
+    while time.monotonic() < end:
+        now = time.monotonic()
+        if now >= next_send:
+            next_send = now + 0.5
+            if gw_mac is None:
+                ask_gw()
+            elif v6:
+                u = struct.pack("!HHHH", 40000, port, 8 + len(msg), 0) + msg
+                c = _l4sum6(src_a, dst_a, 17, u) or 0xffff
+                send(gw_mac, 0x86dd, _ip6(src_a, dst_a, 17, u[:6] + struct.pack("!H", c) + u[8:]))
+            else:
+                u = struct.pack("!HHHH", 40000, port, 8 + len(msg), 0) + msg
+                h = struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0) + src_a + dst_a
+                h = h[:10] + struct.pack("!H", _sum16(h)) + h[12:]
+                send(gw_mac, 0x0800, h + u)
+        try:
+            data, anc, _, addr = s.recvmsg(65535, 64)
+        except socket.timeout:
+            continue
+        if addr[2] == 4:  # PACKET_OUTGOING: our own
+            continue
+        fvid = None
+        for lvl, typ, d in anc:
+            if lvl == 263 and typ == 8 and len(d) >= 20:
+                st, _, _, _, _, tci, _ = struct.unpack("IIIHHHH", d[:20])
+                if st & 0x10:  # TP_STATUS_VLAN_VALID
+                    fvid = tci & 0xfff
+        if fvid is None and data[12:14] == b"\x81\x00":
+            fvid = struct.unpack("!H", data[14:16])[0] & 0xfff
+            data = data[:12] + data[16:]
+        if fvid != vid:
+            continue
+        etype, p = struct.unpack("!H", data[12:14])[0], data[14:]
+        if etype == 0x0806 and len(p) >= 28:
+            op, sha, spa, tpa = struct.unpack("!H", p[6:8])[0], p[8:14], p[14:18], p[24:28]
+            if op == 2 and spa == gw_a and not v6:
+                gw_mac = sha
+                next_send = 0
+            elif op == 1 and tpa == src_a:
+                send(sha, 0x0806, struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + me + src_a + sha + spa)
+        elif etype == 0x86dd and len(p) >= 64 and p[6] == 58:
+            typ, target = p[40], p[48:64]
+            if typ == 136 and target == gw_a and len(p) >= 72 and p[64] == 2:
+                gw_mac = p[66:72]
+                next_send = 0
+            elif typ == 135 and target == src_a:
+                na = _ndp(src_a, p[8:24], 136, 0x60, src_a, 2, me)
+                send(data[6:12], 0x86dd, na)
+        elif etype == 0x86dd and len(p) >= 48 and p[6] == 17 and p[8:24] == dst_a:
+            if p[48:] [:len(msg)] == msg:
+                print("ok")
+                return 0
+        elif etype == 0x0800 and len(p) >= 28 and p[9] == 17 and p[12:16] == dst_a:
+            ihl = (p[0] & 15) * 4
+            if p[ihl + 8:ihl + 8 + len(msg)] == msg:
+                print("ok")
+                return 0
+    print("no-gw" if gw_mac is None else "timeout")
+    return 1
+
+
 def main(argv):
-    cmds = {"rate": rate, "pps": pps, "echo": echo, "big": big, "pmtu": pmtu, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
+    cmds = {"vlan": vlan, "serve6": serve6, "talk": talk, "rate": rate, "pps": pps, "echo": echo, "big": big, "pmtu": pmtu, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2

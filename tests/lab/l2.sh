@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Layer 2 of the live router (prefix rosfwt): `rosfw lab up` with
+# examples/soho.rsc and tests/lab/l2.rsc, then
+#   - IPv6 through rosfw with neighbour discovery on both wires: the LAN host
+#     reaches the WAN host (TCP and UDP echo), the WAN host cannot open a
+#     connection to the LAN host (IPv6 forward filter) nor reach the router's
+#     ssh (IPv6 input filter), both counted by their rules;
+#   - a tagged link: vlan20 (id 20 on ether2-master-local) against a host
+#     behind tag 20 on the LAN wire: IPv4 (masqueraded) and IPv6 to the WAN,
+#     a forward rule with in-interface=vlan20, the untagged LAN beside it,
+#     and frames of an id no vlan has are dropped.
+# Needs root, ip netns and /usr/bin/python3; skipped with a visible message
+# without them.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
+PY=/usr/bin/python3
+PROBE=$PWD/tests/lab/probe.py
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1 ||
+	! command -v curl >/dev/null || [ ! -x $PY ]; then
+	echo "SKIP: needs root, ip netns, curl and $PY"
+	echo "ok 0"
+	exit 0
+fi
+prefix=rosfwt
+T=$(mktemp -d)
+. tests/lab/lib.bash
+cleanup() {
+	lab_cleanup
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
+	local what=$1 detail=$2
+	shift 2
+	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
+}
+# a counter of the router's stats file; a rule's by table and comment
+settle() { sleep 0.5; }
+stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }
+rule() { awk -v t="$1." -v c="$2" 'index($1, t) == 1 && index($0, c) { print $2; f = 1 }
+	END { if (!f) print 0 }' "$T/stats"; }
+talk() { N "$1" $PY "$PROBE" talk "${@:2}" 2>&1; }
+v6on() { N "$1" sh -c "echo 0 > /proc/sys/net/ipv6/conf/$2/disable_ipv6"; }
+
+"$ROSFW" lab down --prefix "$prefix" --dir "$T" >/dev/null 2>&1
+if ! timeout 15 "$ROSFW" lab up --prefix "$prefix" --dir "$T" --config tests/lab/l2.rsc; then
+	echo "FAIL: lab up"
+	exit 1
+fi
+# IPv6 on the WAN and LAN hosts (the lab keeps it off), without DAD's wait
+v6on wan eth0 && N wan ip -6 addr add 2001:db8:203::1/64 dev eth0 nodad &&
+	N wan ip -6 route add fd00::/16 via 2001:db8:203::2 &&
+	v6on lan eth0 && N lan ip -6 addr add fd00:88::10/64 dev eth0 nodad &&
+	N lan ip -6 route add default via fd00:88::1 || { echo "FAIL: IPv6 set-up"; exit 1; }
+N wan $PY "$PROBE" serve6 7007 >/dev/null 2>&1 &
+N wan $PY "$PROBE" serve6 7008 >/dev/null 2>&1 &
+N lan $PY "$PROBE" serve6 7007 >/dev/null 2>&1 &
+sleep 0.5
+
+# ---- IPv6 ----
+out=$(talk lan fd00:88::10 2001:db8:203::1 7007 tcp)
+check "IPv6: LAN host to the WAN host through rosfw, TCP echo (ND on both wires)" "$out" \
+	test "$out" = ok
+out=$(talk lan fd00:88::10 2001:db8:203::1 7007 udp)
+check "IPv6: LAN host to the WAN host, UDP echo" "$out" test "$out" = ok
+settle
+wan_mac=$(N wan cat /sys/class/net/eth0/address)
+lan_mac=$(N lan cat /sys/class/net/eth0/address)
+check "IPv6: the router learnt both hosts' MACs by neighbour discovery" \
+	"$(grep '^nd\.' "$T/stats" | tr '\n' ' ')" \
+	grep -q "^nd.entry 2001:db8:203::1 $wan_mac ether1-gateway \(reachable\|stale\|probe\)" "$T/stats"
+check "... the LAN host's too, and the router answered solicitations" "" \
+	sh -c "grep -q '^nd.entry fd00:88::10 $lan_mac ether2-master-local' '$T/stats' &&
+		test $(stat nd.adverts-out) -gt 0 && test $(stat nd.solicits-in) -gt 0"
+f0=$(rule filter6 "no new IPv6 from the WAN")
+out=$(talk wan - fd00:88::10 7007 tcp)
+settle
+f1=$(rule filter6 "no new IPv6 from the WAN")
+check "IPv6: the WAN host cannot open a connection to the LAN host (forward filter, $f0 -> $f1)" \
+	"$out" test "$out" = timeout -a "$f1" -gt "$f0"
+s0=$(rule filter6 "no ssh from the WAN")
+out=$(talk wan - 2001:db8:203::2 22 tcp)
+settle
+s1=$(rule filter6 "no ssh from the WAN")
+check "IPv6: the WAN host's ssh to the router is dropped by the IPv6 input filter ($s0 -> $s1)" \
+	"$out" test "$out" = timeout -a "$s1" -gt "$s0"
+
+# ---- the tagged link ----
+# This kernel may lack vlan devices (8021q), so the LAN host's tagged side is
+# probe.py's: a user-space host on eth0 behind tag 20 (ARP, ND, UDP echo).
+vhost() { N lan $PY "$PROBE" vlan eth0 "$@" 2>&1; }
+out=$(vhost 20 192.168.20.10 192.168.20.1 203.0.113.1 7007)
+check "vlan20: a host behind tag 20 resolves the router's vlan address (ARP) and reaches the WAN host (UDP, masqueraded), answered tagged" \
+	"$out" test "$out" = ok
+out=$(vhost 20 fd00:20::10 fd00:20::1 2001:db8:203::1 7007)
+check "vlan20: IPv6 over the tagged link to the WAN host (neighbour discovery on the vlan)" \
+	"$out" test "$out" = ok
+settle
+rx=$(stat if.vlan20.rx-packet) tx=$(stat if.vlan20.tx-packet)
+check "vlan20 counts what it received and sent ($rx, $tx)" "" test "$rx" -gt 0 -a "$tx" -gt 0
+w0=$(rule filter "no 7008 from vlan20")
+out=$(vhost 20 192.168.20.10 192.168.20.1 203.0.113.1 7008)
+settle
+w1=$(rule filter "no 7008 from vlan20")
+check "vlan20: a forward rule with in-interface=vlan20 drops its UDP to 7008 ($out, $w0 -> $w1)" \
+	"" test "$out" = timeout -a "$w1" -gt "$w0"
+out=$(talk lan - 203.0.113.1 7008 udp)
+check "... while the untagged LAN on the same port reaches 7008" "$out" test "$out" = ok
+v0=$(stat dp.vlan)
+out=$(vhost 30 192.168.30.10 192.168.30.1 203.0.113.1 7007)
+settle
+v1=$(stat dp.vlan)
+check "frames tagged with an id no vlan has (30) are dropped ($out, $v0 -> $v1)" "" \
+	test "$out" = no-gw -a "$v1" -gt "$v0"
+
+echo "$passed passed, $failed failed"
+if [ $failed != 0 ]; then
+	echo "--- router log"
+	cat "$T/router.log"
+	echo "--- router counters"
+	grep -v ' 0$' "$T/stats"
+	exit 1
+fi
+echo "ok $passed"

@@ -1,0 +1,394 @@
+/*
+ * IPv6 neighbour discovery of the live dataplane, in virtual time: answers
+ * for the router's addresses (global, link-local, duplicate address
+ * detection), the checks of RFC 4861 7.1 on what arrives, resolution with
+ * the shared wait queue, and what advertisements may change in an entry.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "io/nd.h"
+
+#define SEC 1000000000ull
+
+static const uint8_t our_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+static const uint8_t other_mac[6] = { 0x02, 0, 0, 0, 0, 0x20 };
+static const uint8_t our_gl[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t our_ll[16] = { 0xfe, 0x80, [8] = 0x11, [15] = 0x01 };
+static const uint8_t host_gl[16] = { 0x20, 0x01, 0x0d, 0xb8, [13] = 0xab, [14] = 0xcd, [15] = 0x10 };
+static const uint8_t host_ll[16] = { 0xfe, 0x80, [8] = 0x22, [15] = 0x10 };
+static const uint8_t unspec[16];
+
+struct sent {
+	uint16_t ifid;
+	uint8_t f[ND_FRAME_LEN];
+};
+
+static struct sent sent[64];
+static size_t nsent;
+static int resolved[16], nresolved;
+static int dropped[16], ndropped, nunreach;
+static int pkts[16];
+static uint8_t last_mac[6];
+
+static bool is_mine(void *ctx, uint16_t ifid, const uint8_t *a)
+{
+	return ifid == 1 && (!memcmp(a, our_gl, 16) || !memcmp(a, our_ll, 16));
+}
+
+static bool src_addr(void *ctx, uint16_t ifid, const uint8_t *t, uint8_t *src)
+{
+	if (ifid != 1)
+		return false;
+	memcpy(src, our_ll, 16);
+	return true;
+}
+
+static const uint8_t *mac_of(void *ctx, uint16_t ifid)
+{
+	return our_mac;
+}
+
+static void send_fn(void *ctx, uint16_t ifid, const uint8_t *f, uint32_t len)
+{
+	assert_int_equal(len, ND_FRAME_LEN);
+	if (nsent < 64) {
+		sent[nsent].ifid = ifid;
+		memcpy(sent[nsent].f, f, len);
+	}
+	nsent++;
+}
+
+static void resolved_fn(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
+{
+	memcpy(last_mac, mac, 6);
+	resolved[nresolved++] = *(int *)pkt;
+}
+
+static void dropped_fn(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
+{
+	dropped[ndropped++] = *(int *)pkt;
+	nunreach += unreachable;
+}
+
+static struct nd *mk(void)
+{
+	nsent = 0;
+	nresolved = ndropped = nunreach = 0;
+	for (int i = 0; i < 16; i++)
+		pkts[i] = i;
+	struct nd_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn };
+	return nd_new(&o);
+}
+
+static uint16_t sum6(const uint8_t *ip, uint32_t plen)
+{
+	uint64_t s = plen + 58;
+	for (int i = 8; i < 40; i += 2)
+		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	for (uint32_t i = 0; i + 1 < plen; i += 2)
+		s += (uint32_t)(ip[40 + i] << 8 | ip[41 + i]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* An NS or NA (IPv6 packet) into p: 64 bytes, or 72 with a link-layer
+ * option (lla not NULL). */
+static uint32_t msg(uint8_t *p, uint8_t type, const uint8_t *src, const uint8_t *dst,
+		    const uint8_t *target, uint8_t flags, const uint8_t *lla)
+{
+	uint32_t plen = lla ? 32 : 24;
+	memset(p, 0, 40 + plen);
+	p[0] = 0x60;
+	p[5] = (uint8_t)plen;
+	p[6] = 58;
+	p[7] = 255;
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, dst, 16);
+	p[40] = type;
+	p[44] = flags;
+	memcpy(p + 48, target, 16);
+	if (lla) {
+		p[64] = type == 135 ? 1 : 2;
+		p[65] = 1;
+		memcpy(p + 66, lla, 6);
+	}
+	uint16_t c = sum6(p, plen);
+	p[42] = (uint8_t)(c >> 8), p[43] = (uint8_t)c;
+	return 40 + plen;
+}
+
+static void sn_group(const uint8_t *t, uint8_t *g)
+{
+	memset(g, 0, 16);
+	g[0] = 0xff, g[1] = 0x02, g[11] = 1, g[12] = 0xff;
+	memcpy(g + 13, t + 13, 3);
+}
+
+/* An answer sent by the router: an NA from target with flags, to dst at dmac. */
+static void assert_na(const uint8_t *f, const uint8_t *dmac, const uint8_t *target,
+		      const uint8_t *dst, uint8_t flags)
+{
+	assert_memory_equal(f, dmac, 6);
+	assert_memory_equal(f + 6, our_mac, 6);
+	const uint8_t *ip = f + 14;
+	assert_int_equal(ip[7], 255);
+	assert_memory_equal(ip + 8, target, 16);
+	assert_memory_equal(ip + 24, dst, 16);
+	assert_int_equal(ip[40], 136);
+	assert_int_equal(ip[44], flags);
+	assert_memory_equal(ip + 48, target, 16);
+	assert_int_equal(ip[64], 2);
+	assert_memory_equal(ip + 66, our_mac, 6);
+	assert_int_equal(sum6(ip, 32), 0);
+}
+
+static void test_answers_for_own_addresses(void **state)
+{
+	struct nd *d = mk();
+	uint8_t p[80], g[16], mac[6];
+	const uint8_t *targets[] = { our_gl, our_ll };
+	for (int i = 0; i < 2; i++) {
+		sn_group(targets[i], g);
+		uint32_t n = msg(p, 135, host_ll, g, targets[i], 0, host_mac);
+		nd_input(d, 1, p, n, other_mac, SEC);
+		assert_int_equal(nsent, (size_t)i + 1);
+		/* to the option's address, not the frame's */
+		assert_na(sent[i].f, host_mac, targets[i], host_ll, 0xe0);
+	}
+	/* the asker is known (stale): its first use probes it, unicast */
+	assert_true(nd_resolve(d, 1, host_ll, NULL, mac, 2 * SEC));
+	assert_memory_equal(mac, host_mac, 6);
+	assert_int_equal(nsent, 3);
+	assert_memory_equal(sent[2].f, host_mac, 6);
+	assert_memory_equal(sent[2].f + 14 + 24, host_ll, 16);
+	/* a unicast NS without the option: answered to the frame's source */
+	uint32_t n = msg(p, 135, host_gl, our_gl, our_gl, 0, NULL);
+	nd_input(d, 1, p, n, other_mac, SEC);
+	assert_int_equal(nsent, 4);
+	assert_na(sent[3].f, other_mac, our_gl, host_gl, 0xe0);
+	/* not ours: another address, or ours on another interface */
+	sn_group(host_gl, g);
+	n = msg(p, 135, host_ll, g, host_gl, 0, host_mac);
+	nd_input(d, 1, p, n, host_mac, SEC);
+	n = msg(p, 135, host_ll, g, our_gl, 0, host_mac);
+	nd_input(d, 2, p, n, host_mac, SEC);
+	assert_int_equal(nsent, 4);
+	assert_int_equal(nd_stats(d)->ns_in, 5);
+	assert_int_equal(nd_stats(d)->na_out, 3);
+	nd_free(d);
+}
+
+static void test_duplicate_address_detection(void **state)
+{
+	struct nd *d = mk();
+	uint8_t p[80], g[16];
+	sn_group(our_gl, g);
+	uint32_t n = msg(p, 135, unspec, g, our_gl, 0, NULL);
+	nd_input(d, 1, p, n, host_mac, SEC);
+	assert_int_equal(nsent, 1);
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t mc[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	assert_na(sent[0].f, mc, our_gl, all_nodes, 0xa0); /* R and O, not solicited */
+	struct neigh_info info[2];
+	assert_int_equal(nd_list(d, info, 2), 0);
+	nd_free(d);
+}
+
+/* RFC 4861 7.1: what a node must silently discard. */
+static void test_invalid_discarded(void **state)
+{
+	static const struct {
+		const char *what;
+		int off;        /* byte of the IPv6 packet to change, -1: none */
+		uint8_t val;
+		bool fix_sum;   /* recompute the checksum after the change */
+		bool dad;       /* a DAD solicitation (unspecified source) */
+		bool na;
+	} cases[] = {
+		{ "hop limit 64", 7, 64, false, false, false },
+		{ "bad checksum", 43, 0x5a, false, false, false },
+		{ "code 1", 41, 1, true, false, false },
+		{ "multicast target", 48, 0xff, true, false, false },
+		{ "option of length 0", 65, 0, true, false, false },
+		{ "DAD with a source link-layer option", -1, 0, false, true, false },
+		{ "solicited NA to a multicast group", 24, 0xff, true, false, true },
+		{ "next header not ICMPv6", 6, 17, true, false, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nd *d = mk();
+		uint8_t p[80], g[16], mac[6];
+		sn_group(our_gl, g);
+		uint32_t n;
+		if (cases[i].na) {
+			/* asked first, so a valid NA would resolve it */
+			assert_false(nd_resolve(d, 1, host_gl, NULL, mac, SEC));
+			nsent = 0;
+			n = msg(p, 136, host_gl, our_ll, host_gl, 0x60, host_mac);
+		} else {
+			n = msg(p, 135, cases[i].dad ? unspec : host_ll, g, our_gl, 0, host_mac);
+		}
+		if (cases[i].off >= 0)
+			p[cases[i].off] = cases[i].val;
+		if (cases[i].fix_sum) {
+			p[42] = p[43] = 0;
+			uint16_t c = sum6(p, n - 40);
+			p[42] = (uint8_t)(c >> 8), p[43] = (uint8_t)c;
+		}
+		nd_input(d, 1, p, n, host_mac, SEC);
+		if (nsent || nd_stats(d)->bad != 1)
+			fail_msg("%s: sent %zu, bad %llu", cases[i].what, nsent,
+				 (unsigned long long)nd_stats(d)->bad);
+		struct neigh_info info[2];
+		size_t k = nd_list(d, info, 2);
+		assert_true(k == 0 || info[0].state == NEIGH_INCOMPLETE);
+		nd_free(d);
+	}
+	/* short packets */
+	struct nd *d = mk();
+	uint8_t p[80], g[16];
+	sn_group(our_gl, g);
+	uint32_t n = msg(p, 135, host_ll, g, our_gl, 0, host_mac);
+	nd_input(d, 1, p, 63, host_mac, SEC);
+	p[5] = 40; /* payload length beyond the packet */
+	nd_input(d, 1, p, n, host_mac, SEC);
+	assert_int_equal(nd_stats(d)->bad, 2);
+	assert_int_equal(nsent, 0);
+	nd_free(d);
+}
+
+static void test_resolve_with_queue(void **state)
+{
+	struct nd *d = mk();
+	uint8_t mac[6], p[80], g[16];
+	for (int i = 0; i < 4; i++)
+		assert_false(nd_resolve(d, 1, host_gl, &pkts[i], mac, SEC));
+	/* one solicitation, to the target's solicited-node group */
+	assert_int_equal(nsent, 1);
+	const uint8_t *f = sent[0].f, *ip = f + 14;
+	static const uint8_t mc[6] = { 0x33, 0x33, 0xff, 0xab, 0xcd, 0x10 };
+	sn_group(host_gl, g);
+	assert_memory_equal(f, mc, 6);
+	assert_memory_equal(ip + 8, our_ll, 16);
+	assert_memory_equal(ip + 24, g, 16);
+	assert_int_equal(ip[7], 255);
+	assert_int_equal(ip[40], 135);
+	assert_memory_equal(ip + 48, host_gl, 16);
+	assert_int_equal(ip[64], 1);
+	assert_memory_equal(ip + 66, our_mac, 6);
+	assert_int_equal(sum6(ip, 32), 0);
+	assert_int_equal(ndropped, 1); /* the fourth pushed the first out */
+	/* an unsolicited NA for another address teaches nothing */
+	uint32_t n = msg(p, 136, host_ll, our_ll, host_ll, 0x20, host_mac);
+	nd_input(d, 1, p, n, host_mac, SEC);
+	struct neigh_info e;
+	struct neigh_info info[4];
+	assert_int_equal(nd_list(d, info, 4), 1); /* host_gl alone, still incomplete */
+	/* the solicited answer lets the three waiting go */
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x60, host_mac);
+	nd_input(d, 1, p, n, host_mac, SEC + SEC / 10);
+	assert_int_equal(nresolved, 3);
+	assert_int_equal(resolved[0], 1);
+	assert_int_equal(resolved[2], 3);
+	assert_memory_equal(last_mac, host_mac, 6);
+	size_t k = nd_list(d, info, 4);
+	bool found = false;
+	for (size_t i = 0; i < k; i++)
+		if (!memcmp(info[i].addr, host_gl, 16)) {
+			e = info[i];
+			found = true;
+		}
+	assert_true(found);
+	assert_int_equal(e.state, NEIGH_REACHABLE);
+	assert_true(nd_resolve(d, 1, host_gl, &pkts[5], mac, 2 * SEC));
+	nd_free(d);
+	assert_int_equal(ndropped, 1);
+}
+
+static enum neigh_state state_of(struct nd *d, const uint8_t *a, uint8_t *mac)
+{
+	struct neigh_info info[8];
+	size_t k = nd_list(d, info, 8);
+	for (size_t i = 0; i < k; i++)
+		if (!memcmp(info[i].addr, a, 16)) {
+			memcpy(mac, info[i].mac, 6);
+			return info[i].state;
+		}
+	return NEIGH_FREE;
+}
+
+/* RFC 4861 7.2.5: which advertisement may change a known entry, and how. */
+static void test_advertisement_rules(void **state)
+{
+	struct nd *d = mk();
+	uint8_t p[80], mac[6];
+	assert_false(nd_resolve(d, 1, host_gl, NULL, mac, SEC));
+	/* unsolicited (S clear) answer to an incomplete entry: stale */
+	uint32_t n = msg(p, 136, host_gl, our_ll, host_gl, 0x20, host_mac);
+	nd_input(d, 1, p, n, host_mac, SEC);
+	assert_int_equal(state_of(d, host_gl, mac), NEIGH_STALE);
+	/* solicited: reachable */
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x40, NULL);
+	nd_input(d, 1, p, n, host_mac, SEC);
+	assert_int_equal(state_of(d, host_gl, mac), NEIGH_REACHABLE);
+	assert_memory_equal(mac, host_mac, 6);
+	/* another MAC without override: the entry keeps its MAC, goes stale */
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x40, other_mac);
+	nd_input(d, 1, p, n, other_mac, 2 * SEC);
+	assert_int_equal(state_of(d, host_gl, mac), NEIGH_STALE);
+	assert_memory_equal(mac, host_mac, 6);
+	/* with override and unsolicited: the new MAC, stale */
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x20, other_mac);
+	nd_input(d, 1, p, n, other_mac, 3 * SEC);
+	assert_int_equal(state_of(d, host_gl, mac), NEIGH_STALE);
+	assert_memory_equal(mac, other_mac, 6);
+	/* with override and solicited: reachable at it */
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x60, host_mac);
+	nd_input(d, 1, p, n, host_mac, 4 * SEC);
+	assert_int_equal(state_of(d, host_gl, mac), NEIGH_REACHABLE);
+	assert_memory_equal(mac, host_mac, 6);
+	assert_int_equal(nd_stats(d)->na_in, 5);
+	nd_free(d);
+}
+
+static void test_retries_then_unreachable(void **state)
+{
+	struct nd *d = mk();
+	uint8_t mac[6];
+	assert_false(nd_resolve(d, 1, host_gl, &pkts[1], mac, 10 * SEC));
+	for (uint64_t t = 10 * SEC; t < 13 * SEC; t += SEC / 10)
+		nd_tick(d, t);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(ndropped, 0);
+	nd_tick(d, 13 * SEC);
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(nunreach, 1);
+	assert_int_equal(nd_stats(d)->unreachable, 1);
+	/* no source address on the interface: nothing can be asked */
+	nsent = 0;
+	assert_false(nd_resolve(d, 2, host_gl, &pkts[2], mac, 14 * SEC));
+	assert_int_equal(nsent, 0);
+	nd_flush_if(d, 2);
+	assert_int_equal(ndropped, 2);
+	nd_free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answers_for_own_addresses),
+		cmocka_unit_test(test_duplicate_address_detection),
+		cmocka_unit_test(test_invalid_discarded),
+		cmocka_unit_test(test_resolve_with_queue),
+		cmocka_unit_test(test_advertisement_rules),
+		cmocka_unit_test(test_retries_then_unreachable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
