@@ -21,8 +21,6 @@ struct qpkt {
 	uint32_t len;        /* bytes on the wire (IP length + 14) */
 	uint32_t hash;       /* flow hash (5-tuple), for sfq / fq-codel / cake */
 	uint32_t src, dst;   /* IPv4 addresses (host order), for pcq and cake hosts */
-	uint8_t family;      /* 6: an IPv6 packet, its addresses in src6/dst6; else IPv4 */
-	uint8_t src6[16], dst6[16]; /* IPv6 addresses (network order) */
 	uint16_t sport, dport;
 	uint8_t dscp;        /* for cake's tins */
 	uint8_t ecn;         /* 0 not-ECT, 1/2 ECT, 3 CE (fq-codel marks instead of dropping) */
@@ -34,6 +32,9 @@ struct qpkt {
 	uint8_t stage;
 	uint8_t sq_dir;      /* simple queue direction: 0 upload, 1 download */
 	int32_t sq_leaf, tot_leaf, if_leaf;
+	/* last: read only by pcq and cake, for IPv6 packets */
+	uint8_t family;      /* 6: an IPv6 packet, its addresses in src6/dst6; else IPv4 */
+	uint8_t src6[16], dst6[16]; /* IPv6 addresses (network order) */
 };
 
 /* cake-flowmode, in the order RouterOS lists them: what a flow is
