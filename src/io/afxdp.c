@@ -183,23 +183,48 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
 }
 
 /* A valid checksum equal to the pseudo-header's sum (1 in 65536) is
- * recomputed to itself by the dataplane. */
+ * recomputed to itself by the dataplane. IPv4 and IPv6 (TCP or UDP right
+ * after the fixed header), under up to two VLAN tags. */
 bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
 {
-	if (len < 34 || f[12] != 0x08 || f[13] != 0x00)
+	uint32_t l3 = 14;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+	for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8) && len >= l3 + 4; tags++) {
+		et = (uint16_t)(f[l3 + 2] << 8 | f[l3 + 3]);
+		l3 += 4;
+	}
+	const uint8_t *ip = f + l3;
+	uint32_t hl, l4len, s;
+	uint8_t proto;
+	if (et == 0x0800) {
+		if (len < l3 + 20)
+			return false;
+		hl = (uint32_t)(ip[0] & 0x0f) * 4;
+		uint32_t tot = (uint32_t)(ip[2] << 8 | ip[3]);
+		if ((ip[0] >> 4) != 4 || hl < 20 || tot < hl || l3 + tot > len || (ip[6] & 0x3f) ||
+		    ip[7])
+			return false;
+		proto = ip[9];
+		l4len = tot - hl;
+		s = sum16(ip + 12, 8, proto + l4len);
+	} else if (et == 0x86dd) {
+		if (len < l3 + 40 || (ip[0] >> 4) != 6)
+			return false;
+		hl = 40;
+		proto = ip[6];
+		l4len = (uint32_t)(ip[4] << 8 | ip[5]);
+		if (l3 + 40 + l4len > len)
+			return false;
+		s = sum16(ip + 8, 32, proto + (l4len >> 16) + (l4len & 0xffff));
+	} else {
 		return false;
-	const uint8_t *ip = f + 14;
-	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, tot = (uint32_t)(ip[2] << 8 | ip[3]);
-	if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || 14 + tot > len ||
-	    (ip[6] & 0x3f) || ip[7])
+	}
+	uint32_t off = proto == 6 ? 16 : proto == 17 ? 6 : 0;
+	if (!off || l4len < off + 2)
 		return false;
-	uint32_t off = ip[9] == 6 ? 16 : ip[9] == 17 ? 6 : 0;
-	if (!off || tot - ihl < off + 2)
-		return false;
-	uint32_t s = sum16(ip + 12, 8, ip[9] + (tot - ihl));
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
-	const uint8_t *c = ip + ihl + off;
+	const uint8_t *c = ip + hl + off;
 	return (uint32_t)(c[0] << 8 | c[1]) == s;
 }
 

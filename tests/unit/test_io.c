@@ -169,6 +169,50 @@ static void test_partial_guess(void **state)
 	assert_false(io_csum_looks_partial(f, 20));
 }
 
+/* The same guess under a VLAN tag, and for IPv6 */
+static void test_partial_guess_v6_vlan(void **state)
+{
+	(void)state;
+	uint8_t f[160], g[160];
+	/* IPv4 UDP under an 802.1Q tag: the frame above moved 4 bytes on */
+	uint32_t len = frame(g, 17, 0);
+	make_partial(g);
+	memset(f, 0, sizeof(f));
+	memcpy(f, g, 12);
+	f[12] = 0x81, f[13] = 0x00, f[14] = 0x00, f[15] = 20;
+	memcpy(f + 16, g + 12, len - 12);
+	assert_true(io_csum_looks_partial(f, len + 4));
+	f[16 + 2 + 20 + 6] ^= 1;
+	assert_false(io_csum_looks_partial(f, len + 4));
+	/* IPv6 TCP and UDP: the pseudo-header's folded sum in the field */
+	for (int t = 0; t < 2; t++) {
+		uint8_t proto = t ? 6 : 17;
+		uint32_t l4 = (proto == 6 ? 20 : 8) + 10;
+		memset(f, 0, sizeof(f));
+		f[12] = 0x86, f[13] = 0xdd;
+		uint8_t *ip = f + 14;
+		ip[0] = 0x60;
+		ip[5] = (uint8_t)l4;
+		ip[6] = proto;
+		ip[7] = 64;
+		ip[8] = 0x20, ip[9] = 0x01, ip[23] = 0x10;
+		ip[24] = 0x20, ip[25] = 0x01, ip[39] = 0x01;
+		uint32_t sum = proto + l4;
+		for (int i = 8; i < 40; i += 2)
+			sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		uint8_t *c = ip + 40 + (proto == 6 ? 16 : 6);
+		c[0] = (uint8_t)(sum >> 8);
+		c[1] = (uint8_t)sum;
+		uint32_t n = 14 + 40 + l4;
+		assert_true(io_csum_looks_partial(f, n));
+		assert_false(io_csum_looks_partial(f, n - 1)); /* cut short */
+		ip[6] = 58; /* ICMPv6: never */
+		assert_false(io_csum_looks_partial(f, n));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_partial_guess),
+		cmocka_unit_test(test_partial_guess_v6_vlan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
