@@ -721,8 +721,22 @@ static enum drop_reason parse_ipv6(struct pkt *p)
 /* The IPv4 header checksum, once the header parsed (l4_off is set then). */
 static bool v4_hdr_csum_bad(const struct pkt *p)
 {
-	return p->family == 4 && p->l4_off > p->l3_off &&
-	       cksum(p->data + p->l3_off, (uint32_t)(p->l4_off - p->l3_off), 0) != 0;
+	if (p->family != 4 || p->l4_off <= p->l3_off)
+		return false;
+	/* a correct header sums to 0xffff in either byte order: no swap, and
+	 * the header is whole 32-bit words (IHL) */
+	const uint8_t *h = p->data + p->l3_off;
+	uint64_t s = 0;
+	for (uint32_t i = 0, n = (uint32_t)(p->l4_off - p->l3_off); i + 4 <= n; i += 4) {
+		uint32_t w;
+		memcpy(&w, h + i, 4);
+		s += w;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s != 0xffff;
 }
 
 static enum drop_reason l4_csum_check(const struct pkt *p);
