@@ -1325,6 +1325,21 @@ static bool no_route(struct engine *en, const struct pkt *p, uint8_t type, bool 
 	return false;
 }
 
+/* The TTL (IPv4) or hop limit (IPv6, named by what) of a packet to
+ * forward: one less, or the packet dies here with its ICMP error. */
+static bool hop(struct engine *en, struct pkt *p, struct engine_out *out, const char *what)
+{
+	if (p->ttl <= 1) {
+		out->verdict = EV_DROP;
+		out->reason = DR_TTL_EXCEEDED;
+		error_reply(en, p, FE_TTL, out);
+		tracef(en, "routing", "%s exceeded", what);
+		return false;
+	}
+	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
+	return true;
+}
+
 /* Routing decision and TTL of an IPv4 packet to forward; false when it
  * is dropped (out says why and may hold the ICMP error). */
 static bool route_forward4(struct engine *en, struct pkt *p, struct engine_out *out)
@@ -1346,15 +1361,7 @@ static bool route_forward4(struct engine *en, struct pkt *p, struct engine_out *
 	if (en->trace)
 		tracef(en, "routing", "via %s%s%s", name_of(NS_IFACE, r->ifid),
 		       r->gw ? " gateway " : "", r->gw ? (ip4s(r->gw, a, sizeof(a)), a) : "");
-	if (p->ttl <= 1) {
-		out->verdict = EV_DROP;
-		out->reason = DR_TTL_EXCEEDED;
-		error_reply(en, p, FE_TTL, out);
-		tracef(en, "routing", "TTL exceeded");
-		return false;
-	}
-	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
-	return true;
+	return hop(en, p, out, "TTL");
 }
 
 static const struct route6 *route6_lookup(const struct engine *en, const uint8_t *dst)
@@ -1412,15 +1419,7 @@ static bool route_forward6(struct engine *en, struct pkt *p, struct engine_out *
 		tracef(en, "routing", "via %s%s%s", name_of(NS_IFACE, r->ifid),
 		       r->has_gw ? " gateway " : "", r->has_gw ? a : "");
 	}
-	if (p->ttl <= 1) {
-		out->verdict = EV_DROP;
-		out->reason = DR_TTL_EXCEEDED;
-		error_reply(en, p, FE_TTL, out);
-		tracef(en, "routing", "hop limit exceeded");
-		return false;
-	}
-	pkt_set_ttl(p, (uint8_t)(p->ttl - 1));
-	return true;
+	return hop(en, p, out, "hop limit");
 }
 
 /* ---- FastTrack's flow cache ---- */
