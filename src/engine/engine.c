@@ -999,6 +999,18 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 
 /* ---- replies the router generates (reject, unreachable routes, TTL) ---- */
 
+/* An ICMP or ICMPv6 error header at l4 quoting n bytes of the offender;
+ * its length (the checksum is filled by the caller). */
+static size_t icmp_quote(uint8_t *l4, uint8_t type, uint8_t code, const uint8_t *offender,
+			 size_t n)
+{
+	memset(l4, 0, 8);
+	l4[0] = type;
+	l4[1] = code;
+	memcpy(l4 + 8, offender, n);
+	return 8 + n;
+}
+
 /* The TCP reset that answers p (RFC 793 "Reset Generation"), at l4. */
 static void fill_rst(const struct pkt *p, uint8_t *l4)
 {
@@ -1053,11 +1065,7 @@ static void build_reply4(struct engine *en, const struct pkt *p, uint8_t type, u
 		size_t quote = (size_t)(p->l4_off - p->l3_off) + 8;
 		if (quote > p->len - p->l3_off)
 			quote = p->len - p->l3_off;
-		memset(l4, 0, 8);
-		l4[0] = type;
-		l4[1] = code;
-		memcpy(l4 + 8, p->data + p->l3_off, quote);
-		l4len = 8 + quote;
+		l4len = icmp_quote(l4, type, code, p->data + p->l3_off, quote);
 	}
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
@@ -1123,11 +1131,7 @@ static void build_reply6(struct engine *en, const struct pkt *p, uint8_t type, u
 			quote = p->ip_len;
 		if (quote > 1280 - 48)
 			quote = 1280 - 48;
-		memset(l4, 0, 8);
-		l4[0] = type;
-		l4[1] = code;
-		memcpy(l4 + 8, p->data + p->l3_off, quote);
-		l4len = 8 + quote;
+		l4len = icmp_quote(l4, type, code, p->data + p->l3_off, quote);
 	}
 	memset(ip, 0, 40);
 	ip[0] = 0x60;

@@ -33,7 +33,7 @@ struct mgmt_pool {
 	unsigned nth;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job *todo, **todo_tail; /* waiting, oldest first */
+	struct job *waiting, **waiting_tail; /* queued logins, oldest first */
 	struct job *busy;              /* taken by a thread (for cancel) */
 	struct job *done, **done_tail; /* finished, for mgmt_pool_run */
 	int efd;
@@ -61,14 +61,14 @@ static void *worker(void *arg)
 	struct mgmt_pool *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->todo && !p->stop)
+		while (!p->waiting && !p->stop)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stop)
 			break;
-		struct job *j = p->todo;
-		p->todo = j->next;
-		if (!p->todo)
-			p->todo_tail = &p->todo;
+		struct job *j = p->waiting;
+		p->waiting = j->next;
+		if (!p->waiting)
+			p->waiting_tail = &p->waiting;
 		j->next = p->busy;
 		p->busy = j;
 		pthread_mutex_unlock(&p->mu);
@@ -101,7 +101,7 @@ struct mgmt_pool *mgmt_pool_new(unsigned threads)
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	p->todo_tail = &p->todo;
+	p->waiting_tail = &p->waiting;
 	p->done_tail = &p->done;
 	if (threads < 1)
 		threads = 1;
@@ -136,7 +136,7 @@ void mgmt_pool_free(struct mgmt_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->nth; i++)
 		pthread_join(p->th[i], NULL);
-	free_list(p->todo);
+	free_list(p->waiting);
 	free_list(p->busy);
 	free_list(p->done);
 	close(p->efd);
@@ -159,8 +159,8 @@ void mgmt_pool_submit(struct mgmt_pool *p, struct mgmt_login *lg, mgmt_login_fn 
 	j->ctx = ctx;
 	j->cookie = cookie;
 	pthread_mutex_lock(&p->mu);
-	*p->todo_tail = j;
-	p->todo_tail = &j->next;
+	*p->waiting_tail = j;
+	p->waiting_tail = &j->next;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -206,7 +206,7 @@ static void drop_ctx(struct job **head, struct job ***tail, void *ctx)
 void mgmt_pool_cancel(struct mgmt_pool *p, void *ctx)
 {
 	pthread_mutex_lock(&p->mu);
-	drop_ctx(&p->todo, &p->todo_tail, ctx);
+	drop_ctx(&p->waiting, &p->waiting_tail, ctx);
 	drop_ctx(&p->done, &p->done_tail, ctx);
 	for (struct job *j = p->busy; j; j = j->next)
 		if (j->ctx == ctx)
