@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "conf/schema.h"
 #include "conf/types.h"
 #include "engine/names.h"
@@ -101,6 +102,29 @@ static const char *side(const char *v, int which, char *buf, size_t n)
 	else
 		snprintf(buf, n, "%s", sl + 1);
 	return buf;
+}
+
+/*
+ * The leaf discipline of a queue. The command layer refuses a queue= that
+ * names no queue type and the removal of a type in use, so a failure here
+ * means a store written before those checks or edited behind them: the
+ * queue runs pfifo and the log says so.
+ */
+static void leaf_queue(struct store *st, const struct menu *m, const struct item *it,
+		       const char *qt, struct qdisc_cfg *cfg)
+{
+	const char *name = qt ? qt : "default-small";
+	const char *qname;
+	if (qdisc_cfg_from_store(st, name, cfg) == 0)
+		return;
+	qdisc_cfg_default(cfg, QK_PFIFO);
+	qname = item_get(m, it, "name");
+	if (qname && *qname)
+		conf_log("queue,warning", "%s %s: queue type '%s' is missing or invalid, pfifo used",
+			 m->path, qname, name);
+	else
+		conf_log("queue,warning", "%s *%X: queue type '%s' is missing or invalid, pfifo used",
+			 m->path, it->id, name);
 }
 
 static bool disabled(const struct menu *m, const struct item *it)
@@ -219,9 +243,7 @@ static int build_tree(struct store *st, struct tree *t, const struct menu *m, st
 		c->burst_time_ns = ms * 1000000ull;
 		const char *bs = item_get(m, it, "bucket-size");
 		c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
-		const char *qt = item_get(m, it, "queue");
-		if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
-			qdisc_cfg_default(&c->queue, QK_PFIFO);
+		leaf_queue(st, m, it, item_get(m, it, "queue"), &c->queue);
 		size_t nm;
 		uint32_t *mk = parse_marks(item_get(m, it, "packet-mark"), &nm);
 		t->marks[k] = xrealloc(mk, (nm + 1) * sizeof(uint32_t));
@@ -344,9 +366,7 @@ static void sq_class(struct store *st, const struct menu *m, const struct item *
 	c->burst_time_ns = ms * 1000000ull;
 	const char *bs = sq_prop(m, it, "bucket-size", d, a, sizeof(a));
 	c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
-	const char *qt = sq_prop(m, it, "queue", d, a, sizeof(a));
-	if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
-		qdisc_cfg_default(&c->queue, QK_PFIFO);
+	leaf_queue(st, m, it, sq_prop(m, it, "queue", d, a, sizeof(a)), &c->queue);
 }
 
 /* A queue's total-* limit something (a total-queue alone shapes nothing). */

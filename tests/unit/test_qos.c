@@ -181,6 +181,61 @@ static void test_queue_type_of_a_leaf(void **state)
 	done(f);
 }
 
+/* True when a log line logged from seq on has these topics and says this. */
+static bool logged_since(uint64_t seq, const char *topics, const char *needle)
+{
+	static struct conf_log_entry l[64];
+	uint64_t next;
+	size_t n = conf_log_since(seq, l, 64, &next);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].topics, topics) && strstr(l[i].message, needle))
+			return true;
+	return false;
+}
+
+static uint64_t log_seq(void)
+{
+	static struct conf_log_entry l[1];
+	uint64_t next;
+	conf_log_since(UINT64_MAX, l, 1, &next);
+	return next;
+}
+
+/*
+ * The command layer refuses a queue type that does not exist; a store that
+ * names one anyway (written before the check) runs pfifo and the log says
+ * which queue, never silently.
+ */
+static void test_missing_queue_type_logged(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\nadd name=host target=192.168.88.10/32\n"
+			     "/queue tree\nadd name=leaf parent=global packet-mark=x\n");
+	struct err e;
+	assert_int_not_equal(conf_exec(&f->s, "/queue simple set host queue=gone/default", NULL, &e),
+			     0);
+	assert_non_null(strstr(e.msg, "gone"));
+	assert_int_not_equal(conf_exec(&f->s, "/queue tree set leaf queue=gone", NULL, &e), 0);
+	/* behind the command layer's back */
+	const struct menu *m = schema_find("/queue/simple");
+	const struct item *it = store_by_key(f->st, m, "host");
+	struct item *bad = item_dup(m, it);
+	item_set(m, bad, schema_prop(m, "queue", NULL), "gone/default");
+	assert_int_equal(store_begin(f->st, &e), 0);
+	assert_int_equal(store_replace(f->st, m, it->id, bad, &e), 0);
+	assert_int_equal(store_commit(f->st, "test", "edit", &e), 0);
+	uint64_t seq = log_seq();
+	qos_free(f->q);
+	char err[128];
+	f->q = qos_build(f->st, 1000000000ull, err, sizeof(err));
+	assert_non_null(f->q);
+	assert_true(logged_since(seq, "queue,warning", "/queue/simple host: queue type 'gone'"));
+	/* the download side names a real type: nothing said of it */
+	assert_false(logged_since(seq, "queue,warning", "'default'"));
+	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	done(f);
+}
+
 static void test_simple_queue_time(void **state)
 {
 	(void)state;
@@ -765,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_simple_first_match),
 		cmocka_unit_test(test_trees_global_and_interface),
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
+		cmocka_unit_test(test_missing_queue_type_logged),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
