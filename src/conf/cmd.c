@@ -870,12 +870,11 @@ static int cmd_comment(struct conf_session *s, const struct menu *m,
 	return rc;
 }
 
-/* The items of a menu (stored or provided at run time), in display order. */
-static void menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
-		       size_t *n, bool *owned)
+void conf_menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
+		     size_t *n, bool *owned)
 {
 	*owned = false;
-	if (m->flags & MF_RUNTIME) {
+	if ((m->flags & MF_RUNTIME) || ((m->flags & MF_SINGLETON) && conf_runtime_provided(m))) {
 		conf_runtime_items(s, m, items, n);
 		*owned = true;
 		return;
@@ -953,7 +952,7 @@ static int cmd_find(struct conf_session *s, const struct menu *m, const struct c
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	conf_menu_items(s, m, &items, &n, &owned);
 	bool first = true;
 	for (size_t i = 0; i < n; i++) {
 		if (w && !where_match(w, m, items[i]))
@@ -976,7 +975,7 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	conf_menu_items(s, m, &items, &n, &owned);
 	const struct item *it = NULL;
 	size_t k = 0;
 	int rc = 0;
@@ -1188,7 +1187,7 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	conf_menu_items(s, m, &items, &n, &owned);
 	struct item **shown = xmalloc((n ? n : 1) * sizeof(*shown));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -195,6 +195,12 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 /* Runtime menus: fills a temporary list of items (caller frees with item_free). */
 int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item ***items,
 		       size_t *n);
+/* The items print shows: a runtime menu's, or a settings menu's as its
+ * owner sees them running (a provider registered for it), else the store's.
+ * *owned says whether the caller frees each item (item_free); the array is
+ * always the caller's to free. */
+void conf_menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
+		     size_t *n, bool *owned);
 
 /* A log line to the system log ring (topics like "system,info"). */
 void conf_log(const char *topics, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -115,6 +115,14 @@ void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
 	}
 }
 
+bool conf_runtime_provided(const struct menu *m)
+{
+	for (size_t i = 0; i < nproviders; i++)
+		if (providers[i].fn && !strcmp(providers[i].path, m->path))
+			return true;
+	return false;
+}
+
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
 {
 	struct provider *p = provider_slot(path);

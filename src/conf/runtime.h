@@ -16,6 +16,9 @@
 typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct menu *m,
 				struct item ***items, size_t *n);
 void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
+/* Whether a provider is registered for the menu (a settings menu with one
+ * shows what is in force, not only what is stored). */
+bool conf_runtime_provided(const struct menu *m);
 
 /* reset-counters of a menu whose counters live elsewhere (the queues' in
  * the running HTBs): after the store's counters of item id are zeroed, the

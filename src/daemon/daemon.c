@@ -226,6 +226,27 @@ static void reset_queue(void *ctx, const struct menu *m, uint32_t id)
 	qos_reset_counters(d->qos, id);
 }
 
+/*
+ * /ip firewall connection tracking as it runs: the stored settings, with
+ * the table's size in force (--ct-max-entries or the engine's default; the
+ * store has no say in it) and the entries tracked now.
+ */
+static int ct_tracking_items(void *ctx, struct conf_session *s, const struct menu *m,
+			     struct item ***items, size_t *n)
+{
+	struct ct_table *ct = engine_ct(ctx);
+	struct item *it = store_count(s->st, m) ? item_dup(m, store_at(s->st, m, 0)) : item_new(m);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%u", ct_get_config(ct)->max_entries);
+	item_set(m, it, schema_prop(m, "max-entries", NULL), buf);
+	snprintf(buf, sizeof(buf), "%zu", ct_count(ct));
+	item_set(m, it, schema_prop(m, "total-entries", NULL), buf);
+	*items = xmalloc(sizeof(**items));
+	(*items)[0] = it;
+	*n = 1;
+	return 0;
+}
+
 void daemon_refresh_stats(struct daemon *d)
 {
 	engine_export_counters(d->en, d->st);
@@ -746,6 +767,7 @@ int daemon_main(const struct daemon_opts *o)
 	conf_set_reset_hook("/queue/tree", reset_queue, d);
 	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
+	conf_set_provider("/ip/firewall/connection/tracking", ct_tracking_items, d->en);
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
 	if (o->nifaces) {
