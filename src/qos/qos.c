@@ -30,19 +30,28 @@ struct tree {
 	size_t n;
 };
 
+struct net6 {
+	uint8_t a[16]; /* host bits cleared */
+	uint8_t len;
+};
+
 struct simple {
 	uint32_t id;
 	int up_cls, down_cls;  /* classes in the up/down HTB (the leaf that takes traffic) */
 	int up_stat, down_stat; /* the class whose statistics print shows */
 	int tot_up, tot_down;  /* its leaves in the total HTB, -1: no total-* on it or above */
 	int tot_stat;
-	/* targets */
+	/* targets: IPv4 and IPv6 networks match their family's packets,
+	 * interfaces both */
 	uint32_t *nets, *masks;
 	size_t nnets;
+	struct net6 *nets6;
+	size_t nnets6;
 	uint16_t *ifs;
 	size_t nifs;
 	uint32_t dst_net, dst_mask;
-	bool has_dst;
+	struct net6 dst6;
+	bool has_dst, dst_is6;
 	uint16_t dst_if;
 	uint32_t *marks;
 	size_t nmarks;
@@ -125,6 +134,42 @@ static void leaf_queue(struct store *st, const struct menu *m, const struct item
 	else
 		conf_log("queue,warning", "%s *%X: queue type '%s' is missing or invalid, pfifo used",
 			 m->path, it->id, name);
+}
+
+/* An IPv6 network of a target or dst= ("2001:db8::/64"); false for
+ * anything else. */
+static bool net6_of(const char *v, struct net6 *n)
+{
+	char ip[48];
+	const char *slash = strchr(v, '/');
+	size_t n_ip = slash ? (size_t)(slash - v) : strlen(v);
+	long len = 128;
+	if (!strchr(v, ':') || n_ip >= sizeof(ip))
+		return false;
+	memcpy(ip, v, n_ip);
+	ip[n_ip] = 0;
+	if (slash) {
+		char *end;
+		len = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || len < 0 || len > 128)
+			return false;
+	}
+	if (parse_ip6(ip, n->a) < 0)
+		return false;
+	n->len = (uint8_t)len;
+	for (int i = 0; i < 16; i++) {
+		int keep = len - 8 * i;
+		n->a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+	}
+	return true;
+}
+
+static bool net6_has(const struct net6 *n, const uint8_t a[16])
+{
+	int full = n->len / 8, rest = n->len % 8;
+	if (memcmp(n->a, a, (size_t)full))
+		return false;
+	return !rest || (a[full] & (uint8_t)(0xff << (8 - rest))) == n->a[full];
 }
 
 static bool disabled(const struct menu *m, const struct item *it)
@@ -483,7 +528,11 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			uint32_t a;
 			int len;
-			if (parse_prefix4(t, &a, &len) == 0) {
+			struct net6 n6;
+			if (net6_of(t, &n6)) {
+				s->nets6 = xrealloc(s->nets6, (s->nnets6 + 1) * sizeof(*s->nets6));
+				s->nets6[s->nnets6++] = n6;
+			} else if (parse_prefix4(t, &a, &len) == 0) {
 				s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(uint32_t));
 				s->masks = xrealloc(s->masks, (s->nnets + 1) * sizeof(uint32_t));
 				s->masks[s->nnets] = prefix4_mask(len);
@@ -500,7 +549,9 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 			uint32_t a;
 			int len;
 			s->has_dst = true;
-			if (parse_prefix4(dv, &a, &len) == 0) {
+			if (net6_of(dv, &s->dst6)) {
+				s->dst_is6 = true;
+			} else if (parse_prefix4(dv, &a, &len) == 0) {
 				s->dst_mask = prefix4_mask(len);
 				s->dst_net = a & s->dst_mask;
 			} else {
@@ -522,12 +573,31 @@ free_all:
 	return rc;
 }
 
-static bool addr_in(const struct simple *s, uint32_t a)
+/* Is the packet's source (down: destination) in one of the target's
+ * networks of its family? */
+static bool addr_in(const struct simple *s, const struct qpkt *p, const struct qos_meta *m,
+		    bool down)
 {
+	if (p->family == 6) {
+		for (size_t i = 0; i < s->nnets6; i++)
+			if (net6_has(&s->nets6[i], down ? p->dst6 : p->src6))
+				return true;
+		return false;
+	}
+	uint32_t a = down ? m->dst : m->src;
 	for (size_t i = 0; i < s->nnets; i++)
 		if ((a & s->masks[i]) == s->nets[i])
 			return true;
 	return false;
+}
+
+/* dst= as an address: the other end (down: the source) in its network. */
+static bool dst_addr_in(const struct simple *s, const struct qpkt *p, const struct qos_meta *m,
+			bool down)
+{
+	if (p->family == 6)
+		return s->dst_is6 && net6_has(&s->dst6, down ? p->src6 : p->dst6);
+	return !s->dst_is6 && ((down ? m->src : m->dst) & s->dst_mask) == s->dst_net;
 }
 
 static bool if_in(const struct simple *s, uint16_t ifid)
@@ -539,8 +609,8 @@ static bool if_in(const struct simple *s, uint16_t ifid)
 }
 
 /* First matching simple queue, and the direction (0 up, 1 down). */
-static const struct simple *simple_match(const struct qos *q, const struct qos_meta *m,
-					 uint8_t *dir)
+static const struct simple *simple_match(const struct qos *q, const struct qpkt *p,
+					 const struct qos_meta *m, uint8_t *dir)
 {
 	for (size_t i = 0; i < q->nsq; i++) {
 		const struct simple *s = &q->sq[i];
@@ -553,15 +623,13 @@ static const struct simple *simple_match(const struct qos *q, const struct qos_m
 			if (!hit)
 				continue;
 		}
-		bool up = addr_in(s, m->src) || if_in(s, m->in_if);
-		bool down = addr_in(s, m->dst) || if_in(s, m->out_if);
-		if (!s->nnets && !s->nifs)
+		bool up = addr_in(s, p, m, false) || if_in(s, m->in_if);
+		bool down = addr_in(s, p, m, true) || if_in(s, m->out_if);
+		if (!s->nnets && !s->nnets6 && !s->nifs)
 			up = down = true; /* no target: everything (RouterOS needs one) */
 		if (s->has_dst) {
-			bool dst_up = s->dst_if ? s->dst_if == m->out_if
-						: (m->dst & s->dst_mask) == s->dst_net;
-			bool dst_down = s->dst_if ? s->dst_if == m->in_if
-						  : (m->src & s->dst_mask) == s->dst_net;
+			bool dst_up = s->dst_if ? s->dst_if == m->out_if : dst_addr_in(s, p, m, false);
+			bool dst_down = s->dst_if ? s->dst_if == m->in_if : dst_addr_in(s, p, m, true);
 			up = up && dst_up;
 			down = down && dst_down;
 		}
@@ -604,6 +672,7 @@ void qos_free(struct qos *q)
 	}
 	for (size_t i = 0; i < q->nsq; i++) {
 		free(q->sq[i].nets);
+		free(q->sq[i].nets6);
 		free(q->sq[i].masks);
 		free(q->sq[i].ifs);
 		free(q->sq[i].marks);
@@ -665,7 +734,7 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 	int gleaf = -1;
 	if (!m->fasttrack) {
 		gleaf = tree_leaf(&q->global, m->packet_mark);
-		const struct simple *s = simple_match(q, m, &p->sq_dir);
+		const struct simple *s = simple_match(q, p, m, &p->sq_dir);
 		if (s) {
 			p->sq_leaf = p->sq_dir ? s->down_cls : s->up_cls;
 			p->tot_leaf = p->sq_dir ? s->tot_down : s->tot_up;

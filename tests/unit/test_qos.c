@@ -83,6 +83,32 @@ static bool pass(struct fx *f, const char *mark, const char *src, const char *ds
 	return false;
 }
 
+/* The same for an IPv6 packet (its addresses in the qpkt, the meta's IPv4
+ * ones zero, as the dataplane and the simulator hand them). */
+static bool pass6(struct fx *f, const char *src, const char *dst, const char *in_if,
+		  const char *out_if)
+{
+	static struct qpkt p;
+	memset(&p, 0, sizeof(p));
+	p.len = 1000;
+	p.family = 6;
+	assert_int_equal(parse_ip6(src, p.src6), 0);
+	assert_int_equal(parse_ip6(dst, p.dst6), 0);
+	struct qos_meta m = { 0 };
+	m.in_if = (uint16_t)name_intern(NS_IFACE, in_if);
+	m.out_if = (uint16_t)name_intern(NS_IFACE, out_if);
+	struct qpkt *dropped = NULL;
+	if (!qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped))
+		return false;
+	for (int i = 0; i < 100; i++) {
+		struct qpkt *x = qos_dequeue(f->q, m.out_if, 2000000000ull + (uint64_t)i * 1000000,
+					     &dropped);
+		if (x)
+			return x == &p;
+	}
+	return false;
+}
+
 static uint64_t packets(struct fx *f, uint32_t id, bool down)
 {
 	struct htb_stats up, dn;
@@ -233,6 +259,53 @@ static void test_missing_queue_type_logged(void **state)
 	/* the download side names a real type: nothing said of it */
 	assert_false(logged_since(seq, "queue,warning", "'default'"));
 	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	done(f);
+}
+
+/*
+ * Simple queue targets of both families: an IPv6 network takes IPv6
+ * packets by source (upload) or destination (download), never IPv4 ones;
+ * an IPv4 network, even 0.0.0.0/0, never takes IPv6 ones; an interface
+ * takes both; dst= as an IPv6 network narrows an IPv6 target.
+ */
+static void test_simple_ipv6_targets(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=v6web target=2001:db8:1::/64 dst=2001:db8:ff::80/128\n"
+			     "add name=v6 target=2001:db8:1::/64,2001:db8:2::5\n"
+			     "add name=v4all target=0.0.0.0/0\n"
+			     "add name=wlan target=wlan1\n");
+	uint32_t v6web = id_of(f, "/queue/simple", "v6web"), v6 = id_of(f, "/queue/simple", "v6");
+	uint32_t v4all = id_of(f, "/queue/simple", "v4all"), wlan = id_of(f, "/queue/simple", "wlan");
+	const struct {
+		const char *src, *dst, *in_if, *out_if;
+		uint32_t *queue;
+		bool down;
+	} rows[] = {
+		{ "2001:db8:1::10", "2001:db8:ff::1", "ether2", "ether1", &v6, false },
+		{ "2001:db8:ff::1", "2001:db8:1::10", "ether1", "ether2", &v6, true },
+		{ "2001:db8:1::10", "2001:db8:ff::80", "ether2", "ether1", &v6web, false },
+		{ "2001:db8:ff::80", "2001:db8:1::10", "ether1", "ether2", &v6web, true },
+		{ "2001:db8:2::5", "2001:db8:ff::1", "ether2", "ether1", &v6, false },
+		/* outside every IPv6 target: v4all must not take it, the interface does */
+		{ "2001:db8:2::6", "2001:db8:ff::1", "wlan1", "ether1", &wlan, false },
+		{ "2001:db8:ff::1", "2001:db8:3::1", "ether1", "wlan1", &wlan, true },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t before = packets(f, *rows[i].queue, rows[i].down);
+		assert_true(pass6(f, rows[i].src, rows[i].dst, rows[i].in_if, rows[i].out_if));
+		if (packets(f, *rows[i].queue, rows[i].down) != before + 1)
+			fail_msg("row %zu: %s > %s not in the expected queue", i, rows[i].src,
+				 rows[i].dst);
+	}
+	assert_int_equal(packets(f, v4all, false) + packets(f, v4all, true), 0);
+	/* IPv6 not in any target and not on wlan1: no queue counts it */
+	assert_true(pass6(f, "2001:db8:9::1", "2001:db8:ff::1", "ether2", "ether1"));
+	assert_int_equal(packets(f, v4all, false), 0);
+	/* IPv4 still goes by its own targets */
+	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	assert_int_equal(packets(f, v4all, false), 1);
 	done(f);
 }
 
@@ -821,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_trees_global_and_interface),
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
 		cmocka_unit_test(test_missing_queue_type_logged),
+		cmocka_unit_test(test_simple_ipv6_targets),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
