@@ -317,6 +317,24 @@ static void print_table(struct conf_session *s, const struct menu *m, struct ite
 	sbuf_free(&cell);
 }
 
+/* RouterOS's /log print: "time topics message" a line, nothing else. */
+static void print_lines(const struct menu *m, struct item **items, size_t n, struct sbuf *out)
+{
+	for (size_t k = 0; k < n; k++) {
+		bool first = true;
+		for (const char *const *c = m->columns; *c; c++) {
+			const char *v = item_get(m, items[k], *c);
+			if (!v || !*v)
+				continue;
+			if (!first)
+				sbuf_putc(out, ' ');
+			first = false;
+			sbuf_puts(out, v);
+		}
+		sbuf_putc(out, '\n');
+	}
+}
+
 static void print_values(struct conf_session *s, const struct menu *m, struct item **items,
 			 size_t n, const struct print_opts *o, struct sbuf *out)
 {
@@ -347,6 +365,11 @@ void print_items(struct conf_session *s, const struct menu *m, struct item **ite
 {
 	if ((m->flags & MF_SINGLETON) || o->value_list) {
 		print_values(s, m, items, n, o, out);
+		return;
+	}
+	if ((m->flags & MF_LINES) && m->columns && !o->detail && !o->terse && !o->proplist &&
+	    !o->stats) {
+		print_lines(m, items, n, out);
 		return;
 	}
 	flags_header(m, out);

@@ -256,18 +256,34 @@ static void files(struct conf_session *s, struct list *l)
 	closedir(d);
 }
 
+void conf_format_log_time(int64_t t, int64_t now_s, char *buf, size_t n)
+{
+	struct tm a, b;
+	time_t tt = (time_t)t, now = (time_t)now_s;
+	localtime_r(&tt, &a);
+	localtime_r(&now, &b);
+	fmt_time(t, buf, n);
+	char *sp = strchr(buf, ' ');
+	if (!sp)
+		return;
+	if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
+		memmove(buf, sp + 1, strlen(sp + 1) + 1);
+	else if (a.tm_year == b.tm_year)
+		memmove(buf + 6, sp, strlen(sp) + 1); /* "nov/26/2026 x" -> "nov/26 x" */
+}
+
 static void logs(struct list *l)
 {
 	static struct conf_log_entry snap[LOG_RING];
 	uint64_t next;
 	size_t n = conf_log_since(0, snap, LOG_RING, &next);
+	time_t now = time(NULL);
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
 		/* ids follow the lines (the API's listen tells new ones by them) */
 		struct item *it = list_new(l, (uint32_t)(next - n + i + 1));
-		fmt_time(snap[i].at, buf, sizeof(buf));
-		/* the console shows the time of day only, as RouterOS does for today */
-		put(l, it, "time", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
+		conf_format_log_time(snap[i].at, (int64_t)now, buf, sizeof(buf));
+		put(l, it, "time", buf);
 		put(l, it, "topics", snap[i].topics);
 		put(l, it, "message", snap[i].message);
 	}

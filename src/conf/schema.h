@@ -53,6 +53,8 @@ struct prop {
 #define MF_FIXED     0x08u /* no add/remove by users: the items are built in */
 #define MF_NOEXPORT  0x10u /* export skips this menu entirely */
 #define MF_SPARSE    0x20u /* plain print shows only what is set (firewall rules) */
+#define MF_LINES     0x40u /* plain print: one line per item, its columns apart by a
+			    * space, no header or numbers (RouterOS's /log) */
 
 /* A flag letter in print's "Flags:" header, shown when the bool prop is yes. */
 struct flagdef {
