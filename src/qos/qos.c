@@ -36,28 +36,26 @@ struct net6 {
 };
 
 struct simple {
+	/* what matching reads, first and together */
+	bool disabled;
+	bool has_time;
+	bool has_dst, dst_is6;
+	uint16_t dst_if;
+	uint32_t dst_net, dst_mask;
+	/* targets: IPv4 and IPv6 networks match their family's packets,
+	 * interfaces both */
+	size_t nnets, nifs, nmarks, nnets6;
+	uint32_t *nets, *masks;
+	uint16_t *ifs;
+	uint32_t *marks;
+	struct net6 *nets6;
+	struct net6 dst6;
+	struct schedule time;
 	uint32_t id;
 	int up_cls, down_cls;  /* classes in the up/down HTB (the leaf that takes traffic) */
 	int up_stat, down_stat; /* the class whose statistics print shows */
 	int tot_up, tot_down;  /* its leaves in the total HTB, -1: no total-* on it or above */
 	int tot_stat;
-	/* targets: IPv4 and IPv6 networks match their family's packets,
-	 * interfaces both */
-	uint32_t *nets, *masks;
-	size_t nnets;
-	struct net6 *nets6;
-	size_t nnets6;
-	uint16_t *ifs;
-	size_t nifs;
-	uint32_t dst_net, dst_mask;
-	struct net6 dst6;
-	bool has_dst, dst_is6;
-	uint16_t dst_if;
-	uint32_t *marks;
-	size_t nmarks;
-	bool disabled;
-	bool has_time;
-	struct schedule time;
 };
 
 struct fifo {
@@ -573,31 +571,21 @@ free_all:
 	return rc;
 }
 
-/* Is the packet's source (down: destination) in one of the target's
- * networks of its family? */
-static bool addr_in(const struct simple *s, const struct qpkt *p, const struct qos_meta *m,
-		    bool down)
+/* Is a in one of the target's IPv4 networks (IPv6: a6 in an IPv6 one)? */
+static bool addr_in(const struct simple *s, uint32_t a)
 {
-	if (p->family == 6) {
-		for (size_t i = 0; i < s->nnets6; i++)
-			if (net6_has(&s->nets6[i], down ? p->dst6 : p->src6))
-				return true;
-		return false;
-	}
-	uint32_t a = down ? m->dst : m->src;
 	for (size_t i = 0; i < s->nnets; i++)
 		if ((a & s->masks[i]) == s->nets[i])
 			return true;
 	return false;
 }
 
-/* dst= as an address: the other end (down: the source) in its network. */
-static bool dst_addr_in(const struct simple *s, const struct qpkt *p, const struct qos_meta *m,
-			bool down)
+static bool addr6_in(const struct simple *s, const uint8_t a6[16])
 {
-	if (p->family == 6)
-		return s->dst_is6 && net6_has(&s->dst6, down ? p->src6 : p->dst6);
-	return !s->dst_is6 && ((down ? m->src : m->dst) & s->dst_mask) == s->dst_net;
+	for (size_t i = 0; i < s->nnets6; i++)
+		if (net6_has(&s->nets6[i], a6))
+			return true;
+	return false;
 }
 
 static bool if_in(const struct simple *s, uint16_t ifid)
@@ -608,10 +596,12 @@ static bool if_in(const struct simple *s, uint16_t ifid)
 	return false;
 }
 
-/* First matching simple queue, and the direction (0 up, 1 down). */
+/* First matching simple queue, and the direction (0 up, 1 down). An IPv6
+ * packet is matched by its own addresses (p), an IPv4 one by the meta's. */
 static const struct simple *simple_match(const struct qos *q, const struct qpkt *p,
 					 const struct qos_meta *m, uint8_t *dir)
 {
+	bool v6 = p->family == 6;
 	for (size_t i = 0; i < q->nsq; i++) {
 		const struct simple *s = &q->sq[i];
 		if (s->disabled || (s->has_time && m->wall && !schedule_holds(&s->time, m->wall)))
@@ -623,13 +613,22 @@ static const struct simple *simple_match(const struct qos *q, const struct qpkt 
 			if (!hit)
 				continue;
 		}
-		bool up = addr_in(s, p, m, false) || if_in(s, m->in_if);
-		bool down = addr_in(s, p, m, true) || if_in(s, m->out_if);
+		bool up = (v6 ? addr6_in(s, p->src6) : addr_in(s, m->src)) || if_in(s, m->in_if);
+		bool down = (v6 ? addr6_in(s, p->dst6) : addr_in(s, m->dst)) || if_in(s, m->out_if);
 		if (!s->nnets && !s->nnets6 && !s->nifs)
 			up = down = true; /* no target: everything (RouterOS needs one) */
 		if (s->has_dst) {
-			bool dst_up = s->dst_if ? s->dst_if == m->out_if : dst_addr_in(s, p, m, false);
-			bool dst_down = s->dst_if ? s->dst_if == m->in_if : dst_addr_in(s, p, m, true);
+			bool dst_up, dst_down;
+			if (s->dst_if) {
+				dst_up = s->dst_if == m->out_if;
+				dst_down = s->dst_if == m->in_if;
+			} else if (v6) {
+				dst_up = s->dst_is6 && net6_has(&s->dst6, p->dst6);
+				dst_down = s->dst_is6 && net6_has(&s->dst6, p->src6);
+			} else {
+				dst_up = !s->dst_is6 && (m->dst & s->dst_mask) == s->dst_net;
+				dst_down = !s->dst_is6 && (m->src & s->dst_mask) == s->dst_net;
+			}
 			up = up && dst_up;
 			down = down && dst_down;
 		}
