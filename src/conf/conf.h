@@ -62,6 +62,9 @@ struct conf_session {
 	int stmt_line;              /* position of the statement being run */
 	int stmt_col;
 	bool virtual_ifaces;        /* sim: an interface a command names is created */
+	int width;                  /* columns of the terminal the output goes to: plain
+				     * print fits its tables and wraps item lists to it;
+				     * 0 = no limit (scripts, pipes, files, the API) */
 	/* what the session's user may do (its group's policies; all for the
 	 * local console) */
 	bool may_write;             /* policy write: change the configuration */

@@ -8,6 +8,8 @@
  *                                      nothing to toggle it (Ctrl-X)
  *             'F' menu '\n'            print follow of a menu ("/log" when
  *                                      empty), as 'C' "MENU print follow"
+ *             'W' columns '\n'         the client's terminal width: plain print
+ *                                      fits it (0, the default: no limit)
  *   A 'C' line that runs print follow or follow-only streams: its output
  *   (nothing for follow-only), then, as the menu changes, the lines of the
  *   print that are new or changed (the log's new lines; changed items of a
@@ -501,6 +503,19 @@ static void follow_end(struct client *c)
 	queue_reply(c, true);
 }
 
+/* 'W' columns: the width print fits its tables to on this connection. */
+static void set_width(struct client *c, const char *text)
+{
+	char *end;
+	long w = strtol(text, &end, 10);
+	bool ok = end != text && !*end && w >= 0 && w <= 10000;
+	if (ok)
+		c->s.width = (int)w;
+	else
+		sbuf_printf(&c->s.out, "failure: terminal width: 0 to 10000, not '%.20s'\n", text);
+	queue_reply(c, ok);
+}
+
 /* 'F' menu: print follow of that menu. */
 static void follow_menu(struct client *c, const char *menu)
 {
@@ -629,6 +644,8 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			run_request(c, kind, text);
 		else if (kind == 'F')
 			follow_menu(c, text);
+		else if (kind == 'W')
+			set_width(c, text);
 		else
 			queue_reply(c, false);
 		free(text);
