@@ -975,6 +975,18 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	struct item **items;
 	size_t n;
 	bool owned;
+	/* get [item] value-name, nothing else (RouterOS: "expected end of command") */
+	size_t most = (m->flags & MF_SINGLETON) ? 1 : 2;
+	for (size_t i = 0, npos = 0; i < args->n; i++) {
+		const struct conf_arg *a = &args->a[i];
+		bool extra = a->name ? strcmp(a->name, "value-name")
+				     : ++npos > most;
+		if (extra) {
+			err_set(e, "get: unexpected '%s' (expected [item] value-name)",
+				a->name ? a->name : a->value);
+			return arg_err(e, a);
+		}
+	}
 	conf_menu_items(s, m, &items, &n, &owned);
 	const struct item *it = NULL;
 	size_t k = 0;

@@ -120,7 +120,7 @@ bool conf_runtime_provided(const struct menu *m)
 	for (size_t i = 0; i < nproviders; i++)
 		if (providers[i].fn && !strcmp(providers[i].path, m->path))
 			return true;
-	return false;
+	return !strcmp(m->path, "/system/clock");
 }
 
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
@@ -337,6 +337,33 @@ static void resource(struct list *l)
 	}
 }
 
+/* /system clock as it runs: the stored settings with the machine's local
+ * time, date, offset from UTC and daylight saving state. */
+static void clock_view(struct conf_session *s, struct list *l)
+{
+	const struct menu *m = l->m;
+	struct item *it = s->st && store_count(s->st, m) ? item_dup(m, store_at(s->st, m, 0))
+						       : item_new(m);
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	l->items[l->n++] = it;
+	char buf[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	fmt_time((int64_t)now, buf, sizeof(buf));
+	char *sp = strchr(buf, ' ');
+	if (sp) {
+		*sp = 0;
+		put(l, it, "time", sp + 1);
+		put(l, it, "date", buf);
+	}
+	long off = tm.tm_gmtoff;
+	snprintf(buf, sizeof(buf), "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+		 labs(off) % 3600 / 60);
+	put(l, it, "gmt-offset", buf);
+	put(l, it, "dst-active", tm.tm_isdst > 0 ? "yes" : "no");
+}
+
 static int history_entry(void *ctx, const struct store_hist *h)
 {
 	struct list *l = ctx;
@@ -389,6 +416,8 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 		resource(&l);
 	else if (!strcmp(m->path, "/system/history"))
 		history(s, &l);
+	else if (!strcmp(m->path, "/system/clock"))
+		clock_view(s, &l);
 	/* anything else (the connection table before the engine runs) is empty */
 	*items = l.items;
 	*n = l.n;

@@ -792,6 +792,42 @@ static void test_log_print(void **state)
 	tzset();
 }
 
+/* /system clock shows the running clock (v6: "nov/27/2026", "10:21:35"),
+ * get takes [item] value-name and nothing else (the seed's backup script
+ * passes format=, which RouterOS v6 refuses). */
+static void test_clock_and_get(void **state)
+{
+	struct conf_session *s = S;
+	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
+					   "jul", "aug", "sep", "oct", "nov", "dec" };
+	char want[2][32];
+	const char *d = NULL;
+	for (int k = 0; k < 2; k++) { /* the date before and after: midnight may pass */
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		snprintf(want[k], sizeof(want[k]), "%s/%02d/%04d", mon[tm.tm_mon], tm.tm_mday,
+			 tm.tm_year + 1900);
+		if (!k)
+			d = ok(s, ":return [/system clock get date]");
+	}
+	if (strcmp(d, want[0]) && strcmp(d, want[1]))
+		fail_msg("date %s, not %s", d, want[0]);
+	const char *t = ok(s, ":return [/system clock get time]");
+	int h, m, sec;
+	assert_int_equal(sscanf(t, "%2d:%2d:%2d", &h, &m, &sec), 3);
+	assert_int_equal(strlen(t), 8);
+	ok(s, "/system clock print");
+	const char *p = out(s);
+	assert_contains(p, "      date: ");
+	assert_contains(p, "      time: ");
+	assert_contains(p, "gmt-offset: ");
+	assert_contains(p, "dst-active: ");
+	assert_contains(fails(s, "/system clock get date format=yyyy-MM-dd"), "unexpected 'format'");
+	assert_contains(fails(s, "/system identity get name extra"), "unexpected 'extra'");
+	assert_string_equal(ok(s, ":return [/system identity get value-name=name]"), "MikroTik");
+}
+
 static void test_print_where(void **state)
 {
 	struct conf_session *s = S;
@@ -1913,6 +1949,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_navigation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_log_print, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_and_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quoting_and_escapes, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_line_continuation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_comments, setup_plain, teardown),
