@@ -57,6 +57,22 @@ static uint32_t id_of(struct fx *f, const char *path, const char *name)
 	return it->id;
 }
 
+/* Hands p to the queues and waits up to 100 ms for it to come out of
+ * m->out_if; true when it did. */
+static bool through(struct fx *f, struct qpkt *p, const struct qos_meta *m)
+{
+	struct qpkt *dropped = NULL;
+	if (!qos_enqueue(f->q, p, m, 2000000000ull, &dropped))
+		return false;
+	for (int i = 0; i < 100; i++) {
+		struct qpkt *x = qos_dequeue(f->q, m->out_if, 2000000000ull + (uint64_t)i * 1000000,
+					     &dropped);
+		if (x)
+			return x == p;
+	}
+	return false;
+}
+
 /* Sends one packet through and out; returns true when it came out. */
 static bool pass(struct fx *f, const char *mark, const char *src, const char *dst,
 		 const char *out_if, bool fasttrack)
@@ -71,16 +87,7 @@ static bool pass(struct fx *f, const char *mark, const char *src, const char *ds
 	assert_int_equal(parse_ip4(src, &m.src), 0);
 	assert_int_equal(parse_ip4(dst, &m.dst), 0);
 	m.fasttrack = fasttrack;
-	struct qpkt *dropped = NULL;
-	if (!qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped))
-		return false;
-	for (int i = 0; i < 100; i++) {
-		struct qpkt *x = qos_dequeue(f->q, m.out_if, 2000000000ull + (uint64_t)i * 1000000,
-					     &dropped);
-		if (x)
-			return x == &p;
-	}
-	return false;
+	return through(f, &p, &m);
 }
 
 /* The same for an IPv6 packet (its addresses in the qpkt, the meta's IPv4
@@ -97,16 +104,7 @@ static bool pass6(struct fx *f, const char *src, const char *dst, const char *in
 	struct qos_meta m = { 0 };
 	m.in_if = (uint16_t)name_intern(NS_IFACE, in_if);
 	m.out_if = (uint16_t)name_intern(NS_IFACE, out_if);
-	struct qpkt *dropped = NULL;
-	if (!qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped))
-		return false;
-	for (int i = 0; i < 100; i++) {
-		struct qpkt *x = qos_dequeue(f->q, m.out_if, 2000000000ull + (uint64_t)i * 1000000,
-					     &dropped);
-		if (x)
-			return x == &p;
-	}
-	return false;
+	return through(f, &p, &m);
 }
 
 static uint64_t packets(struct fx *f, uint32_t id, bool down)
