@@ -1740,11 +1740,13 @@ static bool input_slow(struct engine *en, struct pkt *p, enum drop_reason r,
 }
 
 /* Parses p without checksum checks (the cache does not need the transport
- * one) and names its flow cache set, NULL if none. */
+ * one) and names its flow cache set, NULL if none. While the cache exists,
+ * the packets it may take are parsed by pkt_parse_flow, the rest by
+ * pkt_parse. */
 static inline enum drop_reason input_parse(struct engine *en, struct pkt *p, uint16_t in_if,
 					   uint64_t now, struct flow_set **set)
 {
-	enum drop_reason r = pkt_parse(p, true, false);
+	enum drop_reason r = en->flows && pkt_parse_flow(p) ? DR_NONE : pkt_parse(p, true, false);
 	p->ts = now;
 	p->in_if = in_if;
 	*set = r == DR_NONE ? flow_set_for(en, p) : NULL;
