@@ -733,11 +733,16 @@ static bool v4_hdr_csum_bad(const struct pkt *p)
 	/* a correct header sums to 0xffff in either byte order: no swap, and
 	 * the header is whole 32-bit words (IHL) */
 	const uint8_t *h = p->data + p->l3_off;
+	uint32_t n = (uint32_t)(p->l4_off - p->l3_off), w[5];
 	uint64_t s = 0;
-	for (uint32_t i = 0, n = (uint32_t)(p->l4_off - p->l3_off); i + 4 <= n; i += 4) {
-		uint32_t w;
-		memcpy(&w, h + i, 4);
-		s += w;
+	if (n == 20) { /* no options: the common case, unrolled */
+		memcpy(w, h, 20);
+		s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	} else {
+		for (uint32_t i = 0; i + 4 <= n; i += 4) {
+			memcpy(w, h + i, 4);
+			s += w[0];
+		}
 	}
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);
@@ -1089,24 +1094,53 @@ void pkt_set_inner_dst(struct pkt *p, uint32_t addr, uint16_t port)
 	set_inner(p, 1, addr, port);
 }
 
-/* RFC 1624: what replacing 16-bit word o by n adds to a checksum's sum. */
-static inline uint32_t delta16(uint16_t o, uint16_t n)
+/*
+ * FastTrack's rewrite works on the words as they sit in the frame, loaded
+ * and stored in host order without swapping (the one's complement sum does
+ * not depend on byte order): RFC 1624 eqn 3, HC' = ~(~HC + ~m + m'), with
+ * every change summed in 64 bits (a 32-bit word counts as its two halves:
+ * 2^16 is 1 modulo 0xffff) and folded once.
+ */
+static inline uint16_t ld16(const uint8_t *b)
 {
-	return (uint32_t)(uint16_t)~o + n;
+	uint16_t v;
+	memcpy(&v, b, 2);
+	return v;
 }
 
-static inline uint32_t delta32(uint32_t o, uint32_t n)
+static inline uint32_t ld32(const uint8_t *b)
 {
-	return delta16((uint16_t)(o >> 16), (uint16_t)(n >> 16)) + delta16((uint16_t)o, (uint16_t)n);
+	uint32_t v;
+	memcpy(&v, b, 4);
+	return v;
 }
 
-static inline void csum_apply(uint8_t *c, uint32_t d, bool udp)
+static inline uint64_t change16(uint16_t o, uint16_t n)
 {
-	uint16_t x = rd16(c);
-	if (udp && x == 0) /* no checksum sent */
+	return (uint64_t)(uint16_t)~o + n;
+}
+
+static inline uint64_t change32(uint32_t o, uint32_t n)
+{
+	return (uint64_t)(uint32_t)~o + n;
+}
+
+/* Applies the changes d to the checksum at c; a UDP checksum of 0 (none
+ * sent) stays 0, and a computed 0 is sent as 0xffff. */
+static inline void csum_change(uint8_t *c, uint64_t d, bool udp)
+{
+	uint16_t x = ld16(c);
+	if (udp && x == 0)
 		return;
-	x = (uint16_t)~fold((uint64_t)(uint16_t)~x + d);
-	wr16(c, udp && x == 0 ? 0xffff : x);
+	uint64_t s = (uint16_t)~x + d;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	x = (uint16_t)~s;
+	if (udp && x == 0)
+		x = 0xffff;
+	memcpy(c, &x, 2);
 }
 
 void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
@@ -1114,17 +1148,18 @@ void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uin
 {
 	uint8_t *ip = p->data + p->l3_off, *h = p->data + p->l4_off;
 	bool udp = p->proto == PROTO_UDP;
-	uint32_t addr = delta32(p->src.v4, src) + delta32(p->dst.v4, dst);
+	uint32_t nsrc = htonl(src), ndst = htonl(dst);
+	uint16_t nsport = htons(sport), ndport = htons(dport), ttl_proto = ld16(ip + 8);
+	uint64_t addr = change32(ld32(ip + 12), nsrc) + change32(ld32(ip + 16), ndst);
+	uint64_t ports = change16(ld16(h), nsport) + change16(ld16(h + 2), ndport);
 
-	csum_apply(ip + 10, addr + delta16((uint16_t)(ip[8] << 8 | ip[9]),
-					   (uint16_t)(ttl << 8 | ip[9])), false);
-	csum_apply(udp ? h + 6 : h + 16,
-		   addr + delta16(p->sport, sport) + delta16(p->dport, dport), udp);
 	ip[8] = ttl;
-	wr32(ip + 12, src);
-	wr32(ip + 16, dst);
-	wr16(h, sport);
-	wr16(h + 2, dport);
+	csum_change(ip + 10, addr + change16(ttl_proto, ld16(ip + 8)), false);
+	csum_change(udp ? h + 6 : h + 16, addr + ports, udp);
+	memcpy(ip + 12, &nsrc, 4);
+	memcpy(ip + 16, &ndst, 4);
+	memcpy(h, &nsport, 2);
+	memcpy(h + 2, &ndport, 2);
 	p->src.v4 = src;
 	p->dst.v4 = dst;
 	p->sport = sport;
