@@ -583,19 +583,25 @@ static uint64_t refresh_step(uint64_t timeout)
 	return s < NSEC ? s : NSEC;
 }
 
-static void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
+static void refresh_move(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t exp)
 {
 	struct ct_ext *x = ext_of(e);
-	uint64_t exp = now + t->cfg.timeout[cls];
-	if ((e->status & CTS_CONFIRMED) && cls == x->cls && exp >= e->expires &&
-	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
-		return;
 	e->expires = exp;
 	if (e->status & CTS_CONFIRMED) {
 		lru_unlink(t, e, x->cls);
 		lru_append(t, e, cls);
 	}
 	x->cls = (uint8_t)cls;
+}
+
+/* Inline: the common case, a busy flow within its step, is a few tests. */
+static inline void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
+{
+	uint64_t exp = now + t->cfg.timeout[cls];
+	if ((e->status & CTS_CONFIRMED) && cls == ext_of(e)->cls && exp >= e->expires &&
+	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
+		return;
+	refresh_move(t, e, cls, exp);
 }
 
 /* Ends a confirmed entry now but keeps it valid for the packet holding it:
