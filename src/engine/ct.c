@@ -91,7 +91,6 @@ struct ct_ext {
 	uint16_t last_win;  /* raw window of the last annotated packet */
 	uint8_t last_wscale;
 	uint8_t last_flags; /* LF_* */
-	uint8_t cls;        /* timeout class = the expiry list the entry is on */
 };
 
 struct ct_slot {
@@ -504,7 +503,7 @@ static void entry_unhash(struct ct_table *t, struct ct_entry *e)
 {
 	hash_unlink(t, e, 0);
 	hash_unlink(t, e, 1);
-	lru_unlink(t, e, ext_of(e)->cls);
+	lru_unlink(t, e, e->lru_cls);
 	e->status &= (uint16_t)~CTS_CONFIRMED;
 	t->nconf--;
 }
@@ -568,7 +567,7 @@ void ct_prefetch_entry(struct ct_table *t, const struct pkt *p)
 {
 	uint32_t l = p->ct_hash ? t->buckets[(p->ct_hash - 1) & (t->nbuckets - 1)] : 0;
 	if (l)
-		__builtin_prefetch(link_entry(t, l));
+		ct_prefetch_hot(link_entry(t, l));
 }
 
 /*
@@ -585,20 +584,19 @@ static uint64_t refresh_step(uint64_t timeout)
 
 static void refresh_move(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t exp)
 {
-	struct ct_ext *x = ext_of(e);
 	e->expires = exp;
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(t, e, x->cls);
+		lru_unlink(t, e, e->lru_cls);
 		lru_append(t, e, cls);
 	}
-	x->cls = (uint8_t)cls;
+	e->lru_cls = (uint8_t)cls;
 }
 
 /* Inline: the common case, a busy flow within its step, is a few tests. */
 static inline void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
 {
 	uint64_t exp = now + t->cfg.timeout[cls];
-	if ((e->status & CTS_CONFIRMED) && cls == ext_of(e)->cls && exp >= e->expires &&
+	if ((e->status & CTS_CONFIRMED) && cls == e->lru_cls && exp >= e->expires &&
 	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
 		return;
 	refresh_move(t, e, cls, exp);
@@ -610,8 +608,8 @@ static void kill(struct ct_table *t, struct ct_entry *e, uint64_t now)
 {
 	e->expires = now;
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(t, e, ext_of(e)->cls);
-		lru_prepend(t, e, ext_of(e)->cls);
+		lru_unlink(t, e, e->lru_cls);
+		lru_prepend(t, e, e->lru_cls);
 	}
 }
 
@@ -894,7 +892,7 @@ int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now)
 	}
 	hash_insert(t, e, 0);
 	hash_insert(t, e, 1);
-	lru_append(t, e, ext_of(e)->cls);
+	lru_append(t, e, e->lru_cls);
 	e->status |= CTS_CONFIRMED;
 	t->nconf++;
 	return 0;

@@ -1902,7 +1902,7 @@ size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_
 			continue;
 		const struct flow *f = flow_find(en, set[i], v[i]);
 		if (f)
-			__builtin_prefetch(f->ct, 1);
+			ct_prefetch_hot(f->ct);
 		else
 			ct_prefetch(en->ct, v[i]);
 	}
