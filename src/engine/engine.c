@@ -81,9 +81,11 @@ struct route6 {
  * each, under a keyed hash: a new flow takes the first way and pushes the
  * others down, the last out, so chosen tuples cost misses, never long
  * chains. (With two ways, 1% of 10,000 flows shared a set with two others
- * and, taking turns, pushed each other out on every packet.) The packet
- * path touches the set and one line of the connection; a burst prefetches
- * them for all its packets before processing the first.
+ * and, taking turns, pushed each other out on every packet.) A hit reads
+ * the set (its first line, mostly: a flow sits in its first way unless its
+ * set is shared) and two lines of the connection; a burst prefetches them
+ * for all its packets before processing the first. Its packets are parsed
+ * by pkt_parse_flow, which reads the frame straight through.
  */
 #define FLOW_SETS_LOG 15
 #define FLOW_SETS (1u << FLOW_SETS_LOG)
@@ -1872,8 +1874,9 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 /*
  * Stage by stage: parse every frame and prefetch its flow cache set (or
  * conntrack's bucket when the cache cannot have it); then prefetch the
- * connection of every packet its set names, and the bucket of the others;
- * then the first entry of each bucket; then run each packet (the cache's
+ * connection of every packet its set names (ct_prefetch_hot), and the
+ * bucket of the others; then the first entry of each bucket; then run each
+ * packet (the cache's
  * path or the full one) in arrival order, so that the memory latency of one
  * packet overlaps the work on the others. The first
  * two stages change nothing, and the last checks everything again, so a
