@@ -7,7 +7,9 @@
  * of packets in flight) are in use. A slot is the public struct ct_entry
  * followed by a private extension holding what ct.h has no field for
  * (per-direction highest ACK, the annotations Linux keeps for ignored
- * packets, the timeout class). There are two pools: IPv4 slots, and IPv6
+ * packets); the timeout class sits in the entry's padding (lru_cls), so
+ * that a packet of an established connection reads and counts within the
+ * entry's first 72 bytes. There are two pools: IPv4 slots, and IPv6
  * slots that carry the four addresses after the extension. Every link (hash
  * chains, expiry lists, free lists) is a 32-bit slot index: the pool in bit
  * 30, the slot number plus one below it, 0 for none. An IPv4 entry thus
@@ -105,6 +107,11 @@ struct ct_slot6 {
 };
 
 _Static_assert(offsetof(struct ct_slot, e) == 0, "entry must start its slot");
+_Static_assert(offsetof(struct ct_entry, lru_cls) < offsetof(struct ct_entry, tcp_last_seq) &&
+		       offsetof(struct ct_entry, expires) < offsetof(struct ct_entry, tcp_last_seq) &&
+		       offsetof(struct ct_entry, packets) < offsetof(struct ct_entry, tcp_last_seq),
+	       "what a packet of an established connection touches lies before tcp_last_seq "
+	       "(ct_prefetch_hot)");
 _Static_assert(offsetof(struct ct_slot6, s) == 0, "entry must start its slot");
 
 #define IDX_V6 0x40000000u   /* the slot is in the IPv6 pool */

@@ -1876,9 +1876,8 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
  * conntrack's bucket when the cache cannot have it); then prefetch the
  * connection of every packet its set names (ct_prefetch_hot), and the
  * bucket of the others; then the first entry of each bucket; then run each
- * packet (the cache's
- * path or the full one) in arrival order, so that the memory latency of one
- * packet overlaps the work on the others. The first
+ * packet (the cache's path or the full one) in arrival order, so that the
+ * memory latency of one packet overlaps the work on the others. The first
  * two stages change nothing, and the last checks everything again, so a
  * packet whose connection an earlier one of the burst changed (a FIN, a
  * new slot) is still handled exactly as engine_input would.
