@@ -150,6 +150,15 @@ struct pkt {
  * the reason the packet is malformed (fields parsed so far stay valid).
  */
 enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum);
+/*
+ * The parse of the packets FastTrack's flow cache may forward: an untagged
+ * Ethernet frame with IPv4 without options, not a fragment, lengths
+ * consistent, carrying TCP with ACK and without SYN, FIN or RST, or UDP.
+ * True for such a frame, and p is then exactly what pkt_parse(p, true,
+ * false) makes of it; false for anything else, p untouched (the caller
+ * parses it with pkt_parse).
+ */
+bool pkt_parse_flow(struct pkt *p);
 /* The checks of check_csum on a packet parsed without them: the IPv4 header
  * checksum, and with l4 the TCP/UDP/ICMP one (not of a fragment). */
 enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
