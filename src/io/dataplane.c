@@ -815,9 +815,12 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		echo_reply(dp, p, now);
 		return;
 	}
-	/* to the kernel's sockets (API, REST, anything listening); IPv6 to the
-	 * router's unicast addresses only (multicast is rosfw's: ND, RS) */
-	if (dp->tap && (p->family == 4 || p->dst.v6[0] != 0xff)) {
+	if (p->family == 6 && p->dst.v6[0] == 0xff) {
+		dp->drops[DPD_MULTICAST]++; /* MLD, mDNS ...: no listener of rosfw's */
+		return;
+	}
+	/* to the kernel's sockets (API, REST, anything listening) */
+	if (dp->tap) {
 		uint32_t len = p->ip_len;
 		if ((size_t)p->l3_off + len > p->len)
 			len = p->len - p->l3_off;
@@ -1282,6 +1285,10 @@ static void ra_learn(void *ctx, uint16_t ifid, const uint8_t addr[16], const uin
 static void ra_load(struct dataplane *dp, struct store *st)
 {
 	uint64_t now = dp_now(dp);
+	struct err e;
+	err_clear(&e);
+	if (ra_sync_prefixes(st, &e) < 0)
+		conf_log("ipv6,error", "dynamic /ipv6 nd prefix entries: %s", e.msg);
 	for (size_t i = 0; i < dp->nifs; i++) {
 		struct ra_conf c;
 		bool on = ra_conf_load(st, dp->ifs[i].ros, &c);

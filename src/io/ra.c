@@ -314,6 +314,18 @@ static bool prefix_of(const char *v, uint8_t a[16], int *len)
 	return parse_ip6(ip, a) == 0 && *len >= 0 && *len <= 128;
 }
 
+#define DYN_VALID_S (4 * 7 * 86400 + 2 * 86400) /* 4w2d */
+#define DYN_PREFERRED_S (7 * 86400)             /* 1w */
+
+/* An address whose prefix is advertised (advertise=yes, a /64, not
+ * link-local, enabled): its address and length. */
+static bool advertised(const struct menu *am, const struct item *x, uint8_t a[16], int *len)
+{
+	return !yes(am, x, "disabled") && yes(am, x, "advertise") &&
+	       prefix_of(item_get(am, x, "address"), a, len) && *len == 64 &&
+	       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
 static void add_prefix(struct ra_conf *c, const uint8_t a[16], int len, bool on_link,
 		       bool autonomous, uint32_t valid, uint32_t preferred)
 {
@@ -369,7 +381,7 @@ bool ra_conf_load(struct store *st, const char *ifname, struct ra_conf *c)
 		const struct item *x = store_at(st, pm, i);
 		const char *ifn = item_get(pm, x, "interface");
 		uint32_t valid, pref;
-		if (!ifn || strcmp(ifn, ifname) || yes(pm, x, "disabled") ||
+		if (!ifn || strcmp(ifn, ifname) || (x->flags & IF_DYNAMIC) || yes(pm, x, "disabled") ||
 		    !prefix_of(item_get(pm, x, "prefix"), a, &len) ||
 		    menus_lifetime_s(item_get(pm, x, "valid-lifetime"), &valid) < 0 ||
 		    menus_lifetime_s(item_get(pm, x, "preferred-lifetime"), &pref) < 0)
@@ -381,11 +393,74 @@ bool ra_conf_load(struct store *st, const char *ifname, struct ra_conf *c)
 	for (size_t i = 0; am && i < store_count(st, am); i++) {
 		const struct item *x = store_at(st, am, i);
 		const char *ifn = item_get(am, x, "interface");
-		if (!ifn || strcmp(ifn, ifname) || yes(am, x, "disabled") ||
-		    !yes(am, x, "advertise") || !prefix_of(item_get(am, x, "address"), a, &len) ||
-		    len != 64 || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+		if (!ifn || strcmp(ifn, ifname) || !advertised(am, x, a, &len))
 			continue;
-		add_prefix(c, a, len, true, true, 4 * 7 * 86400 + 2 * 86400, 7 * 86400);
+		add_prefix(c, a, len, true, true, DYN_VALID_S, DYN_PREFERRED_S);
 	}
 	return true;
+}
+
+/* The dynamic entries as "prefix interface" lines, the prefix canonical. */
+static void dynamic_lines(struct store *st, struct sbuf *out)
+{
+	const struct menu *am = schema_find("/ipv6/address");
+	for (size_t i = 0; am && i < store_count(st, am); i++) {
+		const struct item *x = store_at(st, am, i);
+		const char *ifn = item_get(am, x, "interface");
+		uint8_t a[16];
+		int len;
+		if (!ifn || !advertised(am, x, a, &len))
+			continue;
+		for (int b = len; b < 128; b++)
+			a[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+		format_ip6(a, out);
+		sbuf_printf(out, "/%d %s\n", len, ifn);
+	}
+}
+
+int ra_sync_prefixes(struct store *st, struct err *e)
+{
+	const struct menu *pm = schema_find("/ipv6/nd/prefix");
+	if (!pm)
+		return 0;
+	int pi = schema_prop(pm, "prefix", NULL), ii = schema_prop(pm, "interface", NULL);
+	struct sbuf want = SBUF_INIT, have = SBUF_INIT;
+	dynamic_lines(st, &want);
+	for (size_t i = 0; i < store_count(st, pm); i++) {
+		const struct item *x = store_at(st, pm, i);
+		if (x->flags & IF_DYNAMIC)
+			sbuf_printf(&have, "%s %s\n", item_geti(pm, x, pi), item_geti(pm, x, ii));
+	}
+	int rc = 0;
+	if (!strcmp(sbuf_str(&want), sbuf_str(&have)))
+		goto done;
+	if ((rc = store_begin(st, e)) < 0)
+		goto done;
+	for (size_t i = store_count(st, pm); i-- > 0;) {
+		const struct item *x = store_at(st, pm, i);
+		if ((x->flags & IF_DYNAMIC) && (rc = store_remove(st, pm, x->id, e)) < 0)
+			goto rollback;
+	}
+	for (char *l = (char *)sbuf_str(&want), *nl; *l; l = nl + 1) {
+		nl = strchr(l, '\n');
+		*nl = 0;
+		char *sp = strchr(l, ' ');
+		*sp = 0;
+		struct item *it = item_new(pm);
+		item_set(pm, it, pi, l);
+		item_set(pm, it, ii, sp + 1);
+		it->flags |= IF_DYNAMIC;
+		if ((rc = store_add(st, pm, it, SIZE_MAX, NULL, e)) < 0)
+			goto rollback;
+	}
+	rc = store_commit(st, STORE_WHO_SYSTEM, "dynamic /ipv6 nd prefix entries", e);
+	if (rc < 0)
+		goto rollback;
+	goto done;
+rollback:
+	store_rollback(st);
+done:
+	sbuf_free(&want);
+	sbuf_free(&have);
+	return rc < 0 ? -1 : 0;
 }

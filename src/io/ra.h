@@ -97,5 +97,11 @@ const struct ra_stats *ra_stats(const struct ra *r);
  * it nor an enabled interface=all one, or its entry is disabled). */
 struct store;
 bool ra_conf_load(struct store *st, const char *ifname, struct ra_conf *c);
+/* The dynamic entries of /ipv6/nd/prefix (RouterOS shows them with flag D):
+ * one per /ipv6/address with advertise=yes on a /64, with the default
+ * lifetimes, made or removed to match (one transaction of the router's own,
+ * none when they match already: a store listener may call it). 0 or -1. */
+struct err;
+int ra_sync_prefixes(struct store *st, struct err *e);
 
 #endif

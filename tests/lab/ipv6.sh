@@ -81,6 +81,11 @@ check "RA: the LAN host's default route is the router's link-local address ($gw)
 lifetime=$(N lan ip -6 route show default | grep -o 'expires [0-9]*' | awk '{ print $2 }')
 check "RA: the default route's lifetime is ra-lifetime, 30m ($lifetime s)" "" \
 	test "${lifetime:-0}" -gt 1700 -a "${lifetime:-0}" -le 1800
+out=$(printf '/ipv6 nd prefix print\n' | con)
+dyn=$(grep -c '^ *[0-9]* *D *fd00:88::/64 *4w2d *1w *yes *ether2-master-local' <<<"$out")
+wan=$(grep -c '2001:db8:203' <<<"$out")
+check "/ipv6 nd prefix print: the advertised /64 as a dynamic entry, the WAN's (advertise=no) not" \
+	"$out" test "$dyn" = 1 -a "$wan" = 0
 out=$(N lan ping -6 -c 2 -W 2 -I "$slaac" 2001:db8:203::1 2>&1)
 check "IPv6: the LAN host reaches the WAN host from its SLAAC address" "$out" \
 	grep -q ' 0% packet loss' <<<"$out"

@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "conf/menus.h"
+#include "conf/schema.h"
 #include "conf/store.h"
 #include "conf/types.h"
 #include "io/nd.h"
@@ -448,6 +449,64 @@ static void test_conf_load(void **state)
 	store_close(st);
 }
 
+/* The dynamic /ipv6 nd prefix entries follow /ipv6 address, and a second
+ * sync with nothing changed commits nothing. */
+static size_t commits;
+
+static void count_commits(void *ctx, const uint64_t *changed, size_t nwords)
+{
+	commits++;
+}
+
+static size_t dynamic_prefixes(struct store *st, const char *want_first)
+{
+	const struct menu *pm = schema_find("/ipv6/nd/prefix");
+	size_t n = 0;
+	for (size_t i = 0; i < store_count(st, pm); i++) {
+		const struct item *x = store_at(st, pm, i);
+		if (!(x->flags & IF_DYNAMIC))
+			continue;
+		if (!n++ && want_first)
+			assert_string_equal(item_get(pm, x, "prefix"), want_first);
+		assert_string_equal(item_get(pm, x, "valid-lifetime"), "4w2d");
+		assert_string_equal(item_get(pm, x, "preferred-lifetime"), "1w");
+	}
+	return n;
+}
+
+static void test_sync_prefixes(void **state)
+{
+	struct store *st = store_with("/ipv6 address\n"
+				      "add address=2001:db8:1::1/64 interface=ether2\n"
+				      "add address=2001:db8:2::1/64 interface=ether2 advertise=no\n"
+				      "add address=2001:db8:3::1/126 interface=ether3\n"
+				      "/ipv6 nd prefix\n"
+				      "add prefix=2001:db8:7::/64 interface=ether2\n");
+	struct err e;
+	err_clear(&e);
+	commits = 0;
+	store_subscribe(st, count_commits, NULL);
+	assert_int_equal(ra_sync_prefixes(st, &e), 0);
+	assert_int_equal(commits, 1);
+	assert_int_equal(dynamic_prefixes(st, "2001:db8:1::/64"), 1);
+	assert_int_equal(ra_sync_prefixes(st, &e), 0);
+	assert_int_equal(commits, 1);
+	/* an address changes: the entries follow */
+	struct conf_session s;
+	conf_session_init(&s, st, "tester");
+	assert_int_equal(conf_import(&s, "/ipv6 address set [ find address=\"2001:db8:2::1/64\" ] "
+					 "advertise=yes\n",
+				     "t", 0, NULL, &e),
+			 0);
+	conf_session_free(&s);
+	assert_int_equal(ra_sync_prefixes(st, &e), 0);
+	assert_int_equal(dynamic_prefixes(st, "2001:db8:1::/64"), 2);
+	/* the static entry stays as it was */
+	const struct menu *pm = schema_find("/ipv6/nd/prefix");
+	assert_int_equal(store_count(st, pm), 3);
+	store_close(st);
+}
+
 struct iv_case {
 	const char *in;
 	int rc;
@@ -488,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_unsolicited_schedule),
 		cmocka_unit_test(test_solicited),
 		cmocka_unit_test(test_conf_load),
+		cmocka_unit_test(test_sync_prefixes),
 		cmocka_unit_test(test_ra_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
