@@ -112,7 +112,8 @@ struct dataplane {
 	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
 	uint64_t frag_needed_sent;
-	uint64_t echo6_replies, too_big_sent, ra_output_drops;
+	uint64_t echo6_replies, too_big_sent, too_big_limited, ra_output_drops;
+	uint64_t too_big_credit, too_big_at; /* token bucket: credit in ns of sending */
 	/* large (reply frame): kept off the stack; out[] for a receive burst */
 	struct engine_out out[RX_BURST], out_local, out_err;
 };
@@ -616,6 +617,27 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	forward(dp, &r, &dp->out_err, 0, b, now);
 }
 
+#define TOO_BIG_PER_SEC 1000  /* as Linux's net.ipv4.icmp_msgs_per_sec */
+#define TOO_BIG_BURST 50      /* and icmp_msgs_burst */
+
+/* RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; a token bucket of
+ * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST. */
+static bool too_big_allowed(struct dataplane *dp, uint64_t now)
+{
+	const uint64_t cost = 1000000000ull / TOO_BIG_PER_SEC, cap = cost * TOO_BIG_BURST;
+	uint64_t c = dp->too_big_credit + (now - dp->too_big_at);
+	if (!dp->too_big_at || c > cap)
+		c = cap;
+	dp->too_big_at = now;
+	if (c < cost) {
+		dp->too_big_credit = c;
+		dp->too_big_limited++;
+		return false;
+	}
+	dp->too_big_credit = c - cost;
+	return true;
+}
+
 /*
  * ICMPv6 packet too big (RFC 4443 3.2) for an IPv6 packet longer than the
  * out link's MTU: to the sender, from the router's address on the
@@ -626,7 +648,8 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 static void packet_too_big(struct dataplane *dp, const struct pkt *p, uint16_t in_if,
 			   uint32_t mtu, uint64_t now)
 {
-	if (!in_if || !engine_icmp6_too_big(dp->en, p, mtu, &dp->out_err))
+	if (!in_if || !too_big_allowed(dp, now) ||
+	    !engine_icmp6_too_big(dp->en, p, mtu, &dp->out_err))
 		return;
 	uint32_t len = dp->out_err.reply_len;
 	struct dp_buf *b = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
@@ -1734,8 +1757,9 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);
-	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\n",
-		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent);
+	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n",
+		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent,
+		    (unsigned long long)dp->too_big_limited);
 	const struct ra_stats *rs = ra_stats(dp->ra);
 	sbuf_printf(out, "ra.solicits-in %llu\nra.solicits-bad %llu\nra.solicits-limited %llu\n"
 			 "ra.adverts-out %llu\nra.adverts-solicited %llu\nra.output-drops %llu\n",

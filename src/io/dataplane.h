@@ -125,8 +125,9 @@ int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
  * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors),
- * nd.*, ra.* (solicits-in, solicits-bad, solicits-limited, adverts-out,
- * adverts-solicited, output-drops). */
+ * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
+ * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
+ * solicits-limited, adverts-out, adverts-solicited, output-drops). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 
 #endif
