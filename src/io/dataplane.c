@@ -440,12 +440,6 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	}
 }
 
-static void put16be(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 /* The options of IPv4 header ip (ihl bytes) that every fragment repeats
  * (the copied flag, RFC 791 3.1), into opts, padded to 4 bytes: their length. */
 static uint32_t copied_options(const uint8_t *ip, uint32_t ihl, uint8_t opts[40])
@@ -521,9 +515,9 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 		else
 			memcpy(h + 20, ip + 20, ihl - 20);
 		h[0] = (uint8_t)(0x40 | hl / 4);
-		put16be(h + 2, (uint16_t)(hl + chunk));
+		pkt_put16(h + 2, (uint16_t)(hl + chunk));
 		uint32_t at = (base + off) / 8;
-		put16be(h + 6, (uint16_t)(((!last || more_after) ? 0x2000 : 0) | at));
+		pkt_put16(h + 6, (uint16_t)(((!last || more_after) ? 0x2000 : 0) | at));
 		h[10] = h[11] = 0;
 		uint16_t c = csum_buf(h, hl, 0); /* network order */
 		memcpy(h + 10, &c, 2);
@@ -541,10 +535,31 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
 		    uint16_t in_if, struct dp_buf *b, uint64_t now);
 
-static void put32be(uint8_t *b, uint32_t v)
+/*
+ * The router's own packet in b (b->len bytes): through the output chain (a
+ * link-scoped IPv6 destination leaves by interface zone), then routed out;
+ * o gets the verdict. False, and b back in the pool, when the chain did
+ * not let it go.
+ */
+static bool own_out(struct dataplane *dp, struct dp_buf *b, uint16_t zone, struct engine_out *o,
+		    uint64_t now)
 {
-	put16be(b, (uint16_t)(v >> 16));
-	put16be(b + 2, (uint16_t)v);
+	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	engine_output_on(dp->en, &r, zone, now, o);
+	if (o->verdict != EV_FORWARD) {
+		buf_put(dp, b);
+		return false;
+	}
+	forward(dp, &r, o, 0, b, now);
+	return true;
+}
+
+/* Checksums of a packet the router built (b->len bytes). */
+static void own_checksums(struct dp_buf *b)
+{
+	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	pkt_parse(&r, true, false);
+	pkt_fix_checksums(&r);
 }
 
 /*
@@ -577,8 +592,8 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 		const struct ct_ends *t = &p->ct->t[p->ct_dir];
 		isrc = t->src, idst = t->dst, isp = t->sport, idp = t->dport;
 	}
-	put32be(in + 12, isrc);
-	put32be(in + 16, idst);
+	pkt_put32(in + 12, isrc);
+	pkt_put32(in + 16, idst);
 	if (in[8] < 255)
 		in[8]++;
 	in[10] = in[11] = 0;
@@ -586,35 +601,29 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	memcpy(in + 10, &c, 2);
 	bool first = !((in[6] << 8 | in[7]) & 0x1fff);
 	if (first && (p->proto == 6 || p->proto == 17)) {
-		put16be(in + ihl, isp);
-		put16be(in + ihl + 2, idp);
+		pkt_put16(in + ihl, isp);
+		pkt_put16(in + ihl + 2, idp);
 	} else if (first && p->proto == 1 && (in[ihl] == 8 || in[ihl] == 0)) {
-		put16be(in + ihl + 4, isp); /* echo: the id */
+		pkt_put16(in + ihl + 4, isp); /* echo: the id */
 	}
 	ic[0] = 3;
 	ic[1] = 4;
-	put16be(ic + 6, (uint16_t)mtu);
+	pkt_put16(ic + 6, (uint16_t)mtu);
 	c = csum_buf(ic, 8 + quote, 0);
 	memcpy(ic + 2, &c, 2);
 	h[0] = 0x45;
 	h[1] = 0xc0; /* internetwork control, as Linux marks its ICMP errors */
-	put16be(h + 2, (uint16_t)(20 + 8 + quote));
-	put16be(h + 4, dp->ip_id++);
+	pkt_put16(h + 2, (uint16_t)(20 + 8 + quote));
+	pkt_put16(h + 4, dp->ip_id++);
 	h[8] = 64;
 	h[9] = 1;
-	put32be(h + 12, from);
-	put32be(h + 16, isrc);
+	pkt_put32(h + 12, from);
+	pkt_put32(h + 16, isrc);
 	c = csum_buf(h, 20, 0);
 	memcpy(h + 10, &c, 2);
 	b->len = 14 + 20 + 8 + quote;
-	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
-	engine_output(dp->en, &r, now, &dp->out_err);
-	if (dp->out_err.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
-	}
-	dp->frag_needed_sent++;
-	forward(dp, &r, &dp->out_err, 0, b, now);
+	if (own_out(dp, b, 0, &dp->out_err, now))
+		dp->frag_needed_sent++;
 }
 
 #define TOO_BIG_PER_SEC 1000  /* as Linux's net.ipv4.icmp_msgs_per_sec */
@@ -657,14 +666,8 @@ static void packet_too_big(struct dataplane *dp, const struct pkt *p, uint16_t i
 		return;
 	memcpy(b->data, dp->out_err.reply, len);
 	b->len = len;
-	struct pkt r = { .data = b->data, .len = len, .cap = DP_FRAME_MAX };
-	engine_output_on(dp->en, &r, in_if, now, &dp->out_err);
-	if (dp->out_err.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
-	}
-	dp->too_big_sent++;
-	forward(dp, &r, &dp->out_err, 0, b, now);
+	if (own_out(dp, b, in_if, &dp->out_err, now))
+		dp->too_big_sent++;
 }
 
 /* EV_FORWARD (and the router's own packets): into the queues of out_if.
@@ -752,16 +755,9 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
 	ip[20] = 0; /* echo reply */
 	ip[21] = 0;
 	b->len = 34 + icmp_len;
-	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
-	pkt_parse(&r, true, false);
-	pkt_fix_checksums(&r);
-	engine_output(dp->en, &r, now, &dp->out_local);
-	if (dp->out_local.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
-	}
-	dp->echo_replies++;
-	forward(dp, &r, &dp->out_local, 0, b, now);
+	own_checksums(b);
+	if (own_out(dp, b, 0, &dp->out_local, now))
+		dp->echo_replies++;
 }
 
 /*
@@ -786,7 +782,7 @@ static void echo_reply6(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	memset(ip, 0, 40);
 	ip[0] = (uint8_t)(0x60 | p->dscp >> 2);
 	ip[1] = (uint8_t)(p->dscp << 6);
-	put16be(ip + 4, (uint16_t)icmp_len);
+	pkt_put16(ip + 4, (uint16_t)icmp_len);
 	ip[6] = 58;
 	ip[7] = 64;
 	memcpy(ip + 8, p->dst.v6, 16);
@@ -795,16 +791,9 @@ static void echo_reply6(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	ip[40] = 129; /* echo reply */
 	ip[41] = 0;
 	b->len = 54 + icmp_len;
-	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
-	pkt_parse(&r, true, false);
-	pkt_fix_checksums(&r);
-	engine_output_on(dp->en, &r, in_if, now, &dp->out_local);
-	if (dp->out_local.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
-	}
-	dp->echo6_replies++;
-	forward(dp, &r, &dp->out_local, 0, b, now);
+	own_checksums(b);
+	if (own_out(dp, b, in_if, &dp->out_local, now))
+		dp->echo6_replies++;
 }
 
 /* Is p an ICMPv6 echo request to one of the router's unicast addresses? */
@@ -1288,14 +1277,8 @@ static void ra_send(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t len
 		return;
 	memcpy(b->data, frame, len);
 	b->len = len;
-	struct pkt r = { .data = b->data, .len = len, .cap = DP_FRAME_MAX };
-	engine_output_on(dp->en, &r, ifid, now, &dp->out_local);
-	if (dp->out_local.verdict != EV_FORWARD) {
+	if (!own_out(dp, b, ifid, &dp->out_local, now))
 		dp->ra_output_drops++;
-		buf_put(dp, b);
-		return;
-	}
-	forward(dp, &r, &dp->out_local, 0, b, now);
 }
 
 static void ra_learn(void *ctx, uint16_t ifid, const uint8_t addr[16], const uint8_t mac[6])

@@ -13,6 +13,7 @@
 #include "conf/menus.h"
 #include "conf/schema.h"
 #include "conf/store.h"
+#include "engine/pkt.h"
 #include "io/nd.h"
 #include "util/sbuf.h"
 
@@ -47,18 +48,6 @@ struct ra {
 	size_t nifs, cap;
 };
 
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 size_t ra_build(const struct ra_conf *c, const uint8_t mac[6], const uint8_t src[16],
 		const uint8_t dst_mac[6], const uint8_t dst[16], uint8_t *f)
 {
@@ -75,9 +64,9 @@ size_t ra_build(const struct ra_conf *c, const uint8_t mac[6], const uint8_t src
 	m[0] = RA;
 	m[4] = c->hop_limit;
 	m[5] = (uint8_t)((c->managed ? 0x80 : 0) | (c->other ? 0x40 : 0));
-	put16(m + 6, (uint16_t)(c->lifetime_s > 0xffff ? 0xffff : c->lifetime_s));
-	put32(m + 8, c->reachable_ms);
-	put32(m + 12, c->retrans_ms);
+	pkt_put16(m + 6, (uint16_t)(c->lifetime_s > 0xffff ? 0xffff : c->lifetime_s));
+	pkt_put32(m + 8, c->reachable_ms);
+	pkt_put32(m + 12, c->retrans_ms);
 	uint32_t n = 16;
 	if (c->advertise_mac) {
 		m[n] = OPT_SLLA;
@@ -89,7 +78,7 @@ size_t ra_build(const struct ra_conf *c, const uint8_t mac[6], const uint8_t src
 		memset(m + n, 0, 8);
 		m[n] = OPT_MTU;
 		m[n + 1] = 1;
-		put32(m + n + 4, c->mtu);
+		pkt_put32(m + n + 4, c->mtu);
 		n += 8;
 	}
 	for (size_t i = 0; i < c->nprefixes && i < RA_MAX_PREFIXES; i++) {
@@ -100,13 +89,13 @@ size_t ra_build(const struct ra_conf *c, const uint8_t mac[6], const uint8_t src
 		o[1] = 4;
 		o[2] = p->len;
 		o[3] = (uint8_t)((p->on_link ? 0x80 : 0) | (p->autonomous ? 0x40 : 0));
-		put32(o + 4, p->valid_s);
-		put32(o + 8, p->preferred_s);
+		pkt_put32(o + 4, p->valid_s);
+		pkt_put32(o + 8, p->preferred_s);
 		memcpy(o + 16, p->prefix, 16);
 		n += 32;
 	}
-	put16(ip + 4, (uint16_t)n);
-	put16(m + 2, nd_icmp6_csum(src, dst, m, n));
+	pkt_put16(ip + 4, (uint16_t)n);
+	pkt_put16(m + 2, nd_icmp6_csum(src, dst, m, n));
 	return 14 + 40 + n;
 }
 

@@ -104,23 +104,36 @@ static void nl_attr(struct nlmsghdr *h, uint16_t type, const void *data, uint16_
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* A netlink request: its header, its message (body bytes), attributes. */
+struct nl_req {
+	struct nlmsghdr h;
+	union {
+		struct ifaddrmsg addr;
+		struct rtmsg route;
+	} m;
+	char attrs[64];
+};
+
+static void nl_begin(struct nl_req *q, uint16_t type, uint16_t flags, size_t body)
+{
+	memset(q, 0, sizeof(*q));
+	q->h.nlmsg_len = NLMSG_LENGTH(body);
+	q->h.nlmsg_type = type;
+	q->h.nlmsg_flags = flags;
+}
+
 /* Adds (RTM_NEWADDR) or deletes (RTM_DELADDR) a /128 on the TAP. */
 static int addr6(struct tap *t, uint16_t op, const uint8_t a[16])
 {
-	struct {
-		struct nlmsghdr h;
-		struct ifaddrmsg m;
-		char attrs[64];
-	} req;
-	memset(&req, 0, sizeof(req));
-	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.h.nlmsg_type = op;
-	req.h.nlmsg_flags = op == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-	req.m.ifa_family = AF_INET6;
-	req.m.ifa_prefixlen = 128;
-	req.m.ifa_flags = IFA_F_NODAD;
-	req.m.ifa_scope = a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
-	req.m.ifa_index = (uint32_t)t->ifindex;
+	struct nl_req req;
+	nl_begin(&req, op, op == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0,
+		 sizeof(struct ifaddrmsg));
+	struct ifaddrmsg *m = &req.m.addr;
+	m->ifa_family = AF_INET6;
+	m->ifa_prefixlen = 128;
+	m->ifa_flags = IFA_F_NODAD;
+	m->ifa_scope = a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	m->ifa_index = (uint32_t)t->ifindex;
 	nl_attr(&req.h, IFA_LOCAL, a, 16);
 	nl_attr(&req.h, IFA_ADDRESS, a, 16);
 	uint32_t fl = IFA_F_NODAD;
@@ -130,20 +143,14 @@ static int addr6(struct tap *t, uint16_t op, const uint8_t a[16])
 
 static int default_route6(struct tap *t)
 {
-	struct {
-		struct nlmsghdr h;
-		struct rtmsg m;
-		char attrs[32];
-	} req;
-	memset(&req, 0, sizeof(req));
-	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.h.nlmsg_type = RTM_NEWROUTE;
-	req.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.m.rtm_family = AF_INET6;
-	req.m.rtm_table = RT_TABLE_MAIN;
-	req.m.rtm_protocol = RTPROT_STATIC;
-	req.m.rtm_scope = RT_SCOPE_UNIVERSE;
-	req.m.rtm_type = RTN_UNICAST;
+	struct nl_req req;
+	nl_begin(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+	struct rtmsg *m = &req.m.route;
+	m->rtm_family = AF_INET6;
+	m->rtm_table = RT_TABLE_MAIN;
+	m->rtm_protocol = RTPROT_STATIC;
+	m->rtm_scope = RT_SCOPE_UNIVERSE;
+	m->rtm_type = RTN_UNICAST;
 	uint32_t oif = (uint32_t)t->ifindex;
 	nl_attr(&req.h, RTA_OIF, &oif, 4);
 	int r = nl_call(t, &req.h);
