@@ -154,7 +154,8 @@ static uint32_t mk_rs(uint8_t *ip, const uint8_t *src, uint8_t hl, uint8_t code,
 	uint8_t *m = ip + 40;
 	m[0] = 133;
 	m[1] = code;
-	memcpy(m + 8, opts, olen);
+	if (olen)
+		memcpy(m + 8, opts, olen);
 	uint16_t c = nd_icmp6_csum(ip + 8, ip + 24, m, 8 + olen);
 	if (bad_csum)
 		c ^= 0x0101;
