@@ -314,7 +314,7 @@ static const struct prop nd_props[] = {
 	{ .name = "advertise-mac-address", .type = T_BOOL, .def = "yes",
 	  .help = "Carry the interface's MAC address (source link-layer option)" },
 	{ .name = "advertise-dns", .type = T_BOOL, .def = "no",
-	  .help = "Carry the router's DNS servers (RDNSS option)" },
+	  .help = "Carry the IPv6 servers of /ip dns (RDNSS option)" },
 	{ .name = "managed-address-configuration", .type = T_BOOL, .def = "no",
 	  .help = "Hosts get addresses by DHCPv6 (M flag)" },
 	{ .name = "other-configuration", .type = T_BOOL, .def = "no",

@@ -23,6 +23,7 @@
 #define OPT_SLLA 1
 #define OPT_PREFIX 3
 #define OPT_MTU 5
+#define OPT_RDNSS 25
 #define MAX_INITIAL 3                  /* MAX_INITIAL_RTR_ADVERTISEMENTS */
 #define MAX_INITIAL_MS 16000u          /* MAX_INITIAL_RTR_ADVERT_INTERVAL */
 #define MAX_RA_DELAY_MS 500u           /* MAX_RA_DELAY_TIME */
@@ -93,6 +94,16 @@ size_t ra_build(const struct ra_conf *c, const uint8_t mac[6], const uint8_t src
 		pkt_put32(o + 8, p->preferred_s);
 		memcpy(o + 16, p->prefix, 16);
 		n += 32;
+	}
+	if (c->ndns) {
+		size_t k = c->ndns < RA_MAX_DNS ? c->ndns : RA_MAX_DNS;
+		uint8_t *o = m + n;
+		memset(o, 0, 8);
+		o[0] = OPT_RDNSS;
+		o[1] = (uint8_t)(1 + 2 * k);
+		pkt_put32(o + 4, c->dns_lifetime_s);
+		memcpy(o + 8, c->dns, 16 * k);
+		n += 8 + 16 * (uint32_t)k;
 	}
 	pkt_put16(ip + 4, (uint16_t)n);
 	pkt_put16(m + 2, nd_icmp6_csum(src, dst, m, n));
@@ -330,6 +341,27 @@ static void add_prefix(struct ra_conf *c, const uint8_t a[16], int len, bool on_
 		c->prefixes[c->nprefixes++] = p;
 }
 
+/* The IPv6 servers of /ip dns (servers=, a comma list). */
+static void dns_servers(struct store *st, struct ra_conf *c)
+{
+	const struct menu *m = schema_find("/ip/dns");
+	const struct item *it = m && store_count(st, m) ? store_at(st, m, 0) : NULL;
+	const char *v = it ? item_get(m, it, "servers") : NULL;
+	for (const char *p = v; p && *p && c->ndns < RA_MAX_DNS;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char ip[48];
+		if (n < sizeof(ip)) {
+			memcpy(ip, p, n);
+			ip[n] = 0;
+			if (strchr(ip, ':') && parse_ip6(ip, c->dns[c->ndns]) == 0)
+				c->ndns++;
+		}
+		p = comma ? comma + 1 : p + n;
+	}
+	c->dns_lifetime_s = 2 * c->max_ms / 1000;
+}
+
 bool ra_conf_load(struct store *st, const char *ifname, struct ra_conf *c)
 {
 	const struct menu *m = schema_find("/ipv6/nd");
@@ -363,6 +395,8 @@ bool ra_conf_load(struct store *st, const char *ifname, struct ra_conf *c)
 	c->advertise_mac = yes(m, it, "advertise-mac-address");
 	c->managed = yes(m, it, "managed-address-configuration");
 	c->other = yes(m, it, "other-configuration");
+	if (yes(m, it, "advertise-dns"))
+		dns_servers(st, c);
 	uint8_t a[16];
 	int len;
 	const struct menu *pm = schema_find("/ipv6/nd/prefix");

@@ -8,9 +8,11 @@
  * after the last one (6.2.6), one pending answer at a time (the others are
  * counted as rate-limited). Advertisements come from the interface's
  * link-local address and carry the source link-layer option
- * (advertise-mac-address), the MTU when set, and one prefix option per
+ * (advertise-mac-address), the MTU when set, one prefix option per
  * prefix: those of /ipv6/address with advertise=yes on a /64 and the
- * static /ipv6/nd/prefix entries.
+ * static /ipv6/nd/prefix entries, and with advertise-dns the IPv6 servers
+ * of /ip dns as an RDNSS option (RFC 8106, lifetime twice the most
+ * ra-interval, as 5.1 bounds it).
  * ra_build and ra_rs_check are pure (tests call them); the rest is owned by
  * the one dataplane thread. Frames passed to ops->send are the callee's to
  * copy before it returns.
@@ -23,8 +25,9 @@
 #include <stdint.h>
 
 #define RA_MAX_PREFIXES 16
-/* Ethernet + IPv6 + RA + link-layer and MTU options + every prefix */
-#define RA_FRAME_MAX (14 + 40 + 16 + 8 + 8 + 32 * RA_MAX_PREFIXES)
+#define RA_MAX_DNS 3
+/* Ethernet + IPv6 + RA + link-layer and MTU options + every prefix + DNS */
+#define RA_FRAME_MAX (14 + 40 + 16 + 8 + 8 + 32 * RA_MAX_PREFIXES + 8 + 16 * RA_MAX_DNS)
 
 struct ra_prefix {
 	uint8_t prefix[16];
@@ -44,6 +47,9 @@ struct ra_conf {
 	bool advertise_mac, managed, other;
 	size_t nprefixes;
 	struct ra_prefix prefixes[RA_MAX_PREFIXES];
+	size_t ndns;                   /* advertise-dns: RDNSS option (RFC 8106) */
+	uint8_t dns[RA_MAX_DNS][16];
+	uint32_t dns_lifetime_s;
 };
 
 /* The advertisement of c as a frame into f (RA_FRAME_MAX bytes): from mac

@@ -74,6 +74,10 @@ static const struct build_case build_cases[] = {
 	{ "not a default router, no prefix", { .lifetime_s = 0, .advertise_mac = true }, 0,
 	  14 + 40 + 16 + 8 },
 	{ "lifetime beyond 16 bits is capped", { .lifetime_s = 100000 }, 0, 14 + 40 + 16 },
+	{ "two DNS servers (RDNSS)",
+	  { .lifetime_s = 1800, .ndns = 2, .dns_lifetime_s = 1200,
+	    .dns = { { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 }, { 0xfd, 0, [15] = 0x35 } } },
+	  0, 14 + 40 + 16 + 8 + 32 },
 };
 
 static void test_build(void **state)
@@ -108,7 +112,7 @@ static void test_build(void **state)
 		assert_int_equal(rd32(m + 8), c.reachable_ms);
 		assert_int_equal(rd32(m + 12), c.retrans_ms);
 		/* the options, walked as a host does */
-		int seen_slla = 0, seen_mtu = 0, seen_pfx = 0;
+		int seen_slla = 0, seen_mtu = 0, seen_pfx = 0, seen_dns = 0;
 		for (size_t o = 16; o < n - 54; o += m[o + 1] * 8u) {
 			assert_true(m[o + 1] > 0);
 			const uint8_t *x = m + o;
@@ -118,6 +122,11 @@ static void test_build(void **state)
 			} else if (x[0] == 5) {
 				seen_mtu++;
 				assert_int_equal(rd32(x + 4), c.mtu);
+			} else if (x[0] == 25) {
+				assert_int_equal(x[1], 1 + 2 * c.ndns);
+				assert_int_equal(rd32(x + 4), c.dns_lifetime_s);
+				assert_memory_equal(x + 8, c.dns, 16 * c.ndns);
+				seen_dns++;
 			} else if (x[0] == 3) {
 				const struct ra_prefix *p = &c.prefixes[seen_pfx++];
 				assert_int_equal(x[1], 4);
@@ -133,6 +142,7 @@ static void test_build(void **state)
 		assert_int_equal(seen_slla, c.advertise_mac ? 1 : 0);
 		assert_int_equal(seen_mtu, c.mtu ? 1 : 0);
 		assert_int_equal(seen_pfx, bc->nprefixes);
+		assert_int_equal(seen_dns, c.ndns ? 1 : 0);
 	}
 }
 
@@ -415,7 +425,9 @@ static void test_conf_load(void **state)
 		"/ipv6 nd\n"
 		"add interface=ether3 ra-interval=20s-1m mtu=1400 hop-limit=64 ra-lifetime=none "
 		"managed-address-configuration=yes reachable-time=30s\n"
-		"add interface=ether4 disabled=yes\n");
+		"add interface=ether4 disabled=yes\n"
+		"add interface=ether5 advertise-dns=yes ra-interval=10m-20m\n"
+		"/ip dns set servers=9.9.9.9,2001:db8::53,fd00::35\n");
 	struct ra_conf c;
 	/* the default entry: RouterOS's values and the /64s with advertise=yes */
 	assert_true(ra_conf_load(st, "ether2", &c));
@@ -441,8 +453,18 @@ static void test_conf_load(void **state)
 	assert_int_equal(c.reachable_ms, 30000);
 	assert_true(c.managed);
 	assert_int_equal(c.nprefixes, 1);
+	assert_int_equal(c.ndns, 0);
 	/* disabled: none */
 	assert_false(ra_conf_load(st, "ether4", &c));
+	/* advertise-dns: the IPv6 servers of /ip dns, for twice the most interval */
+	assert_true(ra_conf_load(st, "ether5", &c));
+	assert_int_equal(c.ndns, 2);
+	uint8_t d[16];
+	assert_int_equal(parse_ip6("2001:db8::53", d), 0);
+	assert_memory_equal(c.dns[0], d, 16);
+	assert_int_equal(parse_ip6("fd00::35", d), 0);
+	assert_memory_equal(c.dns[1], d, 16);
+	assert_int_equal(c.dns_lifetime_s, 2400);
 	store_close(st);
 	/* the default entry disabled: nothing anywhere */
 	st = store_with("/ipv6 nd set [ find interface=all ] disabled=yes\n");
