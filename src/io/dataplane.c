@@ -1620,7 +1620,7 @@ void dataplane_load(struct dataplane *dp, struct store *st)
 		}
 		if (j < 0) {
 			qos_empty_if(dp, dp->qos, o->ifid);
-			ra_set(dp->ra, o->ifid, NULL, dp_now(dp));
+			ra_forget(dp->ra, o->ifid);
 		}
 	}
 	memcpy(dp->ifs + dp->nports, nv, k * sizeof(*nv));

@@ -183,12 +183,24 @@ static void start(struct ra *r, struct ra_if *x, uint64_t now)
 		x->next = t;
 }
 
+static void send_ra(struct ra *r, struct ra_if *x, uint64_t now);
+
+void ra_forget(struct ra *r, uint16_t ifid)
+{
+	struct ra_if *x = find(r, ifid);
+	if (x)
+		*x = r->ifs[--r->nifs];
+}
+
 void ra_set(struct ra *r, uint16_t ifid, const struct ra_conf *c, uint64_t now)
 {
 	struct ra_if *x = find(r, ifid);
 	if (!c) {
-		if (x)
-			*x = r->ifs[--r->nifs];
+		if (x) { /* RFC 4861 6.2.5: hosts drop it as a default router at once */
+			x->c.lifetime_s = 0;
+			send_ra(r, x, now);
+			ra_forget(r, ifid);
+		}
 		return;
 	}
 	if (x && !memcmp(&x->c, c, sizeof(*c)))

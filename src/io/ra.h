@@ -89,9 +89,12 @@ struct ra;
 
 struct ra *ra_new(const struct ra_ops *ops, uint64_t seed);
 void ra_free(struct ra *r);
-/* Interface ifid advertises c from now on (NULL: it stops). A new or
- * changed configuration starts the initial advertisements again. */
+/* Interface ifid advertises c from now on. A new or changed configuration
+ * starts the initial advertisements again. NULL: it stops, with a final
+ * advertisement of router lifetime 0 (RFC 4861 6.2.5). */
 void ra_set(struct ra *r, uint16_t ifid, const struct ra_conf *c, uint64_t now);
+/* Interface ifid is gone: it stops without a word. */
+void ra_forget(struct ra *r, uint16_t ifid);
 /* A router solicitation received on ifid (ip6: the IPv6 packet). */
 void ra_input(struct ra *r, uint16_t ifid, const uint8_t *ip6, uint32_t len, uint64_t now);
 /* Sends what is due; call at least every 100 ms. */

@@ -3,7 +3,9 @@
 # --daemon` with examples/soho.rsc and tests/lab/ipv6.rsc, then
 #   - router advertisements: the LAN host (accept_ra) makes a SLAAC address
 #     from the advertised prefix, takes the router's link-local address as
-#     its default gateway, and reaches the WAN host over IPv6 with it;
+#     its default gateway, and reaches the WAN host over IPv6 with it; the
+#     prefix shows as a dynamic /ipv6 nd prefix entry; disabling /ipv6 nd
+#     takes the default route away (a final advertisement, lifetime 0);
 #   - echo replies from the router's global and link-local addresses;
 #   - packet too big: a 1448-byte ping with DF towards the WAN, whose link
 #     has an MTU of 1280, is answered with mtu=1280;
@@ -102,8 +104,8 @@ check "ping6 from the WAN host to the router's WAN address (input accepts icmpv6
 
 # ---- packet too big ----
 out=$(N lan ping -6 -c 2 -W 2 -s 1400 -M do 2001:db8:203::1 2>&1)
-check "packet too big: 1448 bytes with DF towards the WAN link of MTU 1280 answered with mtu=1280" \
-	"$out" grep -q -i 'too big.*mtu[= ]*1280' <<<"$out"
+check "packet too big: 1448 bytes with DF towards the WAN link of MTU 1280 answered with mtu=1280, from the router's LAN address" \
+	"$out" grep -q -i 'From fd00:88::1 .*too big.*mtu[= ]*1280' <<<"$out"
 route=$(N lan ip -6 route get 2001:db8:203::1 2>&1)
 check "... and the LAN host's path MTU to the WAN host is now 1280" "$route" \
 	grep -q 'mtu 1280' <<<"$route"
@@ -129,6 +131,16 @@ printf '/ipv6 firewall filter remove [find comment="v6: no rest"]\n' | con >/dev
 sleep 0.5
 out=$(N lan curl -g -s -m 3 -u admin:lab "$url")
 check "... and with the rule removed REST answers again" "$out" grep -q '"uptime"' <<<"$out"
+
+# ---- the router stops advertising ----
+printf '/ipv6 nd set [ find interface=all ] disabled=yes\n' | con >/dev/null
+gone=""
+for i in $(seq 1 20); do
+	[ -z "$(N lan ip -6 route show default)" ] && gone=yes && break
+	sleep 0.25
+done
+check "/ipv6 nd disabled: a final advertisement of lifetime 0 takes the LAN host's default route away" \
+	"$(N lan ip -6 route show default)" test -n "$gone"
 
 echo "$passed passed, $failed failed"
 if [ $failed != 0 ]; then

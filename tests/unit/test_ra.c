@@ -256,9 +256,12 @@ static const uint8_t *mac_fn(void *ctx, uint16_t ifid)
 	return our_mac;
 }
 
+static uint16_t last_lifetime;
+
 static void send_fn(void *ctx, uint16_t ifid, const uint8_t *f, uint32_t len)
 {
 	assert_int_equal(f[14 + 40], 134);
+	last_lifetime = rd16(f + 14 + 40 + 6);
 	if (nsent < 256)
 		sent[nsent++] = (struct sent_ra){ ifid, clock_now };
 }
@@ -324,15 +327,25 @@ static void test_unsolicited_schedule(void **state)
 	ra_set(r, 1, &c, clock_now);
 	run_until(r, clock_now + 2 * SEC);
 	assert_int_equal(nsent, before + 1);
-	/* stopped: nothing more */
+	/* stopped: one final advertisement of lifetime 0, then nothing */
 	ra_set(r, 1, NULL, clock_now);
+	assert_int_equal(nsent, before + 2);
+	assert_int_equal(last_lifetime, 0);
 	before = nsent;
 	run_until(r, clock_now + 3600 * SEC);
 	assert_int_equal(nsent, before);
+	/* an interface that is gone stops without a word */
+	ra_set(r, 3, &c, clock_now);
+	run_until(r, clock_now + 2 * SEC);
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(last_lifetime, 1800);
+	ra_forget(r, 3);
+	run_until(r, clock_now + 3600 * SEC);
+	assert_int_equal(nsent, before + 1);
 	/* without a link-local address nothing goes out */
 	ra_set(r, 9, &c, clock_now);
 	run_until(r, clock_now + 60 * SEC);
-	assert_int_equal(nsent, before);
+	assert_int_equal(nsent, before + 1);
 	ra_free(r);
 }
 
