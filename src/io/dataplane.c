@@ -1300,6 +1300,9 @@ static void ra_load(struct dataplane *dp, struct store *st)
 		bool on = ra_conf_load(st, dp->ifs[i].ros, &c);
 		ra_set(dp->ra, dp->ifs[i].ifid, on ? &c : NULL, now);
 	}
+	/* out now: the daemon replaces the queues next, dropping what they hold
+	 * (a final advertisement among it) */
+	kick(dp, now);
 }
 
 /* An ICMP host unreachable back to the sender would be RouterOS's answer;
