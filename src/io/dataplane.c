@@ -725,51 +725,17 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 	enqueue(dp, p, o, out, in_if, b, len, now);
 }
 
-/* An echo request to one of the router's addresses: the reply is the
- * router's own packet and takes the output chain. */
-static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
-{
-	uint32_t icmp_len = p->l4_len;
-	if (34u + icmp_len > DP_FRAME_MAX || icmp_len < 8)
-		return;
-	struct dp_buf *b = buf_get(dp);
-	if (!b)
-		return;
-	uint8_t *f = b->data, *ip = f + 14;
-	memcpy(f, p->src_mac, 6);
-	memcpy(f + 6, p->dst_mac, 6);
-	f[12] = 0x08, f[13] = 0x00;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	ip[1] = (uint8_t)(p->dscp << 2);
-	uint16_t tot = (uint16_t)(20 + icmp_len), id = dp->ip_id++;
-	ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
-	ip[4] = (uint8_t)(id >> 8), ip[5] = (uint8_t)id;
-	ip[8] = 64;
-	ip[9] = 1;
-	for (int i = 0; i < 4; i++) {
-		ip[12 + i] = (uint8_t)(p->dst.v4 >> (24 - 8 * i));
-		ip[16 + i] = (uint8_t)(p->src.v4 >> (24 - 8 * i));
-	}
-	memcpy(ip + 20, p->data + p->l4_off, icmp_len);
-	ip[20] = 0; /* echo reply */
-	ip[21] = 0;
-	b->len = 34 + icmp_len;
-	own_checksums(b);
-	if (own_out(dp, b, 0, &dp->out_local, now))
-		dp->echo_replies++;
-}
-
 /*
- * An ICMPv6 echo request to one of the router's addresses (a link-local one
- * on the interface it arrived on): the reply goes back from that address
- * through the output chain, out of the in-interface when the sender is on
- * the link only (link-local).
+ * An ICMP or ICMPv6 echo request to one of the router's addresses (a
+ * link-local one on the interface it arrived on): the reply is the
+ * router's own packet, from that address, and takes the output chain; to a
+ * link-local sender it leaves by the interface the request came in by.
  */
-static void echo_reply6(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
+static void echo_reply(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
 {
-	uint32_t icmp_len = p->l4_len;
-	if (54u + icmp_len > DP_FRAME_MAX || icmp_len < 8 ||
+	bool v6 = p->family == 6;
+	uint32_t icmp_len = p->l4_len, hl = v6 ? 40 : 20;
+	if (14 + hl + icmp_len > DP_FRAME_MAX || icmp_len < 8 ||
 	    (size_t)p->l4_off + icmp_len > p->len)
 		return;
 	struct dp_buf *b = buf_get(dp);
@@ -778,22 +744,37 @@ static void echo_reply6(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	uint8_t *f = b->data, *ip = f + 14;
 	memcpy(f, p->src_mac, 6);
 	memcpy(f + 6, p->dst_mac, 6);
-	f[12] = 0x86, f[13] = 0xdd;
-	memset(ip, 0, 40);
-	ip[0] = (uint8_t)(0x60 | p->dscp >> 2);
-	ip[1] = (uint8_t)(p->dscp << 6);
-	pkt_put16(ip + 4, (uint16_t)icmp_len);
-	ip[6] = 58;
-	ip[7] = 64;
-	memcpy(ip + 8, p->dst.v6, 16);
-	memcpy(ip + 24, p->src.v6, 16);
-	memcpy(ip + 40, p->data + p->l4_off, icmp_len);
-	ip[40] = 129; /* echo reply */
-	ip[41] = 0;
-	b->len = 54 + icmp_len;
+	pkt_put16(f + 12, v6 ? 0x86dd : 0x0800);
+	memset(ip, 0, hl);
+	if (v6) {
+		ip[0] = (uint8_t)(0x60 | p->dscp >> 2);
+		ip[1] = (uint8_t)(p->dscp << 6);
+		pkt_put16(ip + 4, (uint16_t)icmp_len);
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, p->dst.v6, 16);
+		memcpy(ip + 24, p->src.v6, 16);
+	} else {
+		ip[0] = 0x45;
+		ip[1] = (uint8_t)(p->dscp << 2);
+		pkt_put16(ip + 2, (uint16_t)(20 + icmp_len));
+		pkt_put16(ip + 4, dp->ip_id++);
+		ip[8] = 64;
+		ip[9] = 1;
+		pkt_put32(ip + 12, p->dst.v4);
+		pkt_put32(ip + 16, p->src.v4);
+	}
+	memcpy(ip + hl, p->data + p->l4_off, icmp_len);
+	ip[hl] = v6 ? 129 : 0; /* echo reply */
+	ip[hl + 1] = 0;
+	b->len = 14 + hl + icmp_len;
 	own_checksums(b);
-	if (own_out(dp, b, in_if, &dp->out_local, now))
-		dp->echo6_replies++;
+	if (own_out(dp, b, v6 ? in_if : 0, &dp->out_local, now)) {
+		if (v6)
+			dp->echo6_replies++;
+		else
+			dp->echo_replies++;
+	}
 }
 
 /* Is p an ICMPv6 echo request to one of the router's unicast addresses? */
@@ -818,13 +799,10 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		ra_input(dp->ra, in_if, p->data + p->l3_off, p->len - p->l3_off, now);
 		return;
 	}
-	if (echo6_for_us(dp, p, in_if)) {
-		echo_reply6(dp, p, in_if, now);
-		return;
-	}
-	if (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
-	    !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4)) {
-		echo_reply(dp, p, now);
+	if (echo6_for_us(dp, p, in_if) ||
+	    (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
+	     !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4))) {
+		echo_reply(dp, p, in_if, now);
 		return;
 	}
 	if (p->family == 6 && p->dst.v6[0] == 0xff) {
