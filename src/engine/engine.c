@@ -769,6 +769,19 @@ bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16])
 	return false;
 }
 
+size_t engine_addrs6(const struct engine *en, struct engine_addr6 *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < en->naddrs6 && n < max; i++) {
+		memcpy(out[n].addr, en->addrs6[i].addr, 16);
+		out[n].len = en->addrs6[i].len;
+		out[n].link_local = en->addrs6[i].link_local;
+		out[n].ifid = en->addrs6[i].ifid;
+		n++;
+	}
+	return n;
+}
+
 static bool is_local_cb(void *ctx, uint32_t addr)
 {
 	return engine_is_local(ctx, addr);
@@ -1158,6 +1171,24 @@ static void build_reply(struct engine *en, const struct pkt *p, uint8_t type, ui
 		build_reply4(en, p, type, code, tcp_reset, out);
 	else
 		build_reply6(en, p, type, code, tcp_reset, out);
+}
+
+bool engine_icmp6_too_big(struct engine *en, const struct pkt *p, uint32_t mtu,
+			  struct engine_out *out)
+{
+	out->reply_len = 0;
+	if (p->family != 6 || p->len <= p->l3_off)
+		return false;
+	build_reply6(en, p, 2, 0, false, out);
+	if (!out->reply_len)
+		return false;
+	uint8_t *icmp = out->reply + 14 + 40, *quoted = icmp + 8;
+	put32(icmp + 4, mtu);
+	/* quoted as it arrived: the hop the forwarding step took off is given back */
+	if (out->reply_len >= 14 + 40 + 8 + 8 && quoted[7] < 255)
+		quoted[7]++;
+	reply_done(p, out->reply_len, out);
+	return true;
 }
 
 /* Errors the forwarding path sends, as ICMP and ICMPv6 type and code. */
@@ -1797,8 +1828,18 @@ void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now
 	input_parsed(en, p, r, set, now, out);
 }
 
-/* The route of a packet the router sends; false when there is none. */
-static bool route_output(const struct engine *en, struct pkt *p, struct engine_out *out)
+/* Link-local unicast, or multicast of interface- or link-local scope: an
+ * IPv6 destination that only has a meaning on one link. */
+static bool link_scoped6(const uint8_t *a)
+{
+	return link_local6(a) || (a[0] == 0xff && (a[1] & 0x0f) <= 2);
+}
+
+/* The route of a packet the router sends; false when there is none. An
+ * IPv6 destination of link scope leaves by zone, the interface the caller
+ * names (none: no route; the routing table would send it anywhere). */
+static bool route_output(const struct engine *en, struct pkt *p, uint16_t zone,
+			 struct engine_out *out)
 {
 	if (p->family == 4) {
 		const struct route *rt = route_lookup(en, p->dst.v4, p->routing_mark);
@@ -1807,6 +1848,14 @@ static bool route_output(const struct engine *en, struct pkt *p, struct engine_o
 		p->out_if = rt->ifid;
 		out->out_if = rt->ifid;
 		out->nexthop = rt->gw ? rt->gw : p->dst.v4;
+		return true;
+	}
+	if (link_scoped6(p->dst.v6)) {
+		if (!zone)
+			return false;
+		p->out_if = zone;
+		out->out_if = zone;
+		memcpy(out->nexthop6, p->dst.v6, 16);
 		return true;
 	}
 	const struct route6 *rt = route6_lookup(en, p->dst.v6);
@@ -1819,6 +1868,12 @@ static bool route_output(const struct engine *en, struct pkt *p, struct engine_o
 }
 
 void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
+{
+	engine_output_on(en, p, 0, now, out);
+}
+
+void engine_output_on(struct engine *en, struct pkt *p, uint16_t zone, uint64_t now,
+		      struct engine_out *out)
 {
 	out_reset(out);
 	enum drop_reason r = pkt_parse(p, true, false);
@@ -1838,7 +1893,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
 	cth_in(en->cth, en->ct, p, now);
-	if (!route_output(en, p, out)) {
+	if (!route_output(en, p, zone, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;
 		return finish_drop(en, p, out);
@@ -1849,7 +1904,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	/* re-route when mangle output set a routing mark (IPv4: v6 has no
 	 * routing marks) */
 	if (p->family == 4 && p->routing_mark)
-		route_output(en, p, out);
+		route_output(en, p, zone, out);
 	if (!hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 		return finish_drop(en, p, out);
 	if (p->family == 4) {

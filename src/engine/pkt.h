@@ -168,6 +168,19 @@ enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
  * transport checksum. */
 enum drop_reason pkt_check_csum(const struct pkt *p, enum drop_reason r);
 
+/* A 16- or 32-bit value written in network byte order. */
+static inline void pkt_put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void pkt_put32(uint8_t *b, uint32_t v)
+{
+	pkt_put16(b, (uint16_t)(v >> 16));
+	pkt_put16(b + 2, (uint16_t)v);
+}
+
 /* Internet checksum of a buffer (folded, complemented). */
 uint16_t csum_buf(const void *data, size_t len, uint32_t initial);
 /* RFC 1624 incremental update of a stored checksum (network order values). */

@@ -395,6 +395,97 @@ static void test_v6_hop_limit(void **state)
 	env_free(v);
 }
 
+/* Packet too big (RFC 4443 3.2) for a forwarded packet: as much of it as
+ * fits in 1280 bytes, the MTU, the hop limit as it arrived. */
+struct ptb_case {
+	const char *desc;   /* forwarded from ether2 */
+	uint32_t mtu;
+	bool answered;
+	uint32_t quote;     /* bytes of the offender quoted */
+};
+
+static const struct ptb_case ptb_cases[] = {
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=100 ttl=64", 1280, true, 148 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1184 ttl=64", 1280, true, 1232 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1185 ttl=64", 1280, true, 1232 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1452 ttl=9", 1400, true, 1232 },
+	{ "tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:80 flags=A len=1440 ttl=64", 1492, true,
+	  1232 },
+	{ "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=128 id=7 len=1400 ttl=64", 1280, true,
+	  1232 },
+	/* never about an ICMPv6 error (RFC 4443 2.4 (e)) */
+	{ "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=1 code=4 len=1400 ttl=64", 1280, false,
+	  0 },
+};
+
+static void test_v6_too_big(void **state)
+{
+	struct env *v = env_new(NULL);
+	static struct frame f;
+	static struct engine_out out;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+	for (size_t k = 0; k < sizeof(ptb_cases) / sizeof(ptb_cases[0]); k++) {
+		const struct ptb_case *c = &ptb_cases[k];
+		assert_int_equal(run(v, &f, "ether2", c->desc), EV_FORWARD);
+		uint8_t hl = (uint8_t)(f.p.ttl + 1);
+		bool got = engine_icmp6_too_big(v->en, &f.p, c->mtu, &out);
+		if (got != c->answered)
+			fail_msg("%s: %s", c->desc, got ? "answered" : "not answered");
+		if (!got)
+			continue;
+		parse_reply(&out, copy, &r);
+		assert_int_equal(r.proto, 58);
+		assert_int_equal(r.icmp_type, 2);
+		assert_int_equal(r.icmp_code, 0);
+		uint8_t *icmp = copy + r.l4_off;
+		uint32_t mtu = (uint32_t)icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7];
+		assert_int_equal(mtu, c->mtu);
+		if ((uint32_t)r.l4_len - 8 != c->quote)
+			fail_msg("%s: quoted %u bytes, expected %u", c->desc, (uint32_t)r.l4_len - 8, c->quote);
+		assert_true(14 + 40 + r.l4_len <= 14 + 1280);
+		assert_int_equal(icmp[8 + 7], hl); /* the quote's hop limit as it arrived */
+		assert_memory_equal(icmp + 8 + 8, f.p.data + f.p.l3_off + 8, 32);
+		/* from the router's address on the in-interface, to the sender */
+		assert_ip6(r.src.v6, "2001:db8:1::1");
+		assert_ip6(r.dst.v6, "2001:db8:1::10");
+		assert_int_equal(out.reply_if, ifid("ether2"));
+	}
+	env_free(v);
+}
+
+/* The router's own packets to a link-scoped IPv6 destination leave by the
+ * interface named, never by the routing table. */
+static void test_v6_output_zone(void **state)
+{
+	struct env *v = env_new(NULL);
+	static struct frame f;
+	static const char *const scoped[] = {
+		"icmp6 [fe80::1] > [fe80::10] type=129 id=1",
+		"icmp6 [fe80::1] > [ff02::1] type=134 ttl=255",
+	};
+	for (size_t k = 0; k < 2; k++) {
+		uint32_t n = build(scoped[k], f.buf);
+		struct pkt p = { .data = f.buf, .len = n, .cap = FRAME };
+		engine_output(v->en, &p, v->now, &f.out);
+		assert_int_equal(f.out.verdict, EV_DROP); /* no zone: the default route is not for it */
+		n = build(scoped[k], f.buf);
+		p = (struct pkt){ .data = f.buf, .len = n, .cap = FRAME };
+		engine_output_on(v->en, &p, ifid("ether3"), v->now, &f.out);
+		assert_int_equal(f.out.verdict, EV_FORWARD);
+		assert_int_equal(f.out.out_if, ifid("ether3"));
+		assert_memory_equal(f.out.nexthop6, p.dst.v6, 16);
+	}
+	/* a global destination takes the routing table, whatever the zone */
+	uint32_t n = build("icmp6 [2001:db8:1::1] > [2001:db8:9::1] type=129 id=1", f.buf);
+	struct pkt p = { .data = f.buf, .len = n, .cap = FRAME };
+	engine_output_on(v->en, &p, ifid("ether3"), v->now, &f.out);
+	assert_int_equal(f.out.verdict, EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	assert_ip6(f.out.nexthop6, "2001:db8:ffff::1");
+	env_free(v);
+}
+
 static void test_v6_ndp_to_input(void **state)
 {
 	/* drop invalid first, as the default IPv6 firewall does; accept ICMPv6 */
@@ -2210,6 +2301,8 @@ int main(void)
 		cmocka_unit_test(test_v6_filter),
 		cmocka_unit_test(test_v6_conntrack),
 		cmocka_unit_test(test_v6_hop_limit),
+		cmocka_unit_test(test_v6_too_big),
+		cmocka_unit_test(test_v6_output_zone),
 		cmocka_unit_test(test_v6_ndp_to_input),
 		cmocka_unit_test(test_v6_local),
 		cmocka_unit_test(test_v4_masquerade_ports),
