@@ -80,6 +80,7 @@ struct daemon {
 	struct engine *en;
 	struct qos *qos;
 	bool dirty;
+	bool qos_dirty; /* a menu the queues are built from changed */
 	uint64_t dirty_since_ms, last_change_ms; /* for batching recompiles */
 	char sock_path[300];
 	int sock;
@@ -175,6 +176,7 @@ static void on_commit(void *ctx, const uint64_t *changed, size_t nwords)
 	if (!d->dirty)
 		d->dirty_since_ms = now;
 	d->dirty = true;
+	d->qos_dirty |= qos_reads(changed, nwords);
 	d->last_change_ms = now;
 	for (struct client *c = d->clients; c; c = c->next) {
 		const struct menu *m = c->following ? schema_find(c->s.follow_path) : NULL;
@@ -203,12 +205,18 @@ static void recompile(struct daemon *d)
 		c.max_entries = d->ct_max_entries;
 		ct_set_config(engine_ct(d->en), &c);
 	}
+	/* The queues are rebuilt only when what they are built from changed:
+	 * a new build starts empty, and a firewall rule or an address list
+	 * added under load must not drop what the queues hold. */
+	if (d->qos && !d->qos_dirty)
+		return;
 	char msg[256] = "";
 	struct qos *q = qos_build(d->st, d->ns ? netsim_now(d->ns) : dp_now(d), msg, sizeof(msg));
 	if (!q) {
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
+	d->qos_dirty = false;
 	qos_carry_stats(q, d->qos);
 	/* the traffic hands over to the new queues first (what the old ones
 	 * held is dropped), then the old ones go */

@@ -1615,27 +1615,8 @@ void dataplane_load(struct dataplane *dp, struct store *st)
 void dataplane_set_qos(struct dataplane *dp, struct qos *q)
 {
 	struct qos *old = dp->qos;
-	if (old && old != q) {
-		/* far enough ahead that every shaper lets go */
-		uint64_t later = dp_now(dp) + 3600 * 1000000000ull;
-		for (int guard = 0; guard < 1000000; guard++) {
-			bool any = false;
-			for (size_t i = 0; i < dp->nifs; i++) {
-				struct qpkt *dropped = NULL;
-				struct qpkt *x = qos_dequeue(old, dp->ifs[i].ifid, later, &dropped);
-				free_dropped(dp, dropped);
-				if (x) {
-					x->next = NULL;
-					free_dropped(dp, x);
-					any = true;
-				}
-			}
-			if (!any && qos_next_event(old, later) == UINT64_MAX)
-				break;
-			if (!any)
-				later += 1000000000ull;
-		}
-	}
+	if (old && old != q)
+		free_dropped(dp, qos_drain(old, dp_now(dp)));
 	dp->qos = q;
 	if (q)
 		kick(dp, dp_now(dp));

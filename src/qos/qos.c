@@ -819,6 +819,59 @@ size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max)
 	return n;
 }
 
+/* Puts the packets of list l in front of *all. */
+static void take_all(struct qpkt **all, struct qpkt *l)
+{
+	while (l) {
+		struct qpkt *x = l;
+		l = x->next;
+		x->next = *all;
+		*all = x;
+	}
+}
+
+struct qpkt *qos_drain(struct qos *q, uint64_t now)
+{
+	struct qpkt *all = NULL;
+	/* far enough ahead that every shaper lets go; then a second more
+	 * for every round that released nothing (a bucket refills) */
+	uint64_t later = now + 3600 * 1000000000ull;
+	for (int guard = 0; guard < 1000000; guard++) {
+		struct qpkt *dropped = NULL, *x;
+		pump(q, later, &dropped);
+		take_all(&all, dropped);
+		bool any = false;
+		uint16_t ids[MAX_IFACES];
+		size_t n = qos_busy_ifaces(q, ids, MAX_IFACES);
+		for (size_t i = 0; i < n; i++) {
+			while ((x = qos_dequeue(q, ids[i], later, &dropped))) {
+				x->next = NULL;
+				take_all(&all, x);
+				take_all(&all, dropped);
+				any = true;
+			}
+			take_all(&all, dropped);
+		}
+		if (!any && qos_next_event(q, later) == UINT64_MAX)
+			break;
+		if (!any)
+			later += 1000000000ull;
+	}
+	return all;
+}
+
+bool qos_reads(const uint64_t *changed, size_t nwords)
+{
+	for (size_t k = 0; k < schema_nmenus && k / 64 < nwords; k++) {
+		if (!((changed[k / 64] >> (k % 64)) & 1))
+			continue;
+		const char *path = schema_menus[k]->path;
+		if (!strncmp(path, "/queue/", 7) || !strncmp(path, "/interface", 10))
+			return true;
+	}
+	return false;
+}
+
 /* ---- statistics ---- */
 
 static bool tree_stats(const struct tree *t, uint32_t id, struct htb_stats *out)

@@ -10,8 +10,9 @@
  * target matches); a stage that does not classify it lets it through at
  * once. FastTrack packets skip global trees and simple queues.
  * qos_build compiles the store; the running state (HTB buckets, queues,
- * statistics) lives in struct qos and is rebuilt on every compile (queued
- * packets of removed queues are dropped).
+ * statistics) lives in struct qos; a new build starts empty (what the
+ * old one held is drained and dropped), so callers build again only when
+ * qos_reads says a commit changed what the queues are built from.
  * Every call takes `now` (ns). Single-threaded (the dataplane).
  */
 #ifndef ROSFW_QOS_QOS_H
@@ -67,6 +68,14 @@ struct qpkt *qos_dequeue(struct qos *q, uint16_t ifid, uint64_t now, struct qpkt
 uint64_t qos_next_event(struct qos *q, uint64_t now);
 /* Interfaces that have packets waiting (for the caller's loop). */
 size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max);
+
+/* Takes every packet the queues hold, shapers or not (before qos_free:
+ * the packets are the caller's), as a list through qp->next. */
+struct qpkt *qos_drain(struct qos *q, uint64_t now);
+/* Does a commit that changed these menus (bit i = schema_menus[i], as a
+ * store listener gets them) change what qos_build builds? (/queue menus,
+ * and /interface ones: names, speeds, vlans) */
+bool qos_reads(const uint64_t *changed, size_t nwords);
 
 /* Statistics of a queue (store id of a /queue tree or /queue simple item);
  * for simple queues up/down are given separately. False if unknown. */

@@ -709,26 +709,8 @@ uint64_t netsim_now(const struct netsim *ns)
 void netsim_set_router(struct netsim *ns, struct engine *en, struct qos *q)
 {
 	/* what the old queues hold goes back to the pool, as drops */
-	if (ns->o.qos && ns->o.qos != q) {
-		uint64_t later = ns->now + 3600 * S_NS;
-		for (int guard = 0; guard < 1000000; guard++) {
-			bool any = false;
-			for (size_t i = 0; i < ns->prof->nifaces; i++) {
-				struct qpkt *dropped = NULL;
-				struct qpkt *x = qos_dequeue(ns->o.qos, router_port(ns, (uint32_t)i)->ifid,
-							     later, &dropped);
-				drop_list(ns, dropped, NSD_QUEUE);
-				if (x) {
-					drop(ns, x->frame, NSD_QUEUE);
-					any = true;
-				}
-			}
-			if (!any && qos_next_event(ns->o.qos, later) == UINT64_MAX)
-				break;
-			if (!any)
-				later += S_NS;
-		}
-	}
+	if (ns->o.qos && ns->o.qos != q)
+		drop_list(ns, qos_drain(ns->o.qos, ns->now), NSD_QUEUE);
 	ns->o.en = en;
 	ns->o.qos = q;
 	for (size_t i = 0; i < ns->prof->nifaces; i++)

@@ -186,6 +186,79 @@ static void test_fasttrack_skips_simple_queues(void **state)
 	done(f);
 }
 
+/* qos_drain hands back every packet the queues hold, wherever it waits (a
+ * global tree, a simple queue, an interface tree, the direct queue), and
+ * leaves them empty. */
+static void test_drain(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue tree\n"
+			     "add name=g parent=global max-limit=1M packet-mark=g\n"
+			     "add name=up parent=ether1 max-limit=1M packet-mark=up\n"
+			     "/queue simple\n"
+			     "add name=s target=192.168.88.20/32 max-limit=1M/1M\n");
+	enum { N = 40 };
+	static struct qpkt p[N];
+	const char *marks[] = { "g", "up", NULL, NULL };
+	const char *srcs[] = { "192.168.88.10", "192.168.88.10", "192.168.88.20", "192.168.88.10" };
+	size_t queued = 0;
+	for (int i = 0; i < N; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].len = 1500;
+		struct qos_meta m = { 0 };
+		m.packet_mark = marks[i % 4] ? name_intern(NS_MARK, marks[i % 4]) : 0;
+		m.in_if = (uint16_t)name_intern(NS_IFACE, "ether2");
+		m.out_if = (uint16_t)name_intern(NS_IFACE, "ether1");
+		assert_int_equal(parse_ip4(srcs[i % 4], &m.src), 0);
+		assert_int_equal(parse_ip4("1.1.1.1", &m.dst), 0);
+		struct qpkt *dropped = NULL;
+		queued += qos_enqueue(f->q, &p[i], &m, 2000000000ull, &dropped);
+		assert_null(dropped);
+	}
+	assert_int_equal(queued, N);
+	assert_int_not_equal(qos_next_event(f->q, 2000000000ull), UINT64_MAX);
+	size_t n = 0;
+	bool seen[N] = { false };
+	for (struct qpkt *x = qos_drain(f->q, 2000000000ull); x; x = x->next) {
+		ptrdiff_t k = x - p;
+		assert_true(k >= 0 && k < N);
+		assert_false(seen[k]);
+		seen[k] = true;
+		n++;
+	}
+	assert_int_equal(n, N);
+	assert_int_equal(qos_next_event(f->q, 2000000000ull), UINT64_MAX);
+	done(f);
+}
+
+/* Which commits rebuild the queues: /queue and /interface menus do, the
+ * firewall and addresses do not. */
+static void test_reads(void **state)
+{
+	(void)state;
+	const char *rebuild[] = { "/queue/tree", "/queue/simple", "/queue/type", "/interface/ethernet",
+				  "/interface/vlan", "/interface" };
+	const char *keep[] = { "/ip/firewall/filter", "/ip/firewall/mangle", "/ip/firewall/address-list",
+			       "/ip/address", "/system/identity" };
+	size_t nw = (schema_nmenus + 63) / 64;
+	uint64_t *bits = calloc(nw, sizeof(*bits));
+	assert_false(qos_reads(bits, nw));
+	for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+		size_t i = schema_index(schema_find(keep[k]));
+		bits[i / 64] |= 1ull << (i % 64);
+	}
+	assert_false(qos_reads(bits, nw));
+	for (size_t k = 0; k < sizeof(rebuild) / sizeof(rebuild[0]); k++) {
+		const struct menu *m = schema_find(rebuild[k]);
+		assert_non_null(m);
+		size_t i = schema_index(m);
+		bits[i / 64] |= 1ull << (i % 64);
+		assert_true(qos_reads(bits, nw));
+		bits[i / 64] &= ~(1ull << (i % 64));
+	}
+	free(bits);
+}
+
 static void test_queue_type_of_a_leaf(void **state)
 {
 	(void)state;
@@ -894,6 +967,8 @@ int main(void)
 		cmocka_unit_test(test_missing_queue_type_logged),
 		cmocka_unit_test(test_simple_ipv6_targets),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
+		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_pcq_ipv6),
