@@ -80,6 +80,15 @@ static uint64_t speed_bps(const char *s)
 	return 1000000000ull;
 }
 
+/* bucket-size (seconds of max-limit, 0..10; absent: 0.1) in the thousandths
+ * htb takes, where 0 means the default: bucket-size=0 is one millisecond,
+ * which htb rounds up to one frame at the rates a small bucket is for. */
+static uint32_t bucket_milli(const char *bs)
+{
+	uint32_t v = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+	return v ? v : 1;
+}
+
 static uint64_t rate_of(const char *s)
 {
 	uint64_t r = 0;
@@ -217,8 +226,7 @@ static int build_tree(struct store *st, struct tree *t, const struct menu *m, st
 		if (bt)
 			parse_time_ms(bt, &ms);
 		c->burst_time_ns = ms * 1000000ull;
-		const char *bs = item_get(m, it, "bucket-size");
-		c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+		c->bucket_size_milli = bucket_milli(item_get(m, it, "bucket-size"));
 		const char *qt = item_get(m, it, "queue");
 		if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
 			qdisc_cfg_default(&c->queue, QK_PFIFO);
@@ -342,8 +350,7 @@ static void sq_class(struct store *st, const struct menu *m, const struct item *
 	if (bt)
 		parse_time_ms(bt, &ms);
 	c->burst_time_ns = ms * 1000000ull;
-	const char *bs = sq_prop(m, it, "bucket-size", d, a, sizeof(a));
-	c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+	c->bucket_size_milli = bucket_milli(sq_prop(m, it, "bucket-size", d, a, sizeof(a)));
 	const char *qt = sq_prop(m, it, "queue", d, a, sizeof(a));
 	if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
 		qdisc_cfg_default(&c->queue, QK_PFIFO);

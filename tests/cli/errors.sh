@@ -21,6 +21,8 @@ check '/ip firewall filter add chain=input comment="open' "unterminated string"
 check '/ip firewal filter print' "no such command or menu 'firewal'"
 check '/ip firewall filter set 99 action=drop' "no such item '99'"
 check '/queue type remove default' "builtin"
+check '/queue tree add name=x parent=global bucket-size=11' "bucket-size"
+check '/queue simple add name=x target=10.0.0.1 bucket-size=0.1/-1' "bucket-size"
 
 printf '/ip firewall filter\nadd chain=input action=drop\nadd chain=input action=bogus\n' >"$T/bad.rsc"
 out=$("$ROSFW" --db "$db" import "$T/bad.rsc" 2>&1) && fail "import of a bad file should fail"
