@@ -1,7 +1,7 @@
 /*
  * io: packet I/O on a Linux interface behind a small ops table, so the
  * dataplane does not care which backend moves its frames. AF_PACKET
- * (afpacket.c): a TPACKET_V3 receive ring and batched sendmmsg on the same
+ * (afpacket.c): a TPACKET_V2 receive ring and batched sendmmsg on the same
  * socket, on any interface. AF_XDP (afxdp.c): libxdp's default XDP program
  * steers every frame of the interface's receive queue into a UMEM shared
  * with rosfw, zero-copy where the driver can, else copy mode; it needs an
