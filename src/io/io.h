@@ -74,7 +74,10 @@ const struct io_ops *io_ops_find(const char *name);
 
 /* The backend io_open uses from now on in this process: "af_packet",
  * "af_xdp" or "auto". Before any call, the environment's ROSFW_IO, else
- * "af_packet". Returns -1 and fills e for another name, changing nothing. */
+ * "auto": AF_XDP forwards more (bench/RESULTS.md) and receives without a
+ * ring's wake-up delay, and an interface it cannot take (several receive
+ * queues, no XDP) still runs, on AF_PACKET. Returns -1 and fills e for
+ * another name, changing nothing. */
 int io_select(const char *mode, struct err *e);
 const char *io_selected(void);
 /* Opens ifname with the selected backend. In "auto" mode, when AF_XDP

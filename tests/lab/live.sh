@@ -55,6 +55,8 @@ if ! timeout 20 "$ROSFW" lab up --daemon --ct-max-entries 256 --prefix "$prefix"
 	exit 1
 fi
 router_pid=$(cat "$T/router.pid")
+# which packet I/O each interface runs (the default, auto: AF_XDP where it attaches)
+sed -n 's/^rosfw: \(.*\(AF_XDP\|AF_PACKET\).*\)/INFO io \1/p' "$T/router.log"
 
 # ---- management through the TAP ----
 # REST over plain HTTP on 8080 for the LAN only; the API as configured
