@@ -12,7 +12,10 @@
  * pkt_checksums_ok still holds; pkt_fix_checksums then changes nothing that
  * pkt_checksums_ok would notice. A frame that parses without checksum checks
  * parses with them once pkt_fix_checksums has run; the rewrite checks then
- * run on that repaired frame too.
+ * run on that repaired frame too. pkt_parse_flow (FastTrack's parse) either
+ * declines a frame, leaving the descriptor alone, or makes exactly
+ * pkt_parse's descriptor of it; on a repaired frame it takes, pkt_forward4
+ * keeps the checksums right.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined ... fuzz/fuzz_packet.c
  *        src/engine/pkt.c src/util/err.c src/util/sbuf.c
@@ -97,6 +100,35 @@ static void check_rewrites(uint8_t *buf, size_t size, bool l2, const uint8_t *da
 		die("pkt_fix_checksums left bad checksums", l2, &q);
 }
 
+/* pkt_parse_flow against pkt_parse on buf; then FastTrack's rewrite. */
+static void check_flow(uint8_t *buf, size_t size, const uint8_t *data)
+{
+	struct pkt a, b, before;
+
+	memset(&a, 0x5a, sizeof(a));
+	a.data = buf;
+	a.len = (uint32_t)size;
+	a.cap = (uint32_t)size;
+	before = a;
+	if (!pkt_parse_flow(&a)) {
+		if (memcmp(&a, &before, sizeof(a)) != 0)
+			die("pkt_parse_flow declined but changed the descriptor", true, &a);
+		return;
+	}
+	memset(&b, 0x5a, sizeof(b));
+	b.data = buf;
+	b.len = (uint32_t)size;
+	b.cap = (uint32_t)size;
+	if (pkt_parse(&b, true, false) != DR_NONE || memcmp(&a, &b, sizeof(a)) != 0)
+		die("pkt_parse_flow differs from pkt_parse", true, &a);
+	if (!pkt_checksums_ok(&a))
+		return;
+	uint32_t s = pick32(data, size, 16), d = pick32(data, size, 20), ports = pick32(data, size, 24);
+	pkt_forward4(&a, s, (uint16_t)ports, d, (uint16_t)(ports >> 16), (uint8_t)(s >> 3));
+	if (!pkt_checksums_ok(&a))
+		die("checksums broken by pkt_forward4", true, &a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > MAX_INPUT)
@@ -128,6 +160,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pkt_fix_checksums(&p);
 		memcpy(buf, data, size);
 		check_rewrites(buf, size, l2, data);
+		if (l2) {
+			memcpy(buf, data, size);
+			check_flow(buf, size, data);
+		}
 
 		/* Most mutations break a checksum: repair them, then the same checks. */
 		memcpy(buf, data, size);
@@ -138,6 +174,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r != DR_NONE)
 				die(pkt_reason_name(r), l2, &p);
 			check_rewrites(buf, size, l2, data);
+			if (l2) { /* the repaired frame again, for FastTrack's rewrite */
+				memcpy(buf, data, size);
+				p = (struct pkt){ .data = buf, .len = (uint32_t)size,
+						  .cap = (uint32_t)size };
+				pkt_parse(&p, true, false);
+				pkt_fix_checksums(&p);
+				check_flow(buf, size, data);
+			}
 		}
 		free(buf);
 	}

@@ -10,6 +10,7 @@
 #include <histedit.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdio.h>
@@ -466,10 +467,30 @@ static int remote_show(struct cli_store *cs, char kind, const char *text)
 	return rc;
 }
 
+/* The terminal's columns (print fits its tables to them), 0 when stdout
+ * is not a terminal. */
+static int term_width(void)
+{
+	struct winsize ws;
+	if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return ws.ws_col;
+}
+
 static int run_line(struct cli_store *cs, const char *line)
 {
 	bool was = in_safe_mode();
 	int rc;
+	/* a resized terminal counts from the next command on */
+	int width = term_width();
+	if (width != cs->s.width) {
+		char w[16];
+		struct sbuf ignored = SBUF_INIT;
+		snprintf(w, sizeof(w), "%d", width);
+		if (g_remote < 0 || remote_call('W', w, &ignored) == 0)
+			cs->s.width = width;
+		sbuf_free(&ignored);
+	}
 	if (g_remote >= 0) {
 		rc = remote_show(cs, 'C', line);
 	} else {

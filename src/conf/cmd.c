@@ -233,15 +233,31 @@ static bool ref_exists(struct conf_session *s, const struct prop *p, const char 
 	return t && t->key && store_by_key(s->st, t, v);
 }
 
+/* Whether p names items of another menu: a T_REF, or a checked value that
+ * is an upload/download pair of names (a simple queue's queue=). */
+static bool is_ref(const struct prop *p)
+{
+	return p->ref && (p->type == T_REF || p->type == T_CUSTOM);
+}
+
+/* What separates the names of a reference value ("" for one name). */
+static const char *ref_seps(const struct prop *p)
+{
+	if (p->type == T_CUSTOM)
+		return "/";
+	return (p->flags & PF_LIST) ? "," : "";
+}
+
 /* Checks every element of a reference value; names the first missing one. */
 static int check_ref(struct conf_session *s, const struct prop *p, const char *v,
 		     const char **missing)
 {
 	char *copy = xstrdup(v);
 	char *save = NULL;
+	const char *seps = ref_seps(p);
 	int rc = 0;
-	for (char *tok = (p->flags & PF_LIST) ? strtok_r(copy, ",", &save) : copy; tok;
-	     tok = (p->flags & PF_LIST) ? strtok_r(NULL, ",", &save) : NULL) {
+	for (char *tok = *seps ? strtok_r(copy, seps, &save) : copy; tok;
+	     tok = *seps ? strtok_r(NULL, seps, &save) : NULL) {
 		if (*tok == '!')
 			tok++;
 		if (*tok && !ref_exists(s, p, tok)) {
@@ -261,7 +277,7 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 	for (size_t i = 0; i < m->nprops; i++) {
 		const struct prop *p = &m->props[i];
 		const char *missing;
-		if (p->type == T_REF && it->vals[i] && it->vals[i][0] &&
+		if (is_ref(p) && it->vals[i] && it->vals[i][0] &&
 		    check_ref(s, p, it->vals[i], &missing) < 0)
 			return true;
 	}
@@ -271,7 +287,7 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 /* Does property p name items of menu target? */
 static bool refers_to(const struct prop *p, const struct menu *target)
 {
-	if (p->type != T_REF || !p->ref)
+	if (!is_ref(p))
 		return false;
 	if (!strcmp(p->ref, target->path))
 		return true;
@@ -282,14 +298,15 @@ static bool refers_to(const struct prop *p, const struct menu *target)
 	return false;
 }
 
-/* Rewrites "a,!b,c" replacing the element old by new_ (NULL = test only);
- * true when old is one of the elements. */
-static bool list_has(const char *v, const char *old, const char *new_, struct sbuf *out)
+/* Rewrites "a,!b,c" (elements separated by sep) replacing the element old
+ * by new_ (NULL = test only); true when old is one of the elements. */
+static bool list_has(const char *v, char sep, const char *old, const char *new_,
+		     struct sbuf *out)
 {
 	bool found = false;
 	const char *q = v;
 	for (;;) {
-		const char *comma = strchr(q, ',');
+		const char *comma = strchr(q, sep);
 		size_t len = comma ? (size_t)(comma - q) : strlen(q);
 		const char *el = q;
 		size_t elen = len;
@@ -301,7 +318,7 @@ static bool list_has(const char *v, const char *old, const char *new_, struct sb
 		found |= hit;
 		if (out) {
 			if (q != v)
-				sbuf_putc(out, ',');
+				sbuf_putc(out, sep);
 			if (hit) {
 				if (el != q)
 					sbuf_putc(out, '!');
@@ -338,7 +355,8 @@ static int rename_refs(struct conf_session *s, const struct menu *target, const 
 			for (size_t k = 0; k < store_count(s->st, m); k++) {
 				const struct item *it = store_at(s->st, m, k);
 				const char *v = it->vals[pi];
-				if (!v || !list_has(v, old, NULL, NULL))
+				char sep = *ref_seps(p) ? *ref_seps(p) : ',';
+				if (!v || !list_has(v, sep, old, NULL, NULL))
 					continue;
 				if (!new_) {
 					*user = it;
@@ -346,7 +364,7 @@ static int rename_refs(struct conf_session *s, const struct menu *target, const 
 					return 1;
 				}
 				struct sbuf nv = SBUF_INIT;
-				list_has(v, old, new_, &nv);
+				list_has(v, sep, old, new_, &nv);
 				struct item *copy = item_dup(m, it);
 				item_set(m, copy, (int)pi, sbuf_str(&nv));
 				sbuf_free(&nv);
@@ -442,7 +460,7 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 			sbuf_reset(&canon);
 			sbuf_puts(&canon, hash);
 		}
-		if (p->type == T_REF && canon.len) {
+		if (is_ref(p) && canon.len) {
 			const char *missing = NULL;
 			if (s->virtual_ifaces && (!strcmp(p->ref, "interface") ||
 						  !strcmp(p->ref, "queue-parent"))) {
@@ -852,12 +870,11 @@ static int cmd_comment(struct conf_session *s, const struct menu *m,
 	return rc;
 }
 
-/* The items of a menu (stored or provided at run time), in display order. */
-static void menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
-		       size_t *n, bool *owned)
+void conf_menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
+		     size_t *n, bool *owned)
 {
 	*owned = false;
-	if (m->flags & MF_RUNTIME) {
+	if ((m->flags & MF_RUNTIME) || ((m->flags & MF_SINGLETON) && conf_runtime_provided(m))) {
 		conf_runtime_items(s, m, items, n);
 		*owned = true;
 		return;
@@ -935,7 +952,7 @@ static int cmd_find(struct conf_session *s, const struct menu *m, const struct c
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	conf_menu_items(s, m, &items, &n, &owned);
 	bool first = true;
 	for (size_t i = 0; i < n; i++) {
 		if (w && !where_match(w, m, items[i]))
@@ -958,7 +975,19 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	/* get [item] value-name, nothing else (RouterOS: "expected end of command") */
+	size_t most = (m->flags & MF_SINGLETON) ? 1 : 2;
+	for (size_t i = 0, npos = 0; i < args->n; i++) {
+		const struct conf_arg *a = &args->a[i];
+		bool extra = a->name ? strcmp(a->name, "value-name")
+				     : ++npos > most;
+		if (extra) {
+			err_set(e, "get: unexpected '%s' (expected [item] value-name)",
+				a->name ? a->name : a->value);
+			return arg_err(e, a);
+		}
+	}
+	conf_menu_items(s, m, &items, &n, &owned);
 	const struct item *it = NULL;
 	size_t k = 0;
 	int rc = 0;
@@ -1170,7 +1199,7 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	struct item **items;
 	size_t n;
 	bool owned;
-	menu_items(s, m, &items, &n, &owned);
+	conf_menu_items(s, m, &items, &n, &owned);
 	struct item **shown = xmalloc((n ? n : 1) * sizeof(*shown));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -62,6 +62,9 @@ struct conf_session {
 	int stmt_line;              /* position of the statement being run */
 	int stmt_col;
 	bool virtual_ifaces;        /* sim: an interface a command names is created */
+	int width;                  /* columns of the terminal the output goes to: plain
+				     * print fits its tables and wraps item lists to it;
+				     * 0 = no limit (scripts, pipes, files, the API) */
 	/* what the session's user may do (its group's policies; all for the
 	 * local console) */
 	bool may_write;             /* policy write: change the configuration */
@@ -195,6 +198,12 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 /* Runtime menus: fills a temporary list of items (caller frees with item_free). */
 int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item ***items,
 		       size_t *n);
+/* The items print shows: a runtime menu's, or a settings menu's as its
+ * owner sees them running (a provider registered for it), else the store's.
+ * *owned says whether the caller frees each item (item_free); the array is
+ * always the caller's to free. */
+void conf_menu_items(struct conf_session *s, const struct menu *m, struct item ***items,
+		     size_t *n, bool *owned);
 
 /* A log line to the system log ring (topics like "system,info"). */
 void conf_log(const char *topics, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

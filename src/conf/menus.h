@@ -45,6 +45,13 @@ int menus_protocol_number(const char *v);
 /* menus_ipv6.c */
 extern const struct menu menu_ipv6_address;
 extern const struct menu menu_ipv6_route;
+extern const struct menu menu_ipv6_nd;
+extern const struct menu menu_ipv6_nd_prefix;
+/* /ipv6/nd ra-interval ("3m20s-10m", or one time: the most, a third of it
+ * the least) in ms: 0, or -1 when out of RFC 4861's bounds. */
+int menus_ra_interval(const char *in, uint64_t *min_ms, uint64_t *max_ms);
+/* A prefix lifetime ("1w", "infinity") in seconds, infinity 0xffffffff. */
+int menus_lifetime_s(const char *v, uint32_t *s);
 
 /* menus_queue.c */
 extern const struct menu menu_queue_type;

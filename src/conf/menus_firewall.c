@@ -829,7 +829,8 @@ static const struct prop ct_tracking_props[] = {
 	CT_TIMEOUT("udp-stream-timeout", "3m", "Timeout of a UDP flow seen both ways"),
 	CT_TIMEOUT("icmp-timeout", "10s", "Timeout of an ICMP request entry"),
 	CT_TIMEOUT("generic-timeout", "10m", "Timeout of other protocols"),
-	{ .name = "max-entries", .type = T_INT, .flags = PF_RO, .def = "1048576",
+	/* the engine's default size; a running router shows its own */
+	{ .name = "max-entries", .type = T_INT, .flags = PF_RO, .def = "65536",
 	  .min = 1, .max = 1048576, .help = "Size of the connection table" },
 	{ .name = "total-entries", .type = T_INT, .flags = PF_RO,
 	  .help = "Connections tracked now" },

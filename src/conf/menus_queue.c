@@ -249,7 +249,7 @@ static const struct prop qsimple_props[] = {
 	{ .name = "priority", .type = T_CUSTOM, .def = "8/8", .check = tc_int_pair,
 	  .min = 1, .max = 8, .help = "Upload/download priority, 1 first" },
 	{ .name = "queue", .type = T_CUSTOM, .def = "default-small/default-small",
-	  .check = tc_name_pair, .help = "Upload/download queue types" },
+	  .check = tc_name_pair, .ref = "/queue/type", .help = "Upload/download queue types" },
 	{ .name = "limit-at", .type = T_CUSTOM, .def = "0/0", .check = tc_rate_pair,
 	  .help = "Upload/download guaranteed rates" },
 	{ .name = "max-limit", .type = T_CUSTOM, .def = "0/0", .check = tc_rate_pair,

@@ -454,7 +454,7 @@ static const char *const log_columns[] = { "time", "topics", "message", NULL };
 const struct menu menu_log = {
 	.path = "/log",
 	MENU_PROPS(log_props),
-	.flags = MF_RUNTIME | MF_NOEXPORT,
+	.flags = MF_RUNTIME | MF_NOEXPORT | MF_LINES,
 	.columns = log_columns,
 	.help = "System log held in memory",
 };

@@ -183,6 +183,34 @@ static void item_prefix(size_t idx, const char *flags, size_t fw, bool show_ids,
 	}
 }
 
+/* An item's ";;; comment" line after its number and flags (indent columns);
+ * with a width, its words wrap under the first. */
+static void put_comment(struct sbuf *out, const char *comment, size_t indent, size_t width)
+{
+	if (!width) {
+		sbuf_printf(out, ";;; %s\n", comment);
+		return;
+	}
+	sbuf_puts(out, ";;;");
+	size_t col = indent + 3;
+	const char *p = comment;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		if (col > indent + 3 && col + 1 + n > width) {
+			sbuf_putc(out, '\n');
+			sbuf_pad(out, ' ', indent + 3);
+			col = indent + 3;
+		}
+		sbuf_putc(out, ' ');
+		sbuf_add(out, p, n);
+		col += 1 + n;
+		p += n;
+		if (*p)
+			p++;
+	}
+	sbuf_putc(out, '\n');
+}
+
 static void print_proplist(struct conf_session *s, const struct menu *m, struct item **items,
 			   size_t n, const struct print_opts *o, struct sbuf *out)
 {
@@ -196,7 +224,8 @@ static void print_proplist(struct conf_session *s, const struct menu *m, struct 
 		size_t indent = out->len - start;
 		const char *comment = item_get(m, it, "comment");
 		if (comment && *comment && !o->terse) {
-			sbuf_printf(out, ";;; %s\n", comment);
+			put_comment(out, comment, indent,
+				    o->detail || s->width < 0 ? 0 : (size_t)s->width);
 			sbuf_pad(out, ' ', indent);
 		}
 		bool first = true;
@@ -205,18 +234,30 @@ static void print_proplist(struct conf_session *s, const struct menu *m, struct 
 			conf_quote(comment, false, out);
 			first = false;
 		}
+		/* on a terminal, plain print wraps the words under the first */
+		bool wrap = s->width > 0 && !o->terse && !o->detail;
+		size_t line = out->len - indent;
+		struct sbuf word = SBUF_INIT;
 		for (size_t i = 0; i < m->nprops; i++) {
 			if (!show_in_print(m, it, i, o))
 				continue;
 			const char *v = shown_value(m, it, i, buf, sizeof(buf));
 			if (!v)
 				continue;
-			if (!first)
+			sbuf_reset(&word);
+			sbuf_printf(&word, "%s=", m->props[i].name);
+			prop_value(m, i, v, &word);
+			if (!first && wrap && out->len - line + 1 + word.len > (size_t)s->width) {
+				sbuf_putc(out, '\n');
+				line = out->len;
+				sbuf_pad(out, ' ', indent);
+			} else if (!first) {
 				sbuf_putc(out, ' ');
+			}
 			first = false;
-			sbuf_printf(out, "%s=", m->props[i].name);
-			prop_value(m, i, v, out);
+			sbuf_add(out, word.s, word.len);
 		}
+		sbuf_free(&word);
 		sbuf_putc(out, '\n');
 		if (!o->terse)
 			sbuf_putc(out, '\n');
@@ -239,6 +280,45 @@ static void thousands(const char *v, struct sbuf *out)
 			sbuf_putc(out, ' ');
 		sbuf_putc(out, v[i]);
 	}
+}
+
+/*
+ * A table wider than the terminal: the widest columns give up a character
+ * at a time, down to 3, until the rows fit (the first `lead` characters
+ * are the number and the flags).
+ */
+static void fit_columns(size_t *w, size_t nc, size_t lead, size_t width)
+{
+	for (;;) {
+		size_t total = lead + (nc ? nc - 1 : 0), widest = 0;
+		for (size_t c = 0; c < nc; c++) {
+			total += w[c];
+			if (w[c] > w[widest])
+				widest = c;
+		}
+		if (total <= width || !nc || w[widest] <= 3)
+			return;
+		w[widest]--;
+	}
+}
+
+/* A cell in a column of width w: padded (right-aligned for numbers) when
+ * pad, cut with "..." when it is longer. */
+static void put_cell(struct sbuf *out, const char *v, size_t w, bool right, bool pad)
+{
+	size_t n = strlen(v);
+	if (n > w) {
+		size_t keep = w > 3 ? w - 3 : w;
+		sbuf_add(out, v, keep);
+		if (w > 3)
+			sbuf_puts(out, "...");
+		return;
+	}
+	if (pad && right)
+		sbuf_pad(out, ' ', w - n);
+	sbuf_puts(out, v);
+	if (pad && !right)
+		sbuf_pad(out, ' ', w - n);
 }
 
 static void print_table(struct conf_session *s, const struct menu *m, struct item **items,
@@ -276,13 +356,21 @@ static void print_table(struct conf_session *s, const struct menu *m, struct ite
 		}
 	}
 	size_t fw = nflagdefs(m);
+	if (s->width > 0)
+		fit_columns(w, nc, 3 + fw + 1, (size_t)s->width);
 	sbuf_printf(out, "%2s %-*s ", "#", (int)fw, "");
 	for (size_t c = 0; c < nc; c++) {
-		for (const char *p = cols[c]; *p; p++)
-			sbuf_putc(out, (char)toupper((unsigned char)*p));
+		char head[64];
+		size_t k = 0;
+		for (const char *p = cols[c]; *p && k + 1 < sizeof(head); p++)
+			head[k++] = (char)toupper((unsigned char)*p);
+		head[k] = 0;
+		put_cell(out, head, w[c], false, c + 1 < nc);
 		if (c + 1 < nc)
-			sbuf_pad(out, ' ', w[c] - strlen(cols[c]) + 1);
+			sbuf_putc(out, ' ');
 	}
+	while (out->len && out->s[out->len - 1] == ' ')
+		sbuf_truncate(out, out->len - 1);
 	sbuf_putc(out, '\n');
 	char flags[16];
 	for (size_t k = 0; k < n; k++) {
@@ -292,13 +380,13 @@ static void print_table(struct conf_session *s, const struct menu *m, struct ite
 		size_t indent = out->len - start;
 		const char *comment = item_get(m, items[k], "comment");
 		if (comment && *comment) {
-			sbuf_printf(out, ";;; %s\n", comment);
+			put_comment(out, comment, indent, s->width < 0 ? 0 : (size_t)s->width);
 			sbuf_pad(out, ' ', indent);
 		}
 		for (size_t c = 0; c < nc; c++) {
 			bool num = stats && pi[c] >= 0 && (m->props[pi[c]].flags & PF_STAT);
-			if (c + 1 < nc || num)
-				sbuf_printf(out, num ? "%*s" : "%-*s", (int)w[c], cells[k][c]);
+			if (s->width > 0 || c + 1 < nc || num)
+				put_cell(out, cells[k][c], w[c], num, c + 1 < nc || num);
 			else
 				sbuf_puts(out, cells[k][c]);
 			if (c + 1 < nc)
@@ -315,6 +403,24 @@ static void print_table(struct conf_session *s, const struct menu *m, struct ite
 	free(pi);
 	free(w);
 	sbuf_free(&cell);
+}
+
+/* RouterOS's /log print: "time topics message" a line, nothing else. */
+static void print_lines(const struct menu *m, struct item **items, size_t n, struct sbuf *out)
+{
+	for (size_t k = 0; k < n; k++) {
+		bool first = true;
+		for (const char *const *c = m->columns; *c; c++) {
+			const char *v = item_get(m, items[k], *c);
+			if (!v || !*v)
+				continue;
+			if (!first)
+				sbuf_putc(out, ' ');
+			first = false;
+			sbuf_puts(out, v);
+		}
+		sbuf_putc(out, '\n');
+	}
 }
 
 static void print_values(struct conf_session *s, const struct menu *m, struct item **items,
@@ -347,6 +453,11 @@ void print_items(struct conf_session *s, const struct menu *m, struct item **ite
 {
 	if ((m->flags & MF_SINGLETON) || o->value_list) {
 		print_values(s, m, items, n, o, out);
+		return;
+	}
+	if ((m->flags & MF_LINES) && m->columns && !o->detail && !o->terse && !o->proplist &&
+	    !o->stats) {
+		print_lines(m, items, n, out);
 		return;
 	}
 	flags_header(m, out);

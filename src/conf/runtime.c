@@ -115,6 +115,14 @@ void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx)
 	}
 }
 
+bool conf_runtime_provided(const struct menu *m)
+{
+	for (size_t i = 0; i < nproviders; i++)
+		if (providers[i].fn && !strcmp(providers[i].path, m->path))
+			return true;
+	return !strcmp(m->path, "/system/clock");
+}
+
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
 {
 	struct provider *p = provider_slot(path);
@@ -248,18 +256,34 @@ static void files(struct conf_session *s, struct list *l)
 	closedir(d);
 }
 
+void conf_format_log_time(int64_t t, int64_t now_s, char *buf, size_t n)
+{
+	struct tm a, b;
+	time_t tt = (time_t)t, now = (time_t)now_s;
+	localtime_r(&tt, &a);
+	localtime_r(&now, &b);
+	fmt_time(t, buf, n);
+	char *sp = strchr(buf, ' ');
+	if (!sp)
+		return;
+	if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
+		memmove(buf, sp + 1, strlen(sp + 1) + 1);
+	else if (a.tm_year == b.tm_year)
+		memmove(buf + 6, sp, strlen(sp) + 1); /* "nov/26/2026 x" -> "nov/26 x" */
+}
+
 static void logs(struct list *l)
 {
 	static struct conf_log_entry snap[LOG_RING];
 	uint64_t next;
 	size_t n = conf_log_since(0, snap, LOG_RING, &next);
+	time_t now = time(NULL);
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
 		/* ids follow the lines (the API's listen tells new ones by them) */
 		struct item *it = list_new(l, (uint32_t)(next - n + i + 1));
-		fmt_time(snap[i].at, buf, sizeof(buf));
-		/* the console shows the time of day only, as RouterOS does for today */
-		put(l, it, "time", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
+		conf_format_log_time(snap[i].at, (int64_t)now, buf, sizeof(buf));
+		put(l, it, "time", buf);
 		put(l, it, "topics", snap[i].topics);
 		put(l, it, "message", snap[i].message);
 	}
@@ -311,6 +335,33 @@ static void resource(struct list *l)
 			 (unsigned long long)si.totalram * si.mem_unit / (1024 * 1024));
 		put(l, it, "total-memory", buf);
 	}
+}
+
+/* /system clock as it runs: the stored settings with the machine's local
+ * time, date, offset from UTC and daylight saving state. */
+static void clock_view(struct conf_session *s, struct list *l)
+{
+	const struct menu *m = l->m;
+	struct item *it = s->st && store_count(s->st, m) ? item_dup(m, store_at(s->st, m, 0))
+						       : item_new(m);
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	l->items[l->n++] = it;
+	char buf[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	fmt_time((int64_t)now, buf, sizeof(buf));
+	char *sp = strchr(buf, ' ');
+	if (sp) {
+		*sp = 0;
+		put(l, it, "time", sp + 1);
+		put(l, it, "date", buf);
+	}
+	long off = tm.tm_gmtoff;
+	snprintf(buf, sizeof(buf), "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+		 labs(off) % 3600 / 60);
+	put(l, it, "gmt-offset", buf);
+	put(l, it, "dst-active", tm.tm_isdst > 0 ? "yes" : "no");
 }
 
 static int history_entry(void *ctx, const struct store_hist *h)
@@ -365,6 +416,8 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 		resource(&l);
 	else if (!strcmp(m->path, "/system/history"))
 		history(s, &l);
+	else if (!strcmp(m->path, "/system/clock"))
+		clock_view(s, &l);
 	/* anything else (the connection table before the engine runs) is empty */
 	*items = l.items;
 	*n = l.n;

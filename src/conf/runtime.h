@@ -16,6 +16,9 @@
 typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct menu *m,
 				struct item ***items, size_t *n);
 void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);
+/* Whether a provider is registered for the menu (a settings menu with one
+ * shows what is in force, not only what is stored). */
+bool conf_runtime_provided(const struct menu *m);
 
 /* reset-counters of a menu whose counters live elsewhere (the queues' in
  * the running HTBs): after the store's counters of item id are zeroed, the
@@ -42,5 +45,8 @@ void conf_runtime_started(void);
 size_t conf_log_since(uint64_t seq, struct conf_log_entry *out, size_t max, uint64_t *next);
 /* Unix seconds as the console shows a date and time ("nov/26/2026 22:39:00", local). */
 void conf_format_time(int64_t t, char *buf, size_t n);
+/* A log line's time as RouterOS prints it at now_s: the time of day for
+ * today's lines, "mon/dd hh:mm:ss" for this year's, the full date before. */
+void conf_format_log_time(int64_t t, int64_t now_s, char *buf, size_t n);
 
 #endif

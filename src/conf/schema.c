@@ -46,6 +46,8 @@ const struct menu *const schema_menus[] = {
 	&menu_ipv6_firewall_filter,
 	&menu_ipv6_firewall_mangle,
 	&menu_ipv6_firewall_raw,
+	&menu_ipv6_nd,
+	&menu_ipv6_nd_prefix,
 	&menu_ipv6_route,
 	&menu_system_clock,
 	&menu_system_identity,

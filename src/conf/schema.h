@@ -40,7 +40,8 @@ struct prop {
 	const char *const *enums; /* T_ENUM (and enum lists): NULL-terminated values */
 	long long min, max;       /* T_INT/T_NUM bounds; T_STR max length when max > 0 */
 	const char *alias;        /* a second accepted name (seed's packet-marks) */
-	const char *ref;          /* T_REF target: a menu path, or "interface" for any interface */
+	const char *ref;          /* T_REF target: a menu path, or "interface" for any interface;
+				   * on a T_CUSTOM pair, the menu both names refer to */
 	int (*check)(const struct prop *p, const char *in, struct sbuf *out, struct err *e);
 	const char *help;         /* one line shown by '?' in the console */
 };
@@ -52,6 +53,8 @@ struct prop {
 #define MF_FIXED     0x08u /* no add/remove by users: the items are built in */
 #define MF_NOEXPORT  0x10u /* export skips this menu entirely */
 #define MF_SPARSE    0x20u /* plain print shows only what is set (firewall rules) */
+#define MF_LINES     0x40u /* plain print: one line per item, its columns apart by a
+			    * space, no header or numbers (RouterOS's /log) */
 
 /* A flag letter in print's "Flags:" header, shown when the bool prop is yes. */
 struct flagdef {

@@ -8,6 +8,8 @@
  *                                      nothing to toggle it (Ctrl-X)
  *             'F' menu '\n'            print follow of a menu ("/log" when
  *                                      empty), as 'C' "MENU print follow"
+ *             'W' columns '\n'         the client's terminal width: plain print
+ *                                      fits it (0, the default: no limit)
  *   A 'C' line that runs print follow or follow-only streams: its output
  *   (nothing for follow-only), then, as the menu changes, the lines of the
  *   print that are new or changed (the log's new lines; changed items of a
@@ -224,6 +226,27 @@ static void reset_queue(void *ctx, const struct menu *m, uint32_t id)
 {
 	struct daemon *d = ctx;
 	qos_reset_counters(d->qos, id);
+}
+
+/*
+ * /ip firewall connection tracking as it runs: the stored settings, with
+ * the table's size in force (--ct-max-entries or the engine's default; the
+ * store has no say in it) and the entries tracked now.
+ */
+static int ct_tracking_items(void *ctx, struct conf_session *s, const struct menu *m,
+			     struct item ***items, size_t *n)
+{
+	struct ct_table *ct = engine_ct(ctx);
+	struct item *it = store_count(s->st, m) ? item_dup(m, store_at(s->st, m, 0)) : item_new(m);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%u", ct_get_config(ct)->max_entries);
+	item_set(m, it, schema_prop(m, "max-entries", NULL), buf);
+	snprintf(buf, sizeof(buf), "%zu", ct_count(ct));
+	item_set(m, it, schema_prop(m, "total-entries", NULL), buf);
+	*items = xmalloc(sizeof(**items));
+	(*items)[0] = it;
+	*n = 1;
+	return 0;
 }
 
 void daemon_refresh_stats(struct daemon *d)
@@ -480,6 +503,19 @@ static void follow_end(struct client *c)
 	queue_reply(c, true);
 }
 
+/* 'W' columns: the width print fits its tables to on this connection. */
+static void set_width(struct client *c, const char *text)
+{
+	char *end;
+	long w = strtol(text, &end, 10);
+	bool ok = end != text && !*end && w >= 0 && w <= 10000;
+	if (ok)
+		c->s.width = (int)w;
+	else
+		sbuf_printf(&c->s.out, "failure: terminal width: 0 to 10000, not '%.20s'\n", text);
+	queue_reply(c, ok);
+}
+
 /* 'F' menu: print follow of that menu. */
 static void follow_menu(struct client *c, const char *menu)
 {
@@ -608,6 +644,8 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			run_request(c, kind, text);
 		else if (kind == 'F')
 			follow_menu(c, text);
+		else if (kind == 'W')
+			set_width(c, text);
 		else
 			queue_reply(c, false);
 		free(text);
@@ -746,6 +784,7 @@ int daemon_main(const struct daemon_opts *o)
 	conf_set_reset_hook("/queue/tree", reset_queue, d);
 	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
+	conf_set_provider("/ip/firewall/connection/tracking", ct_tracking_items, d->en);
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
 	if (o->nifaces) {

@@ -7,7 +7,9 @@
  * of packets in flight) are in use. A slot is the public struct ct_entry
  * followed by a private extension holding what ct.h has no field for
  * (per-direction highest ACK, the annotations Linux keeps for ignored
- * packets, the timeout class). There are two pools: IPv4 slots, and IPv6
+ * packets); the timeout class sits in the entry's padding (lru_cls), so
+ * that a packet of an established connection reads and counts within the
+ * entry's first 72 bytes. There are two pools: IPv4 slots, and IPv6
  * slots that carry the four addresses after the extension. Every link (hash
  * chains, expiry lists, free lists) is a 32-bit slot index: the pool in bit
  * 30, the slot number plus one below it, 0 for none. An IPv4 entry thus
@@ -91,7 +93,6 @@ struct ct_ext {
 	uint16_t last_win;  /* raw window of the last annotated packet */
 	uint8_t last_wscale;
 	uint8_t last_flags; /* LF_* */
-	uint8_t cls;        /* timeout class = the expiry list the entry is on */
 };
 
 struct ct_slot {
@@ -106,6 +107,11 @@ struct ct_slot6 {
 };
 
 _Static_assert(offsetof(struct ct_slot, e) == 0, "entry must start its slot");
+_Static_assert(offsetof(struct ct_entry, lru_cls) < offsetof(struct ct_entry, tcp_last_seq) &&
+		       offsetof(struct ct_entry, expires) < offsetof(struct ct_entry, tcp_last_seq) &&
+		       offsetof(struct ct_entry, packets) < offsetof(struct ct_entry, tcp_last_seq),
+	       "what a packet of an established connection touches lies before tcp_last_seq "
+	       "(ct_prefetch_hot)");
 _Static_assert(offsetof(struct ct_slot6, s) == 0, "entry must start its slot");
 
 #define IDX_V6 0x40000000u   /* the slot is in the IPv6 pool */
@@ -504,7 +510,7 @@ static void entry_unhash(struct ct_table *t, struct ct_entry *e)
 {
 	hash_unlink(t, e, 0);
 	hash_unlink(t, e, 1);
-	lru_unlink(t, e, ext_of(e)->cls);
+	lru_unlink(t, e, e->lru_cls);
 	e->status &= (uint16_t)~CTS_CONFIRMED;
 	t->nconf--;
 }
@@ -568,7 +574,7 @@ void ct_prefetch_entry(struct ct_table *t, const struct pkt *p)
 {
 	uint32_t l = p->ct_hash ? t->buckets[(p->ct_hash - 1) & (t->nbuckets - 1)] : 0;
 	if (l)
-		__builtin_prefetch(link_entry(t, l));
+		ct_prefetch_hot(link_entry(t, l));
 }
 
 /*
@@ -583,19 +589,24 @@ static uint64_t refresh_step(uint64_t timeout)
 	return s < NSEC ? s : NSEC;
 }
 
-static void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
+static void refresh_move(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t exp)
 {
-	struct ct_ext *x = ext_of(e);
-	uint64_t exp = now + t->cfg.timeout[cls];
-	if ((e->status & CTS_CONFIRMED) && cls == x->cls && exp >= e->expires &&
-	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
-		return;
 	e->expires = exp;
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(t, e, x->cls);
+		lru_unlink(t, e, e->lru_cls);
 		lru_append(t, e, cls);
 	}
-	x->cls = (uint8_t)cls;
+	e->lru_cls = (uint8_t)cls;
+}
+
+/* Inline: the common case, a busy flow within its step, is a few tests. */
+static inline void refresh(struct ct_table *t, struct ct_entry *e, unsigned cls, uint64_t now)
+{
+	uint64_t exp = now + t->cfg.timeout[cls];
+	if ((e->status & CTS_CONFIRMED) && cls == e->lru_cls && exp >= e->expires &&
+	    exp - e->expires < refresh_step(t->cfg.timeout[cls]))
+		return;
+	refresh_move(t, e, cls, exp);
 }
 
 /* Ends a confirmed entry now but keeps it valid for the packet holding it:
@@ -604,8 +615,8 @@ static void kill(struct ct_table *t, struct ct_entry *e, uint64_t now)
 {
 	e->expires = now;
 	if (e->status & CTS_CONFIRMED) {
-		lru_unlink(t, e, ext_of(e)->cls);
-		lru_prepend(t, e, ext_of(e)->cls);
+		lru_unlink(t, e, e->lru_cls);
+		lru_prepend(t, e, e->lru_cls);
 	}
 }
 
@@ -888,7 +899,7 @@ int ct_confirm(struct ct_table *t, struct pkt *p, uint64_t now)
 	}
 	hash_insert(t, e, 0);
 	hash_insert(t, e, 1);
-	lru_append(t, e, ext_of(e)->cls);
+	lru_append(t, e, e->lru_cls);
 	e->status |= CTS_CONFIRMED;
 	t->nconf++;
 	return 0;

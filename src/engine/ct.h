@@ -97,6 +97,7 @@ struct ct_entry {
 	uint8_t tcp_last_dir, tcp_last_index, tcp_retrans;
 	uint32_t mark;        /* connection-mark id, 0 = none */
 	uint8_t helper;       /* conntrack helper (cthelper.h), 0 = none */
+	uint8_t lru_cls;      /* private: the expiry list (timeout class) it is on */
 	uint64_t expires;     /* ns */
 	uint64_t bytes[2];
 	uint32_t packets[2];
@@ -137,6 +138,15 @@ void ct_in(struct ct_table *t, struct pkt *p, uint64_t now);
  */
 void ct_prefetch(struct ct_table *t, struct pkt *p);
 void ct_prefetch_entry(struct ct_table *t, const struct pkt *p);
+
+/* Prefetches, for writing, what a packet of e reads and counts: the
+ * fields before tcp_last_seq (tuples, state, expiry, expiry list,
+ * counters), two cache lines at most wherever e starts. */
+static inline void ct_prefetch_hot(const struct ct_entry *e)
+{
+	__builtin_prefetch(e, 1);
+	__builtin_prefetch((const char *)e + offsetof(struct ct_entry, tcp_last_seq) - 1, 1);
+}
 
 /* Inserts p's unconfirmed entry once the packet is accepted. Returns 0, or
  * -1 when the table is full and no non-assured entry could be evicted (the

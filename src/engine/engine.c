@@ -77,14 +77,19 @@ struct route6 {
  * IPv6, a trace. Every hit is checked against the connection (tuple,
  * status, expiry: ct_fast_hit), so a removed or reused entry is never
  * used, and a generation number retires every cached route at each
- * engine_load. The table is a set of two-way buckets, one cache line
+ * engine_load. The table is a set of four-way buckets, two cache lines
  * each, under a keyed hash: a new flow takes the first way and pushes the
- * other out, so chosen tuples cost misses, never long chains. The packet
- * path touches one line of the table and one of the connection; a burst
- * prefetches both for all its packets before processing the first.
+ * others down, the last out, so chosen tuples cost misses, never long
+ * chains. (With two ways, 1% of 10,000 flows shared a set with two others
+ * and, taking turns, pushed each other out on every packet.) A hit reads
+ * the set (its first line, mostly: a flow sits in its first way unless its
+ * set is shared) and two lines of the connection; a burst prefetches them
+ * for all its packets before processing the first. Its packets are parsed
+ * by pkt_parse_flow, which reads the frame straight through.
  */
-#define FLOW_SETS_LOG 16
+#define FLOW_SETS_LOG 15
 #define FLOW_SETS (1u << FLOW_SETS_LOG)
+#define FLOW_WAYS 4
 
 struct flow {
 	uint32_t src, dst;
@@ -98,13 +103,13 @@ struct flow {
 };
 
 struct flow_set {
-	_Alignas(64) struct flow way[2];
+	_Alignas(128) struct flow way[FLOW_WAYS];
 };
 
 _Static_assert(RH_MAX <= 16, "engine.hooks holds a bit per hook");
 
 static bool flows_alloc(struct engine *en);
-_Static_assert(sizeof(struct flow_set) == 64, "one cache line per set");
+_Static_assert(sizeof(struct flow_set) == 128, "two cache lines per set");
 
 struct engine {
 	struct ruleset *rs;
@@ -764,6 +769,19 @@ bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16])
 	return false;
 }
 
+size_t engine_addrs6(const struct engine *en, struct engine_addr6 *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < en->naddrs6 && n < max; i++) {
+		memcpy(out[n].addr, en->addrs6[i].addr, 16);
+		out[n].len = en->addrs6[i].len;
+		out[n].link_local = en->addrs6[i].link_local;
+		out[n].ifid = en->addrs6[i].ifid;
+		n++;
+	}
+	return n;
+}
+
 static bool is_local_cb(void *ctx, uint32_t addr)
 {
 	return engine_is_local(ctx, addr);
@@ -1155,6 +1173,24 @@ static void build_reply(struct engine *en, const struct pkt *p, uint8_t type, ui
 		build_reply6(en, p, type, code, tcp_reset, out);
 }
 
+bool engine_icmp6_too_big(struct engine *en, const struct pkt *p, uint32_t mtu,
+			  struct engine_out *out)
+{
+	out->reply_len = 0;
+	if (p->family != 6 || p->len <= p->l3_off)
+		return false;
+	build_reply6(en, p, 2, 0, false, out);
+	if (!out->reply_len)
+		return false;
+	uint8_t *icmp = out->reply + 14 + 40, *quoted = icmp + 8;
+	put32(icmp + 4, mtu);
+	/* quoted as it arrived: the hop the forwarding step took off is given back */
+	if (out->reply_len >= 14 + 40 + 8 + 8 && quoted[7] < 255)
+		quoted[7]++;
+	reply_done(p, out->reply_len, out);
+	return true;
+}
+
 /* Errors the forwarding path sends, as ICMP and ICMPv6 type and code. */
 enum fwd_error { FE_NO_ROUTE, FE_PROHIBIT, FE_TTL, FE_SCOPE };
 
@@ -1447,6 +1483,16 @@ static inline bool flow_is(const struct engine *en, const struct flow *f, const 
 	       f->in_if == p->in_if;
 }
 
+/* The flow of p in set, or NULL. */
+static inline const struct flow *flow_find(const struct engine *en, const struct flow_set *set,
+					   const struct pkt *p)
+{
+	for (unsigned w = 0; w < FLOW_WAYS; w++)
+		if (flow_is(en, &set->way[w], p))
+			return &set->way[w];
+	return NULL;
+}
+
 /* Could p be forwarded by the cache? (What the cache never takes.) */
 static inline bool fast_candidate(const struct pkt *p)
 {
@@ -1470,7 +1516,7 @@ static inline struct flow_set *flow_set_for(const struct engine *en, const struc
 
 static bool flows_alloc(struct engine *en)
 {
-	en->flows = aligned_alloc(64, FLOW_SETS * sizeof(*en->flows));
+	en->flows = aligned_alloc(128, FLOW_SETS * sizeof(*en->flows));
 	if (en->flows)
 		memset(en->flows, 0, FLOW_SETS * sizeof(*en->flows));
 	return en->flows != NULL;
@@ -1500,9 +1546,12 @@ static void flow_learn(struct engine *en, const struct pkt *p, const struct engi
 			   .in_if = p->in_if, .proto = p->proto, .dir = p->ct_dir,
 			   .out_if = out->out_if, .gen = en->flow_gen, .nexthop = out->nexthop,
 			   .ct = e };
-	/* the newest first; the other way keeps the set's other flow */
-	if (!flow_same(en, &set->way[0], &nf))
-		set->way[1] = set->way[0];
+	/* the newest first, the others down one; the flow itself, if there,
+	 * or else the last, makes room */
+	unsigned w = 0;
+	while (w < FLOW_WAYS - 1 && !flow_same(en, &set->way[w], &nf))
+		w++;
+	memmove(&set->way[1], &set->way[0], w * sizeof(set->way[0]));
 	set->way[0] = nf;
 	ct_fast_begin(e);
 }
@@ -1512,12 +1561,9 @@ static void flow_learn(struct engine *en, const struct pkt *p, const struct engi
 static bool fast_forward(struct engine *en, struct pkt *p, const struct flow_set *set,
 			 uint64_t now, struct engine_out *out)
 {
-	const struct flow *f = &set->way[0];
-	if (!flow_is(en, f, p)) {
-		f = &set->way[1];
-		if (!flow_is(en, f, p))
-			return false;
-	}
+	const struct flow *f = flow_find(en, set, p);
+	if (!f)
+		return false;
 	/* the IPv4 header is checked as ever; the transport checksum is left
 	 * to the receiver, as Linux's forwarding does */
 	if (pkt_verify_csum(p, false) != DR_NONE || !ct_fast_hit(en->ct, f->ct, f->dir, p, now))
@@ -1740,11 +1786,13 @@ static bool input_slow(struct engine *en, struct pkt *p, enum drop_reason r,
 }
 
 /* Parses p without checksum checks (the cache does not need the transport
- * one) and names its flow cache set, NULL if none. */
+ * one) and names its flow cache set, NULL if none. While the cache exists,
+ * the packets it may take are parsed by pkt_parse_flow, the rest by
+ * pkt_parse. */
 static inline enum drop_reason input_parse(struct engine *en, struct pkt *p, uint16_t in_if,
 					   uint64_t now, struct flow_set **set)
 {
-	enum drop_reason r = pkt_parse(p, true, false);
+	enum drop_reason r = en->flows && pkt_parse_flow(p) ? DR_NONE : pkt_parse(p, true, false);
 	p->ts = now;
 	p->in_if = in_if;
 	*set = r == DR_NONE ? flow_set_for(en, p) : NULL;
@@ -1780,8 +1828,18 @@ void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now
 	input_parsed(en, p, r, set, now, out);
 }
 
-/* The route of a packet the router sends; false when there is none. */
-static bool route_output(const struct engine *en, struct pkt *p, struct engine_out *out)
+/* Link-local unicast, or multicast of interface- or link-local scope: an
+ * IPv6 destination that only has a meaning on one link. */
+static bool link_scoped6(const uint8_t *a)
+{
+	return link_local6(a) || (a[0] == 0xff && (a[1] & 0x0f) <= 2);
+}
+
+/* The route of a packet the router sends; false when there is none. An
+ * IPv6 destination of link scope leaves by zone, the interface the caller
+ * names (none: no route; the routing table would send it anywhere). */
+static bool route_output(const struct engine *en, struct pkt *p, uint16_t zone,
+			 struct engine_out *out)
 {
 	if (p->family == 4) {
 		const struct route *rt = route_lookup(en, p->dst.v4, p->routing_mark);
@@ -1790,6 +1848,14 @@ static bool route_output(const struct engine *en, struct pkt *p, struct engine_o
 		p->out_if = rt->ifid;
 		out->out_if = rt->ifid;
 		out->nexthop = rt->gw ? rt->gw : p->dst.v4;
+		return true;
+	}
+	if (link_scoped6(p->dst.v6)) {
+		if (!zone)
+			return false;
+		p->out_if = zone;
+		out->out_if = zone;
+		memcpy(out->nexthop6, p->dst.v6, 16);
 		return true;
 	}
 	const struct route6 *rt = route6_lookup(en, p->dst.v6);
@@ -1802,6 +1868,12 @@ static bool route_output(const struct engine *en, struct pkt *p, struct engine_o
 }
 
 void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
+{
+	engine_output_on(en, p, 0, now, out);
+}
+
+void engine_output_on(struct engine *en, struct pkt *p, uint16_t zone, uint64_t now,
+		      struct engine_out *out)
 {
 	out_reset(out);
 	enum drop_reason r = pkt_parse(p, true, false);
@@ -1821,7 +1893,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
 	cth_in(en->cth, en->ct, p, now);
-	if (!route_output(en, p, out)) {
+	if (!route_output(en, p, zone, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;
 		return finish_drop(en, p, out);
@@ -1832,7 +1904,7 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 	/* re-route when mangle output set a routing mark (IPv4: v6 has no
 	 * routing marks) */
 	if (p->family == 4 && p->routing_mark)
-		route_output(en, p, out);
+		route_output(en, p, zone, out);
 	if (!hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
 		return finish_drop(en, p, out);
 	if (p->family == 4) {
@@ -1857,10 +1929,10 @@ void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine
 /*
  * Stage by stage: parse every frame and prefetch its flow cache set (or
  * conntrack's bucket when the cache cannot have it); then prefetch the
- * connection of every packet its set names, and the bucket of the others;
- * then the first entry of each bucket; then run each packet (the cache's
- * path or the full one) in arrival order, so that the memory latency of one
- * packet overlaps the work on the others. The first
+ * connection of every packet its set names (ct_prefetch_hot), and the
+ * bucket of the others; then the first entry of each bucket; then run each
+ * packet (the cache's path or the full one) in arrival order, so that the
+ * memory latency of one packet overlaps the work on the others. The first
  * two stages change nothing, and the last checks everything again, so a
  * packet whose connection an earlier one of the burst changed (a FIN, a
  * new slot) is still handled exactly as engine_input would.
@@ -1885,9 +1957,9 @@ size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_
 	for (size_t i = 0; i < n; i++) {
 		if (!set[i])
 			continue;
-		const struct flow *f = &set[i]->way[0];
-		if (flow_is(en, f, v[i]) || flow_is(en, f = &set[i]->way[1], v[i]))
-			__builtin_prefetch(f->ct, 1);
+		const struct flow *f = flow_find(en, set[i], v[i]);
+		if (f)
+			ct_prefetch_hot(f->ct);
 		else
 			ct_prefetch(en->ct, v[i]);
 	}

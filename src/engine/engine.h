@@ -85,6 +85,17 @@ void engine_input(struct engine *en, struct pkt *p, uint16_t in_if, uint64_t now
 		  struct engine_out *out);
 /* A packet the router itself sends (output chain). */
 void engine_output(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out);
+/* The same, where an IPv6 destination of link scope (fe80::/10, ff01::/16,
+ * ff02::/16) leaves by interface zone (engine_output drops it: no route). */
+void engine_output_on(struct engine *en, struct pkt *p, uint16_t zone, uint64_t now,
+		      struct engine_out *out);
+/* An ICMPv6 packet too big (RFC 4443 3.2) for p, a forwarded packet too
+ * long for an out link of mtu bytes, into out->reply (a full frame: to p's
+ * sender, from the router's address on p's in-interface, quoting as much of
+ * p as fits in 1280 bytes, hop limit as it arrived). false when RFC 4443
+ * 2.4 (e) forbids an answer. */
+bool engine_icmp6_too_big(struct engine *en, const struct pkt *p, uint32_t mtu,
+			  struct engine_out *out);
 /* Many frames at once (at most ENGINE_BURST), stage by stage, each with the
  * effect engine_input would have. Returns how many were run: fewer than n
  * right after a fragment that completed a datagram (engine_input's note: it
@@ -120,6 +131,14 @@ bool engine_is_local6(const struct engine *en, const uint8_t addr[16]);
 bool engine_is_local6_on(const struct engine *en, uint16_t ifid, const uint8_t addr[16]);
 /* The link-local address the router has on an interface (false if none). */
 bool engine_link_local(const struct engine *en, uint16_t ifid, uint8_t addr[16]);
+/* The router's IPv6 addresses (link-local ones included), max at most. */
+struct engine_addr6 {
+	uint8_t addr[16];
+	uint8_t len;
+	bool link_local;
+	uint16_t ifid;
+};
+size_t engine_addrs6(const struct engine *en, struct engine_addr6 *out, size_t max);
 
 /* Copies the counters of the engine into the store's items (print stats)
  * and registers the /ip/firewall/connection provider. */

@@ -150,6 +150,15 @@ struct pkt {
  * the reason the packet is malformed (fields parsed so far stay valid).
  */
 enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum);
+/*
+ * The parse of the packets FastTrack's flow cache may forward: an untagged
+ * Ethernet frame with IPv4 without options, not a fragment, lengths
+ * consistent, carrying TCP with ACK and without SYN, FIN or RST, or UDP.
+ * True for such a frame, and p is then exactly what pkt_parse(p, true,
+ * false) makes of it; false for anything else, p untouched (the caller
+ * parses it with pkt_parse).
+ */
+bool pkt_parse_flow(struct pkt *p);
 /* The checks of check_csum on a packet parsed without them: the IPv4 header
  * checksum, and with l4 the TCP/UDP/ICMP one (not of a fragment). */
 enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
@@ -158,6 +167,19 @@ enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4);
  * (Linux checks the header before defragmenting), then r, then the
  * transport checksum. */
 enum drop_reason pkt_check_csum(const struct pkt *p, enum drop_reason r);
+
+/* A 16- or 32-bit value written in network byte order. */
+static inline void pkt_put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void pkt_put32(uint8_t *b, uint32_t v)
+{
+	pkt_put16(b, (uint16_t)(v >> 16));
+	pkt_put16(b + 2, (uint16_t)v);
+}
 
 /* Internet checksum of a buffer (folded, complemented). */
 uint16_t csum_buf(const void *data, size_t len, uint32_t initial);

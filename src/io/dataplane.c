@@ -37,6 +37,7 @@
 #include "io/arp.h"
 #include "io/io.h"
 #include "io/nd.h"
+#include "io/ra.h"
 #include "io/tap.h"
 
 #define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
@@ -101,6 +102,7 @@ struct dataplane {
 	size_t nports, nifs;
 	struct arp *arp;
 	struct nd *nd;
+	struct ra *ra;
 	struct dp_buf *pool, *free;
 	size_t nfree;
 	int pace_fd;              /* timerfd for the queues' next event */
@@ -114,6 +116,8 @@ struct dataplane {
 	uint64_t local_in, local_out, local_out_drops, local_rejects;
 	uint16_t ip_id;
 	uint64_t frag_needed_sent;
+	uint64_t echo6_replies, too_big_sent, too_big_limited, ra_output_drops;
+	uint64_t too_big_credit, too_big_at; /* token bucket: credit in ns of sending */
 	/* large (reply frame): kept off the stack; out[] for a receive burst */
 	struct engine_out out[RX_BURST], out_local, out_err;
 };
@@ -446,12 +450,6 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	}
 }
 
-static void put16be(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 /* The options of IPv4 header ip (ihl bytes) that every fragment repeats
  * (the copied flag, RFC 791 3.1), into opts, padded to 4 bytes: their length. */
 static uint32_t copied_options(const uint8_t *ip, uint32_t ihl, uint8_t opts[40])
@@ -527,9 +525,9 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 		else
 			memcpy(h + 20, ip + 20, ihl - 20);
 		h[0] = (uint8_t)(0x40 | hl / 4);
-		put16be(h + 2, (uint16_t)(hl + chunk));
+		pkt_put16(h + 2, (uint16_t)(hl + chunk));
 		uint32_t at = (base + off) / 8;
-		put16be(h + 6, (uint16_t)(((!last || more_after) ? 0x2000 : 0) | at));
+		pkt_put16(h + 6, (uint16_t)(((!last || more_after) ? 0x2000 : 0) | at));
 		h[10] = h[11] = 0;
 		uint16_t c = csum_buf(h, hl, 0); /* network order */
 		memcpy(h + 10, &c, 2);
@@ -547,10 +545,31 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
 		    uint16_t in_if, struct dp_buf *b, uint64_t now);
 
-static void put32be(uint8_t *b, uint32_t v)
+/*
+ * The router's own packet in b (b->len bytes): through the output chain (a
+ * link-scoped IPv6 destination leaves by interface zone), then routed out;
+ * o gets the verdict. False, and b back in the pool, when the chain did
+ * not let it go.
+ */
+static bool own_out(struct dataplane *dp, struct dp_buf *b, uint16_t zone, struct engine_out *o,
+		    uint64_t now)
 {
-	put16be(b, (uint16_t)(v >> 16));
-	put16be(b + 2, (uint16_t)v);
+	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	engine_output_on(dp->en, &r, zone, now, o);
+	if (o->verdict != EV_FORWARD) {
+		buf_put(dp, b);
+		return false;
+	}
+	forward(dp, &r, o, 0, b, now);
+	return true;
+}
+
+/* Checksums of a packet the router built (b->len bytes). */
+static void own_checksums(struct dp_buf *b)
+{
+	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	pkt_parse(&r, true, false);
+	pkt_fix_checksums(&r);
 }
 
 /*
@@ -583,8 +602,8 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 		const struct ct_ends *t = &p->ct->t[p->ct_dir];
 		isrc = t->src, idst = t->dst, isp = t->sport, idp = t->dport;
 	}
-	put32be(in + 12, isrc);
-	put32be(in + 16, idst);
+	pkt_put32(in + 12, isrc);
+	pkt_put32(in + 16, idst);
 	if (in[8] < 255)
 		in[8]++;
 	in[10] = in[11] = 0;
@@ -592,35 +611,73 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 	memcpy(in + 10, &c, 2);
 	bool first = !((in[6] << 8 | in[7]) & 0x1fff);
 	if (first && (p->proto == 6 || p->proto == 17)) {
-		put16be(in + ihl, isp);
-		put16be(in + ihl + 2, idp);
+		pkt_put16(in + ihl, isp);
+		pkt_put16(in + ihl + 2, idp);
 	} else if (first && p->proto == 1 && (in[ihl] == 8 || in[ihl] == 0)) {
-		put16be(in + ihl + 4, isp); /* echo: the id */
+		pkt_put16(in + ihl + 4, isp); /* echo: the id */
 	}
 	ic[0] = 3;
 	ic[1] = 4;
-	put16be(ic + 6, (uint16_t)mtu);
+	pkt_put16(ic + 6, (uint16_t)mtu);
 	c = csum_buf(ic, 8 + quote, 0);
 	memcpy(ic + 2, &c, 2);
 	h[0] = 0x45;
 	h[1] = 0xc0; /* internetwork control, as Linux marks its ICMP errors */
-	put16be(h + 2, (uint16_t)(20 + 8 + quote));
-	put16be(h + 4, dp->ip_id++);
+	pkt_put16(h + 2, (uint16_t)(20 + 8 + quote));
+	pkt_put16(h + 4, dp->ip_id++);
 	h[8] = 64;
 	h[9] = 1;
-	put32be(h + 12, from);
-	put32be(h + 16, isrc);
+	pkt_put32(h + 12, from);
+	pkt_put32(h + 16, isrc);
 	c = csum_buf(h, 20, 0);
 	memcpy(h + 10, &c, 2);
 	b->len = 14 + 20 + 8 + quote;
-	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
-	engine_output(dp->en, &r, now, &dp->out_err);
-	if (dp->out_err.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
+	if (own_out(dp, b, 0, &dp->out_err, now))
+		dp->frag_needed_sent++;
+}
+
+#define TOO_BIG_PER_SEC 1000  /* as Linux's net.ipv4.icmp_msgs_per_sec */
+#define TOO_BIG_BURST 50      /* and icmp_msgs_burst */
+
+/* RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; a token bucket of
+ * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST. */
+static bool too_big_allowed(struct dataplane *dp, uint64_t now)
+{
+	const uint64_t cost = 1000000000ull / TOO_BIG_PER_SEC, cap = cost * TOO_BIG_BURST;
+	uint64_t c = dp->too_big_credit + (now - dp->too_big_at);
+	if (!dp->too_big_at || c > cap)
+		c = cap;
+	dp->too_big_at = now;
+	if (c < cost) {
+		dp->too_big_credit = c;
+		dp->too_big_limited++;
+		return false;
 	}
-	dp->frag_needed_sent++;
-	forward(dp, &r, &dp->out_err, 0, b, now);
+	dp->too_big_credit = c - cost;
+	return true;
+}
+
+/*
+ * ICMPv6 packet too big (RFC 4443 3.2) for an IPv6 packet longer than the
+ * out link's MTU: to the sender, from the router's address on the
+ * in-interface, with the MTU, quoting as much of the packet as fits in
+ * 1280 bytes (engine_icmp6_too_big), through the output chain. The
+ * router's own packets (in_if 0) get none, as frag_needed.
+ */
+static void packet_too_big(struct dataplane *dp, const struct pkt *p, uint16_t in_if,
+			   uint32_t mtu, uint64_t now)
+{
+	if (!in_if || !too_big_allowed(dp, now) ||
+	    !engine_icmp6_too_big(dp->en, p, mtu, &dp->out_err))
+		return;
+	uint32_t len = dp->out_err.reply_len;
+	struct dp_buf *b = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
+	if (!b)
+		return;
+	memcpy(b->data, dp->out_err.reply, len);
+	b->len = len;
+	if (own_out(dp, b, in_if, &dp->out_err, now))
+		dp->too_big_sent++;
 }
 
 /* EV_FORWARD (and the router's own packets): into the queues of out_if.
@@ -655,6 +712,8 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 			out->st.tx_drops++;
 		if (why == DPD_FRAG_NEEDED && p->family == 4)
 			frag_needed(dp, p, in_if, mtu, now);
+		else if (why == DPD_FRAG_NEEDED)
+			packet_too_big(dp, p, in_if, mtu, now);
 		if (b)
 			buf_put(dp, b);
 		return;
@@ -676,12 +735,18 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 	enqueue(dp, p, o, out, in_if, b, len, now);
 }
 
-/* An echo request to one of the router's addresses: the reply is the
- * router's own packet and takes the output chain. */
-static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
+/*
+ * An ICMP or ICMPv6 echo request to one of the router's addresses (a
+ * link-local one on the interface it arrived on): the reply is the
+ * router's own packet, from that address, and takes the output chain; to a
+ * link-local sender it leaves by the interface the request came in by.
+ */
+static void echo_reply(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
 {
-	uint32_t icmp_len = p->l4_len;
-	if (34u + icmp_len > DP_FRAME_MAX || icmp_len < 8)
+	bool v6 = p->family == 6;
+	uint32_t icmp_len = p->l4_len, hl = v6 ? 40 : 20;
+	if (14 + hl + icmp_len > DP_FRAME_MAX || icmp_len < 8 ||
+	    (size_t)p->l4_off + icmp_len > p->len)
 		return;
 	struct dp_buf *b = buf_get(dp);
 	if (!b)
@@ -689,33 +754,49 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, uint64_t now)
 	uint8_t *f = b->data, *ip = f + 14;
 	memcpy(f, p->src_mac, 6);
 	memcpy(f + 6, p->dst_mac, 6);
-	f[12] = 0x08, f[13] = 0x00;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	ip[1] = (uint8_t)(p->dscp << 2);
-	uint16_t tot = (uint16_t)(20 + icmp_len), id = dp->ip_id++;
-	ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
-	ip[4] = (uint8_t)(id >> 8), ip[5] = (uint8_t)id;
-	ip[8] = 64;
-	ip[9] = 1;
-	for (int i = 0; i < 4; i++) {
-		ip[12 + i] = (uint8_t)(p->dst.v4 >> (24 - 8 * i));
-		ip[16 + i] = (uint8_t)(p->src.v4 >> (24 - 8 * i));
+	pkt_put16(f + 12, v6 ? 0x86dd : 0x0800);
+	memset(ip, 0, hl);
+	if (v6) {
+		ip[0] = (uint8_t)(0x60 | p->dscp >> 2);
+		ip[1] = (uint8_t)(p->dscp << 6);
+		pkt_put16(ip + 4, (uint16_t)icmp_len);
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, p->dst.v6, 16);
+		memcpy(ip + 24, p->src.v6, 16);
+	} else {
+		ip[0] = 0x45;
+		ip[1] = (uint8_t)(p->dscp << 2);
+		pkt_put16(ip + 2, (uint16_t)(20 + icmp_len));
+		pkt_put16(ip + 4, dp->ip_id++);
+		ip[8] = 64;
+		ip[9] = 1;
+		pkt_put32(ip + 12, p->dst.v4);
+		pkt_put32(ip + 16, p->src.v4);
 	}
-	memcpy(ip + 20, p->data + p->l4_off, icmp_len);
-	ip[20] = 0; /* echo reply */
-	ip[21] = 0;
-	b->len = 34 + icmp_len;
-	struct pkt r = { .data = f, .len = b->len, .cap = DP_FRAME_MAX };
-	pkt_parse(&r, true, false);
-	pkt_fix_checksums(&r);
-	engine_output(dp->en, &r, now, &dp->out_local);
-	if (dp->out_local.verdict != EV_FORWARD) {
-		buf_put(dp, b);
-		return;
+	memcpy(ip + hl, p->data + p->l4_off, icmp_len);
+	ip[hl] = v6 ? 129 : 0; /* echo reply */
+	ip[hl + 1] = 0;
+	b->len = 14 + hl + icmp_len;
+	own_checksums(b);
+	if (own_out(dp, b, v6 ? in_if : 0, &dp->out_local, now)) {
+		if (v6)
+			dp->echo6_replies++;
+		else
+			dp->echo_replies++;
 	}
-	dp->echo_replies++;
-	forward(dp, &r, &dp->out_local, 0, b, now);
+}
+
+/* Is p an ICMPv6 echo request to one of the router's unicast addresses? */
+static bool echo6_for_us(struct dataplane *dp, const struct pkt *p, uint16_t in_if)
+{
+	if (p->family != 6 || p->proto != 58 || p->icmp_type != 128 || !(p->flags & PKT_F_L4) ||
+	    (p->flags & PKT_F_FRAGMENT))
+		return false;
+	const uint8_t *d = p->dst.v6;
+	if (d[0] == 0xfe && (d[1] & 0xc0) == 0x80)
+		return engine_is_local6_on(dp->en, in_if, d);
+	return engine_is_local6(dp->en, d);
 }
 
 static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
@@ -724,13 +805,22 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		nd_input(dp->nd, in_if, p->data + p->l3_off, p->len - p->l3_off, p->src_mac, now);
 		return;
 	}
-	if (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
-	    !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4)) {
-		echo_reply(dp, p, now);
+	if (p->family == 6 && ra_is_rs(p->data + p->l3_off, p->len - p->l3_off)) {
+		ra_input(dp->ra, in_if, p->data + p->l3_off, p->len - p->l3_off, now);
+		return;
+	}
+	if (echo6_for_us(dp, p, in_if) ||
+	    (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
+	     !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4))) {
+		echo_reply(dp, p, in_if, now);
+		return;
+	}
+	if (p->family == 6 && p->dst.v6[0] == 0xff) {
+		dp->drops[DPD_MULTICAST]++; /* MLD, mDNS ...: no listener of rosfw's */
 		return;
 	}
 	/* to the kernel's sockets (API, REST, anything listening) */
-	if (dp->tap && p->family == 4) {
+	if (dp->tap) {
 		uint32_t len = p->ip_len;
 		if ((size_t)p->l3_off + len > p->len)
 			len = p->len - p->l3_off;
@@ -740,6 +830,8 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 	}
 	dp->drops[DPD_LOCAL]++;
 }
+
+static uint16_t tap_zone6(struct dataplane *dp, const uint8_t src[16]);
 
 /* What the kernel sends (replies, the router's own connections): the
  * output chain, then routed out like a forwarded packet. */
@@ -761,13 +853,18 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 			buf_put(dp, b);
 			break;
 		}
-		if (n < 34 || b->data[12] != 0x08 || b->data[13] != 0x00) {
-			buf_put(dp, b); /* IPv4 only (the TAP is NOARP, IPv6 off) */
+		bool v4 = n >= 34 && b->data[12] == 0x08 && b->data[13] == 0x00;
+		bool v6 = n >= 54 && b->data[12] == 0x86 && b->data[13] == 0xdd;
+		/* IP only (the TAP is NOARP); an IPv6 group address is the
+		 * kernel's chatter about the TAP itself (MLD), not for a link */
+		if ((!v4 && !v6) || (v6 && b->data[14 + 24] == 0xff)) {
+			buf_put(dp, b);
 			continue;
 		}
 		b->len = (uint32_t)n;
 		struct pkt p = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
-		engine_output(dp->en, &p, now, &dp->out_local);
+		engine_output_on(dp->en, &p, v6 ? tap_zone6(dp, b->data + 14 + 8) : 0, now,
+				 &dp->out_local);
 		if (dp->out_local.verdict == EV_REJECT) {
 			/* the output chain's answer goes back to the kernel's socket
 			 * (its TCP reset or ICMP error: the connection fails at once) */
@@ -791,11 +888,40 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 	kick(dp, now);
 }
 
+/* The interface a link-scoped packet from the kernel leaves by: the one
+ * whose link-local address is its source (the kernel knows only the TAP). */
+static uint16_t tap_zone6(struct dataplane *dp, const uint8_t src[16])
+{
+	uint8_t ll[16];
+	for (size_t i = 0; i < dp->nifs; i++)
+		if (engine_link_local(dp->en, dp->ifs[i].ifid, ll) && !memcmp(ll, src, 16))
+			return dp->ifs[i].ifid;
+	return 0;
+}
+
+/* The TAP carries the router's IPv6 addresses of the mapped interfaces
+ * (link-local ones too: each interface has its own). */
+static void tap_sync6(struct dataplane *dp)
+{
+	struct engine_addr6 all[TAP_MAX_ADDRS6 * 2];
+	uint8_t a[TAP_MAX_ADDRS6][16];
+	size_t na = engine_addrs6(dp->en, all, TAP_MAX_ADDRS6 * 2), n = 0;
+	for (size_t i = 0; i < na && n < TAP_MAX_ADDRS6; i++) {
+		bool mapped = if_by_id(dp, all[i].ifid) != NULL, dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= !memcmp(a[k], all[i].addr, 16);
+		if (mapped && !dup)
+			memcpy(a[n++], all[i].addr, 16);
+	}
+	tap_set_addrs6(dp->tap, a, n);
+}
+
 /* The TAP carries the router's IPv4 addresses: one per interface (vlans too). */
 static void tap_sync(struct dataplane *dp)
 {
 	if (!dp->tap)
 		return;
+	tap_sync6(dp);
 	uint32_t a[TAP_MAX_ADDRS];
 	size_t n = 0;
 	for (size_t i = 0; i < dp->nifs && n < TAP_MAX_ADDRS; i++) {
@@ -1057,6 +1183,7 @@ static void housekeep(struct loop *l, void *ctx)
 	uint64_t now = dp_now(dp);
 	arp_tick(dp->arp, now);
 	nd_tick(dp->nd, now);
+	ra_tick(dp->ra, now);
 	if (now >= dp->next_link_check) {
 		dp->next_link_check = now + LINK_CHECK_NS;
 		for (size_t i = 0; i < dp->nports; i++)
@@ -1118,6 +1245,52 @@ static bool nd_src_addr(void *ctx, uint16_t ifid, const uint8_t target[16], uint
 	(void)target;
 	struct dataplane *dp = ctx;
 	return engine_link_local(dp->en, ifid, src);
+}
+
+/* ---- router advertisements' view ---- */
+
+static bool ra_src_addr(void *ctx, uint16_t ifid, uint8_t src[16])
+{
+	struct dataplane *dp = ctx;
+	return engine_link_local(dp->en, ifid, src);
+}
+
+/* An advertisement is the router's own packet: the output chain applies. */
+static void ra_send(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t len)
+{
+	struct dataplane *dp = ctx;
+	uint64_t now = dp_now(dp);
+	struct dp_buf *b = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
+	if (!b)
+		return;
+	memcpy(b->data, frame, len);
+	b->len = len;
+	if (!own_out(dp, b, ifid, &dp->out_local, now))
+		dp->ra_output_drops++;
+}
+
+static void ra_learn(void *ctx, uint16_t ifid, const uint8_t addr[16], const uint8_t mac[6])
+{
+	struct dataplane *dp = ctx;
+	nd_learn(dp->nd, ifid, addr, mac, dp_now(dp));
+}
+
+/* Each interface advertises as /ipv6/nd says (after each load). */
+static void ra_load(struct dataplane *dp, struct store *st)
+{
+	uint64_t now = dp_now(dp);
+	struct err e;
+	err_clear(&e);
+	if (ra_sync_prefixes(st, &e) < 0)
+		conf_log("ipv6,error", "dynamic /ipv6 nd prefix entries: %s", e.msg);
+	for (size_t i = 0; i < dp->nifs; i++) {
+		struct ra_conf c;
+		bool on = ra_conf_load(st, dp->ifs[i].ros, &c);
+		ra_set(dp->ra, dp->ifs[i].ifid, on ? &c : NULL, now);
+	}
+	/* out now: the daemon replaces the queues next, dropping what they hold
+	 * (a final advertisement among it) */
+	kick(dp, now);
 }
 
 /* An ICMP host unreachable back to the sender would be RouterOS's answer;
@@ -1255,6 +1428,8 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
 			     arp_dropped };
 	dp->nd = nd_new(&no);
+	struct ra_ops ro = { dp, ra_src_addr, arp_mac, ra_send, ra_learn };
+	dp->ra = ra_new(&ro, mono_ns(NULL));
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(maps[i], '=');
 		size_t rl = eq ? (size_t)(eq - maps[i]) : strlen(maps[i]);
@@ -1441,12 +1616,15 @@ void dataplane_load(struct dataplane *dp, struct store *st)
 			arp_flush_if(dp->arp, o->ifid);
 			nd_flush_if(dp->nd, o->ifid);
 		}
-		if (j < 0)
+		if (j < 0) {
 			qos_empty_if(dp, dp->qos, o->ifid);
+			ra_forget(dp->ra, o->ifid);
+		}
 	}
 	memcpy(dp->ifs + dp->nports, nv, k * sizeof(*nv));
 	dp->nifs = dp->nports + k;
 	vlans_follow(dp);
+	ra_load(dp, st);
 	free(nv);
 	free(w);
 }
@@ -1496,6 +1674,7 @@ void dataplane_free(struct dataplane *dp)
 	}
 	arp_free(dp->arp);
 	nd_free(dp->nd);
+	ra_free(dp->ra);
 	for (size_t i = 0; i < dp->nports; i++) {
 		struct dp_if *di = &dp->ifs[i];
 		for (size_t k = 0; k < di->ntx; k++)
@@ -1559,6 +1738,15 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);
+	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n",
+		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent,
+		    (unsigned long long)dp->too_big_limited);
+	const struct ra_stats *rs = ra_stats(dp->ra);
+	sbuf_printf(out, "ra.solicits-in %llu\nra.solicits-bad %llu\nra.solicits-limited %llu\n"
+			 "ra.adverts-out %llu\nra.adverts-solicited %llu\nra.output-drops %llu\n",
+		    (unsigned long long)rs->rs_in, (unsigned long long)rs->rs_bad,
+		    (unsigned long long)rs->rs_limited, (unsigned long long)rs->ra_out,
+		    (unsigned long long)rs->ra_solicited, (unsigned long long)dp->ra_output_drops);
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
 			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",

@@ -10,12 +10,16 @@
  *               rewritten (source: the interface's MAC; destination: ARP of
  *               the next hop), paced by qos_next_event on a timerfd;
  *   EV_REJECT   the engine's reply frame out of reply_if;
- *   EV_LOCAL    ICMP echo requests to the router's addresses are answered
- *               here, through engine_output (the output chain applies);
- *               other local IPv4 traffic goes to the kernel's stack through
- *               a TAP (rosfw0, tap.h) that carries the router's addresses
- *               (/32, one per interface, kept in step with the configuration
- *               every 200 ms), so any socket in the namespace (the daemon's
+ *   EV_LOCAL    ICMP and ICMPv6 echo requests to the router's addresses
+ *               are answered here, through engine_output (the output chain
+ *               applies; a reply to a link-local address leaves by the
+ *               interface the request came in by); neighbour discovery goes
+ *               to nd.h, router solicitations to ra.h; other local traffic
+ *               goes to the kernel's stack through a TAP (rosfw0, tap.h)
+ *               that carries the router's addresses (IPv4: /32, one per
+ *               interface; IPv6: /128, every address of a mapped interface,
+ *               link-local ones included; kept in step with the
+ *               configuration every 200 ms), so any socket in the namespace (the daemon's
  *               API and REST, sshd ...) receives what the input chain
  *               accepted. What the kernel writes to the TAP (replies, the
  *               router's own connections: its default route points into the
@@ -23,21 +27,26 @@
  *               chain, conntrack, NAT) and routed out like a forwarded
  *               packet (queues, ARP, the out interface). The TAP is NOARP:
  *               the kernel never resolves a next hop; rosfw routes by the IP
- *               header. Without a TAP (no /dev/net/tun) local traffic is
+ *               header (an IPv6 packet to a link-local address leaves by the
+ *               interface whose link-local address is its source; the
+ *               kernel's own multicast on the TAP, MLD, goes nowhere).
+ *               Without a TAP (no /dev/net/tun) local traffic is
  *               counted as local-no-tap and dropped, with a warning.
  *               The kernel sees the mapped interfaces' frames too, and now
  *               holds the router's addresses: strict rp_filter and
  *               arp_ignore=8 on them keep it silent there (a loose
  *               conf.all.rp_filter=2 would defeat that: warned about).
  *               A reject in the output chain answers the kernel through
- *               the TAP (its TCP reset or ICMP error); local IPv6 is dropped.
- * IPv6 is parsed and filtered by the engine, but without neighbour
- * discovery here yet, what it routes is counted and dropped. An IPv4
- * packet longer than the out interface's MTU (the Linux MTU) is cut into
+ *               the TAP (its TCP reset or ICMP error).
+ * Router advertisements (ra.h) go out of every interface /ipv6/nd names,
+ * from its link-local address, through the output chain.
+ * An IPv4 packet longer than the out interface's MTU (the Linux MTU) is cut into
  * fragments when DF is clear (datagrams the engine reassembled included);
  * with DF it is dropped (counted as frag-needed) and its sender gets an
  * ICMP fragmentation-needed with the MTU, quoting the packet as it was sent
- * (before NAT), through the output chain.
+ * (before NAT), through the output chain. An IPv6 one is never cut (RFC
+ * 8200 5): it is dropped (frag-needed) and its sender gets an ICMPv6 packet
+ * too big with the MTU (engine_icmp6_too_big), through the output chain.
  * The interfaces are rosfw's: the kernel's IPv6 is turned off on them, and
  * an IPv4 address the kernel still holds there is warned about.
  * Interface counters (rx/tx bytes, packets, drops, errors), the Linux MAC,
@@ -75,7 +84,8 @@ enum dataplane_drop {
 	DPD_NOT_FOR_US,  /* unicast frame for another MAC (promiscuous port) */
 	DPD_OVERSIZE,    /* larger than a pool buffer, or cut short by the ring */
 	DPD_VLAN,        /* tagged with a VLAN id no vlan interface has there */
-	DPD_MULTICAST,   /* IPv4 multicast: not routed (no PIM) */
+	DPD_MULTICAST,   /* IPv4 multicast: not routed (no PIM); IPv6 multicast to the
+			  * router that is not neighbour discovery */
 	DPD_POOL,        /* no free frame buffer */
 	DPD_NO_PORT,     /* routed to an interface with no Linux interface mapped */
 	DPD_LINK_DOWN,   /* routed to an interface whose link is down */
@@ -83,8 +93,8 @@ enum dataplane_drop {
 	DPD_ARP_QUEUE,   /* pushed out of a full ARP wait queue */
 	DPD_ARP_FAILED,  /* the next hop never answered ARP */
 	DPD_TX_ERROR,    /* the kernel did not take the frame (device full, link gone) */
-	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack (or IPv6) */
-	DPD_FRAG_NEEDED, /* longer than the out MTU: IPv4 with DF (answered by ICMP), IPv6 */
+	DPD_LOCAL,       /* accepted by input, no TAP to the kernel's stack */
+	DPD_FRAG_NEEDED, /* longer than the out MTU: IPv4 with DF, IPv6 (answered by ICMP) */
 	DPD_MAX
 };
 const char *dataplane_drop_name(enum dataplane_drop d);
@@ -114,7 +124,10 @@ int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 		       struct dataplane_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
- * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors). */
+ * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors),
+ * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
+ * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
+ * solicits-limited, adverts-out, adverts-solicited, output-drops). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 
 #endif

@@ -45,9 +45,7 @@ static bool solicited_node(const uint8_t *a)
 	return !memcmp(a, p, 13);
 }
 
-/* The ICMPv6 checksum (RFC 8200 8.1) of msg (len bytes) from src to dst,
- * in host order; 0 when msg carries a correct one. */
-static uint16_t icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg,
+uint16_t nd_icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg,
 			   uint32_t len)
 {
 	uint64_t s = len + ICMP6;
@@ -88,7 +86,7 @@ static void send_nd(struct nd *d, uint16_t ifid, const uint8_t *dst_mac, const u
 	m[24] = type == NS ? OPT_SLLA : OPT_TLLA;
 	m[25] = 1;
 	memcpy(m + 26, mac, 6);
-	uint16_t c = icmp6_csum(src, dst, m, 32);
+	uint16_t c = nd_icmp6_csum(src, dst, m, 32);
 	m[2] = (uint8_t)(c >> 8), m[3] = (uint8_t)c;
 	d->ops.send(d->ops.ctx, ifid, f, sizeof(f));
 	if (type == NS)
@@ -230,7 +228,7 @@ void nd_input(struct nd *d, uint16_t ifid, const uint8_t *ip, uint32_t len,
 	uint32_t plen = (uint32_t)(ip[4] << 8 | ip[5]);
 	const uint8_t *msg = ip + 40;
 	if (plen < 24 || 40 + plen > len || ip[7] != 255 || msg[1] != 0 || msg[8] == 0xff ||
-	    icmp6_csum(ip + 8, ip + 24, msg, plen) != 0) {
+	    nd_icmp6_csum(ip + 8, ip + 24, msg, plen) != 0) {
 		d->st.bad++;
 		return;
 	}
@@ -243,7 +241,19 @@ void nd_input(struct nd *d, uint16_t ifid, const uint8_t *ip, uint32_t len,
 bool nd_resolve(struct nd *d, uint16_t ifid, const uint8_t addr[16], void *pkt, uint8_t mac[6],
 		uint64_t now)
 {
+	if (addr[0] == 0xff) { /* a group: 33:33 and its last 32 bits (RFC 2464 7) */
+		mac[0] = mac[1] = 0x33;
+		memcpy(mac + 2, addr + 12, 4);
+		return true;
+	}
 	return neigh_resolve(d->n, ifid, addr, pkt, mac, now);
+}
+
+void nd_learn(struct nd *d, uint16_t ifid, const uint8_t addr[16], const uint8_t mac[6],
+	      uint64_t now)
+{
+	if (!unspecified(addr) && addr[0] != 0xff && !(mac[0] & 1))
+		neigh_update(d->n, ifid, addr, mac, NEIGH_SEEN, true, now);
 }
 
 void nd_tick(struct nd *d, uint64_t now)

@@ -7,7 +7,8 @@
  * solicited-node group, then unicast probes), and learns from
  * advertisements and from the link-layer address a solicitation carries.
  * The table is neigh.h's (states, timeouts, the bounded wait queue), keyed
- * by 16-byte addresses. No router advertisements, redirects or proxy.
+ * by 16-byte addresses. Router advertisements are ra.h's; no redirects or
+ * proxy.
  * Messages are checked as RFC 4861 7.1 says (hop limit 255, checksum, code
  * 0, lengths, options, no multicast target); what fails is counted as bad.
  * Owned by one dataplane thread; packets are the caller's, as in neigh.h.
@@ -59,10 +60,18 @@ bool nd_is_nd(const uint8_t *ip6, uint32_t len);
  * IPv6 packet (len bytes), src_mac the Ethernet source of its frame. */
 void nd_input(struct nd *d, uint16_t ifid, const uint8_t *ip6, uint32_t len,
 	      const uint8_t src_mac[6], uint64_t now);
-/* As arp_resolve: the MAC of next hop addr on ifid, or false and pkt waits. */
+/* As arp_resolve: the MAC of next hop addr on ifid, or false and pkt waits.
+ * A multicast group's MAC is known at once (33:33 and its last 32 bits). */
 bool nd_resolve(struct nd *d, uint16_t ifid, const uint8_t addr[16], void *pkt, uint8_t mac[6],
 		uint64_t now);
+/* What a router solicitation with a source link-layer option tells
+ * (RFC 4861 6.2.6): addr is at mac on ifid (a stale entry, as 7.2.3). */
+void nd_learn(struct nd *d, uint16_t ifid, const uint8_t addr[16], const uint8_t mac[6],
+	      uint64_t now);
 void nd_tick(struct nd *d, uint64_t now);
+/* The ICMPv6 checksum (RFC 8200 8.1) of msg (len bytes) from src to dst,
+ * in host order; 0 when msg carries a correct one. */
+uint16_t nd_icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg, uint32_t len);
 void nd_flush_if(struct nd *d, uint16_t ifid);
 
 const struct nd_stats *nd_stats(struct nd *d);

@@ -1,6 +1,7 @@
 /*
- * The TAP to the kernel's stack: ioctls only (TUNSETIFF, SIOCSIFFLAGS,
- * SIOCSIFADDR/NETMASK on NAME[:N], SIOCADDRT), no `ip` spawned.
+ * The TAP to the kernel's stack: ioctls for IPv4 (TUNSETIFF, SIOCSIFFLAGS,
+ * SIOCSIFADDR/NETMASK on NAME[:N], SIOCADDRT), netlink for IPv6 (addresses
+ * with flags, which no ioctl sets); no `ip` spawned.
  */
 #include "tap.h"
 
@@ -8,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -67,6 +70,132 @@ static int default_route(struct tap *t)
 	return 0;
 }
 
+/* One netlink request (its header and attributes in req) and its
+ * acknowledgement: 0 or -errno. */
+static int nl_call(struct tap *t, struct nlmsghdr *req)
+{
+	static uint32_t seq;
+	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	req->nlmsg_seq = ++seq;
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	if (sendto(t->nl, req, req->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	char buf[4096] __attribute__((aligned(4)));
+	for (;;) {
+		ssize_t r = recv(t->nl, buf, sizeof(buf), 0);
+		if (r < 0)
+			return errno == EINTR ? 0 : -errno;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r);
+		     h = NLMSG_NEXT(h, r)) {
+			if (h->nlmsg_seq != req->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *er = NLMSG_DATA(h);
+			return er->error;
+		}
+	}
+}
+
+static void nl_attr(struct nlmsghdr *h, uint16_t type, const void *data, uint16_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = (uint16_t)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* A netlink request: its header, its message (body bytes), attributes. */
+struct nl_req {
+	struct nlmsghdr h;
+	union {
+		struct ifaddrmsg addr;
+		struct rtmsg route;
+	} m;
+	char attrs[64];
+};
+
+static void nl_begin(struct nl_req *q, uint16_t type, uint16_t flags, size_t body)
+{
+	memset(q, 0, sizeof(*q));
+	q->h.nlmsg_len = NLMSG_LENGTH(body);
+	q->h.nlmsg_type = type;
+	q->h.nlmsg_flags = flags;
+}
+
+/* Adds (RTM_NEWADDR) or deletes (RTM_DELADDR) a /128 on the TAP. */
+static int addr6(struct tap *t, uint16_t op, const uint8_t a[16])
+{
+	struct nl_req req;
+	nl_begin(&req, op, op == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0,
+		 sizeof(struct ifaddrmsg));
+	struct ifaddrmsg *m = &req.m.addr;
+	m->ifa_family = AF_INET6;
+	m->ifa_prefixlen = 128;
+	m->ifa_flags = IFA_F_NODAD;
+	m->ifa_scope = a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	m->ifa_index = (uint32_t)t->ifindex;
+	nl_attr(&req.h, IFA_LOCAL, a, 16);
+	nl_attr(&req.h, IFA_ADDRESS, a, 16);
+	uint32_t fl = IFA_F_NODAD;
+	nl_attr(&req.h, IFA_FLAGS, &fl, 4);
+	return nl_call(t, &req.h);
+}
+
+static int default_route6(struct tap *t)
+{
+	struct nl_req req;
+	nl_begin(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+	struct rtmsg *m = &req.m.route;
+	m->rtm_family = AF_INET6;
+	m->rtm_table = RT_TABLE_MAIN;
+	m->rtm_protocol = RTPROT_STATIC;
+	m->rtm_scope = RT_SCOPE_UNIVERSE;
+	m->rtm_type = RTN_UNICAST;
+	uint32_t oif = (uint32_t)t->ifindex;
+	nl_attr(&req.h, RTA_OIF, &oif, 4);
+	int r = nl_call(t, &req.h);
+	return r == -EEXIST ? 0 : r;
+}
+
+static void ipv6_conf(const char *ifname, const char *key, const char *v)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, key);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(v, f);
+		fclose(f);
+	}
+}
+
+int tap_set_addrs6(struct tap *t, const uint8_t (*addrs)[16], size_t n)
+{
+	if (t->nl < 0)
+		return -ENOTSUP;
+	if (n > TAP_MAX_ADDRS6)
+		n = TAP_MAX_ADDRS6;
+	int rc = 0;
+	for (size_t i = 0; i < t->naddrs6; i++) {
+		bool keep = false;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = !memcmp(t->addrs6[i], addrs[k], 16);
+		if (!keep)
+			addr6(t, RTM_DELADDR, t->addrs6[i]);
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool had = false;
+		for (size_t i = 0; i < t->naddrs6 && !had; i++)
+			had = !memcmp(t->addrs6[i], addrs[k], 16);
+		int r = had ? 0 : addr6(t, RTM_NEWADDR, addrs[k]);
+		if (r && !rc)
+			rc = r;
+	}
+	memcpy(t->addrs6, addrs, n * 16);
+	t->naddrs6 = n;
+	int r = default_route6(t);
+	return rc ? rc : r;
+}
+
 struct tap *tap_open(const char *name, struct err *e)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -87,13 +216,15 @@ struct tap *tap_open(const char *name, struct err *e)
 	t->fd = fd;
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	t->ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	char path[128];
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", t->name);
-	FILE *f = fopen(path, "w");
-	if (f) {
-		fputs("1\n", f);
-		fclose(f);
-	}
+	t->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	t->ifindex = (int)if_nametoindex(t->name);
+	/* the kernel's IPv6 on the TAP: only the addresses rosfw gives it */
+	ipv6_conf(t->name, "addr_gen_mode", "1\n");
+	ipv6_conf(t->name, "accept_ra", "0\n");
+	ipv6_conf(t->name, "autoconf", "0\n");
+	ipv6_conf(t->name, "router_solicitations", "0\n");
+	ipv6_conf(t->name, "dad_transmits", "0\n");
+	ipv6_conf(t->name, "disable_ipv6", "0\n");
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
 	if (t->ctl < 0 || ioctl(t->ctl, SIOCGIFHWADDR, &ifr) < 0 ||
@@ -112,6 +243,8 @@ void tap_close(struct tap *t)
 		return;
 	if (t->ctl >= 0)
 		close(t->ctl);
+	if (t->nl >= 0)
+		close(t->nl);
 	close(t->fd); /* a non-persistent TAP goes away with its last fd */
 	free(t);
 }
@@ -166,7 +299,9 @@ int tap_write_ip(struct tap *t, const uint8_t *ip, uint32_t len)
 	uint8_t eh[14];
 	memcpy(eh, t->mac, 6);
 	memcpy(eh + 6, TAP_PEER_MAC, 6);
-	eh[12] = 0x08, eh[13] = 0x00;
+	bool v6 = len && (ip[0] >> 4) == 6;
+	eh[12] = v6 ? 0x86 : 0x08;
+	eh[13] = v6 ? 0xdd : 0x00;
 	struct iovec iov[2] = { { eh, 14 }, { (void *)ip, len } };
 	ssize_t r = writev(t->fd, iov, 2);
 	if (r < 0) {

@@ -9,7 +9,12 @@
  * frames it writes carry the TAP's own MAC as destination, which the
  * dataplane ignores (it routes by the IP header). Frames written to it
  * carry the TAP's MAC as destination and a fixed locally administered MAC
- * (TAP_PEER_MAC) as source. IPv6 is off on the TAP.
+ * (TAP_PEER_MAC) as source.
+ * IPv6: the TAP carries the router's IPv6 addresses (/128 each, link-local
+ * ones included, added by netlink with IFA_F_NODAD: no duplicate address
+ * detection to wait for) and a default route ::/0 through it; the kernel
+ * makes no link-local address of its own there, sends no router
+ * solicitation and takes no advertisement (addr_gen_mode 1, accept_ra 0).
  * The fd is non-blocking and pollable. Errors: tap_open returns NULL and
  * fills err (no /dev/net/tun, not root ...).
  */
@@ -23,14 +28,19 @@
 #include "util/err.h"
 
 #define TAP_MAX_ADDRS 16
+#define TAP_MAX_ADDRS6 32
 
 struct tap {
 	int fd;
 	int ctl;                  /* AF_INET datagram socket for the ioctls */
+	int nl;                   /* NETLINK_ROUTE socket (IPv6 addresses, route) */
+	int ifindex;
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];           /* the kernel's side */
 	uint32_t addrs[TAP_MAX_ADDRS]; /* host order, as set now */
 	size_t naddrs;
+	uint8_t addrs6[TAP_MAX_ADDRS6][16];
+	size_t naddrs6;
 	uint64_t rx_frames, tx_frames, tx_drops;
 };
 
@@ -41,9 +51,13 @@ void tap_close(struct tap *t);
 /* Makes the TAP's addresses exactly addrs (host order); the default route
  * through the TAP is added (again) when it is missing. 0, or -errno. */
 int tap_set_addrs(struct tap *t, const uint32_t *addrs, size_t n);
+/* Makes the TAP's IPv6 addresses exactly addrs (n of them, /128 each); the
+ * default route ::/0 through the TAP is added when missing. 0, or -errno. */
+int tap_set_addrs6(struct tap *t, const uint8_t (*addrs)[16], size_t n);
 /* One frame from the kernel into buf: its length, 0 when none, -errno. */
 int tap_read(struct tap *t, uint8_t *buf, size_t cap);
-/* An IPv4 packet (ip, len bytes) to the kernel, framed for the TAP. */
+/* An IPv4 or IPv6 packet (ip, len bytes; the version nibble tells) to the
+ * kernel, framed for the TAP. */
 int tap_write_ip(struct tap *t, const uint8_t *ip, uint32_t len);
 
 #endif

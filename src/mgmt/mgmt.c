@@ -117,15 +117,7 @@ static int print_rows(struct conf_session *s, const struct menu *m, struct mgmt_
 	struct item **items = NULL;
 	size_t n = 0;
 	bool owned = false;
-	if (m->flags & MF_RUNTIME) {
-		conf_runtime_items(s, m, &items, &n);
-		owned = true;
-	} else {
-		n = store_count(s->st, m);
-		items = xmalloc((n ? n : 1) * sizeof(*items));
-		for (size_t i = 0; i < n; i++)
-			items[i] = store_at(s->st, m, i);
-	}
+	conf_menu_items(s, m, &items, &n, &owned);
 	res->rows = xcalloc(n ? n : 1, sizeof(*res->rows));
 	for (size_t i = 0; i < n; i++)
 		mgmt_item_row(s, m, items[i], &res->rows[res->nrows++]);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "conf/schema.h"
 #include "conf/types.h"
 #include "engine/names.h"
@@ -29,25 +30,32 @@ struct tree {
 	size_t n;
 };
 
+struct net6 {
+	uint8_t a[16]; /* host bits cleared */
+	uint8_t len;
+};
+
 struct simple {
+	/* what matching reads, first and together */
+	bool disabled;
+	bool has_time;
+	bool has_dst, dst_is6;
+	uint16_t dst_if;
+	uint32_t dst_net, dst_mask;
+	/* targets: IPv4 and IPv6 networks match their family's packets,
+	 * interfaces both */
+	size_t nnets, nifs, nmarks, nnets6;
+	uint32_t *nets, *masks;
+	uint16_t *ifs;
+	uint32_t *marks;
+	struct net6 *nets6;
+	struct net6 dst6;
+	struct schedule time;
 	uint32_t id;
 	int up_cls, down_cls;  /* classes in the up/down HTB (the leaf that takes traffic) */
 	int up_stat, down_stat; /* the class whose statistics print shows */
 	int tot_up, tot_down;  /* its leaves in the total HTB, -1: no total-* on it or above */
 	int tot_stat;
-	/* targets */
-	uint32_t *nets, *masks;
-	size_t nnets;
-	uint16_t *ifs;
-	size_t nifs;
-	uint32_t dst_net, dst_mask;
-	bool has_dst;
-	uint16_t dst_if;
-	uint32_t *marks;
-	size_t nmarks;
-	bool disabled;
-	bool has_time;
-	struct schedule time;
 };
 
 struct fifo {
@@ -110,6 +118,65 @@ static const char *side(const char *v, int which, char *buf, size_t n)
 	else
 		snprintf(buf, n, "%s", sl + 1);
 	return buf;
+}
+
+/*
+ * The leaf discipline of a queue. The command layer refuses a queue= that
+ * names no queue type and the removal of a type in use, so a failure here
+ * means a store written before those checks or edited behind them: the
+ * queue runs pfifo and the log says so.
+ */
+static void leaf_queue(struct store *st, const struct menu *m, const struct item *it,
+		       const char *qt, struct qdisc_cfg *cfg)
+{
+	const char *name = qt ? qt : "default-small";
+	const char *qname;
+	if (qdisc_cfg_from_store(st, name, cfg) == 0)
+		return;
+	qdisc_cfg_default(cfg, QK_PFIFO);
+	qname = item_get(m, it, "name");
+	if (qname && *qname)
+		conf_log("queue,warning", "%s %s: queue type '%s' is missing or invalid, pfifo used",
+			 m->path, qname, name);
+	else
+		conf_log("queue,warning", "%s *%X: queue type '%s' is missing or invalid, pfifo used",
+			 m->path, it->id, name);
+}
+
+/* An IPv6 network of a target or dst= ("2001:db8::/64"); false for
+ * anything else. */
+static bool net6_of(const char *v, struct net6 *n)
+{
+	char ip[48];
+	const char *slash = strchr(v, '/');
+	size_t n_ip = slash ? (size_t)(slash - v) : strlen(v);
+	long len = 128;
+	if (!strchr(v, ':') || n_ip >= sizeof(ip))
+		return false;
+	memcpy(ip, v, n_ip);
+	ip[n_ip] = 0;
+	if (slash) {
+		char *end;
+		len = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || len < 0 || len > 128)
+			return false;
+	}
+	if (parse_ip6(ip, n->a) < 0)
+		return false;
+	n->len = (uint8_t)len;
+	for (int i = 0; i < 16; i++) {
+		int keep = len - 8 * i;
+		n->a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+	}
+	return true;
+}
+
+static bool net6_has(const struct net6 *n, const uint8_t a[16])
+{
+	int full = n->len / 8, rest = n->len % 8;
+	if (memcmp(n->a, a, (size_t)full))
+		return false;
+	return !rest || (a[full] & (uint8_t)(0xff << (8 - rest))) == n->a[full];
 }
 
 static bool disabled(const struct menu *m, const struct item *it)
@@ -227,9 +294,7 @@ static int build_tree(struct store *st, struct tree *t, const struct menu *m, st
 			parse_time_ms(bt, &ms);
 		c->burst_time_ns = ms * 1000000ull;
 		c->bucket_size_milli = bucket_milli(item_get(m, it, "bucket-size"));
-		const char *qt = item_get(m, it, "queue");
-		if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
-			qdisc_cfg_default(&c->queue, QK_PFIFO);
+		leaf_queue(st, m, it, item_get(m, it, "queue"), &c->queue);
 		size_t nm;
 		uint32_t *mk = parse_marks(item_get(m, it, "packet-mark"), &nm);
 		t->marks[k] = xrealloc(mk, (nm + 1) * sizeof(uint32_t));
@@ -351,9 +416,7 @@ static void sq_class(struct store *st, const struct menu *m, const struct item *
 		parse_time_ms(bt, &ms);
 	c->burst_time_ns = ms * 1000000ull;
 	c->bucket_size_milli = bucket_milli(sq_prop(m, it, "bucket-size", d, a, sizeof(a)));
-	const char *qt = sq_prop(m, it, "queue", d, a, sizeof(a));
-	if (qdisc_cfg_from_store(st, qt ? qt : "default-small", &c->queue) < 0)
-		qdisc_cfg_default(&c->queue, QK_PFIFO);
+	leaf_queue(st, m, it, sq_prop(m, it, "queue", d, a, sizeof(a)), &c->queue);
 }
 
 /* A queue's total-* limit something (a total-queue alone shapes nothing). */
@@ -470,7 +533,11 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			uint32_t a;
 			int len;
-			if (parse_prefix4(t, &a, &len) == 0) {
+			struct net6 n6;
+			if (net6_of(t, &n6)) {
+				s->nets6 = xrealloc(s->nets6, (s->nnets6 + 1) * sizeof(*s->nets6));
+				s->nets6[s->nnets6++] = n6;
+			} else if (parse_prefix4(t, &a, &len) == 0) {
 				s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(uint32_t));
 				s->masks = xrealloc(s->masks, (s->nnets + 1) * sizeof(uint32_t));
 				s->masks[s->nnets] = prefix4_mask(len);
@@ -487,7 +554,9 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 			uint32_t a;
 			int len;
 			s->has_dst = true;
-			if (parse_prefix4(dv, &a, &len) == 0) {
+			if (net6_of(dv, &s->dst6)) {
+				s->dst_is6 = true;
+			} else if (parse_prefix4(dv, &a, &len) == 0) {
 				s->dst_mask = prefix4_mask(len);
 				s->dst_net = a & s->dst_mask;
 			} else {
@@ -509,10 +578,19 @@ free_all:
 	return rc;
 }
 
+/* Is a in one of the target's IPv4 networks (IPv6: a6 in an IPv6 one)? */
 static bool addr_in(const struct simple *s, uint32_t a)
 {
 	for (size_t i = 0; i < s->nnets; i++)
 		if ((a & s->masks[i]) == s->nets[i])
+			return true;
+	return false;
+}
+
+static bool addr6_in(const struct simple *s, const uint8_t a6[16])
+{
+	for (size_t i = 0; i < s->nnets6; i++)
+		if (net6_has(&s->nets6[i], a6))
 			return true;
 	return false;
 }
@@ -525,10 +603,12 @@ static bool if_in(const struct simple *s, uint16_t ifid)
 	return false;
 }
 
-/* First matching simple queue, and the direction (0 up, 1 down). */
-static const struct simple *simple_match(const struct qos *q, const struct qos_meta *m,
-					 uint8_t *dir)
+/* First matching simple queue, and the direction (0 up, 1 down). An IPv6
+ * packet is matched by its own addresses (p), an IPv4 one by the meta's. */
+static const struct simple *simple_match(const struct qos *q, const struct qpkt *p,
+					 const struct qos_meta *m, uint8_t *dir)
 {
+	bool v6 = p->family == 6;
 	for (size_t i = 0; i < q->nsq; i++) {
 		const struct simple *s = &q->sq[i];
 		if (s->disabled || (s->has_time && m->wall && !schedule_holds(&s->time, m->wall)))
@@ -540,15 +620,22 @@ static const struct simple *simple_match(const struct qos *q, const struct qos_m
 			if (!hit)
 				continue;
 		}
-		bool up = addr_in(s, m->src) || if_in(s, m->in_if);
-		bool down = addr_in(s, m->dst) || if_in(s, m->out_if);
-		if (!s->nnets && !s->nifs)
+		bool up = (v6 ? addr6_in(s, p->src6) : addr_in(s, m->src)) || if_in(s, m->in_if);
+		bool down = (v6 ? addr6_in(s, p->dst6) : addr_in(s, m->dst)) || if_in(s, m->out_if);
+		if (!s->nnets && !s->nnets6 && !s->nifs)
 			up = down = true; /* no target: everything (RouterOS needs one) */
 		if (s->has_dst) {
-			bool dst_up = s->dst_if ? s->dst_if == m->out_if
-						: (m->dst & s->dst_mask) == s->dst_net;
-			bool dst_down = s->dst_if ? s->dst_if == m->in_if
-						  : (m->src & s->dst_mask) == s->dst_net;
+			bool dst_up, dst_down;
+			if (s->dst_if) {
+				dst_up = s->dst_if == m->out_if;
+				dst_down = s->dst_if == m->in_if;
+			} else if (v6) {
+				dst_up = s->dst_is6 && net6_has(&s->dst6, p->dst6);
+				dst_down = s->dst_is6 && net6_has(&s->dst6, p->src6);
+			} else {
+				dst_up = !s->dst_is6 && (m->dst & s->dst_mask) == s->dst_net;
+				dst_down = !s->dst_is6 && (m->src & s->dst_mask) == s->dst_net;
+			}
 			up = up && dst_up;
 			down = down && dst_down;
 		}
@@ -591,6 +678,7 @@ void qos_free(struct qos *q)
 	}
 	for (size_t i = 0; i < q->nsq; i++) {
 		free(q->sq[i].nets);
+		free(q->sq[i].nets6);
 		free(q->sq[i].masks);
 		free(q->sq[i].ifs);
 		free(q->sq[i].marks);
@@ -652,7 +740,7 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 	int gleaf = -1;
 	if (!m->fasttrack) {
 		gleaf = tree_leaf(&q->global, m->packet_mark);
-		const struct simple *s = simple_match(q, m, &p->sq_dir);
+		const struct simple *s = simple_match(q, p, m, &p->sq_dir);
 		if (s) {
 			p->sq_leaf = p->sq_dir ? s->down_cls : s->up_cls;
 			p->tot_leaf = p->sq_dir ? s->tot_down : s->tot_up;

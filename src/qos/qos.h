@@ -30,7 +30,10 @@
 struct qos_meta {
 	uint32_t packet_mark;   /* interned (engine/names.h), 0 = none */
 	uint16_t in_if, out_if; /* interned interface ids */
-	uint32_t src, dst;      /* IPv4, host order */
+	uint32_t src, dst;      /* IPv4, host order, as the LAN knows them (before
+				 * srcnat, after dstnat). An IPv6 packet (qpkt
+				 * family 6) is classified by the qpkt's src6/dst6:
+				 * RouterOS v6 has no IPv6 NAT to see through. */
 	bool fasttrack;
 	int64_t wall;           /* local time (s since the epoch) for simple queues'
 				 * time=; 0 = unknown: time= is not checked */

@@ -351,16 +351,23 @@ static void router_input(struct netsim *ns, struct tgen_pkt *p, uint32_t iface)
 		drop(ns, p, out->verdict == EV_LOCAL ? NSD_ROUTE : NSD_ROUTER);
 		return;
 	}
-	p->q.src = pk.src.v4;
-	p->q.dst = pk.dst.v4;
+	if (pk.family == 6) {
+		p->q.family = 6;
+		memcpy(p->q.src6, pk.src.v6, 16);
+		memcpy(p->q.dst6, pk.dst.v6, 16);
+	} else {
+		p->q.family = 4;
+		p->q.src = pk.src.v4;
+		p->q.dst = pk.dst.v4;
+	}
 	p->q.sport = pk.sport;
 	p->q.dport = pk.dport;
 	p->q.dscp = pk.dscp;
 	m.packet_mark = pk.packet_mark;
 	m.in_if = in_if;
 	m.out_if = out->out_if;
-	m.src = pk.src.v4;
-	m.dst = pk.dst.v4;
+	m.src = p->q.src;
+	m.dst = p->q.dst;
 	/* the queues see a connection's addresses as the LAN knows them: a simple
 	 * queue's target is a LAN host, which masquerade hides after srcnat */
 	if (pk.ct && pk.family == 4) {

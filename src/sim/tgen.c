@@ -46,8 +46,8 @@
 #define RTO_MAX (60 * S_NS)
 #define OOO_MAX 32
 #define SB_MAX 64
-#define FRAME_HDR 42u /* Ethernet + IPv4 + UDP */
-#define HDR_MAX (14 + 20 + 60)
+#define FRAME_HDR 42u /* Ethernet + IPv4 + UDP (IPv6: 20 more) */
+#define HDR_MAX (14 + 40 + 60)
 
 static const char *const class_names[TGC_MAX] = { "voip", "video", "web", "streaming",
 						  "bulk-down", "bulk-up", "gaming" };
@@ -221,6 +221,35 @@ static int get_addr(struct jctx *c, const char *where, json_t *o, const char *ke
 	return 0;
 }
 
+/* An IPv6 address (network order) when the key is there. */
+static int get_addr6(struct jctx *c, const char *where, json_t *o, const char *key,
+		     uint8_t out[16], bool *set)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || inet_pton(AF_INET6, json_string_value(v), out) != 1)
+		return jerr(c, where, key, "an IPv6 address is required");
+	*set = true;
+	return 0;
+}
+
+/* A server: an IPv4 or an IPv6 address (the flow then runs over IPv6). */
+static int get_server(struct jctx *c, const char *where, json_t *o, struct tgen_addr *out)
+{
+	json_t *v = json_object_get(o, "server");
+	struct in_addr a;
+	memset(out, 0, sizeof(*out));
+	if (v && json_is_string(v) && inet_pton(AF_INET6, json_string_value(v), out->a6) == 1) {
+		out->v6 = true;
+		return 0;
+	}
+	if (!v || !json_is_string(v) || inet_pton(AF_INET, json_string_value(v), &a) != 1)
+		return jerr(c, where, "server", "an IPv4 or IPv6 address is required");
+	out->v4 = ntohl(a.s_addr);
+	return 0;
+}
+
 /* Buffer: an integer (packets) or a time ("200ms", converted with the rate). */
 static int get_buffer(struct jctx *c, const char *where, json_t *o, const char *key,
 		      uint64_t rate, uint32_t *pkts, uint64_t *bytes)
@@ -304,8 +333,11 @@ static int parse_flow(struct jctx *c, struct tgen_profile *p, uint32_t host, jso
 		return jerr(c, where, "kind", "one of voip, video, web, streaming, bulk-download, "
 					      "bulk-upload, gaming");
 	f.kind = kinds[ki].kind;
-	if (get_addr(c, where, fo, "server", &f.server) < 0)
+	if (get_server(c, where, fo, &f.server) < 0)
 		return -1;
+	if (f.server.v6 && !p->hosts[host].has_addr6)
+		return jerr(c, where, "server",
+			    "an IPv6 server needs the host's \"address6\"");
 	uint32_t port = 0, dscp = 0, count = 1, size = 0;
 	uint64_t rate = 0, sz = 0, chunk = 0;
 	if (get_u32(c, where, fo, "port", 1, 65535, &port) < 0 ||
@@ -416,8 +448,8 @@ static int parse_profile(struct jctx *c, json_t *root, struct tgen_profile *p)
 						"up_buffer", "down_buffer", "overhead", "port_rate",
 						"port_delay", "comment", NULL };
 	static const char *const if_keys[] = { "rate", "delay", "comment", NULL };
-	static const char *const host_keys[] = { "name", "interface", "address", "flows",
-						 "comment", NULL };
+	static const char *const host_keys[] = { "name", "interface", "address", "address6",
+						 "flows", "comment", NULL };
 	const char *where = "profile";
 	if (!json_is_object(root))
 		return jerr(c, where, NULL, "the profile is a JSON object");
@@ -516,7 +548,8 @@ static int parse_profile(struct jctx *c, json_t *root, struct tgen_profile *p)
 			return jerr(c, w2, "interface",
 				    "hosts sit on the LAN, not on the WAN interface");
 		h->iface = (uint32_t)ii;
-		if (get_addr(c, w2, ho, "address", &h->addr) < 0)
+		if (get_addr(c, w2, ho, "address", &h->addr) < 0 ||
+		    get_addr6(c, w2, ho, "address6", h->addr6, &h->has_addr6) < 0)
 			return -1;
 		p->nhosts++;
 		json_t *flows = json_object_get(ho, "flows");
@@ -626,64 +659,110 @@ static inline uint16_t fold(uint32_t acc)
 	return (uint16_t)~acc;
 }
 
-/* Ethernet + IPv4 header; the payload after hdr_end is made zero (frames
- * are recycled: only their headers, at most HDR_MAX bytes, are ever
- * anything else). */
-static void build_ip(struct tgen_pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		     uint32_t frame_len, uint32_t hdr_end, uint8_t dscp, uint16_t ipid, bool df)
+/* Bytes of the IP header of a family. */
+static inline uint32_t l3_len(const struct tgen_addr *a)
+{
+	return a->v6 ? 40u : 20u;
+}
+
+/* Ethernet + IP header; the payload after hdr_end is made zero (frames are
+ * recycled: only their headers, at most HDR_MAX bytes, are ever anything
+ * else). */
+static void build_ip(struct tgen_pkt *p, const struct tgen_addr *src, const struct tgen_addr *dst,
+		     uint8_t proto, uint32_t frame_len, uint32_t hdr_end, uint8_t dscp,
+		     uint16_t ipid, bool df)
 {
 	uint8_t *b = p->data;
 	memcpy(b, mac_router, 6);
 	memcpy(b + 6, p->dir == TG_UP ? mac_host : mac_isp, 6);
-	put16(b + 12, 0x0800);
 	uint8_t *ip = b + 14;
-	ip[0] = 0x45;
-	ip[1] = (uint8_t)(dscp << 2);
-	put16(ip + 2, (uint16_t)(frame_len - 14));
-	put16(ip + 4, ipid);
-	put16(ip + 6, df ? 0x4000 : 0);
-	ip[8] = 64;
-	ip[9] = proto;
-	put16(ip + 10, 0);
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	put16(ip + 10, fold(sum16(ip, 20, 0)));
+	if (src->v6) {
+		put16(b + 12, 0x86dd);
+		put32(ip, 0x60000000u | (uint32_t)dscp << 22);
+		put16(ip + 4, (uint16_t)(frame_len - 14 - 40));
+		ip[6] = proto;
+		ip[7] = 64;
+		memcpy(ip + 8, src->a6, 16);
+		memcpy(ip + 24, dst->a6, 16);
+	} else {
+		put16(b + 12, 0x0800);
+		ip[0] = 0x45;
+		ip[1] = (uint8_t)(dscp << 2);
+		put16(ip + 2, (uint16_t)(frame_len - 14));
+		put16(ip + 4, ipid);
+		put16(ip + 6, df ? 0x4000 : 0);
+		ip[8] = 64;
+		ip[9] = proto;
+		put16(ip + 10, 0);
+		put32(ip + 12, src->v4);
+		put32(ip + 16, dst->v4);
+		put16(ip + 10, fold(sum16(ip, 20, 0)));
+	}
 	if (hdr_end < HDR_MAX && frame_len > hdr_end)
 		memset(b + hdr_end, 0, (frame_len < HDR_MAX ? frame_len : HDR_MAX) - hdr_end);
 	p->len = (uint16_t)frame_len;
 }
 
-static uint32_t pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t l4len)
+/* The pseudo-header's part of a transport checksum (RFC 768/793, RFC 8200 8.1). */
+static uint32_t pseudo(const struct tgen_addr *src, const struct tgen_addr *dst, uint8_t proto,
+		       uint32_t l4len)
 {
-	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + l4len;
+	if (src->v6)
+		return sum16(src->a6, 16, sum16(dst->a6, 16, 0)) + proto + (l4len >> 16) +
+		       (l4len & 0xffff);
+	return (src->v4 >> 16) + (src->v4 & 0xffff) + (dst->v4 >> 16) + (dst->v4 & 0xffff) +
+	       proto + l4len;
 }
 
-static void fill_qpkt(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
-		      uint16_t dport, uint8_t proto, uint8_t dscp)
+/* A 32-bit digest of an address for the flow hash. */
+static uint32_t addr_digest(const struct tgen_addr *a)
+{
+	if (!a->v6)
+		return a->v4;
+	uint32_t h = 0;
+	for (int i = 0; i < 16; i += 4)
+		h = h * 0x01000193u ^ get32(a->a6 + i);
+	return h;
+}
+
+static void fill_qpkt(struct tgen_pkt *p, const struct tgen_addr *src, uint16_t sport,
+		      const struct tgen_addr *dst, uint16_t dport, uint8_t proto, uint8_t dscp)
 {
 	struct qpkt *q = &p->q;
 	q->next = NULL;
 	q->len = p->len;
-	q->src = src;
-	q->dst = dst;
+	q->family = src->v6 ? 6 : 4;
+	q->src = src->v6 ? 0 : src->v4;
+	q->dst = dst->v6 ? 0 : dst->v4;
+	if (src->v6) {
+		memcpy(q->src6, src->a6, 16);
+		memcpy(q->dst6, dst->a6, 16);
+	}
 	q->sport = sport;
 	q->dport = dport;
 	q->dscp = dscp;
 	q->ecn = 0;
-	uint32_t h = src * 0x9e3779b1u ^ dst * 0x85ebca6bu ^
+	uint32_t h = addr_digest(src) * 0x9e3779b1u ^ addr_digest(dst) * 0x85ebca6bu ^
 		     ((uint32_t)sport << 16 | dport) * 0xc2b2ae35u ^ proto;
 	q->hash = h ^ (h >> 15);
 	q->frame = p;
 }
 
-bool tgen_build_udp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
-		    uint16_t dport, uint32_t frame_len, uint8_t dscp, uint16_t ipid)
+uint32_t tgen_mss(bool v6)
 {
-	if (frame_len < FRAME_HDR || frame_len > 1514)
+	return v6 ? TCP_MSS - 20 : TCP_MSS;
+}
+
+bool tgen_build_udp(struct tgen_pkt *p, const struct tgen_addr *src, uint16_t sport,
+		    const struct tgen_addr *dst, uint16_t dport, uint32_t frame_len, uint8_t dscp,
+		    uint16_t ipid)
+{
+	uint32_t l4off = 14 + l3_len(src);
+	if (src->v6 != dst->v6 || frame_len < l4off + 8 || frame_len > 1514)
 		return false;
-	build_ip(p, src, dst, 17, frame_len, FRAME_HDR, dscp, ipid, false);
-	uint8_t *u = p->data + 34;
-	uint32_t l4 = frame_len - 34;
+	build_ip(p, src, dst, 17, frame_len, l4off + 8, dscp, ipid, false);
+	uint8_t *u = p->data + l4off;
+	uint32_t l4 = frame_len - l4off;
 	put16(u, sport);
 	put16(u + 2, dport);
 	put16(u + 4, (uint16_t)l4);
@@ -694,17 +773,19 @@ bool tgen_build_udp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t d
 	return true;
 }
 
-bool tgen_build_tcp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
-		    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
-		    const struct tgen_tcp_opts *o, uint32_t payload_len, uint8_t dscp,
-		    uint16_t ipid)
+bool tgen_build_tcp(struct tgen_pkt *p, const struct tgen_addr *src, uint16_t sport,
+		    const struct tgen_addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+		    uint8_t flags, uint16_t win, const struct tgen_tcp_opts *o,
+		    uint32_t payload_len, uint8_t dscp, uint16_t ipid)
 {
 	uint8_t opt[40];
 	uint32_t optlen = 0;
+	if (src->v6 != dst->v6)
+		return false;
 	if (o && (flags & TCPF_SYN)) {
 		opt[0] = 2; /* MSS */
 		opt[1] = 4;
-		put16(opt + 2, TCP_MSS);
+		put16(opt + 2, (uint16_t)tgen_mss(src->v6));
 		optlen = 4;
 		if (o->sack_perm) {
 			memcpy(opt + optlen, "\x01\x01\x04\x02", 4);
@@ -729,12 +810,13 @@ bool tgen_build_tcp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t d
 		}
 		optlen = 4 + 8 * n;
 	}
-	uint32_t hdr = 34 + 20 + optlen;
+	uint32_t l4off = 14 + l3_len(src);
+	uint32_t hdr = l4off + 20 + optlen;
 	uint32_t frame_len = hdr + payload_len;
 	if (frame_len > 1514)
 		return false;
 	build_ip(p, src, dst, 6, frame_len, hdr, dscp, ipid, true);
-	uint8_t *t = p->data + 34;
+	uint8_t *t = p->data + l4off;
 	put16(t, sport);
 	put16(t + 2, dport);
 	put32(t + 4, seq);
@@ -745,10 +827,37 @@ bool tgen_build_tcp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t d
 	put16(t + 16, 0);
 	put16(t + 18, 0);
 	memcpy(t + 20, opt, optlen);
-	uint32_t l4 = frame_len - 34;
+	uint32_t l4 = frame_len - l4off;
 	put16(t + 16, fold(sum16(t, 20 + optlen, pseudo(src, dst, 6, l4))));
 	fill_qpkt(p, src, sport, dst, dport, 6, dscp);
 	return true;
+}
+
+/*
+ * What a receiving end reads of a frame tgen built and the router passed
+ * on (perhaps with its addresses translated): the source address and the
+ * transport header with its length. NULL for a frame too short for what
+ * its IP header says.
+ */
+static const uint8_t *frame_l4(const struct tgen_pkt *p, struct tgen_addr *src, uint32_t *l4len)
+{
+	const uint8_t *ip = p->data + 14;
+	uint32_t hl, total;
+	memset(src, 0, sizeof(*src));
+	if ((ip[0] >> 4) == 6) {
+		src->v6 = true;
+		memcpy(src->a6, ip + 8, 16);
+		hl = 40;
+		total = 40u + get16(ip + 4);
+	} else {
+		src->v4 = get32(ip + 12);
+		hl = (uint32_t)(ip[0] & 15) * 4;
+		total = get16(ip + 2);
+	}
+	if (total < hl + 8 || p->len < 14 + total)
+		return NULL;
+	*l4len = total - hl;
+	return ip + hl;
 }
 
 /* ---- randomness (xoshiro256**, seeded by splitmix64) ---- */
@@ -822,7 +931,7 @@ struct tcp_ep {
 	bool syn_retx, fin_queued, fin_rcvd;
 	bool in_recovery, rtt_on, ack_pending;
 	uint32_t iss, irs;
-	uint32_t peer_addr;
+	struct tgen_addr peer_addr;
 	uint16_t peer_port;
 	uint16_t ipid;
 	/* send side, stream offsets (the FIN is the byte at app_end) */
@@ -857,13 +966,15 @@ struct flow {
 	const struct tgen_flow_cfg *cfg;
 	enum tgen_class cls;
 	struct rng rng;
-	uint32_t host_addr;
+	struct tgen_addr host;       /* the host's address of the server's family */
+	uint32_t mss;                /* segment size for the family; the congestion
+				      * arithmetic counts in TCP_MSS units either way */
 	uint64_t start, stop; /* absolute */
 	bool stopped;
 	/* UDP */
 	uint16_t c_port, s_port;     /* media */
 	uint16_t c_sip, s_sip;
-	uint32_t s_peer;
+	struct tgen_addr s_peer;
 	uint16_t s_peer_port, s_peer_sip;
 	bool s_learned, down_running, up_running;
 	uint8_t sip_state;           /* 0 calling, 1 in call */
@@ -933,10 +1044,10 @@ static void udp_send(struct tgen *tg, struct flow *f, uint32_t fi, enum tgen_dir
 		return;
 	bool sip = tag != TAG_RTP;
 	if (dir == TG_UP)
-		tgen_build_udp(p, f->host_addr, sip ? f->c_sip : f->c_port, f->cfg->server,
+		tgen_build_udp(p, &f->host, sip ? f->c_sip : f->c_port, &f->cfg->server,
 			       sip ? f->s_sip : f->s_port, frame_len, f->cfg->dscp, f->ipid_c++);
 	else
-		tgen_build_udp(p, f->cfg->server, sip ? f->s_sip : f->s_port, f->s_peer,
+		tgen_build_udp(p, &f->cfg->server, sip ? f->s_sip : f->s_port, &f->s_peer,
 			       sip ? f->s_peer_sip : f->s_peer_port, frame_len, f->cfg->dscp,
 			       f->ipid_s++);
 	p->iso = iso;
@@ -961,7 +1072,7 @@ static void video_frame(struct tgen *tg, struct flow *f, uint32_t fi, enum tgen_
 	uint64_t bytes = (uint64_t)sz;
 	while (bytes) {
 		uint64_t chunk = bytes > 1200 ? 1200 : bytes;
-		uint32_t frame = (uint32_t)(chunk + 12 + FRAME_HDR);
+		uint32_t frame = (uint32_t)(chunk + 12 + FRAME_HDR + (f->host.v6 ? 20 : 0));
 		if (frame < 60)
 			frame = 60;
 		udp_send(tg, f, fi, dir, frame, TAG_RTP, true, now);
@@ -1015,9 +1126,12 @@ static void voip_receive(struct tgen *tg, struct flow *f, uint32_t fi, struct tg
 {
 	uint8_t tag = p->tag;
 	if (p->dir == TG_UP) { /* the server */
-		const uint8_t *ip = p->data + 14;
-		uint32_t src = get32(ip + 12);
-		uint16_t sport = get16(ip + 20);
+		struct tgen_addr src;
+		uint32_t l4len;
+		const uint8_t *u = frame_l4(p, &src, &l4len);
+		if (!u)
+			return;
+		uint16_t sport = get16(u);
 		if (tag == TAG_RTP) {
 			f->s_peer = src;
 			f->s_peer_port = sport;
@@ -1057,9 +1171,11 @@ static void media_receive(struct tgen *tg, struct flow *f, uint32_t fi, struct t
 {
 	if (p->dir != TG_UP)
 		return;
-	const uint8_t *ip = p->data + 14;
-	f->s_peer = get32(ip + 12);
-	f->s_peer_port = get16(ip + 20);
+	uint32_t l4len;
+	const uint8_t *u = frame_l4(p, &f->s_peer, &l4len);
+	if (!u)
+		return;
+	f->s_peer_port = get16(u);
 	if (!f->s_learned) {
 		f->s_learned = true;
 		if (!f->down_running && now < f->stop) {
@@ -1150,9 +1266,9 @@ static void tcp_emit(struct tgen *tg, struct flow *f, uint32_t fi, struct tcp_ep
 	struct tgen_tcp_opts o = { .wscale = TCP_WSCALE, .sack_perm = true };
 	uint32_t ack = (flags & TCPF_ACK) ? seq_of(ep->irs, ep->rcv) : 0;
 	uint16_t win = (flags & TCPF_SYN) ? 65535 : (uint16_t)(TCP_RWND >> TCP_WSCALE);
-	uint32_t src = ep->server ? f->cfg->server : f->host_addr;
+	const struct tgen_addr *src = ep->server ? &f->cfg->server : &f->host;
 	uint16_t sport = ep->server ? f->cfg->port : f->c_port;
-	uint32_t dst = ep->server ? ep->peer_addr : f->cfg->server;
+	const struct tgen_addr *dst = ep->server ? &ep->peer_addr : &f->cfg->server;
 	uint16_t dport = ep->server ? ep->peer_port : f->cfg->port;
 	if (!(flags & TCPF_SYN) && ep->nooo && !len)
 		sack_blocks(ep, &o);
@@ -1180,7 +1296,7 @@ static uint64_t tcp_send_at(struct tgen *tg, struct flow *f, uint32_t fi, struct
 		uint64_t left = ep->app_end - off;
 		if (left > maxlen)
 			left = maxlen;
-		len = left > TCP_MSS ? TCP_MSS : (uint32_t)left;
+		len = left > f->mss ? f->mss : (uint32_t)left;
 		if (off + len == ep->app_end)
 			flags |= TCPF_PSH;
 	} else {
@@ -1206,7 +1322,7 @@ static bool tcp_send_new(struct tgen *tg, struct flow *f, uint32_t fi, struct tc
 	uint64_t len;
 	if (ep->nxt < ep->app_end) {
 		uint64_t left = ep->app_end - ep->nxt;
-		len = left > TCP_MSS ? TCP_MSS : left;
+		len = left > f->mss ? f->mss : left;
 	} else if (ep->fin_queued && ep->nxt == ep->app_end) {
 		len = 1;
 	} else {
@@ -1624,14 +1740,15 @@ static void tcp_input(struct tgen *tg, struct flow *f, uint32_t fi, struct tgen_
 		      uint64_t now)
 {
 	bool server = p->dir == TG_UP;
-	const uint8_t *ip = p->data + 14;
-	uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
-	const uint8_t *t = ip + ihl;
-	uint32_t iplen = get16(ip + 2);
-	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-	if (iplen < ihl + doff || p->len < 14 + iplen)
+	struct tgen_addr from;
+	uint32_t l4len;
+	const uint8_t *t = frame_l4(p, &from, &l4len);
+	if (!t || l4len < 20)
 		return;
-	uint32_t seq = get32(t + 4), ack = get32(t + 8), len = iplen - ihl - doff;
+	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
+	if (l4len < doff)
+		return;
+	uint32_t seq = get32(t + 4), ack = get32(t + 8), len = l4len - doff;
 	uint8_t fl = t[13];
 	uint32_t win = get16(t + 14);
 	if (fl & TCPF_RST)
@@ -1647,7 +1764,7 @@ static void tcp_input(struct tgen *tg, struct flow *f, uint32_t fi, struct tgen_
 		}
 		if ((fl & TCPF_SYN) && !(fl & TCPF_ACK)) {
 			if (ep->state == TS_CLOSED) {
-				ep->peer_addr = get32(ip + 12);
+				ep->peer_addr = from;
 				ep->peer_port = get16(t);
 				ep->irs = seq;
 				ep->rcv = 0;
@@ -1875,7 +1992,11 @@ struct tgen *tgen_new(const struct tgen_profile *prof, uint64_t seed, const stru
 		f->cfg = c;
 		f->cls = c->kind;
 		rng_seed(&f->rng, seed, i + 1);
-		f->host_addr = prof->hosts[c->host].addr;
+		const struct tgen_host *h = &prof->hosts[c->host];
+		f->host.v6 = c->server.v6;
+		f->host.v4 = h->addr;
+		memcpy(f->host.a6, h->addr6, 16);
+		f->mss = tgen_mss(c->server.v6);
 		uint64_t start = c->start_set ? c->start : rng_range(&f->rng, 0, S_NS - 1);
 		f->start = t0 + start;
 		f->stop = c->stop ? t0 + c->stop : UINT64_MAX;

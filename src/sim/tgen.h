@@ -6,7 +6,8 @@
  * (voip, video, gaming) and a real TCP (handshake, Reno with SACK and
  * HyStart, retransmission, FIN close) under web, streaming and bulk
  * transfers. Frames are written straight into pool buffers as Ethernet +
- * IPv4 + UDP/TCP with correct checksums.
+ * IPv4 or IPv6 + UDP/TCP with correct checksums (a flow whose server is an
+ * IPv6 address runs over IPv6 from its host's IPv6 address).
  * tgen owns no clock and no network: the caller (netsim) hands it packet
  * buffers, carries what it sends, schedules its timers and gives every
  * call `now` (ns, virtual). Everything random comes from the seed, one
@@ -52,6 +53,13 @@ struct tgen_pkt {
 
 /* ---- the profile ---- */
 
+/* An address of a profile or a frame: IPv4 or IPv6. */
+struct tgen_addr {
+	bool v6;
+	uint32_t v4;      /* IPv4, host order */
+	uint8_t a6[16];   /* IPv6, network order */
+};
+
 struct tgen_iface {
 	char name[64];
 	uint16_t ifid;    /* name_intern(NS_IFACE, name) */
@@ -73,7 +81,7 @@ struct tgen_wan {
 struct tgen_flow_cfg {
 	enum tgen_class kind;
 	uint32_t host;            /* index in hosts */
-	uint32_t server;          /* IPv4, host order */
+	struct tgen_addr server;  /* IPv4 or IPv6: the flow's family */
 	uint16_t port;            /* server port, 0 = the kind's default */
 	uint8_t dscp;
 	uint64_t start, stop;     /* ns from the start; stop 0 = the end */
@@ -94,6 +102,8 @@ struct tgen_host {
 	char name[64];
 	uint32_t iface;           /* index in ifaces */
 	uint32_t addr;            /* IPv4, host order */
+	bool has_addr6;
+	uint8_t addr6[16];        /* IPv6 (flows to IPv6 servers), network order */
 };
 
 struct tgen_profile {
@@ -168,11 +178,12 @@ const struct tgen_app_stats *tgen_app_stats(const struct tgen *tg, enum tgen_cla
 
 /* ---- frames (exported for tests) ---- */
 
-/* Writes an Ethernet/IPv4/UDP frame of frame_len bytes (42..1514) into p
- * with zero payload and fills p->q for the queues; false if frame_len is
- * out of range. */
-bool tgen_build_udp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
-		    uint16_t dport, uint32_t frame_len, uint8_t dscp, uint16_t ipid);
+/* Writes an Ethernet/IP/UDP frame of frame_len bytes (42..1514 over IPv4,
+ * 62..1514 over IPv6; src and dst of one family) into p with zero payload
+ * and fills p->q for the queues; false if frame_len is out of range. */
+bool tgen_build_udp(struct tgen_pkt *p, const struct tgen_addr *src, uint16_t sport,
+		    const struct tgen_addr *dst, uint16_t dport, uint32_t frame_len, uint8_t dscp,
+		    uint16_t ipid);
 
 struct tgen_tcp_opts {
 	uint8_t wscale;       /* SYN: window scale, 0xff = none */
@@ -180,11 +191,14 @@ struct tgen_tcp_opts {
 	uint8_t nsack;        /* others: SACK blocks (up to 4) */
 	uint32_t sack[4][2];
 };
-/* Writes a TCP frame with payload_len zero bytes; SYNs carry MSS 1460 and
- * the options o asks for (NULL: none). */
-bool tgen_build_tcp(struct tgen_pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
-		    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
-		    const struct tgen_tcp_opts *o, uint32_t payload_len, uint8_t dscp,
-		    uint16_t ipid);
+/* Writes a TCP frame with payload_len zero bytes; SYNs carry the MSS of a
+ * 1500-byte MTU (1460 over IPv4, 1440 over IPv6) and the options o asks for
+ * (NULL: none). */
+bool tgen_build_tcp(struct tgen_pkt *p, const struct tgen_addr *src, uint16_t sport,
+		    const struct tgen_addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+		    uint8_t flags, uint16_t win, const struct tgen_tcp_opts *o,
+		    uint32_t payload_len, uint8_t dscp, uint16_t ipid);
+/* The MSS of a 1500-byte MTU for the family. */
+uint32_t tgen_mss(bool v6);
 
 #endif

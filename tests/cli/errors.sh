@@ -23,6 +23,23 @@ check '/ip firewall filter set 99 action=drop' "no such item '99'"
 check '/queue type remove default' "builtin"
 check '/queue tree add name=x parent=global bucket-size=11' "bucket-size"
 check '/queue simple add name=x target=10.0.0.1 bucket-size=0.1/-1' "bucket-size"
+check '/queue simple add target=10.0.0.0/24 queue=nosuch/default' "no such /queue/type 'nosuch'"
+check '/queue simple add target=10.0.0.0/24 queue=default/nosuch' "no such /queue/type 'nosuch'"
+check '/queue tree add name=x parent=global queue=nosuch' "no such /queue/type 'nosuch'"
+check '/queue type add name=t kind=bogus' "invalid value 'bogus' for kind"
+check '/queue type add name=t kind=pcq pcq-limit=0' "pcq-limit"
+
+# a type a simple queue uses cannot go; a rename follows into queue=
+"$ROSFW" --db "$db" exec '/queue type add name=t kind=sfq' >/dev/null || fail "add type"
+"$ROSFW" --db "$db" exec '/queue simple add name=s target=10.0.0.0/24 queue=default/t' >/dev/null ||
+	fail "simple queue with a type"
+before=$(export_of "$db")
+check '/queue type remove t' "in use by /queue/simple"
+"$ROSFW" --db "$db" exec '/queue type set t name=t2' >/dev/null || fail "rename type"
+expect_contains "$(export_of "$db")" "queue=default/t2"
+"$ROSFW" --db "$db" exec '/queue simple remove s' >/dev/null || fail "remove simple queue"
+"$ROSFW" --db "$db" exec '/queue type remove t2' >/dev/null || fail "remove unused type"
+before=$(export_of "$db")
 
 printf '/ip firewall filter\nadd chain=input action=drop\nadd chain=input action=bogus\n' >"$T/bad.rsc"
 out=$("$ROSFW" --db "$db" import "$T/bad.rsc" 2>&1) && fail "import of a bad file should fail"

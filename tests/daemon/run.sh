@@ -101,7 +101,7 @@ count_of() { con ":put [/ip firewall filter print count-only where comment=$1]" 
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 start() {
-	"$ROSFW" run --db "$db" --socket "$sock" --admin-password secret >"$T/run.log" 2>&1 &
+	"$ROSFW" run --db "$db" --socket "$sock" --admin-password secret "$@" >"$T/run.log" 2>&1 &
 	pid=$!
 	# ready when the console answers (a killed router leaves its socket file)
 	for _ in $(seq 200); do
@@ -338,4 +338,24 @@ n=$(con ':put [/ip firewall address-list print count-only where list=acked]')
 expect_contains "$n" "30"
 kill -TERM "$pid"
 wait "$pid" && pass || fail "exit status"
+
+# connection tracking print shows the table's size in force: the running
+# router's --ct-max-entries (console and API alike), the engine's default
+# offline; the store keeps no size
+out=$("$ROSFW" --db "$db" exec '/ip firewall connection tracking print')
+expect_contains "$out" "max-entries: 65536"
+start --ct-max-entries 300
+out=$(con '/ip firewall connection tracking print' ':put [/ip firewall connection tracking get max-entries]')
+expect_contains "$out" "max-entries: 300"
+expect_contains "$out" "total-entries: "
+[ "$(printf '%s\n' "$out" | tail -1)" = 300 ] && pass || fail "get max-entries: $out"
+out=$(con '/ip firewall connection tracking set udp-timeout=20s' '/ip firewall connection tracking print')
+expect_contains "$out" "udp-timeout: 20s"
+expect_contains "$out" "max-entries: 300"
+kill -TERM "$pid"
+wait "$pid" && pass || fail "exit status"
+out=$("$ROSFW" --db "$db" exec '/ip firewall connection tracking print')
+expect_contains "$out" "udp-timeout: 20s"
+expect_contains "$out" "max-entries: 65536"
+expect_not_contains "$out" "total-entries"
 finish

@@ -15,3 +15,17 @@
 /ipv6 route set 2 gateway=2001:db8:0:1::2
 /ipv6 route print
 /ipv6 export
+/ipv6 nd print
+/ipv6 nd print detail
+/ipv6 nd add interface=ether2
+/ipv6 nd add interface=ether9
+/ipv6 nd set 1 ra-interval=2s-3s
+/ipv6 nd set 1 ra-interval=1m-1m
+/ipv6 nd set 1 mtu=1000
+/ipv6 nd set 1 ra-lifetime=soon
+/ipv6 nd remove 0
+/ipv6 nd prefix print
+/ipv6 nd prefix add prefix=ff02::/64 interface=ether2
+/ipv6 nd prefix add prefix=2001:db8:5::/64 interface=ether2 valid-lifetime=1d preferred-lifetime=2d
+/ipv6 nd prefix add prefix=2001:db8:5::/64 interface=ether99
+/ipv6 export

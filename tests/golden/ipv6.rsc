@@ -18,3 +18,10 @@ add dst-address=2001:db8:100::/48 gateway=fe80::1%vlan20 distance=5 comment="via
 add dst-address=2001:db8:200::/48 gateway=ether4
 add dst-address=2001:db8:dead::/48 type=blackhole
 add dst-address=2001:db8:beef::1/48 type=unreachable disabled=yes
+/ipv6 nd
+set [ find interface=all ] ra-interval=30s-1m
+add interface=ether2 ra-interval=20s mtu=1400 hop-limit=64 ra-lifetime=10m other-configuration=yes
+add interface=wan ra-lifetime=none disabled=yes
+/ipv6 nd prefix
+add prefix=2001:db8:0:1::/64 interface=ether2 valid-lifetime=1d preferred-lifetime=12h
+add prefix=2001:db8:0:9::77/64 interface=vlan20 autonomous=no valid-lifetime=infinity preferred-lifetime=infinity

@@ -111,6 +111,25 @@ if sim html --config ../../examples/soho.rsc --report html --out "$tmp/page.html
 	fi
 fi
 
+# IPv6 traffic (ipv6.json: a laptop's transfers over IPv6, a phone over
+# IPv4) through a simple queue whose target is the LAN's IPv6 /64
+# (ipv6.rsc), against the same network without queues
+if "$R" sim --traffic ipv6.json --duration 15s --seed 1 --config ipv6.rsc \
+	--compare ipv6-noqueue.rsc --report json >"$tmp/v6" 2>"$tmp/v6.err"; then
+	check "ipv6: the upload held to the queue's 2M" 'v >= 1500000 && v <= 2100000' \
+		v="$(metric "$tmp/v6" bulk-up.up.throughput_bps 1)"
+	check "ipv6: the download under the queue's 4M" 'v > 0 && v <= 4200000' \
+		v="$(metric "$tmp/v6" bulk-down.down.throughput_bps 1)"
+	check "ipv6: without the queue the upload takes the line" 'v >= 15000000' \
+		v="$(metric "$tmp/v6" bulk-up.up.throughput_bps 2)"
+	check "ipv6: the IPv6 queue counts the transfers" 'v >= 2000' \
+		v="$(queue_packets "$tmp/v6" lan6)"
+	check "ipv6: the IPv4 phone passes its own queue" 'v >= 1000' \
+		v="$(queue_packets "$tmp/v6" phone4)"
+else
+	fail "ipv6: rosfw sim failed: $(cat "$tmp/v6.err")"
+fi
+
 # usage errors
 "$R" sim --traffic "$P" --config lab.rsc --report pdf >/dev/null 2>&1
 [ $? -eq 2 ] && pass || fail "a bad --report is a usage error"

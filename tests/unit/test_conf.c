@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/runtime.h"
 
 /* ---- fixture and helpers ---- */
 
@@ -738,6 +740,92 @@ static void test_print_forms(void **state)
 	assert_not_contains(p, "telnet");
 	assert_contains(p, "chain=forward");
 	assert_contains(fails(s, "/ip firewall filter print bogus"), "no such item");
+}
+
+/* /log print as RouterOS prints it: "time topics message" a line, no
+ * header, no numbers; the date appears for lines of another day, the year
+ * for another year's. detail and terse keep their item form. */
+static void test_log_print(void **state)
+{
+	struct conf_session *s = S;
+	ok(s, ":log info \"log line one\"");
+	ok(s, ":log warning \"log line two\"");
+	ok(s, "/log print where message~\"^log line\"");
+	const char *p = out(s);
+	assert_not_contains(p, "TOPICS");
+	assert_not_contains(p, "#");
+	int h, m, sec;
+	char rest[200];
+	assert_int_equal(sscanf(p, "%2d:%2d:%2d %199[^\n]", &h, &m, &sec, rest), 4);
+	assert_string_equal(rest, "script,info log line one");
+	assert_contains(p, ":");
+	assert_contains(p, " script,warning log line two\n");
+	assert_int_equal(p[8], ' ');
+	ok(s, "/log print detail where message~\"^log line\"");
+	p = out(s);
+	assert_contains(p, " 0  time=");
+	assert_contains(p, "topics=script,info message=\"log line one\"");
+
+	static const struct {
+		int64_t t, now;
+		const char *want;
+	} rows[] = {
+		{ 1795775400, 1795775460, "10:30:00" },             /* 2026-11-27, same day */
+		{ 1795688940, 1795775460, "nov/26 10:29:00" },      /* the day before */
+		{ 1767225540, 1767225660, "dec/31/2025 23:59:00" }, /* over new year */
+		{ 1767225600, 1767225660, "00:00:00" },
+	};
+	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char buf[64];
+		conf_format_log_time(rows[i].t, rows[i].now, buf, sizeof(buf));
+		if (strcmp(buf, rows[i].want))
+			fail_msg("row %zu: %s, not %s", i, buf, rows[i].want);
+	}
+	if (tz)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	free(tz);
+	tzset();
+}
+
+/* /system clock shows the running clock (v6: "nov/27/2026", "10:21:35"),
+ * get takes [item] value-name and nothing else (the seed's backup script
+ * passes format=, which RouterOS v6 refuses). */
+static void test_clock_and_get(void **state)
+{
+	struct conf_session *s = S;
+	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
+					   "jul", "aug", "sep", "oct", "nov", "dec" };
+	char want[2][32];
+	const char *d = NULL;
+	for (int k = 0; k < 2; k++) { /* the date before and after: midnight may pass */
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		snprintf(want[k], sizeof(want[k]), "%s/%02d/%04d", mon[tm.tm_mon], tm.tm_mday,
+			 tm.tm_year + 1900);
+		if (!k)
+			d = ok(s, ":return [/system clock get date]");
+	}
+	if (strcmp(d, want[0]) && strcmp(d, want[1]))
+		fail_msg("date %s, not %s", d, want[0]);
+	const char *t = ok(s, ":return [/system clock get time]");
+	int h, m, sec;
+	assert_int_equal(sscanf(t, "%2d:%2d:%2d", &h, &m, &sec), 3);
+	assert_int_equal(strlen(t), 8);
+	ok(s, "/system clock print");
+	const char *p = out(s);
+	assert_contains(p, "      date: ");
+	assert_contains(p, "      time: ");
+	assert_contains(p, "gmt-offset: ");
+	assert_contains(p, "dst-active: ");
+	assert_contains(fails(s, "/system clock get date format=yyyy-MM-dd"), "unexpected 'format'");
+	assert_contains(fails(s, "/system identity get name extra"), "unexpected 'extra'");
+	assert_string_equal(ok(s, ":return [/system identity get value-name=name]"), "MikroTik");
 }
 
 static void test_print_where(void **state)
@@ -1605,6 +1693,11 @@ static const char every_menu_rsc[] =
 	"add chain=prerouting action=mark-packet new-packet-mark=v6 passthrough=no\n"
 	"/ipv6 firewall raw\n"
 	"add chain=prerouting action=notrack dst-address=2001:db8::1\n"
+	"/ipv6 nd\n"
+	"add interface=ether2 ra-interval=20s-1m mtu=1400 other-configuration=yes\n"
+	"/ipv6 nd prefix\n"
+	"add prefix=2001:db8:0:1::/64 interface=ether2 autonomous=no valid-lifetime=1d "
+	"preferred-lifetime=12h\n"
 	"/ipv6 route\n"
 	"add dst-address=2001:db8:100::/48 gateway=fe80::1%ether1 distance=3\n"
 	"/system clock\n"
@@ -1860,6 +1953,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_navigation, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_log_print, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_and_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quoting_and_escapes, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_line_continuation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_comments, setup_plain, teardown),

@@ -395,6 +395,97 @@ static void test_v6_hop_limit(void **state)
 	env_free(v);
 }
 
+/* Packet too big (RFC 4443 3.2) for a forwarded packet: as much of it as
+ * fits in 1280 bytes, the MTU, the hop limit as it arrived. */
+struct ptb_case {
+	const char *desc;   /* forwarded from ether2 */
+	uint32_t mtu;
+	bool answered;
+	uint32_t quote;     /* bytes of the offender quoted */
+};
+
+static const struct ptb_case ptb_cases[] = {
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=100 ttl=64", 1280, true, 148 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1184 ttl=64", 1280, true, 1232 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1185 ttl=64", 1280, true, 1232 },
+	{ "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53 len=1452 ttl=9", 1400, true, 1232 },
+	{ "tcp [2001:db8:1::10]:5000 > [2001:db8:9::1]:80 flags=A len=1440 ttl=64", 1492, true,
+	  1232 },
+	{ "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=128 id=7 len=1400 ttl=64", 1280, true,
+	  1232 },
+	/* never about an ICMPv6 error (RFC 4443 2.4 (e)) */
+	{ "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=1 code=4 len=1400 ttl=64", 1280, false,
+	  0 },
+};
+
+static void test_v6_too_big(void **state)
+{
+	struct env *v = env_new(NULL);
+	static struct frame f;
+	static struct engine_out out;
+	uint8_t copy[ENGINE_MAX_REPLY];
+	struct pkt r;
+	for (size_t k = 0; k < sizeof(ptb_cases) / sizeof(ptb_cases[0]); k++) {
+		const struct ptb_case *c = &ptb_cases[k];
+		assert_int_equal(run(v, &f, "ether2", c->desc), EV_FORWARD);
+		uint8_t hl = (uint8_t)(f.p.ttl + 1);
+		bool got = engine_icmp6_too_big(v->en, &f.p, c->mtu, &out);
+		if (got != c->answered)
+			fail_msg("%s: %s", c->desc, got ? "answered" : "not answered");
+		if (!got)
+			continue;
+		parse_reply(&out, copy, &r);
+		assert_int_equal(r.proto, 58);
+		assert_int_equal(r.icmp_type, 2);
+		assert_int_equal(r.icmp_code, 0);
+		uint8_t *icmp = copy + r.l4_off;
+		uint32_t mtu = (uint32_t)icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7];
+		assert_int_equal(mtu, c->mtu);
+		if ((uint32_t)r.l4_len - 8 != c->quote)
+			fail_msg("%s: quoted %u bytes, expected %u", c->desc, (uint32_t)r.l4_len - 8, c->quote);
+		assert_true(14 + 40 + r.l4_len <= 14 + 1280);
+		assert_int_equal(icmp[8 + 7], hl); /* the quote's hop limit as it arrived */
+		assert_memory_equal(icmp + 8 + 8, f.p.data + f.p.l3_off + 8, 32);
+		/* from the router's address on the in-interface, to the sender */
+		assert_ip6(r.src.v6, "2001:db8:1::1");
+		assert_ip6(r.dst.v6, "2001:db8:1::10");
+		assert_int_equal(out.reply_if, ifid("ether2"));
+	}
+	env_free(v);
+}
+
+/* The router's own packets to a link-scoped IPv6 destination leave by the
+ * interface named, never by the routing table. */
+static void test_v6_output_zone(void **state)
+{
+	struct env *v = env_new(NULL);
+	static struct frame f;
+	static const char *const scoped[] = {
+		"icmp6 [fe80::1] > [fe80::10] type=129 id=1",
+		"icmp6 [fe80::1] > [ff02::1] type=134 ttl=255",
+	};
+	for (size_t k = 0; k < 2; k++) {
+		uint32_t n = build(scoped[k], f.buf);
+		struct pkt p = { .data = f.buf, .len = n, .cap = FRAME };
+		engine_output(v->en, &p, v->now, &f.out);
+		assert_int_equal(f.out.verdict, EV_DROP); /* no zone: the default route is not for it */
+		n = build(scoped[k], f.buf);
+		p = (struct pkt){ .data = f.buf, .len = n, .cap = FRAME };
+		engine_output_on(v->en, &p, ifid("ether3"), v->now, &f.out);
+		assert_int_equal(f.out.verdict, EV_FORWARD);
+		assert_int_equal(f.out.out_if, ifid("ether3"));
+		assert_memory_equal(f.out.nexthop6, p.dst.v6, 16);
+	}
+	/* a global destination takes the routing table, whatever the zone */
+	uint32_t n = build("icmp6 [2001:db8:1::1] > [2001:db8:9::1] type=129 id=1", f.buf);
+	struct pkt p = { .data = f.buf, .len = n, .cap = FRAME };
+	engine_output_on(v->en, &p, ifid("ether3"), v->now, &f.out);
+	assert_int_equal(f.out.verdict, EV_FORWARD);
+	assert_int_equal(f.out.out_if, ifid("ether1"));
+	assert_ip6(f.out.nexthop6, "2001:db8:ffff::1");
+	env_free(v);
+}
+
 static void test_v6_ndp_to_input(void **state)
 {
 	/* drop invalid first, as the default IPv6 firewall does; accept ICMPv6 */
@@ -2017,6 +2108,192 @@ static void test_fasttrack_no_ack(void **state)
 	env_free(v);
 }
 
+/*
+ * What the flow cache declines on a flow it holds: each row is one packet
+ * of a cached UDP or TCP flow, as built or damaged afterwards; it must take
+ * the full path (the hit count does not move) with the verdict and reason
+ * given, or, for the rows the cache takes, be a hit. Then a plain packet of
+ * the flow is a hit again unless the row ended the connection.
+ */
+enum ft_damage { FTD_NONE, FTD_IP_OPTION, FTD_BAD_IP_CSUM, FTD_BAD_L4_CSUM };
+
+struct ft_row {
+	const char *name;
+	bool tcp;
+	const char *desc;
+	enum ft_damage damage;
+	enum ev_verdict verdict;
+	enum drop_reason reason;
+	bool hit;      /* the cache forwards it */
+	bool ends;     /* the flow is no longer cached afterwards */
+};
+
+#define FT_UDP "udp 192.168.88.10:5000 > 198.51.100.7:53 len=40"
+#define FT_TCP "tcp 192.168.88.10:40000 > 198.51.100.7:80 seq=1101 ack=5001 win=65535 "
+
+static const struct ft_row ft_rows[] = {
+	{ "udp, plain", false, FT_UDP, FTD_NONE, EV_FORWARD, DR_NONE, true, false },
+	{ "udp, ttl 2 (leaves with 1)", false, FT_UDP " ttl=2", FTD_NONE, EV_FORWARD, DR_NONE,
+	  true, false },
+	{ "udp, bad udp checksum (left to the receiver)", false, FT_UDP, FTD_BAD_L4_CSUM,
+	  EV_FORWARD, DR_NONE, true, false },
+	{ "udp, ttl 1: time exceeded", false, FT_UDP " ttl=1", FTD_NONE, EV_REJECT,
+	  DR_TTL_EXCEEDED, false, false },
+	{ "udp, ip options", false, FT_UDP, FTD_IP_OPTION, EV_FORWARD, DR_NONE, false, false },
+	{ "udp, bad ip checksum", false, FT_UDP, FTD_BAD_IP_CSUM, EV_DROP, DR_BAD_IPV4_CSUM, false,
+	  false },
+	{ "udp, first fragment", false, FT_UDP " mf=yes", FTD_NONE, EV_HELD, DR_NONE, false,
+	  false },
+	{ "udp, later fragment", false, FT_UDP " frag-off=1480", FTD_NONE, EV_HELD, DR_NONE,
+	  false, false },
+	{ "udp, vlan tag", false, FT_UDP " vlan=5", FTD_NONE, EV_FORWARD, DR_NONE, true, false },
+	{ "tcp, psh ack", true, FT_TCP "flags=PA len=100", FTD_NONE, EV_FORWARD, DR_NONE, true,
+	  false },
+	{ "tcp, ack with ece and cwr", true, FT_TCP "flags=AEC", FTD_NONE, EV_FORWARD, DR_NONE,
+	  true, false },
+	{ "tcp, ttl 1: time exceeded", true, FT_TCP "flags=A ttl=1", FTD_NONE, EV_REJECT,
+	  DR_TTL_EXCEEDED, false, false },
+	{ "tcp, ip options", true, FT_TCP "flags=A", FTD_IP_OPTION, EV_FORWARD, DR_NONE, false,
+	  false },
+	{ "tcp, bad ip checksum", true, FT_TCP "flags=A", FTD_BAD_IP_CSUM, EV_DROP,
+	  DR_BAD_IPV4_CSUM, false, false },
+	{ "tcp, bad tcp checksum (left to the receiver)", true, FT_TCP "flags=A", FTD_BAD_L4_CSUM,
+	  EV_FORWARD, DR_NONE, true, false },
+	/* conntrack ignores a SYN on an established connection, as Linux does */
+	{ "tcp, syn", true, FT_TCP "flags=S", FTD_NONE, EV_FORWARD, DR_NONE, false, false },
+	{ "tcp, without ack", true, FT_TCP "flags=P len=10", FTD_NONE, EV_DROP, DR_FILTER, false,
+	  false },
+	{ "tcp, first fragment", true, FT_TCP "flags=A mf=yes len=100", FTD_NONE, EV_HELD,
+	  DR_NONE, false, false },
+	{ "tcp, fin", true, FT_TCP "flags=FA", FTD_NONE, EV_FORWARD, DR_NONE, false, true },
+	{ "tcp, rst", true, FT_TCP "flags=RA", FTD_NONE, EV_FORWARD, DR_NONE, false, true },
+};
+
+/* A cached flow: its connection fasttracked and assured, this direction
+ * learnt, and one hit. */
+static void ft_cache_flow(struct env *v, struct frame *f, bool tcp)
+{
+	if (tcp) {
+		run(v, f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S seq=1000 "
+				    "win=65535");
+		run(v, f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 flags=SA seq=5000 "
+				    "ack=1001 win=65535");
+		run(v, f, "ether2", FT_TCP "flags=A");
+		run(v, f, "ether2", FT_TCP "flags=PA len=10");
+	} else {
+		run(v, f, "ether2", FT_UDP);
+		run(v, f, "ether1", "udp 198.51.100.7:53 > 203.0.113.2:5000 len=40");
+		run(v, f, "ether2", FT_UDP);
+	}
+	uint64_t h = hits(v);
+	assert_int_equal(run(v, f, "ether2", tcp ? FT_TCP "flags=A" : FT_UDP), EV_FORWARD);
+	assert_int_equal(hits(v), h + 1);
+}
+
+/* The frame of desc with one damage: a 4-byte IPv4 option (NOPs and end of
+ * list; no checksum but the header's covers it), or a bad checksum. */
+static uint32_t ft_damaged(const char *desc, enum ft_damage d, uint8_t *buf)
+{
+	uint32_t n = build(desc, buf);
+	uint8_t *ip = buf + 14;
+	switch (d) {
+	case FTD_NONE:
+		break;
+	case FTD_IP_OPTION:
+		memmove(ip + 24, ip + 20, n - 34);
+		memcpy(ip + 20, "\x01\x01\x01\x00", 4);
+		ip[0] = 0x46;
+		wr16(ip + 2, (uint16_t)((ip[2] << 8 | ip[3]) + 4));
+		fix_csum4(ip, 24);
+		n += 4;
+		break;
+	case FTD_BAD_IP_CSUM:
+		ip[10] ^= 0x5a;
+		break;
+	case FTD_BAD_L4_CSUM:
+		ip[20 + (ip[9] == 17 ? 6 : 16)] ^= 0x5a;
+		break;
+	}
+	return n;
+}
+
+static void test_fasttrack_declines(void **state)
+{
+	for (size_t i = 0; i < sizeof(ft_rows) / sizeof(ft_rows[0]); i++) {
+		const struct ft_row *r = &ft_rows[i];
+		struct env *v = env_new(ft_rsc);
+		struct frame f;
+		ft_cache_flow(v, &f, r->tcp);
+		uint64_t h = hits(v);
+		uint64_t ttl_drops = engine_drops(v->en, DR_TTL_EXCEEDED);
+		enum ev_verdict got = run_raw(v, &f, "ether2", ft_damaged(r->desc, r->damage, f.buf));
+		if (got != r->verdict || f.out.reason != r->reason ||
+		    hits(v) != h + (r->hit ? 1 : 0))
+			fail_msg("%s: verdict %s reason %s hits +%d; want %s, %s, +%d", r->name,
+				 ev_name(got), pkt_reason_name(f.out.reason), (int)(hits(v) - h),
+				 ev_name(r->verdict), pkt_reason_name(r->reason), r->hit);
+		if (got == EV_FORWARD) {
+			/* NAT as ever, from the cache or not */
+			assert_int_equal(f.p.src.v4, ip4("203.0.113.2"));
+			assert_int_equal(f.out.out_if, ifid("ether1"));
+			assert_true(f.out.fasttrack);
+			if (r->damage != FTD_BAD_L4_CSUM)
+				assert_true(pkt_checksums_ok(&f.p));
+		}
+		if (r->reason == DR_TTL_EXCEEDED) {
+			uint8_t copy[ENGINE_MAX_REPLY];
+			struct pkt rp;
+			parse_reply(&f.out, copy, &rp);
+			assert_int_equal(rp.icmp_type, 11);
+			assert_int_equal(rp.dst.v4, ip4("192.168.88.10"));
+			assert_int_equal(rp.inner.src.v4, ip4("192.168.88.10"));
+			assert_int_equal(engine_drops(v->en, DR_TTL_EXCEEDED), ttl_drops + 1);
+		}
+		h = hits(v);
+		run(v, &f, "ether2", r->tcp ? FT_TCP "flags=A" : FT_UDP);
+		if (hits(v) != h + (r->ends ? 0 : 1))
+			fail_msg("%s: the next plain packet %s", r->name,
+				 r->ends ? "was a hit" : "missed");
+		env_free(v);
+	}
+}
+
+/* 10,000 fasttracked flows: the cache keeps nearly all of them. Four ways
+ * a set: flows sharing a set push each other out only beyond four (about
+ * 3 flows in 10,000 here, against 1 in 100 with two ways). A microsecond
+ * between packets keeps every connection within its timeout. */
+static void test_fasttrack_many_flows(void **state)
+{
+	enum { N = 10000 };
+	struct env *v = env_new(ft_rsc);
+	struct frame f;
+	char d[120];
+	uint16_t lan = ifid("ether2"), wan = ifid("ether1");
+	/* new and replied, then learnt, then from the cache */
+	for (int round = 0; round < 3; round++) {
+		uint64_t h = hits(v);
+		for (unsigned i = 0; i < N; i++) {
+			for (int reply = 0; reply <= (round == 0); reply++) {
+				if (reply)
+					snprintf(d, sizeof(d), "udp 198.51.100.%u:53 > 203.0.113.2:%u "
+							       "len=18", 1 + i % 7, 10000 + i);
+				else
+					snprintf(d, sizeof(d), "udp 192.168.88.%u:%u > 198.51.100.%u:53 "
+							       "len=18", 2 + i % 250, 10000 + i, 1 + i % 7);
+				f.p = (struct pkt){ .data = f.buf, .len = build(d, f.buf), .cap = FRAME };
+				v->now += 1000;
+				engine_input(v->en, &f.p, reply ? wan : lan, v->now, &f.out);
+				assert_int_equal(f.out.verdict, EV_FORWARD);
+			}
+		}
+		if (round == 1)
+			assert_int_equal(hits(v), 0);
+		if (round == 2 && hits(v) - h < N - 30)
+			fail_msg("%u of %u packets from the cache", (unsigned)(hits(v) - h), N);
+	}
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2024,6 +2301,8 @@ int main(void)
 		cmocka_unit_test(test_v6_filter),
 		cmocka_unit_test(test_v6_conntrack),
 		cmocka_unit_test(test_v6_hop_limit),
+		cmocka_unit_test(test_v6_too_big),
+		cmocka_unit_test(test_v6_output_zone),
 		cmocka_unit_test(test_v6_ndp_to_input),
 		cmocka_unit_test(test_v6_local),
 		cmocka_unit_test(test_v4_masquerade_ports),
@@ -2049,6 +2328,8 @@ int main(void)
 		cmocka_unit_test(test_ftp_nat_records),
 		cmocka_unit_test(test_burst_first_flow),
 		cmocka_unit_test(test_fasttrack_no_ack),
+		cmocka_unit_test(test_fasttrack_declines),
+		cmocka_unit_test(test_fasttrack_many_flows),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
 		cmocka_unit_test(test_frag_overlap),

@@ -380,6 +380,31 @@ static void test_retries_then_unreachable(void **state)
 	nd_free(d);
 }
 
+/* A group's MAC is known at once (RFC 2464 7): nothing is solicited, and
+ * what a router solicitation's sender tells is learnt as stale. */
+static void test_groups_and_learning(void **state)
+{
+	struct nd *d = mk();
+	uint8_t mac[6];
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t mdns[16] = { 0xff, 0x02, [15] = 0xfb };
+	static const uint8_t want1[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t want2[6] = { 0x33, 0x33, 0, 0, 0, 0xfb };
+	assert_true(nd_resolve(d, 1, all_nodes, &pkts[0], mac, SEC));
+	assert_memory_equal(mac, want1, 6);
+	assert_true(nd_resolve(d, 1, mdns, &pkts[0], mac, SEC));
+	assert_memory_equal(mac, want2, 6);
+	assert_int_equal(nsent, 0);
+	nd_learn(d, 1, host_ll, host_mac, SEC);
+	nd_learn(d, 1, unspec, other_mac, SEC);    /* no address: nothing */
+	nd_learn(d, 1, host_gl, all_nodes, SEC);   /* a group MAC: nothing */
+	assert_true(nd_resolve(d, 1, host_ll, &pkts[1], mac, 2 * SEC));
+	assert_memory_equal(mac, host_mac, 6);
+	struct neigh_info ni[4];
+	assert_int_equal(nd_list(d, ni, 4), 1);
+	nd_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_with_queue),
 		cmocka_unit_test(test_advertisement_rules),
 		cmocka_unit_test(test_retries_then_unreachable),
+		cmocka_unit_test(test_groups_and_learning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

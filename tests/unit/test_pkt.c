@@ -886,6 +886,89 @@ static void test_udp_checksum_never_zero(void **state)
 }
 
 /*
+ * pkt_forward4, FastTrack's rewrite of addresses, ports and TTL at once:
+ * for TCP and UDP frames (a UDP one without checksum) and 2,000 random
+ * rewrites each, the frame must be byte for byte what a full recompute
+ * gives, and read back as what was set; a UDP checksum without one stays
+ * without; a computed UDP checksum of 0 is sent as 0xffff, exactly once
+ * over every source port.
+ */
+static void test_forward4(void **state)
+{
+	static const char *const rows[] = {
+		"tcp 192.168.88.10:51515 > 1.2.3.4:443 flags=PA len=33",
+		"tcp 10.1.2.3:1 > 10.3.2.1:65535 flags=A mss=1400 len=1",
+		"udp 192.168.88.10:5060 > 1.2.3.4:5060 len=17",
+		"udp 192.168.88.10:5060 > 1.2.3.4:5060 len=18 ttl=2",
+		"udp 192.168.88.10:5060 > 1.2.3.4:5060 len=17 / no checksum",
+	};
+	static uint8_t f[FRAME_MAX], g[FRAME_MAX];
+	uint32_t seed = 99;
+
+	for (size_t i = 0; i < NROWS(rows); i++) {
+		char desc[120];
+		snprintf(desc, sizeof(desc), "%s", rows[i]);
+		char *slash = strstr(desc, " / ");
+		if (slash)
+			*slash = 0;
+		size_t len = build(desc, f);
+		if (slash)
+			f[40] = f[41] = 0;
+		for (int k = 0; k < 2000; k++) {
+			struct pkt p, q;
+			uint32_t v[4];
+			for (int j = 0; j < 4; j++) {
+				seed = seed * 1103515245u + 12345u;
+				v[j] = seed ^ (seed >> 15) * 2654435761u;
+			}
+			memcpy(g, f, len);
+			memset(&p, 0, sizeof(p));
+			p.data = g;
+			p.len = (uint32_t)len;
+			p.cap = FRAME_MAX;
+			assert_true(pkt_parse_flow(&p));
+			uint8_t ttl = (uint8_t)(v[3] >> 8);
+			pkt_forward4(&p, v[0], (uint16_t)v[2], v[1], (uint16_t)(v[2] >> 16), ttl);
+			if (slash) {
+				assert_true(g[40] == 0 && g[41] == 0);
+				g[40] = 0x12; /* recomputed below; compare the rest */
+			}
+			static uint8_t h[FRAME_MAX];
+			memcpy(h, g, len);
+			q = p;
+			q.data = h;
+			pkt_fix_checksums(&q);
+			if (slash)
+				g[40] = h[40], g[41] = h[41];
+			if (memcmp(g, h, len) != 0)
+				fail_msg("%s, rewrite %d: incremental checksums differ from a recompute",
+					 rows[i], k);
+			parse_ok(&q, g, len);
+			assert_int_equal(q.src.v4, v[0]);
+			assert_int_equal(q.dst.v4, v[1]);
+			assert_int_equal(q.sport, (uint16_t)v[2]);
+			assert_int_equal(q.dport, (uint16_t)(v[2] >> 16));
+			assert_int_equal(q.ttl, ttl);
+			assert_int_equal(p.src.v4, v[0]);
+			assert_int_equal(p.ttl, ttl);
+		}
+	}
+
+	size_t len = build("udp 10.0.0.2:1000 > 1.2.3.4:53 len=6", f);
+	int ffff = 0;
+	for (uint32_t port = 0; port <= 0xffff; port++) {
+		struct pkt p = { .data = g, .len = (uint32_t)len, .cap = FRAME_MAX };
+		memcpy(g, f, len);
+		assert_true(pkt_parse_flow(&p));
+		pkt_forward4(&p, p.src.v4, (uint16_t)port, p.dst.v4, p.dport, p.ttl);
+		assert_false(g[40] == 0 && g[41] == 0);
+		ffff += g[40] == 0xff && g[41] == 0xff;
+		assert_true(pkt_checksums_ok(&p));
+	}
+	assert_int_equal(ffff, 1);
+}
+
+/*
  * Checks the embedded IPv4 header checksum and, when the quoted packet is
  * complete, its transport checksum.
  */
@@ -1121,16 +1204,218 @@ static void test_describe_small_buffer(void **state)
 				  "10.0.0.2:51515->1.2.3.4:443, len 40");
 }
 
+/* ---- pkt_parse_flow: the parse of FastTrack's candidates ---- */
+
+/*
+ * The flow parse of a frame against pkt_parse: declined, the descriptor
+ * must be as it was (garbage included); taken, pkt_parse without checksums
+ * must accept the frame and make exactly the same descriptor of it.
+ * Returns the number of failures; *taken says which it was.
+ */
+static int flow_check(const char *name, uint8_t *f, size_t len, bool *taken)
+{
+	struct pkt a, b, before;
+
+	memset(&a, 0x5a, sizeof(a));
+	a.data = f;
+	a.len = (uint32_t)len;
+	a.cap = FRAME_MAX;
+	a.ts = 77;
+	before = a;
+	*taken = pkt_parse_flow(&a);
+	if (!*taken) {
+		if (memcmp(&a, &before, sizeof(a)) != 0) {
+			print_error("%s: declined, but the descriptor changed\n", name);
+			return 1;
+		}
+		return 0;
+	}
+	memset(&b, 0x5a, sizeof(b));
+	b.data = f;
+	b.len = (uint32_t)len;
+	b.cap = FRAME_MAX;
+	b.ts = 77;
+	enum drop_reason r = pkt_parse(&b, true, false);
+	if (r != DR_NONE) {
+		print_error("%s: taken, but pkt_parse says %s\n", name, pkt_reason_name(r));
+		return 1;
+	}
+	if (memcmp(&a, &b, sizeof(a)) != 0) {
+		for (size_t i = 0; i < sizeof(a); i++)
+			if (((uint8_t *)&a)[i] != ((uint8_t *)&b)[i]) {
+				print_error("%s: descriptor differs from pkt_parse's at byte %zu\n",
+					    name, i);
+				break;
+			}
+		return 1;
+	}
+	return 0;
+}
+
+struct flow_row {
+	const char *name;
+	const char *build;
+	const char *patch;
+	bool fix_ip;
+	int cut;
+	int pad;
+	bool taken;
+};
+
+static const struct flow_row flow_rows[] = {
+	{ .name = "udp", .build = "udp 10.0.0.2:5060 > 1.2.3.4:5060 len=200", .taken = true },
+	{ .name = "udp, 64-byte frame", .build = "udp 192.168.88.2:10000 > 198.51.100.1:53 len=18",
+	  .taken = true },
+	{ .name = "udp in a padded frame", .build = "udp 10.0.0.2:1 > 1.2.3.4:2 len=2", .pad = 60,
+	  .taken = true },
+	{ .name = "udp shorter than its ip payload", .build = "udp 10.0.0.2:1 > 1.2.3.4:2 len=20",
+	  .patch = "38:000c", .taken = true },
+	{ .name = "udp without checksum", .build = "udp 10.0.0.2:53 > 1.2.3.4:53 len=4",
+	  .patch = "40:0000", .taken = true },
+	{ .name = "udp, dscp, ecn, df, ip id",
+	  .build = "udp 10.0.0.2:1 > 1.2.3.4:2 dscp=46 ecn=2 df=yes ip-id=4242", .taken = true },
+	{ .name = "udp, the reserved fragment bit", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "20:80", .fix_ip = true, .taken = true },
+	{ .name = "udp, ttl 1 (the engine's test, not the parse's)",
+	  .build = "udp 10.0.0.2:1 > 1.2.3.4:2 ttl=1", .taken = true },
+	{ .name = "udp, bad ip checksum (checked on the cache's path)",
+	  .build = "udp 10.0.0.2:1 > 1.2.3.4:2", .patch = "24:0000", .taken = true },
+	{ .name = "udp, bad udp checksum (not checked there)",
+	  .build = "udp 10.0.0.2:1 > 1.2.3.4:2 len=1", .patch = "42:ff", .taken = true },
+	{ .name = "udp length below its header", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "38:0007" },
+	{ .name = "udp length beyond the ip payload", .build = "udp 10.0.0.2:1 > 1.2.3.4:2 len=4",
+	  .patch = "38:000d" },
+	{ .name = "udp header cut", .build = "proto=17 10.0.0.2 > 1.2.3.4 len=7" },
+	{ .name = "tcp ack", .build = "tcp 10.0.0.2:40000 > 1.2.3.4:80 flags=A seq=7 ack=9 win=512",
+	  .taken = true },
+	{ .name = "tcp psh ack with payload", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=PA len=100",
+	  .taken = true },
+	{ .name = "tcp ack with options",
+	  .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A mss=1460 wscale=7 sack-perm=yes",
+	  .taken = true },
+	{ .name = "tcp ack, urg ece cwr", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=AUEC",
+	  .taken = true },
+	{ .name = "tcp ack, malformed option", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A mss=1400",
+	  .patch = "55:09", .taken = true },
+	{ .name = "tcp syn", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=S" },
+	{ .name = "tcp syn ack", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=SA" },
+	{ .name = "tcp fin ack", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=FA" },
+	{ .name = "tcp rst ack", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=RA" },
+	{ .name = "tcp rst", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=R" },
+	{ .name = "tcp psh without ack", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=P" },
+	{ .name = "tcp without flags", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A",
+	  .patch = "47:00" },
+	{ .name = "tcp data offset 4", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A",
+	  .patch = "46:40" },
+	{ .name = "tcp data offset beyond the segment",
+	  .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A len=3", .patch = "46:60" },
+	{ .name = "tcp header cut", .build = "proto=6 10.0.0.2 > 1.2.3.4 len=19" },
+	{ .name = "ipv4 options", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "14:46" },
+	{ .name = "first fragment", .build = "udp 10.0.0.2:1 > 1.2.3.4:2 mf=yes len=16" },
+	{ .name = "later fragment", .build = "tcp 10.0.0.2:1 > 1.2.3.4:2 flags=A frag-off=8" },
+	{ .name = "ip total length beyond the frame", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "16:001d", .fix_ip = true },
+	{ .name = "ip total length below header and udp", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "16:001b", .fix_ip = true },
+	{ .name = "ipv4 ethertype, version 6", .build = "udp 10.0.0.2:1 > 1.2.3.4:2",
+	  .patch = "14:65" },
+	{ .name = "frame cut in the udp header", .build = "udp 10.0.0.2:1 > 1.2.3.4:2", .cut = 41 },
+	{ .name = "vlan", .build = "udp 10.0.0.2:1 > 1.2.3.4:2 vlan=10" },
+	{ .name = "icmp", .build = "icmp 10.0.0.2 > 1.2.3.4 type=8 id=1" },
+	{ .name = "gre", .build = "proto=47 10.0.0.1 > 10.0.0.2 len=8" },
+	{ .name = "udp over ipv6", .build = "udp [2001:db8::1]:1 > [2001:db8::2]:2" },
+	{ .name = "tcp ack over ipv6", .build = "tcp [2001:db8::1]:1 > [2001:db8::2]:2 flags=A" },
+};
+
+static size_t make_flow_frame(const struct flow_row *r, uint8_t *f)
+{
+	struct row pr = { .name = r->name, .build = r->build, .patch = r->patch,
+			  .fix_ip = r->fix_ip, .cut = r->cut, .pad = r->pad };
+	return make_frame(&pr, f);
+}
+
+/* Each row taken or declined as it says, and in agreement with pkt_parse;
+ * so is every frame of the parse rows, and every prefix of the rows'
+ * frames. */
+static void test_parse_flow_rows(void **state)
+{
+	static uint8_t f[FRAME_MAX];
+	int fails = 0;
+	bool taken;
+
+	for (size_t i = 0; i < NROWS(flow_rows); i++) {
+		const struct flow_row *r = &flow_rows[i];
+		size_t len = make_flow_frame(r, f);
+		fails += flow_check(r->name, f, len, &taken);
+		if (taken != r->taken) {
+			print_error("%s: %s, want %s\n", r->name, taken ? "taken" : "declined",
+				    r->taken ? "taken" : "declined");
+			fails++;
+		}
+		for (size_t n = 0; n < len; n++)
+			fails += flow_check(r->name, f, n, &taken);
+	}
+	for (size_t i = 0; i < NROWS(parse_rows); i++) {
+		const struct row *r = &parse_rows[i];
+		if (r->l3 || r->ext6)
+			continue;
+		size_t len = make_frame(r, f);
+		fails += flow_check(r->name, f, len, &taken);
+	}
+	assert_int_equal(fails, 0);
+}
+
+/* Random damage to the taken rows' frames (a few bytes of the headers, or
+ * the length): whatever the flow parse takes, pkt_parse agrees with. */
+static void test_parse_flow_mutations(void **state)
+{
+	static uint8_t f[FRAME_MAX];
+	uint32_t seed = 12345;
+	int fails = 0, ntaken = 0, ndeclined = 0;
+	char name[160];
+
+	for (int it = 0; it < 200000 && fails < 5; it++) {
+		const struct flow_row *r = &flow_rows[it % NROWS(flow_rows)];
+		if (!r->taken)
+			continue;
+		size_t len = make_flow_frame(r, f);
+		seed = seed * 1103515245u + 12345u;
+		int nflip = 1 + (int)((seed >> 16) % 3);
+		for (int k = 0; k < nflip; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % (len < 64 ? len : 64);
+			f[at] = (uint8_t)(seed >> 24);
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 8 == 0)
+			len = (seed >> 4) % (len + 1);
+		bool taken;
+		snprintf(name, sizeof(name), "%s, mutation %d", r->name, it);
+		fails += flow_check(name, f, len, &taken);
+		ntaken += taken;
+		ndeclined += !taken;
+	}
+	assert_int_equal(fails, 0);
+	/* the mutations reach both sides of the class */
+	assert_true(ntaken > 1000);
+	assert_true(ndeclined > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_rows),
 		cmocka_unit_test(test_parse_prefixes),
+		cmocka_unit_test(test_parse_flow_rows),
+		cmocka_unit_test(test_parse_flow_mutations),
 		cmocka_unit_test(test_csum_helpers),
 		cmocka_unit_test(test_rewrites),
 		cmocka_unit_test(test_change_mss),
 		cmocka_unit_test(test_clear_df),
 		cmocka_unit_test(test_udp_checksum_never_zero),
+		cmocka_unit_test(test_forward4),
 		cmocka_unit_test(test_icmp_error_inner_rewrite),
 		cmocka_unit_test(test_set_ipv6_ttl_dscp),
 		cmocka_unit_test(test_build_errors),

@@ -57,6 +57,22 @@ static uint32_t id_of(struct fx *f, const char *path, const char *name)
 	return it->id;
 }
 
+/* Hands p to the queues and waits up to 100 ms for it to come out of
+ * m->out_if; true when it did. */
+static bool through(struct fx *f, struct qpkt *p, const struct qos_meta *m)
+{
+	struct qpkt *dropped = NULL;
+	if (!qos_enqueue(f->q, p, m, 2000000000ull, &dropped))
+		return false;
+	for (int i = 0; i < 100; i++) {
+		struct qpkt *x = qos_dequeue(f->q, m->out_if, 2000000000ull + (uint64_t)i * 1000000,
+					     &dropped);
+		if (x)
+			return x == p;
+	}
+	return false;
+}
+
 /* Sends one packet through and out; returns true when it came out. */
 static bool pass(struct fx *f, const char *mark, const char *src, const char *dst,
 		 const char *out_if, bool fasttrack)
@@ -71,16 +87,24 @@ static bool pass(struct fx *f, const char *mark, const char *src, const char *ds
 	assert_int_equal(parse_ip4(src, &m.src), 0);
 	assert_int_equal(parse_ip4(dst, &m.dst), 0);
 	m.fasttrack = fasttrack;
-	struct qpkt *dropped = NULL;
-	if (!qos_enqueue(f->q, &p, &m, 2000000000ull, &dropped))
-		return false;
-	for (int i = 0; i < 100; i++) {
-		struct qpkt *x = qos_dequeue(f->q, m.out_if, 2000000000ull + (uint64_t)i * 1000000,
-					     &dropped);
-		if (x)
-			return x == &p;
-	}
-	return false;
+	return through(f, &p, &m);
+}
+
+/* The same for an IPv6 packet (its addresses in the qpkt, the meta's IPv4
+ * ones zero, as the dataplane and the simulator hand them). */
+static bool pass6(struct fx *f, const char *src, const char *dst, const char *in_if,
+		  const char *out_if)
+{
+	static struct qpkt p;
+	memset(&p, 0, sizeof(p));
+	p.len = 1000;
+	p.family = 6;
+	assert_int_equal(parse_ip6(src, p.src6), 0);
+	assert_int_equal(parse_ip6(dst, p.dst6), 0);
+	struct qos_meta m = { 0 };
+	m.in_if = (uint16_t)name_intern(NS_IFACE, in_if);
+	m.out_if = (uint16_t)name_intern(NS_IFACE, out_if);
+	return through(f, &p, &m);
 }
 
 static uint64_t packets(struct fx *f, uint32_t id, bool down)
@@ -178,6 +202,108 @@ static void test_queue_type_of_a_leaf(void **state)
 	}
 	/* one may leave at once (the bucket), ten wait, the rest are dropped */
 	assert_in_range(queued, 10, 11);
+	done(f);
+}
+
+/* True when a log line logged from seq on has these topics and says this. */
+static bool logged_since(uint64_t seq, const char *topics, const char *needle)
+{
+	static struct conf_log_entry l[64];
+	uint64_t next;
+	size_t n = conf_log_since(seq, l, 64, &next);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].topics, topics) && strstr(l[i].message, needle))
+			return true;
+	return false;
+}
+
+static uint64_t log_seq(void)
+{
+	static struct conf_log_entry l[1];
+	uint64_t next;
+	conf_log_since(UINT64_MAX, l, 1, &next);
+	return next;
+}
+
+/*
+ * The command layer refuses a queue type that does not exist; a store that
+ * names one anyway (written before the check) runs pfifo and the log says
+ * which queue, never silently.
+ */
+static void test_missing_queue_type_logged(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\nadd name=host target=192.168.88.10/32\n"
+			     "/queue tree\nadd name=leaf parent=global packet-mark=x\n");
+	struct err e;
+	assert_int_not_equal(conf_exec(&f->s, "/queue simple set host queue=gone/default", NULL, &e),
+			     0);
+	assert_non_null(strstr(e.msg, "gone"));
+	assert_int_not_equal(conf_exec(&f->s, "/queue tree set leaf queue=gone", NULL, &e), 0);
+	/* behind the command layer's back */
+	const struct menu *m = schema_find("/queue/simple");
+	const struct item *it = store_by_key(f->st, m, "host");
+	struct item *bad = item_dup(m, it);
+	item_set(m, bad, schema_prop(m, "queue", NULL), "gone/default");
+	assert_int_equal(store_begin(f->st, &e), 0);
+	assert_int_equal(store_replace(f->st, m, it->id, bad, &e), 0);
+	assert_int_equal(store_commit(f->st, "test", "edit", &e), 0);
+	uint64_t seq = log_seq();
+	qos_free(f->q);
+	char err[128];
+	f->q = qos_build(f->st, 1000000000ull, err, sizeof(err));
+	assert_non_null(f->q);
+	assert_true(logged_since(seq, "queue,warning", "/queue/simple host: queue type 'gone'"));
+	/* the download side names a real type: nothing said of it */
+	assert_false(logged_since(seq, "queue,warning", "'default'"));
+	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	done(f);
+}
+
+/*
+ * Simple queue targets of both families: an IPv6 network takes IPv6
+ * packets by source (upload) or destination (download), never IPv4 ones;
+ * an IPv4 network, even 0.0.0.0/0, never takes IPv6 ones; an interface
+ * takes both; dst= as an IPv6 network narrows an IPv6 target.
+ */
+static void test_simple_ipv6_targets(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue simple\n"
+			     "add name=v6web target=2001:db8:1::/64 dst=2001:db8:ff::80/128\n"
+			     "add name=v6 target=2001:db8:1::/64,2001:db8:2::5\n"
+			     "add name=v4all target=0.0.0.0/0\n"
+			     "add name=wlan target=wlan1\n");
+	uint32_t v6web = id_of(f, "/queue/simple", "v6web"), v6 = id_of(f, "/queue/simple", "v6");
+	uint32_t v4all = id_of(f, "/queue/simple", "v4all"), wlan = id_of(f, "/queue/simple", "wlan");
+	const struct {
+		const char *src, *dst, *in_if, *out_if;
+		uint32_t *queue;
+		bool down;
+	} rows[] = {
+		{ "2001:db8:1::10", "2001:db8:ff::1", "ether2", "ether1", &v6, false },
+		{ "2001:db8:ff::1", "2001:db8:1::10", "ether1", "ether2", &v6, true },
+		{ "2001:db8:1::10", "2001:db8:ff::80", "ether2", "ether1", &v6web, false },
+		{ "2001:db8:ff::80", "2001:db8:1::10", "ether1", "ether2", &v6web, true },
+		{ "2001:db8:2::5", "2001:db8:ff::1", "ether2", "ether1", &v6, false },
+		/* outside every IPv6 target: v4all must not take it, the interface does */
+		{ "2001:db8:2::6", "2001:db8:ff::1", "wlan1", "ether1", &wlan, false },
+		{ "2001:db8:ff::1", "2001:db8:3::1", "ether1", "wlan1", &wlan, true },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t before = packets(f, *rows[i].queue, rows[i].down);
+		assert_true(pass6(f, rows[i].src, rows[i].dst, rows[i].in_if, rows[i].out_if));
+		if (packets(f, *rows[i].queue, rows[i].down) != before + 1)
+			fail_msg("row %zu: %s > %s not in the expected queue", i, rows[i].src,
+				 rows[i].dst);
+	}
+	assert_int_equal(packets(f, v4all, false) + packets(f, v4all, true), 0);
+	/* IPv6 not in any target and not on wlan1: no queue counts it */
+	assert_true(pass6(f, "2001:db8:9::1", "2001:db8:ff::1", "ether2", "ether1"));
+	assert_int_equal(packets(f, v4all, false), 0);
+	/* IPv4 still goes by its own targets */
+	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	assert_int_equal(packets(f, v4all, false), 1);
 	done(f);
 }
 
@@ -766,6 +892,8 @@ int main(void)
 		cmocka_unit_test(test_simple_first_match),
 		cmocka_unit_test(test_trees_global_and_interface),
 		cmocka_unit_test(test_fasttrack_skips_simple_queues),
+		cmocka_unit_test(test_missing_queue_type_logged),
+		cmocka_unit_test(test_simple_ipv6_targets),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),

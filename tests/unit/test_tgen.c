@@ -52,6 +52,27 @@ static double wan_rate(const struct netsim_results *r, int dir, double from)
 	return sum / (double)(r->nbins - b0);
 }
 
+static const struct tgen_addr *v4(uint32_t a)
+{
+	static struct tgen_addr ring[4];
+	static unsigned k;
+	struct tgen_addr *t = &ring[k++ % 4];
+	memset(t, 0, sizeof(*t));
+	t->v4 = a;
+	return t;
+}
+
+static const struct tgen_addr *v6(const char *s)
+{
+	static struct tgen_addr ring[4];
+	static unsigned k;
+	struct tgen_addr *t = &ring[k++ % 4];
+	memset(t, 0, sizeof(*t));
+	t->v6 = true;
+	assert_int_equal(parse_ip6(s, t->a6), 0);
+	return t;
+}
+
 static void test_frames_parse(void **state)
 {
 	(void)state;
@@ -59,7 +80,7 @@ static void test_frames_parse(void **state)
 	struct pkt p;
 
 	sp.dir = TG_UP;
-	assert_true(tgen_build_udp(&sp, 0xc0a8580a, 5060, 0xc6336401, 5060, 214, 46, 7));
+	assert_true(tgen_build_udp(&sp, v4(0xc0a8580a), 5060, v4(0xc6336401), 5060, 214, 46, 7));
 	memset(&p, 0, sizeof(p));
 	p.data = sp.data;
 	p.len = sp.len;
@@ -76,7 +97,7 @@ static void test_frames_parse(void **state)
 	/* a SYN with MSS and window scale, after a longer frame in the same buffer */
 	sp.dir = TG_DOWN;
 	struct tgen_tcp_opts o = { .wscale = 7, .sack_perm = true };
-	assert_true(tgen_build_tcp(&sp, 0xc6336401, 443, 0xcb007102, 40001, 0xfffffff0u, 77,
+	assert_true(tgen_build_tcp(&sp, v4(0xc6336401), 443, v4(0xcb007102), 40001, 0xfffffff0u, 77,
 				   TCPF_SYN | TCPF_ACK, 65535, &o, 0, 0, 1));
 	memset(&p, 0, sizeof(p));
 	p.data = sp.data;
@@ -92,7 +113,7 @@ static void test_frames_parse(void **state)
 	assert_true(p.flags & PKT_F_DF);
 
 	/* full-size data segment */
-	assert_true(tgen_build_tcp(&sp, 0xc0a85814, 40001, 0xc6336401, 22, 1000, 2000,
+	assert_true(tgen_build_tcp(&sp, v4(0xc0a85814), 40001, v4(0xc6336401), 22, 1000, 2000,
 				   TCPF_ACK | TCPF_PSH, 32768, NULL, 1460, 0, 2));
 	memset(&p, 0, sizeof(p));
 	p.data = sp.data;
@@ -104,23 +125,89 @@ static void test_frames_parse(void **state)
 	assert_int_equal(p.win, 32768);
 
 	/* then a small one again: the old header bytes must not leak into it */
-	assert_true(tgen_build_udp(&sp, 1, 2, 3, 4, 60, 0, 3));
+	assert_true(tgen_build_udp(&sp, v4(1), 2, v4(3), 4, 60, 0, 3));
 	memset(&p, 0, sizeof(p));
 	p.data = sp.data;
 	p.len = sp.len;
 	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
 	assert_true(pkt_checksums_ok(&p));
-	assert_false(tgen_build_udp(&sp, 1, 2, 3, 4, 1515, 0, 3));
-	assert_false(tgen_build_tcp(&sp, 1, 2, 3, 4, 0, 0, TCPF_ACK, 1, NULL, 1461, 0, 0));
+	assert_false(tgen_build_udp(&sp, v4(1), 2, v4(3), 4, 1515, 0, 3));
+	assert_false(tgen_build_tcp(&sp, v4(1), 2, v4(3), 4, 0, 0, TCPF_ACK, 1, NULL, 1461, 0, 0));
 	/* an ACK with SACK blocks */
 	struct tgen_tcp_opts so = { .nsack = 2, .sack = { { 5000, 6460 }, { 8000, 9460 } } };
-	assert_true(tgen_build_tcp(&sp, 1, 2, 3, 4, 100, 3540, TCPF_ACK, 1, &so, 0, 0, 0));
+	assert_true(tgen_build_tcp(&sp, v4(1), 2, v4(3), 4, 100, 3540, TCPF_ACK, 1, &so, 0, 0, 0));
 	memset(&p, 0, sizeof(p));
 	p.data = sp.data;
 	p.len = sp.len;
 	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
 	assert_true(pkt_checksums_ok(&p));
 	assert_int_equal(p.tcp_doff, 40);
+}
+
+/* The same frames over IPv6: valid for the parser with their checksums,
+ * the MSS of IPv6 on a SYN, full size at 1440 bytes of data, the queue
+ * descriptor carrying the IPv6 addresses; families do not mix. */
+static void test_frames_parse_ipv6(void **state)
+{
+	(void)state;
+	static struct tgen_pkt sp;
+	struct pkt p;
+
+	sp.dir = TG_UP;
+	assert_true(tgen_build_udp(&sp, v6("2001:db8:1::10"), 5060, v6("2001:db8:ff::10"), 5060,
+				   214, 46, 7));
+	memset(&p, 0, sizeof(p));
+	p.data = sp.data;
+	p.len = sp.len;
+	p.cap = sizeof(sp.data);
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	assert_int_equal(p.family, 6);
+	assert_true(pkt_checksums_ok(&p));
+	assert_int_equal(p.proto, 17);
+	assert_int_equal(p.sport, 5060);
+	assert_int_equal(p.ip_len, 200);
+	assert_int_equal(p.payload_len, 152);
+	assert_int_equal(p.dscp, 46);
+	assert_int_equal(sp.q.len, 214);
+	assert_int_equal(sp.q.family, 6);
+	assert_memory_equal(sp.q.src6, v6("2001:db8:1::10")->a6, 16);
+	assert_memory_equal(sp.q.dst6, v6("2001:db8:ff::10")->a6, 16);
+
+	sp.dir = TG_DOWN;
+	struct tgen_tcp_opts o = { .wscale = 7, .sack_perm = true };
+	assert_true(tgen_build_tcp(&sp, v6("2001:db8:ff::10"), 443, v6("2001:db8:1::10"), 40001,
+				   5, 77, TCPF_SYN | TCPF_ACK, 65535, &o, 0, 0, 1));
+	memset(&p, 0, sizeof(p));
+	p.data = sp.data;
+	p.len = sp.len;
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	assert_true(pkt_checksums_ok(&p));
+	assert_int_equal(p.mss, 1440);
+	assert_int_equal(p.wscale, 7);
+
+	assert_true(tgen_build_tcp(&sp, v6("2001:db8:1::10"), 40001, v6("2001:db8:ff::10"), 22,
+				   1000, 2000, TCPF_ACK, 32768, NULL, tgen_mss(true), 0, 2));
+	assert_int_equal(sp.len, 1514);
+	memset(&p, 0, sizeof(p));
+	p.data = sp.data;
+	p.len = sp.len;
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	assert_true(pkt_checksums_ok(&p));
+	assert_int_equal(p.payload_len, 1440);
+	assert_false(tgen_build_tcp(&sp, v6("2001:db8:1::10"), 1, v6("2001:db8:ff::10"), 2, 0, 0,
+				    TCPF_ACK, 1, NULL, 1441, 0, 0));
+	assert_false(tgen_build_udp(&sp, v6("2001:db8:1::10"), 1, v6("2001:db8:ff::10"), 2, 61, 0,
+				    0));
+	assert_false(tgen_build_udp(&sp, v6("2001:db8:1::10"), 1, v4(3), 2, 100, 0, 0));
+	/* an IPv4 frame after the IPv6 one in the same buffer */
+	assert_true(tgen_build_udp(&sp, v4(1), 2, v4(3), 4, 60, 0, 3));
+	memset(&p, 0, sizeof(p));
+	p.data = sp.data;
+	p.len = sp.len;
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	assert_int_equal(p.family, 4);
+	assert_true(pkt_checksums_ok(&p));
+	assert_int_equal(sp.q.family, 4);
 }
 
 static const char *const link_json =
@@ -328,6 +415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_parse),
+		cmocka_unit_test(test_frames_parse_ipv6),
 		cmocka_unit_test(test_greedy_tcp_fills_link),
 		cmocka_unit_test(test_tiny_buffer_completes),
 		cmocka_unit_test(test_udp_rates_and_deterministic),
