@@ -2,7 +2,8 @@
 # The side-by-side benchmark (make bench): the same lab (rosfw lab up,
 # namespaces rosfwt-*), the same configuration (examples/soho.rsc) in two
 # forms, in the same run:
-#   rosfw   `rosfw lab router` on the router's veths (AF_PACKET, TPACKET_V3)
+#   rosfw   `rosfw lab router` on the router's veths (the default I/O, auto:
+#           AF_XDP there; ROSFW_IO=af_packet for AF_PACKET, TPACKET_V2)
 #   kernel  Linux forwarding in the router's namespace, with soho.rsc
 #           translated to nftables (bench/kernel/soho.nft) and HTB
 #           (bench/kernel/soho-tc.sh)

@@ -10,15 +10,15 @@
 # rules of soho.nft (meta priority set 1:N). What carries no mark (the
 # router's own traffic) goes to 1:30 as well (default 30), where RouterOS
 # would send it past the tree: it does not occur in the benchmark.
-# bucket-size=0.1 (RouterOS's default, 100 ms of the rate) -> burst/cburst.
+# bucket-size=0.01 (10 ms of the rate, never under one frame) -> burst/cburst.
 # Usage: soho-tc.sh DEV
 set -e
 dev=${1:-ether1}
 tc qdisc replace dev "$dev" root handle 1: htb default 30 r2q 10
-tc class add dev "$dev" parent 1: classid 1:1 htb rate 9mbit ceil 9mbit burst 112k cburst 112k
-tc class add dev "$dev" parent 1:1 classid 1:10 htb rate 2mbit ceil 9mbit prio 0 burst 25k cburst 112k
-tc class add dev "$dev" parent 1:1 classid 1:20 htb rate 3mbit ceil 9mbit prio 2 burst 37k cburst 112k
-tc class add dev "$dev" parent 1:1 classid 1:30 htb rate 1mbit ceil 9mbit prio 6 burst 12k cburst 112k
+tc class add dev "$dev" parent 1: classid 1:1 htb rate 9mbit ceil 9mbit burst 11250 cburst 11250
+tc class add dev "$dev" parent 1:1 classid 1:10 htb rate 2mbit ceil 9mbit prio 0 burst 2500 cburst 11250
+tc class add dev "$dev" parent 1:1 classid 1:20 htb rate 3mbit ceil 9mbit prio 2 burst 3750 cburst 11250
+tc class add dev "$dev" parent 1:1 classid 1:30 htb rate 1mbit ceil 9mbit prio 6 burst 1514 cburst 11250
 for c in 10 20 30; do
 	tc qdisc add dev "$dev" parent 1:$c handle $c: pfifo limit 10
 done

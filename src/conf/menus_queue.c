@@ -14,7 +14,7 @@
 
 /* ---- value checks ---- */
 
-/* bucket-size of a simple queue: upload/download numbers 0.1..10, one
+/* bucket-size of a simple queue: upload/download numbers 0..10, one
  * number meaning both. */
 static int q_check_num_pair(const struct prop *p, const char *in, struct sbuf *out,
 			    struct err *e)
@@ -197,8 +197,8 @@ static const struct prop qtree_props[] = {
 	  .help = "Average rate below which a burst may start" },
 	{ .name = "burst-time", .type = T_TIME, .def = "0s",
 	  .help = "Period the average rate is taken over" },
-	{ .name = "bucket-size", .type = T_NUM, .def = "0.1", .min = 100, .max = 10000,
-	  .help = "Token bucket size as a multiple of max-limit" },
+	{ .name = "bucket-size", .type = T_NUM, .def = "0.1", .min = 0, .max = 10000,
+	  .help = "Token bucket size as a multiple of max-limit (0..10)" },
 	PROP_DISABLED,
 	PROP_COMMENT,
 	Q_STAT("rate", T_RATE, "Average rate"),
@@ -261,7 +261,7 @@ static const struct prop qsimple_props[] = {
 	{ .name = "burst-time", .type = T_CUSTOM, .def = "0s/0s", .check = tc_time_pair,
 	  .help = "Upload/download periods the average rate is taken over" },
 	{ .name = "bucket-size", .type = T_CUSTOM, .def = "0.1/0.1", .check = q_check_num_pair,
-	  .min = 100, .max = 10000, .help = "Upload/download token bucket sizes" },
+	  .min = 0, .max = 10000, .help = "Upload/download token bucket sizes (0..10)" },
 	{ .name = "time", .type = T_CUSTOM, .check = tc_schedule,
 	  .help = "When the queue is active: 8h-17h,mon,tue" },
 	{ .name = "total-queue", .type = T_REF, .flags = PF_DETAIL, .def = "default-small",
@@ -279,7 +279,7 @@ static const struct prop qsimple_props[] = {
 	{ .name = "total-burst-time", .type = T_TIME, .flags = PF_DETAIL, .def = "0s",
 	  .help = "Burst time of both directions together" },
 	{ .name = "total-bucket-size", .type = T_NUM, .flags = PF_DETAIL, .def = "0.1",
-	  .min = 100, .max = 10000, .help = "Bucket size of both directions together" },
+	  .min = 0, .max = 10000, .help = "Bucket size of both directions together" },
 	PROP_DISABLED,
 	PROP_COMMENT,
 	Q_STAT("rate", T_STR, "Upload/download average rates"),

@@ -1,11 +1,14 @@
 /*
  * AF_PACKET backend.
- * Receive: a TPACKET_V3 ring (32 blocks of 256 KiB, mmap'ed). The kernel
- * fills a block with frames back to back and hands it over when it is full
- * or when its retire timer (1 ms) fires, so a burst costs no system call and
- * a quiet link still delivers within a millisecond or so. A burst never
- * spans two blocks: a block goes back to the kernel when the burst after
- * the one that emptied it begins (or on rx_release).
+ * Receive: a TPACKET_V2 ring (4096 frames of 2 KiB, mmap'ed). Each frame
+ * has its own status word, so a frame is ours as soon as the kernel wrote
+ * it, and poll wakes on it: no block retire timer between the wire and
+ * the router (TPACKET_V3 hands a block over only when it is full or its
+ * timer fires, a millisecond or more on a quiet link, which was most of a
+ * VoIP packet's time through rosfw). Under load a wake-up still finds
+ * many frames: a burst reads them all without a system call. The frames
+ * of a burst go back to the kernel when the next burst begins (or on
+ * rx_release).
  * Send: sendmmsg of the burst on the same socket (one system call per
  * burst) with PACKET_QDISC_BYPASS, because rosfw does its own queueing and
  * the kernel's qdisc would only add a second, unmanaged queue. A TX ring
@@ -33,18 +36,16 @@
 
 #define BLOCK_SIZE (1u << 18)
 #define BLOCK_NR 32u
-#define FRAME_SIZE 2048u /* V3 frames are variable; this only sizes the request */
-#define RETIRE_MS 1u
+#define FRAME_SIZE 2048u  /* header at 0, frame at 66: up to 1982 bytes (MTU 1968) */
+#define FRAME_NR (BLOCK_SIZE / FRAME_SIZE * BLOCK_NR)
 #define TX_CHUNK 64u
 
 struct afp {
 	struct io_handle h;
 	uint8_t *ring;
 	size_t ring_len;
-	uint32_t block;         /* the block being read */
-	uint32_t left;          /* frames of it not yet returned */
-	struct tpacket3_hdr *next;
-	bool finished;          /* the block is read through: release before the next burst */
+	uint32_t head;          /* the next frame to read */
+	uint32_t taken;         /* frames handed out by the last burst, before head */
 };
 
 static void afp_close(struct io_handle *h)
@@ -63,7 +64,7 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 	a->h.ops = &io_afpacket_ops;
 	a->h.fd = -1;
 	a->h.ctl_fd = -1;
-	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V3");
+	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2");
 	snprintf(a->h.ifname, sizeof(a->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -80,9 +81,9 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		err_set(e, "%s: AF_PACKET socket: %s", ifname, strerror(errno));
 		goto fail;
 	}
-	int fd = a->h.fd, one = 1, ver = TPACKET_V3;
+	int fd = a->h.fd, one = 1, ver = TPACKET_V2;
 	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0) {
-		err_set(e, "%s: TPACKET_V3: %s", ifname, strerror(errno));
+		err_set(e, "%s: TPACKET_V2: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
@@ -90,12 +91,11 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	struct tpacket_req3 req = {
+	struct tpacket_req req = {
 		.tp_block_size = BLOCK_SIZE,
 		.tp_block_nr = BLOCK_NR,
 		.tp_frame_size = FRAME_SIZE,
-		.tp_frame_nr = BLOCK_SIZE / FRAME_SIZE * BLOCK_NR,
-		.tp_retire_blk_tov = RETIRE_MS,
+		.tp_frame_nr = FRAME_NR,
 	};
 	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		err_set(e, "%s: PACKET_RX_RING: %s", ifname, strerror(errno));
@@ -127,74 +127,50 @@ fail:
 	return NULL;
 }
 
-static inline struct tpacket_block_desc *block_at(struct afp *a, uint32_t i)
+static inline struct tpacket2_hdr *frame_at(struct afp *a, uint32_t i)
 {
-	return (struct tpacket_block_desc *)(a->ring + (size_t)i * BLOCK_SIZE);
+	return (struct tpacket2_hdr *)(a->ring + (size_t)i * FRAME_SIZE);
 }
 
 static void afp_rx_release(struct io_handle *h)
 {
 	struct afp *a = (struct afp *)h;
-	if (!a->finished)
-		return;
-	__atomic_store_n(&block_at(a, a->block)->hdr.bh1.block_status, TP_STATUS_KERNEL,
-			 __ATOMIC_RELEASE);
-	a->block = (a->block + 1) % BLOCK_NR;
-	a->finished = false;
-	a->next = NULL;
-	a->left = 0;
+	for (uint32_t i = a->head + FRAME_NR - a->taken; a->taken; a->taken--, i++)
+		__atomic_store_n(&frame_at(a, i % FRAME_NR)->tp_status, TP_STATUS_KERNEL,
+				 __ATOMIC_RELEASE);
 }
 
 static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
 	struct afp *a = (struct afp *)h;
 	afp_rx_release(h);
-	struct tpacket_block_desc *bd = block_at(a, a->block);
-	if (!a->next) {
-		uint32_t st = __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
-		if (!(st & TP_STATUS_USER))
-			return 0;
-		a->left = bd->hdr.bh1.num_pkts;
-		a->next = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
-		if (!a->left) {
-			a->finished = true;
-			return 0;
-		}
-	}
 	size_t n = 0;
-	uint8_t *end = (uint8_t *)bd + BLOCK_SIZE;
-	while (n < max && a->left) {
-		struct tpacket3_hdr *ph = a->next;
-		/* a corrupt offset would walk out of the block: give the block back */
-		if ((uint8_t *)ph + sizeof(*ph) > end || (uint8_t *)ph + ph->tp_mac + ph->tp_snaplen > end) {
-			a->left = 0;
+	while (n < max) {
+		struct tpacket2_hdr *ph = frame_at(a, a->head);
+		uint32_t st = __atomic_load_n(&ph->tp_status, __ATOMIC_ACQUIRE);
+		if (!(st & TP_STATUS_USER))
 			break;
-		}
+		a->head = (a->head + 1) % FRAME_NR;
+		a->taken++;
+		/* a corrupt offset would point out of the frame: skip it */
+		if ((size_t)ph->tp_mac + ph->tp_snaplen > FRAME_SIZE)
+			continue;
 		struct io_frame *fr = &f[n++];
 		fr->data = (uint8_t *)ph + ph->tp_mac;
 		fr->len = ph->tp_snaplen;
 		fr->wire_len = ph->tp_len;
 		fr->flags = 0;
 		fr->vlan_tci = 0;
-		if (ph->tp_status & TP_STATUS_CSUMNOTREADY)
+		if (st & TP_STATUS_CSUMNOTREADY)
 			fr->flags |= IO_F_CSUM_PARTIAL;
 		if (ph->tp_snaplen < ph->tp_len)
 			fr->flags |= IO_F_TRUNC;
-		if (ph->tp_status & TP_STATUS_VLAN_VALID) {
+		if (st & TP_STATUS_VLAN_VALID) {
 			fr->flags |= IO_F_VLAN;
-			fr->vlan_tci = (uint16_t)ph->hv1.tp_vlan_tci;
-			fr->vlan_tpid = (ph->tp_status & TP_STATUS_VLAN_TPID_VALID)
-						? (uint16_t)ph->hv1.tp_vlan_tpid
-						: 0x8100;
+			fr->vlan_tci = ph->tp_vlan_tci;
+			fr->vlan_tpid = (st & TP_STATUS_VLAN_TPID_VALID) ? ph->tp_vlan_tpid : 0x8100;
 		}
-		a->left--;
-		a->next = ph->tp_next_offset ? (struct tpacket3_hdr *)((uint8_t *)ph + ph->tp_next_offset)
-					     : NULL;
-		if (!a->next)
-			a->left = 0;
 	}
-	if (!a->left)
-		a->finished = true;
 	return n;
 }
 
@@ -230,7 +206,7 @@ static enum io_link afp_link(struct io_handle *h)
 	int err = 0;
 	socklen_t el = sizeof(err);
 	(void)getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-	struct tpacket_stats_v3 st;
+	struct tpacket_stats st;
 	socklen_t sl = sizeof(st);
 	if (getsockopt(h->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
 		h->rx_ring_drops += st.tp_drops;

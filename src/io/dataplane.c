@@ -8,9 +8,10 @@
  * Transmit: whatever the queues release for an interface (qos_dequeue) has
  * its next hop resolved by ARP, its Ethernet addresses written, and joins
  * the interface's batch; batches go out at the end of each receive burst
- * and each timer. When the queues hold packets back (shaping), a one-shot
- * loop timer fires at qos_next_event; the loop's timers have millisecond
- * resolution, which HTB's buckets absorb.
+ * and each timer. When the queues hold packets back (shaping), a timerfd
+ * on the loop fires at qos_next_event, to the nanosecond (not before
+ * PACE_MIN_NS from now): a shaped packet leaves when its tokens allow, and
+ * an idle router arms nothing.
  * A housekeeping timer (100 ms) runs ARP's retries and ageing, and every
  * 200 ms checks each link (up, down, gone: then reopened when back).
  */
@@ -24,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/runtime.h"
@@ -43,6 +46,7 @@
 #define RX_BUDGET 8         /* bursts per wake-up and interface: the others get their turn */
 #define TX_BATCH 64u
 #define KICK_BUDGET 512     /* frames released per interface per kick */
+#define PACE_MIN_NS 50000ull /* wake-ups for the queues at most every 50 us */
 #define HOUSEKEEP_MS 100
 #define LINK_CHECK_NS 200000000ull
 #define MAX_IFS 64
@@ -101,8 +105,8 @@ struct dataplane {
 	struct ra *ra;
 	struct dp_buf *pool, *free;
 	size_t nfree;
-	int pace_timer;
-	uint64_t pace_due;
+	int pace_fd;              /* timerfd for the queues' next event */
+	uint64_t pace_due;        /* when it fires (dp clock); 0: disarmed */
 	int hk_timer;
 	uint64_t next_link_check;
 	uint64_t drops[DPD_MAX];
@@ -296,19 +300,21 @@ static void wire_out(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, u
 		tx_to(dp, di, b, mac);
 }
 
-static void pace_fire(struct loop *l, void *ctx);
-
+/* Wakes the loop at time t (the dp clock, ns) to release what the queues
+ * hold, unless an earlier wake-up is set already. */
 static void arm(struct dataplane *dp, uint64_t t, uint64_t now)
 {
 	if (t == UINT64_MAX)
 		return;
-	if (dp->pace_timer && dp->pace_due <= t)
+	if (t < now + PACE_MIN_NS)
+		t = now + PACE_MIN_NS;
+	if (dp->pace_due && dp->pace_due <= t)
 		return;
-	if (dp->pace_timer)
-		loop_cancel(dp->loop, dp->pace_timer);
-	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 0;
-	dp->pace_timer = loop_timer(dp->loop, ms, 0, pace_fire, dp);
-	dp->pace_due = t;
+	uint64_t d = t - now;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(d / 1000000000ull),
+						.tv_nsec = (long)(d % 1000000000ull) } };
+	if (timerfd_settime(dp->pace_fd, 0, &its, NULL) == 0)
+		dp->pace_due = t;
 }
 
 /* Moves what the queues let interface di send now (budget frames at
@@ -349,11 +355,15 @@ static void kick(struct dataplane *dp, uint64_t now)
 	arm(dp, t, now);
 }
 
-static void pace_fire(struct loop *l, void *ctx)
+static void on_pace(struct loop *l, int fd, short revents, void *ctx)
 {
 	(void)l;
+	(void)revents;
 	struct dataplane *dp = ctx;
-	dp->pace_timer = 0;
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return; /* not due yet: re-armed earlier since poll saw it */
+	dp->pace_due = 0;
 	kick(dp, dp_now(dp));
 }
 
@@ -1401,6 +1411,13 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	dp->loop = l;
 	dp->en = en;
 	dp->now_fn = mono_ns;
+	dp->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (dp->pace_fd < 0) {
+		err_set(e, "timerfd for the queues: %s", strerror(errno));
+		free(dp);
+		return NULL;
+	}
+	loop_watch(l, dp->pace_fd, POLLIN, on_pace, dp);
 	dp->ifs = xcalloc(n + MAX_VLANS, sizeof(*dp->ifs));
 	dp->pool = xcalloc(DP_POOL, sizeof(*dp->pool));
 	for (size_t i = DP_POOL; i-- > 0;)
@@ -1627,11 +1644,11 @@ void dataplane_free(struct dataplane *dp)
 	if (!dp)
 		return;
 	conf_set_provider("/interface", interfaces, NULL);
-	if (dp->pace_timer)
-		loop_cancel(dp->loop, dp->pace_timer);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
 	dataplane_set_qos(dp, NULL);
+	loop_unwatch(dp->loop, dp->pace_fd);
+	close(dp->pace_fd);
 	if (dp->tap) {
 		loop_unwatch(dp->loop, dp->tap->fd);
 		tap_close(dp->tap);

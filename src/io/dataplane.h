@@ -8,7 +8,7 @@
  *   EV_FORWARD  a copy into the pool, qos_enqueue, and whatever the queues
  *               release goes out of its interface with its Ethernet header
  *               rewritten (source: the interface's MAC; destination: ARP of
- *               the next hop), paced by qos_next_event on a loop timer;
+ *               the next hop), paced by qos_next_event on a timerfd;
  *   EV_REJECT   the engine's reply frame out of reply_if;
  *   EV_LOCAL    ICMP and ICMPv6 echo requests to the router's addresses
  *               are answered here, through engine_output (the output chain

@@ -45,11 +45,11 @@ static enum io_mode mode_get(void)
 {
 	if (mode_now == IO_MODE_UNSET) {
 		const char *env = getenv("ROSFW_IO");
-		mode_now = env && *env ? mode_parse(env) : IO_MODE_AFPACKET;
+		mode_now = env && *env ? mode_parse(env) : IO_MODE_AUTO;
 		if (mode_now == IO_MODE_UNSET) {
 			fprintf(stderr, "rosfw: ROSFW_IO=%s is not af_packet, af_xdp or auto: "
-					"using af_packet\n", env);
-			mode_now = IO_MODE_AFPACKET;
+					"using auto\n", env);
+			mode_now = IO_MODE_AUTO;
 		}
 	}
 	return mode_now;
@@ -62,8 +62,10 @@ const char *io_selected(void)
 		return "af_xdp";
 	case IO_MODE_AUTO:
 		return "auto";
-	default:
+	case IO_MODE_AFPACKET:
 		return "af_packet";
+	default:
+		return "auto";
 	}
 }
 

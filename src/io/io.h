@@ -1,7 +1,7 @@
 /*
  * io: packet I/O on a Linux interface behind a small ops table, so the
  * dataplane does not care which backend moves its frames. AF_PACKET
- * (afpacket.c): a TPACKET_V3 receive ring and batched sendmmsg on the same
+ * (afpacket.c): a TPACKET_V2 receive ring and batched sendmmsg on the same
  * socket, on any interface. AF_XDP (afxdp.c): libxdp's default XDP program
  * steers every frame of the interface's receive queue into a UMEM shared
  * with rosfw, zero-copy where the driver can, else copy mode; it needs an
@@ -74,7 +74,10 @@ const struct io_ops *io_ops_find(const char *name);
 
 /* The backend io_open uses from now on in this process: "af_packet",
  * "af_xdp" or "auto". Before any call, the environment's ROSFW_IO, else
- * "af_packet". Returns -1 and fills e for another name, changing nothing. */
+ * "auto": AF_XDP forwards more (bench/RESULTS.md) and receives without a
+ * ring's wake-up delay, and an interface it cannot take (several receive
+ * queues, no XDP) still runs, on AF_PACKET. Returns -1 and fills e for
+ * another name, changing nothing. */
 int io_select(const char *mode, struct err *e);
 const char *io_selected(void);
 /* Opens ifname with the selected backend. In "auto" mode, when AF_XDP

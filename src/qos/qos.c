@@ -88,6 +88,15 @@ static uint64_t speed_bps(const char *s)
 	return 1000000000ull;
 }
 
+/* bucket-size (seconds of max-limit, 0..10; absent: 0.1) in the thousandths
+ * htb takes, where 0 means the default: bucket-size=0 is one millisecond,
+ * which htb rounds up to one frame at the rates a small bucket is for. */
+static uint32_t bucket_milli(const char *bs)
+{
+	uint32_t v = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+	return v ? v : 1;
+}
+
 static uint64_t rate_of(const char *s)
 {
 	uint64_t r = 0;
@@ -284,8 +293,7 @@ static int build_tree(struct store *st, struct tree *t, const struct menu *m, st
 		if (bt)
 			parse_time_ms(bt, &ms);
 		c->burst_time_ns = ms * 1000000ull;
-		const char *bs = item_get(m, it, "bucket-size");
-		c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+		c->bucket_size_milli = bucket_milli(item_get(m, it, "bucket-size"));
 		leaf_queue(st, m, it, item_get(m, it, "queue"), &c->queue);
 		size_t nm;
 		uint32_t *mk = parse_marks(item_get(m, it, "packet-mark"), &nm);
@@ -407,8 +415,7 @@ static void sq_class(struct store *st, const struct menu *m, const struct item *
 	if (bt)
 		parse_time_ms(bt, &ms);
 	c->burst_time_ns = ms * 1000000ull;
-	const char *bs = sq_prop(m, it, "bucket-size", d, a, sizeof(a));
-	c->bucket_size_milli = (uint32_t)((bs ? atof(bs) : 0.1) * 1000 + 0.5);
+	c->bucket_size_milli = bucket_milli(sq_prop(m, it, "bucket-size", d, a, sizeof(a)));
 	leaf_queue(st, m, it, sq_prop(m, it, "queue", d, a, sizeof(a)), &c->queue);
 }
 

@@ -5,7 +5,7 @@ add name=fq kind=fq-codel
 add name=red-custom kind=red red-min-threshold=5 red-max-threshold=30
 /queue tree
 add name=up parent=ether1 max-limit=10000000
-add name=voip parent=up packet-mark=voip priority=1 limit-at=1M max-limit=10M queue=fq
+add name=voip parent=up packet-mark=voip priority=1 limit-at=1M max-limit=10M queue=fq bucket-size=0
 add name=bulk parent=up packet-marks=bulk,other priority=8 max-limit=1.5M burst-limit=3M burst-threshold=1M burst-time=16s
 add name=global-in parent=global max-limit=100M bucket-size=0.5
 /queue simple

@@ -55,6 +55,8 @@ if ! timeout 20 "$ROSFW" lab up --daemon --ct-max-entries 256 --prefix "$prefix"
 	exit 1
 fi
 router_pid=$(cat "$T/router.pid")
+# which packet I/O each interface runs (the default, auto: AF_XDP where it attaches)
+sed -n 's/^rosfw: \(.*\(AF_XDP\|AF_PACKET\).*\)/INFO io \1/p' "$T/router.log"
 
 # ---- management through the TAP ----
 # REST over plain HTTP on 8080 for the LAN only; the API as configured
@@ -148,43 +150,56 @@ printf '/queue tree set [find] max-limit=9M\n' | con >/dev/null
 # ---- QoS: VoIP under a saturated upload, behind a 10 Mbit/s line ----
 line_up || ko "the 10 Mbit/s line (tbf on an ifb in the WAN namespace)"
 voip_server
+# where the queue stands, in the middle of a VoIP run (voip_seen NAME
+# prints it after): the tree's queues (rate, queued, dropped) and the
+# line's tbf (sent, dropped, backlog)
+where_queued() {
+	printf '%s\n' ':foreach q in=[/queue tree find] do={:put ("  tree " . [/queue tree get $q name] . " rate=" . [/queue tree get $q rate] . " queued=" . [/queue tree get $q queued-packets] . " dropped=" . [/queue tree get $q dropped])}' | con
+	N wan tc -s qdisc show dev ifb0 | awk '/Sent/ { s = $0 } /backlog/ { b = $0 }
+		END { gsub(/ +/, " ", s); gsub(/ +/, " ", b); print "  line" s ";" b }'
+}
+voip_seen() { # NAME: voip NAME with where_queued 2 s into its irtt run
+	(sleep 3.5 && where_queued >"$T/$1.where") &
+	local w=$!
+	voip "$1"
+	wait $w
+}
+p99_of() { sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$1"; }
+p50_of() { sed -n 's/^p50=\([0-9.]*\).*/\1/p' <<<"$1"; }
+# WITH WITHOUT (voip's lines): the tree's effect shows: p99 under 20 ms with
+# it, at least 20 without, and the median without 3 times the one with it
+voip_ok() {
+	fcmp "$(p99_of "$1")" '<' 20 && fcmp "$(p99_of "$2")" '>=' 20 &&
+		fcmp "$(p50_of "$2")" '>=' "$(awk -v w="$(p50_of "$1")" 'BEGIN { print w * 3 }')"
+}
 # up to three rounds of (with the tree, without it); the first round that
 # shows the tree's effect counts. A round can be spoilt by the shared VM
 # (a descheduled router shows in the tail, and once in a median: 43 ms
 # with the tree, not reproduced on the next run): every figure is printed.
-p99_of() { sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$1"; }
-p50_of() { sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$1"; }
 for round in 1 2 3; do
 	printf '/queue tree enable [find]\n' | con >/dev/null
 	sleep 0.3
-	with=$(voip with-qos)
+	with=$(voip_seen with-qos)
 	echo "FIGURE voip.with-queue-tree (round $round) $with"
+	cat "$T/with-qos.where"
 	printf '/queue tree disable [find]\n' | con >/dev/null
 	sleep 0.3
-	without=$(voip without-qos)
+	without=$(voip_seen without-qos)
 	echo "FIGURE voip.queue-tree-disabled (round $round) $without"
-	fcmp "$(p99_of "$with")" '<' 20 && fcmp "$(p99_of "$without")" '>=' 20 &&
-		fcmp "$(p50_of "$without")" '>=' "$(awk -v w="$(p50_of "$with")" 'BEGIN { print w * 3 }')" &&
-		break
+	cat "$T/without-qos.where"
+	voip_ok "$with" "$without" && break
 done
 printf '/queue tree enable [find]\n' | con >/dev/null
 kill $VOIP_SERVER 2>/dev/null
 line_down
-p99w=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$with")
-p99n=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$without")
-p50w=$(sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$with")
-p50n=$(sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$without")
-# The tree's effect on VoIP is reported, not enforced: on this shared VM
-# some runs show no effect at all (p50 26-47 ms with the tree, in every
-# round, after the rest of the suite; alone the same build gives 2-3 ms).
-# Until that is understood (see the session note), a miss is a WARN line,
-# not a failure; the figures above are the record.
-if fcmp "${p99w:-999}" '<' 20 && fcmp "${p99n:-0}" '>=' 20 &&
-	fcmp "${p50n:-0}" '>=' "$(awk -v w="${p50w:-999}" 'BEGIN { print w * 3 }')"; then
-	check "VoIP with the upload saturated: p99 ${p99w} ms with soho.rsc's queue tree (< 20 ms), ${p99n} ms without; median ${p50w} vs ${p50n} ms" "" true
-else
-	echo "WARN VoIP: the queue tree's effect did not show (with: $with; without: $without)"
-fi
+# Enforced. The runs that once showed no effect (p50 26-47 ms with the tree,
+# after the rest of the suite) had the queue in the line's tbf, not in the
+# router: with the default bucket-size=0.1 the tree, after any lull (a TCP
+# back-off, a descheduled router), sent 100 ms of 9M at wire speed, which the
+# 10M line drains at 1M. soho.rsc's bucket-size=0.01 keeps that to 11 kB;
+# where_queued's lines above show where the queue stood in each run.
+check "VoIP with the upload saturated: p99 $(p99_of "$with") ms with soho.rsc's queue tree (< 20 ms), $(p99_of "$without") ms without; median $(p50_of "$with") vs $(p50_of "$without") ms (3x at least)" "" \
+	voip_ok "$with" "$without"
 
 # ---- faults ----
 out=$(N lan $PY "$PROBE" assured 203.0.113.1 7 203.0.113.1 30000 3000 2>&1)

@@ -7,7 +7,9 @@ run inside a lab namespace with `ip netns exec`. One subcommand each:
                                 sampled from DELAY to DELAY+SECONDS from now
   pps IFACE DELAY SECONDS       packets/s received on IFACE, sampled the same way
   voip IRTT.json                p50, p99, max round-trip time (ms) and loss of
-                                an irtt run, as "p50=.. p99=.. max=.. loss=.."
+                                an irtt run, and the medians of the one-way delays
+                                (up: client to server; down: back; one clock here),
+                                as "p50=.. p99=.. max=.. loss=.. n=.. up50=.. down50=.."
   iperf IPERF.json              the receiver's rate of an iperf3 run, bits/s
   flood HOST PORT0 N            N UDP datagrams to HOST ports PORT0.., each from
                                 a port of its own: N new connections
@@ -70,17 +72,22 @@ def percentile(sorted_vals, q):
 def voip(path):
     with open(path) as f:
         j = json.load(f)
-    rtts, lost = [], 0
+    rtts, ups, downs, lost = [], [], [], 0
     for rt in j["round_trips"]:
         if rt.get("lost", "false") != "false":
             lost += 1
             continue
-        rtts.append(rt["delay"]["rtt"] / 1e6)
-    rtts.sort()
+        d = rt["delay"]
+        rtts.append(d["rtt"] / 1e6)
+        if "send" in d and "receive" in d:
+            ups.append(d["send"] / 1e6)
+            downs.append(d["receive"] / 1e6)
+    for v in (rtts, ups, downs):
+        v.sort()
     n = len(rtts) + lost
-    print("p50=%.2f p99=%.2f max=%.2f loss=%.1f%% n=%d" %
+    print("p50=%.2f p99=%.2f max=%.2f loss=%.1f%% n=%d up50=%.2f down50=%.2f" %
           (percentile(rtts, 0.5), percentile(rtts, 0.99), rtts[-1] if rtts else float("nan"),
-           100.0 * lost / n if n else 100.0, n))
+           100.0 * lost / n if n else 100.0, n, percentile(ups, 0.5), percentile(downs, 0.5)))
 
 
 def iperf(path):

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/pkt.h"
@@ -31,6 +32,16 @@ static void test_find(void **state)
 		assert_ptr_equal(io_ops_find(t[i].name), t[i].ops);
 	assert_string_equal(io_afxdp_ops.name, "af_xdp");
 	assert_string_equal(io_afpacket_ops.name, "af_packet");
+}
+
+/* Runs first: nothing selected yet. A ROSFW_IO that names no backend
+ * falls back to the default, auto (AF_XDP where it attaches). */
+static void test_default(void **state)
+{
+	(void)state;
+	setenv("ROSFW_IO", "pcap", 1);
+	assert_string_equal(io_selected(), "auto");
+	unsetenv("ROSFW_IO");
 }
 
 static void test_select(void **state)
@@ -216,6 +227,7 @@ static void test_partial_guess_v6_vlan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_open_errors),

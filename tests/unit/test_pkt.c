@@ -597,16 +597,19 @@ static void test_csum_helpers(void **state)
 	c = csum_buf(odd, 3, 0);
 	memcpy(b, &c, 2);
 	assert_int_equal(b[0] << 8 | b[1], (uint16_t)~(0x0102 + 0x0300));
-	/* every length and alignment against the definition, word by word */
-	uint8_t buf[80];
+	/* every length and alignment against the definition, word by word;
+	 * short buffers, then frame-sized ones with runs of 0xff (a carry out
+	 * of the 64-bit sum at every step) */
+	static uint8_t buf[1600];
 	uint32_t seed = 12345;
 	for (size_t i = 0; i < sizeof(buf); i++) {
 		seed = seed * 1103515245u + 12345u;
 		buf[i] = (uint8_t)(seed >> 16);
 	}
 	buf[7] = buf[8] = 0xff; /* carries */
+	memset(buf + 100, 0xff, 1400);
 	for (size_t off = 0; off < 8; off++)
-		for (size_t len = 0; off + len <= sizeof(buf); len++) {
+		for (size_t len = 0; off + len <= sizeof(buf); len += len < 80 ? 1 : 97) {
 			uint32_t sum = 0;
 			for (size_t i = 0; i < len; i += 2)
 				sum += (uint32_t)buf[off + i] << 8 | (i + 1 < len ? buf[off + i + 1] : 0);

@@ -695,14 +695,15 @@ static void test_pcq_ipv6(void **state)
 }
 
 /* bucket-size: an idle queue may send bucket-size seconds of its max-limit
- * at once (capacity = bucket-size x max-limit). */
+ * at once (capacity = bucket-size x max-limit); 0 and 0.01 (below the old
+ * floor of 0.1) leave about one frame. */
 static void test_bucket_size(void **state)
 {
 	(void)state;
 	static const struct {
 		const char *bs;
 		unsigned want; /* 1000-byte packets at once at 1M */
-	} cases[] = { { "0.1", 12 }, { "1", 125 }, { "2.5", 312 } };
+	} cases[] = { { "0", 1 }, { "0.01", 1 }, { "0.1", 12 }, { "1", 125 }, { "2.5", 312 } };
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char script[256];
 		snprintf(script, sizeof(script),

@@ -414,7 +414,8 @@ static void test_values(void **state)
 
 	assert_string_equal(parse("/queue/simple", "bucket-size", "0.2"), "0.2/0.2");
 	assert_string_equal(parse("/queue/simple", "bucket-size", "0.10/1"), "0.1/1");
-	assert_null(parse("/queue/simple", "bucket-size", "0.01/1"));
+	assert_string_equal(parse("/queue/simple", "bucket-size", "0.01/0"), "0.01/0"); /* 0..10 */
+	assert_null(parse("/queue/simple", "bucket-size", "10.5/1"));
 	assert_null(parse("/queue/simple", "bucket-size", "1/1/1"));
 }
 
