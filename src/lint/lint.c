@@ -509,6 +509,19 @@ static void check_queues(struct store *st, struct lint_report *r)
 		if (inner && strcmp(v(m, q, "priority"), "8"))
 			add(r, LINT_WARNING, "queue-priority", w,
 			    "priority on a queue with children does nothing: it applies to leaves only");
+		/* a shaper on an interface, at most a little under the line: its
+		 * bucket is what it may send at wire speed after a lull */
+		const char *parent = v(m, q, "parent");
+		bool on_iface = strcmp(parent, "global") != 0;
+		for (size_t k = 0; on_iface && k < n; k++)
+			on_iface = strcmp(v(m, store_at(st, m, k), "name"), parent) != 0;
+		double bucket = atof(v(m, q, "bucket-size"));
+		if (on_iface && ml && bucket >= 0.05)
+			add(r, LINT_WARNING, "queue-bucket", w,
+			    "bucket-size=%s lets it send %.0f ms of its max-limit (%.0f kB) at wire "
+			    "speed after a lull: under a line only a little faster, that burst waits in "
+			    "the modem, where priorities do not apply; bucket-size=0.01 keeps it to 10 ms",
+			    v(m, q, "bucket-size"), bucket * 1000, (double)ml * bucket / 8000);
 	}
 	const struct menu *s = schema_find("/queue/simple");
 	size_t ns = s ? store_count(st, s) : 0;

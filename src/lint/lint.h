@@ -4,7 +4,8 @@
  * that a later passthrough rule overwrites, FastTrack in front of QoS,
  * shadowed rules, input chains that can lock the LAN out, marks no queue
  * uses and queues no mark feeds, actions in chains where they do nothing,
- * queue limits that contradict each other, no drop of invalid connections,
+ * queue limits that contradict each other, an interface shaper whose bucket
+ * bursts into the modem, no drop of invalid connections,
  * management services open to the world.
  * Reads the store only; single-threaded like the store.
  */

@@ -21,6 +21,7 @@ add name=up parent=global max-limit=10M priority=1 comment="priority on an inner
 add name=voip parent=up packet-mark=voip limit-at=8M max-limit=5M
 add name=bulk parent=up packet-mark=bulk limit-at=4M max-limit=20M burst-limit=30M burst-threshold=1M
 add name=video parent=up packet-mark=video
+add name=wan parent=ether1 max-limit=9M comment="a shaper under the line with the default bucket"
 /queue simple
 add name=everyone target=192.168.88.0/24
 add name=boss target=192.168.88.10/32 comment="after the broad queue: never used"
