@@ -159,6 +159,15 @@ static inline struct ct_entry *ent(const struct ct_table *t, uint32_t idx)
 				   (size_t)(n & (CT_CHUNK - 1)) * pl->size);
 }
 
+/* ent for a slot of the IPv4 pool (the flow cache's: FastTrack is IPv4's),
+ * with the slot's size known: a few instructions fewer on every hit. */
+static inline struct ct_entry *ent4(const struct ct_table *t, uint32_t idx)
+{
+	uint32_t n = (idx & IDX_NUM) - 1;
+	return (struct ct_entry *)(t->pool[0].chunks[n >> CT_CHUNK_SHIFT] +
+				   (size_t)(n & (CT_CHUNK - 1)) * sizeof(struct ct_slot));
+}
+
 /* Addresses of an IPv6 entry: side 0 source, 1 destination. */
 static inline uint8_t *addr6(const struct ct_entry *e, unsigned dir, unsigned side)
 {
@@ -990,20 +999,28 @@ static inline bool fast_packet(const struct ct_entry *e, const struct pkt *p, un
 
 struct ct_entry *ct_fast_slot(const struct ct_table *t, uint32_t idx)
 {
-	return ent(t, idx);
+	return ent4(t, idx);
 }
 
 struct ct_entry *ct_fast_hit(struct ct_table *t, uint32_t idx, uint32_t serial, unsigned dir,
 			     const struct pkt *p, uint64_t now)
 {
-	struct ct_entry *e = ent(t, idx);
+	const uint16_t need = CTS_FASTTRACK | CTS_CONFIRMED | CTS_ASSURED;
+	struct ct_entry *e = ent4(t, idx);
 	const struct ct_ends *x = &e->t[dir];
-	unsigned cls;
 
-	if (e->serial != serial || !(e->status & CTS_CONFIRMED) || e->proto != p->proto ||
+	/* fast_packet's rule, with what the cache already knows of p (TCP
+	 * ACK without SYN, FIN or RST, or UDP: fast_candidate) left out */
+	if (e->serial != serial || (e->status & need) != need || e->proto != p->proto ||
 	    x->src != p->src.v4 || x->dst != p->dst.v4 || x->sport != p->sport ||
-	    x->dport != p->dport || expired(e, now) || !fast_packet(e, p, &cls))
+	    x->dport != p->dport || expired(e, now))
 		return NULL;
+	unsigned cls = CTO_UDP_STREAM;
+	if (e->proto == IPPROTO_TCP_) {
+		if (e->tcp_state != TCP_CONNTRACK_ESTABLISHED)
+			return NULL;
+		cls = CTO_TCP_ESTABLISHED;
+	}
 	if (now > t->now)
 		t->now = now;
 	e->bytes[dir] += p->ip_len;

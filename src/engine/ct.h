@@ -176,8 +176,8 @@ void ct_discard(struct ct_table *t, struct pkt *p);
  * until the flow leaves the table. SYN, FIN and RST are tracked as ever
  * (liberal windows) and take the timeout of the state they lead to.
  *
- * The cache holds a connection as its slot (e->self) and serial
- * (e->serial): ct_fast_slot gives the slot's entry, whoever it now
+ * The cache holds a connection as its slot (e->self, of an IPv4 entry) and
+ * serial (e->serial): ct_fast_slot gives the slot's entry, whoever it now
  * belongs to (to prefetch it); ct_fast_hit takes p, an IPv4 TCP/UDP packet
  * whose tuple the cache says is direction dir of that connection, and
  * returns the entry when the slot still holds it (same serial), confirmed,

@@ -1586,15 +1586,17 @@ static bool fast_forward(struct engine *en, struct pkt *p, const struct flow_set
 
 static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct engine_out *out)
 {
-	struct rs_verdict v = { 0 };
+	struct rs_verdict v;
 
 	/* fasttracked packets skip raw (REFERENCE.md §1), as on the cache's
 	 * path: looked up ahead of conntrack when raw has rules to skip */
-	if ((en->hooks[p->family == 6][RT_RAW] & (1u << RH_PREROUTING)) &&
-	    ct_fasttracked(en->ct, p, now))
-		tracef(en, "raw", "skipped: fasttracked");
-	else if (!hook(en, p, RT_RAW, RH_PREROUTING, now, &v, out))
-		return finish_drop(en, p, out);
+	v.action = RA_CONTINUE;
+	if (en->hooks[p->family == 6][RT_RAW] & (1u << RH_PREROUTING)) {
+		if (ct_fasttracked(en->ct, p, now))
+			tracef(en, "raw", "skipped: fasttracked");
+		else if (!hook(en, p, RT_RAW, RH_PREROUTING, now, &v, out))
+			return finish_drop(en, p, out);
+	}
 	if (v.action == RA_NOTRACK)
 		p->ct_state = CT_UNTRACKED;
 	else if (p->family == 6 && ndp(p))
@@ -1652,7 +1654,7 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	}
 
 	if (!fast) {
-		bool was = p->ct && (p->ct->status & CTS_FASTTRACK);
+		bool was = !en->has_fasttrack || (p->ct && (p->ct->status & CTS_FASTTRACK));
 		if (!hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) ||
 		    !hook(en, p, RT_FILTER, RH_FORWARD, now, &v, out) ||
 		    !hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
