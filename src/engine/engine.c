@@ -1655,13 +1655,15 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 
 	if (!fast) {
 		bool was = !en->has_fasttrack || (p->ct && (p->ct->status & CTS_FASTTRACK));
-		if (!hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) ||
-		    !hook(en, p, RT_FILTER, RH_FORWARD, now, &v, out) ||
-		    !hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
-			return finish_drop(en, p, out);
-		/* fasttracked by this packet: once, with or without the cache */
+		bool ok = hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) &&
+			  hook(en, p, RT_FILTER, RH_FORWARD, now, &v, out) &&
+			  hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out);
+		/* fasttracked by this packet (kept or not): once, with or
+		 * without the cache */
 		if (!was && p->ct && (p->ct->status & CTS_FASTTRACK))
 			ct_fast_begin(p->ct);
+		if (!ok)
+			return finish_drop(en, p, out);
 	}
 	if (p->family == 4) {
 		if (is_new(p)) {
