@@ -90,6 +90,7 @@
 
 struct ct_ext {
 	uint32_t maxack[2]; /* highest ACK sent by each direction */
+	uint32_t last_end;  /* seq + len of the last annotated packet */
 	uint16_t last_win;  /* raw window of the last annotated packet */
 	uint8_t last_wscale;
 	uint8_t last_flags; /* LF_* */
@@ -113,6 +114,7 @@ _Static_assert(offsetof(struct ct_entry, lru_cls) < offsetof(struct ct_entry, tc
 	       "what a packet of an established connection touches lies before tcp_last_seq "
 	       "(ct_prefetch_hot)");
 _Static_assert(offsetof(struct ct_slot6, s) == 0, "entry must start its slot");
+_Static_assert(sizeof(struct ct_slot) <= 152, "an IPv4 entry stays within 152 bytes");
 
 #define IDX_V6 0x40000000u   /* the slot is in the IPv6 pool */
 #define IDX_NUM 0x3fffffffu  /* slot number + 1 */
@@ -139,6 +141,7 @@ struct ct_table {
 	size_t nconf;          /* confirmed entries */
 	size_t inuse;          /* confirmed and unconfirmed entries */
 	uint64_t now;          /* latest time seen by any call */
+	uint32_t serial;       /* the last entry's serial (struct ct_entry.serial) */
 	struct ct_pool pool[2]; /* IPv4, IPv6 */
 	struct ct_list lru[CTO_MAX]; /* expiry lists, one per class */
 };
@@ -154,6 +157,15 @@ static inline struct ct_entry *ent(const struct ct_table *t, uint32_t idx)
 	uint32_t n = (idx & IDX_NUM) - 1;
 	return (struct ct_entry *)(pl->chunks[n >> CT_CHUNK_SHIFT] +
 				   (size_t)(n & (CT_CHUNK - 1)) * pl->size);
+}
+
+/* ent for a slot of the IPv4 pool (the flow cache's: FastTrack is IPv4's),
+ * with the slot's size known: a few instructions fewer on every hit. */
+static inline struct ct_entry *ent4(const struct ct_table *t, uint32_t idx)
+{
+	uint32_t n = (idx & IDX_NUM) - 1;
+	return (struct ct_entry *)(t->pool[0].chunks[n >> CT_CHUNK_SHIFT] +
+				   (size_t)(n & (CT_CHUNK - 1)) * sizeof(struct ct_slot));
 }
 
 /* Addresses of an IPv6 entry: side 0 source, 1 destination. */
@@ -495,6 +507,11 @@ static struct ct_entry *slot_alloc(struct ct_table *t, uint8_t family, uint64_t 
 	memset(e, 0, pl->size);
 	e->self = idx;
 	e->family = family;
+	/* a table-wide count: a slot's next entry has another serial unless
+	 * 2^32 entries were made in between */
+	if (++t->serial == 0)
+		t->serial = 1;
+	e->serial = t->serial;
 	t->inuse++;
 	return e;
 }
@@ -836,6 +853,21 @@ void ct_tuple_of_pkt(const struct pkt *p, struct ct_tuple *k)
 	tuple_of_pkt(p, k);
 }
 
+bool ct_fasttracked(struct ct_table *t, const struct pkt *p, uint64_t now)
+{
+	struct ct_tuple k;
+	unsigned dir;
+
+	if (p->family != 4 || (p->proto != IPPROTO_TCP_ && p->proto != IPPROTO_UDP_) ||
+	    !(p->flags & PKT_F_L4))
+		return false;
+	if (now > t->now)
+		t->now = now;
+	tuple_of_pkt(p, &k);
+	const struct ct_entry *e = lookup(t, &k, now, &dir);
+	return e && (e->status & CTS_FASTTRACK);
+}
+
 /* ---- entries of packets ---- */
 
 static struct ct_entry *entry_new(struct ct_table *t, const struct ct_tuple *k, uint64_t now)
@@ -926,25 +958,67 @@ void ct_discard(struct ct_table *t, struct pkt *p)
 void ct_fast_begin(struct ct_entry *e)
 {
 	if (e->proto == IPPROTO_TCP_) {
-		e->tcp[0].flags |= TF_LIBERAL;
-		e->tcp[1].flags |= TF_LIBERAL;
+		struct ct_ext *x = ext_of(e);
+		/* liberal: windows are not refused any more; and what the peers
+		 * acknowledge is not followed, so forget the highest ACK, which
+		 * a RST's check would otherwise compare against (Linux clears
+		 * IP_CT_TCP_FLAG_MAXACK_SET when it fixes up an offloaded flow) */
+		for (unsigned d = 0; d < 2; d++) {
+			e->tcp[d].flags |= TF_LIBERAL;
+			e->tcp[d].flags &= (uint8_t)~TF_MAXACK;
+			x->maxack[d] = 0;
+		}
 	}
 }
 
-bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const struct pkt *p,
-		 uint64_t now)
+/*
+ * FastTrack's rule, one for both paths: may p, a packet of e that conntrack
+ * found in direction dir, skip the protocol's tracking? Yes for a
+ * fasttracked, assured connection's UDP packet, and for its TCP segment in
+ * ESTABLISHED that carries ACK and no SYN, FIN or RST: what the flow cache
+ * forwards. Such a packet is counted and refreshes the connection in the
+ * established class (TCP) or the stream class (UDP); its windows are not
+ * tracked and neither unacknowledged data nor a zero window shortens the
+ * timeout, as Linux keeps an offloaded connection at a day without seeing
+ * its packets. The rest (SYN, FIN, RST) is tracked as ever, with liberal
+ * windows (ct_fast_begin), and leaves the established class by its state.
+ */
+static inline bool fast_packet(const struct ct_entry *e, const struct pkt *p, unsigned *cls)
+{
+	const uint16_t need = CTS_FASTTRACK | CTS_ASSURED;
+	if ((e->status & need) != need)
+		return false;
+	if (e->proto == IPPROTO_TCP_) {
+		*cls = CTO_TCP_ESTABLISHED;
+		return e->tcp_state == TCP_CONNTRACK_ESTABLISHED &&
+		       (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST | TCPF_ACK)) == TCPF_ACK;
+	}
+	*cls = CTO_UDP_STREAM;
+	return e->proto == IPPROTO_UDP_;
+}
+
+struct ct_entry *ct_fast_slot(const struct ct_table *t, uint32_t idx)
+{
+	return ent4(t, idx);
+}
+
+struct ct_entry *ct_fast_hit(struct ct_table *t, uint32_t idx, uint32_t serial, unsigned dir,
+			     const struct pkt *p, uint64_t now)
 {
 	const uint16_t need = CTS_FASTTRACK | CTS_CONFIRMED | CTS_ASSURED;
+	struct ct_entry *e = ent4(t, idx);
 	const struct ct_ends *x = &e->t[dir];
 
-	if ((e->status & need) != need || e->family != 4 || e->proto != p->proto ||
+	/* fast_packet's rule, with what the cache already knows of p (TCP
+	 * ACK without SYN, FIN or RST, or UDP: fast_candidate) left out */
+	if (e->serial != serial || (e->status & need) != need || e->proto != p->proto ||
 	    x->src != p->src.v4 || x->dst != p->dst.v4 || x->sport != p->sport ||
 	    x->dport != p->dport || expired(e, now))
-		return false;
+		return NULL;
 	unsigned cls = CTO_UDP_STREAM;
 	if (e->proto == IPPROTO_TCP_) {
 		if (e->tcp_state != TCP_CONNTRACK_ESTABLISHED)
-			return false;
+			return NULL;
 		cls = CTO_TCP_ESTABLISHED;
 	}
 	if (now > t->now)
@@ -952,7 +1026,7 @@ bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const str
 	e->bytes[dir] += p->ip_len;
 	e->packets[dir]++;
 	refresh(t, e, cls, now);
-	return true;
+	return e;
 }
 
 /* ---- TCP ---- */
@@ -1263,14 +1337,14 @@ static enum win_verdict tcp_in_window(struct ct_entry *e, unsigned dir, const st
 
 	if (s->idx == TI_ACK) {
 		if (e->tcp_last_dir == dir && e->tcp_last_seq == seq && e->tcp_last_ack == ack &&
-		    e->tcp_last_end == end && x->last_win == s->win) {
+		    x->last_end == end && x->last_win == s->win) {
 			if (e->tcp_retrans < UINT8_MAX)
 				e->tcp_retrans++;
 		} else {
 			e->tcp_last_dir = (uint8_t)dir;
 			e->tcp_last_seq = seq;
 			e->tcp_last_ack = ack;
-			e->tcp_last_end = end;
+			x->last_end = end;
 			x->last_win = s->win;
 			e->tcp_retrans = 0;
 		}
@@ -1343,10 +1417,10 @@ static bool tcp_ignored(struct ct_entry *e, unsigned dir, const struct pkt *p,
 	struct ct_ext *x = ext_of(e);
 
 	if (s->idx == TI_SYNACK && e->tcp_last_index == TI_SYN && e->tcp_last_dir != dir &&
-	    s->ack == e->tcp_last_end) {
+	    s->ack == x->last_end) {
 		unsigned ld = e->tcp_last_dir;
 		struct ct_tcp_dir *l = &e->tcp[ld], *d = &e->tcp[dir];
-		l->end = l->maxend = e->tcp_last_end;
+		l->end = l->maxend = x->last_end;
 		l->maxwin = x->last_win ? x->last_win : 1;
 		l->scale = x->last_wscale;
 		x->last_flags &= (uint8_t)~LF_CHALLENGE;
@@ -1360,7 +1434,7 @@ static bool tcp_ignored(struct ct_entry *e, unsigned dir, const struct pkt *p,
 	e->tcp_last_index = (uint8_t)s->idx;
 	e->tcp_last_dir = (uint8_t)dir;
 	e->tcp_last_seq = s->seq;
-	e->tcp_last_end = s->end;
+	x->last_end = s->end;
 	x->last_win = s->win;
 	if (s->idx == TI_SYN && dir == 0) {
 		/* remember its options in case the server answers it */
@@ -1439,13 +1513,13 @@ static enum tcp_verdict tcp_packet(struct ct_table *t, struct ct_entry *e, unsig
 			if (!tcp_established(e) || s->seq == acked)
 				break;
 			if (e->tcp_last_index == TI_ACK && e->tcp_last_dir == dir &&
-			    s->seq == e->tcp_last_end)
+			    s->seq == x->last_end)
 				break; /* RST right after this side's data */
 			next = old; /* inexact: the peer will send a challenge ACK */
 		}
 		if ((((e->status & CTS_SEEN_REPLY) && e->tcp_last_index == TI_SYN) ||
 		     (!(e->status & CTS_ASSURED) && e->tcp_last_index == TI_ACK)) &&
-		    s->ack == e->tcp_last_end)
+		    s->ack == x->last_end)
 			goto in_window; /* answers a SYN or ACK we let through */
 		if (old == S_SS && e->tcp_last_index == TI_ACK && e->tcp_last_dir == 1 &&
 		    s->seq == e->tcp_last_ack)
@@ -1514,6 +1588,11 @@ static void tcp_in(struct ct_table *t, struct pkt *p, uint64_t now)
 	tuple_of_pkt(p, &k);
 
 	e = lookup_pkt(t, p, &k, now, &dir);
+	unsigned cls;
+	if (e && fast_packet(e, p, &cls)) {
+		refresh(t, e, cls, now);
+		return attach(p, e, dir);
+	}
 	if (e) {
 		switch (tcp_packet(t, e, dir, p, &s, now)) {
 		case T_INVALID:

@@ -101,7 +101,9 @@ struct ct_entry {
 	uint64_t expires;     /* ns */
 	uint64_t bytes[2];
 	uint32_t packets[2];
-	uint32_t tcp_last_seq, tcp_last_ack, tcp_last_end;
+	uint32_t serial;      /* this use of the slot: set when the entry is created,
+			       * never the same for two entries of a slot (FastTrack) */
+	uint32_t tcp_last_seq, tcp_last_ack;
 	struct ct_tcp_dir tcp[2];
 	/* private: this slot's index, hash chains (one link per direction) and
 	 * the expiry list, all as 32-bit slot indices */
@@ -157,19 +159,36 @@ void ct_discard(struct ct_table *t, struct pkt *p);
 
 /*
  * FastTrack's path (the engine's flow cache, like Linux's flow table).
- * ct_fast_begin hands e's packets over to it: TCP window tracking stops
- * for the connection (both directions become liberal, as Linux does for an
- * offloaded flow, so a packet back on the full path is not invalid for
- * having skipped tracking). ct_fast_hit takes p, an IPv4 TCP/UDP packet
- * without SYN, FIN or RST whose tuple the cache says is direction dir of
- * e: true when e is still that connection, confirmed, assured, fasttracked
- * and alive, after counting p and refreshing the timeout (TCP: established,
- * UDP: stream) as conntrack does (in steps: see ct.c); false sends p to
- * the full path.
+ * ct_fast_begin hands e's packets over to it, once, when the connection is
+ * marked fasttracked: TCP window tracking stops refusing (both directions
+ * become liberal) and the highest ACK seen is forgotten, as Linux's fix-up
+ * of an offloaded flow does, so that a RST or FIN back on the full path is
+ * judged without the windows and ACKs the cache did not follow.
+ *
+ * One rule for a fasttracked connection, hit or full path (ct_in): once it
+ * is assured, its UDP packets, and its TCP segments in ESTABLISHED with ACK
+ * and without SYN, FIN or RST, are counted and refresh the connection in
+ * the established class (TCP; RouterOS's tcp-established, a day by
+ * default) or the stream class (UDP), and nothing more: no window
+ * tracking, no unacknowledged or zero-window class. Linux does the same
+ * for an offloaded connection: conntrack sees none of its packets and the
+ * flow table holds the entry's timeout at a day (nf_ct_offload_timeout)
+ * until the flow leaves the table. SYN, FIN and RST are tracked as ever
+ * (liberal windows) and take the timeout of the state they lead to.
+ *
+ * The cache holds a connection as its slot (e->self, of an IPv4 entry) and
+ * serial (e->serial): ct_fast_slot gives the slot's entry, whoever it now
+ * belongs to (to prefetch it); ct_fast_hit takes p, an IPv4 TCP/UDP packet
+ * whose tuple the cache says is direction dir of that connection, and
+ * returns the entry when the slot still holds it (same serial), confirmed,
+ * with p's tuple in direction dir, alive and p within the rule above,
+ * after counting p and refreshing the timeout as ct_in would; NULL sends p
+ * to the full path.
  */
 void ct_fast_begin(struct ct_entry *e);
-bool ct_fast_hit(struct ct_table *t, struct ct_entry *e, unsigned dir, const struct pkt *p,
-		 uint64_t now);
+struct ct_entry *ct_fast_slot(const struct ct_table *t, uint32_t idx);
+struct ct_entry *ct_fast_hit(struct ct_table *t, uint32_t idx, uint32_t serial, unsigned dir,
+			     const struct pkt *p, uint64_t now);
 
 /* Is a reply tuple already used by a confirmed entry? (NAT port allocation) */
 bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
@@ -179,6 +198,10 @@ bool ct_reply_taken(struct ct_table *t, const struct ct_tuple *reply);
 struct ct_entry *ct_find(struct ct_table *t, const struct ct_tuple *k, unsigned *dir);
 /* The tuple of p in its own direction, as ct_in would key it. */
 void ct_tuple_of_pkt(const struct pkt *p, struct ct_tuple *k);
+/* Is p (IPv4 TCP or UDP) a packet of a live fasttracked connection? For
+ * what such packets skip ahead of conntrack: the transport checksum check
+ * and raw (the engine's full path, so that it does what the cache does). */
+bool ct_fasttracked(struct ct_table *t, const struct pkt *p, uint64_t now);
 
 /* Removes expired entries; at most budget of them per call. */
 size_t ct_expire(struct ct_table *t, uint64_t now, size_t budget);

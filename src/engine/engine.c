@@ -67,24 +67,32 @@ struct route6 {
  * FastTrack's flow cache (as Linux's flow table serves RouterOS's
  * FastTrack). Once a fasttracked connection is assured, each of its
  * directions gets a slot keyed by the tuple it arrives with and its
- * in-interface, holding the connection and the route (out-interface, next
- * hop). A hit (fast_forward) skips the transport checksum check, raw,
- * conntrack's lookup and TCP window tracking, every hook and the routing
- * decision: it counts, refreshes the timeout, rewrites NAT from the
- * connection's own tuples and the TTL, and forwards. Anything unusual takes
- * the full path, where a fasttracked connection still skips the rules: TCP
- * SYN, FIN or RST, IP options, fragments, a TTL about to expire, ICMP,
- * IPv6, a trace. Every hit is checked against the connection (tuple,
- * status, expiry: ct_fast_hit), so a removed or reused entry is never
- * used, and a generation number retires every cached route at each
- * engine_load. The table is a set of four-way buckets, two cache lines
+ * in-interface, holding the connection (its conntrack slot and serial) and
+ * the route (out-interface, next hop). A hit (fast_forward) skips the
+ * transport checksum check, raw, conntrack's lookup and TCP window
+ * tracking, every hook and the routing decision: it counts, refreshes the
+ * timeout, rewrites NAT from the connection's own tuples and the TTL, and
+ * forwards. The full path gives the same for the same packet: a packet of
+ * a fasttracked connection skips the transport checksum check and raw
+ * there too (looked up ahead of conntrack: ct_fasttracked), conntrack
+ * applies the rule a hit applies (ct.h), and the rules are skipped.
+ * Anything unusual takes the full path: TCP SYN, FIN or RST, IP options,
+ * fragments, a TTL about to expire, ICMP, IPv6, a trace. Every hit is
+ * checked against the connection (ct_fast_hit): the slot must still hold
+ * the serial it had when the flow was learnt, so a connection that ended
+ * and whose slot a new one took (the free list gives the last freed slot
+ * first), even with the same tuple, is never taken for the old one; then
+ * tuple, status, expiry. A generation number retires every cached route at
+ * each engine_load. The table is a set of four-way buckets, two cache lines
  * each, under a keyed hash: a new flow takes the first way and pushes the
- * others down, the last out, so chosen tuples cost misses, never long
+ * others down, the first dead way (empty, stale or of an ended
+ * connection) or else the last out, so chosen tuples cost misses, never long
  * chains. (With two ways, 1% of 10,000 flows shared a set with two others
  * and, taking turns, pushed each other out on every packet.) A hit reads
  * the set (its first line, mostly: a flow sits in its first way unless its
- * set is shared) and two lines of the connection; a burst prefetches them
- * for all its packets before processing the first. Its packets are parsed
+ * set is shared) and two lines of the connection; a burst prefetches both
+ * lines of the set and then the connection for all its packets before
+ * processing the first. Its packets are parsed
  * by pkt_parse_flow, which reads the frame straight through.
  */
 #define FLOW_SETS_LOG 15
@@ -99,7 +107,7 @@ struct flow {
 	uint16_t out_if;
 	uint16_t gen;          /* 0: empty */
 	uint32_t nexthop;
-	struct ct_entry *ct;
+	uint32_t slot, serial; /* the connection: its slot and serial (ct_fast_hit) */
 };
 
 struct flow_set {
@@ -109,7 +117,8 @@ struct flow_set {
 _Static_assert(RH_MAX <= 16, "engine.hooks holds a bit per hook");
 
 static bool flows_alloc(struct engine *en);
-_Static_assert(sizeof(struct flow_set) == 128, "two cache lines per set");
+_Static_assert(sizeof(struct flow) == 32 && sizeof(struct flow_set) == 128,
+	       "two cache lines per set");
 
 struct engine {
 	struct ruleset *rs;
@@ -1522,6 +1531,15 @@ static bool flows_alloc(struct engine *en)
 	return en->flows != NULL;
 }
 
+/* Is the way empty, or its connection gone? (Then it may be taken first.) */
+static bool flow_dead(const struct engine *en, const struct flow *f, uint64_t now)
+{
+	if (f->gen != en->flow_gen)
+		return true;
+	const struct ct_entry *e = ct_fast_slot(en->ct, f->slot);
+	return e->serial != f->serial || !(e->status & CTS_CONFIRMED) || e->expires <= now;
+}
+
 static bool flow_same(const struct engine *en, const struct flow *a, const struct flow *b)
 {
 	return a->gen == en->flow_gen && a->src == b->src && a->dst == b->dst &&
@@ -1545,15 +1563,23 @@ static void flow_learn(struct engine *en, const struct pkt *p, const struct engi
 	struct flow nf = { .src = k->src, .dst = k->dst, .sport = k->sport, .dport = k->dport,
 			   .in_if = p->in_if, .proto = p->proto, .dir = p->ct_dir,
 			   .out_if = out->out_if, .gen = en->flow_gen, .nexthop = out->nexthop,
-			   .ct = e };
-	/* the newest first, the others down one; the flow itself, if there,
-	 * or else the last, makes room */
+			   .slot = e->self, .serial = e->serial };
+	/* the newest first, the others down one; the way that makes room is
+	 * the flow itself if there, else the first that holds nothing alive
+	 * (empty, of an older engine_load, or its connection's slot now holds
+	 * another or is past its time), else the last */
 	unsigned w = 0;
 	while (w < FLOW_WAYS - 1 && !flow_same(en, &set->way[w], &nf))
 		w++;
+	if (w == FLOW_WAYS - 1 && !flow_same(en, &set->way[w], &nf)) {
+		for (unsigned i = 0; i < FLOW_WAYS; i++)
+			if (flow_dead(en, &set->way[i], p->ts)) {
+				w = i;
+				break;
+			}
+	}
 	memmove(&set->way[1], &set->way[0], w * sizeof(set->way[0]));
 	set->way[0] = nf;
-	ct_fast_begin(e);
 }
 
 /* The cache's path for p, parsed without checksum checks, whose set is set
@@ -1566,9 +1592,11 @@ static bool fast_forward(struct engine *en, struct pkt *p, const struct flow_set
 		return false;
 	/* the IPv4 header is checked as ever; the transport checksum is left
 	 * to the receiver, as Linux's forwarding does */
-	if (pkt_verify_csum(p, false) != DR_NONE || !ct_fast_hit(en->ct, f->ct, f->dir, p, now))
+	if (pkt_verify_csum(p, false) != DR_NONE)
 		return false;
-	struct ct_entry *e = f->ct;
+	struct ct_entry *e = ct_fast_hit(en->ct, f->slot, f->serial, f->dir, p, now);
+	if (!e)
+		return false;
 	/* leaving, the packet is the inverse of the other direction's tuple:
 	 * that undoes or applies every NAT of the connection */
 	const struct ct_ends *o = &e->t[!f->dir];
@@ -1591,8 +1619,15 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 {
 	struct rs_verdict v;
 
-	if (!hook(en, p, RT_RAW, RH_PREROUTING, now, &v, out))
-		return finish_drop(en, p, out);
+	/* fasttracked packets skip raw (REFERENCE.md §1), as on the cache's
+	 * path: looked up ahead of conntrack when raw has rules to skip */
+	v.action = RA_CONTINUE;
+	if (en->hooks[p->family == 6][RT_RAW] & (1u << RH_PREROUTING)) {
+		if (ct_fasttracked(en->ct, p, now))
+			tracef(en, "raw", "skipped: fasttracked");
+		else if (!hook(en, p, RT_RAW, RH_PREROUTING, now, &v, out))
+			return finish_drop(en, p, out);
+	}
 	if (v.action == RA_NOTRACK)
 		p->ct_state = CT_UNTRACKED;
 	else if (p->family == 6 && ndp(p))
@@ -1650,9 +1685,15 @@ static void flow_input(struct engine *en, struct pkt *p, uint64_t now, struct en
 	}
 
 	if (!fast) {
-		if (!hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) ||
-		    !hook(en, p, RT_FILTER, RH_FORWARD, now, &v, out) ||
-		    !hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out))
+		bool was = !en->has_fasttrack || (p->ct && (p->ct->status & CTS_FASTTRACK));
+		bool ok = hook(en, p, RT_MANGLE, RH_FORWARD, now, &v, out) &&
+			  hook(en, p, RT_FILTER, RH_FORWARD, now, &v, out) &&
+			  hook(en, p, RT_MANGLE, RH_POSTROUTING, now, &v, out);
+		/* fasttracked by this packet (kept or not): once, with or
+		 * without the cache */
+		if (!was && p->ct && (p->ct->status & CTS_FASTTRACK))
+			ct_fast_begin(p->ct);
+		if (!ok)
 			return finish_drop(en, p, out);
 	}
 	if (p->family == 4) {
@@ -1811,6 +1852,13 @@ static void input_parsed(struct engine *en, struct pkt *p, enum drop_reason r,
 	if (set && fast_forward(en, p, set, now, out))
 		return;
 	r = pkt_check_csum(p, r);
+	/* as on the cache's path, a fasttracked connection's transport
+	 * checksum is the receiver's business (Linux's flow table forwards
+	 * without verifying it); the IPv4 header's is checked by both */
+	if (__builtin_expect(r == DR_BAD_L4_CSUM, 0) && ct_fasttracked(en->ct, p, now)) {
+		tracef(en, "parse", "bad transport checksum, not checked: fasttracked");
+		r = DR_NONE;
+	}
 	if (__builtin_expect(r != DR_NONE || (p->flags & PKT_F_FRAGMENT), 0)) {
 		if (!input_slow(en, p, r, out))
 			return;
@@ -1948,8 +1996,10 @@ size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_
 	/* parse; prefetch the flow cache set, or conntrack's bucket */
 	for (size_t i = 0; i < n; i++) {
 		r[i] = input_parse(en, v[i], in_if[i], now, &set[i]);
-		if (set[i])
+		if (set[i]) {
 			__builtin_prefetch(set[i]);
+			__builtin_prefetch(&set[i]->way[FLOW_WAYS / 2]);
+		}
 		else if (r[i] == DR_NONE)
 			ct_prefetch(en->ct, v[i]);
 	}
@@ -1959,7 +2009,7 @@ size_t engine_input_burst(struct engine *en, struct pkt **v, const uint16_t *in_
 			continue;
 		const struct flow *f = flow_find(en, set[i], v[i]);
 		if (f)
-			ct_prefetch_hot(f->ct);
+			ct_prefetch_hot(ct_fast_slot(en->ct, f->slot));
 		else
 			ct_prefetch(en->ct, v[i]);
 	}
