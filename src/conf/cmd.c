@@ -363,8 +363,20 @@ static int rename_refs(struct conf_session *s, const struct menu *target, const 
 					*user_menu = m;
 					return 1;
 				}
-				struct sbuf nv = SBUF_INIT;
+				struct sbuf nv = SBUF_INIT, canon = SBUF_INIT;
 				list_has(v, sep, old, new_, &nv);
+				/* the user's value must still read back (a '/' in a
+				 * name would split queue=default/x differently) */
+				struct err why = { 0 };
+				if (type_parse(p, sbuf_str(&nv), &canon, &why) < 0) {
+					err_setp(e, target->key ? target->key : p->name,
+						 "failure: %s *%X would have %s=%s: %s", m->path,
+						 it->id, p->name, sbuf_str(&nv), why.msg);
+					sbuf_free(&nv);
+					sbuf_free(&canon);
+					return -1;
+				}
+				sbuf_free(&canon);
 				struct item *copy = item_dup(m, it);
 				item_set(m, copy, (int)pi, sbuf_str(&nv));
 				sbuf_free(&nv);
