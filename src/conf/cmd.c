@@ -1214,7 +1214,14 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	conf_menu_items(s, m, &items, &n, &owned);
 	struct item **shown = xmalloc((n ? n : 1) * sizeof(*shown));
 	size_t k = 0;
+	bool log = !strcmp(m->path, "/log");
+	if (log && s->log_last < s->log_after)
+		s->log_last = s->log_after;
 	for (size_t i = 0; i < n; i++) {
+		if (log && items[i]->id > s->log_last)
+			s->log_last = items[i]->id;
+		if (log && items[i]->id <= s->log_after)
+			continue;
 		if (w && !where_match(w, m, items[i]))
 			continue;
 		if (sel) {

@@ -30,11 +30,23 @@ static size_t ring_head, ring_n;
 static uint64_t ring_seq; /* lines ever logged */
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t started;
+static int64_t (*_Atomic log_clock)(void);
+
+void conf_set_log_clock(int64_t (*now)(void))
+{
+	log_clock = now;
+}
+
+static int64_t log_now(void)
+{
+	int64_t (*now)(void) = log_clock;
+	return now ? now() : (int64_t)time(NULL);
+}
 
 void conf_log(const char *topics, const char *fmt, ...)
 {
 	struct conf_log_entry le;
-	le.at = (int64_t)time(NULL);
+	le.at = log_now();
 	snprintf(le.topics, sizeof(le.topics), "%s", topics);
 	va_list ap;
 	va_start(ap, fmt);
@@ -277,12 +289,12 @@ static void logs(struct list *l)
 	static struct conf_log_entry snap[LOG_RING];
 	uint64_t next;
 	size_t n = conf_log_since(0, snap, LOG_RING, &next);
-	time_t now = time(NULL);
+	int64_t now = log_now();
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
 		/* ids follow the lines (the API's listen tells new ones by them) */
 		struct item *it = list_new(l, (uint32_t)(next - n + i + 1));
-		conf_format_log_time(snap[i].at, (int64_t)now, buf, sizeof(buf));
+		conf_format_log_time(snap[i].at, now, buf, sizeof(buf));
 		put(l, it, "time", buf);
 		put(l, it, "topics", snap[i].topics);
 		put(l, it, "message", snap[i].message);

@@ -48,5 +48,8 @@ void conf_format_time(int64_t t, char *buf, size_t n);
 /* A log line's time as RouterOS prints it at now_s: the time of day for
  * today's lines, "mon/dd hh:mm:ss" for this year's, the full date before. */
 void conf_format_log_time(int64_t t, int64_t now_s, char *buf, size_t n);
+/* The log's clock (a new line's time, the "now" /log print reads): the
+ * machine's unless set (tests move it over midnight); NULL puts it back. */
+void conf_set_log_clock(int64_t (*now)(void));
 
 #endif

@@ -333,8 +333,9 @@ static void queue_reply(struct client *c, bool ok)
  * it, a new log line; runtime menus every second) and the items not shown
  * before are sent: a multiset difference of the records (an item's lines),
  * the leading item number left out so that numbers shifting (the log ring
- * turning over) show nothing. A client that does not read loses lines
- * rather than growing the queue for ever. */
+ * turning over) show nothing. /log goes by the lines' ids instead (their
+ * time reads differently once the day has changed). A client that does
+ * not read loses lines rather than growing the queue for ever. */
 #define FOLLOW_MAX_QUEUED (1u << 20)
 #define FOLLOW_MIN_MS 100u
 #define FOLLOW_RUNTIME_MS 1000u
@@ -384,6 +385,14 @@ static void follow_run(struct client *c, struct sbuf *out)
 	c->s.out = saved;
 	sbuf_reset(&c->s.warn);
 	if (rc < 0) {
+		sbuf_free(&text);
+		return;
+	}
+	if (!strcmp(c->s.follow_path, "/log")) {
+		/* print showed the lines after log_after, each once */
+		if (out)
+			sbuf_puts(out, sbuf_str(&text));
+		c->s.log_after = c->s.log_last;
 		sbuf_free(&text);
 		return;
 	}
@@ -486,7 +495,9 @@ static bool follow_begin(struct client *c)
 	sbuf_puts(&c->outq, sbuf_str(&c->s.out));
 	sbuf_reset(&c->s.warn);
 	sbuf_reset(&c->s.out);
-	follow_run(c, NULL);
+	c->s.log_after = c->s.log_last; /* /log: the lines the print just showed */
+	if (strcmp(c->s.follow_path, "/log"))
+		follow_run(c, NULL);
 	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
 	return true;
 }
@@ -497,6 +508,7 @@ static void follow_end(struct client *c)
 	c->follow_at_ms = 0;
 	follow_tick(c, loop_now_ms());
 	c->following = false;
+	c->s.log_after = 0;
 	free(c->seen);
 	c->seen = NULL;
 	c->nseen = 0;

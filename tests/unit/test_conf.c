@@ -792,6 +792,51 @@ static void test_log_print(void **state)
 	tzset();
 }
 
+static int64_t fake_now;
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* /log print follow goes on by the lines' ids: after midnight yesterday's
+ * lines read "nov/26 23:59:58" but are not new, only the line logged since
+ * is (the console's stream re-runs the print with log_after = log_last). */
+static void test_log_follow_midnight(void **state)
+{
+	struct conf_session *s = S;
+	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	conf_set_log_clock(fake_clock);
+	fake_now = 1795737598; /* 2026-11-26 23:59:58 */
+	ok(s, ":log info \"mid before\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "23:59:58 script,info mid before\n");
+	s->log_after = s->log_last;
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "");
+	fake_now = 1795737602; /* 00:00:02 the next day */
+	ok(s, ":log info \"mid after\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "00:00:02 script,info mid after\n");
+	s->log_after = s->log_last;
+	ok(s, ":log info \"mid later\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "00:00:02 script,info mid later\n");
+	s->log_after = 0;
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "nov/26 23:59:58 script,info mid before\n"
+				    "00:00:02 script,info mid after\n"
+				    "00:00:02 script,info mid later\n");
+	conf_set_log_clock(NULL);
+	if (tz)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	free(tz);
+	tzset();
+}
+
 /* /system clock shows the running clock (v6: "nov/27/2026", "10:21:35"),
  * get takes [item] value-name and nothing else (the seed's backup script
  * passes format=, which RouterOS v6 refuses). */
@@ -1949,6 +1994,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_navigation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_log_print, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_log_follow_midnight, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_and_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quoting_and_escapes, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_line_continuation, setup_plain, teardown),
