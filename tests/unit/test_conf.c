@@ -871,6 +871,40 @@ static void test_clock_and_get(void **state)
 	assert_contains(fails(s, "/system clock get date format=yyyy-MM-dd"), "unexpected 'format'");
 	assert_contains(fails(s, "/system identity get name extra"), "unexpected 'extra'");
 	assert_string_equal(ok(s, ":return [/system identity get value-name=name]"), "MikroTik");
+
+	/* the clock is the host's: set refuses time and date; a time zone is
+	 * what print shows the clock in */
+	assert_contains(fails(s, "/system clock set time=10:00:00"), "the clock is the host's");
+	assert_contains(fails(s, "/system clock set date=jan/01/2026"), "the clock is the host's");
+	assert_contains(fails(s, "/system clock set time-zone-name=Mars/Olympus"),
+			"unknown time zone");
+	assert_contains(fails(s, "/system clock set time-zone-name=../../etc/passwd"),
+			"unknown time zone");
+	ok(s, "/system clock set time-zone-name=Asia/Kolkata");
+	assert_string_equal(ok(s, ":return [/system clock get gmt-offset]"), "+05:30");
+	assert_string_equal(ok(s, ":return [/system clock get dst-active]"), "no");
+	static const struct {
+		const char *zone;
+		int64_t t;
+		long off;
+		bool dst;
+	} zones[] = {
+		{ "Europe/Berlin", 1782907200, 7200, true },  /* jul/01/2026 */
+		{ "Europe/Berlin", 1768478400, 3600, false }, /* jan/15/2026 */
+		{ "America/New_York", 1768478400, -18000, false },
+		{ "UTC", 1768478400, 0, false },
+	};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		long off = 1;
+		bool dst = !zones[i].dst;
+		if (conf_tz_at(zones[i].zone, zones[i].t, &off, &dst) < 0 || off != zones[i].off ||
+		    dst != zones[i].dst)
+			fail_msg("row %zu: %s %ld %d", i, zones[i].zone, off, dst);
+	}
+	long off;
+	bool dst;
+	assert_int_equal(conf_tz_at("Nowhere/Land", 0, &off, &dst), -1);
+	assert_int_equal(conf_tz_at("/etc/passwd", 0, &off, &dst), -1);
 }
 
 static void test_print_where(void **state)
