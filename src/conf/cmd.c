@@ -1246,7 +1246,11 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 		sbuf_printf(&s->out, "%s\n", num);
 	} else {
 		struct sbuf text = SBUF_INIT;
+		int width = s->width;
+		if (file)
+			s->width = 0; /* a file is read elsewhere, at any width */
 		print_items(s, m, shown, k, &o, &text);
+		s->width = width;
 		if (!(m->flags & (MF_SINGLETON | MF_RUNTIME))) {
 			uint32_t *ids = xmalloc((k ? k : 1) * sizeof(uint32_t));
 			for (size_t i = 0; i < k; i++)

@@ -742,6 +742,120 @@ static void test_print_forms(void **state)
 	assert_contains(fails(s, "/ip firewall filter print bogus"), "no such item");
 }
 
+/* Characters (UTF-8 code points) of the longest line of text. */
+static size_t widest_line(const char *text)
+{
+	size_t most = 0, n = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			n = 0;
+			continue;
+		}
+		if (((unsigned char)*p & 0xc0) != 0x80 && ++n > most)
+			most = n;
+	}
+	return most;
+}
+
+static size_t text_cols_of(const char *s, size_t n)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < n; i++)
+		cols += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return cols;
+}
+
+/* Whether text is well-formed UTF-8 (no sequence cut short). */
+static bool utf8_whole(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p;) {
+		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (more < 0)
+			return false;
+		p++;
+		for (int i = 0; i < more; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* A table fits the terminal whatever its item numbers (3 digits, show-ids'
+ * *13A) and cuts a UTF-8 value on a character; print file= is not the
+ * terminal's and keeps every character. */
+static void test_print_width(void **state)
+{
+	struct conf_session *s = S;
+	struct sbuf cmd = SBUF_INIT;
+	sbuf_puts(&cmd, "/ip firewall layer7-protocol\n");
+	for (int i = 0; i < 120; i++)
+		sbuf_printf(&cmd, "add name=a-fairly-long-protocol-name-%d regexp=^some-long-regexp.x\n",
+			    i);
+	sbuf_puts(&cmd, "/ip firewall address-list\nadd list=\"\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-"
+		  "\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9\" "
+		  "address=10.2.0.0/24\n");
+	ok(s, sbuf_str(&cmd));
+	sbuf_free(&cmd);
+	out(s);
+	static const struct {
+		int width;
+		const char *print;
+	} rows[] = {
+		{ 50, "/ip firewall layer7-protocol print" },
+		{ 50, "/ip firewall layer7-protocol print show-ids" },
+		{ 41, "/ip firewall address-list print" },
+		{ 41, "/ip firewall address-list print show-ids" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		s->width = rows[i].width;
+		ok(s, rows[i].print);
+		const char *p = out(s);
+		if (widest_line(p) > (size_t)rows[i].width)
+			fail_msg("row %zu: a line of %zu characters:\n%s", i, widest_line(p), p);
+		if (!utf8_whole(p))
+			fail_msg("row %zu: a character cut in two:\n%s", i, p);
+		assert_contains(p, "...");
+	}
+	/* columns are as wide as their values' characters, not bytes: the
+	 * address starts under its heading */
+	s->width = 0;
+	ok(s, "/ip firewall address-list print where address=10.2.0.0/24");
+	const char *p = out(s);
+	const char *head = strstr(p, "ADDRESS"), *addr = strstr(p, "10.2.0.0/24");
+	assert_non_null(head);
+	assert_non_null(addr);
+	const char *head_line = head, *addr_line = addr;
+	while (head_line > p && head_line[-1] != '\n')
+		head_line--;
+	while (addr_line > p && addr_line[-1] != '\n')
+		addr_line--;
+	assert_int_equal(text_cols_of(head_line, (size_t)(head - head_line)),
+			 text_cols_of(addr_line, (size_t)(addr - addr_line)));
+
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/rosfw-test-conf-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(s->files_dir, sizeof(s->files_dir), "%s", dir);
+	s->width = 40;
+	ok(s, "/ip firewall address-list print file=wide");
+	s->width = 0;
+	ok(s, "/ip firewall address-list print");
+	char *want = strdup(out(s));
+	char path[300];
+	snprintf(path, sizeof(path), "%s/wide.txt", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char got[65536];
+	size_t n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = 0;
+	fclose(f);
+	assert_string_equal(got, want);
+	free(want);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* /log print as RouterOS prints it: "time topics message" a line, no
  * header, no numbers; the date appears for lines of another day, the year
  * for another year's. detail and terse keep their item form. */
@@ -2028,6 +2142,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_navigation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_log_print, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_print_width, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_log_follow_midnight, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_and_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quoting_and_escapes, setup_plain, teardown),
