@@ -987,11 +987,14 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	struct item **items;
 	size_t n;
 	bool owned;
-	/* get [item] value-name, nothing else (RouterOS: "expected end of command") */
-	size_t most = (m->flags & MF_SINGLETON) ? 1 : 2;
+	/* get [item] value-name, nothing else (RouterOS: "expected end of command");
+	 * the item may be named number= */
+	bool single = m->flags & MF_SINGLETON;
+	const struct conf_arg *num = single ? NULL : named(args, "number");
+	size_t most = single || num ? 1 : 2;
 	for (size_t i = 0, npos = 0; i < args->n; i++) {
 		const struct conf_arg *a = &args->a[i];
-		bool extra = a->name ? strcmp(a->name, "value-name")
+		bool extra = a->name ? strcmp(a->name, "value-name") && a != num
 				     : ++npos > most;
 		if (extra) {
 			err_set(e, "get: unexpected '%s' (expected [item] value-name)",
@@ -1003,11 +1006,11 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	const struct item *it = NULL;
 	size_t k = 0;
 	int rc = 0;
-	if (m->flags & MF_SINGLETON) {
+	if (single) {
 		it = n ? items[0] : NULL;
 	} else {
-		const struct conf_arg *a = positional(args, 0);
-		k = 1;
+		const struct conf_arg *a = num ? num : positional(args, 0);
+		k = num ? 0 : 1;
 		if (!a) {
 			rc = err_set(e, "get: which item?");
 		} else {

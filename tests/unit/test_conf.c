@@ -985,6 +985,13 @@ static void test_clock_and_get(void **state)
 	assert_contains(fails(s, "/system clock get date format=yyyy-MM-dd"), "unexpected 'format'");
 	assert_contains(fails(s, "/system identity get name extra"), "unexpected 'extra'");
 	assert_string_equal(ok(s, ":return [/system identity get value-name=name]"), "MikroTik");
+	/* the item as number= (RouterOS's console takes it) */
+	ok(s, "/ip firewall filter add chain=forward action=drop");
+	assert_string_equal(ok(s, ":return [/ip firewall filter get number=0 value-name=chain]"),
+			    "forward");
+	assert_string_equal(ok(s, ":return [/ip firewall filter get number=0 action]"), "drop");
+	assert_contains(fails(s, "/ip firewall filter get number=0 chain extra"), "unexpected 'extra'");
+	assert_contains(fails(s, "/ip firewall filter get number=7 chain"), "no such item");
 
 	/* the clock is the host's: set refuses time and date; a time zone is
 	 * what print shows the clock in */
