@@ -210,6 +210,7 @@ static void recompile(struct daemon *d)
 		return;
 	}
 	qos_carry_stats(q, d->qos);
+	qos_log_warnings(q, d->qos);
 	/* the traffic hands over to the new queues first (what the old ones
 	 * held is dropped), then the old ones go */
 	if (d->ns)
