@@ -869,6 +869,8 @@ out:
 	tgen_profile_free(d->prof);
 	conf_set_reset_hook("/queue/tree", NULL, NULL);
 	conf_set_reset_hook("/queue/simple", NULL, NULL);
+	conf_set_provider("/ip/firewall/connection/tracking", NULL, NULL);
+	conf_set_provider("/user/active", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
 	store_close(d->st);
