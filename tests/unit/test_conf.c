@@ -856,6 +856,25 @@ static void test_print_width(void **state)
 	rmdir(dir);
 }
 
+/* Local time as UTC for a test; returns the TZ to put back. */
+static char *tz_utc(void)
+{
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return saved;
+}
+
+static void tz_restore(char *saved)
+{
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
+	tzset();
+}
+
 /* /log print as RouterOS prints it: "time topics message" a line, no
  * header, no numbers; the date appears for lines of another day, the year
  * for another year's. detail and terse keep their item form. */
@@ -889,21 +908,14 @@ static void test_log_print(void **state)
 		{ 1767225540, 1767225660, "dec/31/2025 23:59:00" }, /* over new year */
 		{ 1767225600, 1767225660, "00:00:00" },
 	};
-	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", "UTC", 1);
-	tzset();
+	char *tz = tz_utc();
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char buf[64];
 		conf_format_log_time(rows[i].t, rows[i].now, buf, sizeof(buf));
 		if (strcmp(buf, rows[i].want))
 			fail_msg("row %zu: %s, not %s", i, buf, rows[i].want);
 	}
-	if (tz)
-		setenv("TZ", tz, 1);
-	else
-		unsetenv("TZ");
-	free(tz);
-	tzset();
+	tz_restore(tz);
 }
 
 static int64_t fake_now;
@@ -918,9 +930,7 @@ static int64_t fake_clock(void)
 static void test_log_follow_midnight(void **state)
 {
 	struct conf_session *s = S;
-	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", "UTC", 1);
-	tzset();
+	char *tz = tz_utc();
 	conf_set_log_clock(fake_clock);
 	fake_now = 1795737598; /* 2026-11-26 23:59:58 */
 	ok(s, ":log info \"mid before\"");
@@ -943,12 +953,7 @@ static void test_log_follow_midnight(void **state)
 				    "00:00:02 script,info mid after\n"
 				    "00:00:02 script,info mid later\n");
 	conf_set_log_clock(NULL);
-	if (tz)
-		setenv("TZ", tz, 1);
-	else
-		unsetenv("TZ");
-	free(tz);
-	tzset();
+	tz_restore(tz);
 }
 
 /* /system clock shows the running clock (v6: "nov/27/2026", "10:21:35"),
