@@ -149,8 +149,8 @@ static int cmp_str(const void *a, const void *b)
 void qos_log_warnings(const struct qos *q, const struct qos *prev)
 {
 	for (size_t i = 0; i < q->nwarn; i++)
-		if (!prev || !bsearch(&q->warn[i], prev->warn, prev->nwarn, sizeof(*prev->warn),
-				      cmp_str))
+		if (!prev || !prev->nwarn ||
+		    !bsearch(&q->warn[i], prev->warn, prev->nwarn, sizeof(*prev->warn), cmp_str))
 			conf_log("queue,warning", "%s", q->warn[i]);
 }
 
@@ -670,7 +670,8 @@ struct qos *qos_build(struct store *st, uint64_t now, char *err, size_t errlen)
 		qos_free(q);
 		return NULL;
 	}
-	qsort(q->warn, q->nwarn, sizeof(*q->warn), cmp_str);
+	if (q->nwarn)
+		qsort(q->warn, q->nwarn, sizeof(*q->warn), cmp_str);
 	return q;
 }
 
