@@ -24,6 +24,7 @@ static struct cli_store *g_cs; /* libedit callbacks have no context argument */
 static char prompt_buf[256];
 /* attached to a running router: its socket, its current menu, its identity */
 static int g_remote = -1;
+static bool g_width_refused; /* the router does not take 'W' */
 static char g_path[160];
 static char g_identity[64] = "MikroTik";
 static bool g_safe; /* the router's last reply said we hold safe mode */
@@ -483,12 +484,15 @@ static int run_line(struct cli_store *cs, const char *line)
 	int rc;
 	/* a resized terminal counts from the next command on */
 	int width = term_width();
-	if (width != cs->s.width) {
+	if (width != cs->s.width && !g_width_refused) {
 		char w[16];
 		struct sbuf ignored = SBUF_INIT;
 		snprintf(w, sizeof(w), "%d", width);
-		if (g_remote < 0 || remote_call('W', w, &ignored) == 0)
+		int wrc = g_remote < 0 ? 0 : remote_call('W', w, &ignored);
+		if (wrc == 0)
 			cs->s.width = width;
+		else if (wrc == -1)
+			g_width_refused = true; /* a router older than 'W': full width */
 		sbuf_free(&ignored);
 	}
 	if (g_remote >= 0) {

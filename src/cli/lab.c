@@ -575,6 +575,7 @@ static int router_main(int argc, char **argv)
 		err_set(&e, "queues: %s", qerr);
 		goto out;
 	}
+	qos_log_warnings(q, NULL);
 	r.dp = dataplane_new(l, r.en, ifaces, nif, &e);
 	if (!r.dp)
 		goto out;

@@ -99,6 +99,7 @@ int cli_load(struct cli_loaded *o, const char *const *configs, size_t nconfigs, 
 			fprintf(stderr, "rosfw: queues: %s\n", qerr);
 			goto fail_quiet;
 		}
+		qos_log_warnings(o->qos, NULL);
 	}
 	return 0;
 fail:;

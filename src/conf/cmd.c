@@ -363,8 +363,20 @@ static int rename_refs(struct conf_session *s, const struct menu *target, const 
 					*user_menu = m;
 					return 1;
 				}
-				struct sbuf nv = SBUF_INIT;
+				struct sbuf nv = SBUF_INIT, canon = SBUF_INIT;
 				list_has(v, sep, old, new_, &nv);
+				/* the user's value must still read back (a '/' in a
+				 * name would split queue=default/x differently) */
+				struct err why = { 0 };
+				if (type_parse(p, sbuf_str(&nv), &canon, &why) < 0) {
+					err_setp(e, target->key ? target->key : p->name,
+						 "failure: %s *%X would have %s=%s: %s", m->path,
+						 it->id, p->name, sbuf_str(&nv), why.msg);
+					sbuf_free(&nv);
+					sbuf_free(&canon);
+					return -1;
+				}
+				sbuf_free(&canon);
 				struct item *copy = item_dup(m, it);
 				item_set(m, copy, (int)pi, sbuf_str(&nv));
 				sbuf_free(&nv);
@@ -975,11 +987,14 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	struct item **items;
 	size_t n;
 	bool owned;
-	/* get [item] value-name, nothing else (RouterOS: "expected end of command") */
-	size_t most = (m->flags & MF_SINGLETON) ? 1 : 2;
+	/* get [item] value-name, nothing else (RouterOS: "expected end of command");
+	 * the item may be named number= */
+	bool single = m->flags & MF_SINGLETON;
+	const struct conf_arg *num = single ? NULL : named(args, "number");
+	size_t most = single || num ? 1 : 2;
 	for (size_t i = 0, npos = 0; i < args->n; i++) {
 		const struct conf_arg *a = &args->a[i];
-		bool extra = a->name ? strcmp(a->name, "value-name")
+		bool extra = a->name ? strcmp(a->name, "value-name") && a != num
 				     : ++npos > most;
 		if (extra) {
 			err_set(e, "get: unexpected '%s' (expected [item] value-name)",
@@ -991,11 +1006,11 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 	const struct item *it = NULL;
 	size_t k = 0;
 	int rc = 0;
-	if (m->flags & MF_SINGLETON) {
+	if (single) {
 		it = n ? items[0] : NULL;
 	} else {
-		const struct conf_arg *a = positional(args, 0);
-		k = 1;
+		const struct conf_arg *a = num ? num : positional(args, 0);
+		k = num ? 0 : 1;
 		if (!a) {
 			rc = err_set(e, "get: which item?");
 		} else {
@@ -1202,7 +1217,14 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	conf_menu_items(s, m, &items, &n, &owned);
 	struct item **shown = xmalloc((n ? n : 1) * sizeof(*shown));
 	size_t k = 0;
+	bool log = !strcmp(m->path, "/log");
+	if (log && s->log_last < s->log_after)
+		s->log_last = s->log_after;
 	for (size_t i = 0; i < n; i++) {
+		if (log && items[i]->id > s->log_last)
+			s->log_last = items[i]->id;
+		if (log && items[i]->id <= s->log_after)
+			continue;
 		if (w && !where_match(w, m, items[i]))
 			continue;
 		if (sel) {
@@ -1227,7 +1249,11 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 		sbuf_printf(&s->out, "%s\n", num);
 	} else {
 		struct sbuf text = SBUF_INIT;
+		int width = s->width;
+		if (file)
+			s->width = 0; /* a file is read elsewhere, at any width */
 		print_items(s, m, shown, k, &o, &text);
+		s->width = width;
 		if (!(m->flags & (MF_SINGLETON | MF_RUNTIME))) {
 			uint32_t *ids = xmalloc((k ? k : 1) * sizeof(uint32_t));
 			for (size_t i = 0; i < k; i++)

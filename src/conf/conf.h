@@ -77,6 +77,11 @@ struct conf_session {
 	int follow;
 	char follow_path[160];
 	struct conf_args *follow_args;
+	/* /log print shows only the lines after log_after (a line's id is its
+	 * sequence number; 0 = every line) and moves log_last to the newest line
+	 * it looked at: a front re-running /log print follow sets log_after to
+	 * log_last, so a line goes out once whatever its time reads by then */
+	uint32_t log_after, log_last;
 };
 
 /* Creates a virtual ethernet interface (sim and trace: the interfaces of the

@@ -51,6 +51,10 @@ free_up:
 static int q_type_validate(struct store *st, const struct menu *m, const struct item *it,
 			   struct err *e)
 {
+	const char *name = item_get(m, it, "name");
+	/* a simple queue names two types as upload/download */
+	if (name && strchr(name, '/'))
+		return err_setp(e, "name", "failure: a queue type name cannot contain '/'");
 	const char *lo = item_get(m, it, "red-min-threshold");
 	const char *hi = item_get(m, it, "red-max-threshold");
 	if (lo && hi && strtoll(lo, NULL, 0) > strtoll(hi, NULL, 0))

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "runtime.h"
+
 /* ---- value checks ---- */
 
 static const char *const sys_policies[] = {
@@ -66,6 +68,31 @@ static int sys_check_topic(const struct prop *p, const char *in, struct sbuf *ou
 			   struct err *e)
 {
 	return sys_check_bang_names(p, in, out, e, sys_log_topics, "topic");
+}
+
+/* The clock is the machine's: rosfw does not set it. */
+static int sys_check_host_clock(const struct prop *p, const char *in, struct sbuf *out,
+				struct err *e)
+{
+	return err_setp(e, p->name,
+			"failure: %s: the clock is the host's; set it on the host (date, "
+			"timedatectl or NTP)", p->name);
+}
+
+/* manual (the machine's own zone) or a zone of the tz database; print
+ * shows the clock in it. */
+static int sys_check_time_zone(const struct prop *p, const char *in, struct sbuf *out,
+			       struct err *e)
+{
+	long off;
+	bool dst;
+	if (strcmp(in, "manual") && conf_tz_at(in, 0, &off, &dst) < 0)
+		return err_setp(e, p->name,
+				"invalid value for argument %s: unknown time zone \"%.64s\" "
+				"(manual, or a tz database name such as Europe/Riga)",
+				p->name, in);
+	sbuf_puts(out, in);
+	return 0;
 }
 
 static const char *const singleton_builtin[] = { "", NULL };
@@ -155,14 +182,15 @@ const struct menu menu_ip_service = {
 /* ---- /system/clock and /system/identity ---- */
 
 static const struct prop clock_props[] = {
-	{ .name = "time", .type = T_CUSTOM, .flags = PF_NOEXPORT, .check = tc_clock,
-	  .help = "Time of day, hh:mm:ss" },
-	{ .name = "date", .type = T_CUSTOM, .flags = PF_NOEXPORT, .check = tc_date,
-	  .help = "Date, mmm/dd/yyyy" },
+	{ .name = "time", .type = T_CUSTOM, .flags = PF_NOEXPORT, .check = sys_check_host_clock,
+	  .help = "Time of day, hh:mm:ss (the host's, read only)" },
+	{ .name = "date", .type = T_CUSTOM, .flags = PF_NOEXPORT, .check = sys_check_host_clock,
+	  .help = "Date, mmm/dd/yyyy (the host's, read only)" },
 	{ .name = "time-zone-autodetect", .type = T_BOOL, .def = "yes",
 	  .help = "Guess the time zone from the public address" },
-	{ .name = "time-zone-name", .type = T_STR, .def = "manual",
-	  .help = "Time zone (tz database name), or manual" },
+	{ .name = "time-zone-name", .type = T_CUSTOM, .def = "manual",
+	  .check = sys_check_time_zone,
+	  .help = "Time zone the clock shows (tz database name), or manual: the host's" },
 	RO("gmt-offset", T_STR, "Offset from UTC in effect"),
 	RO("dst-active", T_BOOL, "Daylight saving time in effect"),
 };

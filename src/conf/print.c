@@ -183,6 +183,25 @@ static void item_prefix(size_t idx, const char *flags, size_t fw, bool show_ids,
 	}
 }
 
+/* Columns n bytes of UTF-8 take on a terminal: one per character. */
+static size_t text_cols(const char *s, size_t n)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < n; i++)
+		cols += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return cols;
+}
+
+/* The bytes of s's first cols characters. */
+static size_t cols_bytes(const char *s, size_t cols)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && cols-- == 0)
+			break;
+	return i;
+}
+
 /* An item's ";;; comment" line after its number and flags (indent columns);
  * with a width, its words wrap under the first. */
 static void put_comment(struct sbuf *out, const char *comment, size_t indent, size_t width)
@@ -195,15 +214,15 @@ static void put_comment(struct sbuf *out, const char *comment, size_t indent, si
 	size_t col = indent + 3;
 	const char *p = comment;
 	while (*p) {
-		size_t n = strcspn(p, " ");
-		if (col > indent + 3 && col + 1 + n > width) {
+		size_t n = strcspn(p, " "), cols = text_cols(p, n);
+		if (col > indent + 3 && col + 1 + cols > width) {
 			sbuf_putc(out, '\n');
 			sbuf_pad(out, ' ', indent + 3);
 			col = indent + 3;
 		}
 		sbuf_putc(out, ' ');
 		sbuf_add(out, p, n);
-		col += 1 + n;
+		col += 1 + cols;
 		p += n;
 		if (*p)
 			p++;
@@ -303,13 +322,14 @@ static void fit_columns(size_t *w, size_t nc, size_t lead, size_t width)
 }
 
 /* A cell in a column of width w: padded (right-aligned for numbers) when
- * pad, cut with "..." when it is longer. */
+ * pad, cut with "..." when it is longer (on a character, never inside
+ * one). */
 static void put_cell(struct sbuf *out, const char *v, size_t w, bool right, bool pad)
 {
-	size_t n = strlen(v);
+	size_t n = text_cols(v, strlen(v));
 	if (n > w) {
 		size_t keep = w > 3 ? w - 3 : w;
-		sbuf_add(out, v, keep);
+		sbuf_add(out, v, cols_bytes(v, keep));
 		if (w > 3)
 			sbuf_puts(out, "...");
 		return;
@@ -351,13 +371,24 @@ static void print_table(struct conf_session *s, const struct menu *m, struct ite
 					sbuf_puts(&cell, v);
 			}
 			cells[k][c] = xstrdup(sbuf_str(&cell));
-			if (cell.len > w[c])
-				w[c] = cell.len;
+			size_t cols = text_cols(cell.s, cell.len);
+			if (cols > w[c])
+				w[c] = cols;
 		}
 	}
 	size_t fw = nflagdefs(m);
-	if (s->width > 0)
-		fit_columns(w, nc, 3 + fw + 1, (size_t)s->width);
+	if (s->width > 0) {
+		/* the item numbers take what the widest of them does (100, *13A) */
+		size_t lead = 3 + fw + 1;
+		sbuf_reset(&cell);
+		for (size_t k = 0; k < n; k++) {
+			sbuf_reset(&cell);
+			item_prefix(k, "", fw, o->show_ids, items[k]->id, &cell);
+			if (cell.len > lead)
+				lead = cell.len;
+		}
+		fit_columns(w, nc, lead, (size_t)s->width);
+	}
 	sbuf_printf(out, "%2s %-*s ", "#", (int)fw, "");
 	for (size_t c = 0; c < nc; c++) {
 		char head[64];

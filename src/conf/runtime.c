@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "runtime.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -30,11 +31,23 @@ static size_t ring_head, ring_n;
 static uint64_t ring_seq; /* lines ever logged */
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t started;
+static int64_t (*_Atomic log_clock)(void);
+
+void conf_set_log_clock(int64_t (*now)(void))
+{
+	log_clock = now;
+}
+
+static int64_t log_now(void)
+{
+	int64_t (*now)(void) = log_clock;
+	return now ? now() : (int64_t)time(NULL);
+}
 
 void conf_log(const char *topics, const char *fmt, ...)
 {
 	struct conf_log_entry le;
-	le.at = (int64_t)time(NULL);
+	le.at = log_now();
 	snprintf(le.topics, sizeof(le.topics), "%s", topics);
 	va_list ap;
 	va_start(ap, fmt);
@@ -92,8 +105,12 @@ struct provider {
 	void *reset_ctx;
 };
 
-static struct provider providers[16];
-static size_t nproviders;
+static int clock_items(void *ctx, struct conf_session *s, const struct menu *m,
+		       struct item ***items, size_t *n);
+
+/* the clock's time is the machine's: nothing else to ask */
+static struct provider providers[16] = { { .path = "/system/clock", .fn = clock_items } };
+static size_t nproviders = 1;
 
 static struct provider *provider_slot(const char *path)
 {
@@ -120,7 +137,7 @@ bool conf_runtime_provided(const struct menu *m)
 	for (size_t i = 0; i < nproviders; i++)
 		if (providers[i].fn && !strcmp(providers[i].path, m->path))
 			return true;
-	return !strcmp(m->path, "/system/clock");
+	return false;
 }
 
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
@@ -134,6 +151,8 @@ void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx)
 
 void conf_drop_ctx(const void *ctx)
 {
+	if (!ctx)
+		return; /* the ones registered without an owner stay */
 	for (size_t i = 0; i < nproviders; i++) {
 		if (providers[i].ctx == ctx) {
 			providers[i].fn = NULL;
@@ -175,15 +194,20 @@ static void put(struct list *l, struct item *it, const char *name, const char *v
 		item_set(l->m, it, pi, v);
 }
 
-static void fmt_time(int64_t t, char *buf, size_t n)
+static void fmt_tm(const struct tm *tm, char *buf, size_t n)
 {
 	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
 					   "jul", "aug", "sep", "oct", "nov", "dec" };
+	snprintf(buf, n, "%s/%02d/%04d %02d:%02d:%02d", mon[tm->tm_mon], tm->tm_mday,
+		 tm->tm_year + 1900, tm->tm_hour, tm->tm_min, tm->tm_sec);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
 	struct tm tm;
 	time_t tt = (time_t)t;
 	localtime_r(&tt, &tm);
-	snprintf(buf, n, "%s/%02d/%04d %02d:%02d:%02d", mon[tm.tm_mon], tm.tm_mday,
-		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fmt_tm(&tm, buf, n);
 }
 
 void conf_format_time(int64_t t, char *buf, size_t n)
@@ -277,12 +301,12 @@ static void logs(struct list *l)
 	static struct conf_log_entry snap[LOG_RING];
 	uint64_t next;
 	size_t n = conf_log_since(0, snap, LOG_RING, &next);
-	time_t now = time(NULL);
+	int64_t now = log_now();
 	for (size_t i = 0; i < n; i++) {
 		char buf[64];
 		/* ids follow the lines (the API's listen tells new ones by them) */
 		struct item *it = list_new(l, (uint32_t)(next - n + i + 1));
-		conf_format_log_time(snap[i].at, (int64_t)now, buf, sizeof(buf));
+		conf_format_log_time(snap[i].at, now, buf, sizeof(buf));
 		put(l, it, "time", buf);
 		put(l, it, "topics", snap[i].topics);
 		put(l, it, "message", snap[i].message);
@@ -337,31 +361,127 @@ static void resource(struct list *l)
 	}
 }
 
-/* /system clock as it runs: the stored settings with the machine's local
- * time, date, offset from UTC and daylight saving state. */
-static void clock_view(struct conf_session *s, struct list *l)
+#define TZ_DIR "/usr/share/zoneinfo"
+#define TZ_FILE_MAX (64 * 1024)
+#define TZ_COUNT_MAX 100000u
+
+static uint64_t be_read(const unsigned char *p, int bytes)
 {
-	const struct menu *m = l->m;
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* A zone name as the tz database spells them: no way out of TZ_DIR. */
+static bool tz_name_ok(const char *z)
+{
+	if (!*z || *z == '/' || strstr(z, "..") || strlen(z) > 200)
+		return false;
+	for (const char *c = z; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("/_+-", *c))
+			return false;
+	return true;
+}
+
+/* Reads the zone's TZif data (RFC 8536): the 64-bit block of a version 2+
+ * file, else the 32-bit one. The local time type in force at t is the one
+ * of the last transition at or before it, type 0 before the first (past the
+ * last transition its type stays: tzdata's "fat" files list transitions to
+ * 2037). */
+static int tz_parse(const unsigned char *b, size_t n, int64_t t, long *off, bool *dst)
+{
+	size_t pos = 0;
+	int tsize = 4;
+	for (int pass = 0; pass < 2; pass++) {
+		if (n - pos < 44 || memcmp(b + pos, "TZif", 4))
+			return -1;
+		uint32_t c[6]; /* isutcnt isstdcnt leapcnt timecnt typecnt charcnt */
+		for (int i = 0; i < 6; i++) {
+			c[i] = (uint32_t)be_read(b + pos + 20 + 4 * i, 4);
+			if (c[i] > TZ_COUNT_MAX)
+				return -1;
+		}
+		size_t times = pos + 44, idx = times + (size_t)c[3] * tsize;
+		size_t types = idx + c[3];
+		size_t end = types + (size_t)c[4] * 6 + c[5] + (size_t)c[2] * (tsize + 4) + c[1] +
+			     c[0];
+		if (end > n || c[4] == 0)
+			return -1;
+		if (pass == 0 && b[4] >= '2') {
+			pos = end;
+			tsize = 8;
+			continue;
+		}
+		size_t type = 0;
+		for (uint32_t i = 0; i < c[3]; i++) {
+			uint64_t u = be_read(b + times + (size_t)i * tsize, tsize);
+			int64_t at = tsize == 8 ? (int64_t)u : (int64_t)(int32_t)(uint32_t)u;
+			if (at > t)
+				break;
+			type = b[idx + i];
+		}
+		if (type >= c[4])
+			return -1;
+		const unsigned char *tt = b + types + type * 6;
+		*off = (long)(int32_t)(uint32_t)be_read(tt, 4);
+		*dst = tt[4] != 0;
+		return 0;
+	}
+	return -1;
+}
+
+int conf_tz_at(const char *zone, int64_t t, long *off, bool *dst)
+{
+	if (!tz_name_ok(zone))
+		return -1;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/%s", TZ_DIR, zone);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	unsigned char *b = xmalloc(TZ_FILE_MAX);
+	size_t n = fread(b, 1, TZ_FILE_MAX, f);
+	int rc = ferror(f) || n == TZ_FILE_MAX ? -1 : tz_parse(b, n, t, off, dst);
+	fclose(f);
+	free(b);
+	return rc;
+}
+
+/* /system clock as it runs: the stored settings with the time, date, offset
+ * from UTC and daylight saving state of time-zone-name, or of the machine
+ * when it is manual. */
+static int clock_items(void *ctx, struct conf_session *s, const struct menu *m,
+		       struct item ***items, size_t *n)
+{
+	struct list l = { NULL, 0, m };
 	struct item *it = s->st && store_count(s->st, m) ? item_dup(m, store_at(s->st, m, 0))
 						       : item_new(m);
-	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
-	l->items[l->n++] = it;
-	char buf[64];
+	l.items = xmalloc(sizeof(*l.items));
+	l.items[l.n++] = it;
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	fmt_time((int64_t)now, buf, sizeof(buf));
-	char *sp = strchr(buf, ' ');
-	if (sp) {
-		*sp = 0;
-		put(l, it, "time", sp + 1);
-		put(l, it, "date", buf);
-	}
 	long off = tm.tm_gmtoff;
+	bool dst = tm.tm_isdst > 0;
+	const char *zone = item_get(m, it, "time-zone-name");
+	if (zone && strcmp(zone, "manual") && conf_tz_at(zone, (int64_t)now, &off, &dst) == 0) {
+		time_t shifted = now + (time_t)off;
+		gmtime_r(&shifted, &tm);
+	}
+	char buf[64];
+	fmt_tm(&tm, buf, sizeof(buf));
+	char *sp = strchr(buf, ' ');
+	*sp = 0;
+	put(&l, it, "time", sp + 1);
+	put(&l, it, "date", buf);
 	snprintf(buf, sizeof(buf), "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
 		 labs(off) % 3600 / 60);
-	put(l, it, "gmt-offset", buf);
-	put(l, it, "dst-active", tm.tm_isdst > 0 ? "yes" : "no");
+	put(&l, it, "gmt-offset", buf);
+	put(&l, it, "dst-active", dst ? "yes" : "no");
+	*items = l.items;
+	*n = l.n;
+	return 0;
 }
 
 static int history_entry(void *ctx, const struct store_hist *h)
@@ -416,8 +536,7 @@ int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item
 		resource(&l);
 	else if (!strcmp(m->path, "/system/history"))
 		history(s, &l);
-	else if (!strcmp(m->path, "/system/clock"))
-		clock_view(s, &l);
+
 	/* anything else (the connection table before the engine runs) is empty */
 	*items = l.items;
 	*n = l.n;

@@ -39,6 +39,10 @@ int conf_interface_items(struct conf_session *s, const struct menu *view,
 			 conf_iface_decorate_fn decorate, void *ctx, struct item ***items,
 			 size_t *n);
 void conf_runtime_started(void);
+/* A tz database zone ("Europe/Riga", read from /usr/share/zoneinfo) at Unix
+ * time t: its offset from UTC in seconds and whether daylight saving is in
+ * effect. -1 when the zone is unknown or its file unreadable. */
+int conf_tz_at(const char *zone, int64_t t, long *off, bool *dst);
 /* Log lines by sequence (for print follow): seq counts the lines ever
  * logged; copies up to max lines from seq on (those still in the ring),
  * oldest first, and sets *next to the seq after the last one copied. */
@@ -48,5 +52,8 @@ void conf_format_time(int64_t t, char *buf, size_t n);
 /* A log line's time as RouterOS prints it at now_s: the time of day for
  * today's lines, "mon/dd hh:mm:ss" for this year's, the full date before. */
 void conf_format_log_time(int64_t t, int64_t now_s, char *buf, size_t n);
+/* The log's clock (a new line's time, the "now" /log print reads): the
+ * machine's unless set (tests move it over midnight); NULL puts it back. */
+void conf_set_log_clock(int64_t (*now)(void));
 
 #endif

@@ -218,6 +218,7 @@ static void recompile(struct daemon *d)
 	}
 	d->qos_dirty = false;
 	qos_carry_stats(q, d->qos);
+	qos_log_warnings(q, d->qos);
 	/* the traffic hands over to the new queues first (what the old ones
 	 * held is dropped), then the old ones go */
 	if (d->ns)
@@ -341,8 +342,9 @@ static void queue_reply(struct client *c, bool ok)
  * it, a new log line; runtime menus every second) and the items not shown
  * before are sent: a multiset difference of the records (an item's lines),
  * the leading item number left out so that numbers shifting (the log ring
- * turning over) show nothing. A client that does not read loses lines
- * rather than growing the queue for ever. */
+ * turning over) show nothing. /log goes by the lines' ids instead (their
+ * time reads differently once the day has changed). A client that does
+ * not read loses lines rather than growing the queue for ever. */
 #define FOLLOW_MAX_QUEUED (1u << 20)
 #define FOLLOW_MIN_MS 100u
 #define FOLLOW_RUNTIME_MS 1000u
@@ -392,6 +394,14 @@ static void follow_run(struct client *c, struct sbuf *out)
 	c->s.out = saved;
 	sbuf_reset(&c->s.warn);
 	if (rc < 0) {
+		sbuf_free(&text);
+		return;
+	}
+	if (!strcmp(c->s.follow_path, "/log")) {
+		/* print showed the lines after log_after, each once */
+		if (out)
+			sbuf_puts(out, sbuf_str(&text));
+		c->s.log_after = c->s.log_last;
 		sbuf_free(&text);
 		return;
 	}
@@ -494,7 +504,9 @@ static bool follow_begin(struct client *c)
 	sbuf_puts(&c->outq, sbuf_str(&c->s.out));
 	sbuf_reset(&c->s.warn);
 	sbuf_reset(&c->s.out);
-	follow_run(c, NULL);
+	c->s.log_after = c->s.log_last; /* /log: the lines the print just showed */
+	if (strcmp(c->s.follow_path, "/log"))
+		follow_run(c, NULL);
 	loop_watch(c->d->loop, c->fd, POLLIN | POLLOUT, client_io, c);
 	return true;
 }
@@ -505,6 +517,7 @@ static void follow_end(struct client *c)
 	c->follow_at_ms = 0;
 	follow_tick(c, loop_now_ms());
 	c->following = false;
+	c->s.log_after = 0;
 	free(c->seen);
 	c->seen = NULL;
 	c->nseen = 0;
@@ -864,6 +877,8 @@ out:
 	tgen_profile_free(d->prof);
 	conf_set_reset_hook("/queue/tree", NULL, NULL);
 	conf_set_reset_hook("/queue/simple", NULL, NULL);
+	conf_set_provider("/ip/firewall/connection/tracking", NULL, NULL);
+	conf_set_provider("/user/active", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
 	store_close(d->st);

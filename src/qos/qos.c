@@ -72,6 +72,8 @@ struct qos {
 	struct htb *sq_total;  /* total-*: upload and download together, after their own */
 	struct fifo wire[MAX_IFACES]; /* packets that passed every stage, per interface */
 	struct fifo direct[MAX_IFACES]; /* no tree on the interface: its transmit queue */
+	char **warn;   /* what the build found wrong (qos_log_warnings), sorted */
+	size_t nwarn;
 };
 
 /* ---- helpers ---- */
@@ -126,8 +128,8 @@ static const char *side(const char *v, int which, char *buf, size_t n)
  * means a store written before those checks or edited behind them: the
  * queue runs pfifo and the log says so.
  */
-static void leaf_queue(struct store *st, const struct menu *m, const struct item *it,
-		       const char *qt, struct qdisc_cfg *cfg)
+static void leaf_queue(struct qos *q, struct store *st, const struct menu *m,
+		       const struct item *it, const char *qt, struct qdisc_cfg *cfg)
 {
 	const char *name = qt ? qt : "default-small";
 	const char *qname;
@@ -135,12 +137,30 @@ static void leaf_queue(struct store *st, const struct menu *m, const struct item
 		return;
 	qdisc_cfg_default(cfg, QK_PFIFO);
 	qname = item_get(m, it, "name");
+	char who[96];
 	if (qname && *qname)
-		conf_log("queue,warning", "%s %s: queue type '%s' is missing or invalid, pfifo used",
-			 m->path, qname, name);
+		snprintf(who, sizeof(who), "%s", qname);
 	else
-		conf_log("queue,warning", "%s *%X: queue type '%s' is missing or invalid, pfifo used",
-			 m->path, it->id, name);
+		snprintf(who, sizeof(who), "*%X", it->id);
+	struct sbuf w = SBUF_INIT;
+	sbuf_printf(&w, "%s %s: queue type '%s' is missing or invalid, pfifo used", m->path, who,
+		    name);
+	q->warn = xrealloc(q->warn, (q->nwarn + 1) * sizeof(*q->warn));
+	q->warn[q->nwarn++] = xstrdup(sbuf_str(&w));
+	sbuf_free(&w);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void qos_log_warnings(const struct qos *q, const struct qos *prev)
+{
+	for (size_t i = 0; i < q->nwarn; i++)
+		if (!prev || !prev->nwarn ||
+		    !bsearch(&q->warn[i], prev->warn, prev->nwarn, sizeof(*prev->warn), cmp_str))
+			conf_log("queue,warning", "%s", q->warn[i]);
 }
 
 /* An IPv6 network of a target or dst= ("2001:db8::/64"); false for
@@ -245,8 +265,9 @@ struct tq {
 	int attach;       /* 0 global, else the interface id; -1 unresolved */
 };
 
-static int build_tree(struct store *st, struct tree *t, const struct menu *m, struct tq *qs,
-		      size_t nq, int attach, uint64_t link, uint64_t now, char *err, size_t errlen)
+static int build_tree(struct qos *q, struct store *st, struct tree *t, const struct menu *m,
+		      struct tq *qs, size_t nq, int attach, uint64_t link, uint64_t now, char *err,
+		      size_t errlen)
 {
 	/* the queues of this attachment, parents before children */
 	size_t n = 0;
@@ -294,7 +315,7 @@ static int build_tree(struct store *st, struct tree *t, const struct menu *m, st
 			parse_time_ms(bt, &ms);
 		c->burst_time_ns = ms * 1000000ull;
 		c->bucket_size_milli = bucket_milli(item_get(m, it, "bucket-size"));
-		leaf_queue(st, m, it, item_get(m, it, "queue"), &c->queue);
+		leaf_queue(q, st, m, it, item_get(m, it, "queue"), &c->queue);
 		size_t nm;
 		uint32_t *mk = parse_marks(item_get(m, it, "packet-mark"), &nm);
 		t->marks[k] = xrealloc(mk, (nm + 1) * sizeof(uint32_t));
@@ -370,12 +391,12 @@ static int load_trees(struct qos *q, struct store *st, uint64_t now, char *err, 
 		}
 		qs[i].attach = qs[r].attach;
 	}
-	int rc = build_tree(st, &q->global, m, qs, nq, 0, 0, now, err, errlen);
+	int rc = build_tree(q, st, &q->global, m, qs, nq, 0, 0, now, err, errlen);
 	for (size_t i = 0; i < nq && rc == 0; i++) {
 		int a = qs[i].attach;
 		if (a <= 0 || a >= MAX_IFACES || q->iface[a].h)
 			continue;
-		rc = build_tree(st, &q->iface[a], m, qs, nq, a,
+		rc = build_tree(q, st, &q->iface[a], m, qs, nq, a,
 				iface_speed(st, name_of(NS_IFACE, (uint32_t)a)), now, err, errlen);
 	}
 	free(qs);
@@ -398,8 +419,8 @@ static const char *sq_prop(const struct menu *m, const struct item *it, const ch
 }
 
 /* The HTB class of one side of a simple queue. */
-static void sq_class(struct store *st, const struct menu *m, const struct item *it, int d,
-		     int parent, struct htb_class_cfg *c)
+static void sq_class(struct qos *q, struct store *st, const struct menu *m,
+		     const struct item *it, int d, int parent, struct htb_class_cfg *c)
 {
 	char a[64];
 	c->id = it->id;
@@ -416,7 +437,7 @@ static void sq_class(struct store *st, const struct menu *m, const struct item *
 		parse_time_ms(bt, &ms);
 	c->burst_time_ns = ms * 1000000ull;
 	c->bucket_size_milli = bucket_milli(sq_prop(m, it, "bucket-size", d, a, sizeof(a)));
-	leaf_queue(st, m, it, sq_prop(m, it, "queue", d, a, sizeof(a)), &c->queue);
+	leaf_queue(q, st, m, it, sq_prop(m, it, "queue", d, a, sizeof(a)), &c->queue);
 }
 
 /* A queue's total-* limit something (a total-queue alone shapes nothing). */
@@ -473,7 +494,7 @@ static int load_simple(struct qos *q, struct store *st, uint64_t now, char *err,
 			int pc = par[i] >= 0 ? cls[par[i]] : -1;
 			const struct item *it = store_at(st, m, i);
 			for (int d = 0; d < 3; d++)
-				sq_class(st, m, it, d, pc, &cfg[d][nc]);
+				sq_class(q, st, m, it, d, pc, &cfg[d][nc]);
 			total[i] = sq_has_total(&cfg[2][nc]) || (par[i] >= 0 && total[par[i]]);
 			cls[i] = (int)nc++;
 			progress = true;
@@ -656,6 +677,8 @@ struct qos *qos_build(struct store *st, uint64_t now, char *err, size_t errlen)
 		qos_free(q);
 		return NULL;
 	}
+	if (q->nwarn)
+		qsort(q->warn, q->nwarn, sizeof(*q->warn), cmp_str);
 	return q;
 }
 
@@ -684,6 +707,9 @@ void qos_free(struct qos *q)
 		free(q->sq[i].marks);
 	}
 	free(q->sq);
+	for (size_t i = 0; i < q->nwarn; i++)
+		free(q->warn[i]);
+	free(q->warn);
 	htb_free(q->sq_up);
 	htb_free(q->sq_down);
 	htb_free(q->sq_total);

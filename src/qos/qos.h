@@ -88,6 +88,10 @@ bool qos_queue_total_stats(const struct qos *q, uint32_t queue_id, struct htb_st
  * (by store id) that the one it replaces ran: a configuration change does
  * not zero print stats. */
 void qos_carry_stats(struct qos *to, const struct qos *from);
+/* Logs what the build found wrong (a queue whose queue type is missing runs
+ * pfifo) and prev, the build it replaces (NULL for none), had not: each
+ * once while it lasts, not on every rebuild. */
+void qos_log_warnings(const struct qos *q, const struct qos *prev);
 /* reset-counters of a queue (its bytes, packets, drops, lends and borrows,
  * those of the queues under it, and its ancestors lose what it had
  * counted); the rate estimators keep going. */

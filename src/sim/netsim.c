@@ -451,6 +451,11 @@ static struct tgen_pkt *io_alloc(void *ctx)
 	return pkt_alloc(ctx);
 }
 
+static void io_release(void *ctx, struct tgen_pkt *p)
+{
+	pkt_free(ctx, p);
+}
+
 static void io_send(void *ctx, struct tgen_pkt *p, uint64_t now)
 {
 	struct netsim *ns = ctx;
@@ -575,7 +580,7 @@ struct netsim *netsim_new(const struct tgen_profile *prof, const struct netsim_o
 	for (size_t i = 0; i < 2 * prof->nflows; i++)
 		ns->last_delay[i] = -1;
 
-	struct tgen_io io = { ns, io_alloc, io_send, io_timer, io_lost };
+	struct tgen_io io = { ns, io_alloc, io_send, io_timer, io_lost, io_release };
 	ns->tg = tgen_new(prof, o->seed, &io, ns->t0);
 	return ns;
 }

@@ -305,6 +305,13 @@ static const struct {
 	{ "bulk-up", TGC_BULK_UP }, { "gaming", TGC_GAMING },
 };
 
+/* The smallest UDP frame a flow of the family sends: Ethernet's 60, or the
+ * headers alone over IPv6 (14 + 40 + 8). */
+static uint32_t udp_min_frame(bool v6)
+{
+	return v6 ? 62 : 60;
+}
+
 static int parse_flow(struct jctx *c, struct tgen_profile *p, uint32_t host, json_t *fo,
 		      size_t idx)
 {
@@ -339,6 +346,7 @@ static int parse_flow(struct jctx *c, struct tgen_profile *p, uint32_t host, jso
 		return jerr(c, where, "server",
 			    "an IPv6 server needs the host's \"address6\"");
 	uint32_t port = 0, dscp = 0, count = 1, size = 0;
+	uint32_t min_frame = udp_min_frame(f.server.v6);
 	uint64_t rate = 0, sz = 0, chunk = 0;
 	if (get_u32(c, where, fo, "port", 1, 65535, &port) < 0 ||
 	    get_u32(c, where, fo, "dscp", 0, 63, &dscp) < 0 ||
@@ -352,8 +360,8 @@ static int parse_flow(struct jctx *c, struct tgen_profile *p, uint32_t host, jso
 	    GET_SIZE(fo, "max_size", &f.max_size) < 0 || GET_TIME(fo, "think", &f.think) < 0 ||
 	    GET_TIME(fo, "sip_interval", &f.sip_interval) < 0 ||
 	    GET_TIME(fo, "keyframe", &f.keyframe) < 0 ||
-	    get_u32(c, where, fo, "size_up", 60, 1514, &f.size_up) < 0 ||
-	    get_u32(c, where, fo, "size_down", 60, 1514, &f.size_down) < 0 ||
+	    get_u32(c, where, fo, "size_up", min_frame, 1514, &f.size_up) < 0 ||
+	    get_u32(c, where, fo, "size_down", min_frame, 1514, &f.size_down) < 0 ||
 	    get_u32(c, where, fo, "request", 1, 65536, &size) < 0 ||
 	    get_u32(c, where, fo, "pps", 1, 10000, &f.pps_up) < 0 ||
 	    get_u32(c, where, fo, "pps_up", 1, 10000, &f.pps_up) < 0 ||
@@ -1043,13 +1051,19 @@ static void udp_send(struct tgen *tg, struct flow *f, uint32_t fi, enum tgen_dir
 	if (!p)
 		return;
 	bool sip = tag != TAG_RTP;
+	bool built;
 	if (dir == TG_UP)
-		tgen_build_udp(p, &f->host, sip ? f->c_sip : f->c_port, &f->cfg->server,
-			       sip ? f->s_sip : f->s_port, frame_len, f->cfg->dscp, f->ipid_c++);
+		built = tgen_build_udp(p, &f->host, sip ? f->c_sip : f->c_port, &f->cfg->server,
+				       sip ? f->s_sip : f->s_port, frame_len, f->cfg->dscp,
+				       f->ipid_c++);
 	else
-		tgen_build_udp(p, &f->cfg->server, sip ? f->s_sip : f->s_port, &f->s_peer,
-			       sip ? f->s_peer_sip : f->s_peer_port, frame_len, f->cfg->dscp,
-			       f->ipid_s++);
+		built = tgen_build_udp(p, &f->cfg->server, sip ? f->s_sip : f->s_port, &f->s_peer,
+				       sip ? f->s_peer_sip : f->s_peer_port, frame_len,
+				       f->cfg->dscp, f->ipid_s++);
+	if (!built) { /* the buffer still holds another packet's frame */
+		tg->io.release(tg->io.ctx, p);
+		return;
+	}
 	p->iso = iso;
 	p->tag = tag;
 	tg->io.send(tg->io.ctx, p, now);
@@ -1073,8 +1087,8 @@ static void video_frame(struct tgen *tg, struct flow *f, uint32_t fi, enum tgen_
 	while (bytes) {
 		uint64_t chunk = bytes > 1200 ? 1200 : bytes;
 		uint32_t frame = (uint32_t)(chunk + 12 + FRAME_HDR + (f->host.v6 ? 20 : 0));
-		if (frame < 60)
-			frame = 60;
+		if (frame < udp_min_frame(f->host.v6))
+			frame = udp_min_frame(f->host.v6);
 		udp_send(tg, f, fi, dir, frame, TAG_RTP, true, now);
 		bytes -= chunk;
 	}
@@ -1104,7 +1118,8 @@ static void udp_tick(struct tgen *tg, struct flow *f, uint32_t fi, enum tgen_dir
 	default: { /* gaming */
 		uint32_t base = dir == TG_UP ? c->size_up : c->size_down;
 		uint32_t sz = (uint32_t)rng_range(&f->rng, base - base / 5, base + base / 5);
-		udp_send(tg, f, fi, dir, sz < 60 ? 60 : sz, TAG_RTP, true, now);
+		uint32_t lo = udp_min_frame(f->host.v6);
+		udp_send(tg, f, fi, dir, sz < lo ? lo : sz, TAG_RTP, true, now);
 		next = S_NS / (dir == TG_UP ? c->pps_up : c->pps_down);
 		break;
 	}

@@ -145,6 +145,8 @@ struct tgen_io {
 	void (*timer)(void *ctx, uint32_t flow, uint32_t kind, uint64_t at);
 	/* A packet the pool could not give: counted as sent and lost. */
 	void (*lost)(void *ctx, enum tgen_class cls, enum tgen_dir dir);
+	/* Gives back a buffer from alloc that was not sent. */
+	void (*release)(void *ctx, struct tgen_pkt *p);
 };
 
 /* Application-level results per class. */

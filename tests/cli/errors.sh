@@ -37,6 +37,13 @@ before=$(export_of "$db")
 check '/queue type remove t' "in use by /queue/simple"
 "$ROSFW" --db "$db" exec '/queue type set t name=t2' >/dev/null || fail "rename type"
 expect_contains "$(export_of "$db")" "queue=default/t2"
+# a rename that would make a user's queue= unreadable is refused whole
+before=$(export_of "$db")
+long=$(printf 'a%.0s' $(seq 85))
+check "/queue type set t2 name=$long" "queue="
+check '/queue type set t2 name=a/b' "cannot contain '/'"
+check '/queue type add name=a/b kind=sfq' "name"
+check '/queue type remove t2' "in use by /queue/simple"
 "$ROSFW" --db "$db" exec '/queue simple remove s' >/dev/null || fail "remove simple queue"
 "$ROSFW" --db "$db" exec '/queue type remove t2' >/dev/null || fail "remove unused type"
 before=$(export_of "$db")

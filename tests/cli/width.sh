@@ -106,4 +106,36 @@ expect_contains "$out" "failure: terminal width: 0 to 10000, not 'wide'"
 expect_contains "$out" "b'\\x000"
 kill -TERM $pid
 wait $pid
+
+# a router that refuses 'W' (one older than the width) is asked once, not
+# before every command
+python3 - "$T/old" "$T/wcount" <<'PY' &
+import os, socket, sys
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(1)
+c, _ = srv.accept()
+c.sendall(b'\x000/\n')
+buf, asked = b'', 0
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    buf += d
+    while b'\n' in buf:
+        line, buf = buf.split(b'\n', 1)
+        if line == b'C/quit':
+            c.close()
+            open(sys.argv[2], 'w').write(str(asked))
+            sys.exit(0)
+        if line.startswith(b'W'):
+            asked += 1
+            c.sendall(b'failure: unknown request\n\x001/\n')
+        else:
+            c.sendall(b'ok\n\x000/\n')
+open(sys.argv[2], 'w').write(str(asked))
+PY
+fake=$!
+for _ in $(seq 100); do [ -S "$T/old" ] && break; sleep 0.05; done
+on_pty 50 "$ROSFW" console --socket "$T/old" <<<$':put 1\n:put 2\n:put 3' >/dev/null
+wait $fake
+[ "$(cat "$T/wcount")" = 1 ] && pass || fail "'W' asked $(cat "$T/wcount") times of a router that refused it"
 finish

@@ -130,6 +130,34 @@ else
 	fail "ipv6: rosfw sim failed: $(cat "$tmp/v6.err")"
 fi
 
+# the smallest IPv6 game packets (62 bytes, 50..74 before the clamp) beside
+# a download: every one is a real frame of its own, none lost or oversized
+game6() { # size
+	cat <<-EOF
+	{ "wan": { "interface": "ether1-gateway", "up": "20M", "down": "50M", "rtt": "20ms" },
+	  "hosts": [ { "name": "laptop", "interface": "ether2-master-local",
+	    "address": "192.168.88.20", "address6": "2001:db8:1::20",
+	    "flows": [ { "kind": "bulk-download", "server": "2001:db8:ff::61" },
+	               { "kind": "gaming", "server": "2001:db8:ff::60",
+	                 "size_up": $1, "size_down": $1 } ] } ] }
+	EOF
+}
+game6 62 >"$tmp/g6.json"
+if "$R" sim --traffic "$tmp/g6.json" --duration 10s --seed 1 --config ipv6-noqueue.rsc \
+	--report json >"$tmp/g6" 2>"$tmp/g6.err"; then
+	check "ipv6 gaming: nothing lost upstream" 'v == 0' v="$(metric "$tmp/g6" gaming.up.lost)"
+	check "ipv6 gaming: nothing lost downstream" 'v == 0' v="$(metric "$tmp/g6" gaming.down.lost)"
+	# 60 packets/s of 62..74 bytes: under 36 kbit/s
+	check "ipv6 gaming: downstream frames are the game's" 'v > 25000 && v < 36000' \
+		v="$(metric "$tmp/g6" gaming.down.throughput_bps)"
+else
+	fail "ipv6 gaming: rosfw sim failed: $(cat "$tmp/g6.err")"
+fi
+game6 60 >"$tmp/g60.json"
+"$R" sim --traffic "$tmp/g60.json" --duration 1s --config ipv6.rsc >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "size_up.*62" "$tmp/err" && pass ||
+	fail "an IPv6 frame under 62 bytes is refused: $(cat "$tmp/err")"
+
 # usage errors
 "$R" sim --traffic "$P" --config lab.rsc --report pdf >/dev/null 2>&1
 [ $? -eq 2 ] && pass || fail "a bad --report is a usage error"

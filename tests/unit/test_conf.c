@@ -742,6 +742,139 @@ static void test_print_forms(void **state)
 	assert_contains(fails(s, "/ip firewall filter print bogus"), "no such item");
 }
 
+/* Characters (UTF-8 code points) of the longest line of text. */
+static size_t widest_line(const char *text)
+{
+	size_t most = 0, n = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			n = 0;
+			continue;
+		}
+		if (((unsigned char)*p & 0xc0) != 0x80 && ++n > most)
+			most = n;
+	}
+	return most;
+}
+
+static size_t text_cols_of(const char *s, size_t n)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < n; i++)
+		cols += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return cols;
+}
+
+/* Whether text is well-formed UTF-8 (no sequence cut short). */
+static bool utf8_whole(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p;) {
+		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (more < 0)
+			return false;
+		p++;
+		for (int i = 0; i < more; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* A table fits the terminal whatever its item numbers (3 digits, show-ids'
+ * *13A) and cuts a UTF-8 value on a character; print file= is not the
+ * terminal's and keeps every character. */
+static void test_print_width(void **state)
+{
+	struct conf_session *s = S;
+	struct sbuf cmd = SBUF_INIT;
+	sbuf_puts(&cmd, "/ip firewall layer7-protocol\n");
+	for (int i = 0; i < 120; i++)
+		sbuf_printf(&cmd, "add name=a-fairly-long-protocol-name-%d regexp=^some-long-regexp.x\n",
+			    i);
+	sbuf_puts(&cmd, "/ip firewall address-list\nadd list=\"\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-"
+		  "\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9-\xc3\xa9t\xc3\xa9\" "
+		  "address=10.2.0.0/24\n");
+	ok(s, sbuf_str(&cmd));
+	sbuf_free(&cmd);
+	out(s);
+	static const struct {
+		int width;
+		const char *print;
+	} rows[] = {
+		{ 50, "/ip firewall layer7-protocol print" },
+		{ 50, "/ip firewall layer7-protocol print show-ids" },
+		{ 41, "/ip firewall address-list print" },
+		{ 41, "/ip firewall address-list print show-ids" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		s->width = rows[i].width;
+		ok(s, rows[i].print);
+		const char *p = out(s);
+		if (widest_line(p) > (size_t)rows[i].width)
+			fail_msg("row %zu: a line of %zu characters:\n%s", i, widest_line(p), p);
+		if (!utf8_whole(p))
+			fail_msg("row %zu: a character cut in two:\n%s", i, p);
+		assert_contains(p, "...");
+	}
+	/* columns are as wide as their values' characters, not bytes: the
+	 * address starts under its heading */
+	s->width = 0;
+	ok(s, "/ip firewall address-list print where address=10.2.0.0/24");
+	const char *p = out(s);
+	const char *head = strstr(p, "ADDRESS"), *addr = strstr(p, "10.2.0.0/24");
+	assert_non_null(head);
+	assert_non_null(addr);
+	const char *head_line = head, *addr_line = addr;
+	while (head_line > p && head_line[-1] != '\n')
+		head_line--;
+	while (addr_line > p && addr_line[-1] != '\n')
+		addr_line--;
+	assert_int_equal(text_cols_of(head_line, (size_t)(head - head_line)),
+			 text_cols_of(addr_line, (size_t)(addr - addr_line)));
+
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/rosfw-test-conf-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(s->files_dir, sizeof(s->files_dir), "%s", dir);
+	s->width = 40;
+	ok(s, "/ip firewall address-list print file=wide");
+	s->width = 0;
+	ok(s, "/ip firewall address-list print");
+	char *want = strdup(out(s));
+	char path[300];
+	snprintf(path, sizeof(path), "%s/wide.txt", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char got[65536];
+	size_t n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = 0;
+	fclose(f);
+	assert_string_equal(got, want);
+	free(want);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Local time as UTC for a test; returns the TZ to put back. */
+static char *tz_utc(void)
+{
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return saved;
+}
+
+static void tz_restore(char *saved)
+{
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
+	tzset();
+}
+
 /* /log print as RouterOS prints it: "time topics message" a line, no
  * header, no numbers; the date appears for lines of another day, the year
  * for another year's. detail and terse keep their item form. */
@@ -775,21 +908,52 @@ static void test_log_print(void **state)
 		{ 1767225540, 1767225660, "dec/31/2025 23:59:00" }, /* over new year */
 		{ 1767225600, 1767225660, "00:00:00" },
 	};
-	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", "UTC", 1);
-	tzset();
+	char *tz = tz_utc();
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char buf[64];
 		conf_format_log_time(rows[i].t, rows[i].now, buf, sizeof(buf));
 		if (strcmp(buf, rows[i].want))
 			fail_msg("row %zu: %s, not %s", i, buf, rows[i].want);
 	}
-	if (tz)
-		setenv("TZ", tz, 1);
-	else
-		unsetenv("TZ");
-	free(tz);
-	tzset();
+	tz_restore(tz);
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* /log print follow goes on by the lines' ids: after midnight yesterday's
+ * lines read "nov/26 23:59:58" but are not new, only the line logged since
+ * is (the console's stream re-runs the print with log_after = log_last). */
+static void test_log_follow_midnight(void **state)
+{
+	struct conf_session *s = S;
+	char *tz = tz_utc();
+	conf_set_log_clock(fake_clock);
+	fake_now = 1795737598; /* 2026-11-26 23:59:58 */
+	ok(s, ":log info \"mid before\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "23:59:58 script,info mid before\n");
+	s->log_after = s->log_last;
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "");
+	fake_now = 1795737602; /* 00:00:02 the next day */
+	ok(s, ":log info \"mid after\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "00:00:02 script,info mid after\n");
+	s->log_after = s->log_last;
+	ok(s, ":log info \"mid later\"");
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "00:00:02 script,info mid later\n");
+	s->log_after = 0;
+	ok(s, "/log print where message~\"^mid\"");
+	assert_string_equal(out(s), "nov/26 23:59:58 script,info mid before\n"
+				    "00:00:02 script,info mid after\n"
+				    "00:00:02 script,info mid later\n");
+	conf_set_log_clock(NULL);
+	tz_restore(tz);
 }
 
 /* /system clock shows the running clock (v6: "nov/27/2026", "10:21:35"),
@@ -826,6 +990,47 @@ static void test_clock_and_get(void **state)
 	assert_contains(fails(s, "/system clock get date format=yyyy-MM-dd"), "unexpected 'format'");
 	assert_contains(fails(s, "/system identity get name extra"), "unexpected 'extra'");
 	assert_string_equal(ok(s, ":return [/system identity get value-name=name]"), "MikroTik");
+	/* the item as number= (RouterOS's console takes it) */
+	ok(s, "/ip firewall filter add chain=forward action=drop");
+	assert_string_equal(ok(s, ":return [/ip firewall filter get number=0 value-name=chain]"),
+			    "forward");
+	assert_string_equal(ok(s, ":return [/ip firewall filter get number=0 action]"), "drop");
+	assert_contains(fails(s, "/ip firewall filter get number=0 chain extra"), "unexpected 'extra'");
+	assert_contains(fails(s, "/ip firewall filter get number=7 chain"), "no such item");
+
+	/* the clock is the host's: set refuses time and date; a time zone is
+	 * what print shows the clock in */
+	assert_contains(fails(s, "/system clock set time=10:00:00"), "the clock is the host's");
+	assert_contains(fails(s, "/system clock set date=jan/01/2026"), "the clock is the host's");
+	assert_contains(fails(s, "/system clock set time-zone-name=Mars/Olympus"),
+			"unknown time zone");
+	assert_contains(fails(s, "/system clock set time-zone-name=../../etc/passwd"),
+			"unknown time zone");
+	ok(s, "/system clock set time-zone-name=Asia/Kolkata");
+	assert_string_equal(ok(s, ":return [/system clock get gmt-offset]"), "+05:30");
+	assert_string_equal(ok(s, ":return [/system clock get dst-active]"), "no");
+	static const struct {
+		const char *zone;
+		int64_t t;
+		long off;
+		bool dst;
+	} zones[] = {
+		{ "Europe/Berlin", 1782907200, 7200, true },  /* jul/01/2026 */
+		{ "Europe/Berlin", 1768478400, 3600, false }, /* jan/15/2026 */
+		{ "America/New_York", 1768478400, -18000, false },
+		{ "UTC", 1768478400, 0, false },
+	};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		long off = 1;
+		bool dst = !zones[i].dst;
+		if (conf_tz_at(zones[i].zone, zones[i].t, &off, &dst) < 0 || off != zones[i].off ||
+		    dst != zones[i].dst)
+			fail_msg("row %zu: %s %ld %d", i, zones[i].zone, off, dst);
+	}
+	long off;
+	bool dst;
+	assert_int_equal(conf_tz_at("Nowhere/Land", 0, &off, &dst), -1);
+	assert_int_equal(conf_tz_at("/etc/passwd", 0, &off, &dst), -1);
 }
 
 static void test_print_where(void **state)
@@ -1954,6 +2159,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_navigation, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_log_print, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_print_width, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_log_follow_midnight, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_and_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quoting_and_escapes, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_line_continuation, setup_plain, teardown),

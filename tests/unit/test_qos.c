@@ -326,10 +326,39 @@ static void test_missing_queue_type_logged(void **state)
 	char err[128];
 	f->q = qos_build(f->st, 1000000000ull, err, sizeof(err));
 	assert_non_null(f->q);
+	qos_log_warnings(f->q, NULL);
 	assert_true(logged_since(seq, "queue,warning", "/queue/simple host: queue type 'gone'"));
 	/* the download side names a real type: nothing said of it */
 	assert_false(logged_since(seq, "queue,warning", "'default'"));
 	assert_true(pass(f, NULL, "192.168.88.10", "1.1.1.1", "ether1", false));
+	/* said once while it lasts: a rebuild for another change says nothing */
+	assert_int_equal(conf_exec(&f->s, "/queue tree set leaf max-limit=1M", NULL, &e), 0);
+	seq = log_seq();
+	struct qos *q2 = qos_build(f->st, 2000000000ull, err, sizeof(err));
+	assert_non_null(q2);
+	qos_log_warnings(q2, f->q);
+	assert_false(logged_since(seq, "queue,warning", "queue type 'gone'"));
+	/* mended, then broken again: said again */
+	struct qos *q3 = qos_build(f->st, 3000000000ull, err, sizeof(err));
+	assert_int_equal(conf_exec(&f->s, "/queue type add name=gone kind=sfq", NULL, &e), 0);
+	struct qos *q4 = qos_build(f->st, 4000000000ull, err, sizeof(err));
+	qos_log_warnings(q4, q3);
+	assert_false(logged_since(seq, "queue,warning", "queue type 'gone'"));
+	assert_int_equal(conf_exec(&f->s, "/queue simple set host queue=default/default", NULL, &e),
+			 0);
+	assert_int_equal(conf_exec(&f->s, "/queue type remove gone", NULL, &e), 0);
+	item_set(m, (bad = item_dup(m, store_by_key(f->st, m, "host"))), schema_prop(m, "queue", NULL),
+		 "gone/default");
+	assert_int_equal(store_begin(f->st, &e), 0);
+	assert_int_equal(store_replace(f->st, m, bad->id, bad, &e), 0);
+	assert_int_equal(store_commit(f->st, "test", "edit", &e), 0);
+	struct qos *q5 = qos_build(f->st, 5000000000ull, err, sizeof(err));
+	qos_log_warnings(q5, q4);
+	assert_true(logged_since(seq, "queue,warning", "/queue/simple host: queue type 'gone'"));
+	qos_free(q2);
+	qos_free(q3);
+	qos_free(q4);
+	qos_free(q5);
 	done(f);
 }
 

@@ -391,6 +391,11 @@ static void test_profile_errors(void **state)
 		 " \"address\": \"10.0.0.300\"}]}",
 		 "IPv4"},
 		{"{\"wan\": {\"up\": 1}", ""},
+		/* an IPv6 UDP frame is at least 62 bytes (an IPv4 one may be 60) */
+		{"{\"wan\": {\"up\": \"1M\", \"down\": \"1M\"}, \"hosts\": [{\"interface\": \"e2\","
+		 " \"address\": \"10.0.0.1\", \"address6\": \"2001:db8::1\", \"flows\":"
+		 " [{\"kind\": \"gaming\", \"server\": \"2001:db8:ff::1\", \"size_up\": 61}]}]}",
+		 "from 62 to 1514"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct tgen_profile *p = NULL;
