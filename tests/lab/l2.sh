@@ -26,21 +26,7 @@ fi
 prefix=rosfwt
 T=$(mktemp -d)
 . tests/lab/lib.bash
-cleanup() {
-	lab_cleanup
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
-ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
-	local what=$1 detail=$2
-	shift 2
-	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
-}
+lab_traps
 # a counter of the router's stats file; a rule's by table and comment
 settle() { sleep 0.5; }
 stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }

@@ -1,9 +1,26 @@
-# Shared by tests/lab/live.sh and bench/live.sh: the lab's namespaces
+# Shared by the lab's scripts (tests/lab/*.sh) and bench/live.sh: the lab's namespaces
 # ($prefix-wan, -lan, -router), a 10 Mbit/s line in front of the WAN host,
 # and the VoIP-under-load measurement. Needs $prefix, $T (a scratch
 # directory), $PY and $PROBE set by the caller.
 
 N() { local ns=$1; shift; ip netns exec "$prefix-$ns" "$@"; }
+
+# The lab and the scratch directory go when the script exits, however.
+lab_traps() {
+	trap 'lab_cleanup; rm -rf "$T"' EXIT
+	trap 'exit 1' INT TERM
+}
+
+# The test scripts' PASS and FAIL lines, counted in passed and failed.
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
+	local what=$1 detail=$2
+	shift 2
+	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
+}
 
 # Stops every process still running in the lab's namespaces (servers the
 # test started: iperf3, irtt ...), by pid, then takes the lab down. A

@@ -28,22 +28,8 @@ if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; the
 fi
 prefix=rosfwt
 T=$(mktemp -d)
-cleanup() {
-	lab_cleanup
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
-ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
-	local what=$1 detail=$2
-	shift 2
-	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
-}
 . tests/lab/lib.bash
+lab_traps
 con() { "$ROSFW" console --socket "$T/rosfw.sock"; }
 # floating point comparisons
 fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
