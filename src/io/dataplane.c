@@ -359,19 +359,27 @@ static int drain(struct dataplane *dp, struct dp_if *di, int budget, uint64_t no
 	return k;
 }
 
-/* Takes from the queues what each interface may send now, sends every
- * batch, and sets the timer for when the queues release more. */
-static void kick(struct dataplane *dp, uint64_t now)
+/* Takes from the queues what each interface may send now and sends every
+ * batch; *moved: something came out. True when an interface had more. */
+static bool release(struct dataplane *dp, uint64_t now, bool *moved)
 {
-	bool more = false, moved = false;
+	bool more = false;
 	for (size_t i = 0; dp->qos && i < dp->nifs; i++) {
 		int k = drain(dp, &dp->ifs[i], KICK_BUDGET, now);
-		moved |= k > 0;
+		*moved |= k > 0;
 		if (k == KICK_BUDGET)
 			more = true;
 	}
 	for (size_t i = 0; i < dp->nports; i++)
 		flush(dp, &dp->ifs[i]);
+	return more;
+}
+
+/* release, then sets the timer for when the queues release more. */
+static void kick(struct dataplane *dp, uint64_t now)
+{
+	bool moved = false;
+	bool more = release(dp, now, &moved);
 	if (!dp->qos)
 		return;
 	uint64_t t = more ? now : qos_next_event(dp->qos, now);
@@ -1207,7 +1215,7 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 
 /*
  * Before the receive ring gets its frames back (the next rx_burst): what
- * the queues release now goes out (kick), straight from the ring for the
+ * the queues release now goes out (release), straight from the ring for the
  * buffers that borrowed their frame; the lent buffers still held (by a
  * queue that shapes, an ARP wait queue) copy their frame into their own
  * room. So a frame the queues let through at once is copied once (by the
@@ -1217,7 +1225,8 @@ static void settle(struct dataplane *dp, uint64_t now)
 {
 	if (!dp->nlent)
 		return;
-	kick(dp, now);
+	bool moved = false;
+	(void)release(dp, now, &moved); /* the timer: on_rx's kick, after the bursts */
 	for (size_t i = 0; i < dp->nlent; i++)
 		buf_own(dp, dp->lent[i]);
 	dp->nlent = 0;
