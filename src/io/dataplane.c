@@ -1,8 +1,11 @@
 /*
  * The live dataplane. Frames are run through the engine where they lie in
- * the receive ring (the engine rewrites NAT and TTL in place); only what
- * leaves later is copied, into a buffer of a fixed pool (no allocation per
- * packet; an empty pool drops and counts). A buffer is in exactly one
+ * the receive ring (the engine rewrites NAT and TTL in place). A forwarded
+ * packet takes a buffer of a fixed pool (no allocation per packet; an empty
+ * pool drops and counts), which borrows the frame in the ring: after each
+ * receive burst the queues release what may leave now and the batches go
+ * out from the ring (settle); only what is still held then (shaped, waiting
+ * for ARP) is copied into its buffer. A buffer is in exactly one
  * place: the queues, an ARP wait queue, or a transmit batch, and goes back
  * to the pool when its batch is sent or it is dropped.
  * Transmit: whatever the queues release for an interface (qos_dequeue) has
@@ -59,8 +62,10 @@
 struct dp_buf {
 	struct qpkt q;            /* q.frame == this buffer */
 	struct dp_buf *nf;        /* free list */
-	uint8_t *data;            /* the frame: raw + VLAN_ROOM, less the tags pushed */
+	uint8_t *data;            /* the frame: raw + VLAN_ROOM, less the tags pushed;
+				   * or, lent, the received frame in its ring */
 	uint32_t len;
+	bool lent;                /* data is in a receive ring: see settle() */
 	uint16_t in_if, out_if;
 	uint8_t family;
 	struct dp_if *tx_if;      /* the interface it leaves by (a vlan's counters) */
@@ -105,6 +110,10 @@ struct dataplane {
 	struct ra *ra;
 	struct dp_buf *pool, *free;
 	size_t nfree;
+	/* buffers whose frame is still in the receive ring (this burst's) */
+	struct dp_buf *lent[RX_BURST];
+	size_t nlent;
+	uint64_t tx_from_ring, ring_copies;
 	int pace_fd;              /* timerfd for the queues' next event */
 	uint64_t pace_due;        /* when it fires (dp clock); 0: disarmed */
 	int hk_timer;
@@ -171,9 +180,22 @@ static struct dp_buf *buf_get(struct dataplane *dp)
 static void buf_put(struct dataplane *dp, struct dp_buf *b)
 {
 	b->data = b->raw + VLAN_ROOM;
+	b->lent = false;
 	b->nf = dp->free;
 	dp->free = b;
 	dp->nfree++;
+}
+
+/* A lent buffer takes its frame out of the ring into its own room. */
+static void buf_own(struct dataplane *dp, struct dp_buf *b)
+{
+	if (!b->lent)
+		return;
+	uint8_t *d = b->raw + VLAN_ROOM;
+	memmove(d, b->data, b->len);
+	b->data = d;
+	b->lent = false;
+	dp->ring_copies++;
 }
 
 /* Packets a queue dropped: counted on the interface they were for. */
@@ -229,6 +251,8 @@ static void flush(struct dataplane *dp, struct dp_if *di)
 			tx_count(&v->st, i < sent, busy, ln[i]);
 		if (i >= sent)
 			dp->drops[DPD_TX_ERROR]++;
+		else if (di->tx[i]->lent)
+			dp->tx_from_ring++;
 		buf_put(dp, di->tx[i]);
 	}
 	di->ntx = 0;
@@ -251,6 +275,8 @@ static void push_tag(struct dp_buf *b, uint16_t tpid, uint16_t vid)
 static void tx_ready(struct dataplane *dp, struct dp_if *di, struct dp_buf *b)
 {
 	struct dp_if *port = di->port;
+	if (di->parent)
+		buf_own(dp, b); /* tags go in front: the room is the buffer's */
 	if (port->h)
 		memcpy(b->data + 6, port->h->mac, 6);
 	for (struct dp_if *v = di; v->parent; v = v->parent)
@@ -333,19 +359,27 @@ static int drain(struct dataplane *dp, struct dp_if *di, int budget, uint64_t no
 	return k;
 }
 
-/* Takes from the queues what each interface may send now, sends every
- * batch, and sets the timer for when the queues release more. */
-static void kick(struct dataplane *dp, uint64_t now)
+/* Takes from the queues what each interface may send now and sends every
+ * batch; *moved: something came out. True when an interface had more. */
+static bool release(struct dataplane *dp, uint64_t now, bool *moved)
 {
-	bool more = false, moved = false;
+	bool more = false;
 	for (size_t i = 0; dp->qos && i < dp->nifs; i++) {
 		int k = drain(dp, &dp->ifs[i], KICK_BUDGET, now);
-		moved |= k > 0;
+		*moved |= k > 0;
 		if (k == KICK_BUDGET)
 			more = true;
 	}
 	for (size_t i = 0; i < dp->nports; i++)
 		flush(dp, &dp->ifs[i]);
+	return more;
+}
+
+/* release, then sets the timer for when the queues release more. */
+static void kick(struct dataplane *dp, uint64_t now)
+{
+	bool moved = false;
+	bool more = release(dp, now, &moved);
 	if (!dp->qos)
 		return;
 	uint64_t t = more ? now : qos_next_event(dp->qos, now);
@@ -409,12 +443,15 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 		memcpy(b->nexthop6, o->nexthop6, 16);
 	else
 		b->nexthop = o->nexthop;
+	/* field by field: a clear of the whole struct costs a rep stos per
+	 * packet; qos_enqueue sets the stages' fields itself */
 	struct qpkt *q = &b->q;
-	memset(q, 0, sizeof(*q));
+	q->next = NULL;
 	q->len = len - p->l3_off + 14;
 	q->hash = flow_hash(p);
+	q->family = p->family;
+	q->src = q->dst = 0;
 	if (p->family == 6) {
-		q->family = 6;
 		memcpy(q->src6, p->src.v6, 16);
 		memcpy(q->dst6, p->dst.v6, 16);
 	} else {
@@ -425,7 +462,13 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	q->dport = p->dport;
 	q->dscp = p->dscp;
 	q->ecn = p->ecn;
+	q->enq_ts = 0;
 	q->frame = b;
+	q->user = 0;
+	q->out_if = 0;
+	q->stage = 0;
+	q->sq_dir = 0;
+	q->sq_leaf = q->tot_leaf = q->if_leaf = -1;
 	if (!dp->qos) {
 		wire_out(dp, out, b, now);
 		return;
@@ -542,8 +585,19 @@ static void fragment_out(struct dataplane *dp, const struct pkt *p, const struct
 	}
 }
 
+/* A descriptor for the frame at d (len bytes, room for cap) that the
+ * engine is about to parse: pkt_parse clears every other field, so
+ * clearing the whole struct here too (a rep stos of ~200 bytes) is waste. */
+static inline void desc_for(struct pkt *p, uint8_t *d, uint32_t len, uint32_t cap, uint64_t ts)
+{
+	p->data = d;
+	p->len = len;
+	p->cap = cap;
+	p->ts = ts;
+}
+
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
-		    uint16_t in_if, struct dp_buf *b, uint64_t now);
+		    uint16_t in_if, struct dp_buf *b, bool ring, uint64_t now);
 
 /*
  * The router's own packet in b (b->len bytes): through the output chain (a
@@ -554,20 +608,22 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 static bool own_out(struct dataplane *dp, struct dp_buf *b, uint16_t zone, struct engine_out *o,
 		    uint64_t now)
 {
-	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	struct pkt r;
+	desc_for(&r, b->data, b->len, DP_FRAME_MAX, now);
 	engine_output_on(dp->en, &r, zone, now, o);
 	if (o->verdict != EV_FORWARD) {
 		buf_put(dp, b);
 		return false;
 	}
-	forward(dp, &r, o, 0, b, now);
+	forward(dp, &r, o, 0, b, false, now);
 	return true;
 }
 
 /* Checksums of a packet the router built (b->len bytes). */
 static void own_checksums(struct dp_buf *b)
 {
-	struct pkt r = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+	struct pkt r;
+	desc_for(&r, b->data, b->len, DP_FRAME_MAX, 0);
 	pkt_parse(&r, true, false);
 	pkt_fix_checksums(&r);
 }
@@ -681,11 +737,14 @@ static void packet_too_big(struct dataplane *dp, const struct pkt *p, uint16_t i
 }
 
 /* EV_FORWARD (and the router's own packets): into the queues of out_if.
- * b is the buffer p already lives in, or NULL to copy p into one. An IPv4
+ * b is the buffer p already lives in, or NULL to copy p into one; with
+ * ring, p is a frame of the receive ring that stays valid until settle(),
+ * so the buffer borrows it instead of copying (settle copies what is still
+ * held then). An IPv4
  * packet longer than the interface's MTU is fragmented when it may be, and
  * dropped (frag-needed) when it carries DF. */
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
-		    uint16_t in_if, struct dp_buf *b, uint64_t now)
+		    uint16_t in_if, struct dp_buf *b, bool ring, uint64_t now)
 {
 	struct dp_if *out = if_by_id(dp, o->out_if);
 	uint32_t len = (uint32_t)p->l3_off + p->ip_len;
@@ -730,7 +789,13 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 			out->st.tx_drops++;
 			return;
 		}
-		memcpy(b->data, p->data, len);
+		if (ring && dp->nlent < RX_BURST) {
+			b->data = p->data;
+			b->lent = true;
+			dp->lent[dp->nlent++] = b;
+		} else {
+			memcpy(b->data, p->data, len);
+		}
 	}
 	enqueue(dp, p, o, out, in_if, b, len, now);
 }
@@ -862,7 +927,8 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 			continue;
 		}
 		b->len = (uint32_t)n;
-		struct pkt p = { .data = b->data, .len = b->len, .cap = DP_FRAME_MAX };
+		struct pkt p;
+		desc_for(&p, b->data, b->len, DP_FRAME_MAX, now);
 		engine_output_on(dp->en, &p, v6 ? tap_zone6(dp, b->data + 14 + 8) : 0, now,
 				 &dp->out_local);
 		if (dp->out_local.verdict == EV_REJECT) {
@@ -883,7 +949,7 @@ static void on_tap(struct loop *l, int fd, short revents, void *ctx)
 			buf_put(dp, b);
 			b = NULL;
 		}
-		forward(dp, &p, &dp->out_local, 0, b, now);
+		forward(dp, &p, &dp->out_local, 0, b, false, now);
 	}
 	kick(dp, now);
 }
@@ -940,16 +1006,6 @@ static void reject(struct dataplane *dp, const struct engine_out *o)
 	if (!o->reply_len)
 		return;
 	tx_copy(dp, if_by_id(dp, o->reply_if), o->reply, o->reply_len);
-}
-
-/* The sender left the transport checksum to the NIC (a veth peer, or the
- * kernel on this host): finish it, as the wire would have it. */
-static void fix_partial_csum(uint8_t *data, uint32_t len)
-{
-	struct pkt t = { .data = data, .len = len, .cap = len };
-	if (pkt_parse(&t, true, false) == DR_NONE && t.family && (t.flags & PKT_F_L4) &&
-	    !(t.flags & PKT_F_FRAGMENT))
-		pkt_fix_checksums(&t);
 }
 
 /* The vlan of parent li with tag (tpid, vid), NULL if none. */
@@ -1031,14 +1087,16 @@ static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f,
 		return false;
 	}
 	if (f->flags & IO_F_CSUM_PARTIAL)
-		fix_partial_csum(d, len);
-	*p = (struct pkt){ .data = d, .len = len, .cap = len };
+		io_csum_complete(d, len);
+	desc_for(p, d, len, len, now);
 	*in_if = li->ifid;
 	return true;
 }
 
-/* What the engine decided for p, received on interface in_if. */
-static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p,
+/* What the engine decided for p, received on interface in_if; ring: p is
+ * still the frame in the receive ring (not a datagram the engine
+ * reassembled). */
+static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p, bool ring,
 		       const struct engine_out *o, uint64_t now)
 {
 	switch (o->verdict) {
@@ -1048,7 +1106,7 @@ static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p,
 			dp->drops[DPD_MULTICAST]++;
 			break;
 		}
-		forward(dp, p, o, in_if, NULL, now);
+		forward(dp, p, o, in_if, NULL, ring, now);
 		break;
 	case EV_REJECT:
 		reject(dp, o);
@@ -1068,18 +1126,20 @@ static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr
 		     uint64_t now)
 {
 	struct pkt pk[RX_BURST], *v[RX_BURST];
+	uint8_t *d0[RX_BURST];
 	uint16_t in[RX_BURST];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (rx_frame(dp, di, &fr[i], now, &pk[m], &in[m])) {
 			v[m] = &pk[m];
+			d0[m] = pk[m].data;
 			m++;
 		}
 	for (size_t done = 0; done < m;) {
 		size_t k = engine_input_burst(dp->en, v + done, in + done, m - done, now,
 					      dp->out + done);
 		for (size_t i = done; i < done + k; i++)
-			rx_verdict(dp, in[i], v[i], &dp->out[i], now);
+			rx_verdict(dp, in[i], v[i], v[i]->data == d0[i], &dp->out[i], now);
 		done += k;
 	}
 }
@@ -1153,6 +1213,25 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 	vlans_follow(dp);
 }
 
+/*
+ * Before the receive ring gets its frames back (the next rx_burst): what
+ * the queues release now goes out (release), straight from the ring for the
+ * buffers that borrowed their frame; the lent buffers still held (by a
+ * queue that shapes, an ARP wait queue) copy their frame into their own
+ * room. So a frame the queues let through at once is copied once (by the
+ * backend's send), and one they hold twice, as before.
+ */
+static void settle(struct dataplane *dp, uint64_t now)
+{
+	if (!dp->nlent)
+		return;
+	bool moved = false;
+	(void)release(dp, now, &moved); /* the timer: on_rx's kick, after the bursts */
+	for (size_t i = 0; i < dp->nlent; i++)
+		buf_own(dp, dp->lent[i]);
+	dp->nlent = 0;
+}
+
 static void on_rx(struct loop *l, int fd, short revents, void *ctx)
 {
 	(void)l;
@@ -1171,6 +1250,7 @@ static void on_rx(struct loop *l, int fd, short revents, void *ctx)
 		size_t n = io_rx_burst(di->h, fr, RX_BURST);
 		empty = n ? 0 : empty + 1;
 		rx_burst(dp, di, fr, n, now);
+		settle(dp, now);
 	}
 	io_rx_release(di->h);
 	kick(dp, now);
@@ -1714,8 +1794,10 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	if (dp->tap)
 		sbuf_printf(out, "local.tap-write-errors %llu\n",
 			    (unsigned long long)dp->tap->tx_drops);
-	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\n",
-		    (unsigned long long)dp->echo_replies, dp->nfree);
+	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\ndp.pool-size %u\n",
+		    (unsigned long long)dp->echo_replies, dp->nfree, DP_POOL);
+	sbuf_printf(out, "dp.tx-from-ring %llu\ndp.ring-copied %llu\n",
+		    (unsigned long long)dp->tx_from_ring, (unsigned long long)dp->ring_copies);
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);

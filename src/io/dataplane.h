@@ -5,10 +5,14 @@
  * buffers, and hangs their file descriptors and two timers on the
  * daemon's loop. Per received burst: layer 2 (ARP to arp.c; unicast frames
  * for another MAC are not ours), engine_input, then
- *   EV_FORWARD  a copy into the pool, qos_enqueue, and whatever the queues
+ *   EV_FORWARD  a pool buffer, qos_enqueue, and whatever the queues
  *               release goes out of its interface with its Ethernet header
  *               rewritten (source: the interface's MAC; destination: ARP of
- *               the next hop), paced by qos_next_event on a timerfd;
+ *               the next hop), paced by qos_next_event on a timerfd; the
+ *               buffer borrows the frame in the receive ring, and what the
+ *               queues release in the same burst leaves from there (one
+ *               copy: the backend's send); what they hold is copied into
+ *               the buffer before the ring gets its frames back;
  *   EV_REJECT   the engine's reply frame out of reply_if;
  *   EV_LOCAL    ICMP and ICMPv6 echo requests to the router's addresses
  *               are answered here, through engine_output (the output chain
@@ -125,6 +129,10 @@ int dataplane_if_stats(const struct dataplane *dp, const char *ros,
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
  * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors),
+ * dp.pool-free and dp.pool-size (equal when nothing is queued or in flight),
+ * dp.tx-from-ring (forwarded frames sent straight from the receive ring,
+ * without a pool copy), dp.ring-copied (frames the queues or ARP held past
+ * their receive burst, copied into the pool then),
  * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
  * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
  * solicits-limited, adverts-out, adverts-solicited, output-drops). */

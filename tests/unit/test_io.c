@@ -224,6 +224,86 @@ static void test_partial_guess_v6_vlan(void **state)
 	}
 }
 
+/* io_csum_complete finishes what make_partial left: the same bytes as a
+ * full computation (pkt_fix_checksums), even and odd segment lengths, under
+ * a VLAN tag, IPv6; anything it does not take stays as it was. */
+static void test_partial_complete(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t proto;
+		uint32_t shorten; /* bytes off the end: an odd segment */
+		bool tagged;
+	} t[] = {
+		{ 17, 0, false }, { 6, 0, false }, { 17, 1, false },
+		{ 6, 3, false },  { 17, 0, true }, { 6, 1, true },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint8_t g[160], f[160], want[160];
+		memset(g, 0, sizeof(g));
+		uint32_t len = frame(g, t[i].proto, 0) - t[i].shorten;
+		uint32_t tot = len - 14;
+		g[14 + 2] = (uint8_t)(tot >> 8), g[14 + 3] = (uint8_t)tot;
+		if (t[i].proto == 17)
+			g[34 + 4] = (uint8_t)((tot - 20) >> 8), g[34 + 5] = (uint8_t)(tot - 20);
+		/* the reference: the frame without a tag, summed by the engine
+		 * (a UDP checksum of 0 is "none" and would stay 0) */
+		if (t[i].proto == 17)
+			g[34 + 6] = 1;
+		make_full(g, len);
+		uint32_t at = 0;
+		memset(f, 0, sizeof(f));
+		if (t[i].tagged) {
+			memcpy(f, g, 12);
+			f[12] = 0x81, f[13] = 0x00, f[15] = 7;
+			memcpy(f + 16, g + 12, len - 12);
+			len += 4;
+			at = 4;
+		} else {
+			memcpy(f, g, len);
+		}
+		make_partial(f + at);
+		assert_true(io_csum_complete(f, len + 6)); /* padding after is not summed */
+		memcpy(want, f, 12);
+		memcpy(want + 12 + at, g + 12, len - at - 12);
+		if (t[i].tagged)
+			memcpy(want + 12, f + 12, 4);
+		assert_memory_equal(f, want, len);
+		struct pkt p = { .data = f, .len = len, .cap = len };
+		assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+	}
+	/* what it does not take: unchanged */
+	uint8_t f[160], g[160];
+	uint32_t len = frame(f, 6, 0x2000); /* a fragment */
+	make_partial(f);
+	memcpy(g, f, sizeof(g));
+	assert_false(io_csum_complete(f, len));
+	assert_false(io_csum_complete(f, len - 1)); /* cut short */
+	f[14 + 9] = 1; /* ICMP */
+	g[14 + 9] = 1;
+	assert_false(io_csum_complete(f, len));
+	assert_memory_equal(f, g, len);
+	assert_false(io_csum_complete(f, 13));
+	/* IPv6 UDP whose sum comes to 0: sent as 0xffff, never "no checksum" */
+	memset(f, 0, sizeof(f));
+	f[12] = 0x86, f[13] = 0xdd;
+	uint8_t *ip = f + 14;
+	ip[0] = 0x60, ip[5] = 10, ip[6] = 17, ip[7] = 64;
+	ip[40 + 4] = 0, ip[40 + 5] = 10;
+	uint32_t n = 14 + 40 + 10;
+	/* payload chosen so the whole sum folds to 0xffff: the pseudo-header
+	 * (17 + 10, twice the length) and the UDP length, 10 */
+	uint32_t rest = 17 + 10 + 10;
+	uint16_t pad = (uint16_t)(0xffff - rest);
+	ip[40 + 8] = (uint8_t)(pad >> 8), ip[40 + 9] = (uint8_t)pad;
+	ip[40 + 6] = (uint8_t)((17 + 10) >> 8), ip[40 + 7] = (uint8_t)(17 + 10);
+	assert_true(io_csum_complete(f, n));
+	assert_int_equal(ip[40 + 6], 0xff);
+	assert_int_equal(ip[40 + 7], 0xff);
+	struct pkt p = { .data = f, .len = n, .cap = n };
+	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_partial_guess),
 		cmocka_unit_test(test_partial_guess_v6_vlan),
+		cmocka_unit_test(test_partial_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
