@@ -28,21 +28,7 @@ fi
 prefix=rosfwt
 T=$(mktemp -d)
 . tests/lab/lib.bash
-cleanup() {
-	lab_cleanup
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
-ko() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
-	local what=$1 detail=$2
-	shift 2
-	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
-}
+lab_traps
 stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }
 # a number from an iperf3 JSON report: its end.sum (UDP) or end.sum_received (TCP)
 jnum() {
