@@ -781,7 +781,7 @@ enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4)
 static enum drop_reason l4_csum_check(const struct pkt *p)
 {
 	/* a fragment's checksum covers the whole datagram: checked reassembled */
-	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT))
+	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT) || (p->rx_flags & PKT_RX_L4_CSUM))
 		return DR_NONE;
 	bool v6 = p->family == 6;
 	switch (p->proto) {
@@ -820,12 +820,14 @@ enum drop_reason pkt_parse(struct pkt *p, bool l2, bool check_csum)
 	uint8_t *data = p->data;
 	uint32_t len = p->len, cap = p->cap, off = 0;
 	uint64_t ts = p->ts;
+	uint8_t rx = p->rx_flags;
 
 	desc_clear(p);
 	p->data = data;
 	p->len = len;
 	p->cap = cap;
 	p->ts = ts;
+	p->rx_flags = rx;
 	p->wscale = 0xff;
 
 	if (l2) {
@@ -902,11 +904,13 @@ bool pkt_parse_flow(struct pkt *p)
 	uint8_t *data = p->data;
 	uint32_t cap = p->cap;
 	uint64_t ts = p->ts;
+	uint8_t rx = p->rx_flags;
 	desc_clear(p);
 	p->data = data;
 	p->len = len;
 	p->cap = cap;
 	p->ts = ts;
+	p->rx_flags = rx;
 	memcpy(p->dst_mac, d, 6);
 	memcpy(p->src_mac, d + 6, 6);
 	p->ethertype = ETHERTYPE_IPV4;

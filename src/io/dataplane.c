@@ -594,6 +594,7 @@ static inline void desc_for(struct pkt *p, uint8_t *d, uint32_t len, uint32_t ca
 	p->len = len;
 	p->cap = cap;
 	p->ts = ts;
+	p->rx_flags = 0;
 }
 
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
@@ -1086,9 +1087,10 @@ static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f,
 		dp->drops[DPD_MULTICAST]++;
 		return false;
 	}
-	if (f->flags & IO_F_CSUM_PARTIAL)
-		io_csum_complete(d, len);
+	bool completed = (f->flags & IO_F_CSUM_PARTIAL) && io_csum_complete(d, len);
 	desc_for(p, d, len, len, now);
+	if (completed)
+		p->rx_flags = PKT_RX_L4_CSUM;
 	*in_if = li->ifid;
 	return true;
 }

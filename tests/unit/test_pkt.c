@@ -885,6 +885,36 @@ static void test_udp_checksum_never_zero(void **state)
 	assert_int_equal(ffff, 1);
 }
 
+/* PKT_RX_L4_CSUM: a transport checksum the receiver completed is not
+ * summed again; the parse keeps the flag (both parses) and the IPv4
+ * header's checksum is checked as ever. */
+static void test_rx_l4_csum(void **state)
+{
+	static uint8_t f[FRAME_MAX];
+	const char *specs[] = { "tcp 10.0.0.2:1000 > 1.2.3.4:80 flags=A len=100",
+				"udp 10.0.0.2:1000 > 1.2.3.4:53 len=40" };
+	for (size_t k = 0; k < 2; k++) {
+		size_t len = build(specs[k], f);
+		uint32_t csum = 34 + (k == 0 ? 16 : 6);
+		f[csum] ^= 0x5a; /* a wrong transport checksum */
+		struct pkt p = { .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+		assert_int_equal(pkt_parse(&p, true, true), DR_BAD_L4_CSUM);
+		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
+				  .rx_flags = PKT_RX_L4_CSUM };
+		assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+		assert_int_equal(p.rx_flags, PKT_RX_L4_CSUM);
+		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
+				  .rx_flags = PKT_RX_L4_CSUM };
+		assert_true(pkt_parse_flow(&p));
+		assert_int_equal(p.rx_flags, PKT_RX_L4_CSUM);
+		assert_int_equal(pkt_check_csum(&p, DR_NONE), DR_NONE);
+		f[24] ^= 0x01; /* the IPv4 header's own checksum is still checked */
+		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
+				  .rx_flags = PKT_RX_L4_CSUM };
+		assert_int_equal(pkt_parse(&p, true, true), DR_BAD_IPV4_CSUM);
+	}
+}
+
 /*
  * pkt_forward4, FastTrack's rewrite of addresses, ports and TTL at once:
  * for TCP and UDP frames (a UDP one without checksum) and 2,000 random
@@ -1415,6 +1445,7 @@ int main(void)
 		cmocka_unit_test(test_change_mss),
 		cmocka_unit_test(test_clear_df),
 		cmocka_unit_test(test_udp_checksum_never_zero),
+		cmocka_unit_test(test_rx_l4_csum),
 		cmocka_unit_test(test_forward4),
 		cmocka_unit_test(test_icmp_error_inner_rewrite),
 		cmocka_unit_test(test_set_ipv6_ttl_dscp),
