@@ -72,6 +72,8 @@ struct qos {
 	struct htb *sq_total;  /* total-*: upload and download together, after their own */
 	struct fifo wire[MAX_IFACES]; /* packets that passed every stage, per interface */
 	struct fifo direct[MAX_IFACES]; /* no tree on the interface: its transmit queue */
+	int nif;       /* one past the highest interface id with a tree or a
+			* packet ever queued: the per-interface walks stop there */
 	char **warn;   /* what the build found wrong (qos_log_warnings), sorted */
 	size_t nwarn;
 };
@@ -398,6 +400,8 @@ static int load_trees(struct qos *q, struct store *st, uint64_t now, char *err, 
 			continue;
 		rc = build_tree(q, st, &q->iface[a], m, qs, nq, a,
 				iface_speed(st, name_of(NS_IFACE, (uint32_t)a)), now, err, errlen);
+		if (a >= q->nif)
+			q->nif = a + 1;
 	}
 	free(qs);
 	return rc;
@@ -760,6 +764,8 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 	*dropped = NULL;
 	if (m->out_if >= MAX_IFACES)
 		return false;
+	if (m->out_if >= q->nif)
+		q->nif = m->out_if + 1;
 	p->out_if = m->out_if;
 	p->sq_leaf = p->tot_leaf = -1;
 	p->if_leaf = tree_leaf(&q->iface[m->out_if], m->packet_mark);
@@ -828,7 +834,7 @@ uint64_t qos_next_event(struct qos *q, uint64_t now)
 			if (e < t)
 				t = e;
 		}
-	for (int i = 0; i < MAX_IFACES; i++) {
+	for (int i = 0; i < q->nif; i++) {
 		if (q->wire[i].n || q->direct[i].n)
 			return now;
 		if (q->iface[i].h) {
@@ -843,7 +849,7 @@ uint64_t qos_next_event(struct qos *q, uint64_t now)
 size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max)
 {
 	size_t n = 0;
-	for (int i = 0; i < MAX_IFACES && n < max; i++)
+	for (int i = 0; i < q->nif && n < max; i++)
 		if (q->wire[i].n || q->direct[i].n ||
 		    (q->iface[i].h && htb_next_event(q->iface[i].h, 0) != UINT64_MAX))
 			ids[n++] = (uint16_t)i;
