@@ -175,8 +175,12 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 }
 
 static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			size_t n)
+			const uint8_t *flags, size_t n)
 {
+	/* a socket without PACKET_VNET_HDR cannot pass a partial checksum on */
+	for (size_t i = 0; flags && i < n; i++)
+		if (flags[i] & IO_F_CSUM_PARTIAL)
+			(void)io_csum_complete(frames[i], lens[i]);
 	struct mmsghdr m[TX_CHUNK];
 	struct iovec iov[TX_CHUNK];
 	size_t done = 0;
