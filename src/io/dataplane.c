@@ -92,7 +92,7 @@ struct dp_if {
 	uint16_t tpid, vid;       /* a vlan's tag */
 	uint32_t mtu;             /* a vlan's MTU; 0: the Linux interface's */
 	uint64_t ring_seen;       /* ring drops already counted */
-	struct dataplane_if_stats st;
+	struct conf_if_stats st;
 	size_t ntx;
 	struct dp_buf *tx[TX_BATCH];
 };
@@ -217,7 +217,7 @@ static void free_dropped(struct dataplane *dp, struct qpkt *l)
 
 static void link_lost(struct dataplane *dp, struct dp_if *di);
 
-static void tx_count(struct dataplane_if_stats *st, bool sent, bool busy, uint32_t len)
+static void tx_count(struct conf_if_stats *st, bool sent, bool busy, uint32_t len)
 {
 	if (sent) {
 		st->tx_packets++;
@@ -1457,13 +1457,6 @@ static void put(const struct menu *m, struct item *it, const char *name, const c
 		item_set(m, it, pi, v);
 }
 
-static void put_u64(const struct menu *m, struct item *it, const char *name, uint64_t v)
-{
-	char buf[24];
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	put(m, it, name, buf);
-}
-
 /* What the Linux interface tells about a mapped one: link, MAC, MTU, counters. */
 static void decorate(void *ctx, const struct menu *m, struct item *it, const char *name,
 		     bool disabled)
@@ -1485,16 +1478,7 @@ static void decorate(void *ctx, const struct menu *m, struct item *it, const cha
 		put(m, it, "mac-address", mac);
 		put(m, it, "actual-mtu", mtu);
 	}
-	const struct dataplane_if_stats *c = &di->st;
-	put_u64(m, it, "rx-byte", c->rx_bytes);
-	put_u64(m, it, "tx-byte", c->tx_bytes);
-	put_u64(m, it, "rx-packet", c->rx_packets);
-	put_u64(m, it, "tx-packet", c->tx_packets);
-	put_u64(m, it, "rx-drop", c->rx_drops);
-	put_u64(m, it, "tx-drop", c->tx_drops);
-	put_u64(m, it, "tx-queue-drop", c->tx_queue_drops);
-	put_u64(m, it, "rx-error", c->rx_errors);
-	put_u64(m, it, "tx-error", c->tx_errors);
+	conf_iface_put_stats(m, it, &di->st);
 }
 
 static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
@@ -1815,7 +1799,7 @@ void dataplane_free(struct dataplane *dp)
 /* ---- counters ---- */
 
 int dataplane_if_stats(const struct dataplane *dp, const char *ros,
-		       struct dataplane_if_stats *out)
+		       struct conf_if_stats *out)
 {
 	for (size_t i = 0; i < dp->nifs; i++)
 		if (!strcmp(dp->ifs[i].ros, ros)) {
@@ -1834,7 +1818,7 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 {
 	for (size_t i = 0; i < dp->nifs; i++) {
 		const struct dp_if *di = &dp->ifs[i];
-		const struct dataplane_if_stats *c = &di->st;
+		const struct conf_if_stats *c = &di->st;
 		const char *r = di->ros;
 		sbuf_printf(out, "if.%s.running %s\n", r, di->up ? "yes" : "no");
 		sbuf_printf(out, "if.%s.rx-byte %llu\nif.%s.rx-packet %llu\n", r,

@@ -73,6 +73,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/runtime.h"
 #include "daemon/loop.h"
 #include "engine/engine.h"
 #include "qos/qos.h"
@@ -82,11 +83,6 @@
 struct dataplane;
 
 /* Counters of one interface, as /interface print stats shows them. */
-struct dataplane_if_stats {
-	uint64_t rx_bytes, rx_packets, rx_drops, rx_errors;
-	uint64_t tx_bytes, tx_packets, tx_drops, tx_queue_drops, tx_errors;
-};
-
 /* Why the dataplane itself (not the firewall) dropped a packet. */
 enum dataplane_drop {
 	DPD_NOT_FOR_US,  /* unicast frame for another MAC (promiscuous port) */
@@ -130,7 +126,7 @@ void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void 
 
 /* Counters of the interface named ros (RouterOS name); -1 if not mapped. */
 int dataplane_if_stats(const struct dataplane *dp, const char *ros,
-		       struct dataplane_if_stats *out);
+		       struct conf_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
  * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors),
