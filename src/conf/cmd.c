@@ -926,8 +926,7 @@ static int build_filter(struct conf_session *s, const struct menu *m,
 		if (a->name && !strcmp(a->name, "where")) {
 			sbuf_printf(&expr, "(%s)", a->value);
 		} else if (a->name) {
-			if (schema_prop(m, a->name, NULL) < 0 && strcmp(a->name, "dynamic") &&
-			    strcmp(a->name, "invalid") && strcmp(a->name, "builtin")) {
+			if (schema_prop(m, a->name, NULL) < 0 && !schema_state_name(m, a->name)) {
 				const char *sug = schema_suggest(m, a->name);
 				if (sug)
 					rc = err_setp(e, a->name,
@@ -1038,12 +1037,12 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 		if (pa) {
 			int pi = schema_prop(m, pa->value, NULL);
 			const char *v = NULL;
-			if (pi < 0 && strcmp(pa->value, "dynamic") && strcmp(pa->value, "invalid") &&
-			    strcmp(pa->value, "builtin")) {
+			const char *state = pi < 0 ? schema_state_name(m, pa->value) : NULL;
+			if (pi < 0 && !state) {
 				rc = err_setp(e, pa->value, "unknown property '%s'", pa->value);
 				arg_err(e, pa);
 			} else {
-				v = item_get(m, it, pa->value);
+				v = item_get(m, it, state ? state : pa->value);
 				if (ret && v)
 					sbuf_puts(ret, v);
 			}

@@ -622,6 +622,19 @@ static struct item *builtin_base(const struct menu *m, size_t k, bool *has_defau
 	return base;
 }
 
+/* The flag that marks a menu's built-in item, when it has only one: how
+ * RouterOS's export finds that item again ("set [ find default=yes ]").
+ * NULL for a menu with several (they are found by name) or none. */
+static const char *sole_builtin_flag(const struct menu *m)
+{
+	if (!m->builtin || !m->builtin[0] || m->builtin[1])
+		return NULL;
+	for (const struct flagdef *f = m->flagdefs; f && f->letter; f++)
+		if (!strcmp(f->prop, "builtin"))
+			return f->label;
+	return NULL;
+}
+
 static void menu_header(const char *path, struct sbuf *out)
 {
 	sbuf_putc(out, '/');
@@ -671,6 +684,8 @@ void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, s
 				conf_quote(item_geti(m, it, ki), false, &body);
 				sbuf_puts(&body, " ]");
 				skip = m->key;
+			} else if (sole_builtin_flag(m)) {
+				sbuf_printf(&body, "set [ find %s=yes ]", sole_builtin_flag(m));
 			} else {
 				sbuf_printf(&body, "set %zu", k);
 			}

@@ -251,6 +251,26 @@ int conf_interface_items(struct conf_session *s, const struct menu *view,
 	return 0;
 }
 
+void conf_iface_put_stats(const struct menu *view, struct item *it, const struct conf_if_stats *c)
+{
+	const struct {
+		const char *name;
+		uint64_t v;
+	} t[] = {
+		{ "rx-byte", c->rx_bytes },	  { "tx-byte", c->tx_bytes },
+		{ "rx-packet", c->rx_packets },	  { "tx-packet", c->tx_packets },
+		{ "rx-drop", c->rx_drops },	  { "tx-drop", c->tx_drops },
+		{ "tx-queue-drop", c->tx_queue_drops }, { "rx-error", c->rx_errors },
+		{ "tx-error", c->tx_errors },
+	};
+	struct list l = { NULL, 0, view };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)t[i].v);
+		put(&l, it, t[i].name, buf);
+	}
+}
+
 static void files(struct conf_session *s, struct list *l)
 {
 	DIR *d = opendir(s->files_dir);

@@ -38,6 +38,15 @@ typedef void (*conf_iface_decorate_fn)(void *ctx, const struct menu *view, struc
 int conf_interface_items(struct conf_session *s, const struct menu *view,
 			 conf_iface_decorate_fn decorate, void *ctx, struct item ***items,
 			 size_t *n);
+/* An interface's traffic counters as /interface print stats shows them,
+ * whoever moves its packets (the live dataplane, the simulated network). */
+struct conf_if_stats {
+	uint64_t rx_bytes, rx_packets, rx_drops, rx_errors;
+	uint64_t tx_bytes, tx_packets, tx_drops, tx_queue_drops, tx_errors;
+};
+/* Puts c into an /interface view item (rx-byte, tx-byte, rx-packet ...):
+ * for a decorate function. */
+void conf_iface_put_stats(const struct menu *view, struct item *it, const struct conf_if_stats *c);
 void conf_runtime_started(void);
 /* A tz database zone ("Europe/Riga", read from /usr/share/zoneinfo) at Unix
  * time t: its offset from UTC in seconds and whether daylight saving is in

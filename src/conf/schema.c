@@ -146,6 +146,20 @@ int schema_prop(const struct menu *m, const char *name, bool *aliased)
 	return -1;
 }
 
+const char *schema_state_name(const struct menu *m, const char *name)
+{
+	static const char *const states[] = { "dynamic", "invalid", "builtin" };
+	for (size_t i = 0; i < 3; i++)
+		if (!strcmp(name, states[i]))
+			return states[i];
+	for (const struct flagdef *f = m ? m->flagdefs : NULL; f && f->letter; f++)
+		if (!strcmp(f->label, name) && schema_prop(m, name, NULL) < 0)
+			for (size_t i = 0; i < 3; i++)
+				if (!strcmp(f->prop, states[i]))
+					return states[i];
+	return NULL;
+}
+
 int schema_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -98,6 +98,11 @@ bool schema_is_dir(const char *path);
 extern const char *const schema_cmd_dirs[];
 /* Property by name or alias, -1 if none. *aliased says whether the alias matched. */
 int schema_prop(const struct menu *m, const char *name, bool *aliased);
+/* The item state a query names instead of a property: "dynamic",
+ * "invalid", "builtin", or the label of one of m's flags that stands for
+ * one of them (/ipv6 nd's '*' flag: default=yes is builtin=yes). NULL for
+ * any other name. */
+const char *schema_state_name(const struct menu *m, const char *name);
 /* The closest property name for a "did you mean", or NULL. */
 const char *schema_suggest(const struct menu *m, const char *name);
 /* Edit distance used by the suggestions (exported for tests). */

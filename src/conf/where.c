@@ -236,8 +236,12 @@ static struct wnode *parse_term_nested(struct wp *p)
 	struct wnode *n = xcalloc(1, sizeof(*n));
 	n->prop = xstrndup(p->t + st, p->i - st);
 	n->pi = schema_prop(p->m, n->prop, NULL);
-	if (n->pi < 0 && strcmp(n->prop, "dynamic") && strcmp(n->prop, "invalid") &&
-	    strcmp(n->prop, "builtin") && strcmp(n->prop, ".id")) {
+	const char *state = n->pi < 0 ? schema_state_name(p->m, n->prop) : NULL;
+	if (state && strcmp(state, n->prop)) {
+		free(n->prop);
+		n->prop = xstrdup(state);
+	}
+	if (n->pi < 0 && !state && strcmp(n->prop, ".id")) {
 		const char *sug = schema_suggest(p->m, n->prop);
 		if (sug)
 			err_setp(p->e, n->prop, "unknown property '%s' (did you mean '%s'?)", n->prop, sug);
@@ -247,8 +251,7 @@ static struct wnode *parse_term_nested(struct wp *p)
 		return NULL;
 	}
 	/* item_get answers these names from the item state before the schema */
-	n->direct = n->pi >= 0 && strcmp(n->prop, "dynamic") && strcmp(n->prop, "invalid") &&
-		    strcmp(n->prop, "builtin") && strcmp(n->prop, ".id");
+	n->direct = n->pi >= 0 && !schema_state_name(NULL, n->prop) && strcmp(n->prop, ".id");
 	ws(p);
 	const char *o = p->t + p->i;
 	if (!strncmp(o, "!=", 2)) {

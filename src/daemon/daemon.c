@@ -289,6 +289,24 @@ static void tick(struct loop *l, void *ctx)
 	}
 }
 
+/* The simulated network's counters on the interfaces it moves packets
+ * through, as the live dataplane decorates the ones it owns. */
+static void sim_decorate(void *ctx, const struct menu *m, struct item *it, const char *name,
+			 bool disabled)
+{
+	(void)disabled;
+	struct daemon *d = ctx;
+	struct conf_if_stats c;
+	if (d->ns && netsim_if_stats(d->ns, name, &c) == 0)
+		conf_iface_put_stats(m, it, &c);
+}
+
+static int sim_interfaces(void *ctx, struct conf_session *s, const struct menu *m,
+			  struct item ***items, size_t *n)
+{
+	return conf_interface_items(s, m, sim_decorate, ctx, items, n);
+}
+
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
 {
 	if (tgen_profile_load(profile, &d->prof, e) < 0)
@@ -296,6 +314,7 @@ static int start_traffic(struct daemon *d, const char *profile, struct err *e)
 	struct netsim_opts o = { .seed = 1, .en = d->en, .qos = d->qos, .live = true };
 	d->ns = netsim_new(d->prof, &o);
 	netsim_start(d->ns);
+	conf_set_provider("/interface", sim_interfaces, d);
 	conf_log("system,info", "traffic profile %s flowing", profile);
 	return 0;
 }
@@ -873,6 +892,8 @@ out:
 		unlink(d->sock_path);
 	}
 	dataplane_free(d->dp);
+	if (d->ns)
+		conf_set_provider("/interface", NULL, NULL);
 	netsim_free(d->ns);
 	tgen_profile_free(d->prof);
 	conf_set_reset_hook("/queue/tree", NULL, NULL);

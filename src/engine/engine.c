@@ -1347,16 +1347,25 @@ static bool ndp(const struct pkt *p)
 }
 
 /*
- * Is p for the router itself? IPv4: its addresses and the limited
- * broadcast. IPv6: its addresses; every link-local destination, which is
+ * Is p for the router itself? IPv4: its addresses, the limited broadcast
+ * and the broadcast address of each of its subnets up to /30 (Linux's local
+ * table: a broadcast is the router's to take, through input, never
+ * routed). IPv6: its addresses; every link-local destination, which is
  * never forwarded (RFC 4291 2.5.6), so one that reaches the router was sent
  * to it; multicast of interface- and link-local scope (all-nodes,
  * all-routers, solicited-node ...), which the router listens to.
  */
 static bool for_router(const struct engine *en, const struct pkt *p)
 {
-	if (p->family == 4)
-		return engine_is_local(en, p->dst.v4) || p->dst.v4 == 0xffffffffu;
+	if (p->family == 4) {
+		uint32_t d = p->dst.v4;
+		for (size_t i = 0; i < en->naddrs; i++) {
+			const struct if_addr *a = &en->addrs[i];
+			if (a->addr == d || (a->len <= 30 && d == (a->addr | 0xffffffffu >> a->len)))
+				return true;
+		}
+		return d == 0xffffffffu;
+	}
 	const uint8_t *d = p->dst.v6;
 	if (d[0] == 0xff)
 		return (d[1] & 0x0f) <= 2;

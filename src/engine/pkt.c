@@ -331,6 +331,8 @@ struct v6walk {
 	bool more;
 	uint16_t frag_off; /* bytes */
 	uint32_t frag_id;
+	bool frag_hdr;     /* a fragment header, atomic ones included */
+	bool rt_left;      /* a routing header with segments left */
 };
 
 /*
@@ -340,8 +342,6 @@ struct v6walk {
 static enum drop_reason v6_walk(const uint8_t *d, uint32_t off, uint32_t end, uint8_t nh,
 				struct v6walk *w)
 {
-	bool seen_frag = false;
-
 	memset(w, 0, sizeof(*w));
 	for (int n = 0;; n++) {
 		uint32_t hl;
@@ -359,14 +359,14 @@ static enum drop_reason v6_walk(const uint8_t *d, uint32_t off, uint32_t end, ui
 			return DR_NONE;
 		}
 		/* Hop-by-hop only right after the fixed header; one fragment header. */
-		if (n >= V6_MAX_EXTHDR || (nh == 0 && n != 0) || (nh == 44 && seen_frag))
+		if (n >= V6_MAX_EXTHDR || (nh == 0 && n != 0) || (nh == 44 && w->frag_hdr))
 			return DR_BAD_IPV6_EXTHDR;
 		if (end - off < 8)
 			return DR_BAD_IPV6_EXTHDR;
 		if (nh == 44) {
 			uint16_t fo = rd16(d + off + 2);
 			hl = 8;
-			seen_frag = true;
+			w->frag_hdr = true;
 			w->frag_off = fo & 0xfff8;
 			w->more = fo & 1;
 			w->frag_id = rd32(d + off + 4);
@@ -375,17 +375,31 @@ static enum drop_reason v6_walk(const uint8_t *d, uint32_t off, uint32_t end, ui
 			hl = ((uint32_t)d[off + 1] + 2) * 4;
 		} else {
 			hl = ((uint32_t)d[off + 1] + 1) * 8;
+			if (nh == 43 && d[off + 3])
+				w->rt_left = true;
 		}
 		if (hl > end - off)
 			return DR_BAD_IPV6_EXTHDR;
 		nh = d[off];
 		off += hl;
-		if (seen_frag && w->frag_off != 0) {
+		if (w->frag_hdr && w->frag_off != 0) {
 			w->proto = nh;
 			w->off = off;
 			return DR_NONE;
 		}
 	}
+}
+
+bool pkt_v6_upper(const uint8_t *d, uint32_t off, uint32_t end, uint8_t nh, uint8_t *proto,
+		  uint32_t *l4)
+{
+	struct v6walk w;
+
+	if (off > end || v6_walk(d, off, end, nh, &w) != DR_NONE || w.frag_hdr || w.rt_left)
+		return false;
+	*proto = w.proto;
+	*l4 = w.off;
+	return true;
 }
 
 /* Ports (or the ICMP id) of the embedded transport header at l4; 8 bytes are there. */

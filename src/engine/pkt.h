@@ -191,6 +191,15 @@ static inline void pkt_put32(uint8_t *b, uint32_t v)
 	pkt_put16(b + 2, (uint16_t)v);
 }
 
+/* Walks the extension headers of an IPv6 packet in d, from off (next
+ * header nh) up to end, with the parser's own rules: the upper-layer
+ * protocol in *proto and where its header starts in *l4. false, nothing
+ * written, for a malformed chain and for one with a fragment header or a
+ * routing header with segments left (the transport header is not whole,
+ * or its pseudo-header is not the packet's destination). */
+bool pkt_v6_upper(const uint8_t *d, uint32_t off, uint32_t end, uint8_t nh, uint8_t *proto,
+		  uint32_t *l4);
+
 /* Internet checksum of a buffer (folded, complemented). */
 uint16_t csum_buf(const void *data, size_t len, uint32_t initial);
 /* RFC 1624 incremental update of a stored checksum (network order values). */

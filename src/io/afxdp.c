@@ -312,96 +312,6 @@ static bool virtual_if(int fd, const char *ifname)
 	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "tun");
 }
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	return s;
-}
-
-/* Where the transport checksum of an unfragmented IPv4 or IPv6 TCP or UDP
- * frame is (TCP or UDP right after the fixed IPv6 header; up to two VLAN
- * tags): the segment at *l4 (*l4len bytes), the field at *l4 + *off, and
- * the pseudo-header's sum, folded, in *pseudo. false for anything else. */
-static bool l4_csum_at(const uint8_t *f, uint32_t len, uint32_t *l4, uint32_t *l4len,
-		       uint32_t *off, uint32_t *pseudo)
-{
-	uint32_t l3 = 14;
-	if (len < l3)
-		return false;
-	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
-	for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8) && len >= l3 + 4; tags++) {
-		et = (uint16_t)(f[l3 + 2] << 8 | f[l3 + 3]);
-		l3 += 4;
-	}
-	const uint8_t *ip = f + l3;
-	uint32_t hl, n, s;
-	uint8_t proto;
-	if (et == 0x0800) {
-		if (len < l3 + 20)
-			return false;
-		hl = (uint32_t)(ip[0] & 0x0f) * 4;
-		uint32_t tot = (uint32_t)(ip[2] << 8 | ip[3]);
-		if ((ip[0] >> 4) != 4 || hl < 20 || tot < hl || l3 + tot > len || (ip[6] & 0x3f) ||
-		    ip[7])
-			return false;
-		proto = ip[9];
-		n = tot - hl;
-		s = sum16(ip + 12, 8, proto + n);
-	} else if (et == 0x86dd) {
-		if (len < l3 + 40 || (ip[0] >> 4) != 6)
-			return false;
-		hl = 40;
-		proto = ip[6];
-		n = (uint32_t)(ip[4] << 8 | ip[5]);
-		if (l3 + 40 + n > len)
-			return false;
-		s = sum16(ip + 8, 32, proto + (n >> 16) + (n & 0xffff));
-	} else {
-		return false;
-	}
-	uint32_t o = proto == 6 ? 16 : proto == 17 ? 6 : 0;
-	if (!o || n < o + 2 || (proto == 6 && n < 20) || (proto == 17 && n < 8))
-		return false;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	*l4 = l3 + hl;
-	*l4len = n;
-	*off = o;
-	*pseudo = s;
-	return true;
-}
-
-/* A valid checksum equal to the pseudo-header's sum (1 in 65536) is
- * recomputed to itself by the dataplane. */
-bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
-{
-	uint32_t l4, n, off, s;
-	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
-		return false;
-	const uint8_t *c = f + l4 + off;
-	return (uint32_t)(c[0] << 8 | c[1]) == s;
-}
-
-/* The field at l4 + off holds the pseudo-header's sum: the sum of the n
- * bytes of the segment as they stand is the whole sum, as a NIC computes it. */
-static void finish(uint8_t *f, uint32_t l4, uint32_t n, uint32_t off)
-{
-	uint16_t c = csum_buf(f + l4, n, 0);
-	if (c == 0 && off == 6)
-		c = 0xffff; /* UDP: 0 would say "no checksum" */
-	memcpy(f + l4 + off, &c, 2);
-}
-
-bool io_csum_complete(uint8_t *f, uint32_t len)
-{
-	uint32_t l4, n, off, s;
-	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
-		return false;
-	finish(f, l4, n, off);
-	return true;
-}
-
 static struct io_handle *ax_open(const char *ifname, struct err *e)
 {
 	static bool hooked;
@@ -574,16 +484,16 @@ static int kick(struct axdp *x)
  * may not honour the request, so there rosfw finishes it. */
 static void tx_partial(struct axdp *x, uint8_t *f, uint32_t len, struct xdp_desc *d)
 {
-	uint32_t l4, n, off, s;
-	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
-		return;
+	uint32_t start, off;
 	if (!x->tx_md || x->zerocopy) {
-		finish(f, l4, n, off);
+		(void)io_csum_complete(f, len);
 		return;
 	}
+	if (!io_csum_where(f, len, &start, &off))
+		return;
 	struct ax_tx_meta *m = (struct ax_tx_meta *)(void *)(f - XMD_LEN);
 	m->flags = AX_TXMD_CHECKSUM;
-	m->csum_start = (uint16_t)l4;
+	m->csum_start = (uint16_t)start;
 	m->csum_offset = (uint16_t)off;
 	d->options = AX_TX_METADATA;
 }

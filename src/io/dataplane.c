@@ -93,7 +93,7 @@ struct dp_if {
 	uint16_t tpid, vid;       /* a vlan's tag */
 	uint32_t mtu;             /* a vlan's MTU; 0: the Linux interface's */
 	uint64_t ring_seen;       /* ring drops already counted */
-	struct dataplane_if_stats st;
+	struct conf_if_stats st;
 	size_t ntx;
 	struct dp_buf *tx[TX_BATCH];
 };
@@ -120,7 +120,7 @@ struct dataplane {
 	int hk_timer;
 	uint64_t next_link_check;
 	uint64_t drops[DPD_MAX];
-	uint64_t echo_replies;
+	uint64_t echo_replies, echo_ignored;
 	uint64_t fragmented, fragments_out; /* datagrams cut by MTU, fragments sent */
 	struct tap *tap;          /* the kernel's stack; NULL: local traffic is dropped */
 	uint64_t local_in, local_out, local_out_drops, local_rejects;
@@ -219,7 +219,7 @@ static void free_dropped(struct dataplane *dp, struct qpkt *l)
 
 static void link_lost(struct dataplane *dp, struct dp_if *di);
 
-static void tx_count(struct dataplane_if_stats *st, bool sent, bool busy, uint32_t len)
+static void tx_count(struct conf_if_stats *st, bool sent, bool busy, uint32_t len)
 {
 	if (sent) {
 		st->tx_packets++;
@@ -810,12 +810,13 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 }
 
 /*
- * An ICMP or ICMPv6 echo request to one of the router's addresses (a
- * link-local one on the interface it arrived on): the reply is the
- * router's own packet, from that address, and takes the output chain; to a
- * link-local sender it leaves by the interface the request came in by.
+ * An ICMP or ICMPv6 echo request to the router: the reply is the router's
+ * own packet, from src6 (IPv6) or the address asked (IPv4), and takes the
+ * output chain; to a link-local sender it leaves by the interface the
+ * request came in by.
  */
-static void echo_reply(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
+static void echo_reply(struct dataplane *dp, const struct pkt *p, const uint8_t *src6,
+		       uint16_t in_if, uint64_t now)
 {
 	bool v6 = p->family == 6;
 	uint32_t icmp_len = p->l4_len, hl = v6 ? 40 : 20;
@@ -836,7 +837,7 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, uint16_t in_if
 		pkt_put16(ip + 4, (uint16_t)icmp_len);
 		ip[6] = 58;
 		ip[7] = 64;
-		memcpy(ip + 8, p->dst.v6, 16);
+		memcpy(ip + 8, src6, 16);
 		memcpy(ip + 24, p->src.v6, 16);
 	} else {
 		ip[0] = 0x45;
@@ -861,16 +862,66 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, uint16_t in_if
 	}
 }
 
-/* Is p an ICMPv6 echo request to one of the router's unicast addresses? */
-static bool echo6_for_us(struct dataplane *dp, const struct pkt *p, uint16_t in_if)
+static bool is_echo_request(const struct pkt *p)
 {
-	if (p->family != 6 || p->proto != 58 || p->icmp_type != 128 || !(p->flags & PKT_F_L4) ||
-	    (p->flags & PKT_F_FRAGMENT))
-		return false;
-	const uint8_t *d = p->dst.v6;
+	return p->proto == (p->family == 6 ? 58 : 1) && p->icmp_type == (p->family == 6 ? 128 : 8) &&
+	       (p->flags & PKT_F_L4) && !(p->flags & PKT_F_FRAGMENT);
+}
+
+static unsigned common_bits(const uint8_t *a, const uint8_t *b)
+{
+	unsigned n = 0;
+	for (int i = 0; i < 16 && a[i] == b[i]; i++)
+		n += 8;
+	if (n < 128)
+		n += (unsigned)__builtin_clz((unsigned)(a[n / 8] ^ b[n / 8]) << 24);
+	return n;
+}
+
+/*
+ * Does the router answer the ICMPv6 echo request p, and from which address
+ * (into src)? To one of its addresses (a link-local one on the interface
+ * it came in by): from that address. To a link-scope group it is in on
+ * in_if (all-nodes, all-routers, the solicited-node group of one of its
+ * addresses there), as Linux does by default (echo_ignore_multicast=0):
+ * from its address on in_if that suits the sender, link-local for a
+ * link-local sender, else the global one sharing the longest prefix with
+ * it (RFC 6724 rules 2 and 8).
+ */
+static bool echo6_for_us(struct dataplane *dp, const struct pkt *p, uint16_t in_if,
+			 uint8_t src[16])
+{
+	const uint8_t *d = p->dst.v6, *s = p->src.v6;
+	memcpy(src, d, 16);
 	if (d[0] == 0xfe && (d[1] & 0xc0) == 0x80)
 		return engine_is_local6_on(dp->en, in_if, d);
-	return engine_is_local6(dp->en, d);
+	if (d[0] != 0xff)
+		return engine_is_local6(dp->en, d);
+	static const uint8_t link_scope[15] = { 0xff, 0x02 };
+	static const uint8_t solicited_node[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	static const uint8_t zero[16];
+	bool all = !memcmp(d, link_scope, 15) && (d[15] == 1 || d[15] == 2);
+	bool solicited = !memcmp(d, solicited_node, 13);
+	if ((!all && !solicited) || s[0] == 0xff || !memcmp(s, zero, 16))
+		return false;
+	struct engine_addr6 a[64];
+	size_t n = engine_addrs6(dp->en, a, 64);
+	bool member = all, from_ll = s[0] == 0xfe && (s[1] & 0xc0) == 0x80, found = false;
+	unsigned best = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].ifid != in_if)
+			continue;
+		member |= solicited && !memcmp(a[i].addr + 13, d + 13, 3);
+		if (a[i].link_local != from_ll)
+			continue;
+		unsigned c = common_bits(a[i].addr, s);
+		if (!found || c > best) {
+			memcpy(src, a[i].addr, 16);
+			best = c;
+			found = true;
+		}
+	}
+	return member && (found || engine_link_local(dp->en, in_if, src));
 }
 
 static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
@@ -883,13 +934,22 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		ra_input(dp->ra, in_if, p->data + p->l3_off, p->len - p->l3_off, now);
 		return;
 	}
-	if (echo6_for_us(dp, p, in_if) ||
-	    (p->family == 4 && p->proto == 1 && p->icmp_type == 8 && (p->flags & PKT_F_L4) &&
-	     !(p->flags & PKT_F_FRAGMENT) && engine_is_local(dp->en, p->dst.v4))) {
-		echo_reply(dp, p, in_if, now);
+	/* IPv4 to the router but none of its addresses: the limited broadcast
+	 * or a subnet's. An echo request there is not answered (Linux's
+	 * default icmp_echo_ignore_broadcasts=1); the kernel behind the TAP
+	 * knows no subnet of the router's, only the limited broadcast. */
+	bool bcast4 = p->family == 4 && !engine_is_local(dp->en, p->dst.v4);
+	bool echo = is_echo_request(p);
+	uint8_t src6[16];
+	if (echo && bcast4) {
+		dp->echo_ignored++;
 		return;
 	}
-	if (p->family == 6 && p->dst.v6[0] == 0xff) {
+	if (echo && (p->family == 4 || echo6_for_us(dp, p, in_if, src6))) {
+		echo_reply(dp, p, src6, in_if, now);
+		return;
+	}
+	if ((p->family == 6 && p->dst.v6[0] == 0xff) || (bcast4 && p->dst.v4 != 0xffffffffu)) {
 		dp->drops[DPD_MULTICAST]++; /* MLD, mDNS ...: no listener of rosfw's */
 		return;
 	}
@@ -1409,13 +1469,6 @@ static void put(const struct menu *m, struct item *it, const char *name, const c
 		item_set(m, it, pi, v);
 }
 
-static void put_u64(const struct menu *m, struct item *it, const char *name, uint64_t v)
-{
-	char buf[24];
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	put(m, it, name, buf);
-}
-
 /* What the Linux interface tells about a mapped one: link, MAC, MTU, counters. */
 static void decorate(void *ctx, const struct menu *m, struct item *it, const char *name,
 		     bool disabled)
@@ -1437,16 +1490,7 @@ static void decorate(void *ctx, const struct menu *m, struct item *it, const cha
 		put(m, it, "mac-address", mac);
 		put(m, it, "actual-mtu", mtu);
 	}
-	const struct dataplane_if_stats *c = &di->st;
-	put_u64(m, it, "rx-byte", c->rx_bytes);
-	put_u64(m, it, "tx-byte", c->tx_bytes);
-	put_u64(m, it, "rx-packet", c->rx_packets);
-	put_u64(m, it, "tx-packet", c->tx_packets);
-	put_u64(m, it, "rx-drop", c->rx_drops);
-	put_u64(m, it, "tx-drop", c->tx_drops);
-	put_u64(m, it, "tx-queue-drop", c->tx_queue_drops);
-	put_u64(m, it, "rx-error", c->rx_errors);
-	put_u64(m, it, "tx-error", c->tx_errors);
+	conf_iface_put_stats(m, it, &di->st);
 }
 
 static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
@@ -1767,7 +1811,7 @@ void dataplane_free(struct dataplane *dp)
 /* ---- counters ---- */
 
 int dataplane_if_stats(const struct dataplane *dp, const char *ros,
-		       struct dataplane_if_stats *out)
+		       struct conf_if_stats *out)
 {
 	for (size_t i = 0; i < dp->nifs; i++)
 		if (!strcmp(dp->ifs[i].ros, ros)) {
@@ -1786,7 +1830,7 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 {
 	for (size_t i = 0; i < dp->nifs; i++) {
 		const struct dp_if *di = &dp->ifs[i];
-		const struct dataplane_if_stats *c = &di->st;
+		const struct conf_if_stats *c = &di->st;
 		const char *r = di->ros;
 		sbuf_printf(out, "if.%s.running %s\n", r, di->up ? "yes" : "no");
 		sbuf_printf(out, "if.%s.rx-byte %llu\nif.%s.rx-packet %llu\n", r,
@@ -1808,8 +1852,10 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	if (dp->tap)
 		sbuf_printf(out, "local.tap-write-errors %llu\n",
 			    (unsigned long long)dp->tap->tx_drops);
-	sbuf_printf(out, "dp.echo-replies %llu\ndp.pool-free %zu\ndp.pool-size %u\n",
-		    (unsigned long long)dp->echo_replies, dp->nfree, DP_POOL);
+	sbuf_printf(out, "dp.echo-replies %llu\ndp.echo-ignored %llu\ndp.pool-free %zu\n"
+			 "dp.pool-size %u\n",
+		    (unsigned long long)dp->echo_replies, (unsigned long long)dp->echo_ignored,
+		    dp->nfree, DP_POOL);
 	sbuf_printf(out, "dp.tx-from-ring %llu\ndp.ring-copied %llu\n",
 		    (unsigned long long)dp->tx_from_ring, (unsigned long long)dp->ring_copies);
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",

@@ -17,7 +17,11 @@
  *   EV_LOCAL    ICMP and ICMPv6 echo requests to the router's addresses
  *               are answered here, through engine_output (the output chain
  *               applies; a reply to a link-local address leaves by the
- *               interface the request came in by); neighbour discovery goes
+ *               interface the request came in by); as Linux's defaults, so
+ *               are ICMPv6 ones to a link-scope group the router is in on
+ *               the interface (all-nodes, all-routers, solicited-node: from
+ *               its address there of the sender's scope), and IPv4 ones to
+ *               a broadcast address are not (dp.echo-ignored); neighbour discovery goes
  *               to nd.h, router solicitations to ra.h; other local traffic
  *               goes to the kernel's stack through a TAP (rosfw0, tap.h)
  *               that carries the router's addresses (IPv4: /32, one per
@@ -69,6 +73,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/runtime.h"
 #include "daemon/loop.h"
 #include "engine/engine.h"
 #include "qos/qos.h"
@@ -78,18 +83,14 @@
 struct dataplane;
 
 /* Counters of one interface, as /interface print stats shows them. */
-struct dataplane_if_stats {
-	uint64_t rx_bytes, rx_packets, rx_drops, rx_errors;
-	uint64_t tx_bytes, tx_packets, tx_drops, tx_queue_drops, tx_errors;
-};
-
 /* Why the dataplane itself (not the firewall) dropped a packet. */
 enum dataplane_drop {
 	DPD_NOT_FOR_US,  /* unicast frame for another MAC (promiscuous port) */
 	DPD_OVERSIZE,    /* larger than a pool buffer, or cut short by the ring */
 	DPD_VLAN,        /* tagged with a VLAN id no vlan interface has there */
 	DPD_MULTICAST,   /* IPv4 multicast: not routed (no PIM); IPv6 multicast to the
-			  * router that is not neighbour discovery */
+			  * router that is not neighbour discovery nor an echo it
+			  * answers; a subnet broadcast to it that is not an echo */
 	DPD_POOL,        /* no free frame buffer */
 	DPD_NO_PORT,     /* routed to an interface with no Linux interface mapped */
 	DPD_LINK_DOWN,   /* routed to an interface whose link is down */
@@ -125,7 +126,7 @@ void dataplane_set_clock(struct dataplane *dp, uint64_t (*now)(void *ctx), void 
 
 /* Counters of the interface named ros (RouterOS name); -1 if not mapped. */
 int dataplane_if_stats(const struct dataplane *dp, const char *ros,
-		       struct dataplane_if_stats *out);
+		       struct conf_if_stats *out);
 uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
 /* Every counter as "key value" lines: if.NAME.rx-byte, dp.DROP, arp.*, local.*
  * (to-kernel, from-kernel, output-drops, output-rejects, tap-write-errors),
@@ -133,6 +134,7 @@ uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
  * dp.tx-from-ring (forwarded frames sent straight from the receive ring,
  * without a pool copy), dp.ring-copied (frames the queues or ARP held past
  * their receive burst, copied into the pool then),
+ * dp.echo-ignored (IPv4 echo requests to a broadcast address),
  * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
  * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
  * solicits-limited, adverts-out, adverts-solicited, output-drops). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "engine/pkt.h"
 
 enum io_mode { IO_MODE_UNSET, IO_MODE_AFPACKET, IO_MODE_AFXDP, IO_MODE_AUTO };
 
@@ -93,4 +94,95 @@ struct io_handle *io_open(const char *ifname, struct err *e)
 		conf_log("interface,info", "%s: no AF_XDP (%s): AF_PACKET instead", ifname, xe.msg);
 	}
 	return h;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	return s;
+}
+
+/* Where the transport checksum of an unfragmented IPv4 or IPv6 TCP or UDP
+ * frame is (up to two VLAN tags; IPv6 extension headers as the engine
+ * walks them): the segment at *l4 (*l4len bytes), the field at *l4 + *off,
+ * and the pseudo-header's sum, folded, in *pseudo. false for anything else. */
+static bool l4_csum_at(const uint8_t *f, uint32_t len, uint32_t *l4, uint32_t *l4len,
+		       uint32_t *off, uint32_t *pseudo)
+{
+	uint32_t l3 = 14;
+	if (len < l3)
+		return false;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+	for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8) && len >= l3 + 4; tags++) {
+		et = (uint16_t)(f[l3 + 2] << 8 | f[l3 + 3]);
+		l3 += 4;
+	}
+	const uint8_t *ip = f + l3;
+	uint32_t at, n, s;
+	uint8_t proto;
+	if (et == 0x0800) {
+		if (len < l3 + 20)
+			return false;
+		uint32_t hl = (uint32_t)(ip[0] & 0x0f) * 4;
+		uint32_t tot = (uint32_t)(ip[2] << 8 | ip[3]);
+		if ((ip[0] >> 4) != 4 || hl < 20 || tot < hl || l3 + tot > len || (ip[6] & 0x3f) ||
+		    ip[7])
+			return false;
+		proto = ip[9];
+		at = l3 + hl;
+		n = tot - hl;
+		s = sum16(ip + 12, 8, proto + n);
+	} else if (et == 0x86dd) {
+		if (len < l3 + 40 || (ip[0] >> 4) != 6)
+			return false;
+		uint32_t end = l3 + 40 + (uint32_t)(ip[4] << 8 | ip[5]);
+		if (end > len || !pkt_v6_upper(f, l3 + 40, end, ip[6], &proto, &at))
+			return false;
+		n = end - at;
+		s = sum16(ip + 8, 32, proto + (n >> 16) + (n & 0xffff));
+	} else {
+		return false;
+	}
+	uint32_t o = proto == 6 ? 16 : proto == 17 ? 6 : 0;
+	if (!o || (proto == 6 && n < 20) || (proto == 17 && n < 8))
+		return false;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	*l4 = at;
+	*l4len = n;
+	*off = o;
+	*pseudo = s;
+	return true;
+}
+
+/* A valid checksum equal to the pseudo-header's sum (1 in 65536) is
+ * recomputed to itself by the dataplane. */
+bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
+{
+	uint32_t l4, n, off, s;
+	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
+		return false;
+	const uint8_t *c = f + l4 + off;
+	return (uint32_t)(c[0] << 8 | c[1]) == s;
+}
+
+bool io_csum_where(const uint8_t *f, uint32_t len, uint32_t *start, uint32_t *off)
+{
+	uint32_t n, s;
+	return l4_csum_at(f, len, start, &n, off, &s);
+}
+
+bool io_csum_complete(uint8_t *f, uint32_t len)
+{
+	uint32_t l4, n, off, s;
+	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
+		return false;
+	/* the field holds the pseudo-header's sum: the sum of the segment as
+	 * it stands is the whole sum, as a NIC computes it */
+	uint16_t c = csum_buf(f + l4, n, 0);
+	if (c == 0 && off == 6)
+		c = 0xffff; /* UDP: 0 would say "no checksum" */
+	memcpy(f + l4 + off, &c, 2);
+	return true;
 }

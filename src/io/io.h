@@ -85,15 +85,22 @@ const char *io_selected(void);
  * cannot open it, AF_PACKET does, and why is logged (interface,info). */
 struct io_handle *io_open(const char *ifname, struct err *e);
 
-/* An unfragmented IPv4 TCP or UDP frame whose checksum field holds only
- * the pseudo-header's sum: what a sender that left the checksum to a NIC
- * (CHECKSUM_PARTIAL) puts on a veth. For backends that are not told. */
+/* An unfragmented IPv4 or IPv6 TCP or UDP frame whose checksum field
+ * holds only the pseudo-header's sum: what a sender that left the checksum
+ * to a NIC (CHECKSUM_PARTIAL) puts on a veth. IPv6 extension headers
+ * (hop-by-hop, destination options, routing with no segments left) are
+ * walked as the engine walks them; a fragment header or a malformed chain
+ * is never partial. For backends that are not told. */
 bool io_csum_looks_partial(const uint8_t *frame, uint32_t len);
 /* Finishes such a frame's transport checksum in place, as the NIC would
  * have (one pass over the segment; the pseudo-header's sum is already in
- * the field). The same frames as io_csum_looks_partial (TCP or UDP right
- * after the IP header): false, and the frame unchanged, for any other. */
+ * the field). The same frames as io_csum_looks_partial: false, and the
+ * frame unchanged, for any other. */
 bool io_csum_complete(uint8_t *frame, uint32_t len);
+/* Where a NIC finishing such a frame's checksum starts summing (*start,
+ * from the frame's first byte) and where the field is (*off, from
+ * *start): what a transmit offload is told. false for other frames. */
+bool io_csum_where(const uint8_t *frame, uint32_t len, uint32_t *start, uint32_t *off);
 
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/runtime.h"
 #include "engine/names.h"
 
 #define MS_NS 1000000ull
@@ -58,6 +59,7 @@ struct link {
 	uint64_t bytes;          /* carried */
 	uint64_t bin_bytes;      /* since the last sample */
 	uint64_t max_qbytes;
+	struct conf_if_stats st; /* a router port's, for /interface print stats */
 };
 
 struct netsim {
@@ -176,8 +178,20 @@ static inline bool measured(const struct netsim *ns, const struct tgen_pkt *p)
 	return p->sent >= ns->warm;
 }
 
+static struct link *router_port(struct netsim *ns, uint32_t iface);
+
+/* The router port a packet leaves by: the WAN upstream, its host's
+ * interface downstream. */
+static uint32_t out_port(const struct netsim *ns, const struct tgen_pkt *p)
+{
+	return p->dir == TG_UP ? 0 : ns->prof->hosts[ns->prof->flows[p->flow].host].iface;
+}
+
 static void drop(struct netsim *ns, struct tgen_pkt *p, enum netsim_drop where)
 {
+	/* a queue drops at the port the packet was for, as a NIC's counters say */
+	if (where == NSD_QUEUE)
+		router_port(ns, out_port(ns, p))->st.tx_queue_drops++;
 	if (measured(ns, p)) {
 		ns->r.drops[where]++;
 		ns->r.cls[p->cls][p->dir].dropped++;
@@ -309,9 +323,7 @@ static void router_forward(struct netsim *ns, struct tgen_pkt *p, int oi,
 {
 	/* a packet must leave towards its own end: upstream to the WAN,
 	 * downstream to its host's interface */
-	uint32_t want = p->dir == TG_UP ? 0
-					: ns->prof->hosts[ns->prof->flows[p->flow].host].iface;
-	if (oi < 0 || (uint32_t)oi != want) {
+	if (oi < 0 || (uint32_t)oi != out_port(ns, p)) {
 		drop(ns, p, NSD_ROUTE);
 		return;
 	}
@@ -332,11 +344,12 @@ static void router_input(struct netsim *ns, struct tgen_pkt *p, uint32_t iface)
 {
 	uint16_t in_if = ns->prof->ifaces[iface].ifid;
 	struct qos_meta m = { 0 };
+	struct conf_if_stats *st = &router_port(ns, iface)->st;
+	st->rx_packets++;
+	st->rx_bytes += p->len;
 	if (!ns->o.en) {
 		m.in_if = in_if;
-		uint32_t oi =
-			p->dir == TG_UP ? 0 : ns->prof->hosts[ns->prof->flows[p->flow].host].iface;
-		m.out_if = ns->prof->ifaces[oi].ifid;
+		m.out_if = ns->prof->ifaces[out_port(ns, p)].ifid;
 		m.src = p->q.src;
 		m.dst = p->q.dst;
 		router_forward(ns, p, iface_index(ns, m.out_if), &m);
@@ -672,6 +685,8 @@ static void link_done(struct netsim *ns, struct link *l)
 		ev_push(ns, at, E_AT_ROUTER, ns->prof->hosts[l->idx].iface, 0, p);
 		break;
 	case LK_ROUTER:
+		l->st.tx_packets++;
+		l->st.tx_bytes += p->len;
 		if (l->idx == 0)
 			ev_push(ns, at, E_AT_LINK, (uint32_t)ns->l_modem, 0, p);
 		else
@@ -704,6 +719,16 @@ void netsim_start(struct netsim *ns)
 	if (!ns->o.live)
 		ev_push(ns, ns->t0 + ns->o.sample, E_SAMPLE, 0, 0, NULL);
 	ev_push(ns, ns->t0 + S_NS, E_TICK, 0, 0, NULL);
+}
+
+int netsim_if_stats(const struct netsim *ns, const char *name, struct conf_if_stats *out)
+{
+	for (size_t i = 0; i < ns->prof->nifaces; i++)
+		if (!strcmp(ns->prof->ifaces[i].name, name)) {
+			*out = ns->links[ns->l_router + i].st;
+			return 0;
+		}
+	return -1;
 }
 
 uint64_t netsim_now(const struct netsim *ns)

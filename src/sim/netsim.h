@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/runtime.h"
 #include "engine/engine.h"
 #include "qos/qos.h"
 #include "sim/tgen.h"
@@ -115,6 +116,10 @@ void netsim_start(struct netsim *ns);
 void netsim_advance(struct netsim *ns, uint64_t until);
 void netsim_set_router(struct netsim *ns, struct engine *en, struct qos *q);
 uint64_t netsim_now(const struct netsim *ns);
+/* The counters of the router's interface named name (a profile interface),
+ * as the live dataplane keeps them: received, sent (when the last bit has
+ * left), dropped by the queues; -1 for a name the profile does not have. */
+int netsim_if_stats(const struct netsim *ns, const char *name, struct conf_if_stats *out);
 const struct netsim_results *netsim_results(const struct netsim *ns);
 
 /* The q-quantile (0..1) of the queueing delay in ms, 0 with no sample. */

@@ -17,6 +17,8 @@
 /ipv6 export
 /ipv6 nd print
 /ipv6 nd print detail
+/ipv6 nd print where default=yes
+/ipv6 nd print count-only where !default
 /ipv6 nd add interface=ether2
 /ipv6 nd add interface=ether9
 /ipv6 nd set 1 ra-interval=2s-3s

@@ -6,7 +6,11 @@
 #     its default gateway, and reaches the WAN host over IPv6 with it; the
 #     prefix shows as a dynamic /ipv6 nd prefix entry; disabling /ipv6 nd
 #     takes the default route away (a final advertisement, lifetime 0);
-#   - echo replies from the router's global and link-local addresses;
+#   - echo replies from the router's global and link-local addresses, and
+#     to the groups it is in: all-nodes, all-routers and the solicited-node
+#     group of fd00:88::1 (from its link-local address, or its global one
+#     to a global sender); IPv4 echo to a broadcast address is not
+#     answered, even with a kernel behind the TAP that would;
 #   - packet too big: a 1448-byte ping with DF towards the WAN, whose link
 #     has an MTU of 1280, is answered with mtu=1280;
 #   - local services over IPv6 through the TAP: curl to the REST API on the
@@ -87,6 +91,27 @@ check "ping6 to the router's link-local address ($gw%eth0)" "$out" \
 out=$(N wan ping -6 -c 2 -W 2 2001:db8:203::2 2>&1)
 check "ping6 from the WAN host to the router's WAN address (input accepts icmpv6)" "$out" \
 	grep -q ' 0% packet loss' <<<"$out"
+
+# as Linux by default (net.ipv6.icmp.echo_ignore_multicast=0)
+for grp in ff02::1 ff02::2 ff02::1:ff00:1; do
+	out=$(N lan ping -6 -c 2 -W 2 "$grp%eth0" 2>&1)
+	check "ping6 to $grp%eth0 is answered from the router's link-local address" "$out" \
+		grep -q "from $gw%eth0" <<<"$out"
+done
+out=$(N lan ping -6 -c 2 -W 2 -I "$slaac" ff02::2%eth0 2>&1)
+check "ping6 to ff02::2 from the LAN host's global address is answered from fd00:88::1" "$out" \
+	grep -q "from fd00:88::1:" <<<"$out"
+out=$(N lan ping -6 -c 2 -W 2 ff02::1:ff00:99%eth0 2>&1)
+check "ping6 to a solicited-node group the router is not in gets no answer" "$out" \
+	grep -q '100% packet loss' <<<"$out"
+# the kernel behind the TAP would answer a broadcast echo: rosfw must not pass it on
+N router sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+for dst in 192.168.88.127 255.255.255.255; do
+	out=$(N lan ping -4 -b -c 2 -W 1 "$dst" 2>&1)
+	check "ping -b $dst (a broadcast address) is not answered by the router" "$out" \
+		grep -q '100% packet loss' <<<"$out"
+done
+N router sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=1
 
 # ---- packet too big ----
 out=$(N lan ping -6 -c 2 -W 2 -s 1400 -M do 2001:db8:203::1 2>&1)

@@ -1454,6 +1454,44 @@ static void test_v4_ttl_and_blackhole(void **state)
 	env_free(v);
 }
 
+/* The broadcast address of one of the router's subnets (/30 and larger)
+ * and the limited broadcast are the router's, through input, as in Linux's
+ * local table; a host of the subnet, a /31's peer and the network address
+ * are routed. */
+static void test_v4_broadcast_to_input(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *desc;
+		enum ev_verdict want;
+	} t[] = {
+		{ "ether2", "icmp 192.168.88.10 > 192.168.88.255 type=8", EV_LOCAL },
+		{ "ether2", "udp 192.168.88.10:137 > 192.168.88.255:137", EV_LOCAL },
+		{ "ether1", "icmp 203.0.113.9 > 203.0.113.255 type=8", EV_LOCAL },
+		{ "ether2", "icmp 192.168.88.10 > 255.255.255.255 type=8", EV_LOCAL },
+		{ "ether2", "icmp 192.168.88.10 > 10.9.9.3 type=8", EV_LOCAL },
+		{ "ether2", "icmp 192.168.88.10 > 192.168.88.254 type=8", EV_FORWARD },
+		{ "ether2", "icmp 192.168.88.10 > 10.9.8.1 type=8", EV_FORWARD },  /* a /31's peer */
+		{ "ether2", "icmp 192.168.88.10 > 10.9.7.255 type=8", EV_FORWARD }, /* beside a /32 */
+	};
+	struct env *v = env_new("/ip address\n"
+				"add address=10.9.9.1/30 interface=ether3\n"
+				"add address=10.9.8.0/31 interface=ether4\n"
+				"add address=10.9.7.1/32 interface=ether4\n");
+	struct frame f;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (run(v, &f, t[i].in, t[i].desc) != t[i].want)
+			fail_msg("%s: verdict %d, want %d", t[i].desc, f.out.verdict, t[i].want);
+	env_free(v);
+	/* the input chain decides first */
+	v = env_new("/ip firewall filter\n"
+		    "add chain=input action=drop protocol=icmp dst-address=192.168.88.255\n");
+	assert_int_equal(run(v, &f, "ether2", "icmp 192.168.88.10 > 192.168.88.255 type=8"),
+			 EV_DROP);
+	assert_int_equal(f.out.reason, DR_FILTER);
+	env_free(v);
+}
+
 /* ---- fragments ---- */
 
 static const char frag_rsc[] =
@@ -2604,6 +2642,7 @@ int main(void)
 		cmocka_unit_test(test_expected_follow_master),
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
+		cmocka_unit_test(test_v4_broadcast_to_input),
 		cmocka_unit_test(test_v4_fasttrack_udp),
 		cmocka_unit_test(test_v4_fasttrack_tcp),
 		cmocka_unit_test(test_burst_matches_single),

@@ -304,6 +304,135 @@ static void test_partial_complete(void **state)
 	assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
 }
 
+/* An IPv6 extension header for v6frame: its type, its length in bytes
+ * (a multiple of 8) and, for a routing header, its segments left. */
+struct v6ext {
+	uint8_t type;
+	uint8_t len;
+	uint8_t left;
+};
+
+/* Ethernet + IPv6 + the extension headers ext[0..n) + UDP or TCP with 11
+ * bytes of payload (an odd segment); plen_cut takes bytes off the IPv6
+ * payload length (a chain that ends early). Returns the frame's length. */
+static uint32_t v6frame(uint8_t *f, uint8_t proto, const struct v6ext *ext, size_t n,
+			uint32_t plen_cut)
+{
+	memset(f, 0, 256);
+	f[12] = 0x86, f[13] = 0xdd;
+	uint8_t *ip = f + 14;
+	ip[0] = 0x60;
+	ip[7] = 64;
+	ip[8] = 0x20, ip[9] = 0x01, ip[10] = 0x0d, ip[11] = 0xb8, ip[23] = 0x10;
+	ip[24] = 0x20, ip[25] = 0x01, ip[26] = 0x0d, ip[27] = 0xb8, ip[28] = 0x77, ip[39] = 0x01;
+	uint32_t at = 40;
+	uint8_t *nh = ip + 6;
+	for (size_t i = 0; i < n; i++) {
+		*nh = ext[i].type;
+		nh = ip + at;
+		ip[at + 1] = (uint8_t)(ext[i].len / 8 - 1);
+		if (ext[i].type == 43)
+			ip[at + 3] = ext[i].left;
+		else if (ext[i].type == 44)
+			ip[at + 3] = 0; /* offset 0, no more: an atomic fragment */
+		else
+			ip[at + 2] = 1, ip[at + 3] = (uint8_t)(ext[i].len - 4); /* PadN */
+		at += ext[i].len;
+	}
+	*nh = proto;
+	uint32_t l4 = (proto == 6 ? 20 : 8) + 11;
+	uint8_t *t = ip + at;
+	t[0] = 0x9c, t[1] = 0x40, t[3] = 7;
+	if (proto == 17)
+		t[4] = (uint8_t)(l4 >> 8), t[5] = (uint8_t)l4;
+	else if (proto == 6)
+		t[12] = 0x50;
+	for (uint32_t i = l4 - 11; i < l4; i++)
+		t[i] = (uint8_t)(i * 29 + 3);
+	uint32_t plen = at - 40 + l4 - plen_cut;
+	ip[4] = (uint8_t)(plen >> 8), ip[5] = (uint8_t)plen;
+	return 14 + at + l4;
+}
+
+/* The pseudo-header's folded sum over a segment of l4len bytes at l4, as a
+ * CHECKSUM_PARTIAL sender leaves it in the field. */
+static void v6_make_partial(uint8_t *f, uint8_t proto, uint32_t l4, uint32_t l4len)
+{
+	uint32_t s = proto + l4len;
+	for (int i = 14 + 8; i < 14 + 40; i += 2)
+		s += (uint32_t)(f[i] << 8 | f[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	uint8_t *c = f + l4 + (proto == 6 ? 16 : 6);
+	c[0] = (uint8_t)(s >> 8);
+	c[1] = (uint8_t)s;
+}
+
+/* IPv6 with 0, 1 and 2 extension headers, TCP and UDP: a partial frame is
+ * seen as partial and completed to what the engine computes; the full one
+ * is not partial. Fragment headers, routing headers with segments left and
+ * malformed chains are never partial and are left as they were. */
+static void test_partial_v6_exthdr(void **state)
+{
+	(void)state;
+	enum { HBH = 0, RT = 43, FRAG = 44, DST = 60 };
+	static const struct {
+		uint8_t proto;
+		struct v6ext ext[9];
+		size_t n;
+		uint32_t plen_cut;
+		bool taken;
+	} t[] = {
+		{ 17, { { 0 } }, 0, 0, true },
+		{ 6, { { 0 } }, 0, 0, true },
+		{ 17, { { HBH, 8, 0 } }, 1, 0, true },
+		{ 6, { { HBH, 8, 0 } }, 1, 0, true },
+		{ 17, { { DST, 16, 0 } }, 1, 0, true },
+		{ 6, { { RT, 24, 0 } }, 1, 0, true },
+		{ 17, { { HBH, 8, 0 }, { DST, 8, 0 } }, 2, 0, true },
+		{ 6, { { HBH, 16, 0 }, { RT, 8, 0 } }, 2, 0, true },
+		{ 6, { { RT, 8, 0 }, { DST, 24, 0 } }, 2, 0, true },
+		/* not taken */
+		{ 17, { { FRAG, 8, 0 } }, 1, 0, false },             /* a fragment header */
+		{ 6, { { HBH, 8, 0 }, { FRAG, 8, 0 } }, 2, 0, false },
+		{ 6, { { RT, 24, 1 } }, 1, 0, false },               /* segments left */
+		{ 17, { { DST, 8, 0 }, { HBH, 8, 0 } }, 2, 0, false }, /* hop-by-hop not first */
+		{ 50, { { HBH, 8, 0 } }, 1, 0, false },              /* ESP */
+		{ 17, { { HBH, 8, 0 }, { DST, 16, 0 } }, 2, 8 + 19, false }, /* ends in a header */
+		{ 6, { { DST, 8, 0 } }, 1, 21, false }, /* ends in TCP's header */
+		{ 17, { { HBH, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 },
+			{ DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 } }, 9, 0, false },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint8_t full[256], f[256], g[256];
+		uint32_t len = v6frame(full, t[i].proto, t[i].ext, t[i].n, t[i].plen_cut);
+		uint32_t l4 = len - (t[i].proto == 6 ? 31 : 19);
+		if (t[i].proto != 17 && t[i].proto != 6)
+			l4 = len - 19;
+		if (t[i].taken) {
+			make_full(full, len);
+			memcpy(f, full, len);
+			v6_make_partial(f, t[i].proto, l4, len - l4);
+			assert_false(io_csum_looks_partial(full, len));
+			assert_true(io_csum_looks_partial(f, len));
+			assert_true(io_csum_looks_partial(f, len + 10)); /* padding after */
+			assert_false(io_csum_looks_partial(f, len - 1)); /* cut short */
+			assert_true(io_csum_complete(f, len));
+			assert_memory_equal(f, full, len);
+			struct pkt p = { .data = f, .len = len, .cap = len };
+			assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+		} else {
+			memcpy(f, full, len);
+			if (t[i].proto == 6 || t[i].proto == 17)
+				v6_make_partial(f, t[i].proto, l4, len - l4);
+			memcpy(g, f, len);
+			assert_false(io_csum_looks_partial(f, len));
+			assert_false(io_csum_complete(f, len));
+			assert_memory_equal(f, g, len);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_partial_guess),
 		cmocka_unit_test(test_partial_guess_v6_vlan),
 		cmocka_unit_test(test_partial_complete),
+		cmocka_unit_test(test_partial_v6_exthdr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
