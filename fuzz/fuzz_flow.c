@@ -5,7 +5,8 @@
  * the packet flow on advancing virtual time, so connection state, NAT
  * bindings, fragment queues and rule state carry from one packet to the
  * next; records whose interface byte has bit 7 set join the next one in a
- * burst (engine_input_burst). Each input starts with empty connection
+ * burst (engine_input_burst); bit 6 says the frame came with its
+ * transport checksum partial (PKT_RX_L4_PARTIAL). Each input starts with empty connection
  * tables and runs through three engines:
  *  - the default configuration (SOHO firewall, NAT, marks);
  *  - the same with a fasttrack-connection rule first in forward, and a raw
@@ -104,6 +105,8 @@ static void same_out(const struct pkt *a, const struct engine_out *x, const stru
 		differ("route", n);
 	if (x->fasttrack != y->fasttrack)
 		differ("fasttrack", n);
+	if (x->verdict == EV_FORWARD && a->rx_flags != b->rx_flags)
+		differ("whether the checksum is still partial", n);
 	if (x->verdict != EV_FORWARD && (x->table != y->table || x->rule_id != y->rule_id))
 		differ("deciding rule", n);
 	if (x->reply_len != y->reply_len || x->reply_if != y->reply_if ||
@@ -184,13 +187,14 @@ enum { BURST = 8 };
 
 /* One engine's run of a burst (or a single packet). */
 static void run_one(struct engine *e, const uint8_t frames[][2048], const uint32_t *len,
-		    const uint16_t *in, size_t nb, uint64_t now, uint8_t buf[][2048],
-		    struct pkt *p, struct engine_out *out)
+		    const uint16_t *in, const uint8_t *rx, size_t nb, uint64_t now,
+		    uint8_t buf[][2048], struct pkt *p, struct engine_out *out)
 {
 	struct pkt *v[BURST];
 	for (size_t j = 0; j < nb; j++) {
 		memcpy(buf[j], frames[j], len[j]);
-		p[j] = (struct pkt){ .data = buf[j], .len = len[j], .cap = sizeof(buf[j]) };
+		p[j] = (struct pkt){ .data = buf[j], .len = len[j], .cap = sizeof(buf[j]),
+				     .rx_flags = rx[j] };
 		v[j] = &p[j];
 	}
 	if (nb == 1) {
@@ -214,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pkt p[NENG][BURST];
 	uint32_t len[BURST];
 	uint16_t in[BURST];
+	uint8_t rx[BURST];
 	size_t nb = 0, i = 0, npkt = 0;
 
 	if (!en[PLAIN])
@@ -223,8 +228,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ct_flush(engine_ct(en[k]));
 	uint64_t now = clock;
 	while (i + 2 <= size) {
-		/* interface byte: the interface, and in bit 7 "joins a burst" */
-		uint16_t ifid = ifs[(data[i] & 0x7f) % 3];
+		/* interface byte: the interface, in bit 6 "the transport
+		 * checksum came partial" and in bit 7 "joins a burst" */
+		uint16_t ifid = ifs[(data[i] & 0x3f) % 3];
+		rx[nb] = data[i] & 0x40 ? PKT_RX_L4_PARTIAL : 0;
 		bool join = data[i] & 0x80;
 		size_t l = data[i + 1];
 		i += 2;
@@ -239,8 +246,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (join && nb < BURST && i + 2 <= size)
 			continue;
 		for (int k = 0; k < NENG; k++)
-			run_one(en[k], (const uint8_t(*)[2048])frames, len, in, nb, now, buf[k],
-				p[k], out[k]);
+			run_one(en[k], (const uint8_t(*)[2048])frames, len, in, rx, nb, now,
+				buf[k], p[k], out[k]);
 		for (size_t j = 0; j < nb; j++)
 			same_out(&p[CACHE][j], &out[CACHE][j], &p[FULL][j], &out[FULL][j], npkt + j);
 		npkt += nb;

@@ -980,6 +980,22 @@ static int cmd_find(struct conf_session *s, const struct menu *m, const struct c
 	return 0;
 }
 
+/* An item of a runtime menu (not in the store: /interface) by its name
+ * or its number in the list. */
+static const struct item *runtime_item(const struct menu *m, struct item **items, size_t n,
+				       const char *spec)
+{
+	if (all_digits(spec)) {
+		unsigned long k = strtoul(spec, NULL, 10);
+		return k < n ? items[k] : NULL;
+	}
+	int k = m->key ? schema_prop(m, m->key, NULL) : -1;
+	for (size_t i = 0; k >= 0 && i < n; i++)
+		if (items[i]->vals[k] && !strcmp(items[i]->vals[k], spec))
+			return items[i];
+	return NULL;
+}
+
 static int cmd_get(struct conf_session *s, const struct menu *m, const struct conf_args *args,
 		   struct sbuf *ret, struct err *e)
 {
@@ -1020,6 +1036,8 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 				for (size_t i = 0; i < n; i++)
 					if (items[i]->id == id)
 						it = items[i];
+			} else if (m->flags & MF_RUNTIME) {
+				it = runtime_item(m, items, n, a->value);
 			} else if (conf_resolve_items(s, m, a->value, &ids, &nid, e) == 0 && nid) {
 				it = store_get(s->st, m, ids[0]);
 			}

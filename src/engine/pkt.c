@@ -179,6 +179,15 @@ static void adjust32(uint8_t *c, uint32_t old, uint32_t new_, bool udp)
 	wr16(c, udp && x == 0 ? 0xffff : x);
 }
 
+/* A change of a pseudo-header value in a field that holds the partial
+ * sum (PKT_RX_L4_PARTIAL): the sum itself moves, so the update is that of
+ * a checksum on the complement. Neither UDP rule about 0 applies: the
+ * field is not what goes on the wire. */
+static void adjust32_partial(uint8_t *c, uint32_t old, uint32_t new_)
+{
+	wr16(c, (uint16_t)~csum_update32((uint16_t)~rd16(c), old, new_));
+}
+
 /* Sum of the TCP/UDP/ICMPv6 pseudo-header, addresses read from the packet. */
 static uint64_t pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
 {
@@ -260,7 +269,9 @@ void pkt_fix_checksums(struct pkt *p)
 	if (!c)
 		return;
 	/* An IPv4 UDP datagram sent without a checksum keeps none. */
-	if (p->proto == PROTO_UDP && p->family == 4 && rd16(c) == 0)
+	bool partial = p->rx_flags & PKT_RX_L4_PARTIAL;
+	p->rx_flags &= (uint8_t)~PKT_RX_L4_PARTIAL;
+	if (!partial && p->proto == PROTO_UDP && p->family == 4 && rd16(c) == 0)
 		return;
 	wr16(c, 0);
 	uint16_t x = (uint16_t)~fold(l4_sum(p, pseudo));
@@ -280,7 +291,7 @@ bool pkt_checksums_ok(const struct pkt *p)
 			return false;
 	}
 	c = l4_csum_field(p, &pseudo);
-	if (!c)
+	if (!c || (p->rx_flags & PKT_RX_L4_PARTIAL))
 		return true;
 	if (p->proto == PROTO_UDP && rd16(c) == 0)
 		return p->family == 4;
@@ -795,7 +806,8 @@ enum drop_reason pkt_verify_csum(const struct pkt *p, bool l4)
 static enum drop_reason l4_csum_check(const struct pkt *p)
 {
 	/* a fragment's checksum covers the whole datagram: checked reassembled */
-	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT) || (p->rx_flags & PKT_RX_L4_CSUM))
+	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT) ||
+	    (p->rx_flags & PKT_RX_L4_PARTIAL))
 		return DR_NONE;
 	bool v6 = p->family == 6;
 	switch (p->proto) {
@@ -971,6 +983,8 @@ static void put16(uint8_t *f, uint16_t v, uint8_t *c, bool udp)
 static void set_port(struct pkt *p, int which, uint16_t port)
 {
 	uint8_t *h = p->data + p->l4_off;
+	/* a partial sum does not cover the segment: the transmitter sums it */
+	bool partial = p->rx_flags & PKT_RX_L4_PARTIAL;
 
 	if (!(p->flags & PKT_F_L4))
 		return;
@@ -978,12 +992,12 @@ static void set_port(struct pkt *p, int which, uint16_t port)
 	case PROTO_TCP:
 		if ((uint32_t)p->l4_off + 20 > p->len)
 			return;
-		put16(h + 2 * which, port, h + 16, false);
+		put16(h + 2 * which, port, partial ? NULL : h + 16, false);
 		break;
 	case PROTO_UDP:
 		if ((uint32_t)p->l4_off + 8 > p->len)
 			return;
-		put16(h + 2 * which, port, h + 6, true);
+		put16(h + 2 * which, port, partial ? NULL : h + 6, true);
 		break;
 	case PROTO_ICMP:
 		if ((uint32_t)p->l4_off + 8 > p->len || !icmp4_is_query(h[0]))
@@ -1014,12 +1028,16 @@ static void set_addr(struct pkt *p, int which, uint32_t addr, uint16_t port)
 		adjust32(ip + 10, old, addr, false);
 		wr32(ip + 12 + 4 * which, addr);
 		/* The pseudo-header: the L4 checksum covers the addresses too. */
-		if (p->flags & PKT_F_L4) {
-			if (p->proto == PROTO_TCP && (uint32_t)p->l4_off + 20 <= p->len)
-				adjust32(h + 16, old, addr, false);
-			else if (p->proto == PROTO_UDP && (uint32_t)p->l4_off + 8 <= p->len)
-				adjust32(h + 6, old, addr, true);
-		}
+		uint8_t *c = NULL;
+		bool l4 = p->flags & PKT_F_L4;
+		if (l4 && p->proto == PROTO_TCP && (uint32_t)p->l4_off + 20 <= p->len)
+			c = h + 16;
+		else if (l4 && p->proto == PROTO_UDP && (uint32_t)p->l4_off + 8 <= p->len)
+			c = h + 6;
+		if (c && (p->rx_flags & PKT_RX_L4_PARTIAL))
+			adjust32_partial(c, old, addr);
+		else if (c)
+			adjust32(c, old, addr, p->proto == PROTO_UDP);
 		if (which)
 			p->dst.v4 = addr;
 		else
@@ -1172,6 +1190,20 @@ static inline void csum_change(uint8_t *c, uint64_t d, bool udp)
 	memcpy(c, &x, 2);
 }
 
+/* The changes d of pseudo-header values in a field holding the partial sum
+ * (PKT_RX_L4_PARTIAL): added to the sum itself. */
+static inline void csum_change_partial(uint8_t *c, uint64_t d)
+{
+	uint16_t x = ld16(c);
+	uint64_t s = x + d;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	x = (uint16_t)s;
+	memcpy(c, &x, 2);
+}
+
 void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 		  uint8_t ttl)
 {
@@ -1184,7 +1216,10 @@ void pkt_forward4(struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uin
 
 	ip[8] = ttl;
 	csum_change(ip + 10, addr + change16(ttl_proto, ld16(ip + 8)), false);
-	csum_change(udp ? h + 6 : h + 16, addr + ports, udp);
+	if (p->rx_flags & PKT_RX_L4_PARTIAL)
+		csum_change_partial(udp ? h + 6 : h + 16, addr);
+	else
+		csum_change(udp ? h + 6 : h + 16, addr + ports, udp);
 	memcpy(ip + 12, &nsrc, 4);
 	memcpy(ip + 16, &ndst, 4);
 	memcpy(h, &nsport, 2);
@@ -1242,7 +1277,8 @@ bool pkt_set_mss(struct pkt *p, uint16_t mss)
 				uint32_t w = b & ~1u;
 				uint16_t old = rd16(h + w);
 				h[b] = nv[b - i - 2];
-				adjust16(h + 16, old, rd16(h + w), false);
+				if (!(p->rx_flags & PKT_RX_L4_PARTIAL))
+					adjust16(h + 16, old, rd16(h + w), false);
 			}
 			p->mss = mss;
 			return true;

@@ -9,10 +9,16 @@
  * many frames: a burst reads them all without a system call. The frames
  * of a burst go back to the kernel when the next burst begins (or on
  * rx_release).
- * Send: sendmmsg of the burst on the same socket (one system call per
- * burst) with PACKET_QDISC_BYPASS, because rosfw does its own queueing and
- * the kernel's qdisc would only add a second, unmanaged queue. A TX ring
- * saves the copy and is the next step if the benchmark says it matters.
+ * Send: sendmmsg of the burst (one system call per burst) with
+ * PACKET_QDISC_BYPASS, because rosfw does its own queueing and the
+ * kernel's qdisc would only add a second, unmanaged queue. The sending
+ * socket is a second one (protocol 0: it receives nothing) with
+ * PACKET_VNET_HDR, so a frame whose transport checksum is still partial
+ * leaves with a request that the kernel finish it (its skb stays
+ * CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it); where that
+ * socket cannot be had, the ring's socket sends and rosfw finishes the
+ * checksum. A TX ring saves the copy and is the next step if the
+ * benchmark says it matters.
  * PACKET_IGNORE_OUTGOING keeps our own transmissions out of the ring; the
  * interface is put in promiscuous mode (dropped with the socket), brought
  * up, and GRO/LRO are turned off so frames arrive as they were on the wire.
@@ -23,6 +29,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
@@ -46,6 +53,7 @@ struct afp {
 	size_t ring_len;
 	uint32_t head;          /* the next frame to read */
 	uint32_t taken;         /* frames handed out by the last burst, before head */
+	int tx_fd;              /* the sending socket with PACKET_VNET_HDR, or -1 */
 };
 
 static void afp_close(struct io_handle *h)
@@ -55,7 +63,27 @@ static void afp_close(struct io_handle *h)
 		munmap(a->ring, a->ring_len);
 	if (h->fd >= 0)
 		close(h->fd);
+	if (a->tx_fd >= 0)
+		close(a->tx_fd);
 	free(a);
+}
+
+/* The sending socket: bound to the interface with protocol 0 (nothing is
+ * received), each frame preceded by a virtio_net_hdr; -1 when the kernel
+ * refuses any of it (then the ring's socket sends). */
+static int vnet_socket(int ifindex)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		close(fd);
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	return fd;
 }
 
 static struct io_handle *afp_open(const char *ifname, struct err *e)
@@ -64,6 +92,7 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 	a->h.ops = &io_afpacket_ops;
 	a->h.fd = -1;
 	a->h.ctl_fd = -1;
+	a->tx_fd = -1;
 	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2");
 	snprintf(a->h.ifname, sizeof(a->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
@@ -119,6 +148,9 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	a->h.ctl_fd = fd;
+	a->tx_fd = vnet_socket(a->h.ifindex);
+	if (a->tx_fd >= 0)
+		snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2, checksum offload");
 	ifctl_prepare(fd, ifname, false);
 	(void)ifctl_link(fd, &a->h);
 	return &a->h;
@@ -174,21 +206,48 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 	return n;
 }
 
-static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			size_t n)
+/* The virtio_net_hdr in front of frame f (len bytes): a request to
+ * finish its partial checksum, or nothing asked. */
+static void vnet_for(struct virtio_net_hdr *v, const uint8_t *f, uint32_t len, bool partial)
 {
+	uint32_t start, off;
+	memset(v, 0, sizeof(*v));
+	if (partial && io_csum_where(f, len, &start, &off)) {
+		/* the header's byte order is the host's (legacy virtio) */
+		v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		v->csum_start = (uint16_t)start;
+		v->csum_offset = (uint16_t)off;
+	}
+}
+
+static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
+			const uint8_t *flags, size_t n)
+{
+	struct afp *a = (struct afp *)h;
+	/* the ring's socket cannot pass a partial checksum on */
+	for (size_t i = 0; a->tx_fd < 0 && flags && i < n; i++)
+		if (flags[i] & IO_F_CSUM_PARTIAL)
+			(void)io_csum_complete(frames[i], lens[i]);
 	struct mmsghdr m[TX_CHUNK];
-	struct iovec iov[TX_CHUNK];
+	struct iovec iov[TX_CHUNK][2];
+	struct virtio_net_hdr vh[TX_CHUNK];
+	bool vnet = a->tx_fd >= 0;
 	size_t done = 0;
 	while (done < n) {
 		size_t k = n - done < TX_CHUNK ? n - done : TX_CHUNK;
 		for (size_t i = 0; i < k; i++) {
-			iov[i] = (struct iovec){ frames[done + i], lens[done + i] };
+			size_t j = done + i;
 			memset(&m[i], 0, sizeof(m[i]));
-			m[i].msg_hdr.msg_iov = &iov[i];
-			m[i].msg_hdr.msg_iovlen = 1;
+			if (vnet) {
+				vnet_for(&vh[i], frames[j], lens[j],
+					 flags && (flags[j] & IO_F_CSUM_PARTIAL));
+				iov[i][0] = (struct iovec){ &vh[i], sizeof(vh[i]) };
+			}
+			iov[i][vnet] = (struct iovec){ frames[j], lens[j] };
+			m[i].msg_hdr.msg_iov = iov[i];
+			m[i].msg_hdr.msg_iovlen = vnet ? 2 : 1;
 		}
-		int r = sendmmsg(h->fd, m, (unsigned)k, MSG_DONTWAIT);
+		int r = sendmmsg(vnet ? a->tx_fd : h->fd, m, (unsigned)k, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

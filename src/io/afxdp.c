@@ -1,7 +1,9 @@
 /*
- * AF_XDP backend (libxdp's xsk API).
- * One XDP socket on receive queue 0, steered by libxdp's default XDP
- * program (which redirects every frame of that queue to the socket, so the
+ * AF_XDP backend. The socket, its UMEM and rings are set up here with the
+ * kernel's own calls (libxdp 1.3 cannot register transmit metadata);
+ * libxdp's default XDP program and the ring helpers of xdp/xsk.h do the
+ * rest. One XDP socket on receive queue 0, steered by that program
+ * (which redirects every frame of that queue to the socket, so the
  * kernel's stack sees none of them). An interface with more receive queues
  * is refused: frames hashed to the others would bypass rosfw.
  * UMEM: 4096 frames of 4 KiB (16 MiB): the first half circulates between
@@ -9,6 +11,12 @@
  * second half is a stack of free transmit frames, taken by tx_burst and
  * given back by the completion ring. A frame keeps XDP's 256 bytes of
  * headroom, so frames up to 3840 bytes fit; longer ones the kernel drops.
+ * A transmitted frame starts 64 bytes into its UMEM frame, behind the
+ * transmit metadata. Checksums: a frame whose transport checksum is
+ * partial (a local sender's, on a veth) comes in flagged and goes out
+ * with a request that the kernel finish it (Linux 6.8 and later, copy
+ * mode; the skb it builds stays CHECKSUM_PARTIAL, as the kernel's own
+ * forwarding leaves it), else rosfw finishes it.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
  * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
@@ -49,12 +57,39 @@
 #define XHELD 256u          /* most frames one rx_burst returns */
 #define XKICKS 64           /* sendto calls per tx_burst at most */
 
+/*
+ * Transmit metadata (Linux 6.8): the UMEM's registration grew a field,
+ * and a frame sent with XDP_TX_METADATA has, right in front of it, the
+ * kernel's struct xsk_tx_metadata, whose request asks the kernel (or the
+ * NIC) to finish the transport checksum from csum_start. Debian 12's
+ * headers predate both, hence the definitions here, as the kernel's ABI.
+ */
+#define AX_UMEM_TX_METADATA_LEN (1u << 2)
+#define AX_TX_METADATA (1u << 1)          /* xdp_desc.options */
+#define AX_TXMD_CHECKSUM (1ull << 1)      /* xsk_tx_metadata.flags */
+struct ax_umem_reg {
+	uint64_t addr, len;
+	uint32_t chunk_size, headroom, flags, tx_metadata_len;
+};
+struct ax_tx_meta {
+	uint64_t flags;
+	uint16_t csum_start;  /* from the frame's start */
+	uint16_t csum_offset; /* of the field, from csum_start */
+	uint32_t pad;
+	uint64_t launch_time;
+};
+#define XMD_LEN ((uint32_t)sizeof(struct ax_tx_meta))
+#define XTX_HEAD 64u        /* where a transmitted frame starts in its UMEM frame */
+
 struct axdp {
 	struct io_handle h;
 	struct xsk_ring_cons rx, cq;
 	struct xsk_ring_prod tx, fq;
-	struct xsk_socket *xsk;
-	struct xsk_umem *umem;
+	void *map[4];           /* the rings' maps: fill, completion, rx, tx */
+	size_t map_len[4];
+	struct xdp_program *prog;
+	enum xdp_attach_mode mode;
+	bool tx_md;             /* the UMEM carries transmit metadata (checksum offload) */
 	uint8_t *area;
 	bool zerocopy;
 	bool virt;              /* a veth or tun: its peer may leave checksums partial */
@@ -90,14 +125,27 @@ static int bpf_print(enum libbpf_print_level lv, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The ring maps of the socket (addresses and lengths, for munmap). */
+static void unmap_rings(struct axdp *x)
+{
+	for (int i = 0; i < 4; i++) {
+		if (x->map[i])
+			munmap(x->map[i], x->map_len[i]);
+		x->map[i] = NULL;
+	}
+}
+
 static void free_sock(struct axdp *x)
 {
-	if (x->xsk)
-		xsk_socket__delete(x->xsk);
-	x->xsk = NULL;
-	if (x->umem)
-		(void)xsk_umem__delete(x->umem);
-	x->umem = NULL;
+	if (x->prog) {
+		(void)xdp_program__detach(x->prog, x->h.ifindex, x->mode, 0);
+		xdp_program__close(x->prog);
+		x->prog = NULL;
+	}
+	unmap_rings(x);
+	if (x->h.fd >= 0)
+		close(x->h.fd);
+	x->h.fd = -1;
 }
 
 static void ax_close(struct io_handle *h)
@@ -111,44 +159,132 @@ static void ax_close(struct io_handle *h)
 	free(x);
 }
 
-/* The UMEM and the socket in one XDP mode; 0 or a negative errno. */
-static int try_mode(struct axdp *x, uint32_t xdp_flags)
+/* Maps one of the socket's rings (n entries of esize bytes after the
+ * kernel's header) and points r at it; 0 or a negative errno. */
+static int map_ring(struct axdp *x, int which, const struct xdp_ring_offset *o, uint32_t esize,
+		    uint64_t pgoff, struct xsk_ring_prod *r, bool prod)
 {
-	struct xsk_umem_config uc = {
-		.fill_size = XRING,
-		.comp_size = XRING,
-		.frame_size = XF_SIZE,
-		.frame_headroom = 0,
-		.flags = 0,
+	size_t len = o->desc + (size_t)XRING * esize;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, x->h.fd,
+		       (off_t)pgoff);
+	if (m == MAP_FAILED)
+		return -errno;
+	x->map[which] = m;
+	x->map_len[which] = len;
+	r->mask = XRING - 1;
+	r->size = XRING;
+	r->producer = (uint32_t *)((uint8_t *)m + o->producer);
+	r->consumer = (uint32_t *)((uint8_t *)m + o->consumer);
+	r->ring = (uint8_t *)m + o->desc;
+	r->flags = (uint32_t *)((uint8_t *)m + o->flags);
+	/* the helpers of xdp/xsk.h keep cached copies: a producer sees the
+	 * whole ring free, a consumer nothing yet */
+	r->cached_prod = *r->producer;
+	r->cached_cons = *r->consumer + (prod ? XRING : 0);
+	return 0;
+}
+
+/*
+ * The socket, its UMEM and its four rings, bound to queue 0 (the kernel
+ * picks zero-copy where the driver can). Done by hand rather than with
+ * libxdp's xsk_umem__create, which (up to 1.4) cannot ask for transmit
+ * metadata: with tx_md the UMEM keeps XMD_LEN bytes in front of every
+ * transmitted frame for the kernel to read the checksum request from.
+ * 0 or a negative errno.
+ */
+static int make_sock(struct axdp *x, bool tx_md)
+{
+	x->h.fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (x->h.fd < 0)
+		return -errno;
+	struct ax_umem_reg mr = {
+		.addr = (uintptr_t)x->area,
+		.len = (uint64_t)XF_NR * XF_SIZE,
+		.chunk_size = XF_SIZE,
+		.flags = tx_md ? AX_UMEM_TX_METADATA_LEN : 0,
+		.tx_metadata_len = tx_md ? XMD_LEN : 0,
 	};
-	int r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq, &uc);
+	if (setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0)
+		return -errno;
+	int n = XRING;
+	if (setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->h.fd, SOL_XDP, XDP_RX_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->h.fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0)
+		return -errno;
+	struct xdp_mmap_offsets off;
+	socklen_t ol = sizeof(off);
+	if (getsockopt(x->h.fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
+		return -errno;
+	int r;
+	if ((r = map_ring(x, 0, &off.fr, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING, &x->fq,
+			  true)) ||
+	    (r = map_ring(x, 1, &off.cr, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING,
+			  (struct xsk_ring_prod *)&x->cq, false)) ||
+	    (r = map_ring(x, 2, &off.rx, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING,
+			  (struct xsk_ring_prod *)&x->rx, false)) ||
+	    (r = map_ring(x, 3, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING, &x->tx,
+			  true)))
+		return r;
+	struct sockaddr_xdp sa = {
+		.sxdp_family = AF_XDP,
+		.sxdp_flags = XDP_USE_NEED_WAKEUP,
+		.sxdp_ifindex = (uint32_t)x->h.ifindex,
+		.sxdp_queue_id = 0,
+	};
+	if (bind(x->h.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	x->tx_md = tx_md;
+	return 0;
+}
+
+/* libxdp's default XDP program for sockets, attached in one XDP mode, with
+ * the socket in its map for queue 0; 0 or a negative errno. */
+static int attach_prog(struct axdp *x, enum xdp_attach_mode mode)
+{
+	struct xdp_program *p = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
+	long e = libxdp_get_error(p);
+	if (e)
+		return e < 0 ? (int)e : -(int)e;
+	int r = xdp_program__attach(p, x->h.ifindex, mode, 0);
 	if (r) {
-		x->umem = NULL;
+		xdp_program__close(p);
 		return r < 0 ? r : -r;
 	}
-	struct xsk_socket_config sc = {
-		.rx_size = XRING,
-		.tx_size = XRING,
-		.libxdp_flags = 0,
-		.xdp_flags = xdp_flags,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
-	};
-	r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
+	x->prog = p;
+	x->mode = mode;
+	int map = bpf_object__find_map_fd_by_name(xdp_program__bpf_obj(p), "xsks_map");
+	uint32_t q = 0;
+	if (map < 0)
+		return map;
+	if (bpf_map_update_elem(map, &q, &x->h.fd, 0))
+		return -errno;
+	return 0;
+}
+
+/* The socket and the program in one XDP mode; 0 or a negative errno. The
+ * UMEM asks for transmit metadata, and goes without on a kernel older
+ * than 6.8, which refuses it. */
+static int try_mode(struct axdp *x, enum xdp_attach_mode mode)
+{
+	bool md = true;
+	int r = make_sock(x, md);
+	if (r == -EINVAL) {
+		free_sock(x);
+		md = false;
+		r = make_sock(x, md);
+	}
 	/* a socket of an attempt just given up leaves the queue a moment later */
 	for (int i = 0; i < 50 && r == -EBUSY; i++) {
 		free_sock(x);
 		usleep(10000);
-		r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq,
-				     &uc);
-		if (!r)
-			r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
+		r = make_sock(x, md);
 	}
-	if (r) {
-		x->xsk = NULL;
+	if (!r)
+		r = attach_prog(x, mode);
+	if (r)
 		free_sock(x);
-		return r < 0 ? r : -r;
-	}
-	return 0;
+	return r;
 }
 
 static uint32_t rx_queues(int fd, const char *ifname)
@@ -221,28 +357,28 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	last_warn[0] = 0;
 	const char *how = "native";
 	char first[sizeof(last_warn) + 64] = "";
-	int r = try_mode(x, XDP_FLAGS_DRV_MODE);
+	int r = try_mode(x, XDP_MODE_NATIVE);
 	if (r) {
 		snprintf(first, sizeof(first), "%s%s%s", strerror(-r), last_warn[0] ? ": " : "",
 			 last_warn);
 		last_warn[0] = 0;
 		how = "generic";
-		r = try_mode(x, XDP_FLAGS_SKB_MODE);
+		r = try_mode(x, XDP_MODE_SKB);
 		if (r) {
 			err_set(e, "%s: cannot attach XDP: native mode: %s; generic mode: %s%s%s",
 				ifname, first, strerror(-r), last_warn[0] ? ": " : "", last_warn);
 			goto fail;
 		}
 	}
-	x->h.fd = xsk_socket__fd(x->xsk);
 	x->virt = virtual_if(x->h.ctl_fd, ifname);
 	struct xdp_options opt = { 0 };
 	socklen_t ol = sizeof(opt);
 	if (getsockopt(x->h.fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s", how,
-		 x->zerocopy ? "zero-copy" : "copy", first[0] ? " (native mode: " : "", first,
-		 first[0] ? ")" : "");
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s", how,
+		 x->zerocopy ? "zero-copy" : "copy",
+		 x->tx_md && !x->zerocopy ? ", checksum offload" : "", first[0] ? " (native mode: " : "",
+		 first, first[0] ? ")" : "");
 	uint32_t idx = 0;
 	if (xsk_ring_prod__reserve(&x->fq, XF_RX, &idx) != XF_RX) {
 		err_set(e, "%s: AF_XDP fill ring takes fewer than %u frames", ifname, XF_RX);
@@ -312,8 +448,10 @@ static void reclaim(struct axdp *x)
 {
 	uint32_t idx = 0;
 	uint32_t n = xsk_ring_cons__peek(&x->cq, XRING, &idx);
-	for (uint32_t i = 0; i < n && x->nfree < XF_TX; i++)
-		x->free_tx[x->nfree++] = *xsk_ring_cons__comp_addr(&x->cq, idx + i);
+	for (uint32_t i = 0; i < n && x->nfree < XF_TX; i++) {
+		uint64_t a = *xsk_ring_cons__comp_addr(&x->cq, idx + i);
+		x->free_tx[x->nfree++] = a - a % XF_SIZE;
+	}
 	if (n)
 		xsk_ring_cons__release(&x->cq, n);
 }
@@ -339,8 +477,29 @@ static int kick(struct axdp *x)
 	return 0;
 }
 
+/* Frame f (len bytes, at UMEM offset d->addr) leaves with its transport
+ * checksum partial: the kernel finishes it when asked through the
+ * metadata in front of the frame (copy mode builds an skb with
+ * CHECKSUM_PARTIAL, which a veth hands on as it is); a zero-copy driver
+ * may not honour the request, so there rosfw finishes it. */
+static void tx_partial(struct axdp *x, uint8_t *f, uint32_t len, struct xdp_desc *d)
+{
+	uint32_t start, off;
+	if (!x->tx_md || x->zerocopy) {
+		(void)io_csum_complete(f, len);
+		return;
+	}
+	if (!io_csum_where(f, len, &start, &off))
+		return;
+	struct ax_tx_meta *m = (struct ax_tx_meta *)(void *)(f - XMD_LEN);
+	m->flags = AX_TXMD_CHECKSUM;
+	m->csum_start = (uint16_t)start;
+	m->csum_offset = (uint16_t)off;
+	d->options = AX_TX_METADATA;
+}
+
 static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-		       size_t n)
+		       const uint8_t *flags, size_t n)
 {
 	struct axdp *x = (struct axdp *)h;
 	if (!n)
@@ -348,7 +507,7 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 	reclaim(x);
 	size_t k = n < x->nfree ? n : x->nfree;
 	for (size_t i = 0; i < k; i++)
-		if (lens[i] > XF_SIZE || !lens[i]) {
+		if (lens[i] > XF_SIZE - XTX_HEAD || !lens[i]) {
 			k = i;
 			break;
 		}
@@ -361,12 +520,14 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 	if (!k || xsk_ring_prod__reserve(&x->tx, (uint32_t)k, &idx) != k)
 		return -ENOBUFS;
 	for (size_t i = 0; i < k; i++) {
-		uint64_t a = x->free_tx[--x->nfree];
+		uint64_t a = x->free_tx[--x->nfree] + XTX_HEAD;
 		memcpy(x->area + a, frames[i], lens[i]);
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + (uint32_t)i);
 		d->addr = a;
 		d->len = lens[i];
 		d->options = 0;
+		if (flags && (flags[i] & IO_F_CSUM_PARTIAL))
+			tx_partial(x, x->area + a, lens[i], d);
 	}
 	xsk_ring_prod__submit(&x->tx, (uint32_t)k);
 	int r = kick(x);

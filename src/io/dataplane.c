@@ -66,6 +66,7 @@ struct dp_buf {
 				   * or, lent, the received frame in its ring */
 	uint32_t len;
 	bool lent;                /* data is in a receive ring: see settle() */
+	bool csum_partial;        /* the transport checksum is still partial (PKT_RX_L4_PARTIAL) */
 	uint16_t in_if, out_if;
 	uint8_t family;
 	struct dp_if *tx_if;      /* the interface it leaves by (a vlan's counters) */
@@ -181,6 +182,7 @@ static void buf_put(struct dataplane *dp, struct dp_buf *b)
 {
 	b->data = b->raw + VLAN_ROOM;
 	b->lent = false;
+	b->csum_partial = false;
 	b->nf = dp->free;
 	dp->free = b;
 	dp->nfree++;
@@ -237,11 +239,13 @@ static void flush(struct dataplane *dp, struct dp_if *di)
 		return;
 	uint8_t *fr[TX_BATCH];
 	uint32_t ln[TX_BATCH];
+	uint8_t fl[TX_BATCH];
 	for (size_t i = 0; i < n; i++) {
 		fr[i] = di->tx[i]->data;
 		ln[i] = di->tx[i]->len;
+		fl[i] = di->tx[i]->csum_partial ? IO_F_CSUM_PARTIAL : 0;
 	}
-	int r = di->h ? io_tx_burst(di->h, fr, ln, n) : -ENXIO;
+	int r = di->h ? io_tx_burst(di->h, fr, ln, fl, n) : -ENXIO;
 	size_t sent = r > 0 ? (size_t)r : 0;
 	bool busy = r >= 0 || r == -EAGAIN || r == -ENOBUFS;
 	for (size_t i = 0; i < n; i++) {
@@ -439,6 +443,7 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	b->in_if = in_if;
 	b->out_if = o->out_if;
 	b->family = p->family;
+	b->csum_partial = p->rx_flags & PKT_RX_L4_PARTIAL;
 	if (p->family == 6)
 		memcpy(b->nexthop6, o->nexthop6, 16);
 	else
@@ -779,6 +784,9 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		return;
 	}
 	if (frag) {
+		/* each fragment carries a piece of the segment: the sum goes first */
+		if (p->rx_flags & PKT_RX_L4_PARTIAL)
+			(void)io_csum_complete(p->data, len);
 		fragment_out(dp, p, o, out, in_if, mtu, now);
 		if (b)
 			buf_put(dp, b);
@@ -950,6 +958,9 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		uint32_t len = p->ip_len;
 		if ((size_t)p->l3_off + len > p->len)
 			len = p->len - p->l3_off;
+		/* the TAP has no way to say the checksum is partial */
+		if (p->rx_flags & PKT_RX_L4_PARTIAL)
+			(void)io_csum_complete(p->data, p->l3_off + len);
 		if (tap_write_ip(dp->tap, p->data + p->l3_off, len) == 0)
 			dp->local_in++;
 		return;
@@ -1147,10 +1158,11 @@ static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f,
 		dp->drops[DPD_MULTICAST]++;
 		return false;
 	}
-	bool completed = (f->flags & IO_F_CSUM_PARTIAL) && io_csum_complete(d, len);
 	desc_for(p, d, len, len, now);
-	if (completed)
-		p->rx_flags = PKT_RX_L4_CSUM;
+	/* a local sender's partial checksum goes on partial, as Linux
+	 * forwards CHECKSUM_PARTIAL: whoever transmits finishes it */
+	if (f->flags & IO_F_CSUM_PARTIAL)
+		p->rx_flags = PKT_RX_L4_PARTIAL;
 	*in_if = li->ifid;
 	return true;
 }

@@ -167,6 +167,12 @@ bool io_csum_looks_partial(const uint8_t *f, uint32_t len)
 	return (uint32_t)(c[0] << 8 | c[1]) == s;
 }
 
+bool io_csum_where(const uint8_t *f, uint32_t len, uint32_t *start, uint32_t *off)
+{
+	uint32_t n, s;
+	return l4_csum_at(f, len, start, &n, off, &s);
+}
+
 bool io_csum_complete(uint8_t *f, uint32_t len)
 {
 	uint32_t l4, n, off, s;

@@ -13,7 +13,8 @@
  * does not: link state is read with io_link, which callers poll anyway).
  * Received frames point into the ring and stay valid, and writable, until
  * the next rx_burst or rx_release on that handle: a frame that must live
- * longer (queued for QoS) is copied by the caller. tx_burst copies.
+ * longer (queued for QoS) is copied by the caller. tx_burst copies (and
+ * may finish a partial checksum in the caller's frame).
  * Single-threaded per handle. Errors: open returns NULL and fills err;
  * tx_burst returns how many went out, or -errno when none did.
  */
@@ -60,7 +61,7 @@ struct io_ops {
 	size_t (*rx_burst)(struct io_handle *h, struct io_frame *f, size_t max);
 	void (*rx_release)(struct io_handle *h);
 	int (*tx_burst)(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			size_t n);
+			const uint8_t *flags, size_t n);
 	/* Link state now; refreshes mac, mtu, ifindex-gone and ring drops. */
 	enum io_link (*link)(struct io_handle *h);
 	void (*close)(struct io_handle *h);
@@ -96,6 +97,10 @@ bool io_csum_looks_partial(const uint8_t *frame, uint32_t len);
  * the field). The same frames as io_csum_looks_partial: false, and the
  * frame unchanged, for any other. */
 bool io_csum_complete(uint8_t *frame, uint32_t len);
+/* Where a NIC finishing such a frame's checksum starts summing (*start,
+ * from the frame's first byte) and where the field is (*off, from
+ * *start): what a transmit offload is told. false for other frames. */
+bool io_csum_where(const uint8_t *frame, uint32_t len, uint32_t *start, uint32_t *off);
 
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
@@ -105,10 +110,13 @@ static inline void io_rx_release(struct io_handle *h)
 {
 	h->ops->rx_release(h);
 }
+/* flags[i] (flags may be NULL): IO_F_CSUM_PARTIAL says frame i still
+ * holds a partial transport checksum; the backend has the kernel finish
+ * it (AF_XDP's transmit metadata, in copy mode) or finishes it itself. */
 static inline int io_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			      size_t n)
+			      const uint8_t *flags, size_t n)
 {
-	return h->ops->tx_burst(h, frames, lens, n);
+	return h->ops->tx_burst(h, frames, lens, flags, n);
 }
 static inline enum io_link io_link_state(struct io_handle *h)
 {

@@ -62,7 +62,7 @@ for b in af_packet af_xdp; do
 		continue
 	fi
 	n=$(sed -n 's/^ok \([0-9]*\)$/\1/p' <<<"$out")
-	if [ $rc = 0 ] && [ "${n:-0}" -ge 13 ]; then
+	if [ $rc = 0 ] && [ "${n:-0}" -ge 18 ]; then
 		pass "$b: the io contract on a veth pair ($n checks)"
 	else
 		fail "$b: the io contract on a veth pair (exit $rc)"

@@ -7,7 +7,11 @@
  * or corruption is seen. Checks: receive, send, frames of 64 to 1514
  * bytes both ways, frames kept intact until the next burst, link down and
  * up, the peer's and its own (with frames moving again after), and the
- * interface disappearing.
+ * interface disappearing. Partial transport checksums (UDP and TCP over
+ * IPv4): one the backend sends flagged IO_F_CSUM_PARTIAL reaches the peer
+ * finished, or partial with the kernel's csum_start/csum_offset right
+ * (read through PACKET_VNET_HDR), the kernel's way when the backend says
+ * it offloads; one the peer sends partial arrives flagged.
  * Prints PASS/FAIL lines and "ok N"; exit 0 all passed, 1 a failure,
  * 77 the backend cannot open IF here (the reason printed as SKIP).
  * Needs root; run it in a namespace of its own: it deletes the pair.
@@ -16,6 +20,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -243,7 +248,7 @@ static uint32_t backend_to_peer(struct io_handle *h, int pfd, const uint8_t *pma
 				fp[i] = frames[i];
 				lens[i] = frame_len(first + sent + i);
 			}
-			int r = io_tx_burst(h, fp, lens, k);
+			int r = io_tx_burst(h, fp, lens, NULL, k);
 			if (r > 0)
 				sent += (uint32_t)r;
 			else if (r < 0)
@@ -275,6 +280,153 @@ static enum io_link wait_link(struct io_handle *h, enum io_link want, int ms)
 		s = io_link_state(h);
 	}
 	return s;
+}
+
+
+/* ---- partial checksums ---- */
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold16(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* An IPv4 UDP or TCP frame from 10.9.0.1:1000 to 10.9.0.2:2000 with n
+ * bytes of payload, its transport checksum field holding only the
+ * pseudo-header's sum (what a sender leaving it to the NIC puts there).
+ * Its length; *csum_at: where the field is. */
+static uint32_t partial_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint8_t proto,
+			      uint32_t n, uint32_t *csum_at)
+{
+	uint32_t l4len = (proto == 6 ? 20 : 8) + n, len = 14 + 20 + l4len;
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *l4 = ip + 20;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + l4len) >> 8), ip[3] = (uint8_t)(20 + l4len);
+	ip[8] = 64, ip[9] = proto;
+	ip[12] = 10, ip[13] = 9, ip[15] = 1;
+	ip[16] = 10, ip[17] = 9, ip[19] = 2;
+	uint16_t c = (uint16_t)~fold16(sum16(ip, 20, 0));
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	l4[0] = 1000 >> 8, l4[1] = 1000 & 0xff, l4[2] = 2000 >> 8, l4[3] = 2000 & 0xff;
+	if (proto == 6) {
+		l4[12] = 5 << 4, l4[13] = 0x18, l4[14] = 0xff, l4[15] = 0xff;
+	} else {
+		l4[4] = (uint8_t)(l4len >> 8), l4[5] = (uint8_t)l4len;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		l4[l4len - n + i] = (uint8_t)(i * 13 + proto);
+	*csum_at = 34 + (proto == 6 ? 16 : 6);
+	uint16_t ps = fold16(sum16(ip + 12, 8, proto + l4len));
+	f[*csum_at] = (uint8_t)(ps >> 8), f[*csum_at + 1] = (uint8_t)ps;
+	return len;
+}
+
+static bool l4_sum_ok(const uint8_t *f, uint32_t len)
+{
+	const uint8_t *ip = f + 14;
+	uint32_t l4len = len - 34;
+	return fold16(sum16(f + 34, l4len, sum16(ip + 12, 8, ip[9] + l4len))) == 0xffff;
+}
+
+/* An AF_PACKET socket on the peer that shows the kernel's checksum state
+ * (PACKET_VNET_HDR: a virtio_net_hdr in front of every frame). */
+static int vnet_open(int ifindex)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_IP));
+	int one = 1;
+	if (fd < 0)
+		return -1;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+				   .sll_ifindex = ifindex };
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The backend sends a partial frame of proto: true when the peer got it
+ * with a right checksum, finished by the backend or left to the kernel
+ * with the right offsets; *offloaded says which. */
+static bool partial_out(struct io_handle *h, int vfd, const uint8_t *pmac, uint8_t proto,
+			bool *offloaded)
+{
+	uint8_t f[1600], want[1600];
+	uint32_t at, len = partial_frame(f, pmac, h->mac, proto, 999, &at);
+	memcpy(want, f, len);
+	uint8_t *fp[1] = { f };
+	uint8_t fl[1] = { IO_F_CSUM_PARTIAL };
+	if (io_tx_burst(h, fp, &len, fl, 1) != 1)
+		return false;
+	uint64_t end = now_ms() + 2000;
+	while (now_ms() < end) {
+		struct pollfd pf = { .fd = vfd, .events = POLLIN };
+		(void)poll(&pf, 1, 50);
+		uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
+		ssize_t r = recv(vfd, b, sizeof(b), MSG_DONTWAIT);
+		size_t vh = sizeof(struct virtio_net_hdr);
+		if (r < (ssize_t)(vh + 34) || (uint32_t)r - vh != len || b[vh + 23] != proto)
+			continue;
+		struct virtio_net_hdr v;
+		memcpy(&v, b, vh);
+		uint8_t *g = b + vh;
+		*offloaded = v.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		if (*offloaded) {
+			/* still partial: the offsets must name the field */
+			if (v.csum_start != 34 || v.csum_start + v.csum_offset != at)
+				return false;
+			uint16_t c = (uint16_t)~fold16(sum16(g + 34, len - 34, 0));
+			g[at] = (uint8_t)(c >> 8), g[at + 1] = (uint8_t)c;
+		}
+		return l4_sum_ok(g, len) && !memcmp(g, want, at) &&
+		       !memcmp(g + at + 2, want + at + 2, len - at - 2);
+	}
+	return false;
+}
+
+/* The peer sends a partial frame of proto (left to a NIC that never
+ * comes): true when the backend receives it flagged IO_F_CSUM_PARTIAL. */
+static bool partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_t proto)
+{
+	uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
+	size_t vh = sizeof(struct virtio_net_hdr);
+	uint32_t at, len = partial_frame(b + vh, h->mac, p->mac, proto, 500, &at);
+	struct virtio_net_hdr v = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+				    .csum_offset = (uint16_t)(at - 34) };
+	memcpy(b, &v, vh);
+	if (send(vfd, b, vh + len, 0) < 0)
+		return false;
+	uint64_t end = now_ms() + 2000;
+	while (now_ms() < end) {
+		struct pollfd pf = { .fd = h->fd, .events = POLLIN };
+		(void)poll(&pf, 1, 50);
+		struct io_frame f[64];
+		size_t k = io_rx_burst(h, f, 64);
+		for (size_t i = 0; i < k; i++)
+			if (f[i].len == len && f[i].data[23] == proto &&
+			    !memcmp(f[i].data + 34, b + vh + 34, 4)) {
+				bool flagged = f[i].flags & IO_F_CSUM_PARTIAL;
+				io_rx_release(h);
+				return flagged;
+			}
+	}
+	io_rx_release(h);
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -326,6 +478,23 @@ int main(int argc, char **argv)
 		 got, N_FRAMES);
 	check(got == N_FRAMES, what);
 	seq += N_FRAMES;
+
+	int vfd = vnet_open(pr.to.sll_ifindex);
+	check(vfd >= 0, "a PACKET_VNET_HDR socket on the peer");
+	bool offload = strstr(h->detail, "checksum offload") != NULL;
+	for (int i = 0; i < 2 && vfd >= 0; i++) {
+		uint8_t proto = i ? 6 : 17;
+		bool off = false, ok = partial_out(h, vfd, pmac, proto, &off);
+		snprintf(what, sizeof(what), "send: a partial %s checksum arrives right (%s)",
+			 proto == 6 ? "TCP" : "UDP",
+			 !ok ? "it does not" : off ? "the kernel finishes it" : "finished by rosfw");
+		check(ok && off == offload, what);
+		snprintf(what, sizeof(what), "receive: a partial %s checksum is flagged",
+			 proto == 6 ? "TCP" : "UDP");
+		check(partial_in(h, vfd, &pr, proto), what);
+	}
+	if (vfd >= 0)
+		close(vfd);
 
 	set_up(peer, 0);
 	s = wait_link(h, IO_LINK_DOWN, 2000);

@@ -997,6 +997,10 @@ static void test_clock_and_get(void **state)
 	assert_string_equal(ok(s, ":return [/ip firewall filter get number=0 action]"), "drop");
 	assert_contains(fails(s, "/ip firewall filter get number=0 chain extra"), "unexpected 'extra'");
 	assert_contains(fails(s, "/ip firewall filter get number=7 chain"), "no such item");
+	/* a runtime menu's item by name or number, as RouterOS's console takes it */
+	assert_string_equal(ok(s, ":return [/interface get ether1 name]"), "ether1");
+	assert_string_equal(ok(s, ":return [/interface get 1 name]"), "ether2");
+	assert_contains(fails(s, "/interface get nosuch name"), "no such item 'nosuch'");
 
 	/* the clock is the host's: set refuses time and date; a time zone is
 	 * what print shows the clock in */

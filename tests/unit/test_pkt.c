@@ -885,9 +885,9 @@ static void test_udp_checksum_never_zero(void **state)
 	assert_int_equal(ffff, 1);
 }
 
-/* PKT_RX_L4_CSUM: a transport checksum the receiver completed is not
- * summed again; the parse keeps the flag (both parses) and the IPv4
- * header's checksum is checked as ever. */
+/* PKT_RX_L4_PARTIAL: a partial transport checksum is not verified (what
+ * the field holds is not a checksum yet); the parse keeps the flag (both
+ * parses) and the IPv4 header's checksum is checked as ever. */
 static void test_rx_l4_csum(void **state)
 {
 	static uint8_t f[FRAME_MAX];
@@ -900,18 +900,115 @@ static void test_rx_l4_csum(void **state)
 		struct pkt p = { .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
 		assert_int_equal(pkt_parse(&p, true, true), DR_BAD_L4_CSUM);
 		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
-				  .rx_flags = PKT_RX_L4_CSUM };
+				  .rx_flags = PKT_RX_L4_PARTIAL };
 		assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
-		assert_int_equal(p.rx_flags, PKT_RX_L4_CSUM);
+		assert_int_equal(p.rx_flags, PKT_RX_L4_PARTIAL);
 		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
-				  .rx_flags = PKT_RX_L4_CSUM };
+				  .rx_flags = PKT_RX_L4_PARTIAL };
 		assert_true(pkt_parse_flow(&p));
-		assert_int_equal(p.rx_flags, PKT_RX_L4_CSUM);
+		assert_int_equal(p.rx_flags, PKT_RX_L4_PARTIAL);
 		assert_int_equal(pkt_check_csum(&p, DR_NONE), DR_NONE);
 		f[24] ^= 0x01; /* the IPv4 header's own checksum is still checked */
 		p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX,
-				  .rx_flags = PKT_RX_L4_CSUM };
+				  .rx_flags = PKT_RX_L4_PARTIAL };
 		assert_int_equal(pkt_parse(&p, true, true), DR_BAD_IPV4_CSUM);
+	}
+}
+
+/* Makes the IPv4 TCP/UDP frame f (a full checksum) what a sender leaving
+ * the checksum to a NIC puts on a veth: the field holds the pseudo-header's
+ * sum. Gives the segment's offset, length and the field's offset. */
+static void make_partial(uint8_t *f, uint32_t *l4, uint32_t *n, uint32_t *off)
+{
+	uint8_t ph[12];
+	*l4 = 14 + (uint32_t)(f[14] & 0x0f) * 4;
+	*n = (uint32_t)(f[16] << 8 | f[17]) - (*l4 - 14);
+	*off = f[23] == 6 ? 16 : 6;
+	memcpy(ph, f + 26, 8);
+	ph[8] = 0, ph[9] = f[23];
+	ph[10] = (uint8_t)(*n >> 8), ph[11] = (uint8_t)*n;
+	uint16_t s = (uint16_t)~csum_buf(ph, 12, 0);
+	memcpy(f + *l4 + *off, &s, 2);
+}
+
+/* What the NIC (or io_csum_complete) does with a partial frame. */
+static void finish_partial(uint8_t *f, uint32_t l4, uint32_t n, uint32_t off)
+{
+	uint16_t c = csum_buf(f + l4, n, 0);
+	if (c == 0 && off == 6)
+		c = 0xffff;
+	memcpy(f + l4 + off, &c, 2);
+}
+
+/*
+ * PKT_RX_L4_PARTIAL: a frame whose transport checksum the sender left to a
+ * NIC goes through NAT, MSS clamping, TTL and FastTrack's rewrite partial,
+ * and once finished it is byte for byte the frame the same rewrites give
+ * with a full checksum. Nothing is verified on it; a full recompute clears
+ * the flag.
+ */
+static void test_rx_l4_partial(void **state)
+{
+	static const char *const rows[] = {
+		"tcp 192.168.88.10:51515 > 1.2.3.4:443 flags=PA len=33",
+		"tcp 10.1.2.3:1 > 10.3.2.1:65535 flags=S mss=1460 len=0",
+		"udp 192.168.88.10:5060 > 1.2.3.4:5060 len=17",
+		"udp 192.168.88.10:5060 > 1.2.3.4:5060 len=1200",
+	};
+	static uint8_t f[FRAME_MAX], a[FRAME_MAX], b[FRAME_MAX];
+	uint32_t seed = 7;
+
+	for (size_t i = 0; i < NROWS(rows); i++) {
+		size_t len = build(rows[i], f);
+		for (int k = 0; k < 500; k++) {
+			uint32_t v[4];
+			for (int j = 0; j < 4; j++) {
+				seed = seed * 1103515245u + 12345u;
+				v[j] = seed ^ (seed >> 15) * 2654435761u;
+			}
+			uint32_t l4, n, off;
+			memcpy(a, f, len);
+			memcpy(b, f, len);
+			make_partial(b, &l4, &n, &off);
+			b[l4 + 8] ^= 0x5a; /* not even the segment is checked */
+			a[l4 + 8] ^= 0x5a;
+			make_partial(a, &l4, &n, &off);
+			finish_partial(a, l4, n, off); /* a's checksum, whole again */
+			struct pkt p = { .data = a, .len = (uint32_t)len, .cap = FRAME_MAX };
+			struct pkt q = { .data = b, .len = (uint32_t)len, .cap = FRAME_MAX,
+					 .rx_flags = PKT_RX_L4_PARTIAL };
+			assert_int_equal(pkt_parse(&p, true, true), DR_NONE);
+			assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+			assert_int_equal(q.rx_flags, PKT_RX_L4_PARTIAL);
+			assert_true(pkt_checksums_ok(&q));
+			if (k % 2) {
+				pkt_set_src(&p, v[0], (uint16_t)v[2]);
+				pkt_set_src(&q, v[0], (uint16_t)v[2]);
+				pkt_set_dst(&p, v[1], (uint16_t)(v[2] >> 16));
+				pkt_set_dst(&q, v[1], (uint16_t)(v[2] >> 16));
+				pkt_set_ttl(&p, (uint8_t)v[3]);
+				pkt_set_ttl(&q, (uint8_t)v[3]);
+				assert_int_equal(pkt_set_mss(&p, 1200), pkt_set_mss(&q, 1200));
+			} else {
+				pkt_forward4(&p, v[0], (uint16_t)v[2], v[1], (uint16_t)(v[2] >> 16),
+					     (uint8_t)v[3]);
+				pkt_forward4(&q, v[0], (uint16_t)v[2], v[1], (uint16_t)(v[2] >> 16),
+					     (uint8_t)v[3]);
+			}
+			finish_partial(b, l4, n, off);
+			if (memcmp(a, b, len) != 0)
+				fail_msg("%s, rewrite %d: the finished partial frame differs", rows[i], k);
+		}
+		/* a full recompute makes the checksum whole and says so */
+		memcpy(b, f, len);
+		uint32_t l4, n, off;
+		make_partial(b, &l4, &n, &off);
+		struct pkt q = { .data = b, .len = (uint32_t)len, .cap = FRAME_MAX,
+				 .rx_flags = PKT_RX_L4_PARTIAL };
+		assert_int_equal(pkt_parse(&q, true, true), DR_NONE);
+		pkt_fix_checksums(&q);
+		assert_int_equal(q.rx_flags, 0);
+		assert_memory_equal(b, f, len);
 	}
 }
 
@@ -1446,6 +1543,7 @@ int main(void)
 		cmocka_unit_test(test_clear_df),
 		cmocka_unit_test(test_udp_checksum_never_zero),
 		cmocka_unit_test(test_rx_l4_csum),
+		cmocka_unit_test(test_rx_l4_partial),
 		cmocka_unit_test(test_forward4),
 		cmocka_unit_test(test_icmp_error_inner_rewrite),
 		cmocka_unit_test(test_set_ipv6_ttl_dscp),
