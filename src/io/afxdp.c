@@ -1,18 +1,32 @@
 /*
  * AF_XDP backend (libxdp's xsk API).
- * One XDP socket on receive queue 0, steered by libxdp's default XDP
- * program (which redirects every frame of that queue to the socket, so the
- * kernel's stack sees none of them). An interface with more receive queues
- * is refused: frames hashed to the others would bypass rosfw.
- * UMEM: 4096 frames of 4 KiB (16 MiB): the first half circulates between
- * the fill ring, the receive ring and the frames of the last burst; the
- * second half is a stack of free transmit frames, taken by tx_burst and
- * given back by the completion ring. A frame keeps XDP's 256 bytes of
- * headroom, so frames up to 3840 bytes fit; longer ones the kernel drops.
+ * One XDP socket per receive queue of the interface (up to XQ_MAX),
+ * steered by libxdp's default XDP program, which redirects each queue's
+ * frames to that queue's socket through its xsks map, so the kernel's
+ * stack sees none of them. An interface with more queues than XQ_MAX is
+ * refused: frames of a queue without a socket would bypass rosfw.
+ * With one queue, h->fd is the socket; with several, an epoll fd over all
+ * of them (level-triggered), which the caller polls like any fd, and
+ * rx_burst takes from the queues in turn, starting one further each call,
+ * so a busy queue cannot starve the others. A flow stays on its queue,
+ * so its frames keep their order.
+ * UMEM: one, shared by the sockets (xsk_socket__create_shared): one
+ * registration and one mapping whatever the queue count; each queue has
+ * its fill ring and its own share of receive frames, which go back to that
+ * queue's fill ring. Transmit uses queue 0's socket only: the dataplane
+ * sends from one thread, so further TX rings would only add completion
+ * rings to reap and kicks to make; one ring also keeps a batch in order.
+ * Frames of 4 KiB: each queue has a receive share of XRING frames (8 MiB)
+ * with one queue, XRING / queues (at least XRING_MIN) with more; then
+ * XF_TX frames, a stack of free transmit frames taken by tx_burst and given
+ * back by the completion ring. Between the fill ring, the receive ring and
+ * the frames of the last burst a queue's share circulates. A frame keeps
+ * XDP's 256 bytes of headroom, so frames up to 3840 bytes fit; longer
+ * ones the kernel drops.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
  * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
- * driver when the fill ring ran dry, tx_burst kicks transmission with
+ * driver when a fill ring ran dry, tx_burst kicks transmission with
  * sendto (in copy mode that send is what moves the frames, 32 per call).
  * Interface ioctls and promiscuous mode go through a protocol-0 AF_PACKET
  * socket (ctl_fd) that receives nothing; the XDP socket answers none.
@@ -30,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,26 +57,37 @@
 #include "util/sbuf.h"
 
 #define XF_SIZE 4096u       /* UMEM frame */
-#define XRING 2048u         /* every ring's size */
-#define XF_RX XRING         /* frames for receive: all fit in the fill ring */
+#define XRING 2048u         /* the TX and completion rings; a lone queue's receive rings */
+#define XRING_MIN 512u      /* a queue's receive rings at least, with several queues */
 #define XF_TX XRING         /* frames for transmit */
-#define XF_NR (XF_RX + XF_TX)
+#define XQ_MAX 16u          /* receive queues served */
 #define XHELD 256u          /* most frames one rx_burst returns */
 #define XKICKS 64           /* sendto calls per tx_burst at most */
 
-struct axdp {
-	struct io_handle h;
+/* One receive queue's socket; queue 0's also transmits (tx, cq). */
+struct xq {
 	struct xsk_ring_cons rx, cq;
 	struct xsk_ring_prod tx, fq;
 	struct xsk_socket *xsk;
+	int fd;
+	uint32_t nheld;
+	uint64_t held[XHELD];
+};
+
+struct axdp {
+	struct io_handle h;
 	struct xsk_umem *umem;
 	uint8_t *area;
+	size_t area_len;
+	uint32_t nq;            /* receive queues, each with its socket */
+	uint32_t qring;         /* a queue's fill and receive rings, and its frames */
+	uint32_t next;          /* the queue the next rx_burst starts with */
+	int epfd;               /* with several queues: h->fd, over their sockets */
 	bool zerocopy;
 	bool virt;              /* a veth or tun: its peer may leave checksums partial */
-	uint32_t nheld;
 	uint32_t nfree;
-	uint64_t held[XHELD];
 	uint64_t free_tx[XF_TX];
+	struct xq q[XQ_MAX];    /* nq in use */
 };
 
 /* libxdp and libbpf report through a print hook: keep the last warning for
@@ -90,11 +116,15 @@ static int bpf_print(enum libbpf_print_level lv, const char *fmt, va_list ap)
 	return 0;
 }
 
-static void free_sock(struct axdp *x)
+/* The sockets, then the UMEM (libxdp keeps it while a socket uses it). */
+static void free_socks(struct axdp *x)
 {
-	if (x->xsk)
-		xsk_socket__delete(x->xsk);
-	x->xsk = NULL;
+	for (uint32_t k = 0; k < x->nq; k++) {
+		if (x->q[k].xsk)
+			xsk_socket__delete(x->q[k].xsk);
+		x->q[k].xsk = NULL;
+		x->q[k].fd = -1;
+	}
 	if (x->umem)
 		(void)xsk_umem__delete(x->umem);
 	x->umem = NULL;
@@ -103,49 +133,57 @@ static void free_sock(struct axdp *x)
 static void ax_close(struct io_handle *h)
 {
 	struct axdp *x = (struct axdp *)h;
-	free_sock(x);
+	free_socks(x);
+	if (x->epfd >= 0)
+		close(x->epfd);
 	if (x->area)
-		munmap(x->area, (size_t)XF_NR * XF_SIZE);
+		munmap(x->area, x->area_len);
 	if (h->ctl_fd >= 0)
 		close(h->ctl_fd);
 	free(x);
 }
 
-/* The UMEM and the socket in one XDP mode; 0 or a negative errno. */
+/* The UMEM and a socket on every queue in one XDP mode; 0 or a negative
+ * errno. Queue 0's socket takes the rings the UMEM was made with. */
 static int try_mode(struct axdp *x, uint32_t xdp_flags)
 {
 	struct xsk_umem_config uc = {
-		.fill_size = XRING,
+		.fill_size = x->qring,
 		.comp_size = XRING,
 		.frame_size = XF_SIZE,
 		.frame_headroom = 0,
 		.flags = 0,
 	};
-	int r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq, &uc);
-	if (r) {
-		x->umem = NULL;
-		return r < 0 ? r : -r;
-	}
 	struct xsk_socket_config sc = {
-		.rx_size = XRING,
+		.rx_size = x->qring,
 		.tx_size = XRING,
 		.libxdp_flags = 0,
 		.xdp_flags = xdp_flags,
 		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
-	r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
-	/* a socket of an attempt just given up leaves the queue a moment later */
+	int r = -EBUSY;
+	/* a socket of an attempt just given up leaves its queue a moment later */
 	for (int i = 0; i < 50 && r == -EBUSY; i++) {
-		free_sock(x);
-		usleep(10000);
-		r = xsk_umem__create(&x->umem, x->area, (uint64_t)XF_NR * XF_SIZE, &x->fq, &x->cq,
+		if (i) {
+			free_socks(x);
+			usleep(10000);
+		}
+		r = xsk_umem__create(&x->umem, x->area, x->area_len, &x->q[0].fq, &x->q[0].cq,
 				     &uc);
-		if (!r)
-			r = xsk_socket__create(&x->xsk, x->h.ifname, 0, x->umem, &x->rx, &x->tx, &sc);
+		if (r)
+			x->umem = NULL;
+		for (uint32_t k = 0; k < x->nq && !r; k++) {
+			struct xq *q = &x->q[k];
+			r = xsk_socket__create_shared(&q->xsk, x->h.ifname, k, x->umem, &q->rx,
+						      k ? NULL : &q->tx, &q->fq, &q->cq, &sc);
+			if (r)
+				q->xsk = NULL;
+			else
+				q->fd = xsk_socket__fd(q->xsk);
+		}
 	}
 	if (r) {
-		x->xsk = NULL;
-		free_sock(x);
+		free_socks(x);
 		return r < 0 ? r : -r;
 	}
 	return 0;
@@ -261,6 +299,31 @@ bool io_csum_complete(uint8_t *f, uint32_t len)
 	return true;
 }
 
+/* Queue 0's socket with one queue; an epoll fd over every queue's socket
+ * with several (0, or -1 and e filled). */
+static int rx_fd(struct axdp *x, struct err *e)
+{
+	if (x->nq == 1) {
+		x->h.fd = x->q[0].fd;
+		return 0;
+	}
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (x->epfd < 0) {
+		err_set(e, "%s: epoll for the receive queues: %s", x->h.ifname, strerror(errno));
+		return -1;
+	}
+	for (uint32_t k = 0; k < x->nq; k++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = k };
+		if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->q[k].fd, &ev) < 0) {
+			err_set(e, "%s: epoll for receive queue %u: %s", x->h.ifname, k,
+				strerror(errno));
+			return -1;
+		}
+	}
+	x->h.fd = x->epfd;
+	return 0;
+}
+
 static struct io_handle *ax_open(const char *ifname, struct err *e)
 {
 	static bool hooked;
@@ -273,6 +336,7 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	x->h.ops = &io_afxdp_ops;
 	x->h.fd = -1;
 	x->h.ctl_fd = -1;
+	x->epfd = -1;
 	snprintf(x->h.ifname, sizeof(x->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -289,16 +353,26 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	uint32_t nq = rx_queues(x->h.ctl_fd, ifname);
-	if (nq > 1) {
-		err_set(e, "%s has %u receive queues and AF_XDP here serves one "
-			   "(ethtool -L %s combined 1, or --io af_packet)", ifname, nq, ifname);
+	if (nq > XQ_MAX) {
+		err_set(e, "%s has %u receive queues and AF_XDP here serves at most %u "
+			   "(ethtool -L %s combined %u, or --io af_packet)", ifname, nq, XQ_MAX,
+			ifname, XQ_MAX);
 		goto fail;
 	}
-	x->area = mmap(NULL, (size_t)XF_NR * XF_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	x->nq = nq;
+	for (uint32_t k = 0; k < nq; k++)
+		x->q[k].fd = -1;
+	/* the receive frames of all queues together as many as one queue's,
+	 * down to XRING_MIN a queue */
+	for (x->qring = XRING; x->qring > XRING_MIN && x->qring * nq > XRING; x->qring /= 2)
+		;
+	uint32_t nrx = nq * x->qring;
+	x->area_len = (size_t)(nrx + XF_TX) * XF_SIZE;
+	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	if (x->area == MAP_FAILED) {
 		x->area = NULL;
-		err_set(e, "%s: UMEM of %u KiB: %s", ifname, XF_NR * XF_SIZE / 1024, strerror(errno));
+		err_set(e, "%s: UMEM of %zu KiB: %s", ifname, x->area_len / 1024, strerror(errno));
 		goto fail;
 	}
 	/* up before attaching: some drivers refuse XDP on a down link */
@@ -319,25 +393,34 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 			goto fail;
 		}
 	}
-	x->h.fd = xsk_socket__fd(x->xsk);
+	if (rx_fd(x, e) < 0)
+		goto fail;
 	x->virt = virtual_if(x->h.ctl_fd, ifname);
 	struct xdp_options opt = { 0 };
 	socklen_t ol = sizeof(opt);
-	if (getsockopt(x->h.fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
+	if (getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s", how,
-		 x->zerocopy ? "zero-copy" : "copy", first[0] ? " (native mode: " : "", first,
-		 first[0] ? ")" : "");
-	uint32_t idx = 0;
-	if (xsk_ring_prod__reserve(&x->fq, XF_RX, &idx) != XF_RX) {
-		err_set(e, "%s: AF_XDP fill ring takes fewer than %u frames", ifname, XF_RX);
-		goto fail;
+	char queues[32] = "";
+	if (nq > 1)
+		snprintf(queues, sizeof(queues), ", %u receive queues", nq);
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s", how,
+		 x->zerocopy ? "zero-copy" : "copy", queues, first[0] ? " (native mode: " : "",
+		 first, first[0] ? ")" : "");
+	for (uint32_t k = 0; k < nq; k++) {
+		uint32_t idx = 0;
+		struct xq *q = &x->q[k];
+		if (xsk_ring_prod__reserve(&q->fq, x->qring, &idx) != x->qring) {
+			err_set(e, "%s: AF_XDP fill ring of queue %u takes fewer than %u frames",
+				ifname, k, x->qring);
+			goto fail;
+		}
+		for (uint32_t i = 0; i < x->qring; i++)
+			*xsk_ring_prod__fill_addr(&q->fq, idx + i) =
+				(uint64_t)(k * x->qring + i) * XF_SIZE;
+		xsk_ring_prod__submit(&q->fq, x->qring);
 	}
-	for (uint32_t i = 0; i < XF_RX; i++)
-		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = (uint64_t)i * XF_SIZE;
-	xsk_ring_prod__submit(&x->fq, XF_RX);
 	for (uint32_t i = 0; i < XF_TX; i++)
-		x->free_tx[i] = (uint64_t)(XF_RX + i) * XF_SIZE;
+		x->free_tx[i] = (uint64_t)(nrx + i) * XF_SIZE;
 	x->nfree = XF_TX;
 	struct packet_mreq mr = { .mr_ifindex = x->h.ifindex, .mr_type = PACKET_MR_PROMISC };
 	if (setsockopt(x->h.ctl_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
@@ -351,69 +434,96 @@ fail:
 	return NULL;
 }
 
+/* The frames of the queue's last burst back to its fill ring. */
+static void q_release(struct xq *q)
+{
+	if (!q->nheld)
+		return;
+	uint32_t idx = 0;
+	/* never short: the fill ring has room for every frame of the queue */
+	if (xsk_ring_prod__reserve(&q->fq, q->nheld, &idx) != q->nheld)
+		return;
+	for (uint32_t i = 0; i < q->nheld; i++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + i) = q->held[i];
+	xsk_ring_prod__submit(&q->fq, q->nheld);
+	q->nheld = 0;
+}
+
 static void ax_rx_release(struct io_handle *h)
 {
 	struct axdp *x = (struct axdp *)h;
-	if (!x->nheld)
-		return;
-	uint32_t idx = 0;
-	/* never short: the fill ring has room for every receive frame */
-	if (xsk_ring_prod__reserve(&x->fq, x->nheld, &idx) != x->nheld)
-		return;
-	for (uint32_t i = 0; i < x->nheld; i++)
-		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = x->held[i];
-	xsk_ring_prod__submit(&x->fq, x->nheld);
-	x->nheld = 0;
+	for (uint32_t k = 0; k < x->nq; k++)
+		q_release(&x->q[k]);
 }
 
-static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+/* Up to want frames of queue q into f; its frames of the last burst must
+ * have gone back (q_release). */
+static uint32_t q_take(struct axdp *x, struct xq *q, struct io_frame *f, uint32_t want)
 {
-	struct axdp *x = (struct axdp *)h;
-	ax_rx_release(h);
-	if (x->nheld)
+	if (q->nheld)
 		return 0;
-	uint32_t want = max < XHELD ? (uint32_t)max : XHELD, idx = 0;
-	uint32_t n = xsk_ring_cons__peek(&x->rx, want, &idx);
+	uint32_t idx = 0;
+	uint32_t n = xsk_ring_cons__peek(&q->rx, want, &idx);
 	if (!n) {
-		if (xsk_ring_prod__needs_wakeup(&x->fq))
-			(void)recvfrom(h->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		if (xsk_ring_prod__needs_wakeup(&q->fq))
+			(void)recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
 		uint64_t a = d->addr;
-		x->held[i] = a - a % XF_SIZE;
+		q->held[i] = a - a % XF_SIZE;
 		f[i] = (struct io_frame){ .data = x->area + a, .len = d->len, .wire_len = d->len };
 		if (x->virt && io_csum_looks_partial(f[i].data, d->len))
 			f[i].flags = IO_F_CSUM_PARTIAL;
 	}
 	/* the descriptors go back now; the frames only on the next burst */
-	xsk_ring_cons__release(&x->rx, n);
-	x->nheld = n;
+	xsk_ring_cons__release(&q->rx, n);
+	q->nheld = n;
+	return n;
+}
+
+static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+{
+	struct axdp *x = (struct axdp *)h;
+	uint32_t want = max < XHELD ? (uint32_t)max : XHELD;
+	if (x->nq == 1) {
+		q_release(&x->q[0]);
+		return q_take(x, &x->q[0], f, want);
+	}
+	ax_rx_release(h);
+	uint32_t n = 0;
+	for (uint32_t i = 0, k = x->next; i < x->nq && n < want; i++) {
+		n += q_take(x, &x->q[k], f + n, want - n);
+		k = k + 1 == x->nq ? 0 : k + 1;
+	}
+	x->next = x->next + 1 == x->nq ? 0 : x->next + 1;
 	return n;
 }
 
 static void reclaim(struct axdp *x)
 {
 	uint32_t idx = 0;
-	uint32_t n = xsk_ring_cons__peek(&x->cq, XRING, &idx);
+	struct xq *q = &x->q[0];
+	uint32_t n = xsk_ring_cons__peek(&q->cq, XRING, &idx);
 	for (uint32_t i = 0; i < n && x->nfree < XF_TX; i++)
-		x->free_tx[x->nfree++] = *xsk_ring_cons__comp_addr(&x->cq, idx + i);
+		x->free_tx[x->nfree++] = *xsk_ring_cons__comp_addr(&q->cq, idx + i);
 	if (n)
-		xsk_ring_cons__release(&x->cq, n);
+		xsk_ring_cons__release(&q->cq, n);
 }
 
 /* Hands what the TX ring holds to the driver; 0 or a negative errno that
  * says the link cannot send now. */
 static int kick(struct axdp *x)
 {
-	if (x->zerocopy && !xsk_ring_prod__needs_wakeup(&x->tx))
+	struct xq *q = &x->q[0];
+	if (x->zerocopy && !xsk_ring_prod__needs_wakeup(&q->tx))
 		return 0;
 	for (int i = 0; i < XKICKS; i++) {
-		if (sendto(x->h.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			/* copy mode sends a batch per call: go on while some are left */
-			if (x->zerocopy || __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) ==
-						   *x->tx.producer)
+			if (x->zerocopy || __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) ==
+						   *q->tx.producer)
 				return 0;
 			continue;
 		}
@@ -428,6 +538,7 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 		       size_t n)
 {
 	struct axdp *x = (struct axdp *)h;
+	struct xq *q = &x->q[0];
 	if (!n)
 		return 0;
 	reclaim(x);
@@ -440,20 +551,20 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 	if (!k)
 		return x->nfree ? -EMSGSIZE : -ENOBUFS;
 	uint32_t idx = 0;
-	uint32_t room = xsk_prod_nb_free(&x->tx, (uint32_t)k);
+	uint32_t room = xsk_prod_nb_free(&q->tx, (uint32_t)k);
 	if (room < k)
 		k = room;
-	if (!k || xsk_ring_prod__reserve(&x->tx, (uint32_t)k, &idx) != k)
+	if (!k || xsk_ring_prod__reserve(&q->tx, (uint32_t)k, &idx) != k)
 		return -ENOBUFS;
 	for (size_t i = 0; i < k; i++) {
 		uint64_t a = x->free_tx[--x->nfree];
 		memcpy(x->area + a, frames[i], lens[i]);
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + (uint32_t)i);
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + (uint32_t)i);
 		d->addr = a;
 		d->len = lens[i];
 		d->options = 0;
 	}
-	xsk_ring_prod__submit(&x->tx, (uint32_t)k);
+	xsk_ring_prod__submit(&q->tx, (uint32_t)k);
 	int r = kick(x);
 	/* queued, but the link refuses: the caller learns it is down */
 	if (r == -ENETDOWN || r == -ENXIO)
@@ -463,10 +574,15 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 
 static enum io_link ax_link(struct io_handle *h)
 {
-	struct xdp_statistics st;
-	socklen_t sl = sizeof(st);
-	if (getsockopt(h->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
-		h->rx_ring_drops = st.rx_dropped + st.rx_ring_full;
+	struct axdp *x = (struct axdp *)h;
+	uint64_t drops = 0;
+	for (uint32_t k = 0; k < x->nq; k++) {
+		struct xdp_statistics st;
+		socklen_t sl = sizeof(st);
+		if (getsockopt(x->q[k].fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
+			drops += st.rx_dropped + st.rx_ring_full;
+	}
+	h->rx_ring_drops = drops;
 	return ifctl_link(h->ctl_fd, h);
 }
 
