@@ -6,8 +6,9 @@
 # tree (shaping to 9M would be all it measured: filter, mangle, conntrack
 # and masquerade still run), and what the WAN host's interface receives is
 # counted. RUNS rounds (3) of SECS seconds (5), the backends alternating
-# (IOS: which, "af_packet af_xdp"); prints each run and the median. Needs
-# root: run it as
+# (IOS: which, "af_packet af_xdp"; QUEUES: the LAN veth's queues, 1; the
+# flood, sent past the qdisc from core 0, lands on one of them); prints
+# each run and the median. Needs root: run it as
 #   flock /tmp/rosfw-test.lock make bench-fwd
 set -u
 cd "$(dirname "$0")/.."
@@ -34,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 twohosts_down
-twohosts_up 1
+twohosts_up "${QUEUES:-1}"
 # a socket on port 9 that never reads: the WAN host drops there, quietly
 ip netns exec $P-w python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 9)); time.sleep(3600)' &
