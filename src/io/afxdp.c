@@ -483,6 +483,19 @@ static uint32_t q_take(struct axdp *x, struct xq *q, struct io_frame *f, uint32_
 	return n;
 }
 
+/* In copy mode the kernel sends from the TX ring only when asked: by
+ * sendto, or by a poll of the socket. With one queue the caller's poll of
+ * h->fd asks again for what a busy device left in the ring; an epoll fd
+ * polls a socket only once it has frames, so with several queues rx_burst
+ * and link ask, once each (a poll's worth). */
+static void tx_drain(struct axdp *x)
+{
+	struct xq *q = &x->q[0];
+	if (__atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) != *q->tx.producer &&
+	    (!x->zerocopy || xsk_ring_prod__needs_wakeup(&q->tx)))
+		(void)sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
 static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
 	struct axdp *x = (struct axdp *)h;
@@ -491,6 +504,7 @@ static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 		q_release(&x->q[0]);
 		return q_take(x, &x->q[0], f, want);
 	}
+	tx_drain(x);
 	ax_rx_release(h);
 	uint32_t n = 0;
 	for (uint32_t i = 0, k = x->next; i < x->nq && n < want; i++) {
@@ -583,6 +597,8 @@ static enum io_link ax_link(struct io_handle *h)
 			drops += st.rx_dropped + st.rx_ring_full;
 	}
 	h->rx_ring_drops = drops;
+	if (x->nq > 1)
+		tx_drain(x);
 	return ifctl_link(h->ctl_fd, h);
 }
 
