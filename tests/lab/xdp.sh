@@ -10,7 +10,7 @@
 #  3. `rosfw run --io auto` with a LAN interface of 4 receive queues: AF_XDP
 #     takes it (a socket per queue), 64 UDP flows from the LAN host spread
 #     over the queues (the veth's per-queue XDP counters say so) and every
-#     flow is echoed back through the router;
+#     flow is echoed back through the router, and so are 16 TCP connections;
 #  4. `rosfw run --io auto` where one interface cannot take AF_XDP (more
 #     receive queues than it serves): it says why and runs AF_PACKET there.
 # Needs root and `ip netns`; skipped with a visible message without them,
@@ -214,6 +214,57 @@ print(whole, total)
 	wait $echo 2>/dev/null
 }
 
+# tcp_echo CONNS BYTES: CONNS TCP connections from the LAN host, one after
+# the other, each sends BYTES to an echo on the WAN host and reads them
+# back; prints how many came back whole
+tcp_echo() {
+	ip netns exec $P-w python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7002)); s.listen(16); s.settimeout(10)
+for _ in range(int(sys.argv[1])):
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    c.settimeout(5)
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    c.close()
+' "$1" &
+	local echo=$!
+	sleep 0.3
+	ip netns exec $P-l python3 -c '
+import socket, sys
+conns, size = int(sys.argv[1]), int(sys.argv[2])
+whole = 0
+for i in range(conns):
+    data = bytes((i * 31 + k * 7) & 255 for k in range(size))
+    try:
+        c = socket.create_connection(("203.0.113.1", 7002), timeout=5)
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        back = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            back += d
+        whole += back == data
+        c.close()
+    except OSError:
+        pass
+print(whole)
+' "$1" "$2"
+	wait $echo 2>/dev/null
+}
+
 # xdp_queue_frames NS IF: the frames each receive queue of the veth IF
 # handed to an XDP socket (its rx_queue_N_xdp_redirect counters, as
 # `ethtool -S` shows them), queue 0 first
@@ -299,6 +350,9 @@ if [ $xdp = yes ]; then
 		after=$(xdp_queue_frames $P-r e2)
 		[ "$got" = "64 640" ] && pass "64 UDP flows through AF_XDP on 4 queues: all echoed ($got)" ||
 			fail "64 UDP flows through AF_XDP on 4 queues: flows, datagrams echoed: ${got:-none}"
+		got=$(tcp_echo 16 65536)
+		[ "$got" = 16 ] && pass "16 TCP connections of 64 KiB each way through AF_XDP on 4 queues" ||
+			fail "TCP through AF_XDP on 4 queues: ${got:-0} of 16 connections whole"
 		# what each of e2's queues passed to its XDP socket meanwhile
 		used=$(awk -v a="$before" -v b="$after" 'BEGIN {
 			n = split(a, x); split(b, y); u = 0; s = ""
