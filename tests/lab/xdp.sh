@@ -131,14 +131,14 @@ ping_within() {
 	done
 	return 1
 }
-# UDP datagrams of 16..1000 bytes from the LAN host to an echo on the WAN
-# host; prints how many came back intact
-udp_echo() {
+# udp_echo_server PORT SECS: an echo of UDP datagrams on the WAN host, in
+# the background (echo_pid), until a datagram "stop" or SECS seconds
+udp_echo_server() {
 	ip netns exec $P-w python3 -c '
-import socket, time
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 7000)); s.settimeout(0.5)
-end = time.time() + 20
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(0.5)
+end = time.time() + int(sys.argv[2])
 while time.time() < end:
     try:
         d, a = s.recvfrom(4096)
@@ -147,9 +147,14 @@ while time.time() < end:
     if d == b"stop":
         break
     s.sendto(d, a)
-' &
-	local echo=$!
+' "$1" "$2" &
+	echo_pid=$!
 	sleep 0.3
+}
+# UDP datagrams of 16..1000 bytes from the LAN host to an echo on the WAN
+# host; prints how many came back intact
+udp_echo() {
+	udp_echo_server 7000 20
 	ip netns exec $P-l python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -166,7 +171,7 @@ for i in range(200):
 s.sendto(b"stop", ("203.0.113.1", 7000))
 print(good)
 '
-	wait $echo 2>/dev/null
+	wait $echo_pid 2>/dev/null
 }
 
 # flows_echo FLOWS N: FLOWS UDP sockets of the LAN host (so as many
@@ -174,22 +179,7 @@ print(good)
 # an echo on the WAN host; prints how many flows got all N back, and how
 # many datagrams came back intact in all
 flows_echo() {
-	ip netns exec $P-w python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 7001)); s.settimeout(0.5)
-end = time.time() + 30
-while time.time() < end:
-    try:
-        d, a = s.recvfrom(4096)
-    except socket.timeout:
-        continue
-    if d == b"stop":
-        break
-    s.sendto(d, a)
-' &
-	local echo=$!
-	sleep 0.3
+	udp_echo_server 7001 30
 	ip netns exec $P-l python3 -c '
 import socket, sys
 flows, n = int(sys.argv[1]), int(sys.argv[2])
@@ -211,7 +201,7 @@ for f, s in enumerate(socks):
 socks[0].sendto(b"stop", ("203.0.113.1", 7001))
 print(whole, total)
 ' "$1" "$2"
-	wait $echo 2>/dev/null
+	wait $echo_pid 2>/dev/null
 }
 
 # tcp_echo CONNS BYTES: CONNS TCP connections from the LAN host, one after
@@ -238,7 +228,7 @@ for _ in range(int(sys.argv[1])):
         pass
     c.close()
 ' "$1" &
-	local echo=$!
+	echo_pid=$!
 	sleep 0.3
 	ip netns exec $P-l python3 -c '
 import socket, sys
@@ -262,7 +252,7 @@ for i in range(conns):
         pass
 print(whole)
 ' "$1" "$2"
-	wait $echo 2>/dev/null
+	wait $echo_pid 2>/dev/null
 }
 
 # xdp_queue_frames NS IF: the frames each receive queue of the veth IF
