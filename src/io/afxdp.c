@@ -17,7 +17,8 @@
  * sends from one thread, so further TX rings would only add completion
  * rings to reap and kicks to make; one ring also keeps a batch in order.
  * Frames of 4 KiB: each queue has a receive share of XRING frames (8 MiB)
- * with one queue, XRING / queues (at least XRING_MIN) with more; then
+ * with one queue, XRING / queues rounded down to a power of two (at least
+ * XRING_MIN: 40 MiB in all for 16 queues) with more; then
  * XF_TX frames, a stack of free transmit frames taken by tx_burst and given
  * back by the completion ring. Between the fill ring, the receive ring and
  * the frames of the last burst a queue's share circulates. A frame keeps
