@@ -1,26 +1,41 @@
 /*
- * AF_XDP backend. The socket, its UMEM and rings are set up here with the
- * kernel's own calls (libxdp 1.3 cannot register transmit metadata);
+ * AF_XDP backend. The sockets, their UMEM and rings are set up here with
+ * the kernel's own calls (libxdp 1.3 cannot register transmit metadata);
  * libxdp's default XDP program and the ring helpers of xdp/xsk.h do the
- * rest. One XDP socket on receive queue 0, steered by that program
- * (which redirects every frame of that queue to the socket, so the
- * kernel's stack sees none of them). An interface with more receive queues
- * is refused: frames hashed to the others would bypass rosfw.
- * UMEM: 4096 frames of 4 KiB (16 MiB): the first half circulates between
- * the fill ring, the receive ring and the frames of the last burst; the
- * second half is a stack of free transmit frames, taken by tx_burst and
- * given back by the completion ring. A frame keeps XDP's 256 bytes of
- * headroom, so frames up to 3840 bytes fit; longer ones the kernel drops.
- * A transmitted frame starts 64 bytes into its UMEM frame, behind the
- * transmit metadata. Checksums: a frame whose transport checksum is
- * partial (a local sender's, on a veth) comes in flagged and goes out
- * with a request that the kernel finish it (Linux 6.8 and later, copy
- * mode; the skb it builds stays CHECKSUM_PARTIAL, as the kernel's own
- * forwarding leaves it), else rosfw finishes it.
+ * rest. One XDP socket per receive queue of the interface (up to XQ_MAX),
+ * steered by libxdp's default XDP program, which redirects each queue's
+ * frames to that queue's socket through its xsks map, so the kernel's
+ * stack sees none of them. An interface with more queues than XQ_MAX is
+ * refused: frames of a queue without a socket would bypass rosfw.
+ * With one queue, h->fd is the socket; with several, an epoll fd over all
+ * of them (level-triggered), which the caller polls like any fd, and
+ * rx_burst takes from the queues in turn, starting one further each call,
+ * so a busy queue cannot starve the others. A flow stays on its queue,
+ * so its frames keep their order.
+ * UMEM: one, shared by the sockets (XDP_SHARED_UMEM): one
+ * registration and one mapping whatever the queue count; each queue has
+ * its fill ring and its own share of receive frames, which go back to that
+ * queue's fill ring. Transmit uses queue 0's socket only: the dataplane
+ * sends from one thread, so further TX rings would only add completion
+ * rings to reap and kicks to make; one ring also keeps a batch in order.
+ * Frames of 4 KiB: each queue has a receive share of XRING frames (8 MiB)
+ * with one queue, XRING / queues rounded down to a power of two (at least
+ * XRING_MIN: 40 MiB in all for 16 queues) with more; then
+ * XF_TX frames, a stack of free transmit frames taken by tx_burst and given
+ * back by the completion ring. Between the fill ring, the receive ring and
+ * the frames of the last burst a queue's share circulates. A frame keeps
+ * XDP's 256 bytes of headroom, so frames up to 3840 bytes fit; longer
+ * ones the kernel drops. A transmitted frame starts 64 bytes into its UMEM
+ * frame, behind the transmit metadata.
+ * Checksums: a frame whose transport checksum is partial (a local
+ * sender's, on a veth) comes in flagged and goes out with a request that
+ * the kernel finish it (Linux 6.8 and later, copy mode; the skb it builds
+ * stays CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it), else
+ * rosfw finishes it.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
  * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
- * driver when the fill ring ran dry, tx_burst kicks transmission with
+ * driver when a fill ring ran dry, tx_burst kicks transmission with
  * sendto (in copy mode that send is what moves the frames, 32 per call).
  * Interface ioctls and promiscuous mode go through a protocol-0 AF_PACKET
  * socket (ctl_fd) that receives nothing; the XDP socket answers none.
@@ -38,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,10 +66,10 @@
 #include "util/sbuf.h"
 
 #define XF_SIZE 4096u       /* UMEM frame */
-#define XRING 2048u         /* every ring's size */
-#define XF_RX XRING         /* frames for receive: all fit in the fill ring */
+#define XRING 2048u         /* the TX and completion rings; a lone queue's receive rings */
+#define XRING_MIN 512u      /* a queue's receive rings at least, with several queues */
 #define XF_TX XRING         /* frames for transmit */
-#define XF_NR (XF_RX + XF_TX)
+#define XQ_MAX 16u          /* receive queues served */
 #define XHELD 256u          /* most frames one rx_burst returns */
 #define XKICKS 64           /* sendto calls per tx_burst at most */
 
@@ -81,22 +97,34 @@ struct ax_tx_meta {
 #define XMD_LEN ((uint32_t)sizeof(struct ax_tx_meta))
 #define XTX_HEAD 64u        /* where a transmitted frame starts in its UMEM frame */
 
-struct axdp {
-	struct io_handle h;
+
+/* One receive queue's socket; queue 0's also transmits (tx, cq). */
+struct xq {
 	struct xsk_ring_cons rx, cq;
 	struct xsk_ring_prod tx, fq;
+	int fd;
 	void *map[4];           /* the rings' maps: fill, completion, rx, tx */
 	size_t map_len[4];
+	uint32_t nheld;
+	uint64_t held[XHELD];
+};
+
+struct axdp {
+	struct io_handle h;
 	struct xdp_program *prog;
 	enum xdp_attach_mode mode;
 	bool tx_md;             /* the UMEM carries transmit metadata (checksum offload) */
 	uint8_t *area;
+	size_t area_len;
+	uint32_t nq;            /* receive queues, each with its socket */
+	uint32_t qring;         /* a queue's fill and receive rings, and its frames */
+	uint32_t next;          /* the queue the next rx_burst starts with */
+	int epfd;               /* with several queues: h->fd, over their sockets */
 	bool zerocopy;
 	bool virt;              /* a veth or tun: its peer may leave checksums partial */
-	uint32_t nheld;
 	uint32_t nfree;
-	uint64_t held[XHELD];
 	uint64_t free_tx[XF_TX];
+	struct xq q[XQ_MAX];    /* nq in use */
 };
 
 /* libxdp and libbpf report through a print hook: keep the last warning for
@@ -125,54 +153,55 @@ static int bpf_print(enum libbpf_print_level lv, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* The ring maps of the socket (addresses and lengths, for munmap). */
-static void unmap_rings(struct axdp *x)
-{
-	for (int i = 0; i < 4; i++) {
-		if (x->map[i])
-			munmap(x->map[i], x->map_len[i]);
-		x->map[i] = NULL;
-	}
-}
-
-static void free_sock(struct axdp *x)
+/* The program, then every queue's rings and socket (the UMEM goes with
+ * the last socket that uses it). */
+static void free_socks(struct axdp *x)
 {
 	if (x->prog) {
 		(void)xdp_program__detach(x->prog, x->h.ifindex, x->mode, 0);
 		xdp_program__close(x->prog);
 		x->prog = NULL;
 	}
-	unmap_rings(x);
-	if (x->h.fd >= 0)
-		close(x->h.fd);
-	x->h.fd = -1;
+	for (uint32_t k = 0; k < x->nq; k++) {
+		struct xq *q = &x->q[k];
+		for (int i = 0; i < 4; i++) {
+			if (q->map[i])
+				munmap(q->map[i], q->map_len[i]);
+			q->map[i] = NULL;
+		}
+		if (q->fd >= 0)
+			close(q->fd);
+		q->fd = -1;
+	}
 }
 
 static void ax_close(struct io_handle *h)
 {
 	struct axdp *x = (struct axdp *)h;
-	free_sock(x);
+	free_socks(x);
+	if (x->epfd >= 0)
+		close(x->epfd);
 	if (x->area)
-		munmap(x->area, (size_t)XF_NR * XF_SIZE);
+		munmap(x->area, x->area_len);
 	if (h->ctl_fd >= 0)
 		close(h->ctl_fd);
 	free(x);
 }
 
-/* Maps one of the socket's rings (n entries of esize bytes after the
+/* Sizes and maps one of q's rings (n entries of esize bytes after the
  * kernel's header) and points r at it; 0 or a negative errno. */
-static int map_ring(struct axdp *x, int which, const struct xdp_ring_offset *o, uint32_t esize,
-		    uint64_t pgoff, struct xsk_ring_prod *r, bool prod)
+static int map_ring(struct xq *q, int which, uint32_t n, const struct xdp_ring_offset *o,
+		    uint32_t esize, uint64_t pgoff, struct xsk_ring_prod *r, bool prod)
 {
-	size_t len = o->desc + (size_t)XRING * esize;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, x->h.fd,
+	size_t len = o->desc + (size_t)n * esize;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->fd,
 		       (off_t)pgoff);
 	if (m == MAP_FAILED)
 		return -errno;
-	x->map[which] = m;
-	x->map_len[which] = len;
-	r->mask = XRING - 1;
-	r->size = XRING;
+	q->map[which] = m;
+	q->map_len[which] = len;
+	r->mask = n - 1;
+	r->size = n;
 	r->producer = (uint32_t *)((uint8_t *)m + o->producer);
 	r->consumer = (uint32_t *)((uint8_t *)m + o->consumer);
 	r->ring = (uint8_t *)m + o->desc;
@@ -180,66 +209,70 @@ static int map_ring(struct axdp *x, int which, const struct xdp_ring_offset *o, 
 	/* the helpers of xdp/xsk.h keep cached copies: a producer sees the
 	 * whole ring free, a consumer nothing yet */
 	r->cached_prod = *r->producer;
-	r->cached_cons = *r->consumer + (prod ? XRING : 0);
+	r->cached_cons = *r->consumer + (prod ? n : 0);
 	return 0;
 }
 
 /*
- * The socket, its UMEM and its four rings, bound to queue 0 (the kernel
- * picks zero-copy where the driver can). Done by hand rather than with
- * libxdp's xsk_umem__create, which (up to 1.4) cannot ask for transmit
- * metadata: with tx_md the UMEM keeps XMD_LEN bytes in front of every
- * transmitted frame for the kernel to read the checksum request from.
- * 0 or a negative errno.
+ * Queue k's socket and rings, bound to its queue: queue 0's registers the
+ * UMEM (with tx_md, XMD_LEN bytes in front of every transmitted frame for
+ * the kernel to read a checksum request from) and has the one TX ring;
+ * the others share that UMEM, each with its own fill and completion rings
+ * as the kernel asks of a socket on another queue. The kernel picks
+ * zero-copy where the driver can. 0 or a negative errno.
  */
-static int make_sock(struct axdp *x, bool tx_md)
+static int make_sock(struct axdp *x, uint32_t k, bool tx_md)
 {
-	x->h.fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (x->h.fd < 0)
+	struct xq *q = &x->q[k];
+	q->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
 		return -errno;
-	struct ax_umem_reg mr = {
-		.addr = (uintptr_t)x->area,
-		.len = (uint64_t)XF_NR * XF_SIZE,
-		.chunk_size = XF_SIZE,
-		.flags = tx_md ? AX_UMEM_TX_METADATA_LEN : 0,
-		.tx_metadata_len = tx_md ? XMD_LEN : 0,
-	};
-	if (setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0)
-		return -errno;
-	int n = XRING;
-	if (setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
-	    setsockopt(x->h.fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
-	    setsockopt(x->h.fd, SOL_XDP, XDP_RX_RING, &n, sizeof(n)) < 0 ||
-	    setsockopt(x->h.fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0)
+	if (!k) {
+		struct ax_umem_reg mr = {
+			.addr = (uintptr_t)x->area,
+			.len = x->area_len,
+			.chunk_size = XF_SIZE,
+			.flags = tx_md ? AX_UMEM_TX_METADATA_LEN : 0,
+			.tx_metadata_len = tx_md ? XMD_LEN : 0,
+		};
+		if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0)
+			return -errno;
+	}
+	int nf = (int)x->qring, nc = k ? (int)XRING_MIN : (int)XRING, nt = (int)XRING;
+	if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_FILL_RING, &nf, sizeof(nf)) < 0 ||
+	    setsockopt(q->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &nc, sizeof(nc)) < 0 ||
+	    setsockopt(q->fd, SOL_XDP, XDP_RX_RING, &nf, sizeof(nf)) < 0 ||
+	    (!k && setsockopt(q->fd, SOL_XDP, XDP_TX_RING, &nt, sizeof(nt)) < 0))
 		return -errno;
 	struct xdp_mmap_offsets off;
 	socklen_t ol = sizeof(off);
-	if (getsockopt(x->h.fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
+	if (getsockopt(q->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
 	int r;
-	if ((r = map_ring(x, 0, &off.fr, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING, &x->fq,
-			  true)) ||
-	    (r = map_ring(x, 1, &off.cr, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING,
-			  (struct xsk_ring_prod *)&x->cq, false)) ||
-	    (r = map_ring(x, 2, &off.rx, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING,
-			  (struct xsk_ring_prod *)&x->rx, false)) ||
-	    (r = map_ring(x, 3, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING, &x->tx,
-			  true)))
+	if ((r = map_ring(q, 0, (uint32_t)nf, &off.fr, sizeof(uint64_t),
+			  XDP_UMEM_PGOFF_FILL_RING, &q->fq, true)) ||
+	    (r = map_ring(q, 1, (uint32_t)nc, &off.cr, sizeof(uint64_t),
+			  XDP_UMEM_PGOFF_COMPLETION_RING, (struct xsk_ring_prod *)&q->cq, false)) ||
+	    (r = map_ring(q, 2, (uint32_t)nf, &off.rx, sizeof(struct xdp_desc),
+			  XDP_PGOFF_RX_RING, (struct xsk_ring_prod *)&q->rx, false)) ||
+	    (!k && (r = map_ring(q, 3, (uint32_t)nt, &off.tx, sizeof(struct xdp_desc),
+				 XDP_PGOFF_TX_RING, &q->tx, true))))
 		return r;
+	/* a socket sharing the UMEM takes its flags from queue 0's */
 	struct sockaddr_xdp sa = {
 		.sxdp_family = AF_XDP,
-		.sxdp_flags = XDP_USE_NEED_WAKEUP,
+		.sxdp_flags = k ? XDP_SHARED_UMEM : XDP_USE_NEED_WAKEUP,
 		.sxdp_ifindex = (uint32_t)x->h.ifindex,
-		.sxdp_queue_id = 0,
+		.sxdp_queue_id = k,
+		.sxdp_shared_umem_fd = k ? (uint32_t)x->q[0].fd : 0,
 	};
-	if (bind(x->h.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (bind(q->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	x->tx_md = tx_md;
 	return 0;
 }
 
 /* libxdp's default XDP program for sockets, attached in one XDP mode, with
- * the socket in its map for queue 0; 0 or a negative errno. */
+ * every queue's socket in its map; 0 or a negative errno. */
 static int attach_prog(struct axdp *x, enum xdp_attach_mode mode)
 {
 	struct xdp_program *p = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
@@ -254,36 +287,42 @@ static int attach_prog(struct axdp *x, enum xdp_attach_mode mode)
 	x->prog = p;
 	x->mode = mode;
 	int map = bpf_object__find_map_fd_by_name(xdp_program__bpf_obj(p), "xsks_map");
-	uint32_t q = 0;
 	if (map < 0)
 		return map;
-	if (bpf_map_update_elem(map, &q, &x->h.fd, 0))
-		return -errno;
+	for (uint32_t k = 0; k < x->nq; k++)
+		if (bpf_map_update_elem(map, &k, &x->q[k].fd, 0))
+			return -errno;
 	return 0;
 }
 
-/* The socket and the program in one XDP mode; 0 or a negative errno. The
- * UMEM asks for transmit metadata, and goes without on a kernel older
- * than 6.8, which refuses it. */
+/* A socket on every queue and the program in one XDP mode; 0 or a
+ * negative errno. The UMEM asks for transmit metadata, and goes without
+ * on a kernel older than 6.8, which refuses it. */
 static int try_mode(struct axdp *x, enum xdp_attach_mode mode)
 {
 	bool md = true;
-	int r = make_sock(x, md);
-	if (r == -EINVAL) {
-		free_sock(x);
-		md = false;
-		r = make_sock(x, md);
+	int r = -EBUSY;
+	/* a socket of an attempt just given up leaves its queue a moment later */
+	for (int i = 0; i < 50 && (r == -EBUSY || r == -EINVAL); i++) {
+		if (i) {
+			free_socks(x);
+			if (r == -EINVAL && md)
+				md = false; /* no transmit metadata here */
+			else if (r == -EINVAL)
+				break;
+			else
+				usleep(10000);
+		}
+		r = 0;
+		for (uint32_t k = 0; k < x->nq && !r; k++)
+			r = make_sock(x, k, md);
 	}
-	/* a socket of an attempt just given up leaves the queue a moment later */
-	for (int i = 0; i < 50 && r == -EBUSY; i++) {
-		free_sock(x);
-		usleep(10000);
-		r = make_sock(x, md);
-	}
-	if (!r)
+	if (!r) {
+		x->tx_md = md;
 		r = attach_prog(x, mode);
+	}
 	if (r)
-		free_sock(x);
+		free_socks(x);
 	return r;
 }
 
@@ -312,6 +351,31 @@ static bool virtual_if(int fd, const char *ifname)
 	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "tun");
 }
 
+/* Queue 0's socket with one queue; an epoll fd over every queue's socket
+ * with several (0, or -1 and e filled). */
+static int rx_fd(struct axdp *x, struct err *e)
+{
+	if (x->nq == 1) {
+		x->h.fd = x->q[0].fd;
+		return 0;
+	}
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (x->epfd < 0) {
+		err_set(e, "%s: epoll for the receive queues: %s", x->h.ifname, strerror(errno));
+		return -1;
+	}
+	for (uint32_t k = 0; k < x->nq; k++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = k };
+		if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->q[k].fd, &ev) < 0) {
+			err_set(e, "%s: epoll for receive queue %u: %s", x->h.ifname, k,
+				strerror(errno));
+			return -1;
+		}
+	}
+	x->h.fd = x->epfd;
+	return 0;
+}
+
 static struct io_handle *ax_open(const char *ifname, struct err *e)
 {
 	static bool hooked;
@@ -324,6 +388,7 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	x->h.ops = &io_afxdp_ops;
 	x->h.fd = -1;
 	x->h.ctl_fd = -1;
+	x->epfd = -1;
 	snprintf(x->h.ifname, sizeof(x->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -340,16 +405,26 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	uint32_t nq = rx_queues(x->h.ctl_fd, ifname);
-	if (nq > 1) {
-		err_set(e, "%s has %u receive queues and AF_XDP here serves one "
-			   "(ethtool -L %s combined 1, or --io af_packet)", ifname, nq, ifname);
+	if (nq > XQ_MAX) {
+		err_set(e, "%s has %u receive queues and AF_XDP here serves at most %u "
+			   "(ethtool -L %s combined %u, or --io af_packet)", ifname, nq, XQ_MAX,
+			ifname, XQ_MAX);
 		goto fail;
 	}
-	x->area = mmap(NULL, (size_t)XF_NR * XF_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	x->nq = nq;
+	for (uint32_t k = 0; k < nq; k++)
+		x->q[k].fd = -1;
+	/* the receive frames of all queues together as many as one queue's,
+	 * down to XRING_MIN a queue */
+	for (x->qring = XRING; x->qring > XRING_MIN && x->qring * nq > XRING; x->qring /= 2)
+		;
+	uint32_t nrx = nq * x->qring;
+	x->area_len = (size_t)(nrx + XF_TX) * XF_SIZE;
+	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	if (x->area == MAP_FAILED) {
 		x->area = NULL;
-		err_set(e, "%s: UMEM of %u KiB: %s", ifname, XF_NR * XF_SIZE / 1024, strerror(errno));
+		err_set(e, "%s: UMEM of %zu KiB: %s", ifname, x->area_len / 1024, strerror(errno));
 		goto fail;
 	}
 	/* up before attaching: some drivers refuse XDP on a down link */
@@ -370,25 +445,35 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 			goto fail;
 		}
 	}
+	if (rx_fd(x, e) < 0)
+		goto fail;
 	x->virt = virtual_if(x->h.ctl_fd, ifname);
 	struct xdp_options opt = { 0 };
 	socklen_t ol = sizeof(opt);
-	if (getsockopt(x->h.fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
+	if (getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s", how,
-		 x->zerocopy ? "zero-copy" : "copy",
+	char queues[32] = "";
+	if (nq > 1)
+		snprintf(queues, sizeof(queues), ", %u receive queues", nq);
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s%s", how,
+		 x->zerocopy ? "zero-copy" : "copy", queues,
 		 x->tx_md && !x->zerocopy ? ", checksum offload" : "", first[0] ? " (native mode: " : "",
 		 first, first[0] ? ")" : "");
-	uint32_t idx = 0;
-	if (xsk_ring_prod__reserve(&x->fq, XF_RX, &idx) != XF_RX) {
-		err_set(e, "%s: AF_XDP fill ring takes fewer than %u frames", ifname, XF_RX);
-		goto fail;
+	for (uint32_t k = 0; k < nq; k++) {
+		uint32_t idx = 0;
+		struct xq *q = &x->q[k];
+		if (xsk_ring_prod__reserve(&q->fq, x->qring, &idx) != x->qring) {
+			err_set(e, "%s: AF_XDP fill ring of queue %u takes fewer than %u frames",
+				ifname, k, x->qring);
+			goto fail;
+		}
+		for (uint32_t i = 0; i < x->qring; i++)
+			*xsk_ring_prod__fill_addr(&q->fq, idx + i) =
+				(uint64_t)(k * x->qring + i) * XF_SIZE;
+		xsk_ring_prod__submit(&q->fq, x->qring);
 	}
-	for (uint32_t i = 0; i < XF_RX; i++)
-		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = (uint64_t)i * XF_SIZE;
-	xsk_ring_prod__submit(&x->fq, XF_RX);
 	for (uint32_t i = 0; i < XF_TX; i++)
-		x->free_tx[i] = (uint64_t)(XF_RX + i) * XF_SIZE;
+		x->free_tx[i] = (uint64_t)(nrx + i) * XF_SIZE;
 	x->nfree = XF_TX;
 	struct packet_mreq mr = { .mr_ifindex = x->h.ifindex, .mr_type = PACKET_MR_PROMISC };
 	if (setsockopt(x->h.ctl_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
@@ -402,71 +487,112 @@ fail:
 	return NULL;
 }
 
+/* The frames of the queue's last burst back to its fill ring. */
+static void q_release(struct xq *q)
+{
+	if (!q->nheld)
+		return;
+	uint32_t idx = 0;
+	/* never short: the fill ring has room for every frame of the queue */
+	if (xsk_ring_prod__reserve(&q->fq, q->nheld, &idx) != q->nheld)
+		return;
+	for (uint32_t i = 0; i < q->nheld; i++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + i) = q->held[i];
+	xsk_ring_prod__submit(&q->fq, q->nheld);
+	q->nheld = 0;
+}
+
 static void ax_rx_release(struct io_handle *h)
 {
 	struct axdp *x = (struct axdp *)h;
-	if (!x->nheld)
-		return;
-	uint32_t idx = 0;
-	/* never short: the fill ring has room for every receive frame */
-	if (xsk_ring_prod__reserve(&x->fq, x->nheld, &idx) != x->nheld)
-		return;
-	for (uint32_t i = 0; i < x->nheld; i++)
-		*xsk_ring_prod__fill_addr(&x->fq, idx + i) = x->held[i];
-	xsk_ring_prod__submit(&x->fq, x->nheld);
-	x->nheld = 0;
+	for (uint32_t k = 0; k < x->nq; k++)
+		q_release(&x->q[k]);
 }
 
-static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+/* Up to want frames of queue q into f; its frames of the last burst must
+ * have gone back (q_release). */
+static uint32_t q_take(struct axdp *x, struct xq *q, struct io_frame *f, uint32_t want)
 {
-	struct axdp *x = (struct axdp *)h;
-	ax_rx_release(h);
-	if (x->nheld)
+	if (q->nheld)
 		return 0;
-	uint32_t want = max < XHELD ? (uint32_t)max : XHELD, idx = 0;
-	uint32_t n = xsk_ring_cons__peek(&x->rx, want, &idx);
+	uint32_t idx = 0;
+	uint32_t n = xsk_ring_cons__peek(&q->rx, want, &idx);
 	if (!n) {
-		if (xsk_ring_prod__needs_wakeup(&x->fq))
-			(void)recvfrom(h->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		if (xsk_ring_prod__needs_wakeup(&q->fq))
+			(void)recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
 		uint64_t a = d->addr;
-		x->held[i] = a - a % XF_SIZE;
+		q->held[i] = a - a % XF_SIZE;
 		f[i] = (struct io_frame){ .data = x->area + a, .len = d->len, .wire_len = d->len };
 		if (x->virt && io_csum_looks_partial(f[i].data, d->len))
 			f[i].flags = IO_F_CSUM_PARTIAL;
 	}
 	/* the descriptors go back now; the frames only on the next burst */
-	xsk_ring_cons__release(&x->rx, n);
-	x->nheld = n;
+	xsk_ring_cons__release(&q->rx, n);
+	q->nheld = n;
+	return n;
+}
+
+/* In copy mode the kernel sends from the TX ring only when asked: by
+ * sendto, or by a poll of the socket. With one queue the caller's poll of
+ * h->fd asks again for what a busy device left in the ring; an epoll fd
+ * polls a socket only once it has frames, so with several queues rx_burst
+ * and link ask, once each (a poll's worth). */
+static void tx_drain(struct axdp *x)
+{
+	struct xq *q = &x->q[0];
+	if (__atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) != *q->tx.producer &&
+	    (!x->zerocopy || xsk_ring_prod__needs_wakeup(&q->tx)))
+		(void)sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+static size_t ax_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
+{
+	struct axdp *x = (struct axdp *)h;
+	uint32_t want = max < XHELD ? (uint32_t)max : XHELD;
+	if (x->nq == 1) {
+		q_release(&x->q[0]);
+		return q_take(x, &x->q[0], f, want);
+	}
+	tx_drain(x);
+	ax_rx_release(h);
+	uint32_t n = 0;
+	for (uint32_t i = 0, k = x->next; i < x->nq && n < want; i++) {
+		n += q_take(x, &x->q[k], f + n, want - n);
+		k = k + 1 == x->nq ? 0 : k + 1;
+	}
+	x->next = x->next + 1 == x->nq ? 0 : x->next + 1;
 	return n;
 }
 
 static void reclaim(struct axdp *x)
 {
 	uint32_t idx = 0;
-	uint32_t n = xsk_ring_cons__peek(&x->cq, XRING, &idx);
+	struct xq *q = &x->q[0];
+	uint32_t n = xsk_ring_cons__peek(&q->cq, XRING, &idx);
 	for (uint32_t i = 0; i < n && x->nfree < XF_TX; i++) {
-		uint64_t a = *xsk_ring_cons__comp_addr(&x->cq, idx + i);
+		uint64_t a = *xsk_ring_cons__comp_addr(&q->cq, idx + i);
 		x->free_tx[x->nfree++] = a - a % XF_SIZE;
 	}
 	if (n)
-		xsk_ring_cons__release(&x->cq, n);
+		xsk_ring_cons__release(&q->cq, n);
 }
 
 /* Hands what the TX ring holds to the driver; 0 or a negative errno that
  * says the link cannot send now. */
 static int kick(struct axdp *x)
 {
-	if (x->zerocopy && !xsk_ring_prod__needs_wakeup(&x->tx))
+	struct xq *q = &x->q[0];
+	if (x->zerocopy && !xsk_ring_prod__needs_wakeup(&q->tx))
 		return 0;
 	for (int i = 0; i < XKICKS; i++) {
-		if (sendto(x->h.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			/* copy mode sends a batch per call: go on while some are left */
-			if (x->zerocopy || __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) ==
-						   *x->tx.producer)
+			if (x->zerocopy || __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) ==
+						   *q->tx.producer)
 				return 0;
 			continue;
 		}
@@ -502,6 +628,7 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 		       const uint8_t *flags, size_t n)
 {
 	struct axdp *x = (struct axdp *)h;
+	struct xq *q = &x->q[0];
 	if (!n)
 		return 0;
 	reclaim(x);
@@ -514,22 +641,22 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 	if (!k)
 		return x->nfree ? -EMSGSIZE : -ENOBUFS;
 	uint32_t idx = 0;
-	uint32_t room = xsk_prod_nb_free(&x->tx, (uint32_t)k);
+	uint32_t room = xsk_prod_nb_free(&q->tx, (uint32_t)k);
 	if (room < k)
 		k = room;
-	if (!k || xsk_ring_prod__reserve(&x->tx, (uint32_t)k, &idx) != k)
+	if (!k || xsk_ring_prod__reserve(&q->tx, (uint32_t)k, &idx) != k)
 		return -ENOBUFS;
 	for (size_t i = 0; i < k; i++) {
 		uint64_t a = x->free_tx[--x->nfree] + XTX_HEAD;
 		memcpy(x->area + a, frames[i], lens[i]);
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + (uint32_t)i);
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + (uint32_t)i);
 		d->addr = a;
 		d->len = lens[i];
 		d->options = 0;
 		if (flags && (flags[i] & IO_F_CSUM_PARTIAL))
 			tx_partial(x, x->area + a, lens[i], d);
 	}
-	xsk_ring_prod__submit(&x->tx, (uint32_t)k);
+	xsk_ring_prod__submit(&q->tx, (uint32_t)k);
 	int r = kick(x);
 	/* queued, but the link refuses: the caller learns it is down */
 	if (r == -ENETDOWN || r == -ENXIO)
@@ -539,10 +666,17 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 
 static enum io_link ax_link(struct io_handle *h)
 {
-	struct xdp_statistics st;
-	socklen_t sl = sizeof(st);
-	if (getsockopt(h->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
-		h->rx_ring_drops = st.rx_dropped + st.rx_ring_full;
+	struct axdp *x = (struct axdp *)h;
+	uint64_t drops = 0;
+	for (uint32_t k = 0; k < x->nq; k++) {
+		struct xdp_statistics st;
+		socklen_t sl = sizeof(st);
+		if (getsockopt(x->q[k].fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
+			drops += st.rx_dropped + st.rx_ring_full;
+	}
+	h->rx_ring_drops = drops;
+	if (x->nq > 1)
+		tx_drain(x);
 	return ifctl_link(h->ctl_fd, h);
 }
 

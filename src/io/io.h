@@ -1,15 +1,17 @@
 /*
  * io: packet I/O on a Linux interface behind a small ops table, so the
  * dataplane does not care which backend moves its frames. AF_PACKET
- * (afpacket.c): a TPACKET_V2 receive ring and batched sendmmsg on the same
+ * (afpacket.c): a TPACKET_V2 receive ring and batched sendmmsg on a second
  * socket, on any interface. AF_XDP (afxdp.c): libxdp's default XDP program
- * steers every frame of the interface's receive queue into a UMEM shared
- * with rosfw, zero-copy where the driver can, else copy mode; it needs an
- * interface with one receive queue and XDP support (native, or the
- * kernel's generic mode). io_open picks the backend the process selected
- * (io_select): one of them, or "auto", AF_XDP with AF_PACKET as fallback.
- * A handle owns one socket and its ring; its fd is pollable (POLLIN: frames
- * are ready; AF_PACKET also gives POLLERR when the link went down, AF_XDP
+ * steers every frame of each receive queue of the interface to that
+ * queue's XDP socket, all on one UMEM shared with rosfw, zero-copy where
+ * the driver can, else copy mode; it needs XDP support (native, or the
+ * kernel's generic mode) and at most 16 receive queues. io_open picks the
+ * backend the process selected (io_select): one of them, or "auto", AF_XDP
+ * with AF_PACKET as fallback.
+ * A handle owns its sockets and rings; its one fd is pollable whatever the
+ * queues (AF_XDP on several: an epoll fd over them) (POLLIN: frames are
+ * ready; AF_PACKET also gives POLLERR when the link went down, AF_XDP
  * does not: link state is read with io_link, which callers poll anyway).
  * Received frames point into the ring and stay valid, and writable, until
  * the next rx_burst or rx_release on that handle: a frame that must live
@@ -76,8 +78,8 @@ const struct io_ops *io_ops_find(const char *name);
 /* The backend io_open uses from now on in this process: "af_packet",
  * "af_xdp" or "auto". Before any call, the environment's ROSFW_IO, else
  * "auto": AF_XDP forwards more (bench/RESULTS.md) and receives without a
- * ring's wake-up delay, and an interface it cannot take (several receive
- * queues, no XDP) still runs, on AF_PACKET. Returns -1 and fills e for
+ * ring's wake-up delay, and an interface it cannot take (no XDP, more
+ * than 16 receive queues) still runs, on AF_PACKET. Returns -1 and fills e for
  * another name, changing nothing. */
 int io_select(const char *mode, struct err *e);
 const char *io_selected(void);
