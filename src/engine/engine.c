@@ -755,14 +755,17 @@ bool engine_is_local(const struct engine *en, uint32_t addr)
 /* A broadcast route of the router's subnets, as RouterOS v6's Linux puts
  * in its local table for every address of a prefix up to /30: the subnet's
  * broadcast address and its network address. */
+static inline bool bcast_of(const struct if_addr *x, uint32_t a)
+{
+	uint32_t host = 0xffffffffu >> x->len;
+	return x->len <= 30 && (a == (x->addr | host) || a == (x->addr & ~host));
+}
+
 static bool is_bcast4(const struct engine *en, uint32_t a)
 {
-	for (size_t i = 0; i < en->naddrs; i++) {
-		const struct if_addr *x = &en->addrs[i];
-		uint32_t host = 0xffffffffu >> x->len;
-		if (x->len <= 30 && (a == (x->addr | host) || a == (x->addr & ~host)))
+	for (size_t i = 0; i < en->naddrs; i++)
+		if (bcast_of(&en->addrs[i], a))
 			return true;
-	}
 	return false;
 }
 
@@ -1379,7 +1382,10 @@ static bool for_router(const struct engine *en, const struct pkt *p)
 {
 	if (p->family == 4) {
 		uint32_t d = p->dst.v4;
-		return d == 0xffffffffu || engine_is_local(en, d) || is_bcast4(en, d);
+		for (size_t i = 0; i < en->naddrs; i++)
+			if (en->addrs[i].addr == d || bcast_of(&en->addrs[i], d))
+				return true;
+		return d == 0xffffffffu;
 	}
 	const uint8_t *d = p->dst.v6;
 	if (d[0] == 0xff)
