@@ -752,6 +752,28 @@ bool engine_is_local(const struct engine *en, uint32_t addr)
 	return false;
 }
 
+/* A broadcast route of the router's subnets, as RouterOS v6's Linux puts
+ * in its local table for every address of a prefix up to /30: the subnet's
+ * broadcast address and its network address. */
+static inline bool bcast_of(const struct if_addr *x, uint32_t a)
+{
+	uint32_t host = 0xffffffffu >> x->len;
+	return x->len <= 30 && (a == (x->addr | host) || a == (x->addr & ~host));
+}
+
+static bool is_bcast4(const struct engine *en, uint32_t a)
+{
+	for (size_t i = 0; i < en->naddrs; i++)
+		if (bcast_of(&en->addrs[i], a))
+			return true;
+	return false;
+}
+
+static bool is_bcast_cb(void *ctx, uint32_t addr)
+{
+	return is_bcast4(ctx, addr);
+}
+
 bool engine_is_local6(const struct engine *en, const uint8_t addr[16])
 {
 	for (size_t i = 0; i < en->naddrs6; i++)
@@ -1259,6 +1281,7 @@ static void rs_ctx_init(struct engine *en, struct rs_ctx *c, struct pkt *p, uint
 	c->wall = (int64_t)(now / 1000000000ull) + en->utc_off;
 	c->is_local = is_local_cb;
 	c->is_local6 = is_local6_cb;
+	c->is_bcast = is_bcast_cb;
 	c->local_ctx = en;
 	c->conn_live = conn_live_cb;
 	c->conn_ctx = en;
@@ -1348,8 +1371,8 @@ static bool ndp(const struct pkt *p)
 
 /*
  * Is p for the router itself? IPv4: its addresses, the limited broadcast
- * and the broadcast address of each of its subnets up to /30 (Linux's local
- * table: a broadcast is the router's to take, through input, never
+ * and the broadcast routes of its subnets up to /30 (is_bcast4: Linux's
+ * local table; a broadcast is the router's to take, through input, never
  * routed). IPv6: its addresses; every link-local destination, which is
  * never forwarded (RFC 4291 2.5.6), so one that reaches the router was sent
  * to it; multicast of interface- and link-local scope (all-nodes,
@@ -1359,11 +1382,9 @@ static bool for_router(const struct engine *en, const struct pkt *p)
 {
 	if (p->family == 4) {
 		uint32_t d = p->dst.v4;
-		for (size_t i = 0; i < en->naddrs; i++) {
-			const struct if_addr *a = &en->addrs[i];
-			if (a->addr == d || (a->len <= 30 && d == (a->addr | 0xffffffffu >> a->len)))
+		for (size_t i = 0; i < en->naddrs; i++)
+			if (en->addrs[i].addr == d || bcast_of(&en->addrs[i], d))
 				return true;
-		}
 		return d == 0xffffffffu;
 	}
 	const uint8_t *d = p->dst.v6;

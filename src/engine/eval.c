@@ -94,12 +94,14 @@ unsigned rs_addr_type(const struct rs_ctx *c, uint8_t family, const union ipaddr
 			return RS_AT_UNICAST | RS_AT_LOCAL;
 		return RS_AT_UNICAST;
 	}
-	if (a->v4 == 0xffffffffu)
+	/* as Linux's inet_addr_type: the local table first (the router's
+	 * addresses, then its broadcast routes) */
+	if (c->is_local && c->is_local(c->local_ctx, a->v4))
+		return RS_AT_LOCAL;
+	if (a->v4 == 0xffffffffu || (c->is_bcast && c->is_bcast(c->local_ctx, a->v4)))
 		return RS_AT_BROADCAST;
 	if ((a->v4 >> 28) == 0xe)
 		return RS_AT_MULTICAST;
-	if (c->is_local && c->is_local(c->local_ctx, a->v4))
-		return RS_AT_LOCAL;
 	return RS_AT_UNICAST;
 }
 

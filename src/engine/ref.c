@@ -172,12 +172,13 @@ static bool addr_type_is(const char *el, const void *arg)
 		       c->is_local6(c->local_ctx, t->a->v6);
 	}
 	const char *type;
-	if (t->a->v4 == 0xffffffffu)
-		type = "broadcast";
-	else if (t->a->v4 >= 0xe0000000u && t->a->v4 <= 0xefffffffu)
-		type = "multicast";
-	else if (c->is_local && c->is_local(c->local_ctx, t->a->v4))
+	uint32_t a = t->a->v4;
+	if (c->is_local && c->is_local(c->local_ctx, a))
 		type = "local";
+	else if (a == 0xffffffffu || (c->is_bcast && c->is_bcast(c->local_ctx, a)))
+		type = "broadcast";
+	else if (a >= 0xe0000000u && a <= 0xefffffffu)
+		type = "multicast";
 	else
 		type = "unicast";
 	return !strcmp(el, type);

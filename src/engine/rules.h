@@ -116,6 +116,9 @@ struct rs_ctx {
 	 * with local_ctx; NULL = none is local) */
 	bool (*is_local)(void *ctx, uint32_t addr);
 	bool (*is_local6)(void *ctx, const uint8_t addr[16]);
+	/* an address the router takes as a broadcast besides 255.255.255.255
+	 * (a subnet's broadcast or network address; with local_ctx; NULL: none) */
+	bool (*is_bcast)(void *ctx, uint32_t addr);
 	void *local_ctx;
 	/* trace: called for every rule visited (NULL in normal operation) */
 	void (*trace)(void *ctx, enum rs_table table, const char *chain, uint32_t rule_id,

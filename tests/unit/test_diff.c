@@ -55,7 +55,7 @@ static bool chance(uint32_t pct)
 static const char *const addr4[] = { "10.0.0.1", "10.0.0.5", "10.0.1.7", "192.168.1.10",
 				     "192.168.1.200", "8.8.8.8", "1.2.3.4", "255.255.255.255",
 				     "224.0.0.5", "10.0.0.255", "10.0.0.9", "192.168.1.250",
-				     "192.168.1.99" };
+				     "192.168.1.99", "192.168.1.255", "192.168.1.0" };
 static const char *const addr6[] = { "2001:db8::1", "2001:db8::2", "2001:db8:1::1", "fe80::1",
 				     "ff02::1", "2001:db8:1:ffff:ffff:ffff:ffff:ffff",
 				     "2001:db8:2::", "2001:db8::ffff:ffff:ffff:ffff", "fec0::1",
@@ -511,6 +511,12 @@ static bool is_local(void *ctx, uint32_t addr)
 	return addr == 0xc0a8010a || addr == 0x01020304;
 }
 
+/* 192.168.1.0/24's broadcast routes (the router is 192.168.1.10 there) */
+static bool is_bcast(void *ctx, uint32_t addr)
+{
+	return addr == 0xc0a801ff || addr == 0xc0a80100;
+}
+
 static bool is_local6(void *ctx, const uint8_t a[16])
 {
 	/* 2001:db8::1 and fe80::1 */
@@ -538,6 +544,7 @@ static void ctx_of(struct rs_ctx *c, struct pkt *p, struct rs_state *s, struct w
 	c->conn_ctx = w;
 	c->is_local = is_local;
 	c->is_local6 = is_local6;
+	c->is_bcast = is_bcast;
 }
 
 static const char *desc_pkt(const struct pkt *p, int conn)

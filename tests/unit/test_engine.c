@@ -1467,6 +1467,7 @@ static void test_v4_broadcast_to_input(void **state)
 	} t[] = {
 		{ "ether2", "icmp 192.168.88.10 > 192.168.88.255 type=8", EV_LOCAL },
 		{ "ether2", "udp 192.168.88.10:137 > 192.168.88.255:137", EV_LOCAL },
+		{ "ether2", "icmp 192.168.88.10 > 192.168.88.0 type=8", EV_LOCAL }, /* network */
 		{ "ether1", "icmp 203.0.113.9 > 203.0.113.255 type=8", EV_LOCAL },
 		{ "ether2", "icmp 192.168.88.10 > 255.255.255.255 type=8", EV_LOCAL },
 		{ "ether2", "icmp 192.168.88.10 > 10.9.9.3 type=8", EV_LOCAL },
@@ -1489,6 +1490,13 @@ static void test_v4_broadcast_to_input(void **state)
 	assert_int_equal(run(v, &f, "ether2", "icmp 192.168.88.10 > 192.168.88.255 type=8"),
 			 EV_DROP);
 	assert_int_equal(f.out.reason, DR_FILTER);
+	env_free(v);
+	/* and dst-address-type=broadcast knows the subnets' broadcasts */
+	v = env_new("/ip firewall filter\n"
+		    "add chain=input action=drop dst-address-type=broadcast\n");
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:137 > 192.168.88.255:137"), EV_DROP);
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:137 > 192.168.88.0:137"), EV_DROP);
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:1 > 192.168.88.1:2"), EV_LOCAL);
 	env_free(v);
 }
 

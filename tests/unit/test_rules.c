@@ -136,6 +136,12 @@ static bool is_local_cb(void *ctx, uint32_t addr)
 	return addr == ((struct env *)ctx)->local;
 }
 
+/* The broadcast routes of the router's subnet 192.168.88.0/24. */
+static bool is_bcast_cb(void *ctx, uint32_t addr)
+{
+	return addr == 0xc0a858ffu || addr == 0xc0a85800u;
+}
+
 /* The router's IPv6 addresses: 2001:db8:88::1 and fe80::1. */
 static bool is_local6_cb(void *ctx, const uint8_t a[16])
 {
@@ -319,6 +325,7 @@ static void ctx_init(struct env *en, struct rs_ctx *c, struct pkt *p, struct rs_
 	c->conn_ctx = en;
 	c->is_local = is_local_cb;
 	c->is_local6 = is_local6_cb;
+	c->is_bcast = is_bcast_cb;
 	c->local_ctx = en;
 }
 
@@ -420,6 +427,10 @@ static const struct mcase mcases[] = {
 	{ "forward", "dst-address-type=broadcast,multicast", "udp 10.0.0.1:1 > 255.255.255.255:2", true },
 	{ "forward", "dst-address-type=broadcast,multicast", "udp 10.0.0.1:1 > 239.1.1.1:2", true },
 	{ "forward", "dst-address-type=!broadcast", "udp 10.0.0.1:1 > 255.255.255.255:2", false },
+	{ "input", "dst-address-type=broadcast", "udp 10.0.0.1:1 > 192.168.88.255:2", true },
+	{ "input", "dst-address-type=broadcast", "udp 10.0.0.1:1 > 192.168.88.0:2", true },
+	{ "input", "dst-address-type=unicast", "udp 10.0.0.1:1 > 192.168.88.255:2", false },
+	{ "forward", "dst-address-type=broadcast", "udp 10.0.0.1:1 > 192.168.89.255:2", false },
 	{ "forward", "src-address-type=unicast", "udp 10.0.0.1:1 > 2.2.2.2:2", true },
 	/* IPv6: the router's addresses (link-local too) are local, and unicast as well */
 	{ "input", "dst-address-type=local", "udp [2001:db8:1::5]:1 > [2001:db8:88::1]:2", true },
