@@ -20,20 +20,31 @@
  * Modes. CANT_SEND when the ceil bucket is short, CAN_SEND when the rate
  * bucket is not, MAY_BORROW otherwise. A leaf compares its buckets with the
  * cost of its head packet (peek_len); inner classes compare with zero, so
- * an ancestor may go one packet into debt, and the debt is carried.
- * Unlike Linux, a ceil is a hard bound for the whole subtree: a class in
- * CANT_SEND stops its descendants even when they are within their own rate.
- * That is what makes oversubscribed limit-ats share the parent's max-limit
- * in their ratio instead of exceeding it.
+ * a borrower may take an ancestor one packet into debt, and the debt is
+ * carried. Between zero and minus the ceil's slack an inner class is in
+ * RATE_ONLY: it passes on the offers of leaves within their own limit-at
+ * and nothing else (what an inner class below lends waits as borrowing
+ * does). So, as in Linux, a leaf under its limit-at does not wait
+ * for a parent that borrowers keep at its max-limit (a VoIP packet behind a
+ * saturating download); its packet is charged to the parent all the same,
+ * and the borrowers wait until that debt is repaid. Unlike Linux, the debt
+ * is bounded: the slack is the rate buckets of the leaves below (at most
+ * the class's own ceil bucket) plus one frame. While the limit-ats under a
+ * class add up to no more than its max-limit (and their buckets to no more
+ * than its own), within-rate traffic never reaches that bound;
+ * when they add up to more, the class stops them there (CANT_SEND), so
+ * oversubscribed limit-ats share the parent's max-limit in their ratio and
+ * the aggregate never exceeds it beyond one bucket and the slack. The link
+ * (a wire) has no slack.
  *
  * Offers. Each class tells its parent what its subtree could send now, as
  * a 64-bit mask of (lending level, leaf priority) pairs, bit level*8+prio,
  * plus an 8-bit mask of priorities still looking for a lender. A leaf that
  * can send offers (0, prio); one that may borrow asks for a lender. An inner
  * class in CAN_SEND turns its children's requests into offers at its own
- * level; in MAY_BORROW it passes both masks up; in CANT_SEND it offers
- * nothing. The parent keeps, per bit, a circular list of the children that
- * offer it. Whatever the link offers can go now, and its lowest bit is the
+ * level; in MAY_BORROW it passes both masks up; in RATE_ONLY only the
+ * level-0 offers; in CANT_SEND nothing. The parent keeps, per bit, a
+ * circular list of the children that offer it. Whatever the link offers can go now, and its lowest bit is the
  * best choice: within-rate traffic first, then borrowing from the nearest
  * lender, priority deciding within a level. RouterOS ignores the priority
  * of a leaf without max-limit: such a leaf counts as priority 8.
@@ -78,7 +89,11 @@
 #define HTB_STALL_NS 1000000ull             /* retry a queue that named no later time */
 #define HTB_BURST_SLOTS 16
 
-enum htb_mode { HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND };
+#define HTB_LEVEL0_BITS 0xffull             /* offers of leaves within their own rate */
+
+/* HTB_RATE_ONLY: the ceil is in debt, but within what leaves sending under
+ * their own limit-at may still add (the bucket's slack). */
+enum htb_mode { HTB_CANT_SEND, HTB_RATE_ONLY, HTB_MAY_BORROW, HTB_CAN_SEND };
 enum htb_kind { HTB_NONE, HTB_LIMITED, HTB_UNLIMITED };
 
 /* ns per byte as mult >> shift, mult < 2^32 so len * mult fits 64 bits. */
@@ -91,6 +106,7 @@ struct htb_bucket {
 	struct htb_rate r;
 	int64_t buffer;   /* capacity, ns */
 	int64_t floor;    /* the deepest debt kept, ns (negative) */
+	int64_t slack;    /* ceil of an inner class: the debt within-rate leaves may add, ns */
 	uint8_t kind;
 };
 
@@ -201,6 +217,50 @@ static inline void htb_bucket_take(int64_t *tok, const struct htb_bucket *b, uin
 	*tok -= htb_cost(&b->r, len);
 	if (*tok < b->floor)
 		*tok = b->floor;
+}
+
+/* Lets leaves within their own rate take the ceil `bytes` (at most one
+ * bucket) plus one frame deeper into debt than borrowers may; the floor
+ * moves down with it so no debt is forgotten. */
+static void htb_bucket_slack(struct htb_bucket *b, double bytes)
+{
+	if (b->kind != HTB_LIMITED)
+		return;
+	double ns = bytes * (double)b->r.mult / (double)(1ull << b->r.shift);
+	b->slack = (ns < (double)b->buffer ? (int64_t)ns : b->buffer) + htb_cost(&b->r, HTB_MTU);
+	b->floor = -(b->buffer + b->slack + (int64_t)HTB_NS);
+}
+
+/*
+ * The slack of every inner class but the link (a wire has no slack): the
+ * rate buckets of the leaves below it, at most its own ceil bucket, plus one
+ * frame beyond the one borrowing may leave. While the leaves' limit-ats add
+ * up to no more than the class's ceil (and their buckets to no more than
+ * its bucket), that bounds the debt within-rate traffic can make, so none of
+ * it ever waits here; when they add up to more, the debt stops there.
+ */
+static int htb_set_slack(struct htb *h, const struct htb_class_cfg *classes)
+{
+	double *sum = calloc(h->n + 1, sizeof(*sum));
+	if (!sum)
+		return -1;
+	for (size_t i = h->n; i-- > 0;) {
+		struct htb_class *c = &h->cls[i];
+		if (c->leaf && c->rate.kind == HTB_LIMITED)
+			sum[i] = (double)c->rate.buffer / 1e9 * (double)classes[i].limit_at / 8.0;
+		sum[c->parent - h->cls] += sum[i];
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		struct htb_class *c = &h->cls[i];
+		if (c->leaf)
+			continue;
+		double bytes = sum[i];
+		htb_bucket_slack(&c->ceil_normal, bytes);
+		htb_bucket_slack(&c->ceil_burst, bytes);
+		c->ceil = c->bursting ? c->ceil_burst : c->ceil_normal;
+	}
+	free(sum);
+	return 0;
 }
 
 static uint32_t htb_quantum_of(uint64_t limit_at)
@@ -372,8 +432,11 @@ static void htb_mode_update(struct htb *h, struct htb_class *c)
 			htb_leaf_hold(c, c->t_c);
 		}
 	}
-	if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c) {
+	if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c - c->ceil.slack) {
 		mode = HTB_CANT_SEND;
+		wait = need_c - c->ceil.slack - c->ctokens;
+	} else if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c) {
+		mode = HTB_RATE_ONLY;
 		wait = need_c - c->ctokens;
 	} else if (c->rate.kind == HTB_UNLIMITED) {
 		mode = HTB_CAN_SEND;
@@ -450,7 +513,9 @@ static void htb_offer_calc(const struct htb_class *c, uint64_t *offer, uint8_t *
 			*need = (uint8_t)(1u << c->prio);
 		return;
 	}
-	if (c->mode == HTB_CAN_SEND) {
+	if (c->mode == HTB_RATE_ONLY) {
+		*offer = c->kids_offer & HTB_LEVEL0_BITS;
+	} else if (c->mode == HTB_CAN_SEND) {
 		*offer = c->kids_offer | ((uint64_t)c->kids_need << (c->level * HTB_PRIOS));
 	} else {
 		*offer = c->kids_offer;
@@ -722,6 +787,8 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 	r->quantum = HTB_MTU;
 	htb_bucket_set(&r->rate, link_rate ? HTB_LIMITED : HTB_UNLIMITED, link_rate, 100);
 	r->ceil = r->ceil_normal = r->rate;
+	if (htb_set_slack(h, classes) < 0)
+		goto oom;
 
 	for (size_t i = 0; i <= n; i++) {
 		struct htb_class *c = &h->cls[i];
