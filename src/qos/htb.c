@@ -168,6 +168,7 @@ struct htb {
 	uint64_t now;                 /* the latest time seen, for statistics */
 	struct htb_link *link_mem;
 	struct htb_link **head_mem;
+	struct qdisc_cfg *qcfg;       /* per class: its leaf queue's, for htb_update */
 };
 
 /* ---- rates and buckets ---- */
@@ -672,7 +673,8 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 	h->now = now;
 	h->cls = calloc(n + 1, sizeof(*h->cls));
 	h->heap = calloc(n + 1, sizeof(*h->heap));
-	if (!h->cls || !h->heap)
+	h->qcfg = calloc(n + 1, sizeof(*h->qcfg));
+	if (!h->cls || !h->heap || !h->qcfg)
 		goto oom;
 	h->root = &h->cls[n];
 
@@ -774,6 +776,7 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 				c->ceil = c->ceil_burst;
 		}
 		if (c->leaf) {
+			memcpy(&h->qcfg[i], &k->queue, sizeof(k->queue));
 			c->q = qdisc_create(&k->queue, (uint64_t)k->id * 0x9e3779b97f4a7c15ull + i);
 			if (!c->q) {
 				htb_err(err, errlen, "class %zu: cannot create its queue (kind %d)", i,
@@ -818,6 +821,7 @@ void htb_free(struct htb *h)
 			qdisc_destroy(h->cls[i].q);
 	free(h->link_mem);
 	free(h->head_mem);
+	free(h->qcfg);
 	free(h->heap);
 	free(h->cls);
 	free(h);
@@ -957,6 +961,170 @@ uint64_t htb_next_event(struct htb *h, uint64_t now)
 	if (h->root->offer)
 		return now;
 	return h->heap_n ? h->heap[0]->key : UINT64_MAX;
+}
+
+/* ---- changes to a running scheduler ---- */
+
+/*
+ * Every packet a queue holds, in the order it would send them: it runs
+ * ahead in time until it lets go of the last (a pacing queue refills, a
+ * queue that drops on dequeue hands those over too: they are kept).
+ */
+static struct qpkt *htb_qdisc_take(struct qdisc *q, uint64_t now)
+{
+	struct qpkt *head = NULL, **tail = &head;
+	uint64_t t = now + 3600 * HTB_NS;
+
+	for (unsigned guard = 0; guard < 10000000; guard++) {
+		struct qpkt *d = NULL;
+		struct qpkt *p = qdisc_dequeue(q, t, &d);
+		while (d) {
+			struct qpkt *x = d;
+			d = x->next;
+			x->next = NULL;
+			*tail = x;
+			tail = &x->next;
+		}
+		if (p) {
+			p->next = NULL;
+			*tail = p;
+			tail = &p->next;
+		} else if (qdisc_backlog_packets(q)) {
+			uint64_t nt = qdisc_next_time(q, t);
+			t = nt > t && nt != UINT64_MAX ? nt : t + HTB_NS;
+		}
+		if (!qdisc_backlog_packets(q))
+			break;
+	}
+	return head;
+}
+
+struct qpkt *htb_take_leaf(struct htb *h, int leaf, uint64_t now)
+{
+	if (!h || leaf < 0 || (size_t)leaf >= h->n || !h->cls[leaf].leaf)
+		return NULL;
+	struct htb_class *c = &h->cls[leaf];
+	struct qpkt *l = htb_qdisc_take(c->q, now);
+	htb_set_active(h, c, false);
+	c->stalled = false;
+	htb_refill(c, now);
+	htb_mode_update(h, c);
+	htb_offer_update(c, false);
+	return l;
+}
+
+bool htb_same_shape(const struct htb *a, const struct htb *b)
+{
+	if (!a || !b || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cls[i].parent - a->cls != b->cls[i].parent - b->cls ||
+		    a->cls[i].leaf != b->cls[i].leaf)
+			return false;
+	return true;
+}
+
+/* A bucket that had no tokens to keep (none, unlimited) starts full. */
+static void htb_tokens_keep(int64_t *tok, uint8_t old_kind, const struct htb_bucket *b)
+{
+	if (b->kind != HTB_LIMITED)
+		return;
+	if (old_kind != HTB_LIMITED || *tok > b->buffer)
+		*tok = b->buffer;
+	if (*tok < b->floor)
+		*tok = b->floor;
+}
+
+/* The parameters of f (a class of a fresh build of the same shape) into c. */
+static void htb_class_take(struct htb_class *c, const struct htb_class *f)
+{
+	uint8_t rate_kind = c->rate.kind, ceil_kind = c->ceil.kind;
+	bool burst_same = c->has_burst == f->has_burst && c->burst_slot_ns == f->burst_slot_ns;
+
+	c->quantum = f->quantum;
+	c->prio = f->prio;
+	c->rate = f->rate;
+	c->ceil_normal = f->ceil_normal;
+	c->ceil_burst = f->ceil_burst;
+	c->has_burst = f->has_burst;
+	c->burst_slot_ns = f->burst_slot_ns;
+	c->burst_thresh_bytes = f->burst_thresh_bytes;
+	if (!burst_same) {
+		/* a new window: what the old one counted means nothing in it */
+		c->burst_end = f->burst_end;
+		c->burst_cur = f->burst_cur;
+		c->burst_sum = f->burst_sum;
+		memcpy(c->burst_slot, f->burst_slot, sizeof(c->burst_slot));
+		c->burst_pos = f->burst_pos;
+		c->bursting = f->bursting;
+	} else if (c->has_burst) {
+		c->bursting = c->burst_sum < c->burst_thresh_bytes;
+	}
+	c->ceil = c->has_burst && c->bursting ? c->ceil_burst : c->ceil_normal;
+	htb_tokens_keep(&c->tokens, rate_kind, &c->rate);
+	htb_tokens_keep(&c->ctokens, ceil_kind, &c->ceil);
+	for (size_t j = 0; c->parent && j < htb_nlinks(c); j++)
+		if (c->links[j].deficit > (int64_t)c->quantum)
+			c->links[j].deficit = c->quantum;
+}
+
+int htb_update(struct htb *h, struct htb *from, uint64_t now, struct qpkt **dropped)
+{
+	if (!htb_same_shape(h, from))
+		return -1;
+	htb_clock(h, now);
+	/* every class leaves its parent's lists; each is filed again below
+	 * under its new priority and mode */
+	for (size_t i = 0; i < h->n; i++) {
+		htb_refill(&h->cls[i], now);
+		htb_offer_apply(&h->cls[i], 0, 0);
+	}
+	htb_refill(h->root, now);
+	for (size_t i = 0; i <= h->n; i++) {
+		struct htb_class *c = &h->cls[i], *f = &from->cls[i];
+		htb_class_take(c, f);
+		if (!c->leaf || i == h->n || !memcmp(&h->qcfg[i], &from->qcfg[i], sizeof(h->qcfg[i])))
+			continue;
+		/* a new queue type: its packets move to a queue of the new
+		 * parameters; what it refuses is dropped */
+		struct qpkt *l = htb_qdisc_take(c->q, now);
+		while (l) {
+			struct qpkt *p = l, *d = NULL;
+			l = p->next;
+			p->next = NULL;
+			bool ok = qdisc_enqueue(f->q, p, now, &d);
+			htb_take_drops(c, d, p, dropped);
+			if (!ok) {
+				htb_count_drops(c, 1);
+				p->next = *dropped;
+				*dropped = p;
+			}
+		}
+		struct qdisc *t = c->q;
+		c->q = f->q;
+		f->q = t;
+		memcpy(&h->qcfg[i], &from->qcfg[i], sizeof(h->qcfg[i]));
+	}
+	/* children come after their parents: from the last class up, then
+	 * the link, every class finds its children's offers in place */
+	for (size_t k = h->n + 1; k-- > 0;) {
+		struct htb_class *c = k ? &h->cls[k - 1] : h->root;
+		if (c->leaf) {
+			htb_set_active(h, c, qdisc_backlog_packets(c->q) > 0);
+			c->stalled = false;
+		}
+		htb_mode_update(h, c);
+		uint64_t offer;
+		uint8_t need;
+		htb_offer_calc(c, &offer, &need);
+		if (c->parent) {
+			htb_offer_apply(c, offer, need);
+		} else {
+			c->offer = offer;
+			c->need = need;
+		}
+	}
+	return 0;
 }
 
 /* ---- statistics ---- */

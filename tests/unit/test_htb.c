@@ -1028,6 +1028,147 @@ static void test_drops_and_reset(void **state)
 	sim_free(s);
 }
 
+/* A fresh build of c for htb_update to take its parameters from. */
+static struct htb *rebuilt(const struct htb_class_cfg *c, size_t n, uint64_t now)
+{
+	char err[128] = "";
+	struct htb *h = htb_new(c, n, 0, now, err, sizeof(err));
+	if (!h)
+		fail_msg("htb_new: %s", err);
+	return h;
+}
+
+/* A change of max-limit, priority or queue type applies to the running
+ * scheduler: its backlog and counters stay, the new parameters rule from
+ * then on. */
+static void test_update_in_place(void **state)
+{
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 1 * M, 10 * M, 1),
+		cls(0, 1 * M, 3 * M, 8),
+	};
+	struct sim *s = sim_new(c, 3, 0);
+	struct htb_stats before[3], after[3];
+	struct qpkt *d = NULL;
+
+	print_message("parameters changed in place:\n");
+	sim_load(s, 1, true);
+	sim_load(s, 2, true);
+	sim_measure(s);
+	expect_rate("p1 leaf", sim_bps(s, 1), 9e6, 0.02);
+	expect_rate("p8 leaf, max-limit 3M", sim_bps(s, 2), 1e6, 0.02);
+	for (int i = 0; i < 3; i++)
+		htb_stats(s->h, i, &before[i]);
+
+	/* priorities swapped */
+	c[1].priority = 8;
+	c[2].priority = 1;
+	struct htb *h2 = rebuilt(c, 3, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), 0);
+	htb_free(h2);
+	assert_null(d);
+	for (int i = 0; i < 3; i++) {
+		htb_stats(s->h, i, &after[i]);
+		assert_int_equal(after[i].packets, before[i].packets);
+		assert_int_equal(after[i].bytes, before[i].bytes);
+		assert_int_equal(after[i].queued_packets, before[i].queued_packets);
+		assert_true(after[i].rate_bps > 0);   /* the estimator goes on */
+	}
+	assert_int_equal(after[1].queued_packets, QLIMIT);
+	sim_measure(s);
+	expect_rate("after: the old p1 leaf, now p8", sim_bps(s, 1), 7e6, 0.02);
+	expect_rate("after: the old p8 leaf, now p1", sim_bps(s, 2), 3e6, 0.02);
+
+	/* its max-limit 3M -> 10M */
+	c[2].max_limit = 10 * M;
+	h2 = rebuilt(c, 3, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), 0);
+	htb_free(h2);
+	sim_measure(s);
+	expect_rate("after: p8", sim_bps(s, 1), 1e6, 0.02);
+	expect_rate("after: p1 max-limit 10M", sim_bps(s, 2), 9e6, 0.02);
+
+	/* the parent's max-limit 10M -> 4M, at once */
+	c[0].max_limit = 4 * M;
+	h2 = rebuilt(c, 3, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), 0);
+	htb_free(h2);
+	sim_measure(s);
+	expect_rate("after: parent 4M, p8", sim_bps(s, 1), 1e6, 0.02);
+	expect_rate("after: parent 4M, p1", sim_bps(s, 2), 3e6, 0.02);
+
+	/* a smaller pfifo: what does not fit is dropped and counted; sfq
+	 * takes the backlog as it is */
+	sim_load(s, 1, false);
+	sim_load(s, 2, false);
+	htb_stats(s->h, 1, &before[1]);
+	assert_int_equal(before[1].queued_packets, QLIMIT);
+	c[1].queue.pfifo_limit = QLIMIT / 4;
+	qdisc_cfg_default(&c[2].queue, QK_SFQ);
+	h2 = rebuilt(c, 3, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), 0);
+	htb_free(h2);
+	unsigned nd = 0;
+	for (struct qpkt *x = d; x; x = x->next)
+		nd++;
+	assert_int_equal(nd, QLIMIT - QLIMIT / 4);
+	htb_stats(s->h, 1, &after[1]);
+	htb_stats(s->h, 2, &after[2]);
+	assert_int_equal(after[1].queued_packets, QLIMIT / 4);
+	assert_int_equal(after[1].dropped, before[1].dropped + nd);
+	assert_int_equal(after[2].queued_packets, QLIMIT);
+	sim_release(s, d);
+	d = NULL;
+	sim_run(s, s->now + 2 * NS);
+	htb_stats(s->h, 1, &after[1]);
+	htb_stats(s->h, 2, &after[2]);
+	assert_int_equal(after[1].queued_packets + after[2].queued_packets, 0);
+
+	/* another shape is refused and changes nothing */
+	struct htb_class_cfg c4[] = { c[0], c[1], c[2], cls(0, 0, 0, 8) };
+	h2 = rebuilt(c4, 4, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), -1);
+	assert_false(htb_same_shape(s->h, h2));
+	htb_free(h2);
+	c[2].parent = 1;
+	h2 = rebuilt(c, 3, s->now);
+	assert_int_equal(htb_update(s->h, h2, s->now, &d), -1);
+	htb_free(h2);
+	assert_null(d);
+	sim_free(s);
+}
+
+/* htb_take_leaf: everything the leaf holds, in order, and the scheduler
+ * knows it is empty. */
+static void test_take_leaf(void **state)
+{
+	struct htb_class_cfg c[] = { cls(-1, 0, 1 * M, 8), cls(0, 0, 0, 8), cls(0, 0, 0, 8) };
+	struct sim *s = sim_new(c, 3, 0);
+	sim_load(s, 1, true);
+	sim_load(s, 2, true);
+	struct qpkt *l = htb_take_leaf(s->h, 1, s->now);
+	unsigned n = 0;
+	for (struct qpkt *x = l; x; x = x->next) {
+		assert_int_equal(x->user, 1);
+		n++;
+	}
+	assert_int_equal(n, QLIMIT);
+	sim_release(s, l);
+	assert_null(htb_take_leaf(s->h, 0, s->now));   /* not a leaf */
+	struct htb_stats st;
+	htb_stats(s->h, 1, &st);
+	assert_int_equal(st.queued_packets, 0);
+	assert_int_equal(st.packets, 0);
+	sim_load(s, 1, false);
+	sim_run(s, s->now + 2 * NS);
+	htb_stats(s->h, 1, &st);
+	assert_int_equal(st.packets, 0);
+	htb_stats(s->h, 2, &st);
+	assert_true(st.packets > 0);
+	sim_free(s);
+}
+
 static void test_build_errors(void **state)
 {
 	char err[256];
@@ -1068,6 +1209,8 @@ int main(void)
 		cmocka_unit_test(test_paced_leaf),
 		cmocka_unit_test(test_paced_leaf_new_flow),
 		cmocka_unit_test(test_drops_and_reset),
+		cmocka_unit_test(test_update_in_place),
+		cmocka_unit_test(test_take_leaf),
 		cmocka_unit_test(test_example1_max_limits),
 		cmocka_unit_test(test_example2_limit_at_priority),
 		cmocka_unit_test(test_example3_oversubscribed),
