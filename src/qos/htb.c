@@ -105,7 +105,6 @@ struct htb_rate {
 struct htb_bucket {
 	struct htb_rate r;
 	int64_t buffer;   /* capacity, ns */
-	int64_t floor;    /* the deepest debt kept, ns (negative) */
 	int64_t slack;    /* ceil of an inner class: the debt within-rate leaves may add, ns */
 	uint8_t kind;
 };
@@ -201,7 +200,6 @@ static void htb_bucket_set(struct htb_bucket *b, enum htb_kind kind, uint64_t bp
 	int64_t buf = (int64_t)(bucket_size_milli ? bucket_size_milli : 100) * 1000000;
 	int64_t mtu = htb_cost(&b->r, HTB_MTU);
 	b->buffer = buf > mtu ? buf : mtu;
-	b->floor = -(b->buffer + (int64_t)HTB_NS);
 }
 
 static inline void htb_bucket_fill(int64_t *tok, const struct htb_bucket *b, int64_t dt)
@@ -211,25 +209,31 @@ static inline void htb_bucket_fill(int64_t *tok, const struct htb_bucket *b, int
 	*tok = *tok + dt > b->buffer ? b->buffer : *tok + dt;
 }
 
+/* The deepest debt a bucket keeps: below any debt the rules allow (a
+ * borrower's frame, the slack and a frame), so none is forgotten. */
+static inline int64_t htb_floor(const struct htb_bucket *b)
+{
+	return -(b->buffer + b->slack + (int64_t)HTB_NS);
+}
+
 static inline void htb_bucket_take(int64_t *tok, const struct htb_bucket *b, uint32_t len)
 {
 	if (b->kind != HTB_LIMITED)
 		return;
 	*tok -= htb_cost(&b->r, len);
-	if (*tok < b->floor)
-		*tok = b->floor;
+	if (*tok < htb_floor(b))
+		*tok = htb_floor(b);
 }
 
 /* Lets leaves within their own rate take the ceil `bytes` (at most one
- * bucket) plus one frame deeper into debt than borrowers may; the floor
- * moves down with it so no debt is forgotten. */
+ * bucket) plus one frame deeper into debt than borrowers may (the floor
+ * moves down with it). */
 static void htb_bucket_slack(struct htb_bucket *b, double bytes)
 {
 	if (b->kind != HTB_LIMITED)
 		return;
 	double ns = bytes * (double)b->r.mult / (double)(1ull << b->r.shift);
 	b->slack = (ns < (double)b->buffer ? (int64_t)ns : b->buffer) + htb_cost(&b->r, HTB_MTU);
-	b->floor = -(b->buffer + b->slack + (int64_t)HTB_NS);
 }
 
 /*
@@ -1031,8 +1035,8 @@ static void htb_tokens_keep(int64_t *tok, uint8_t old_kind, const struct htb_buc
 		return;
 	if (old_kind != HTB_LIMITED || *tok > b->buffer)
 		*tok = b->buffer;
-	if (*tok < b->floor)
-		*tok = b->floor;
+	if (*tok < htb_floor(b))
+		*tok = htb_floor(b);
 }
 
 /* The parameters of f (a class of a fresh build of the same shape) into c. */
