@@ -24,18 +24,18 @@
  * carried. Between zero and minus the ceil's slack an inner class is in
  * RATE_ONLY: it passes on the offers of leaves within their own limit-at
  * and nothing else (what an inner class below lends waits as borrowing
- * does). So, as in Linux, a leaf under its limit-at does not wait
- * for a parent that borrowers keep at its max-limit (a VoIP packet behind a
+ * does). So, as in Linux, a leaf under its limit-at does not wait for a
+ * parent that borrowers keep at its max-limit (a VoIP packet behind a
  * saturating download); its packet is charged to the parent all the same,
  * and the borrowers wait until that debt is repaid. Unlike Linux, the debt
  * is bounded: the slack is the rate buckets of the leaves below (at most
  * the class's own ceil bucket) plus one frame. While the limit-ats under a
  * class add up to no more than its max-limit (and their buckets to no more
- * than its own), within-rate traffic never reaches that bound;
- * when they add up to more, the class stops them there (CANT_SEND), so
- * oversubscribed limit-ats share the parent's max-limit in their ratio and
- * the aggregate never exceeds it beyond one bucket and the slack. The link
- * (a wire) has no slack.
+ * than its own), within-rate traffic never reaches that bound; when they
+ * add up to more, the class stops them there (CANT_SEND), so oversubscribed
+ * limit-ats share the parent's max-limit in their ratio and the aggregate
+ * never exceeds it beyond one bucket and the slack. The link (a wire) has
+ * no slack.
  *
  * Offers. Each class tells its parent what its subtree could send now, as
  * a 64-bit mask of (lending level, leaf priority) pairs, bit level*8+prio,
@@ -44,9 +44,10 @@
  * class in CAN_SEND turns its children's requests into offers at its own
  * level; in MAY_BORROW it passes both masks up; in RATE_ONLY only the
  * level-0 offers; in CANT_SEND nothing. The parent keeps, per bit, a
- * circular list of the children that offer it. Whatever the link offers can go now, and its lowest bit is the
- * best choice: within-rate traffic first, then borrowing from the nearest
- * lender, priority deciding within a level. RouterOS ignores the priority
+ * circular list of the children that offer it. Whatever the link offers
+ * can go now, and its lowest bit is the best choice: within-rate traffic
+ * first, then borrowing from the nearest lender, priority deciding within
+ * a level. RouterOS ignores the priority
  * of a leaf without max-limit: such a leaf counts as priority 8.
  *
  * Dequeue walks from the link down the lists of the chosen bit and takes
@@ -66,6 +67,12 @@
  * but gives none (pcq-rate, a shaping cake) waits in the heap, offering
  * nothing, until the time its queue names (qdisc next_time); a packet
  * arriving in it meanwhile asks again (a new pcq flow may go at once).
+ *
+ * Changes: htb_update gives a running scheduler the parameters of a fresh
+ * build of the same shape. Every class leaves its parent's lists, takes the
+ * new buckets (its tokens kept, no more than the new bucket holds),
+ * priority, quantum and burst settings, and is filed again bottom-up; a
+ * leaf whose queue type changed moves its packets into the new queue.
  *
  * Burst: a ring of 16 slots of burst-time/16 counts the bytes a class sent;
  * at every slot boundary the sum over the ring decides whether the average
