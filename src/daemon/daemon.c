@@ -205,27 +205,36 @@ static void recompile(struct daemon *d)
 		c.max_entries = d->ct_max_entries;
 		ct_set_config(engine_ct(d->en), &c);
 	}
-	/* The queues are rebuilt only when what they are built from changed:
-	 * a new build starts empty, and a firewall rule or an address list
-	 * added under load must not drop what the queues hold. */
+	/* The queues are built again only when what they are built from
+	 * changed (a firewall rule added under load leaves them alone). */
 	if (d->qos && !d->qos_dirty)
 		return;
 	char msg[256] = "";
-	struct qos *q = qos_build(d->st, d->ns ? netsim_now(d->ns) : dp_now(d), msg, sizeof(msg));
+	uint64_t now = d->ns ? netsim_now(d->ns) : dp_now(d);
+	struct qos *q = qos_build(d->st, now, msg, sizeof(msg));
 	if (!q) {
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
 	d->qos_dirty = false;
-	qos_carry_stats(q, d->qos);
 	qos_log_warnings(q, d->qos);
-	/* the traffic hands over to the new queues first (what the old ones
-	 * held is dropped), then the old ones go */
+	/* the same queues with new parameters: into the running ones, which
+	 * keep their packets; the traffic is kicked for the new rates */
+	if (d->qos && qos_update(d->qos, q, now)) {
+		qos_free(q);
+		q = d->qos;
+	} else {
+		qos_carry_stats(q, d->qos);
+		qos_carry_packets(q, d->qos, now);
+	}
+	/* the traffic hands over to the new queues first (the old ones are
+	 * empty now), then the old ones go */
 	if (d->ns)
 		netsim_set_router(d->ns, d->en, q);
 	if (d->dp)
 		dataplane_set_qos(d->dp, q);
-	qos_free(d->qos);
+	if (d->qos != q)
+		qos_free(d->qos);
 	d->qos = q;
 }
 

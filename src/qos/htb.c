@@ -20,22 +20,34 @@
  * Modes. CANT_SEND when the ceil bucket is short, CAN_SEND when the rate
  * bucket is not, MAY_BORROW otherwise. A leaf compares its buckets with the
  * cost of its head packet (peek_len); inner classes compare with zero, so
- * an ancestor may go one packet into debt, and the debt is carried.
- * Unlike Linux, a ceil is a hard bound for the whole subtree: a class in
- * CANT_SEND stops its descendants even when they are within their own rate.
- * That is what makes oversubscribed limit-ats share the parent's max-limit
- * in their ratio instead of exceeding it.
+ * a borrower may take an ancestor one packet into debt, and the debt is
+ * carried. Between zero and minus the ceil's slack an inner class is in
+ * RATE_ONLY: it passes on the offers of leaves within their own limit-at
+ * and nothing else (what an inner class below lends waits as borrowing
+ * does). So, as in Linux, a leaf under its limit-at does not wait for a
+ * parent that borrowers keep at its max-limit (a VoIP packet behind a
+ * saturating download); its packet is charged to the parent all the same,
+ * and the borrowers wait until that debt is repaid. Unlike Linux, the debt
+ * is bounded: the slack is the rate buckets of the leaves below (at most
+ * the class's own ceil bucket) plus one frame. While the limit-ats under a
+ * class add up to no more than its max-limit (and their buckets to no more
+ * than its own), within-rate traffic never reaches that bound; when they
+ * add up to more, the class stops them there (CANT_SEND), so oversubscribed
+ * limit-ats share the parent's max-limit in their ratio and the aggregate
+ * never exceeds it beyond one bucket and the slack. The link (a wire) has
+ * no slack.
  *
  * Offers. Each class tells its parent what its subtree could send now, as
  * a 64-bit mask of (lending level, leaf priority) pairs, bit level*8+prio,
  * plus an 8-bit mask of priorities still looking for a lender. A leaf that
  * can send offers (0, prio); one that may borrow asks for a lender. An inner
  * class in CAN_SEND turns its children's requests into offers at its own
- * level; in MAY_BORROW it passes both masks up; in CANT_SEND it offers
- * nothing. The parent keeps, per bit, a circular list of the children that
- * offer it. Whatever the link offers can go now, and its lowest bit is the
- * best choice: within-rate traffic first, then borrowing from the nearest
- * lender, priority deciding within a level. RouterOS ignores the priority
+ * level; in MAY_BORROW it passes both masks up; in RATE_ONLY only the
+ * level-0 offers; in CANT_SEND nothing. The parent keeps, per bit, a
+ * circular list of the children that offer it. Whatever the link offers
+ * can go now, and its lowest bit is the best choice: within-rate traffic
+ * first, then borrowing from the nearest lender, priority deciding within
+ * a level. RouterOS ignores the priority
  * of a leaf without max-limit: such a leaf counts as priority 8.
  *
  * Dequeue walks from the link down the lists of the chosen bit and takes
@@ -55,6 +67,12 @@
  * but gives none (pcq-rate, a shaping cake) waits in the heap, offering
  * nothing, until the time its queue names (qdisc next_time); a packet
  * arriving in it meanwhile asks again (a new pcq flow may go at once).
+ *
+ * Changes: htb_update gives a running scheduler the parameters of a fresh
+ * build of the same shape. Every class leaves its parent's lists, takes the
+ * new buckets (its tokens kept, no more than the new bucket holds),
+ * priority, quantum and burst settings, and is filed again bottom-up; a
+ * leaf whose queue type changed moves its packets into the new queue.
  *
  * Burst: a ring of 16 slots of burst-time/16 counts the bytes a class sent;
  * at every slot boundary the sum over the ring decides whether the average
@@ -78,7 +96,11 @@
 #define HTB_STALL_NS 1000000ull             /* retry a queue that named no later time */
 #define HTB_BURST_SLOTS 16
 
-enum htb_mode { HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND };
+#define HTB_LEVEL0_BITS 0xffull             /* offers of leaves within their own rate */
+
+/* HTB_RATE_ONLY: the ceil is in debt, but within what leaves sending under
+ * their own limit-at may still add (the bucket's slack). */
+enum htb_mode { HTB_CANT_SEND, HTB_RATE_ONLY, HTB_MAY_BORROW, HTB_CAN_SEND };
 enum htb_kind { HTB_NONE, HTB_LIMITED, HTB_UNLIMITED };
 
 /* ns per byte as mult >> shift, mult < 2^32 so len * mult fits 64 bits. */
@@ -90,7 +112,7 @@ struct htb_rate {
 struct htb_bucket {
 	struct htb_rate r;
 	int64_t buffer;   /* capacity, ns */
-	int64_t floor;    /* the deepest debt kept, ns (negative) */
+	int64_t slack;    /* ceil of an inner class: the debt within-rate leaves may add, ns */
 	uint8_t kind;
 };
 
@@ -152,6 +174,7 @@ struct htb {
 	uint64_t now;                 /* the latest time seen, for statistics */
 	struct htb_link *link_mem;
 	struct htb_link **head_mem;
+	struct qdisc_cfg *qcfg;       /* per class: its leaf queue's, for htb_update */
 };
 
 /* ---- rates and buckets ---- */
@@ -184,7 +207,6 @@ static void htb_bucket_set(struct htb_bucket *b, enum htb_kind kind, uint64_t bp
 	int64_t buf = (int64_t)(bucket_size_milli ? bucket_size_milli : 100) * 1000000;
 	int64_t mtu = htb_cost(&b->r, HTB_MTU);
 	b->buffer = buf > mtu ? buf : mtu;
-	b->floor = -(b->buffer + (int64_t)HTB_NS);
 }
 
 static inline void htb_bucket_fill(int64_t *tok, const struct htb_bucket *b, int64_t dt)
@@ -194,13 +216,63 @@ static inline void htb_bucket_fill(int64_t *tok, const struct htb_bucket *b, int
 	*tok = *tok + dt > b->buffer ? b->buffer : *tok + dt;
 }
 
+/* The deepest debt a bucket keeps: below any debt the rules allow (a
+ * borrower's frame, the slack and a frame), so none is forgotten. */
+static inline int64_t htb_floor(const struct htb_bucket *b)
+{
+	return -(b->buffer + b->slack + (int64_t)HTB_NS);
+}
+
 static inline void htb_bucket_take(int64_t *tok, const struct htb_bucket *b, uint32_t len)
 {
 	if (b->kind != HTB_LIMITED)
 		return;
 	*tok -= htb_cost(&b->r, len);
-	if (*tok < b->floor)
-		*tok = b->floor;
+	if (*tok < htb_floor(b))
+		*tok = htb_floor(b);
+}
+
+/* Lets leaves within their own rate take the ceil `bytes` (at most one
+ * bucket) plus one frame deeper into debt than borrowers may (the floor
+ * moves down with it). */
+static void htb_bucket_slack(struct htb_bucket *b, double bytes)
+{
+	if (b->kind != HTB_LIMITED)
+		return;
+	double ns = bytes * (double)b->r.mult / (double)(1ull << b->r.shift);
+	b->slack = (ns < (double)b->buffer ? (int64_t)ns : b->buffer) + htb_cost(&b->r, HTB_MTU);
+}
+
+/*
+ * The slack of every inner class but the link (a wire has no slack): the
+ * rate buckets of the leaves below it, at most its own ceil bucket, plus one
+ * frame beyond the one borrowing may leave. While the leaves' limit-ats add
+ * up to no more than the class's ceil (and their buckets to no more than
+ * its bucket), that bounds the debt within-rate traffic can make, so none of
+ * it ever waits here; when they add up to more, the debt stops there.
+ */
+static int htb_set_slack(struct htb *h, const struct htb_class_cfg *classes)
+{
+	double *sum = calloc(h->n + 1, sizeof(*sum));
+	if (!sum)
+		return -1;
+	for (size_t i = h->n; i-- > 0;) {
+		struct htb_class *c = &h->cls[i];
+		if (c->leaf && c->rate.kind == HTB_LIMITED)
+			sum[i] = (double)c->rate.buffer / 1e9 * (double)classes[i].limit_at / 8.0;
+		sum[c->parent - h->cls] += sum[i];
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		struct htb_class *c = &h->cls[i];
+		if (c->leaf)
+			continue;
+		double bytes = sum[i];
+		htb_bucket_slack(&c->ceil_normal, bytes);
+		htb_bucket_slack(&c->ceil_burst, bytes);
+		c->ceil = c->bursting ? c->ceil_burst : c->ceil_normal;
+	}
+	free(sum);
+	return 0;
 }
 
 static uint32_t htb_quantum_of(uint64_t limit_at)
@@ -372,8 +444,11 @@ static void htb_mode_update(struct htb *h, struct htb_class *c)
 			htb_leaf_hold(c, c->t_c);
 		}
 	}
-	if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c) {
+	if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c - c->ceil.slack) {
 		mode = HTB_CANT_SEND;
+		wait = need_c - c->ceil.slack - c->ctokens;
+	} else if (c->ceil.kind == HTB_LIMITED && c->ctokens < need_c) {
+		mode = HTB_RATE_ONLY;
 		wait = need_c - c->ctokens;
 	} else if (c->rate.kind == HTB_UNLIMITED) {
 		mode = HTB_CAN_SEND;
@@ -450,7 +525,9 @@ static void htb_offer_calc(const struct htb_class *c, uint64_t *offer, uint8_t *
 			*need = (uint8_t)(1u << c->prio);
 		return;
 	}
-	if (c->mode == HTB_CAN_SEND) {
+	if (c->mode == HTB_RATE_ONLY) {
+		*offer = c->kids_offer & HTB_LEVEL0_BITS;
+	} else if (c->mode == HTB_CAN_SEND) {
 		*offer = c->kids_offer | ((uint64_t)c->kids_need << (c->level * HTB_PRIOS));
 	} else {
 		*offer = c->kids_offer;
@@ -607,7 +684,8 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 	h->now = now;
 	h->cls = calloc(n + 1, sizeof(*h->cls));
 	h->heap = calloc(n + 1, sizeof(*h->heap));
-	if (!h->cls || !h->heap)
+	h->qcfg = calloc(n + 1, sizeof(*h->qcfg));
+	if (!h->cls || !h->heap || !h->qcfg)
 		goto oom;
 	h->root = &h->cls[n];
 
@@ -709,6 +787,7 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 				c->ceil = c->ceil_burst;
 		}
 		if (c->leaf) {
+			memcpy(&h->qcfg[i], &k->queue, sizeof(k->queue));
 			c->q = qdisc_create(&k->queue, (uint64_t)k->id * 0x9e3779b97f4a7c15ull + i);
 			if (!c->q) {
 				htb_err(err, errlen, "class %zu: cannot create its queue (kind %d)", i,
@@ -722,6 +801,8 @@ struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link
 	r->quantum = HTB_MTU;
 	htb_bucket_set(&r->rate, link_rate ? HTB_LIMITED : HTB_UNLIMITED, link_rate, 100);
 	r->ceil = r->ceil_normal = r->rate;
+	if (htb_set_slack(h, classes) < 0)
+		goto oom;
 
 	for (size_t i = 0; i <= n; i++) {
 		struct htb_class *c = &h->cls[i];
@@ -751,6 +832,7 @@ void htb_free(struct htb *h)
 			qdisc_destroy(h->cls[i].q);
 	free(h->link_mem);
 	free(h->head_mem);
+	free(h->qcfg);
 	free(h->heap);
 	free(h->cls);
 	free(h);
@@ -890,6 +972,170 @@ uint64_t htb_next_event(struct htb *h, uint64_t now)
 	if (h->root->offer)
 		return now;
 	return h->heap_n ? h->heap[0]->key : UINT64_MAX;
+}
+
+/* ---- changes to a running scheduler ---- */
+
+/*
+ * Every packet a queue holds, in the order it would send them: it runs
+ * ahead in time until it lets go of the last (a pacing queue refills, a
+ * queue that drops on dequeue hands those over too: they are kept).
+ */
+static struct qpkt *htb_qdisc_take(struct qdisc *q, uint64_t now)
+{
+	struct qpkt *head = NULL, **tail = &head;
+	uint64_t t = now + 3600 * HTB_NS;
+
+	for (unsigned guard = 0; guard < 10000000; guard++) {
+		struct qpkt *d = NULL;
+		struct qpkt *p = qdisc_dequeue(q, t, &d);
+		while (d) {
+			struct qpkt *x = d;
+			d = x->next;
+			x->next = NULL;
+			*tail = x;
+			tail = &x->next;
+		}
+		if (p) {
+			p->next = NULL;
+			*tail = p;
+			tail = &p->next;
+		} else if (qdisc_backlog_packets(q)) {
+			uint64_t nt = qdisc_next_time(q, t);
+			t = nt > t && nt != UINT64_MAX ? nt : t + HTB_NS;
+		}
+		if (!qdisc_backlog_packets(q))
+			break;
+	}
+	return head;
+}
+
+struct qpkt *htb_take_leaf(struct htb *h, int leaf, uint64_t now)
+{
+	if (!h || leaf < 0 || (size_t)leaf >= h->n || !h->cls[leaf].leaf)
+		return NULL;
+	struct htb_class *c = &h->cls[leaf];
+	struct qpkt *l = htb_qdisc_take(c->q, now);
+	htb_set_active(h, c, false);
+	c->stalled = false;
+	htb_refill(c, now);
+	htb_mode_update(h, c);
+	htb_offer_update(c, false);
+	return l;
+}
+
+bool htb_same_shape(const struct htb *a, const struct htb *b)
+{
+	if (!a || !b || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cls[i].parent - a->cls != b->cls[i].parent - b->cls ||
+		    a->cls[i].leaf != b->cls[i].leaf)
+			return false;
+	return true;
+}
+
+/* A bucket that had no tokens to keep (none, unlimited) starts full. */
+static void htb_tokens_keep(int64_t *tok, uint8_t old_kind, const struct htb_bucket *b)
+{
+	if (b->kind != HTB_LIMITED)
+		return;
+	if (old_kind != HTB_LIMITED || *tok > b->buffer)
+		*tok = b->buffer;
+	if (*tok < htb_floor(b))
+		*tok = htb_floor(b);
+}
+
+/* The parameters of f (a class of a fresh build of the same shape) into c. */
+static void htb_class_take(struct htb_class *c, const struct htb_class *f)
+{
+	uint8_t rate_kind = c->rate.kind, ceil_kind = c->ceil.kind;
+	bool burst_same = c->has_burst == f->has_burst && c->burst_slot_ns == f->burst_slot_ns;
+
+	c->quantum = f->quantum;
+	c->prio = f->prio;
+	c->rate = f->rate;
+	c->ceil_normal = f->ceil_normal;
+	c->ceil_burst = f->ceil_burst;
+	c->has_burst = f->has_burst;
+	c->burst_slot_ns = f->burst_slot_ns;
+	c->burst_thresh_bytes = f->burst_thresh_bytes;
+	if (!burst_same) {
+		/* a new window: what the old one counted means nothing in it */
+		c->burst_end = f->burst_end;
+		c->burst_cur = f->burst_cur;
+		c->burst_sum = f->burst_sum;
+		memcpy(c->burst_slot, f->burst_slot, sizeof(c->burst_slot));
+		c->burst_pos = f->burst_pos;
+		c->bursting = f->bursting;
+	} else if (c->has_burst) {
+		c->bursting = c->burst_sum < c->burst_thresh_bytes;
+	}
+	c->ceil = c->has_burst && c->bursting ? c->ceil_burst : c->ceil_normal;
+	htb_tokens_keep(&c->tokens, rate_kind, &c->rate);
+	htb_tokens_keep(&c->ctokens, ceil_kind, &c->ceil);
+	for (size_t j = 0; c->parent && j < htb_nlinks(c); j++)
+		if (c->links[j].deficit > (int64_t)c->quantum)
+			c->links[j].deficit = c->quantum;
+}
+
+int htb_update(struct htb *h, struct htb *from, uint64_t now, struct qpkt **dropped)
+{
+	if (!htb_same_shape(h, from))
+		return -1;
+	htb_clock(h, now);
+	/* every class leaves its parent's lists; each is filed again below
+	 * under its new priority and mode */
+	for (size_t i = 0; i < h->n; i++) {
+		htb_refill(&h->cls[i], now);
+		htb_offer_apply(&h->cls[i], 0, 0);
+	}
+	htb_refill(h->root, now);
+	for (size_t i = 0; i <= h->n; i++) {
+		struct htb_class *c = &h->cls[i], *f = &from->cls[i];
+		htb_class_take(c, f);
+		if (!c->leaf || i == h->n || !memcmp(&h->qcfg[i], &from->qcfg[i], sizeof(h->qcfg[i])))
+			continue;
+		/* a new queue type: its packets move to a queue of the new
+		 * parameters; what it refuses is dropped */
+		struct qpkt *l = htb_qdisc_take(c->q, now);
+		while (l) {
+			struct qpkt *p = l, *d = NULL;
+			l = p->next;
+			p->next = NULL;
+			bool ok = qdisc_enqueue(f->q, p, now, &d);
+			htb_take_drops(c, d, p, dropped);
+			if (!ok) {
+				htb_count_drops(c, 1);
+				p->next = *dropped;
+				*dropped = p;
+			}
+		}
+		struct qdisc *t = c->q;
+		c->q = f->q;
+		f->q = t;
+		memcpy(&h->qcfg[i], &from->qcfg[i], sizeof(h->qcfg[i]));
+	}
+	/* children come after their parents: from the last class up, then
+	 * the link, every class finds its children's offers in place */
+	for (size_t k = h->n + 1; k-- > 0;) {
+		struct htb_class *c = k ? &h->cls[k - 1] : h->root;
+		if (c->leaf) {
+			htb_set_active(h, c, qdisc_backlog_packets(c->q) > 0);
+			c->stalled = false;
+		}
+		htb_mode_update(h, c);
+		uint64_t offer;
+		uint8_t need;
+		htb_offer_calc(c, &offer, &need);
+		if (c->parent) {
+			htb_offer_apply(c, offer, need);
+		} else {
+			c->offer = offer;
+			c->need = need;
+		}
+	}
+	return 0;
 }
 
 /* ---- statistics ---- */

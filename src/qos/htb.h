@@ -73,6 +73,24 @@ void htb_reset_stats(struct htb *h, int cls);
  * queue counted in the scheduler this one replaces). */
 void htb_restore_stats(struct htb *h, int cls, const struct htb_stats *s);
 size_t htb_nclasses(const struct htb *h);
+
+/* Do a and b have the same classes: as many, the same parents, the same
+ * leaves? (What htb_update needs.) */
+bool htb_same_shape(const struct htb *a, const struct htb *b);
+/*
+ * A change of parameters applied to a running scheduler: h takes the rates,
+ * bucket sizes, priorities, quanta, burst settings and link rate of from (a
+ * fresh htb_new of the new configuration, same shape), and keeps its
+ * packets, tokens (no more than the new buckets hold), counters and rate
+ * estimates. A leaf whose queue type changed moves its packets to from's
+ * new queue (the old one goes to from, for htb_free); the packets the new
+ * queue refuses come back in *dropped, counted as drops. -1 (nothing
+ * changed) when the shapes differ.
+ */
+int htb_update(struct htb *h, struct htb *from, uint64_t now, struct qpkt **dropped);
+/* Takes every packet a leaf holds (a list, in the order its queue would
+ * send them), for a new scheduler to take over; the counters stay. */
+struct qpkt *htb_take_leaf(struct htb *h, int leaf, uint64_t now);
 bool htb_is_leaf(const struct htb *h, int cls);
 
 #endif

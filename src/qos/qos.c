@@ -76,6 +76,8 @@ struct qos {
 			* packet ever queued: the per-interface walks stop there */
 	char **warn;   /* what the build found wrong (qos_log_warnings), sorted */
 	size_t nwarn;
+	struct qpkt *left; /* dropped by a change (qos_update, qos_carry_packets):
+			    * handed to the caller with the next drops */
 };
 
 /* ---- helpers ---- */
@@ -758,6 +760,19 @@ static void advance(struct qos *q, struct qpkt *p, uint64_t now, struct qpkt **d
 	}
 }
 
+/* Adds the packets a change dropped to the caller's drops. */
+static void hand_left(struct qos *q, struct qpkt **dropped)
+{
+	if (!q->left)
+		return;
+	struct qpkt *t = q->left;
+	while (t->next)
+		t = t->next;
+	t->next = *dropped;
+	*dropped = q->left;
+	q->left = NULL;
+}
+
 bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64_t now,
 		 struct qpkt **dropped)
 {
@@ -783,13 +798,16 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 		return htb_enqueue(q->global.h, gleaf, p, now, dropped);
 	advance(q, p, now, dropped);
 	/* the packet itself in the dropped list: its queue was full */
+	bool ok = true;
 	for (struct qpkt **pp = dropped; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			p->next = NULL;
-			return false;
+			ok = false;
+			break;
 		}
-	return true;
+	hand_left(q, dropped);
+	return ok;
 }
 
 /* Lets every shared stage (global tree, simple queues) release what it may. */
@@ -809,6 +827,7 @@ static void pump(struct qos *q, uint64_t now, struct qpkt **dropped)
 struct qpkt *qos_dequeue(struct qos *q, uint16_t ifid, uint64_t now, struct qpkt **dropped)
 {
 	*dropped = NULL;
+	hand_left(q, dropped);
 	if (ifid >= MAX_IFACES)
 		return NULL;
 	pump(q, now, dropped);
@@ -872,6 +891,8 @@ static void take_all(struct qpkt **all, struct qpkt *l)
 struct qpkt *qos_drain(struct qos *q, uint64_t now)
 {
 	struct qpkt *all = NULL;
+	take_all(&all, q->left);
+	q->left = NULL;
 	/* far enough ahead that every shaper lets go; then a second more
 	 * for every round that released nothing (a bucket refills) */
 	uint64_t later = now + 3600 * 1000000000ull;
@@ -897,6 +918,215 @@ struct qpkt *qos_drain(struct qos *q, uint64_t now)
 			later += 1000000000ull;
 	}
 	return all;
+}
+
+/* ---- configuration changes ---- */
+
+static bool tree_same(const struct tree *a, const struct tree *b)
+{
+	if (!a->h || !b->h)
+		return !a->h && !b->h;
+	return a->n == b->n && !memcmp(a->ids, b->ids, a->n * sizeof(*a->ids)) &&
+	       htb_same_shape(a->h, b->h);
+}
+
+static bool htb_pair_same(const struct htb *a, const struct htb *b)
+{
+	return (!a && !b) || htb_same_shape(a, b);
+}
+
+/* The same queues in the same places: what qos_update can change in place. */
+static bool qos_same_shape(const struct qos *a, const struct qos *b)
+{
+	if (!tree_same(&a->global, &b->global) || a->nsq != b->nsq ||
+	    !htb_pair_same(a->sq_up, b->sq_up) || !htb_pair_same(a->sq_down, b->sq_down) ||
+	    !htb_pair_same(a->sq_total, b->sq_total))
+		return false;
+	for (int i = 0; i < MAX_IFACES; i++)
+		if (!tree_same(&a->iface[i], &b->iface[i]))
+			return false;
+	for (size_t i = 0; i < a->nsq; i++) {
+		const struct simple *x = &a->sq[i], *y = &b->sq[i];
+		if (x->id != y->id || x->up_cls != y->up_cls || x->down_cls != y->down_cls ||
+		    x->up_stat != y->up_stat || x->down_stat != y->down_stat ||
+		    x->tot_up != y->tot_up || x->tot_down != y->tot_down ||
+		    x->tot_stat != y->tot_stat)
+			return false;
+	}
+	return true;
+}
+
+#define SWAP(a, b)                      \
+	do {                            \
+		__typeof__(a) t_ = (a); \
+		(a) = (b);              \
+		(b) = t_;               \
+	} while (0)
+
+static void htb_pair_update(struct qos *q, struct htb *h, struct htb *from, uint64_t now)
+{
+	struct qpkt *d = NULL;
+	if (h && htb_update(h, from, now, &d) == 0)
+		take_all(&q->left, d);
+}
+
+bool qos_update(struct qos *q, struct qos *next, uint64_t now)
+{
+	if (!q || !next || !qos_same_shape(q, next))
+		return false;
+	htb_pair_update(q, q->global.h, next->global.h, now);
+	SWAP(q->global.marks, next->global.marks);
+	SWAP(q->global.mark_of, next->global.mark_of);
+	for (int i = 0; i < MAX_IFACES; i++) {
+		struct tree *t = &q->iface[i], *u = &next->iface[i];
+		htb_pair_update(q, t->h, u->h, now);
+		SWAP(t->marks, u->marks);
+		SWAP(t->mark_of, u->mark_of);
+	}
+	htb_pair_update(q, q->sq_up, next->sq_up, now);
+	htb_pair_update(q, q->sq_down, next->sq_down, now);
+	htb_pair_update(q, q->sq_total, next->sq_total, now);
+	/* targets, dst, marks, time, disabled: the class numbers are the same */
+	SWAP(q->sq, next->sq);
+	SWAP(q->warn, next->warn);
+	SWAP(q->nwarn, next->nwarn);
+	if (next->nif > q->nif)
+		q->nif = next->nif;
+	return true;
+}
+
+/* Where each class of a tree of `from` is in the same tree of `to` (by
+ * store id; -1: gone, or no longer a leaf). */
+static int *tree_map(const struct tree *from, const struct tree *to)
+{
+	if (!from->h)
+		return NULL;
+	int *map = xmalloc(from->n * sizeof(int));
+	for (size_t i = 0; i < from->n; i++) {
+		map[i] = -1;
+		for (size_t j = 0; to->h && j < to->n; j++)
+			if (to->ids[j] == from->ids[i] && htb_is_leaf(to->h, (int)j)) {
+				map[i] = (int)j;
+				break;
+			}
+	}
+	return map;
+}
+
+struct carry {
+	int *global, *iface[MAX_IFACES];
+	int *up, *down, *tot;   /* simple queue classes: old -> new */
+};
+
+static int *sq_map(const struct qos *from, const struct qos *to, int which)
+{
+	struct htb *h = which == 0 ? from->sq_up : which == 1 ? from->sq_down : from->sq_total;
+	size_t n = htb_nclasses(h);
+	int *map = xmalloc((n ? n : 1) * sizeof(int));
+	for (size_t i = 0; i < n; i++)
+		map[i] = -1;
+	for (size_t i = 0; i < from->nsq; i++) {
+		const struct simple *s = &from->sq[i];
+		for (size_t j = 0; j < to->nsq; j++) {
+			const struct simple *t = &to->sq[j];
+			if (t->id != s->id)
+				continue;
+			if (which == 0)
+				map[s->up_cls] = t->up_cls;
+			else if (which == 1)
+				map[s->down_cls] = t->down_cls;
+			else if (s->tot_up >= 0) {
+				map[s->tot_up] = t->tot_up;
+				map[s->tot_down] = t->tot_down;
+			}
+			break;
+		}
+	}
+	return map;
+}
+
+static int remap(const int *map, int old)
+{
+	return old >= 0 && map ? map[old] : -1;
+}
+
+/* A packet of `from` at stage `stage` into the same place of `to`: its
+ * later stages' classes renumbered, its own stage's leaf `leaf` (new). */
+static void carry_place(struct qos *to, const struct carry *m, struct qpkt *p, int stage,
+			int leaf, uint64_t now)
+{
+	struct qpkt *d = NULL;
+	p->next = NULL;
+	if (stage < ST_SIMPLE)
+		p->sq_leaf = remap(p->sq_dir ? m->down : m->up, p->sq_leaf);
+	if (stage < ST_TOTAL)
+		p->tot_leaf = remap(m->tot, p->tot_leaf);
+	if (stage < ST_IFACE)
+		p->if_leaf = remap(m->iface[p->out_if], p->if_leaf);
+	if (stage == ST_GLOBAL && leaf >= 0) {
+		if (!htb_enqueue(to->global.h, leaf, p, now, &d))
+			drop_list(&d, p);
+	} else {
+		if (stage == ST_SIMPLE)
+			p->sq_leaf = leaf;
+		else if (stage == ST_TOTAL)
+			p->tot_leaf = leaf;
+		else if (stage == ST_IFACE)
+			p->if_leaf = leaf;
+		/* advance() moves on from the stage before */
+		p->stage = (uint8_t)(stage == ST_GLOBAL ? ST_GLOBAL : stage - 1);
+		advance(to, p, now, &d);
+	}
+	take_all(&to->left, d);
+}
+
+static void carry_htb(struct qos *to, const struct carry *m, struct htb *h, const int *map,
+		      int stage, uint64_t now)
+{
+	for (size_t i = 0; h && i < htb_nclasses(h); i++) {
+		struct qpkt *l = htb_take_leaf(h, (int)i, now);
+		while (l) {
+			struct qpkt *p = l;
+			l = p->next;
+			carry_place(to, m, p, stage, remap(map, (int)i), now);
+		}
+	}
+}
+
+void qos_carry_packets(struct qos *to, struct qos *from, uint64_t now)
+{
+	if (!to || !from)
+		return;
+	struct carry m = { 0 };
+	m.global = tree_map(&from->global, &to->global);
+	for (int i = 0; i < from->nif; i++)
+		m.iface[i] = tree_map(&from->iface[i], &to->iface[i]);
+	m.up = sq_map(from, to, 0);
+	m.down = sq_map(from, to, 1);
+	m.tot = sq_map(from, to, 2);
+	/* the stages nearest the wire first, so each interface keeps its order */
+	for (int i = 0; i < from->nif; i++) {
+		struct qpkt *p;
+		while ((p = fifo_pop(&from->wire[i])))
+			fifo_push(&to->wire[i], p);
+		while ((p = fifo_pop(&from->direct[i])))
+			fifo_push(&to->direct[i], p);
+		carry_htb(to, &m, from->iface[i].h, m.iface[i], ST_IFACE, now);
+	}
+	if (from->nif > to->nif)
+		to->nif = from->nif;
+	carry_htb(to, &m, from->sq_total, m.tot, ST_TOTAL, now);
+	carry_htb(to, &m, from->sq_up, m.up, ST_SIMPLE, now);
+	carry_htb(to, &m, from->sq_down, m.down, ST_SIMPLE, now);
+	carry_htb(to, &m, from->global.h, m.global, ST_GLOBAL, now);
+	take_all(&to->left, from->left);
+	from->left = NULL;
+	free(m.global);
+	for (int i = 0; i < MAX_IFACES; i++)
+		free(m.iface[i]);
+	free(m.up);
+	free(m.down);
+	free(m.tot);
 }
 
 bool qos_reads(const uint64_t *changed, size_t nwords)

@@ -10,9 +10,11 @@
  * target matches); a stage that does not classify it lets it through at
  * once. FastTrack packets skip global trees and simple queues.
  * qos_build compiles the store; the running state (HTB buckets, queues,
- * statistics) lives in struct qos; a new build starts empty (what the
- * old one held is drained and dropped), so callers build again only when
- * qos_reads says a commit changed what the queues are built from.
+ * statistics) lives in struct qos. Callers build again only when
+ * qos_reads says a commit changed what the queues are built from; a
+ * change of parameters (the same queues in the same places) goes into the
+ * running queues with qos_update, anything else takes the old queues'
+ * counters (qos_carry_stats) and packets (qos_carry_packets) over.
  * Every call takes `now` (ns). Single-threaded (the dataplane).
  */
 #ifndef ROSFW_QOS_QOS_H
@@ -72,6 +74,27 @@ size_t qos_busy_ifaces(struct qos *q, uint16_t *ids, size_t max);
 /* Takes every packet the queues hold, shapers or not (before qos_free:
  * the packets are the caller's), as a list through qp->next. */
 struct qpkt *qos_drain(struct qos *q, uint64_t now);
+/*
+ * A new configuration for the running queues, without a loss: when next (a
+ * qos_build of the changed store) has the same queues in the same places
+ * as q (the same trees with the same queues under the same parents, the
+ * same simple queues in the same order), q takes its rates, bucket sizes,
+ * priorities, bursts, queue types, packet marks and targets, and keeps
+ * its packets, tokens and counters; true. The caller frees next either
+ * way. False (nothing changed): the queues were added, removed or moved.
+ * Packets a smaller queue type cannot hold are handed to the caller with
+ * the drops of the next qos_enqueue or qos_dequeue.
+ */
+bool qos_update(struct qos *q, struct qos *next, uint64_t now);
+/*
+ * Moves the packets of `from` into the same places of `to` (a rebuild):
+ * a packet in a queue that `to` still has (same store id, still a leaf)
+ * goes back into it, one whose queue is gone moves on to its next stage as
+ * if that stage had not classified it; the classes of its later stages are
+ * renumbered. `from` is left empty. Packets the new queues refuse are
+ * handed to the caller as in qos_update.
+ */
+void qos_carry_packets(struct qos *to, struct qos *from, uint64_t now);
 /* Does a commit that changed these menus (bit i = schema_menus[i], as a
  * store listener gets them) change what qos_build builds? (/queue menus,
  * and /interface ones: names, speeds, vlans) */

@@ -19,6 +19,9 @@
 #include "engine/names.h"
 #include "qos/qos.h"
 
+#define NS 1000000000ull
+#define MS 1000000ull
+
 struct fx {
 	struct store *st;
 	struct conf_session s;
@@ -228,6 +231,180 @@ static void test_drain(void **state)
 	}
 	assert_int_equal(n, N);
 	assert_int_equal(qos_next_event(f->q, 2000000000ull), UINT64_MAX);
+	done(f);
+}
+
+/* Enqueues n 1500-byte packets of a mark (or from src) out of ether1 at t. */
+static void offer_n(struct fx *f, struct qpkt *p, int n, const char *mark, const char *src,
+		    uint64_t t)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].len = 1500;
+		struct qos_meta m = { 0 };
+		m.packet_mark = mark ? name_intern(NS_MARK, mark) : 0;
+		m.in_if = (uint16_t)name_intern(NS_IFACE, "ether2");
+		m.out_if = (uint16_t)name_intern(NS_IFACE, "ether1");
+		assert_int_equal(parse_ip4(src, &m.src), 0);
+		assert_int_equal(parse_ip4("1.1.1.1", &m.dst), 0);
+		struct qpkt *dropped = NULL;
+		assert_true(qos_enqueue(f->q, &p[i], &m, t, &dropped));
+		assert_null(dropped);
+	}
+}
+
+/* Dequeues from ether1 at each next event until k packets came out or
+ * nothing is left; the times they left in out[]. */
+static int leave_times(struct fx *f, uint64_t *t, int k, uint64_t *out)
+{
+	uint16_t e1 = (uint16_t)name_intern(NS_IFACE, "ether1");
+	int n = 0;
+	while (n < k) {
+		uint64_t e = qos_next_event(f->q, *t);
+		if (e == UINT64_MAX)
+			break;
+		if (e > *t)
+			*t = e;
+		struct qpkt *d = NULL, *p = qos_dequeue(f->q, e1, *t, &d);
+		assert_null(d);
+		if (p)
+			out[n++] = *t;
+	}
+	return n;
+}
+
+static struct qos *rebuild(struct fx *f, const char *cmd, uint64_t t)
+{
+	struct err e;
+	char err[128] = "";
+	if (conf_exec(&f->s, cmd, NULL, &e) < 0)
+		fail_msg("%s: %s", cmd, e.msg);
+	struct qos *q = qos_build(f->st, t, err, sizeof(err));
+	if (!q)
+		fail_msg("qos_build: %s", err);
+	return q;
+}
+
+/* /queue tree set max-limit= under load: the running queue takes the new
+ * rate and keeps its backlog and counters (RouterOS applies it without a
+ * loss); the simple queue's backlog stays too. */
+static void test_change_in_place(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue type add name=big kind=pfifo pfifo-limit=100\n"
+			     "/queue tree\n"
+			     "add name=up parent=ether1 max-limit=1M packet-mark=up queue=big\n"
+			     "/queue simple\n"
+			     "add name=s target=192.168.88.20/32 max-limit=1M/1M queue=big/big\n");
+	static struct qpkt p[60];
+	uint64_t t = 2 * NS, out[60];
+	uint32_t up = id_of(f, "/queue/tree", "up"), s = id_of(f, "/queue/simple", "s");
+
+	offer_n(f, p, 40, "up", "192.168.88.10", t);
+	/* the bucket (0.1 s of 1M: 8 packets and one into debt), then one
+	 * packet every 12 ms */
+	int n = leave_times(f, &t, 14, out);
+	assert_int_equal(n, 14);
+	assert_int_equal(out[13] - out[12], 12 * MS);
+	offer_n(f, p + 40, 20, NULL, "192.168.88.20", t);
+	struct htb_stats a, b, sa, sb;
+	assert_true(qos_queue_stats(f->q, up, &a, NULL));
+	assert_true(qos_queue_stats(f->q, s, &sa, NULL));
+	assert_int_equal(a.packets, 14);
+	assert_int_equal(a.queued_packets, 26);
+	assert_int_equal(sa.queued_packets, 20);
+
+	struct qos *q2 = rebuild(f, "/queue tree set up max-limit=4M", t);
+	assert_true(qos_update(f->q, q2, t));
+	qos_free(q2);
+	q2 = rebuild(f, "/queue simple set s max-limit=2M/2M priority=3/3", t);
+	assert_true(qos_update(f->q, q2, t));
+	qos_free(q2);
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_true(qos_queue_stats(f->q, s, &sb, NULL));
+	assert_int_equal(b.packets, a.packets);
+	assert_int_equal(b.bytes, a.bytes);
+	assert_int_equal(b.queued_packets, a.queued_packets);
+	assert_int_equal(sb.queued_packets, sa.queued_packets);
+	/* 4M: one packet every 3 ms once the debt of 1M is paid */
+	n = leave_times(f, &t, 60, out);
+	assert_int_equal(n, 46);
+	int tree_steps = 0;
+	for (int i = 1; i < n; i++)
+		if (out[i] - out[i - 1] == 3 * MS)
+			tree_steps++;
+	if (tree_steps < 10)
+		fail_msg("only %d packets 3 ms apart after max-limit=4M", tree_steps);
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_int_equal(b.packets, 40);
+	assert_int_equal(b.queued_packets, 0);
+	assert_true(qos_queue_stats(f->q, s, &sb, NULL));
+	assert_int_equal(sb.packets, 20);
+	done(f);
+}
+
+/* A structural change (a queue added, one removed) rebuilds; the packets
+ * of the queues that stay go into the new build with their counters, those
+ * of a removed queue move on unshaped; nothing is lost. */
+static void test_rebuild_carries_packets(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue type add name=big kind=pfifo pfifo-limit=100\n"
+			     "/queue tree\n"
+			     "add name=g parent=global max-limit=1M packet-mark=g queue=big\n"
+			     "add name=up parent=ether1 max-limit=1M packet-mark=up queue=big\n"
+			     "/queue simple\n"
+			     "add name=s target=192.168.88.20/32 max-limit=1M/1M queue=big/big\n");
+	static struct qpkt p[60];
+	uint64_t t = 2 * NS;
+	uint32_t up = id_of(f, "/queue/tree", "up"), s = id_of(f, "/queue/simple", "s");
+	offer_n(f, p, 20, "up", "192.168.88.10", t);
+	offer_n(f, p + 20, 20, NULL, "192.168.88.20", t);
+	offer_n(f, p + 40, 20, "g", "192.168.88.10", t);
+	uint64_t out[60];
+	int n0 = leave_times(f, &t, 20, out);
+	assert_int_equal(n0, 20);
+	struct htb_stats a, sa, b, sb;
+	assert_true(qos_queue_stats(f->q, up, &a, NULL));
+	assert_true(qos_queue_stats(f->q, s, &sa, NULL));
+
+	struct qos *q2 = rebuild(f, "/queue tree add name=up2 parent=ether1 max-limit=1M "
+				    "packet-mark=other", t);
+	assert_false(qos_update(f->q, q2, t));
+	qos_carry_stats(q2, f->q);
+	qos_carry_packets(q2, f->q, t);
+	assert_null(qos_drain(f->q, t));   /* the old build is empty */
+	qos_free(f->q);
+	f->q = q2;
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_true(qos_queue_stats(f->q, s, &sb, NULL));
+	assert_int_equal(b.packets, a.packets);
+	assert_int_equal(b.queued_packets, a.queued_packets);
+	assert_int_equal(sb.queued_packets, sa.queued_packets);
+
+	/* g goes: what it held leaves at once, unshaped */
+	struct htb_stats g;
+	assert_true(qos_queue_stats(f->q, id_of(f, "/queue/tree", "g"), &g, NULL));
+	assert_true(g.queued_packets > 0);
+	q2 = rebuild(f, "/queue tree remove g", t);
+	assert_false(qos_update(f->q, q2, t));
+	qos_carry_stats(q2, f->q);
+	qos_carry_packets(q2, f->q, t);
+	qos_free(f->q);
+	f->q = q2;
+	uint16_t e1 = (uint16_t)name_intern(NS_IFACE, "ether1");
+	int now_out = 0, of_g = 0;
+	struct qpkt *x, *d = NULL;
+	while ((x = qos_dequeue(f->q, e1, t, &d))) {
+		of_g += x >= p + 40;
+		now_out++;
+	}
+	assert_null(d);
+	assert_int_equal(of_g, g.queued_packets);
+	int n1 = leave_times(f, &t, 60, out);
+	assert_int_equal(n0 + now_out + n1, 60);
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_int_equal(b.packets, 20);
 	done(f);
 }
 
@@ -444,7 +621,6 @@ static void test_simple_queue_time(void **state)
 
 /* ---- rates through the queues, on the explicit clock ---- */
 
-#define NS 1000000000ull
 
 struct load {
 	const char *src, *dst, *out_if;
@@ -998,6 +1174,8 @@ int main(void)
 		cmocka_unit_test(test_simple_ipv6_targets),
 		cmocka_unit_test(test_queue_type_of_a_leaf),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_change_in_place),
+		cmocka_unit_test(test_rebuild_carries_packets),
 		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),

@@ -375,6 +375,94 @@ static void test_through_default_config(void **state)
 	tgen_profile_free(p);
 }
 
+/*
+ * What the daemon does when /queue tree changes under load: a max-limit
+ * change goes into the running queues (qos_update) and a new queue into a
+ * rebuild that takes the packets over (qos_carry_packets); neither drops a
+ * packet the queues held, and the upload goes on at the new rate.
+ */
+static void test_queue_change_under_load(void **state)
+{
+	(void)state;
+	struct tgen_profile *p = profile(
+		"{\"wan\": {\"up\": \"10M\", \"down\": \"50M\", \"rtt\": \"30ms\"},"
+		" \"hosts\": [{\"name\": \"nas\", \"interface\": \"ether2-master-local\","
+		" \"address\": \"192.168.88.30\", \"flows\": [{\"kind\": \"bulk-upload\","
+		" \"server\": \"198.51.100.30\", \"count\": 2}]}]}");
+	struct err e;
+	err_clear(&e);
+	struct store *st;
+	struct conf_session s;
+	assert_int_equal(store_open(&st, ":memory:", &e), 0);
+	conf_session_init(&s, st, "test");
+	s.virtual_ifaces = true;
+	assert_int_equal(conf_store_init(&s, true, &e), 0);
+	assert_int_equal(store_begin(st, &e), 0);
+	for (size_t i = 0; i < p->nifaces; i++)
+		assert_int_equal(conf_virtual_iface(&s, p->ifaces[i].name, &e), 0);
+	assert_int_equal(store_commit(st, "test", "ifaces", &e), 0);
+	struct engine *en = engine_new();
+	assert_int_equal(engine_load(en, st, &e), 0);
+	char qerr[256];
+	struct qos *q = qos_build(st, NETSIM_T0, qerr, sizeof(qerr));
+	assert_non_null(q);
+	struct netsim_opts o = { .seed = 3, .en = en, .qos = q, .live = true };
+	struct netsim *ns = netsim_new(p, &o);
+	netsim_start(ns);
+	const struct netsim_results *r = netsim_results(ns);
+	const struct menu *m = schema_find("/queue/tree");
+	uint32_t bulk = store_by_key(st, m, "bulk")->id;
+	struct htb_stats a, b;
+
+	netsim_advance(ns, NETSIM_T0 + 5 * S_NS);
+	assert_true(qos_queue_stats(q, bulk, &a, NULL));
+	assert_true(a.queued_packets > 0);
+	uint64_t drops = r->drops[NSD_QUEUE], bytes = a.bytes;
+
+	/* 9M -> 5M in place */
+	assert_int_equal(conf_exec(&s, "/queue tree set wan-upload max-limit=5M", NULL, &e), 0);
+	struct qos *q2 = qos_build(st, netsim_now(ns), qerr, sizeof(qerr));
+	assert_non_null(q2);
+	assert_true(qos_update(q, q2, netsim_now(ns)));
+	qos_free(q2);
+	assert_true(qos_queue_stats(q, bulk, &b, NULL));
+	assert_int_equal(b.queued_packets, a.queued_packets);
+	assert_int_equal(b.bytes, a.bytes);
+	netsim_set_router(ns, en, q);
+	assert_int_equal(r->drops[NSD_QUEUE], drops);
+	netsim_advance(ns, netsim_now(ns) + 5 * S_NS);
+	assert_true(qos_queue_stats(q, bulk, &a, NULL));
+	double mbit = (double)(a.bytes - bytes) * 8 / 5e6;
+	if (mbit < 4.5 || mbit > 5.5)
+		fail_msg("the upload after max-limit=5M: %.2f Mbit/s", mbit);
+
+	/* a queue added: a rebuild that takes the packets over */
+	assert_int_equal(conf_exec(&s, "/queue tree add name=extra parent=wan-upload "
+				       "packet-mark=none-such", NULL, &e), 0);
+	q2 = qos_build(st, netsim_now(ns), qerr, sizeof(qerr));
+	assert_non_null(q2);
+	assert_false(qos_update(q, q2, netsim_now(ns)));
+	qos_carry_stats(q2, q);
+	qos_carry_packets(q2, q, netsim_now(ns));
+	assert_true(qos_queue_stats(q2, bulk, &b, NULL));
+	assert_int_equal(b.queued_packets, a.queued_packets);
+	assert_int_equal(b.bytes, a.bytes);
+	/* the old queues are empty: handing over drops nothing */
+	drops = r->drops[NSD_QUEUE];
+	netsim_set_router(ns, en, q2);
+	assert_int_equal(r->drops[NSD_QUEUE], drops);
+	qos_free(q);
+	netsim_advance(ns, netsim_now(ns) + 2 * S_NS);
+	assert_true(qos_queue_stats(q2, bulk, &b, NULL));
+	assert_true(b.bytes > a.bytes);
+	netsim_free(ns);
+	qos_free(q2);
+	engine_free(en);
+	conf_session_free(&s);
+	store_close(st);
+	tgen_profile_free(p);
+}
+
 static void test_profile_errors(void **state)
 {
 	(void)state;
@@ -425,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_buffer_completes),
 		cmocka_unit_test(test_udp_rates_and_deterministic),
 		cmocka_unit_test(test_through_default_config),
+		cmocka_unit_test(test_queue_change_under_load),
 		cmocka_unit_test(test_profile_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
