@@ -1806,6 +1806,11 @@ static bool input_slow(struct engine *en, struct pkt *p, enum drop_reason r,
 		tracef(en, "parse", "not IP (ethertype 0x%04x): handed to layer 2", p->ethertype);
 		return false;
 	}
+	/* no sender leaves a fragment's checksum partial (it is finished
+	 * before fragmenting): a flag saying so would pass on to the datagram
+	 * reassembled from it, whose checksum is whole */
+	if (p->flags & PKT_F_FRAGMENT)
+		p->rx_flags &= (uint8_t)~PKT_RX_L4_PARTIAL;
 	/* a first fragment may cut its transport header short: whole, it is fine */
 	bool frag = (p->flags & PKT_F_FRAGMENT) &&
 		    (r == DR_NONE || r == DR_TRUNC_L4 || r == DR_BAD_TCP_DOFF);

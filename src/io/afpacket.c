@@ -193,7 +193,12 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 		fr->wire_len = ph->tp_len;
 		fr->flags = 0;
 		fr->vlan_tci = 0;
-		if (st & TP_STATUS_CSUMNOTREADY)
+		/* the kernel says partial for any CHECKSUM_PARTIAL skb, the sum
+		 * wherever its csum_start is (a tunnel's inner packet, SCTP's
+		 * CRC, a guest's fragment); the flag promises a TCP/UDP field
+		 * holding the pseudo-header's sum, which the router updates and
+		 * the transmitter finishes: anything else is left as it came */
+		if ((st & TP_STATUS_CSUMNOTREADY) && io_csum_looks_partial(fr->data, fr->len))
 			fr->flags |= IO_F_CSUM_PARTIAL;
 		if (ph->tp_snaplen < ph->tp_len)
 			fr->flags |= IO_F_TRUNC;

@@ -29,7 +29,7 @@
  * frame, behind the transmit metadata.
  * Checksums: a frame whose transport checksum is partial (a local
  * sender's, on a veth) comes in flagged and goes out with a request that
- * the kernel finish it (Linux 6.8 and later, copy mode; the skb it builds
+ * the kernel finish it (Linux 6.11 and later, copy mode; the skb it builds
  * stays CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it), else
  * rosfw finishes it.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
@@ -74,11 +74,12 @@
 #define XKICKS 64           /* sendto calls per tx_burst at most */
 
 /*
- * Transmit metadata (Linux 6.8): the UMEM's registration grew a field,
- * and a frame sent with XDP_TX_METADATA has, right in front of it, the
- * kernel's struct xsk_tx_metadata, whose request asks the kernel (or the
- * NIC) to finish the transport checksum from csum_start. Debian 12's
- * headers predate both, hence the definitions here, as the kernel's ABI.
+ * Transmit metadata (Linux 6.8; the flag that asks for it, 6.11): the
+ * UMEM's registration grew a field, and a frame sent with
+ * XDP_TX_METADATA has, right in front of it, the kernel's struct
+ * xsk_tx_metadata, whose request asks the kernel (or the NIC) to finish
+ * the transport checksum from csum_start. Debian 12's headers predate
+ * both, hence the definitions here, as the kernel's ABI.
  */
 #define AX_UMEM_TX_METADATA_LEN (1u << 2)
 #define AX_TX_METADATA (1u << 1)          /* xdp_desc.options */
@@ -248,16 +249,23 @@ static int make_sock(struct axdp *x, uint32_t k, bool tx_md)
 	socklen_t ol = sizeof(off);
 	if (getsockopt(q->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
+	/* the consumer rings are set up as producer ones and copied over:
+	 * xdp/xsk.h declares both with the same members */
+	_Static_assert(sizeof(struct xsk_ring_prod) == sizeof(struct xsk_ring_cons),
+		       "xsk rings differ");
+	struct xsk_ring_prod cq, rx;
 	int r;
 	if ((r = map_ring(q, 0, (uint32_t)nf, &off.fr, sizeof(uint64_t),
 			  XDP_UMEM_PGOFF_FILL_RING, &q->fq, true)) ||
 	    (r = map_ring(q, 1, (uint32_t)nc, &off.cr, sizeof(uint64_t),
-			  XDP_UMEM_PGOFF_COMPLETION_RING, (struct xsk_ring_prod *)&q->cq, false)) ||
+			  XDP_UMEM_PGOFF_COMPLETION_RING, &cq, false)) ||
 	    (r = map_ring(q, 2, (uint32_t)nf, &off.rx, sizeof(struct xdp_desc),
-			  XDP_PGOFF_RX_RING, (struct xsk_ring_prod *)&q->rx, false)) ||
+			  XDP_PGOFF_RX_RING, &rx, false)) ||
 	    (!k && (r = map_ring(q, 3, (uint32_t)nt, &off.tx, sizeof(struct xdp_desc),
 				 XDP_PGOFF_TX_RING, &q->tx, true))))
 		return r;
+	memcpy(&q->cq, &cq, sizeof(q->cq));
+	memcpy(&q->rx, &rx, sizeof(q->rx));
 	/* a socket sharing the UMEM takes its flags from queue 0's */
 	struct sockaddr_xdp sa = {
 		.sxdp_family = AF_XDP,
@@ -297,7 +305,7 @@ static int attach_prog(struct axdp *x, enum xdp_attach_mode mode)
 
 /* A socket on every queue and the program in one XDP mode; 0 or a
  * negative errno. The UMEM asks for transmit metadata, and goes without
- * on a kernel older than 6.8, which refuses it. */
+ * on a kernel older than 6.11, which refuses the flag. */
 static int try_mode(struct axdp *x, enum xdp_attach_mode mode)
 {
 	bool md = true;

@@ -11,7 +11,8 @@
  * IPv4): one the backend sends flagged IO_F_CSUM_PARTIAL reaches the peer
  * finished, or partial with the kernel's csum_start/csum_offset right
  * (read through PACKET_VNET_HDR), the kernel's way when the backend says
- * it offloads; one the peer sends partial arrives flagged.
+ * it offloads; one the peer sends partial arrives flagged, unless its
+ * transport field does not hold the partial sum (a tunnel's, a fragment).
  * Prints PASS/FAIL lines and "ok N"; exit 0 all passed, 1 a failure,
  * 77 the backend cannot open IF here (the reason printed as SKIP).
  * Needs root; run it in a namespace of its own: it deletes the pair.
@@ -399,34 +400,55 @@ static bool partial_out(struct io_handle *h, int vfd, const uint8_t *pmac, uint8
 	return false;
 }
 
+/* What the peer sends with a partial checksum (the kernel's
+ * CHECKSUM_PARTIAL, set through its virtio_net_hdr): a plain TCP/UDP
+ * segment whose field holds the pseudo-header's sum; a tunnel's UDP
+ * datagram (outer checksum 0, as vxlan sends by default) whose partial sum
+ * is that of a packet inside; a fragment. */
+enum partial_kind { PK_PLAIN, PK_TUNNEL, PK_FRAGMENT };
+
 /* The peer sends a partial frame of proto (left to a NIC that never
- * comes): true when the backend receives it flagged IO_F_CSUM_PARTIAL. */
-static bool partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_t proto)
+ * comes): 1 when the backend receives it flagged IO_F_CSUM_PARTIAL, 0
+ * unflagged, -1 not at all. */
+static int partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_t proto,
+		       enum partial_kind kind)
 {
 	uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
 	size_t vh = sizeof(struct virtio_net_hdr);
-	uint32_t at, len = partial_frame(b + vh, h->mac, p->mac, proto, 500, &at);
+	uint8_t *f = b + vh;
+	uint32_t at, len = partial_frame(f, h->mac, p->mac, proto, 500, &at);
 	struct virtio_net_hdr v = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
 				    .csum_offset = (uint16_t)(at - 34) };
+	if (kind == PK_TUNNEL) {
+		/* the field says "no checksum"; the sum to finish is deeper */
+		f[at] = f[at + 1] = 0;
+		v.csum_start = 34 + 8 + 20;
+		v.csum_offset = 16;
+	} else if (kind == PK_FRAGMENT) {
+		f[20] = 0x20; /* more fragments */
+		f[24] = f[25] = 0;
+		uint16_t c = (uint16_t)~fold16(sum16(f + 14, 20, 0));
+		f[24] = (uint8_t)(c >> 8), f[25] = (uint8_t)c;
+	}
 	memcpy(b, &v, vh);
 	if (send(vfd, b, vh + len, 0) < 0)
-		return false;
+		return -1;
 	uint64_t end = now_ms() + 2000;
 	while (now_ms() < end) {
 		struct pollfd pf = { .fd = h->fd, .events = POLLIN };
 		(void)poll(&pf, 1, 50);
-		struct io_frame f[64];
-		size_t k = io_rx_burst(h, f, 64);
+		struct io_frame fr[64];
+		size_t k = io_rx_burst(h, fr, 64);
 		for (size_t i = 0; i < k; i++)
-			if (f[i].len == len && f[i].data[23] == proto &&
-			    !memcmp(f[i].data + 34, b + vh + 34, 4)) {
-				bool flagged = f[i].flags & IO_F_CSUM_PARTIAL;
+			if (fr[i].len == len && fr[i].data[23] == proto &&
+			    !memcmp(fr[i].data + 34, f + 34, 4)) {
+				bool flagged = fr[i].flags & IO_F_CSUM_PARTIAL;
 				io_rx_release(h);
 				return flagged;
 			}
 	}
 	io_rx_release(h);
-	return false;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -491,7 +513,15 @@ int main(int argc, char **argv)
 		check(ok && off == offload, what);
 		snprintf(what, sizeof(what), "receive: a partial %s checksum is flagged",
 			 proto == 6 ? "TCP" : "UDP");
-		check(partial_in(h, vfd, &pr, proto), what);
+		check(partial_in(h, vfd, &pr, proto, PK_PLAIN) == 1, what);
+	}
+	/* the flag says the field holds the pseudo-header's sum, which the
+	 * router then updates and the transmitter finishes: not so here */
+	if (vfd >= 0) {
+		check(partial_in(h, vfd, &pr, 17, PK_TUNNEL) == 0,
+		      "receive: a tunnel's datagram partial inside is not flagged");
+		check(partial_in(h, vfd, &pr, 17, PK_FRAGMENT) == 0,
+		      "receive: a fragment said to be partial is not flagged");
 	}
 	if (vfd >= 0)
 		close(vfd);

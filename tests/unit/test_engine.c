@@ -1853,6 +1853,43 @@ static void test_frag_in_order(void **state)
 	env_free(v);
 }
 
+/*
+ * No sender leaves the checksum of a fragment partial (Linux finishes it
+ * before fragmenting), so a fragment that came flagged PKT_RX_L4_PARTIAL
+ * (a guest's virtio header can say so of anything) must not lend the flag
+ * to the datagram it completes: that datagram's checksum is whole, and is
+ * checked, not taken for a pseudo-header's sum to finish again.
+ */
+static void test_frag_partial_flag(void **state)
+{
+	struct env *v = env_new(frag_rsc);
+	struct frame f;
+	struct dgram d;
+	for (int bad = 0; bad < 2; bad++) {
+		dgram(&d, "udp 192.168.88.10:1000 > 198.51.100.1:53 len=3000");
+		if (bad)
+			d.buf[d.l3 + d.hl + 6] ^= 0x5a; /* a wrong UDP checksum */
+		uint32_t pl = d.len - d.l3 - d.hl, id = 20 + (uint32_t)bad;
+		assert_int_equal(send_frag(v, &f, &d, 0, 1480, true, id), EV_HELD);
+		assert_int_equal(send_frag(v, &f, &d, 1480, 1480, true, id), EV_HELD);
+		uint32_t n = frag(&d, 2960, pl - 2960, false, id, f.buf);
+		memset(&f.p, 0, sizeof(f.p));
+		f.p = (struct pkt){ .data = f.buf, .len = n, .cap = FRAME,
+				    .rx_flags = PKT_RX_L4_PARTIAL };
+		v->now += 1000000;
+		engine_input(v->en, &f.p, ifid("ether2"), v->now, &f.out);
+		if (bad) {
+			assert_int_equal(f.out.verdict, EV_DROP);
+			assert_int_equal(f.out.reason, DR_BAD_L4_CSUM);
+			continue;
+		}
+		assert_int_equal(f.out.verdict, EV_FORWARD);
+		assert_int_equal(f.p.rx_flags & PKT_RX_L4_PARTIAL, 0);
+		assert_whole(&f, &d);
+	}
+	env_free(v);
+}
+
 static void test_frag_out_of_order(void **state)
 {
 	struct env *v = env_new(frag_rsc);
@@ -2668,6 +2705,7 @@ int main(void)
 		cmocka_unit_test(test_ft_l4_checksum),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
+		cmocka_unit_test(test_frag_partial_flag),
 		cmocka_unit_test(test_frag_overlap),
 		cmocka_unit_test(test_frag_timeout),
 		cmocka_unit_test(test_frag_memory),
