@@ -12,17 +12,38 @@ passed=0
 failed=0
 failures=()
 
-count_cmocka() { # $1 = output file, $2 = name
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print
+# when they find something (`make asan`); a plain build never prints it.
+SAN_REPORT='ERROR: [A-Za-z]*Sanitizer|runtime error:'
+
+# A unit test fails when a cmocka test failed, when cmocka printed no
+# summary (the binary died), when the binary exited nonzero (LeakSanitizer
+# exits 23 after every cmocka test passed) or when a sanitizer reported.
+count_cmocka() { # $1 = output file, $2 = name, $3 = exit status
 	local p f
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
-	if [ "${f:-0}" != 0 ] || [ -z "$p$f" ]; then
-		[ -z "$p$f" ] && failed=$((failed + 1))
+	if [ "${f:-0}" != 0 ] || [ -z "$p$f" ] || [ "$3" != 0 ] || grep -Eq "$SAN_REPORT" "$1"; then
+		[ "${f:-0}" = 0 ] && failed=$((failed + 1))
 		failures+=("$2")
 		cat "$1"
+		[ "$3" != 0 ] && echo "$2: exit status $3"
 	fi
+}
+
+# The rosfw processes a shell test starts (daemons among them, their stderr
+# in a log the test may never show) write sanitizer reports into a
+# directory of their own per test, checked after the test and once more at
+# the end for reports of processes that were still exiting.
+SAN_DIR=$(mktemp -d)
+trap 'rm -rf "$SAN_DIR"' EXIT
+san_reports() { # $1 = directory: prints the reports found there
+	local r
+	for r in "$1"/report*; do
+		[ -f "$r" ] && grep -Eq "$SAN_REPORT" "$r" && cat "$r"
+	done
 }
 
 echo "== unit tests"
@@ -30,7 +51,8 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	out=$(mktemp)
 	(cd tests && "../$t") >"$out" 2>&1
-	count_cmocka "$out" "$(basename "$t")"
+	rc=$?
+	count_cmocka "$out" "$(basename "$t")" "$rc"
 	echo "$(basename "$t"): $(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1 passed/p' "$out" | tail -1)"
 	rm -f "$out"
 done
@@ -39,7 +61,11 @@ echo "== golden and command-line tests"
 for t in tests/golden/run.sh tests/sim/run.sh tests/sim/traffic.sh tests/cli/*.sh tests/lint/run.sh tests/lab/run.sh tests/lab/l2.sh tests/lab/ring.sh tests/lab/ipv6.sh tests/lab/live.sh tests/lab/xdp.sh tests/daemon/run.sh tests/api/run.sh tests/rest/run.sh; do
 	[ -f "$t" ] || continue
 	out=$(mktemp)
-	if bash "$t" >"$out" 2>&1; then
+	sd="$SAN_DIR/$(echo "$t" | tr / _)"
+	mkdir -p "$sd"
+	if ASAN_OPTIONS="log_path=$sd/report${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+		UBSAN_OPTIONS="log_path=$sd/report${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}" \
+		bash "$t" >"$out" 2>&1 && [ -z "$(san_reports "$sd")" ]; then
 		p=$(sed -n 's/^ok \([0-9]*\)$/\1/p' "$out" | tail -1)
 		passed=$((passed + ${p:-1}))
 		echo "$t: ${p:-1} passed"
@@ -49,8 +75,23 @@ for t in tests/golden/run.sh tests/sim/run.sh tests/sim/traffic.sh tests/cli/*.s
 		failed=$((failed + 1))
 		failures+=("$t")
 		cat "$out"
+		san_reports "$sd"
 	fi
 	rm -f "$out"
+	mkdir -p "$sd/seen"
+	mv "$sd"/report* "$sd/seen/" 2>/dev/null
+done
+# a daemon a test stopped with SIGTERM as it ended may still be in its
+# leak check: give it time under the sanitizers, then look again
+grep -qa __asan_init "$BUILD/rosfw" 2>/dev/null && sleep 2
+for sd in "$SAN_DIR"/*/; do
+	r=$(san_reports "$sd")
+	[ -z "$r" ] && continue
+	t=$(basename "$sd")
+	echo "$r"
+	echo "$t: a sanitizer report from a process still running when the test ended"
+	failed=$((failed + 1))
+	failures+=("$t")
 done
 
 if [ -z "${NO_FUZZ:-}" ] && ls build-fuzz/fuzz_* >/dev/null 2>&1; then

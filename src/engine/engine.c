@@ -757,8 +757,10 @@ bool engine_is_local(const struct engine *en, uint32_t addr)
  * broadcast address and its network address. */
 static inline bool bcast_of(const struct if_addr *x, uint32_t a)
 {
+	if (x->len > 30) /* and a shift by 32 (a /32) would be undefined */
+		return false;
 	uint32_t host = 0xffffffffu >> x->len;
-	return x->len <= 30 && (a == (x->addr | host) || a == (x->addr & ~host));
+	return a == (x->addr | host) || a == (x->addr & ~host);
 }
 
 static bool is_bcast4(const struct engine *en, uint32_t a)

@@ -44,8 +44,21 @@ static struct fx *build(const char *script)
 	return f;
 }
 
+static void free_list(struct qpkt *d)
+{
+	while (d) {
+		struct qpkt *n = d->next;
+		free(d);
+		d = n;
+	}
+}
+
+/* Frees the fixture and the packets the queues still hold (they are the
+ * test's: qos_free leaves them to the caller). qos_drain lets go of them an
+ * hour after the `now` given, past the clock of any test here. */
 static void done(struct fx *f)
 {
+	free_list(qos_drain(f->q, 0));
 	qos_free(f->q);
 	conf_session_free(&f->s);
 	store_close(f->st);
@@ -441,14 +454,17 @@ static void test_queue_type_of_a_leaf(void **state)
 	(void)state;
 	/* a full leaf queue drops: default-small holds 10 packets */
 	struct fx *f = build("/queue tree\nadd name=slow parent=ether1 packet-mark=x max-limit=8k\n");
-	static struct qpkt p[20];
 	struct qos_meta m = { .packet_mark = name_intern(NS_MARK, "x"),
 			      .out_if = (uint16_t)name_intern(NS_IFACE, "ether1") };
 	int queued = 0;
 	for (int i = 0; i < 20; i++) {
-		p[i].len = 1000;
-		struct qpkt *dropped = NULL;
-		queued += qos_enqueue(f->q, &p[i], &m, 2000000000ull, &dropped);
+		struct qpkt *p = calloc(1, sizeof(*p)), *dropped = NULL;
+		p->len = 1000;
+		if (qos_enqueue(f->q, p, &m, 2000000000ull, &dropped))
+			queued++;
+		else
+			free(p);
+		free_list(dropped);
 	}
 	/* one may leave at once (the bucket), ten wait, the rest are dropped */
 	assert_in_range(queued, 10, 11);
@@ -634,15 +650,6 @@ struct load {
 	const char *in_if;     /* "ether2" when not given */
 };
 
-static void free_list(struct qpkt *d)
-{
-	while (d) {
-		struct qpkt *n = d->next;
-		free(d);
-		d = n;
-	}
-}
-
 /* Offers every load from t0 until t_end and drains the interfaces every
  * 100 us; counts what is delivered from t_measure on. */
 static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint64_t t_measure,
@@ -704,16 +711,6 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 	}
 }
 
-/* Frees what is still queued (a time far ahead passes every limit). */
-static void drain(struct fx *f, const struct load *l, size_t n)
-{
-	struct qpkt *p, *dropped = NULL;
-	for (size_t i = 0; i < n; i++)
-		while ((p = qos_dequeue(f->q, l[i].m.out_if, UINT64_MAX / 2, &dropped)))
-			free(p);
-	free_list(dropped);
-}
-
 static double mbps(const struct load *l, uint64_t window_ns)
 {
 	return (double)l->bytes * 8.0 / ((double)window_ns / 1e9) / 1e6;
@@ -751,7 +748,6 @@ static void test_simple_total(void **state)
 			{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
 		};
 		run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
-		drain(f, l, 2);
 		double up = mbps(&l[0], 10 * NS), down = mbps(&l[1], 10 * NS);
 		print_message("case %zu: up %.3f down %.3f total %.3f Mbit/s\n", k, up, down, up + down);
 		assert_true(up <= cases[k].up_max * 1.01);
@@ -850,7 +846,6 @@ static void test_rates(void **state)
 			n++;
 		memcpy(l, cases[k].l, sizeof(l));
 		run_loads(f, l, n, 1 * NS, 2 * NS, 12 * NS);
-		drain(f, l, n);
 		for (size_t i = 0; i < n; i++) {
 			double got = mbps(&l[i], 10 * NS), want = cases[k].want[i];
 			if (got < want * 0.98 || got > want * 1.02)
@@ -888,7 +883,6 @@ static void test_pcq_ipv6(void **state)
 			  .offered_bps = 20000000, .mark = "x" },
 		};
 		run_loads(f, l, 3, 1 * NS, 2 * NS, 12 * NS);
-		drain(f, l, 3);
 		double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS), c = mbps(&l[2], 10 * NS);
 		if (fabs(a + b - cases[k].want01) > 0.02 * cases[k].want01 ||
 		    fabs(c - cases[k].want2) > 0.02 * cases[k].want2 || a < 0.5 || b < 0.5)
@@ -933,8 +927,6 @@ static void test_bucket_size(void **state)
 		if (got < cases[k].want || got > cases[k].want + 1)
 			fail_msg("bucket-size=%s: %u packets at once, want %u", cases[k].bs, got,
 				 cases[k].want);
-		while ((p = qos_dequeue(f->q, m.out_if, UINT64_MAX / 2, &dropped)))
-			free(p);
 		free_list(dropped);
 		done(f);
 	}
@@ -960,7 +952,6 @@ static void test_simple_total_burst(void **state)
 	/* later: the 8 s average is above 3M, total-max-limit holds */
 	run_loads(f, l, 2, 2200000000ull, 6 * NS, 16 * NS);
 	double after = mbps(&l[0], 10 * NS) + mbps(&l[1], 10 * NS);
-	drain(f, l, 2);
 	print_message("burst %.3f after %.3f Mbit/s\n", burst, after);
 	assert_true(burst >= 9.8 && burst <= 10.2);
 	assert_true(after >= 5.88 && after <= 6.12);
@@ -983,7 +974,6 @@ static void test_simple_total_priority(void **state)
 		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
 	};
 	run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
-	drain(f, l, 2);
 	double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS);
 	print_message("a %.3f b %.3f Mbit/s\n", a, b);
 	/* b keeps its total-limit-at, a has the rest */
@@ -1131,7 +1121,6 @@ static void test_stats_and_reset(void **state)
 		fail_msg("simple queue after reset-counters:\n%s", txt);
 	/* counting goes on */
 	run_loads(f, l, 4, 10 * NS, 10 * NS, 11 * NS);
-	drain(f, l, 4);
 	assert_true(qos_queue_stats(f->q, a, &sa2, NULL));
 	assert_true(sa2.bytes > 0);
 	/* print rate is print stats */
