@@ -322,6 +322,23 @@ static void test_udp_rates_and_deterministic(void **state)
 	tgen_profile_free(p);
 }
 
+/* A store with the built-in default configuration and a virtual interface
+ * for each of profile p's, as `rosfw run --traffic` makes it; s is its
+ * session. */
+static void router_store(const struct tgen_profile *p, struct store **st, struct conf_session *s)
+{
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_open(st, ":memory:", &e), 0);
+	conf_session_init(s, *st, "test");
+	s->virtual_ifaces = true;
+	assert_int_equal(conf_store_init(s, true, &e), 0);
+	assert_int_equal(store_begin(*st, &e), 0);
+	for (size_t i = 0; i < p->nifaces; i++)
+		assert_int_equal(conf_virtual_iface(s, p->ifaces[i].name, &e), 0);
+	assert_int_equal(store_commit(*st, "test", "ifaces", &e), 0);
+}
+
 /* Through the built-in default configuration (examples/soho.rsc): its
  * firewall drops invalid packets, so every TCP segment must pass connection
  * tracking (handshake, SACK, windows, close), and the servers' answers must
@@ -334,14 +351,7 @@ static void test_through_default_config(void **state)
 	err_clear(&e);
 	struct store *st;
 	struct conf_session s;
-	assert_int_equal(store_open(&st, ":memory:", &e), 0);
-	conf_session_init(&s, st, "test");
-	s.virtual_ifaces = true;
-	assert_int_equal(conf_store_init(&s, true, &e), 0);
-	assert_int_equal(store_begin(st, &e), 0);
-	for (size_t i = 0; i < p->nifaces; i++)
-		assert_int_equal(conf_virtual_iface(&s, p->ifaces[i].name, &e), 0);
-	assert_int_equal(store_commit(st, "test", "ifaces", &e), 0);
+	router_store(p, &st, &s);
 	struct engine *en = engine_new();
 	assert_int_equal(engine_load(en, st, &e), 0);
 	char qerr[256];
@@ -393,14 +403,7 @@ static void test_queue_change_under_load(void **state)
 	err_clear(&e);
 	struct store *st;
 	struct conf_session s;
-	assert_int_equal(store_open(&st, ":memory:", &e), 0);
-	conf_session_init(&s, st, "test");
-	s.virtual_ifaces = true;
-	assert_int_equal(conf_store_init(&s, true, &e), 0);
-	assert_int_equal(store_begin(st, &e), 0);
-	for (size_t i = 0; i < p->nifaces; i++)
-		assert_int_equal(conf_virtual_iface(&s, p->ifaces[i].name, &e), 0);
-	assert_int_equal(store_commit(st, "test", "ifaces", &e), 0);
+	router_store(p, &st, &s);
 	struct engine *en = engine_new();
 	assert_int_equal(engine_load(en, st, &e), 0);
 	char qerr[256];
