@@ -2545,6 +2545,18 @@ static void test_ft_slot_reuse(void **state)
 	twin_free(&t);
 }
 
+/* A LAN host's TCP connection through the masquerade, opened and with 10
+ * bytes sent, so that the next packets of it take FastTrack. */
+static void ft_open_conn(struct twin *t, struct frame f[2])
+{
+	twin_run(t, f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S seq=1000 "
+		 "win=65535", FTD_NONE);
+	twin_run(t, f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 flags=SA seq=5000 "
+		 "ack=1001 win=65535", FTD_NONE);
+	twin_run(t, f, "ether2", FT_TCP "flags=A", FTD_NONE);
+	twin_run(t, f, "ether2", FT_TCP "flags=PA len=10", FTD_NONE);
+}
+
 /* Data the server never acknowledges: both paths hold a fasttracked
  * connection in the established class (Linux's offloaded entry lives a
  * day), not the unacknowledged one (5 min). */
@@ -2553,12 +2565,7 @@ static void test_ft_unacked_timeout(void **state)
 	struct twin t;
 	struct frame f[2];
 	twin_new(&t, ft_rsc);
-	twin_run(&t, f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S seq=1000 "
-		 "win=65535", FTD_NONE);
-	twin_run(&t, f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 flags=SA seq=5000 "
-		 "ack=1001 win=65535", FTD_NONE);
-	twin_run(&t, f, "ether2", FT_TCP "flags=A", FTD_NONE);
-	twin_run(&t, f, "ether2", FT_TCP "flags=PA len=10", FTD_NONE);
+	ft_open_conn(&t, f);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(twin_runf(&t, f, "ether2", "tcp 192.168.88.10:40000 > "
 					   "198.51.100.7:80 seq=%u ack=5001 win=65535 flags=PA "
@@ -2641,12 +2648,7 @@ static void test_ft_l4_checksum(void **state)
 	struct twin t;
 	struct frame f[2];
 	twin_new(&t, ft_rsc);
-	twin_run(&t, f, "ether2", "tcp 192.168.88.10:40000 > 198.51.100.7:80 flags=S seq=1000 "
-		 "win=65535", FTD_NONE);
-	twin_run(&t, f, "ether1", "tcp 198.51.100.7:80 > 203.0.113.2:40000 flags=SA seq=5000 "
-		 "ack=1001 win=65535", FTD_NONE);
-	twin_run(&t, f, "ether2", FT_TCP "flags=A", FTD_NONE);
-	twin_run(&t, f, "ether2", FT_TCP "flags=PA len=10", FTD_NONE);
+	ft_open_conn(&t, f);
 	uint64_t h = hits(t.v[0]);
 	assert_int_equal(twin_run(&t, f, "ether2", FT_TCP "flags=A", FTD_BAD_L4_CSUM), EV_FORWARD);
 	assert_int_equal(hits(t.v[0]), h + 1);
