@@ -1,6 +1,7 @@
 /* The backend table and the choice among backends (io.h). */
 #include "io.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,4 +186,22 @@ bool io_csum_complete(uint8_t *f, uint32_t len)
 		c = 0xffff; /* UDP: 0 would say "no checksum" */
 	memcpy(f + l4 + off, &c, 2);
 	return true;
+}
+
+bool io_csum_partial(uint8_t *f, uint32_t len)
+{
+	uint32_t l4, n, off, s;
+	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
+		return false;
+	f[l4 + off] = (uint8_t)(s >> 8);
+	f[l4 + off + 1] = (uint8_t)s;
+	return true;
+}
+
+bool io_csum_verify(const uint8_t *f, uint32_t len)
+{
+	uint32_t l4, n, off, s;
+	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
+		return false;
+	return csum_buf(f + l4, n, htons((uint16_t)s)) == 0; /* it takes network order */
 }

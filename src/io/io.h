@@ -104,6 +104,13 @@ bool io_csum_complete(uint8_t *frame, uint32_t len);
  * *start): what a transmit offload is told. false for other frames. */
 bool io_csum_where(const uint8_t *frame, uint32_t len, uint32_t *start, uint32_t *off);
 
+/* The pseudo-header's sum into the transport checksum field of such a
+ * frame (any TCP or UDP one io_csum_where locates), making it partial;
+ * false, nothing written, for other frames. */
+bool io_csum_partial(uint8_t *frame, uint32_t len);
+/* The whole transport checksum of such a frame verifies. */
+bool io_csum_verify(const uint8_t *frame, uint32_t len);
+
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
 	return h->ops->rx_burst(h, f, max);
