@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
@@ -54,6 +53,7 @@ struct afp {
 	uint32_t head;          /* the next frame to read */
 	uint32_t taken;         /* frames handed out by the last burst, before head */
 	int tx_fd;              /* the sending socket with PACKET_VNET_HDR, or -1 */
+	uint8_t cut[IO_CUT_ROOM]; /* a GSO packet's segments, without tx_fd */
 };
 
 static void afp_close(struct io_handle *h)
@@ -66,24 +66,6 @@ static void afp_close(struct io_handle *h)
 	if (a->tx_fd >= 0)
 		close(a->tx_fd);
 	free(a);
-}
-
-/* The sending socket: bound to the interface with protocol 0 (nothing is
- * received), each frame preceded by a virtio_net_hdr; -1 when the kernel
- * refuses any of it (then the ring's socket sends). */
-static int vnet_socket(int ifindex)
-{
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		close(fd);
-		return -1;
-	}
-	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	return fd;
 }
 
 static struct io_handle *afp_open(const char *ifname, struct err *e)
@@ -148,9 +130,9 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	a->h.ctl_fd = fd;
-	a->tx_fd = vnet_socket(a->h.ifindex);
+	a->tx_fd = io_vnet_socket(a->h.ifindex);
 	if (a->tx_fd >= 0)
-		snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2, checksum offload");
+		snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2, checksum offload, GSO");
 	ifctl_prepare(fd, ifname, false);
 	(void)ifctl_link(fd, &a->h);
 	return &a->h;
@@ -211,48 +193,36 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 	return n;
 }
 
-/* The virtio_net_hdr in front of frame f (len bytes): a request to
- * finish its partial checksum, or nothing asked. */
-static void vnet_for(struct virtio_net_hdr *v, const uint8_t *f, uint32_t len, bool partial)
+/* Without the vnet socket: the ring's socket sends, rosfw finishes
+ * partial checksums and cuts GSO packets itself. */
+static int plain_send(struct afp *a, struct io_tx *t, size_t n)
 {
-	uint32_t start, off;
-	memset(v, 0, sizeof(*v));
-	if (partial && io_csum_where(f, len, &start, &off)) {
-		/* the header's byte order is the host's (legacy virtio) */
-		v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		v->csum_start = (uint16_t)start;
-		v->csum_offset = (uint16_t)off;
-	}
-}
-
-static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			const uint8_t *flags, size_t n)
-{
-	struct afp *a = (struct afp *)h;
-	/* the ring's socket cannot pass a partial checksum on */
-	for (size_t i = 0; a->tx_fd < 0 && flags && i < n; i++)
-		if (flags[i] & IO_F_CSUM_PARTIAL)
-			(void)io_csum_complete(frames[i], lens[i]);
 	struct mmsghdr m[TX_CHUNK];
-	struct iovec iov[TX_CHUNK][2];
-	struct virtio_net_hdr vh[TX_CHUNK];
-	bool vnet = a->tx_fd >= 0;
+	struct iovec iov[TX_CHUNK];
 	size_t done = 0;
 	while (done < n) {
-		size_t k = n - done < TX_CHUNK ? n - done : TX_CHUNK;
-		for (size_t i = 0; i < k; i++) {
-			size_t j = done + i;
-			memset(&m[i], 0, sizeof(m[i]));
-			if (vnet) {
-				vnet_for(&vh[i], frames[j], lens[j],
-					 flags && (flags[j] & IO_F_CSUM_PARTIAL));
-				iov[i][0] = (struct iovec){ &vh[i], sizeof(vh[i]) };
-			}
-			iov[i][vnet] = (struct iovec){ frames[j], lens[j] };
-			m[i].msg_hdr.msg_iov = iov[i];
-			m[i].msg_hdr.msg_iovlen = vnet ? 2 : 1;
+		size_t k = 0;
+		while (k < TX_CHUNK && done + k < n && !t[done + k].gso_size) {
+			struct io_tx *x = &t[done + k];
+			if (x->flags & IO_F_CSUM_PARTIAL)
+				(void)io_csum_complete(x->data, x->len);
+			memset(&m[k], 0, sizeof(m[k]));
+			iov[k] = (struct iovec){ x->data, x->len };
+			m[k].msg_hdr.msg_iov = &iov[k];
+			m[k].msg_hdr.msg_iovlen = 1;
+			k++;
 		}
-		int r = sendmmsg(vnet ? a->tx_fd : h->fd, m, (unsigned)k, MSG_DONTWAIT);
+		if (!k) {
+			/* a GSO packet: its segments, all or none counted */
+			struct io_tx seg[GRO_MAX_SEGS];
+			size_t ns = io_cut(&t[done], a->cut, sizeof(a->cut), seg, GRO_MAX_SEGS);
+			int r = ns ? plain_send(a, seg, ns) : -EMSGSIZE;
+			if (r < (int)ns || r <= 0)
+				return done ? (int)done : (r < 0 ? r : -ENOBUFS);
+			done++;
+			continue;
+		}
+		int r = sendmmsg(a->h.fd, m, (unsigned)k, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -263,6 +233,12 @@ static int afp_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint3
 			break; /* the device is full (or down): the rest is dropped */
 	}
 	return (int)done;
+}
+
+static int afp_tx_burst(struct io_handle *h, struct io_tx *t, size_t n)
+{
+	struct afp *a = (struct afp *)h;
+	return a->tx_fd >= 0 ? io_vnet_send(a->tx_fd, t, n) : plain_send(a, t, n);
 }
 
 static enum io_link afp_link(struct io_handle *h)

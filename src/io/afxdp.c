@@ -31,7 +31,10 @@
  * sender's, on a veth) comes in flagged and goes out with a request that
  * the kernel finish it (Linux 6.11 and later, copy mode; the skb it builds
  * stays CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it), else
- * rosfw finishes it.
+ * rosfw finishes it. A packet merged by gro.h leaves whole through a
+ * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_vnet_send), for
+ * the kernel to cut (or a veth to hand on whole), in order with the TX
+ * ring's frames; without that socket rosfw cuts it into the TX ring.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
  * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
@@ -123,6 +126,8 @@ struct axdp {
 	int epfd;               /* with several queues: h->fd, over their sockets */
 	bool zerocopy;
 	bool virt;              /* a veth or tun: its peer may leave checksums partial */
+	int gso_fd;             /* io_vnet_socket for GSO packets, or -1 */
+	uint8_t *cut;           /* without gso_fd: a GSO packet's segments (IO_CUT_ROOM) */
 	uint32_t nfree;
 	uint64_t free_tx[XF_TX];
 	struct xq q[XQ_MAX];    /* nq in use */
@@ -186,6 +191,9 @@ static void ax_close(struct io_handle *h)
 		munmap(x->area, x->area_len);
 	if (h->ctl_fd >= 0)
 		close(h->ctl_fd);
+	if (x->gso_fd >= 0)
+		close(x->gso_fd);
+	free(x->cut);
 	free(x);
 }
 
@@ -397,6 +405,7 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	x->h.fd = -1;
 	x->h.ctl_fd = -1;
 	x->epfd = -1;
+	x->gso_fd = -1;
 	snprintf(x->h.ifname, sizeof(x->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -460,12 +469,16 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	socklen_t ol = sizeof(opt);
 	if (getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
+	x->gso_fd = io_vnet_socket(x->h.ifindex);
+	if (x->gso_fd < 0)
+		x->cut = xmalloc(IO_CUT_ROOM);
 	char queues[32] = "";
 	if (nq > 1)
 		snprintf(queues, sizeof(queues), ", %u receive queues", nq);
-	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s%s", how,
+	snprintf(x->h.detail, sizeof(x->h.detail), "AF_XDP %s, %s%s%s%s%s%s%s", how,
 		 x->zerocopy ? "zero-copy" : "copy", queues,
-		 x->tx_md && !x->zerocopy ? ", checksum offload" : "", first[0] ? " (native mode: " : "",
+		 x->tx_md && !x->zerocopy ? ", checksum offload" : "",
+		 x->gso_fd >= 0 ? ", GSO" : "", first[0] ? " (native mode: " : "",
 		 first, first[0] ? ")" : "");
 	for (uint32_t k = 0; k < nq; k++) {
 		uint32_t idx = 0;
@@ -632,17 +645,15 @@ static void tx_partial(struct axdp *x, uint8_t *f, uint32_t len, struct xdp_desc
 	d->options = AX_TX_METADATA;
 }
 
-static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-		       const uint8_t *flags, size_t n)
+/* Frames t[0..n) (none GSO) into the TX ring, then a kick: how many
+ * went, or -errno when none did. */
+static int ring_send(struct axdp *x, struct io_tx *t, size_t n)
 {
-	struct axdp *x = (struct axdp *)h;
 	struct xq *q = &x->q[0];
-	if (!n)
-		return 0;
 	reclaim(x);
 	size_t k = n < x->nfree ? n : x->nfree;
 	for (size_t i = 0; i < k; i++)
-		if (lens[i] > XF_SIZE - XTX_HEAD || !lens[i]) {
+		if (t[i].len > XF_SIZE - XTX_HEAD || !t[i].len) {
 			k = i;
 			break;
 		}
@@ -656,13 +667,13 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 		return -ENOBUFS;
 	for (size_t i = 0; i < k; i++) {
 		uint64_t a = x->free_tx[--x->nfree] + XTX_HEAD;
-		memcpy(x->area + a, frames[i], lens[i]);
+		memcpy(x->area + a, t[i].data, t[i].len);
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + (uint32_t)i);
 		d->addr = a;
-		d->len = lens[i];
+		d->len = t[i].len;
 		d->options = 0;
-		if (flags && (flags[i] & IO_F_CSUM_PARTIAL))
-			tx_partial(x, x->area + a, lens[i], d);
+		if (t[i].flags & IO_F_CSUM_PARTIAL)
+			tx_partial(x, x->area + a, t[i].len, d);
 	}
 	xsk_ring_prod__submit(&q->tx, (uint32_t)k);
 	int r = kick(x);
@@ -670,6 +681,44 @@ static int ax_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32
 	if (r == -ENETDOWN || r == -ENXIO)
 		return r;
 	return (int)k;
+}
+
+/* One GSO packet: whole through the vnet socket (the kernel cuts it, or
+ * hands it to a veth peer whole), else cut here into the TX ring. 1 when
+ * it went, else -errno. */
+static int gso_send(struct axdp *x, struct io_tx *t)
+{
+	if (x->gso_fd >= 0) {
+		int r = io_vnet_send(x->gso_fd, t, 1);
+		return r == 0 ? -ENOBUFS : r;
+	}
+	struct io_tx seg[GRO_MAX_SEGS];
+	size_t n = io_cut(t, x->cut, IO_CUT_ROOM, seg, GRO_MAX_SEGS);
+	if (!n)
+		return -EMSGSIZE;
+	int r = ring_send(x, seg, n);
+	return r == (int)n ? 1 : r < 0 ? r : -ENOBUFS;
+}
+
+/* Runs of plain frames go through the TX ring and GSO packets through
+ * gso_send, in order: in copy mode the kick sends what the ring holds
+ * before the next run starts. */
+static int ax_tx_burst(struct io_handle *h, struct io_tx *t, size_t n)
+{
+	struct axdp *x = (struct axdp *)h;
+	size_t done = 0;
+	while (done < n) {
+		size_t k = 0;
+		while (done + k < n && !t[done + k].gso_size)
+			k++;
+		int r = k ? ring_send(x, t + done, k) : gso_send(x, t + done);
+		if (r < 0)
+			return done ? (int)done : r;
+		done += (size_t)r;
+		if ((size_t)r < (k ? k : 1))
+			break;
+	}
+	return (int)done;
 }
 
 static enum io_link ax_link(struct io_handle *h)

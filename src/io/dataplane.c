@@ -45,6 +45,8 @@
 
 #define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
 #define DP_POOL 4096u
+#define DP_GRO_POOL 64u     /* merged packets in flight (64 KiB each) */
+#define GRO_OPEN 8          /* connections merging at once in a burst */
 #define RX_BURST 64u
 #define RX_BUDGET 8         /* bursts per wake-up and interface: the others get their turn */
 #define TX_BATCH 64u
@@ -67,12 +69,15 @@ struct dp_buf {
 	uint32_t len;
 	bool lent;                /* data is in a receive ring: see settle() */
 	bool csum_partial;        /* the transport checksum is still partial (PKT_RX_L4_PARTIAL) */
+	bool big;                 /* of the GRO pool: room for GRO_FRAME_MAX */
+	uint16_t gso_size;        /* with gso_segs > 1: a merged TCP packet (gro.h), */
+	uint16_t gso_segs;        /* its segments' payload and how many */
 	uint16_t in_if, out_if;
 	uint8_t family;
 	struct dp_if *tx_if;      /* the interface it leaves by (a vlan's counters) */
 	uint32_t nexthop;
 	uint8_t nexthop6[16];
-	uint8_t raw[VLAN_ROOM + DP_FRAME_MAX];
+	uint8_t *raw;             /* VLAN_ROOM, then DP_FRAME_MAX (GRO_FRAME_MAX if big) */
 };
 
 /*
@@ -111,6 +116,14 @@ struct dataplane {
 	struct ra *ra;
 	struct dp_buf *pool, *free;
 	size_t nfree;
+	uint8_t *pool_mem;
+	/* merged TCP packets (gro.h): off with ROSFW_GRO=0 */
+	bool gro;
+	struct dp_buf *gro_pool, *gro_free;
+	size_t ngro_free;
+	uint8_t *gro_mem;
+	uint64_t gro_packets, gro_merged, gro_no_buffer, gso_sent, gso_cut;
+	uint8_t cut[DP_FRAME_MAX]; /* a segment on its way to the TAP */
 	/* buffers whose frame is still in the receive ring (this burst's) */
 	struct dp_buf *lent[RX_BURST];
 	size_t nlent;
@@ -178,11 +191,30 @@ static struct dp_buf *buf_get(struct dataplane *dp)
 	return b;
 }
 
+/* A buffer of the GRO pool, or NULL (no count: the segments go unmerged). */
+static struct dp_buf *big_get(struct dataplane *dp)
+{
+	struct dp_buf *b = dp->gro_free;
+	if (b) {
+		dp->gro_free = b->nf;
+		dp->ngro_free--;
+		b->nf = NULL;
+	}
+	return b;
+}
+
 static void buf_put(struct dataplane *dp, struct dp_buf *b)
 {
 	b->data = b->raw + VLAN_ROOM;
 	b->lent = false;
 	b->csum_partial = false;
+	b->gso_segs = 0;
+	if (b->big) {
+		b->nf = dp->gro_free;
+		dp->gro_free = b;
+		dp->ngro_free++;
+		return;
+	}
 	b->nf = dp->free;
 	dp->free = b;
 	dp->nfree++;
@@ -219,16 +251,28 @@ static void free_dropped(struct dataplane *dp, struct qpkt *l)
 
 static void link_lost(struct dataplane *dp, struct dp_if *di);
 
-static void tx_count(struct conf_if_stats *st, bool sent, bool busy, uint32_t len)
+/* len bytes in segs packets on the wire */
+static void tx_count(struct conf_if_stats *st, bool sent, bool busy, uint64_t len, uint32_t segs)
 {
 	if (sent) {
-		st->tx_packets++;
+		st->tx_packets += segs;
 		st->tx_bytes += len;
 	} else if (busy) {
-		st->tx_drops++; /* a full device queue drops; anything else is an error */
+		st->tx_drops += segs; /* a full device queue drops; anything else is an error */
 	} else {
-		st->tx_errors++;
+		st->tx_errors += segs;
 	}
+}
+
+/* What merged packet b is on the wire: its segments' bytes (each repeats
+ * the headers), and how many. */
+static uint64_t wire_bytes(const struct dp_buf *b, uint32_t *segs)
+{
+	*segs = 1;
+	if (b->gso_segs < 2)
+		return b->len;
+	*segs = b->gso_segs;
+	return b->len + (uint64_t)(b->gso_segs - 1) * gro_hdr_len(b->data, b->len, NULL);
 }
 
 /* Sends the batch of port di. */
@@ -237,22 +281,24 @@ static void flush(struct dataplane *dp, struct dp_if *di)
 	size_t n = di->ntx;
 	if (!n)
 		return;
-	uint8_t *fr[TX_BATCH];
-	uint32_t ln[TX_BATCH];
-	uint8_t fl[TX_BATCH];
+	struct io_tx t[TX_BATCH];
 	for (size_t i = 0; i < n; i++) {
-		fr[i] = di->tx[i]->data;
-		ln[i] = di->tx[i]->len;
-		fl[i] = di->tx[i]->csum_partial ? IO_F_CSUM_PARTIAL : 0;
+		const struct dp_buf *b = di->tx[i];
+		t[i] = (struct io_tx){ b->data, b->len, b->csum_partial ? IO_F_CSUM_PARTIAL : 0,
+				       b->gso_segs > 1 ? b->gso_size : 0 };
 	}
-	int r = di->h ? io_tx_burst(di->h, fr, ln, fl, n) : -ENXIO;
+	int r = di->h ? io_tx_burst(di->h, t, n) : -ENXIO;
 	size_t sent = r > 0 ? (size_t)r : 0;
 	bool busy = r >= 0 || r == -EAGAIN || r == -ENOBUFS;
 	for (size_t i = 0; i < n; i++) {
 		struct dp_if *v = di->tx[i]->tx_if;
-		tx_count(&di->st, i < sent, busy, ln[i]);
+		uint32_t segs;
+		uint64_t wire = wire_bytes(di->tx[i], &segs);
+		tx_count(&di->st, i < sent, busy, wire, segs);
 		if (v && v != di) /* a vlan counts what it sent too */
-			tx_count(&v->st, i < sent, busy, ln[i]);
+			tx_count(&v->st, i < sent, busy, wire, segs);
+		if (segs > 1 && i < sent)
+			dp->gso_sent++;
 		if (i >= sent)
 			dp->drops[DPD_TX_ERROR]++;
 		else if (di->tx[i]->lent)
@@ -434,8 +480,44 @@ static uint32_t if_mtu(const struct dp_if *di)
 	return m;
 }
 
+static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		    struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len, uint64_t now);
+
+/* Merged packet p (in big buffer b, len bytes) cut into its segments, each
+ * in a pool buffer and handed to fn as a packet of its own (p's
+ * descriptor with the segment's frame); segments beyond the first only
+ * with all. b goes back to the pool. */
+static void gso_each(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+		     struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len, bool all,
+		     uint64_t now,
+		     void (*fn)(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+				struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len,
+				uint64_t now))
+{
+	uint32_t n = gro_segs(p->data, len, b->gso_size);
+	dp->gso_cut++;
+	for (uint32_t i = 0; i < (all ? n : 1); i++) {
+		struct dp_buf *sb = buf_get(dp);
+		uint32_t k = sb ? gro_cut(p->data, len, b->gso_size, i, sb->data, DP_FRAME_MAX) : 0;
+		if (!k) {
+			if (sb)
+				buf_put(dp, sb);
+			out->st.tx_drops += n - i;
+			break;
+		}
+		struct pkt sp = *p;
+		sp.data = sb->data;
+		sp.len = sp.cap = k;
+		sp.ip_len = (uint16_t)(k - p->l3_off);
+		sp.rx_flags |= PKT_RX_L4_PARTIAL;
+		fn(dp, &sp, o, out, in_if, sb, k, now);
+	}
+	buf_put(dp, b);
+}
+
 /* Buffer b (len bytes, the packet p or a fragment of it) into the queues
- * of interface out, or straight to the wire without queues. */
+ * of interface out, or straight to the wire without queues. A merged
+ * packet that a queue would shape goes in as its segments. */
 static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
 		    struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len, uint64_t now)
 {
@@ -453,6 +535,8 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	struct qpkt *q = &b->q;
 	q->next = NULL;
 	q->len = len - p->l3_off + 14;
+	if (b->gso_segs > 1)
+		q->len += (b->gso_segs - 1) * (gro_hdr_len(p->data, len, NULL) - p->l3_off + 14);
 	q->hash = flow_hash(p);
 	q->family = p->family;
 	q->src = q->dst = 0;
@@ -487,6 +571,10 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 		const struct ct_entry *c = p->ct;
 		m.src = p->ct_dir == 0 ? c->t[0].src : c->t[0].dst;
 		m.dst = p->ct_dir == 0 ? c->t[0].dst : c->t[0].src;
+	}
+	if (b->gso_segs > 1 && qos_classifies(dp->qos, q, &m)) {
+		gso_each(dp, p, o, out, in_if, b, len, true, now, enqueue);
+		return;
 	}
 	struct qpkt *dropped = NULL;
 	bool ok = qos_enqueue(dp->qos, q, &m, now, &dropped);
@@ -749,6 +837,16 @@ static void packet_too_big(struct dataplane *dp, const struct pkt *p, uint16_t i
  * held then). An IPv4
  * packet longer than the interface's MTU is fragmented when it may be, and
  * dropped (frag-needed) when it carries DF. */
+/* A segment of a merged packet, forwarded as a packet of its own. */
+static void forward_seg(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
+			struct dp_if *out, uint16_t in_if, struct dp_buf *b, uint32_t len,
+			uint64_t now)
+{
+	(void)out;
+	(void)len;
+	forward(dp, p, o, in_if, b, false, now);
+}
+
 static void forward(struct dataplane *dp, const struct pkt *p, const struct engine_out *o,
 		    uint16_t in_if, struct dp_buf *b, bool ring, uint64_t now)
 {
@@ -759,22 +857,37 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 	int why = -1;
 	bool frag = false;
 	uint32_t mtu = out ? if_mtu(out) : 0;
+	bool gso = b && b->gso_segs > 1;
+	/* a merged packet leaves as its segments: they are what must fit */
+	uint32_t ip_out = gso ? gro_hdr_len(p->data, len, NULL) - p->l3_off + b->gso_size
+			      : len - p->l3_off;
+	if (gso && out && out->h && out->up && mtu && ip_out > mtu) {
+		/* as Linux's ip_forward: cut, then each fragmented; with DF one
+		 * ICMP for all, the first segment's */
+		bool df = p->family != 4 || (p->data[p->l3_off + 6] & 0x40);
+		if (df) {
+			dp->drops[DPD_FRAG_NEEDED] += b->gso_segs - 1u;
+			out->st.tx_drops += b->gso_segs - 1u;
+		}
+		gso_each(dp, p, o, out, in_if, b, len, !df, now, forward_seg);
+		return;
+	}
 	if (!out)
 		why = DPD_NO_PORT;
 	else if (!out->h || !out->up)
 		why = DPD_LINK_DOWN;
-	else if (mtu && len - p->l3_off > mtu) {
+	else if (mtu && ip_out > mtu) {
 		/* a router never fragments IPv6 (RFC 8200 5) */
 		if (p->family != 4 || (p->data[p->l3_off + 6] & 0x40))
 			why = DPD_FRAG_NEEDED;
 		else
 			frag = true;
-	} else if (len > DP_FRAME_MAX)
+	} else if (len > DP_FRAME_MAX && !gso)
 		why = DPD_OVERSIZE;
 	if (why >= 0) {
 		dp->drops[why]++;
 		if (out)
-			out->st.tx_drops++;
+			out->st.tx_drops += gso ? b->gso_segs : 1u;
 		if (why == DPD_FRAG_NEEDED && p->family == 4)
 			frag_needed(dp, p, in_if, mtu, now);
 		else if (why == DPD_FRAG_NEEDED)
@@ -924,7 +1037,24 @@ static bool echo6_for_us(struct dataplane *dp, const struct pkt *p, uint16_t in_
 	return member && (found || engine_link_local(dp->en, in_if, src));
 }
 
-static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint64_t now)
+/* Merged packet p (gso_size) to the kernel: segment by segment, as it
+ * came, each finished (the TAP cannot say partial). */
+static void local_cut(struct dataplane *dp, const struct pkt *p, uint32_t len, uint16_t gso_size)
+{
+	dp->gso_cut++;
+	for (uint32_t i = 0;; i++) {
+		uint32_t k = gro_cut(p->data, len, gso_size, i, dp->cut, sizeof(dp->cut));
+		if (!k)
+			break;
+		(void)io_csum_complete(dp->cut, k);
+		if (tap_write_ip(dp->tap, dp->cut + p->l3_off, k - p->l3_off) == 0)
+			dp->local_in++;
+	}
+}
+
+/* Packet p for the router; gso_size: a merged TCP packet's (gro.h), else 0. */
+static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint16_t gso_size,
+		     uint64_t now)
 {
 	if (p->family == 6 && nd_is_nd(p->data + p->l3_off, p->len - p->l3_off)) {
 		nd_input(dp->nd, in_if, p->data + p->l3_off, p->len - p->l3_off, p->src_mac, now);
@@ -958,6 +1088,10 @@ static void local_in(struct dataplane *dp, const struct pkt *p, uint16_t in_if, 
 		uint32_t len = p->ip_len;
 		if ((size_t)p->l3_off + len > p->len)
 			len = p->len - p->l3_off;
+		if (gso_size) {
+			local_cut(dp, p, p->l3_off + len, gso_size);
+			return;
+		}
 		/* the TAP has no way to say the checksum is partial */
 		if (p->rx_flags & PKT_RX_L4_PARTIAL)
 			(void)io_csum_complete(p->data, p->l3_off + len);
@@ -1171,7 +1305,7 @@ static bool rx_frame(struct dataplane *dp, struct dp_if *di, struct io_frame *f,
  * still the frame in the receive ring (not a datagram the engine
  * reassembled). */
 static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p, bool ring,
-		       const struct engine_out *o, uint64_t now)
+		       struct dp_buf *gb, const struct engine_out *o, uint64_t now)
 {
 	switch (o->verdict) {
 	case EV_FORWARD:
@@ -1180,17 +1314,102 @@ static void rx_verdict(struct dataplane *dp, uint16_t in_if, struct pkt *p, bool
 			dp->drops[DPD_MULTICAST]++;
 			break;
 		}
-		forward(dp, p, o, in_if, NULL, ring, now);
-		break;
+		forward(dp, p, o, in_if, gb, ring, now);
+		return; /* gb is forward's */
 	case EV_REJECT:
 		reject(dp, o);
 		break;
 	case EV_LOCAL:
-		local_in(dp, p, in_if, now);
+		local_in(dp, p, in_if, gb ? gb->gso_size : 0, now);
 		break;
 	default:
 		break;
 	}
+	if (gb)
+		buf_put(dp, gb);
+}
+
+/* ---- GRO ---- */
+
+struct gro_open {
+	struct gro_pkt g;
+	size_t at;              /* where its first segment is in the burst */
+	struct dp_buf *b;       /* its big buffer, from the second segment on */
+};
+
+/* Ends open packet j of op: a merged one takes its first segment's place
+ * in the burst (pk[at], from its big buffer, gb[at]). */
+static void gro_close(struct dataplane *dp, struct pkt *pk, struct dp_buf **gb,
+		      struct gro_open *op, size_t *nop, size_t j)
+{
+	struct gro_open *o = &op[j];
+	if (o->b) {
+		gro_finish(&o->g);
+		struct pkt *p = &pk[o->at];
+		p->data = o->b->data;
+		p->len = p->cap = o->g.len;
+		p->rx_flags |= PKT_RX_L4_PARTIAL;
+		o->b->gso_size = o->g.mss;
+		o->b->gso_segs = o->g.segs;
+		gb[o->at] = o->b;
+		dp->gro_packets++;
+		dp->gro_merged += o->g.segs;
+	}
+	memmove(op + j, op + j + 1, (*nop - j - 1) * sizeof(*op));
+	(*nop)--;
+}
+
+/* The burst's m packets (pk, received on in) merged where they may be
+ * (gro.h): a merged packet takes the place of its first segment, in a
+ * big buffer (gb[i]; NULL for the others), and the segments that joined
+ * it are gone[i]. A connection's packets keep their order: any packet of
+ * it that cannot join ends the one in the making, which is ahead of it. */
+static void gro_burst(struct dataplane *dp, struct pkt *pk, const uint16_t *in, size_t m,
+		      struct dp_buf **gb, bool *gone)
+{
+	struct gro_open op[GRO_OPEN];
+	size_t nop = 0;
+	for (size_t i = 0; i < m; i++) {
+		struct gro_seg s;
+		enum gro_kind k = gro_parse(pk[i].data, pk[i].len,
+					    pk[i].rx_flags & PKT_RX_L4_PARTIAL, &s);
+		if (k == GRO_OTHER)
+			continue;
+		if (k == GRO_BARRIER) {
+			while (nop)
+				gro_close(dp, pk, gb, op, &nop, 0);
+			continue;
+		}
+		size_t j = 0;
+		while (j < nop && !(in[op[j].at] == in[i] && gro_same_conn(&op[j].g.first, &s)))
+			j++;
+		if (j < nop) {
+			if (k == GRO_MERGEABLE && gro_follows(&op[j].g, &s)) {
+				if (!op[j].b)
+					op[j].b = big_get(dp);
+				if (op[j].b) {
+					gro_add(&op[j].g, &s, op[j].b->data);
+					gone[i] = true;
+					if (op[j].g.closed)
+						gro_close(dp, pk, gb, op, &nop, j);
+					continue;
+				}
+				dp->gro_no_buffer++;
+			}
+			gro_close(dp, pk, gb, op, &nop, j);
+		}
+		if (k != GRO_MERGEABLE)
+			continue;
+		if (nop == GRO_OPEN)
+			gro_close(dp, pk, gb, op, &nop, 0);
+		gro_start(&op[nop].g, &s);
+		op[nop].at = i;
+		op[nop].b = NULL;
+		if (!op[nop].g.closed)
+			nop++;
+	}
+	while (nop)
+		gro_close(dp, pk, gb, op, &nop, 0);
 }
 
 /* A ring burst: layer 2 frame by frame, the engine on the IP packets at
@@ -1201,19 +1420,32 @@ static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr
 {
 	struct pkt pk[RX_BURST], *v[RX_BURST];
 	uint8_t *d0[RX_BURST];
-	uint16_t in[RX_BURST];
+	uint16_t in[RX_BURST], vin[RX_BURST];
+	struct dp_buf *gb[RX_BURST], *vb[RX_BURST];
+	bool gone[RX_BURST];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (rx_frame(dp, di, &fr[i], now, &pk[m], &in[m])) {
-			v[m] = &pk[m];
-			d0[m] = pk[m].data;
+			gb[m] = NULL;
+			gone[m] = false;
 			m++;
 		}
-	for (size_t done = 0; done < m;) {
-		size_t k = engine_input_burst(dp->en, v + done, in + done, m - done, now,
+	if (dp->gro && m > 1)
+		gro_burst(dp, pk, in, m, gb, gone);
+	size_t nv = 0;
+	for (size_t i = 0; i < m; i++)
+		if (!gone[i]) {
+			v[nv] = &pk[i];
+			vin[nv] = in[i];
+			vb[nv] = gb[i];
+			d0[nv] = gb[i] ? NULL : pk[i].data;
+			nv++;
+		}
+	for (size_t done = 0; done < nv;) {
+		size_t k = engine_input_burst(dp->en, v + done, vin + done, nv - done, now,
 					      dp->out + done);
 		for (size_t i = done; i < done + k; i++)
-			rx_verdict(dp, in[i], v[i], v[i]->data == d0[i], &dp->out[i], now);
+			rx_verdict(dp, vin[i], v[i], v[i]->data == d0[i], vb[i], &dp->out[i], now);
 		done += k;
 	}
 }
@@ -1558,8 +1790,23 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	loop_watch(l, dp->pace_fd, POLLIN, on_pace, dp);
 	dp->ifs = xcalloc(n + MAX_VLANS, sizeof(*dp->ifs));
 	dp->pool = xcalloc(DP_POOL, sizeof(*dp->pool));
-	for (size_t i = DP_POOL; i-- > 0;)
+	dp->pool_mem = xmalloc((size_t)DP_POOL * (VLAN_ROOM + DP_FRAME_MAX));
+	for (size_t i = DP_POOL; i-- > 0;) {
+		dp->pool[i].raw = dp->pool_mem + i * (VLAN_ROOM + DP_FRAME_MAX);
 		buf_put(dp, &dp->pool[i]);
+	}
+	const char *g = getenv("ROSFW_GRO");
+	dp->gro = !g || (strcmp(g, "0") && strcmp(g, "off") && strcmp(g, "no"));
+	if (dp->gro) {
+		dp->gro_pool = xcalloc(DP_GRO_POOL, sizeof(*dp->gro_pool));
+		dp->gro_mem = xmalloc((size_t)DP_GRO_POOL * (VLAN_ROOM + GRO_FRAME_MAX));
+		for (size_t i = DP_GRO_POOL; i-- > 0;) {
+			struct dp_buf *b = &dp->gro_pool[i];
+			b->raw = dp->gro_mem + i * (VLAN_ROOM + GRO_FRAME_MAX);
+			b->big = true;
+			buf_put(dp, b);
+		}
+	}
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
 			      arp_dropped };
 	dp->arp = arp_new(&ao);
@@ -1805,6 +2052,9 @@ void dataplane_free(struct dataplane *dp)
 	}
 	free(dp->ifs);
 	free(dp->pool);
+	free(dp->pool_mem);
+	free(dp->gro_pool);
+	free(dp->gro_mem);
 	free(dp);
 }
 
@@ -1858,6 +2108,13 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    dp->nfree, DP_POOL);
 	sbuf_printf(out, "dp.tx-from-ring %llu\ndp.ring-copied %llu\n",
 		    (unsigned long long)dp->tx_from_ring, (unsigned long long)dp->ring_copies);
+	sbuf_printf(out, "gro.enabled %s\ngro.packets %llu\ngro.segments %llu\n"
+			 "gro.no-buffer %llu\ngro.gso-sent %llu\ngro.cut %llu\ngro.free %zu\n"
+			 "gro.size %u\n",
+		    dp->gro ? "yes" : "no", (unsigned long long)dp->gro_packets,
+		    (unsigned long long)dp->gro_merged, (unsigned long long)dp->gro_no_buffer,
+		    (unsigned long long)dp->gso_sent, (unsigned long long)dp->gso_cut,
+		    dp->ngro_free, dp->gro ? DP_GRO_POOL : 0);
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);

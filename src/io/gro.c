@@ -165,7 +165,8 @@ void gro_add(struct gro_pkt *g, const struct gro_seg *s, uint8_t *buf)
 	g->next_seq += s->payload;
 	g->next_id++;
 	g->last_flags = s->flags;
-	if ((s->flags & TCPF_PSH) || s->payload < g->mss || g->len - ETH_LEN + g->mss > 65535)
+	if ((s->flags & TCPF_PSH) || s->payload < g->mss || g->len - ETH_LEN + g->mss > 65535 ||
+	    g->segs == GRO_MAX_SEGS)
 		g->closed = true;
 }
 
@@ -216,12 +217,14 @@ static bool locate(const uint8_t *f, uint32_t len, uint32_t *l3, uint32_t *l4, u
 	       *l4 + (uint32_t)(f[*l4 + 12] >> 4) * 4 <= *end;
 }
 
-uint32_t gro_hdr_len(const uint8_t *f, uint32_t len)
+uint32_t gro_hdr_len(const uint8_t *f, uint32_t len, uint8_t *family)
 {
 	uint32_t l3, l4, end;
 	uint8_t fam;
 	if (!locate(f, len, &l3, &l4, &end, &fam))
 		return 0;
+	if (family)
+		*family = fam;
 	return l4 + (uint32_t)(f[l4 + 12] >> 4) * 4;
 }
 

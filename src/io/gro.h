@@ -15,10 +15,10 @@
  * RST, URG; CWR on the first segment only; a PSH ends the packet; sequence
  * numbers back to back; every segment but the last as long as the first
  * (the cut's size), the last no longer; IPv4 ids counting up by one; at
- * most 65535 bytes of IP in all. A segment whose checksum is whole joins
- * only once it verifies (with the IPv4 header's), because the merged
- * packet's checksum is partial and a corrupt segment must not be hidden
- * under a new sum.
+ * most 65535 bytes of IP and GRO_MAX_SEGS segments. A segment whose
+ * checksum is whole joins only once it verifies (with the IPv4 header's),
+ * because the merged packet's checksum is partial and a corrupt segment
+ * must not be hidden under a new sum.
  * The merged frame: the first frame's headers, with the total length, the
  * IPv4 header checksum, PSH if the last segment had it, and the
  * pseudo-header's sum in the TCP checksum (partial: whoever sends it
@@ -33,6 +33,8 @@
 
 /* Room a merged frame needs: 14 bytes of Ethernet and 65535 of IP. */
 #define GRO_FRAME_MAX (14u + 65535u)
+/* Segments in one merged packet at most (a cut's frames, bounded). */
+#define GRO_MAX_SEGS 64u
 
 enum gro_kind {
 	GRO_OTHER,     /* not TCP over IP: it leaves every packet alone */
@@ -90,8 +92,9 @@ void gro_finish(struct gro_pkt *g);
 
 /* Of a frame merged by gro (its IPv4 or IPv6 TCP header after up to two
  * VLAN tags; NAT may have rewritten it since): the bytes before the
- * payload, that each segment repeats; 0 for a frame of another kind. */
-uint32_t gro_hdr_len(const uint8_t *f, uint32_t len);
+ * payload, that each segment repeats, and the IP version in *family
+ * (may be NULL); 0 for a frame of another kind. */
+uint32_t gro_hdr_len(const uint8_t *f, uint32_t len, uint8_t *family);
 /* The cut: segment i (from 0) of merged frame f (len bytes) in segments
  * of mss payload bytes, written to out (room bytes): the headers with
  * their lengths, sequence number, IPv4 id (counting up from the first's)

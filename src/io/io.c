@@ -2,12 +2,18 @@
 #include "io.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "engine/pkt.h"
+#include "io/gro.h"
 
 enum io_mode { IO_MODE_UNSET, IO_MODE_AFPACKET, IO_MODE_AFXDP, IO_MODE_AUTO };
 
@@ -204,4 +210,90 @@ bool io_csum_verify(const uint8_t *f, uint32_t len)
 	if (!l4_csum_at(f, len, &l4, &n, &off, &s))
 		return false;
 	return csum_buf(f + l4, n, htons((uint16_t)s)) == 0; /* it takes network order */
+}
+
+int io_vnet_socket(int ifindex)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		close(fd);
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	return fd;
+}
+
+/* The virtio_net_hdr in front of t: finish a partial checksum, cut a GSO
+ * packet, or nothing asked. Its byte order is the host's (legacy virtio). */
+static void vnet_for(struct virtio_net_hdr *v, const struct io_tx *t)
+{
+	uint32_t start, off;
+	memset(v, 0, sizeof(*v));
+	if (!(t->flags & IO_F_CSUM_PARTIAL) || !io_csum_where(t->data, t->len, &start, &off))
+		return;
+	v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	v->csum_start = (uint16_t)start;
+	v->csum_offset = (uint16_t)off;
+	uint8_t fam = 0;
+	uint32_t hdr = t->gso_size ? gro_hdr_len(t->data, t->len, &fam) : 0;
+	if (!hdr || hdr <= start)
+		return;
+	const uint8_t *th = t->data + start;
+	bool v6 = fam == 6;
+	v->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	if (th[13] & TCPF_CWR)
+		v->gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	v->gso_size = t->gso_size;
+	v->hdr_len = (uint16_t)hdr;
+}
+
+#define VNET_CHUNK 64u
+
+int io_vnet_send(int fd, struct io_tx *t, size_t n)
+{
+	struct mmsghdr m[VNET_CHUNK];
+	struct iovec iov[VNET_CHUNK][2];
+	struct virtio_net_hdr vh[VNET_CHUNK];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = n - done < VNET_CHUNK ? n - done : VNET_CHUNK;
+		for (size_t i = 0; i < k; i++) {
+			memset(&m[i], 0, sizeof(m[i]));
+			vnet_for(&vh[i], &t[done + i]);
+			iov[i][0] = (struct iovec){ &vh[i], sizeof(vh[i]) };
+			iov[i][1] = (struct iovec){ t[done + i].data, t[done + i].len };
+			m[i].msg_hdr.msg_iov = iov[i];
+			m[i].msg_hdr.msg_iovlen = 2;
+		}
+		int r = sendmmsg(fd, m, (unsigned)k, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (int)done : -errno;
+		}
+		done += (size_t)r;
+		if ((size_t)r < k)
+			break; /* the device is full (or down): the rest is dropped */
+	}
+	return (int)done;
+}
+
+size_t io_cut(const struct io_tx *t, uint8_t *scratch, size_t room, struct io_tx *seg,
+	      size_t max)
+{
+	size_t n = 0, used = 0;
+	for (uint32_t i = 0;; i++) {
+		uint32_t k = gro_cut(t->data, t->len, t->gso_size, i, scratch + used,
+				     (uint32_t)(room - used));
+		if (!k)
+			return gro_segs(t->data, t->len, t->gso_size) == i ? n : 0;
+		if (n == max)
+			return 0;
+		seg[n++] = (struct io_tx){ scratch + used, k, IO_F_CSUM_PARTIAL, 0 };
+		used += k;
+	}
 }

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/gro.h"
 #include "util/err.h"
 
 #define IO_F_CSUM_PARTIAL 0x1u /* the sender left the L4 checksum to hardware */
@@ -41,6 +42,16 @@ struct io_frame {
 	uint32_t flags;    /* IO_F_* */
 	uint16_t vlan_tci;
 	uint16_t vlan_tpid; /* with IO_F_VLAN: 0x8100 (802.1Q) or 0x88a8 (802.1ad) */
+};
+
+/* A frame to send. */
+struct io_tx {
+	uint8_t *data;     /* the Ethernet frame; the backend may finish its checksum in place */
+	uint32_t len;
+	uint16_t flags;    /* IO_F_CSUM_PARTIAL: the transport checksum is partial */
+	uint16_t gso_size; /* a TCP packet merged by gro.h (partial): it leaves cut into
+			    * segments of gso_size payload bytes (the kernel's GSO, a
+			    * NIC's TSO, else gro_cut); 0: one frame */
 };
 
 enum io_link { IO_LINK_UP, IO_LINK_DOWN, IO_LINK_GONE };
@@ -62,8 +73,7 @@ struct io_ops {
 	struct io_handle *(*open)(const char *ifname, struct err *e);
 	size_t (*rx_burst)(struct io_handle *h, struct io_frame *f, size_t max);
 	void (*rx_release)(struct io_handle *h);
-	int (*tx_burst)(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			const uint8_t *flags, size_t n);
+	int (*tx_burst)(struct io_handle *h, struct io_tx *t, size_t n);
 	/* Link state now; refreshes mac, mtu, ifindex-gone and ring drops. */
 	enum io_link (*link)(struct io_handle *h);
 	void (*close)(struct io_handle *h);
@@ -111,6 +121,21 @@ bool io_csum_partial(uint8_t *frame, uint32_t len);
 /* The whole transport checksum of such a frame verifies. */
 bool io_csum_verify(const uint8_t *frame, uint32_t len);
 
+/* A sending socket on ifindex for io_vnet_send (AF_PACKET, protocol 0: it
+ * receives nothing, PACKET_VNET_HDR, PACKET_QDISC_BYPASS); -1 when the
+ * kernel refuses any of it. */
+int io_vnet_socket(int ifindex);
+/* Sends t[0..n) on such a socket, each with the virtio_net_hdr that asks
+ * the kernel to finish a partial checksum and to cut a GSO packet: how
+ * many went, or -errno when none did. */
+int io_vnet_send(int fd, struct io_tx *t, size_t n);
+/* t (gso_size set) cut by gro_cut into frames in scratch (room bytes),
+ * described in seg (max of them), each partial: how many; 0 when they
+ * do not fit. */
+#define IO_CUT_ROOM (GRO_MAX_SEGS * 160u + 65536u) /* headers of 160 bytes at most */
+size_t io_cut(const struct io_tx *t, uint8_t *scratch, size_t room, struct io_tx *seg,
+	      size_t max);
+
 static inline size_t io_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 {
 	return h->ops->rx_burst(h, f, max);
@@ -119,13 +144,15 @@ static inline void io_rx_release(struct io_handle *h)
 {
 	h->ops->rx_release(h);
 }
-/* flags[i] (flags may be NULL): IO_F_CSUM_PARTIAL says frame i still
- * holds a partial transport checksum; the backend has the kernel finish
- * it (AF_XDP's transmit metadata, in copy mode) or finishes it itself. */
-static inline int io_tx_burst(struct io_handle *h, uint8_t *const *frames, const uint32_t *lens,
-			      const uint8_t *flags, size_t n)
+/* t[i].flags: IO_F_CSUM_PARTIAL says frame i still holds a partial
+ * transport checksum; the backend has the kernel finish it (AF_XDP's
+ * transmit metadata in copy mode, AF_PACKET's virtio_net_hdr) or finishes
+ * it itself. t[i].gso_size: the kernel cuts it (a virtio_net_hdr asks),
+ * else the backend does with gro_cut. Frames leave in order; returns how
+ * many of the first went, or -errno when none did. */
+static inline int io_tx_burst(struct io_handle *h, struct io_tx *t, size_t n)
 {
-	return h->ops->tx_burst(h, frames, lens, flags, n);
+	return h->ops->tx_burst(h, t, n);
 }
 static inline enum io_link io_link_state(struct io_handle *h)
 {

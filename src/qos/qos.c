@@ -810,6 +810,17 @@ bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64
 	return ok;
 }
 
+bool qos_classifies(const struct qos *q, const struct qpkt *p, const struct qos_meta *m)
+{
+	if (m->out_if >= MAX_IFACES)
+		return false;
+	if (tree_leaf(&q->iface[m->out_if], m->packet_mark) >= 0)
+		return true;
+	uint8_t dir;
+	return !m->fasttrack &&
+	       (tree_leaf(&q->global, m->packet_mark) >= 0 || simple_match(q, p, m, &dir));
+}
+
 /* Lets every shared stage (global tree, simple queues) release what it may. */
 static void pump(struct qos *q, uint64_t now, struct qpkt **dropped)
 {

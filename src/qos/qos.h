@@ -59,6 +59,11 @@ void qos_free(struct qos *q);
  */
 bool qos_enqueue(struct qos *q, struct qpkt *p, const struct qos_meta *m, uint64_t now,
 		 struct qpkt **dropped);
+/* Whether a stage of the queues would take p (a leaf of a tree or a simple
+ * queue classifies it), as qos_enqueue would see it: the dataplane cuts a
+ * merged TCP packet (gro.h) into its segments before queues that shape
+ * it, as CAKE splits GSO packets, so that shaping sees the wire's packets. */
+bool qos_classifies(const struct qos *q, const struct qpkt *p, const struct qos_meta *m);
 /*
  * The next packet that may leave through interface ifid at `now` (all
  * stages passed), or NULL. Packets dropped inside the queues on the way

@@ -13,6 +13,8 @@
  * (read through PACKET_VNET_HDR), the kernel's way when the backend says
  * it offloads; one the peer sends partial arrives flagged, unless its
  * transport field does not hold the partial sum (a tunnel's, a fragment).
+ * A GSO packet (gso_size) reaches the peer whole and marked to be cut,
+ * where the backend says GSO, else cut into its segments.
  * Prints PASS/FAIL lines and "ok N"; exit 0 all passed, 1 a failure,
  * 77 the backend cannot open IF here (the reason printed as SKIP).
  * Needs root; run it in a namespace of its own: it deletes the pair.
@@ -235,8 +237,7 @@ static uint32_t backend_to_peer(struct io_handle *h, int pfd, const uint8_t *pma
 				uint32_t n, int *last_err)
 {
 	static uint8_t frames[32][1514];
-	uint8_t *fp[32];
-	uint32_t lens[32];
+	struct io_tx t[32];
 	uint8_t buf[2048];
 	uint32_t sent = 0, got = 0, next = first;
 	*last_err = 0;
@@ -246,10 +247,9 @@ static uint32_t backend_to_peer(struct io_handle *h, int pfd, const uint8_t *pma
 			uint32_t k = n - sent < 32 ? n - sent : 32;
 			for (uint32_t i = 0; i < k; i++) {
 				make_frame(frames[i], pmac, h->mac, first + sent + i);
-				fp[i] = frames[i];
-				lens[i] = frame_len(first + sent + i);
+				t[i] = (struct io_tx){ frames[i], frame_len(first + sent + i), 0, 0 };
 			}
-			int r = io_tx_burst(h, fp, lens, NULL, k);
+			int r = io_tx_burst(h, t, k);
 			if (r > 0)
 				sent += (uint32_t)r;
 			else if (r < 0)
@@ -370,9 +370,8 @@ static bool partial_out(struct io_handle *h, int vfd, const uint8_t *pmac, uint8
 	uint8_t f[1600], want[1600];
 	uint32_t at, len = partial_frame(f, pmac, h->mac, proto, 999, &at);
 	memcpy(want, f, len);
-	uint8_t *fp[1] = { f };
-	uint8_t fl[1] = { IO_F_CSUM_PARTIAL };
-	if (io_tx_burst(h, fp, &len, fl, 1) != 1)
+	struct io_tx t = { f, len, IO_F_CSUM_PARTIAL, 0 };
+	if (io_tx_burst(h, &t, 1) != 1)
 		return false;
 	uint64_t end = now_ms() + 2000;
 	while (now_ms() < end) {
@@ -398,6 +397,52 @@ static bool partial_out(struct io_handle *h, int vfd, const uint8_t *pmac, uint8
 		       !memcmp(g + at + 2, want + at + 2, len - at - 2);
 	}
 	return false;
+}
+
+/* The backend sends a TCP packet of 3 x 1000 bytes of payload with
+ * gso_size 1000: true when the peer got it whole, marked for the kernel
+ * to cut into those segments (a veth hands GSO packets on as they are:
+ * *whole), or as the three segments, each with a right checksum; either
+ * way every byte of the payload as sent. */
+static bool gso_out(struct io_handle *h, int vfd, const uint8_t *pmac, bool *whole)
+{
+	static uint8_t f[4000], want[4000], b[sizeof(struct virtio_net_hdr) + 65536];
+	uint32_t at, len = partial_frame(f, pmac, h->mac, 6, 3000, &at);
+	memcpy(want, f, len);
+	struct io_tx t = { f, len, IO_F_CSUM_PARTIAL, 1000 };
+	if (io_tx_burst(h, &t, 1) != 1)
+		return false;
+	size_t vh = sizeof(struct virtio_net_hdr);
+	uint32_t segs = 0;
+	uint64_t end = now_ms() + 2000;
+	while (now_ms() < end && segs < 3) {
+		struct pollfd pf = { .fd = vfd, .events = POLLIN };
+		(void)poll(&pf, 1, 50);
+		ssize_t r = recv(vfd, b, sizeof(b), MSG_DONTWAIT);
+		if (r < (ssize_t)(vh + 54) || b[vh + 23] != 6)
+			continue;
+		struct virtio_net_hdr v;
+		memcpy(&v, b, vh);
+		uint8_t *g = b + vh;
+		uint32_t n = (uint32_t)r - (uint32_t)vh;
+		if (v.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			uint16_t c = (uint16_t)~fold16(sum16(g + 34, n - 34, 0));
+			g[at] = (uint8_t)(c >> 8), g[at + 1] = (uint8_t)c;
+		}
+		if (!l4_sum_ok(g, n))
+			return false;
+		if (n == len) {
+			*whole = true;
+			return v.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && v.gso_size == 1000 &&
+			       !memcmp(g + 54, want + 54, 3000);
+		}
+		uint32_t seq = (uint32_t)g[38] << 24 | (uint32_t)g[39] << 16 | g[40] << 8 | g[41];
+		if (n != 54 + 1000 || seq != segs * 1000 || memcmp(g + 54, want + 54 + seq, 1000))
+			return false;
+		segs++;
+	}
+	*whole = false;
+	return segs == 3;
 }
 
 /* What the peer sends with a partial checksum (the kernel's
@@ -514,6 +559,12 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what), "receive: a partial %s checksum is flagged",
 			 proto == 6 ? "TCP" : "UDP");
 		check(partial_in(h, vfd, &pr, proto, PK_PLAIN) == 1, what);
+	}
+	if (vfd >= 0) {
+		bool whole = false, ok = gso_out(h, vfd, pmac, &whole);
+		snprintf(what, sizeof(what), "send: a GSO packet of 3 segments arrives right (%s)",
+			 !ok ? "it does not" : whole ? "whole, for the peer's kernel" : "cut");
+		check(ok && whole == (strstr(h->detail, "GSO") != NULL), what);
 	}
 	/* the flag says the field holds the pseudo-header's sum, which the
 	 * router then updates and the transmitter finishes: not so here */

@@ -230,7 +230,9 @@ static void round_trip(uint8_t family, size_t n, uint16_t last, bool partial, bo
 	assert_int_equal(g.mss, MSS);
 	uint32_t hdr = 14 + (family == 4 ? 20u : 40u) + 20 + OPT;
 	assert_int_equal(g.len, hdr + (n - 1) * MSS + last);
-	assert_int_equal(gro_hdr_len(g.buf, g.len), hdr);
+	uint8_t fam = 0;
+	assert_int_equal(gro_hdr_len(g.buf, g.len, &fam), hdr);
+	assert_int_equal(fam, family);
 	assert_int_equal(gro_segs(g.buf, g.len, MSS), n);
 	/* the merged frame: lengths, PSH, a partial sum that finishes right */
 	struct pkt p = { .data = g.buf, .len = g.len, .cap = g.len };
