@@ -46,6 +46,18 @@
  *               conf.all.rp_filter=2 would defeat that: warned about).
  *               A reject in the output chain answers the kernel through
  *               the TAP (its TCP reset or ICMP error).
+ * GRO: within a receive burst, back-to-back TCP segments of one connection
+ * are merged (gro.h, Linux's rules) into one packet of up to 64 KiB in a
+ * buffer of a small pool of its own; the engine sees it once, as Linux's
+ * netfilter sees a GRO'd skb (a rule's and a connection's
+ * packet counters count it as one packet, as on a Linux router; the
+ * interfaces count the segments), and it leaves as one GSO packet that
+ * the kernel cuts (a veth hands it on whole). It is cut back into its
+ * segments before queues that would shape it (CAKE's split-gso: shaping
+ * and priorities see the wire's packets), on its way to the TAP, and when
+ * the out interface's MTU is smaller than its segments (then as Linux's
+ * ip_forward: each segment fragmented, or with DF one ICMP and a drop).
+ * ROSFW_GRO=0 in the environment turns it off; gro.* in dataplane_report.
  * Router advertisements (ra.h) go out of every interface /ipv6/nd names,
  * from its link-local address, through the output chain.
  * An IPv4 packet longer than the out interface's MTU (the Linux MTU) is cut into
@@ -135,6 +147,9 @@ uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
  * without a pool copy), dp.ring-copied (frames the queues or ARP held past
  * their receive burst, copied into the pool then),
  * dp.echo-ignored (IPv4 echo requests to a broadcast address),
+ * gro.enabled, gro.packets (merged packets made), gro.segments (segments
+ * in them), gro.no-buffer (merges given up: the GRO pool was empty),
+ * gro.gso-sent, gro.cut (merged packets cut in rosfw), gro.free, gro.size,
  * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
  * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
  * solicits-limited, adverts-out, adverts-solicited, output-drops). */
