@@ -104,13 +104,13 @@ void gro_start(struct gro_pkt *g, const struct gro_seg *s)
 	g->verified = false;
 }
 
-/* A whole checksum, with the IPv4 header's, verifies. */
+/* Its checksums verify: the IPv4 header's always (the merged packet gets
+ * a new one), the transport's unless partial. */
 static bool seg_sums(const struct gro_seg *s)
 {
-	const uint8_t *ip = s->f + ETH_LEN;
-	if (s->family == 4 && csum_buf(ip, 20, 0) != 0)
+	if (s->family == 4 && csum_buf(s->f + ETH_LEN, 20, 0) != 0)
 		return false;
-	return io_csum_verify(s->f, (uint32_t)s->hdr + s->payload);
+	return s->partial || io_csum_verify(s->f, (uint32_t)s->hdr + s->payload);
 }
 
 bool gro_follows(struct gro_pkt *g, const struct gro_seg *s)
@@ -140,9 +140,9 @@ bool gro_follows(struct gro_pkt *g, const struct gro_seg *s)
 	if (memcmp(x, y, 4) || memcmp(x + 8, y + 8, 5) || memcmp(x + 14, y + 14, 2) ||
 	    memcmp(x + 18, y + 18, (size_t)(a->hdr - a->l4) - 18))
 		return false;
-	if (!s->partial && !seg_sums(s))
+	if (!seg_sums(s))
 		return false;
-	if (g->segs == 1 && !a->partial && !g->verified) {
+	if (g->segs == 1 && !g->verified) {
 		if (!seg_sums(a)) {
 			g->closed = true; /* it goes alone, to be dropped as corrupt */
 			return false;

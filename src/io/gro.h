@@ -69,7 +69,7 @@ struct gro_pkt {
 	uint16_t next_id;
 	uint8_t last_flags;
 	bool closed;       /* nothing may follow: a PSH, a short segment, full */
-	bool verified;     /* the first segment's whole checksum verified */
+	bool verified;     /* the first segment's checksums verified */
 };
 
 /* Frame f (len bytes; partial: its transport checksum is partial). s is
