@@ -265,23 +265,33 @@ static void test_round_trip(void **state)
 	round_trip(6, 8, MSS, false, true);
 }
 
-/* 65535 bytes of IP at most: the stream stops merging there, and a
- * segment after a PSH or a short one starts anew. */
+/* GRO_MAX_SEGS segments and 65535 bytes of IP at most: the stream stops
+ * merging there; nothing follows a PSH; a bad first segment stays alone. */
 static void test_limits(void **state)
 {
 	(void)state;
 	static uint8_t f[80][2048], buf[GRO_FRAME_MAX];
 	uint32_t len[80];
-	for (size_t i = 0; i < 80; i++) {
-		struct spec s = base(4, (uint32_t)i);
-		len[i] = seg(f[i], &s);
-	}
+	static const struct {
+		uint16_t payload;
+		unsigned segs; /* in the first merged packet */
+	} t[] = {
+		{ MSS, GRO_MAX_SEGS }, /* 64 x 1000 bytes: the segment limit first */
+		{ 1460, 44 },          /* 52 + 44 x 1460 = 64292: one more passes 65535 */
+	};
 	struct gro_pkt g;
-	unsigned joined = merge(f, len, NULL, 80, &g, buf);
-	/* (65535 - 52 bytes of headers) / 1000 */
-	assert_int_equal(joined + 1, 65);
-	assert_true(g.len - 14 <= 65535);
-	assert_true(g.closed);
+	for (size_t r = 0; r < sizeof(t) / sizeof(t[0]); r++) {
+		for (size_t i = 0; i < 80; i++) {
+			struct spec s = base(4, (uint32_t)i);
+			s.payload = t[r].payload;
+			s.seq = 1000 + (uint32_t)i * t[r].payload;
+			len[i] = seg(f[i], &s);
+		}
+		unsigned joined = merge(f, len, NULL, 80, &g, buf);
+		assert_int_equal(joined + 1, t[r].segs);
+		assert_true(g.len - 14 <= 65535);
+		assert_true(g.closed);
+	}
 
 	struct spec s = base(4, 0);
 	s.flags |= TCPF_PSH;
