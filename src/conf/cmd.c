@@ -1177,11 +1177,12 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			char *copy = xstrdup(a->value), *save = NULL;
 			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				if (schema_prop(m, t, NULL) < 0) {
+					/* t is in copy: the message first */
+					err_setp(e, t, "unknown property '%s'", t);
 					free(copy);
 					for (size_t k = 0; k < np; k++)
 						free(plist[k]);
 					free(plist);
-					err_setp(e, t, "unknown property '%s'", t);
 					return arg_err(e, a);
 				}
 				plist = xrealloc(plist, (np + 2) * sizeof(char *));
