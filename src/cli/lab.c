@@ -62,6 +62,19 @@
 
 #define MAX_IFACES 16
 
+/* An AddressSanitizer build (make asan) checks the heap for leaks as a
+ * process exits, which takes the router a while: lab down waits for it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAB_ASAN 1
+#endif
+#endif
+#ifndef LAB_ASAN
+#define LAB_ASAN 0
+#endif
+
 struct lab {
 	char prefix[32];
 	char dir[256];
@@ -125,6 +138,8 @@ static int run(const char *fmt, ...)
 		dup2(null, 1);
 		dup2(errp[1], 2);
 		execvp(argv[0], argv);
+		/* a copy of this process that could not exec: _exit, so it
+		 * neither runs our exit handlers nor flushes our stdio again */
 		_exit(127);
 	}
 	close(errp[1]);
@@ -161,7 +176,10 @@ static bool ns_exists(const char *ns)
 }
 
 /* fn(arg) in a child inside namespace ns; its result (0..255), -1 if the
- * namespace cannot be entered. */
+ * namespace cannot be entered. The child ends with _exit: fn keeps nothing
+ * on the heap, and what the child holds there is its copy of ours, which
+ * this process frees; exit would run our exit handlers (a sanitizer's leak
+ * check of that copy among them) and flush our stdio buffers once more. */
 static int in_ns(const char *ns, int (*fn)(void *), void *arg)
 {
 	fflush(stdout);
@@ -217,7 +235,9 @@ static bool our_pid(pid_t pid)
 }
 
 /* Starts fn in namespace ns as a detached process whose pid goes to pidfile,
- * with stdout and stderr to logfile. */
+ * with stdout and stderr to logfile. It ends with _exit, as in_ns's child:
+ * fn is a server that keeps nothing on the heap, or the exec of the router,
+ * which then exits through its own main (its leak check included). */
 static int spawn_in_ns(const char *ns, const char *pidfile, const char *logfile,
 		       int (*fn)(void *), void *arg)
 {
@@ -724,8 +744,10 @@ static int lab_down(const struct lab *L, bool quiet)
 		lab_path(L, pids[i], path, sizeof(path));
 		pid_t pid = read_pid(path);
 		if (our_pid(pid)) {
+			/* 2 s, or 60 s for a sanitizer build's leak check: each
+			 * ends as soon as the process is gone */
 			kill(pid, SIGTERM);
-			for (int k = 0; k < 40 && our_pid(pid); k++)
+			for (int k = 0; k < (LAB_ASAN ? 1200 : 40) && our_pid(pid); k++)
 				usleep(50000);
 			if (our_pid(pid))
 				kill(pid, SIGKILL);
@@ -1263,7 +1285,8 @@ static int router_echo_fn(void *arg)
 	return 0;
 }
 
-/* Starts router_echo_fn in namespace ns: its pid, or -1. */
+/* Starts router_echo_fn in namespace ns: its pid, or -1. The child ends
+ * with _exit, as in_ns's does. */
 static pid_t router_echo_start(const char *ns)
 {
 	int pf[2];
