@@ -13,33 +13,23 @@ BUILD=${BUILD:-build}
 ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
 PY=/usr/bin/python3
 PROBE=$PWD/tests/lab/probe.py
-need=""
-for c in ip iperf3; do command -v $c >/dev/null || need="$need $c"; done
-if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; then
-	echo "SKIP: needs root, ip netns and$need (make deps installs them)"
-	echo "ok 0"
-	exit 0
-fi
-prefix=rosfwt
-T=$(mktemp -d)
 . tests/lab/lib.bash
-lab_traps
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+lab_begin iperf3
+
+# apply LINE...: the lines through lab apply; what it printed, and its status
+apply() {
+	printf '%s\n' "$@" >"$T/change.rsc"
+	"$ROSFW" lab apply --prefix "$prefix" --dir "$T" "$T/change.rsc" 2>&1
+}
 
 "$ROSFW" lab down --prefix "$prefix" --dir "$T" >/dev/null 2>&1
-out=$(printf '/queue tree print\n' >"$T/c.rsc"; "$ROSFW" lab apply --prefix "$prefix" --dir "$T" "$T/c.rsc" 2>&1)
+out=$(apply '/queue tree print')
 check "lab apply without a lab: refused ($out)" "" grep -q "no lab router running" <<<"$out"
 if ! timeout 15 "$ROSFW" lab up --prefix "$prefix" --dir "$T" >/dev/null; then
 	echo "FAIL: lab up"
 	cat "$T/router.log"
 	exit 1
 fi
-
-# apply TEXT: the lines of TEXT through lab apply; its output, its status in rc
-apply() {
-	printf '%s\n' "$@" >"$T/change.rsc"
-	"$ROSFW" lab apply --prefix "$prefix" --dir "$T" "$T/change.rsc" 2>&1
-}
 # the router's line for queue tree NAME once the stats file was written
 # again after a change: "BYTES packets=N max-limit=X"
 queue() {
@@ -62,36 +52,32 @@ upload() {
 	cat "$T/rate"
 }
 near() { fcmp "$1" '>=' "$(($2 * 9 / 10))" && fcmp "$1" '<=' "$(($2 * 11 / 10))"; }
+# step WHAT ANSWER RATE LINE...: the lines through lab apply; the router's
+# answer must be ANSWER, wan-upload's counters must go on from where they
+# were (in place and through a rebuild alike), and the upload must then run
+# at RATE bit/s, within 10%
+step() {
+	local what=$1 want=$2 rate=$3 out b0 b1 r
+	shift 3
+	b0=$(queue wan-upload | cut -d' ' -f1)
+	out=$(apply "$@")
+	check "$what: $want ($out)" "" grep -q "^applied: $want" <<<"$out"
+	b1=$(queue wan-upload | cut -d' ' -f1)
+	[ "$b0" = 0 ] || check "... wan-upload's counters kept ($b0 -> $b1 bytes)" "" test "$b1" -ge "$b0"
+	r=$(upload)
+	echo "FIGURE lab-apply.$rate.wire-bps $r"
+	check "... the upload at $((rate / 1000)) kbit/s: $((r / 1000)) kbit/s" "" near "$r" "$rate"
+}
 
-# new rates for the same queues: in place
-out=$(apply '/queue tree set [find name=wan-upload] max-limit=3M')
-check "max-limit 9M -> 3M: into the running queues ($out)" "" \
-	grep -q "^applied: queues updated in place" <<<"$out"
-check "... the router runs max-limit=3M" "$(queue wan-upload)" grep -q "max-limit=3M" <<<"$(queue wan-upload)"
-r=$(upload)
-echo "FIGURE lab-apply.max-limit-3M.wire-bps $r"
-check "... the upload at 3M: $((r / 1000)) kbit/s" "" near "$r" 3000000
-b0=$(queue wan-upload | cut -d' ' -f1)
-out=$(apply '/queue tree set [find name=wan-upload] max-limit=6M')
-check "max-limit 3M -> 6M: into the running queues ($out)" "" \
-	grep -q "^applied: queues updated in place" <<<"$out"
-b1=$(queue wan-upload | cut -d' ' -f1)
-check "... its counters kept ($b0 -> $b1 bytes)" "" test "$b1" -ge "$b0" -a "$b0" -gt 0
-r=$(upload)
-echo "FIGURE lab-apply.max-limit-6M.wire-bps $r"
-check "... the upload at 6M: $((r / 1000)) kbit/s" "" near "$r" 6000000
-
-# a queue removed and another added: a rebuild that carries counters over
-b0=$(queue wan-upload | cut -d' ' -f1)
-out=$(apply '/queue tree remove [find name=bulk]' \
-	'/queue tree add name=lab-bulk parent=wan-upload packet-mark=low-priority limit-at=1M max-limit=4M')
-check "bulk replaced by lab-bulk (max-limit 4M): the queues rebuilt ($out)" "" \
-	grep -q "^applied: queues rebuilt" <<<"$out"
-b1=$(queue wan-upload | cut -d' ' -f1)
-check "... wan-upload's counters carried over ($b0 -> $b1 bytes)" "" test "$b1" -ge "$b0" -a "$b0" -gt 0
-r=$(upload)
-echo "FIGURE lab-apply.rebuilt-4M.wire-bps $r"
-check "... the upload at lab-bulk's 4M: $((r / 1000)) kbit/s" "" near "$r" 4000000
+# new rates for the same queues go into the running ones; a queue removed
+# and another added rebuild them
+step "max-limit 9M -> 3M" "queues updated in place" 3000000 \
+	'/queue tree set [find name=wan-upload] max-limit=3M'
+step "max-limit 3M -> 6M" "queues updated in place" 6000000 \
+	'/queue tree set [find name=wan-upload] max-limit=6M'
+step "bulk replaced by lab-bulk (max-limit 4M)" "queues rebuilt" 4000000 \
+	'/queue tree remove [find name=bulk]' \
+	'/queue tree add name=lab-bulk parent=wan-upload packet-mark=low-priority limit-at=1M max-limit=4M'
 check "... and lab-bulk counted it" "$(queue lab-bulk)" \
 	test "$(queue lab-bulk | cut -d' ' -f1)" -gt 1000000
 
