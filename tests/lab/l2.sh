@@ -13,10 +13,6 @@
 # without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
 . tests/lab/lib.bash
 lab_begin curl "$PY"
 # a counter of the router's stats file; a rule's by table and comment

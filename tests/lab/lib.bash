@@ -1,7 +1,12 @@
 # Shared by the lab's scripts (tests/lab/*.sh) and bench/live.sh: the lab's namespaces
 # ($prefix-wan, -lan, -router), a 10 Mbit/s line in front of the WAN host,
-# and the VoIP-under-load measurement. Needs $PY and $PROBE set by the
-# caller, and $prefix and $T: lab_begin sets them for a test.
+# and the VoIP-under-load measurement. Sourced from the top of the tree;
+# needs $prefix and $T (lab_begin sets them for a test).
+
+BUILD=${BUILD:-build}
+ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
+PY=${PY:-/usr/bin/python3}
+PROBE=${PROBE:-$PWD/tests/lab/probe.py}
 
 N() { local ns=$1; shift; ip netns exec "$prefix-$ns" "$@"; }
 

@@ -14,10 +14,6 @@
 # stdout as "FIGURE name value" lines (bench/RESULTS.md records them).
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
 . tests/lab/lib.bash
 lab_begin tc iperf3 irtt curl py:librouteros
 con() { "$ROSFW" console --socket "$T/rosfw.sock"; }

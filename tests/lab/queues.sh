@@ -9,10 +9,6 @@
 # Needs root, ip netns and iperf3; skipped with a visible message without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
 . tests/lab/lib.bash
 lab_begin iperf3
 

@@ -15,10 +15,6 @@
 # visible message without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
 . tests/lab/lib.bash
 lab_begin iperf3 nstat "$PY"
 stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }
