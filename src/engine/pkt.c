@@ -189,8 +189,8 @@ static void adjust32_partial(uint8_t *c, uint32_t old, uint32_t new_)
 }
 
 /* Sum of the TCP/UDP/ICMPv6 pseudo-header, addresses read from the packet;
- * IPv6's destination is dst6 (the final one, v6_pseudo_dst), IPv4's the
- * header's own. */
+ * an IPv6 destination other than the header's own (the final one of a
+ * routing header, v6_pseudo_dst) in dst6, else NULL. */
 static uint64_t pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len,
 			   const uint8_t *dst6)
 {
@@ -198,6 +198,8 @@ static uint64_t pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uin
 
 	if (family == 4)
 		return sum_words(ip + 12, 8, s);
+	if (!dst6)
+		return sum_words(ip + 8, 32, s);
 	return sum_words(dst6, 16, sum_words(ip + 8, 16, s));
 }
 
@@ -250,23 +252,31 @@ static uint8_t *l4_csum_field(const struct pkt *p, bool *pseudo)
 	return p->data + p->l4_off + off;
 }
 
+/* l4_sum's pseudo-header of an IPv6 packet on a source route (rare: out
+ * of the common path). */
+static __attribute__((noinline, cold)) bool routed_pseudo(const struct pkt *p, uint64_t *acc)
+{
+	uint8_t fin[16];
+
+	if (!v6_pseudo_dst(p->data, p->l3_off, (uint32_t)p->l3_off + p->ip_len, fin))
+		return false;
+	*acc = pseudo_sum(p->data + p->l3_off, 6, p->proto, p->l4_len, fin);
+	return true;
+}
+
 /* The sum a transport checksum covers, the field as it stands included,
  * into *sum; false when an IPv6 routing header hides the destination the
  * pseudo-header needs (a type whose layout is unknown here): then the
  * checksum can be neither verified nor computed. */
-static bool l4_sum(const struct pkt *p, bool pseudo, uint64_t *sum)
+static inline bool l4_sum(const struct pkt *p, bool pseudo, uint64_t *sum)
 {
 	uint64_t acc = 0;
 
-	if (pseudo) {
-		const uint8_t *ip = p->data + p->l3_off, *dst = ip + 24;
-		uint8_t fin[16];
-		if (p->family == 6 && (p->flags & PKT_F_RT_LEFT)) {
-			if (!v6_pseudo_dst(p->data, p->l3_off, (uint32_t)p->l3_off + p->ip_len, fin))
-				return false;
-			dst = fin;
-		}
-		acc = pseudo_sum(ip, p->family, p->proto, p->l4_len, dst);
+	if (pseudo && (p->flags & PKT_F_RT_LEFT)) {
+		if (!routed_pseudo(p, &acc))
+			return false;
+	} else if (pseudo) {
+		acc = pseudo_sum(p->data + p->l3_off, p->family, p->proto, p->l4_len, NULL);
 	}
 	*sum = sum_words(p->data + p->l4_off, p->l4_len, acc);
 	return true;
@@ -2167,8 +2177,7 @@ static int build_ip(const struct bctx *b, const struct bspec *sp, const uint8_t 
 		c = l4 + 2;
 		break;
 	}
-	uint64_t acc = sp->kind == BK_ICMP ? 0
-		       : pseudo_sum(ip, sp->family, sp->proto, l4len, ip + 24);
+	uint64_t acc = sp->kind == BK_ICMP ? 0 : pseudo_sum(ip, sp->family, sp->proto, l4len, NULL);
 	uint16_t x = cksum(l4, l4len, acc);
 	if (sp->kind == BK_UDP && x == 0)
 		x = 0xffff;
