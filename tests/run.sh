@@ -58,7 +58,7 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 echo "== golden and command-line tests"
-for t in tests/golden/run.sh tests/sim/run.sh tests/sim/traffic.sh tests/cli/*.sh tests/lint/run.sh tests/lab/run.sh tests/lab/l2.sh tests/lab/ring.sh tests/lab/ipv6.sh tests/lab/live.sh tests/lab/xdp.sh tests/daemon/run.sh tests/api/run.sh tests/rest/run.sh; do
+for t in tests/golden/run.sh tests/sim/run.sh tests/sim/traffic.sh tests/cli/*.sh tests/lint/run.sh tests/lab/run.sh tests/lab/queues.sh tests/lab/l2.sh tests/lab/ring.sh tests/lab/ipv6.sh tests/lab/live.sh tests/lab/xdp.sh tests/daemon/run.sh tests/api/run.sh tests/rest/run.sh; do
 	[ -f "$t" ] || continue
 	out=$(mktemp)
 	sd="$SAN_DIR/$(echo "$t" | tr / _)"

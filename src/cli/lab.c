@@ -16,7 +16,10 @@
  * The router is `rosfw lab router`: store, engine, queues, loop and the
  * dataplane in one small process on the built-in configuration
  * (examples/soho.rsc) plus --config scripts, writing its counters to a
- * stats file every 200 ms. With `lab up --daemon` it is `rosfw run --iface
+ * stats file every 200 ms (the queue trees' counters among them). `lab
+ * apply FILE.rsc` hands it a change, which it imports and applies as the
+ * daemon does (queues in place where qos_update allows, else rebuilt with
+ * their packets). With `lab up --daemon` it is `rosfw run --iface
  * ...` instead (admin password "lab", --ct-max-entries passed on), with its
  * console socket in the lab's directory: tests/lab/live.sh drives it. The
  * servers and the test clients of `lab test` are written here, so `lab
@@ -58,6 +61,19 @@
 #include "qos/qos.h"
 
 #define MAX_IFACES 16
+
+/* An AddressSanitizer build (make asan) checks the heap for leaks as a
+ * process exits, which takes the router a while: lab down waits for it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAB_ASAN 1
+#endif
+#endif
+#ifndef LAB_ASAN
+#define LAB_ASAN 0
+#endif
 
 struct lab {
 	char prefix[32];
@@ -122,6 +138,8 @@ static int run(const char *fmt, ...)
 		dup2(null, 1);
 		dup2(errp[1], 2);
 		execvp(argv[0], argv);
+		/* a copy of this process that could not exec: _exit, so it
+		 * neither runs our exit handlers nor flushes our stdio again */
 		_exit(127);
 	}
 	close(errp[1]);
@@ -158,7 +176,10 @@ static bool ns_exists(const char *ns)
 }
 
 /* fn(arg) in a child inside namespace ns; its result (0..255), -1 if the
- * namespace cannot be entered. */
+ * namespace cannot be entered. The child ends with _exit: fn keeps nothing
+ * on the heap, and what the child holds there is its copy of ours, which
+ * this process frees; exit would run our exit handlers (a sanitizer's leak
+ * check of that copy among them) and flush our stdio buffers once more. */
 static int in_ns(const char *ns, int (*fn)(void *), void *arg)
 {
 	fflush(stdout);
@@ -214,7 +235,9 @@ static bool our_pid(pid_t pid)
 }
 
 /* Starts fn in namespace ns as a detached process whose pid goes to pidfile,
- * with stdout and stderr to logfile. */
+ * with stdout and stderr to logfile. It ends with _exit, as in_ns's child:
+ * fn is a server that keeps nothing on the heap, or the exec of the router,
+ * which then exits through its own main (its leak check included). */
 static int spawn_in_ns(const char *ns, const char *pidfile, const char *logfile,
 		       int (*fn)(void *), void *arg)
 {
@@ -442,11 +465,14 @@ static int serve_run(void *arg)
 /* ---- the router (lab router) ---- */
 
 static volatile int router_stop;
+static volatile sig_atomic_t router_hup; /* lab apply: a script is waiting */
 
 static void router_signal(int sig)
 {
-	(void)sig;
-	router_stop = 1;
+	if (sig == SIGHUP)
+		router_hup = 1;
+	else
+		router_stop = 1;
 }
 
 static uint64_t mono_ns(void *ctx)
@@ -462,15 +488,87 @@ struct router {
 	struct conf_session *s;
 	struct engine *en;
 	struct dataplane *dp;
+	struct qos *q;
 	const char *stats;
+	const char *apply;  /* lab apply's script, read on SIGHUP */
+	bool qos_dirty;     /* a commit changed what the queues are built from */
 	unsigned round;
 };
+
+static void router_on_commit(void *ctx, const uint64_t *changed, size_t nwords)
+{
+	struct router *r = ctx;
+	r->qos_dirty |= qos_reads(changed, nwords);
+}
+
+/*
+ * lab apply: the script at r->apply, imported as one transaction (an error
+ * changes nothing), then the firewall and, when what they are built from
+ * changed, the queues compiled again as the daemon does: into the running
+ * queues where qos_update allows, else a new build that takes their
+ * packets and counters. One line on what happened goes to r->apply's
+ * ".result" file (written whole, then renamed) and to the log.
+ */
+static void router_apply(struct router *r)
+{
+	struct err e;
+	err_clear(&e);
+	struct sbuf res = SBUF_INIT, report = SBUF_INIT;
+	char *text = cli_slurp(r->apply);
+	if (!text) {
+		sbuf_printf(&res, "error: cannot read %s: %s", r->apply, strerror(errno));
+	} else if (conf_import(r->s, text, "lab apply", 0, &report, &e) < 0) {
+		sbuf_puts(&res, "error: ");
+		err_format(&e, &res);
+	} else if (engine_load(r->en, r->st, &e) < 0) {
+		sbuf_printf(&res, "error: configuration not applied: %s", e.msg);
+	} else {
+		dataplane_load(r->dp, r->st);
+		char msg[256] = "";
+		struct qos *q = r->q;
+		const char *what = "queues unchanged";
+		if (r->qos_dirty) {
+			q = qos_apply(r->q, r->st, mono_ns(NULL), msg, sizeof(msg));
+			what = q == r->q ? "queues updated in place"
+					 : "queues rebuilt, their packets carried over";
+		}
+		if (!q) {
+			sbuf_printf(&res, "error: queues not applied: %s", msg);
+		} else {
+			r->qos_dirty = false;
+			if (q != r->q) {
+				/* the traffic hands over first, then the old queues go */
+				dataplane_set_qos(r->dp, q);
+				qos_free(r->q);
+				r->q = q;
+			}
+			sbuf_printf(&res, "applied: %s", what);
+		}
+	}
+	free(text);
+	sbuf_free(&report);
+	sbuf_reset(&r->s->out);
+	sbuf_reset(&r->s->warn);
+	printf("rosfw lab router: lab apply: %s\n", sbuf_str(&res));
+	fflush(stdout);
+	char path[600], tmp[620];
+	snprintf(path, sizeof(path), "%s.result", r->apply);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	sbuf_putc(&res, '\n');
+	write_file(tmp, sbuf_str(&res));
+	rename(tmp, path);
+	sbuf_free(&res);
+}
 
 static void router_tick(struct loop *l, void *ctx)
 {
 	(void)l;
 	struct router *r = ctx;
 	engine_tick(r->en, mono_ns(NULL));
+	if (router_hup && r->apply) {
+		router_hup = 0;
+		router_apply(r);
+	}
 }
 
 /* Counters for `lab status` and `lab test`: written whole, then renamed. */
@@ -486,6 +584,15 @@ static void router_stats(struct loop *l, void *ctx)
 		sbuf_printf(&b, "engine.%s %llu\n", pkt_reason_name((enum drop_reason)d),
 			    (unsigned long long)engine_drops(r->en, (enum drop_reason)d));
 	engine_export_counters(r->en, r->st);
+	qos_export_stats(r->q, r->st);
+	const struct menu *qm = schema_find("/queue/tree");
+	for (size_t i = 0; qm && i < store_count(r->st, qm); i++) {
+		const struct item *it = store_at(r->st, qm, i);
+		const char *name = item_get(qm, it, "name"), *ml = item_get(qm, it, "max-limit");
+		sbuf_printf(&b, "queue.%s %llu packets=%llu max-limit=%s\n", name ? name : "",
+			    (unsigned long long)it->bytes, (unsigned long long)it->packets,
+			    ml ? ml : "0");
+	}
 	static const char *const tables[][2] = { { "/ip/firewall/filter", "filter" },
 						  { "/ipv6/firewall/filter", "filter6" } };
 	for (size_t t = 0; t < 2; t++) {
@@ -531,9 +638,11 @@ static int router_main(int argc, char **argv)
 			configs[ncf++] = argv[++i];
 		else if (!strcmp(argv[i], "--stats") && v)
 			r.stats = argv[++i];
+		else if (!strcmp(argv[i], "--apply") && v)
+			r.apply = argv[++i];
 		else {
 			fprintf(stderr, "usage: rosfw lab router --iface ROS=LINUX ... [--config FILE.rsc]"
-					" [--stats FILE]\n");
+					" [--stats FILE] [--apply FILE.rsc]\n");
 			return 2;
 		}
 	}
@@ -542,7 +651,6 @@ static int router_main(int argc, char **argv)
 	int rc = 1;
 	struct conf_session s;
 	struct loop *l = loop_new();
-	struct qos *q = NULL;
 	if (store_open(&r.st, ":memory:", &e) < 0) {
 		fprintf(stderr, "rosfw lab router: %s\n", e.msg);
 		loop_free(l);
@@ -570,18 +678,18 @@ static int router_main(int argc, char **argv)
 	if (engine_load(r.en, r.st, &e) < 0)
 		goto out;
 	char qerr[512] = "";
-	q = qos_build(r.st, mono_ns(NULL), qerr, sizeof(qerr));
-	if (!q) {
+	r.q = qos_apply(NULL, r.st, mono_ns(NULL), qerr, sizeof(qerr));
+	if (!r.q) {
 		err_set(&e, "queues: %s", qerr);
 		goto out;
 	}
-	qos_log_warnings(q, NULL);
+	store_subscribe(r.st, router_on_commit, &r);
 	r.dp = dataplane_new(l, r.en, ifaces, nif, &e);
 	if (!r.dp)
 		goto out;
 	dataplane_set_clock(r.dp, mono_ns, NULL);
 	dataplane_load(r.dp, r.st);
-	dataplane_set_qos(r.dp, q);
+	dataplane_set_qos(r.dp, r.q);
 	loop_timer(l, 100, 100, router_tick, &r);
 	loop_timer(l, 0, 200, router_stats, &r);
 	struct sigaction sa;
@@ -589,6 +697,7 @@ static int router_main(int argc, char **argv)
 	sa.sa_handler = router_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	printf("rosfw lab router: running on");
 	for (size_t i = 0; i < nif; i++)
@@ -605,7 +714,7 @@ out:
 		sbuf_free(&m);
 	}
 	dataplane_free(r.dp);
-	qos_free(q);
+	qos_free(r.q);
 	engine_free(r.en);
 	conf_session_free(&s);
 	store_close(r.st);
@@ -635,8 +744,10 @@ static int lab_down(const struct lab *L, bool quiet)
 		lab_path(L, pids[i], path, sizeof(path));
 		pid_t pid = read_pid(path);
 		if (our_pid(pid)) {
+			/* 2 s, or 60 s for a sanitizer build's leak check: each
+			 * ends as soon as the process is gone */
 			kill(pid, SIGTERM);
-			for (int k = 0; k < 40 && our_pid(pid); k++)
+			for (int k = 0; k < (LAB_ASAN ? 1200 : 40) && our_pid(pid); k++)
 				usleep(50000);
 			if (our_pid(pid))
 				kill(pid, SIGKILL);
@@ -738,7 +849,7 @@ static int lab_up(struct lab *L)
 
 	/* the router */
 	struct exec_args a;
-	char maps[NHOSTS][64], stats[300], db[300], sock[300];
+	char maps[NHOSTS][64], stats[300], db[300], sock[300], apply[300];
 	int n = 0;
 	a.argv[n++] = "rosfw";
 	if (L->daemon) {
@@ -758,11 +869,14 @@ static int lab_up(struct lab *L)
 		}
 	} else {
 		lab_path(L, "stats", stats, sizeof(stats));
+		lab_path(L, "apply.rsc", apply, sizeof(apply));
 		unlink(stats);
 		a.argv[n++] = "lab";
 		a.argv[n++] = "router";
 		a.argv[n++] = "--stats";
 		a.argv[n++] = stats;
+		a.argv[n++] = "--apply";
+		a.argv[n++] = apply;
 		for (size_t i = 0; i < L->nconfigs; i++) {
 			a.argv[n++] = "--config";
 			a.argv[n++] = (char *)L->configs[i];
@@ -784,6 +898,59 @@ static int lab_up(struct lab *L)
 	return 0;
 fail:
 	lab_down(L, true);
+	return 1;
+}
+
+/*
+ * lab apply FILE.rsc: the script goes to the running lab router, which
+ * imports it and applies it as the daemon applies a change (lab router,
+ * router_apply); prints the router's answer. Exit 0 when it applied, 1
+ * when the router refused it (nothing changed) or did not answer.
+ */
+static int lab_apply(const struct lab *L, const char *file)
+{
+	char sock[300], pidf[300], path[300], tmp[320], res[320];
+	lab_path(L, "rosfw.sock", sock, sizeof(sock));
+	lab_path(L, "router.pid", pidf, sizeof(pidf));
+	if (access(sock, F_OK) == 0) {
+		fprintf(stderr, "lab apply: this lab runs the daemon: rosfw console --socket %s\n",
+			sock);
+		return 1;
+	}
+	pid_t pid = read_pid(pidf);
+	if (!our_pid(pid)) {
+		fprintf(stderr, "lab apply: no lab router running (rosfw lab up first)\n");
+		return 1;
+	}
+	char *text = cli_slurp(file);
+	if (!text) {
+		fprintf(stderr, "lab apply: cannot read %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	lab_path(L, "apply.rsc", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(res, sizeof(res), "%s.result", path);
+	unlink(res);
+	write_file(tmp, text);
+	free(text);
+	if (rename(tmp, path) < 0 || kill(pid, SIGHUP) < 0) {
+		fprintf(stderr, "lab apply: %s\n", strerror(errno));
+		return 1;
+	}
+	/* the router looks every 100 ms; an import and a rebuild are quick */
+	for (int i = 0; i < 200; i++) {
+		char *r = cli_slurp(res);
+		if (r) {
+			fputs(r, stdout);
+			int rc = strncmp(r, "applied", 7) ? 1 : 0;
+			free(r);
+			return rc;
+		}
+		if (!our_pid(pid))
+			break;
+		usleep(50000);
+	}
+	fprintf(stderr, "lab apply: the router did not answer\n");
 	return 1;
 }
 
@@ -1118,7 +1285,8 @@ static int router_echo_fn(void *arg)
 	return 0;
 }
 
-/* Starts router_echo_fn in namespace ns: its pid, or -1. */
+/* Starts router_echo_fn in namespace ns: its pid, or -1. The child ends
+ * with _exit, as in_ns's does. */
 static pid_t router_echo_start(const char *ns)
 {
 	int pf[2];
@@ -1289,9 +1457,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rosfw lab up [--daemon [--ct-max-entries N]] [--config FILE.rsc] | down | status | test\n"
+		"       rosfw lab apply FILE.rsc (a change to the running lab router)\n"
 		"       common: [--prefix NAME] (namespaces NAME-router, NAME-wan, NAME-lan, NAME-wifi;\n"
 		"       default rosfw) [--dir DIR] (pids, logs, stats; default /run/NAME-lab)\n"
-		"       rosfw lab router --iface ROS=LINUX ... [--config FILE.rsc] [--stats FILE]\n");
+		"       rosfw lab router --iface ROS=LINUX ... [--config FILE.rsc] [--stats FILE]\n"
+		"                        [--apply FILE.rsc]\n");
 }
 
 int lab_main(int argc, char **argv)
@@ -1301,7 +1471,7 @@ int lab_main(int argc, char **argv)
 	struct lab L;
 	memset(&L, 0, sizeof(L));
 	snprintf(L.prefix, sizeof(L.prefix), "rosfw");
-	const char *verb = NULL, *dir = NULL;
+	const char *verb = NULL, *dir = NULL, *file = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(argv[i], "--prefix") && v && strlen(v) < 20 && !strchr(v, '/'))
@@ -1316,6 +1486,8 @@ int lab_main(int argc, char **argv)
 			L.configs[L.nconfigs++] = argv[++i];
 		else if (!verb && argv[i][0] != '-')
 			verb = argv[i];
+		else if (verb && !strcmp(verb, "apply") && !file && argv[i][0] != '-')
+			file = argv[i];
 		else {
 			usage(stderr);
 			return 2;
@@ -1331,10 +1503,17 @@ int lab_main(int argc, char **argv)
 		snprintf(L.dir, sizeof(L.dir), "/run/%s-lab", L.prefix);
 	if (!strcmp(verb, "status"))
 		return lab_status(&L);
-	if (strcmp(verb, "up") && strcmp(verb, "down") && strcmp(verb, "test")) {
+	if (!strcmp(verb, "apply") && !file) {
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(verb, "up") && strcmp(verb, "down") && strcmp(verb, "test") &&
+	    strcmp(verb, "apply")) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(verb, "apply")) /* a signal to our own router: no root needed */
+		return lab_apply(&L, file);
 	if (geteuid() != 0) {
 		fprintf(stderr, "lab: needs root (network namespaces)\n");
 		return 2;

@@ -1136,6 +1136,7 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	const char *file = NULL;
 	char **plist = NULL;
 	int follow = 0;
+	bool as_value = false;
 	for (size_t i = 0; i < args->n; i++) {
 		const struct conf_arg *a = &args->a[i];
 		const char *w = a->name ? a->name : a->value;
@@ -1162,6 +1163,8 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			o.stats = true;
 		else if (!strcmp(w, "count-only"))
 			o.count_only = true;
+		else if (!strcmp(w, "as-value"))
+			as_value = true;
 		else if (!strcmp(w, "value-list"))
 			o.value_list = true;
 		else if (!strcmp(w, "brief"))
@@ -1177,11 +1180,12 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			char *copy = xstrdup(a->value), *save = NULL;
 			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				if (schema_prop(m, t, NULL) < 0) {
+					/* t is in copy: the message first */
+					err_setp(e, t, "unknown property '%s'", t);
 					free(copy);
 					for (size_t k = 0; k < np; k++)
 						free(plist[k]);
 					free(plist);
-					err_setp(e, t, "unknown property '%s'", t);
 					return arg_err(e, a);
 				}
 				plist = xrealloc(plist, (np + 2) * sizeof(char *));
@@ -1259,11 +1263,18 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 	if (follow == 2) {
 		/* follow-only: nothing now, what comes later */
 	} else if (o.count_only) {
+		/* in [ ] the count is the value, as RouterOS gives it; on its own
+		 * the command shows it */
 		char num[32];
 		snprintf(num, sizeof(num), "%zu", k);
 		if (ret)
 			sbuf_puts(ret, num);
-		sbuf_printf(&s->out, "%s\n", num);
+		if (!ret || !s->subst)
+			sbuf_printf(&s->out, "%s\n", num);
+	} else if (as_value) {
+		/* a value only: on its own the command shows nothing, as in RouterOS */
+		if (ret)
+			print_as_value(s, m, shown, k, &o, ret);
 	} else {
 		struct sbuf text = SBUF_INIT;
 		int width = s->width;

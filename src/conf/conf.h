@@ -57,6 +57,9 @@ struct conf_session {
 	char files_dir[256];        /* export file=, import file-name=, print file= */
 	bool quit;                  /* /quit was run */
 	int nest;                   /* script nesting (run, import) to bound recursion */
+	int subst;                  /* [ ] substitutions being run: a command there is run
+				     * for its value, so print count-only and print
+				     * as-value give it and print nothing of their own */
 	const char *cmd_text;       /* statement being run, for the journal */
 	size_t cmd_len;
 	int stmt_line;              /* position of the statement being run */
@@ -193,6 +196,9 @@ struct print_opts {
 };
 void print_items(struct conf_session *s, const struct menu *m, struct item **items, size_t n,
 		 const struct print_opts *o, struct sbuf *out);
+/* print as-value: the items as the script's array of name=value elements. */
+void print_as_value(struct conf_session *s, const struct menu *m, struct item **items, size_t n,
+		    const struct print_opts *o, struct sbuf *out);
 void export_menu(struct conf_session *s, const struct menu *m, unsigned flags, struct sbuf *out);
 /* Decodes the escape after a backslash into out; returns the characters used. */
 size_t conf_unescape(const char *s, struct sbuf *out);

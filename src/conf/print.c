@@ -504,6 +504,41 @@ void print_items(struct conf_session *s, const struct menu *m, struct item **ite
 	print_proplist(s, m, items, n, o, out);
 }
 
+/* print as-value: each item as .id=*N;name=value;... one after the other,
+ * the flat array the script language holds (a value with ';' in it reads as
+ * two elements there). Booleans are the script's true and false. */
+void print_as_value(struct conf_session *s, const struct menu *m, struct item **items, size_t n,
+		    const struct print_opts *o, struct sbuf *out)
+{
+	char buf[64];
+	for (size_t k = 0; k < n; k++) {
+		const struct item *it = items[k];
+		if (k)
+			sbuf_putc(out, ';');
+		sbuf_printf(out, ".id=*%X", it->id);
+		for (size_t i = 0; i < m->nprops; i++) {
+			const struct prop *p = &m->props[i];
+			if (o->proplist ? !in_list(o->proplist, p->name) : (p->flags & PF_SENSITIVE) != 0)
+				continue;
+			const char *v = shown_value(m, it, i, buf, sizeof(buf));
+			if (!v)
+				continue;
+			if (p->type == T_BOOL)
+				v = !strcmp(v, "yes") ? "true" : !strcmp(v, "no") ? "false" : v;
+			sbuf_printf(out, ";%s=%s", p->name, v);
+		}
+		/* the item's state, unless the menu has a property of that name */
+		if (schema_prop(m, "dynamic", NULL) < 0 &&
+		    (!o->proplist || in_list(o->proplist, "dynamic")))
+			sbuf_printf(out, ";dynamic=%s", (it->flags & IF_DYNAMIC) ? "true" : "false");
+		if (schema_prop(m, "invalid", NULL) < 0 &&
+		    (!o->proplist || in_list(o->proplist, "invalid")))
+			sbuf_printf(out, ";invalid=%s",
+				    ((it->flags & IF_INVALID) || conf_item_invalid(s, m, it)) ? "true"
+											    : "false");
+	}
+}
+
 /* ---- export ---- */
 
 struct line {

@@ -255,7 +255,9 @@ static int parse_subst(struct ps *p, struct sbuf *out, struct err *e)
 	sub.end = ']';
 	sub.depth = p->depth + 1;
 	struct sbuf r = SBUF_INIT;
+	p->s->subst++;
 	int rc = run_statements(&sub, &r, e);
+	p->s->subst--;
 	p->i = sub.i;
 	p->line = sub.line;
 	p->col = sub.col;

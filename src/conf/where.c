@@ -116,7 +116,9 @@ static int read_script_value(struct wp *p, struct sbuf *out)
 	if (open == '(')
 		sbuf_putc(&text, ')');
 	p->i++;
+	p->s->subst++;
 	int rc = script_run(p->s, sbuf_str(&text), 1, 1, &ret, p->e);
+	p->s->subst--;
 	if (rc == 0)
 		sbuf_puts(out, sbuf_str(&ret));
 	else if (p->e) /* a position inside the fragment means nothing to the user */

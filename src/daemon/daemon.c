@@ -211,24 +211,16 @@ static void recompile(struct daemon *d)
 		return;
 	char msg[256] = "";
 	uint64_t now = d->ns ? netsim_now(d->ns) : dp_now(d);
-	struct qos *q = qos_build(d->st, now, msg, sizeof(msg));
+	/* the same queues with new parameters go into the running ones, which
+	 * keep their packets; the traffic is kicked for the new rates */
+	struct qos *q = qos_apply(d->qos, d->st, now, msg, sizeof(msg));
 	if (!q) {
 		conf_log("queue,error", "queues not applied: %s", msg);
 		return;
 	}
 	d->qos_dirty = false;
-	qos_log_warnings(q, d->qos);
-	/* the same queues with new parameters: into the running ones, which
-	 * keep their packets; the traffic is kicked for the new rates */
-	if (d->qos && qos_update(d->qos, q, now)) {
-		qos_free(q);
-		q = d->qos;
-	} else {
-		qos_carry_stats(q, d->qos);
-		qos_carry_packets(q, d->qos, now);
-	}
-	/* the traffic hands over to the new queues first (the old ones are
-	 * empty now), then the old ones go */
+	/* the traffic hands over to new queues first (the old ones are empty
+	 * now), then the old ones go */
 	if (d->ns)
 		netsim_set_router(d->ns, d->en, q);
 	if (d->dp)

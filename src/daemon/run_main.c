@@ -84,8 +84,11 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
+		/* the router returns through main as a plain `rosfw run` does:
+		 * its cleanup runs, and a sanitizer build checks it for leaks
+		 * (stdout was flushed before the fork: nothing goes out twice) */
 		setpgid(0, 0);
-		_exit(daemon_main(&o));
+		return daemon_main(&o);
 	}
 	/* wait for the socket */
 	int rc = 1;

@@ -188,15 +188,22 @@ static void adjust32_partial(uint8_t *c, uint32_t old, uint32_t new_)
 	wr16(c, (uint16_t)~csum_update32((uint16_t)~rd16(c), old, new_));
 }
 
-/* Sum of the TCP/UDP/ICMPv6 pseudo-header, addresses read from the packet. */
-static uint64_t pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len)
+/* Sum of the TCP/UDP/ICMPv6 pseudo-header, addresses read from the packet;
+ * an IPv6 destination other than the header's own (the final one of a
+ * routing header, v6_pseudo_dst) in dst6, else NULL. */
+static uint64_t pseudo_sum(const uint8_t *ip, uint8_t family, uint8_t proto, uint32_t l4len,
+			   const uint8_t *dst6)
 {
 	uint64_t s = proto + (l4len >> 16) + (l4len & 0xffff);
 
 	if (family == 4)
 		return sum_words(ip + 12, 8, s);
-	return sum_words(ip + 8, 32, s);
+	if (!dst6)
+		return sum_words(ip + 8, 32, s);
+	return sum_words(dst6, 16, sum_words(ip + 8, 16, s));
 }
+
+static bool v6_pseudo_dst(const uint8_t *d, uint32_t l3, uint32_t end, uint8_t out[16]);
 
 /*
  * Offset of the transport checksum inside the L4 header, and whether it
@@ -245,13 +252,34 @@ static uint8_t *l4_csum_field(const struct pkt *p, bool *pseudo)
 	return p->data + p->l4_off + off;
 }
 
-static uint64_t l4_sum(const struct pkt *p, bool pseudo)
+/* l4_sum's pseudo-header of an IPv6 packet on a source route (rare: out
+ * of the common path). */
+static __attribute__((noinline, cold)) bool routed_pseudo(const struct pkt *p, uint64_t *acc)
+{
+	uint8_t fin[16];
+
+	if (!v6_pseudo_dst(p->data, p->l3_off, (uint32_t)p->l3_off + p->ip_len, fin))
+		return false;
+	*acc = pseudo_sum(p->data + p->l3_off, 6, p->proto, p->l4_len, fin);
+	return true;
+}
+
+/* The sum a transport checksum covers, the field as it stands included,
+ * into *sum; false when an IPv6 routing header hides the destination the
+ * pseudo-header needs (a type whose layout is unknown here): then the
+ * checksum can be neither verified nor computed. */
+static inline bool l4_sum(const struct pkt *p, bool pseudo, uint64_t *sum)
 {
 	uint64_t acc = 0;
 
-	if (pseudo)
-		acc = pseudo_sum(p->data + p->l3_off, p->family, p->proto, p->l4_len);
-	return sum_words(p->data + p->l4_off, p->l4_len, acc);
+	if (pseudo && (p->flags & PKT_F_RT_LEFT)) {
+		if (!routed_pseudo(p, &acc))
+			return false;
+	} else if (pseudo) {
+		acc = pseudo_sum(p->data + p->l3_off, p->family, p->proto, p->l4_len, NULL);
+	}
+	*sum = sum_words(p->data + p->l4_off, p->l4_len, acc);
+	return true;
 }
 
 void pkt_fix_checksums(struct pkt *p)
@@ -270,11 +298,17 @@ void pkt_fix_checksums(struct pkt *p)
 		return;
 	/* An IPv4 UDP datagram sent without a checksum keeps none. */
 	bool partial = p->rx_flags & PKT_RX_L4_PARTIAL;
-	p->rx_flags &= (uint8_t)~PKT_RX_L4_PARTIAL;
 	if (!partial && p->proto == PROTO_UDP && p->family == 4 && rd16(c) == 0)
 		return;
+	uint16_t old = rd16(c);
+	uint64_t sum;
 	wr16(c, 0);
-	uint16_t x = (uint16_t)~fold(l4_sum(p, pseudo));
+	if (!l4_sum(p, pseudo, &sum)) {
+		wr16(c, old); /* what it covers is unknown: left as it came */
+		return;
+	}
+	p->rx_flags &= (uint8_t)~PKT_RX_L4_PARTIAL;
+	uint16_t x = (uint16_t)~fold(sum);
 	if (p->proto == PROTO_UDP && x == 0)
 		x = 0xffff;
 	wr16(c, x);
@@ -295,7 +329,8 @@ bool pkt_checksums_ok(const struct pkt *p)
 		return true;
 	if (p->proto == PROTO_UDP && rd16(c) == 0)
 		return p->family == 4;
-	return fold(l4_sum(p, pseudo)) == 0xffff;
+	uint64_t sum;
+	return !l4_sum(p, pseudo, &sum) || fold(sum) == 0xffff;
 }
 
 /* ---- parsing ---- */
@@ -332,7 +367,9 @@ struct v6walk {
 	uint16_t frag_off; /* bytes */
 	uint32_t frag_id;
 	bool frag_hdr;     /* a fragment header, atomic ones included */
-	bool rt_left;      /* a routing header with segments left */
+	uint8_t rt_left;   /* routing headers with segments left */
+	uint32_t rt_off;   /* where the first of them starts */
+	uint32_t rt_len;   /* and its length */
 };
 
 /*
@@ -375,11 +412,13 @@ static enum drop_reason v6_walk(const uint8_t *d, uint32_t off, uint32_t end, ui
 			hl = ((uint32_t)d[off + 1] + 2) * 4;
 		} else {
 			hl = ((uint32_t)d[off + 1] + 1) * 8;
-			if (nh == 43 && d[off + 3])
-				w->rt_left = true;
 		}
 		if (hl > end - off)
 			return DR_BAD_IPV6_EXTHDR;
+		if (nh == 43 && d[off + 3] && w->rt_left++ == 0) {
+			w->rt_off = off;
+			w->rt_len = hl;
+		}
 		nh = d[off];
 		off += hl;
 		if (w->frag_hdr && w->frag_off != 0) {
@@ -390,12 +429,82 @@ static enum drop_reason v6_walk(const uint8_t *d, uint32_t off, uint32_t end, ui
 	}
 }
 
-bool pkt_v6_upper(const uint8_t *d, uint32_t off, uint32_t end, uint8_t nh, uint8_t *proto,
-		  uint32_t *l4)
+/*
+ * The final destination of the routing header rh (hl bytes, segments left
+ * above 0) into out: where the packet ends up, the address an upper-layer
+ * checksum's pseudo-header carries (RFC 8200 8.1). dst is the IPv6
+ * header's destination field. false for a type whose layout is unknown
+ * here and for a header that contradicts its own type: no address to sum.
+ */
+static bool rt_final_dst(const uint8_t *rh, uint32_t hl, const uint8_t *dst, uint8_t out[16])
+{
+	uint32_t left = rh[3], n, last, ci, ce, room;
+
+	switch (rh[2]) {
+	case 0: /* RFC 2460's source route (deprecated by RFC 5095, still seen):
+		 * 4 reserved bytes, then the addresses; the last is the final one */
+		n = (hl - 8) / 16;
+		if ((hl - 8) % 16 || n == 0 || left > n)
+			return false;
+		memcpy(out, rh + 8 + 16 * (n - 1), 16);
+		return true;
+	case 2: /* RFC 6275, Mobile IPv6: exactly one address, the home address */
+		if (hl != 24 || left != 1)
+			return false;
+		memcpy(out, rh + 8, 16);
+		return true;
+	case 3: /* RFC 6554, RPL: addresses 1..n-1 without their first CmprI
+		 * bytes, address n without its first CmprE bytes, then Pad
+		 * bytes; what is elided is the destination field's */
+		ci = rh[4] >> 4;
+		ce = rh[4] & 0x0f;
+		last = 16 - ce;
+		if ((uint32_t)(rh[5] >> 4) + last > hl - 8)
+			return false;
+		room = hl - 8 - (rh[5] >> 4) - last;
+		if (room % (16 - ci) || left > room / (16 - ci) + 1)
+			return false;
+		memcpy(out, dst, ce);
+		memcpy(out + ce, rh + 8 + room, last);
+		return true;
+	case 4: /* RFC 8754, segment routing: the segment list holds the path
+		 * backwards, Segment List[0] is the final segment; byte 4 is
+		 * the index of the last entry */
+		n = (uint32_t)rh[4] + 1;
+		if (8 + 16 * n > hl || left > n)
+			return false;
+		memcpy(out, rh + 8, 16);
+		return true;
+	}
+	return false;
+}
+
+/* The destination of the pseudo-header of the IPv6 packet at l3 (its
+ * payload up to end) into out: the final destination of a routing header
+ * with segments left, else the destination field. false when that cannot
+ * be known: a chain that does not parse, a routing header rt_final_dst
+ * cannot read, or two with segments left (which one ends the path is not
+ * the header's to say). */
+static bool v6_pseudo_dst(const uint8_t *d, uint32_t l3, uint32_t end, uint8_t out[16])
 {
 	struct v6walk w;
 
-	if (off > end || v6_walk(d, off, end, nh, &w) != DR_NONE || w.frag_hdr || w.rt_left)
+	if (v6_walk(d, l3 + 40, end, d[l3 + 6], &w) != DR_NONE || w.rt_left > 1)
+		return false;
+	if (!w.rt_left) {
+		memcpy(out, d + l3 + 24, 16);
+		return true;
+	}
+	return rt_final_dst(d + w.rt_off, w.rt_len, d + l3 + 24, out);
+}
+
+bool pkt_v6_upper(const uint8_t *d, uint32_t l3, uint32_t end, uint8_t *proto, uint32_t *l4,
+		  uint8_t dst[16])
+{
+	struct v6walk w;
+
+	if (l3 + 40 > end || v6_walk(d, l3 + 40, end, d[l3 + 6], &w) != DR_NONE || w.frag_hdr ||
+	    !v6_pseudo_dst(d, l3, end, dst))
 		return false;
 	*proto = w.proto;
 	*l4 = w.off;
@@ -745,6 +854,8 @@ static enum drop_reason parse_ipv6(struct pkt *p)
 	if (r != DR_NONE)
 		return r;
 	p->proto = w.proto;
+	if (w.rt_left)
+		p->flags |= PKT_F_RT_LEFT;
 	if (w.frag) {
 		p->flags |= PKT_F_FRAGMENT;
 		if (w.frag_off == 0)
@@ -809,7 +920,7 @@ static enum drop_reason l4_csum_check(const struct pkt *p)
 	if (!(p->flags & PKT_F_L4) || (p->flags & PKT_F_FRAGMENT) ||
 	    (p->rx_flags & PKT_RX_L4_PARTIAL))
 		return DR_NONE;
-	bool v6 = p->family == 6;
+	bool v6 = p->family == 6, pseudo = true;
 	switch (p->proto) {
 	case PROTO_UDP:
 		if (rd16(p->data + p->l4_off + 6) == 0) /* none sent: allowed in IPv4 only */
@@ -819,11 +930,14 @@ static enum drop_reason l4_csum_check(const struct pkt *p)
 		break;
 	case PROTO_ICMP:
 	case PROTO_ICMPV6:
-		return fold(l4_sum(p, v6)) != 0xffff ? DR_BAD_L4_CSUM : DR_NONE;
+		pseudo = v6;
+		break;
 	default:
 		return DR_NONE;
 	}
-	return fold(l4_sum(p, true)) != 0xffff ? DR_BAD_L4_CSUM : DR_NONE;
+	/* a checksum over a destination that cannot be read is not called bad */
+	uint64_t sum;
+	return l4_sum(p, pseudo, &sum) && fold(sum) != 0xffff ? DR_BAD_L4_CSUM : DR_NONE;
 }
 
 /*
@@ -2063,7 +2177,7 @@ static int build_ip(const struct bctx *b, const struct bspec *sp, const uint8_t 
 		c = l4 + 2;
 		break;
 	}
-	uint64_t acc = sp->kind == BK_ICMP ? 0 : pseudo_sum(ip, sp->family, sp->proto, l4len);
+	uint64_t acc = sp->kind == BK_ICMP ? 0 : pseudo_sum(ip, sp->family, sp->proto, l4len, NULL);
 	uint16_t x = cksum(l4, l4len, acc);
 	if (sp->kind == BK_UDP && x == 0)
 		x = 0xffff;

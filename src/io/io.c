@@ -144,10 +144,11 @@ static bool l4_csum_at(const uint8_t *f, uint32_t len, uint32_t *l4, uint32_t *l
 		if (len < l3 + 40 || (ip[0] >> 4) != 6)
 			return false;
 		uint32_t end = l3 + 40 + (uint32_t)(ip[4] << 8 | ip[5]);
-		if (end > len || !pkt_v6_upper(f, l3 + 40, end, ip[6], &proto, &at))
+		uint8_t dst[16]; /* the final destination (routing header) */
+		if (end > len || !pkt_v6_upper(f, l3, end, &proto, &at, dst))
 			return false;
 		n = end - at;
-		s = sum16(ip + 8, 32, proto + (n >> 16) + (n & 0xffff));
+		s = sum16(dst, 16, sum16(ip + 8, 16, proto + (n >> 16) + (n & 0xffff)));
 	} else {
 		return false;
 	}

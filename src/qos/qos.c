@@ -1140,6 +1140,21 @@ void qos_carry_packets(struct qos *to, struct qos *from, uint64_t now)
 	free(m.tot);
 }
 
+struct qos *qos_apply(struct qos *q, struct store *st, uint64_t now, char *err, size_t errlen)
+{
+	struct qos *next = qos_build(st, now, err, errlen);
+	if (!next)
+		return NULL;
+	qos_log_warnings(next, q);
+	if (q && qos_update(q, next, now)) {
+		qos_free(next);
+		return q;
+	}
+	qos_carry_stats(next, q);
+	qos_carry_packets(next, q, now);
+	return next;
+}
+
 bool qos_reads(const uint64_t *changed, size_t nwords)
 {
 	for (size_t k = 0; k < schema_nmenus && k / 64 < nwords; k++) {

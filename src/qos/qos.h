@@ -100,6 +100,15 @@ bool qos_update(struct qos *q, struct qos *next, uint64_t now);
  * handed to the caller as in qos_update.
  */
 void qos_carry_packets(struct qos *to, struct qos *from, uint64_t now);
+/*
+ * The queues of a changed store, as a running router takes them: a
+ * qos_build of st (its warnings logged), then into the running queues q
+ * with qos_update when it allows (q is returned: nothing else to do), else
+ * the new build with q's counters and packets (returned; the caller hands
+ * its traffic over to it, then frees q, now empty). q may be NULL (the
+ * first build). NULL with err set when the build fails: q runs on as it is.
+ */
+struct qos *qos_apply(struct qos *q, struct store *st, uint64_t now, char *err, size_t errlen);
 /* Does a commit that changed these menus (bit i = schema_menus[i], as a
  * store listener gets them) change what qos_build builds? (/queue menus,
  * and /interface ones: names, speeds, vlans) */

@@ -383,4 +383,16 @@ b=$(stats ether1-gateway rx-packet)
 [ "$b" -gt "$a" ] && pass || fail "the counters move: $a then $b"
 kill -TERM "$pid"
 wait "$pid" && pass || fail "exit status"
+
+# rosfw run --console: the router in a child, its console on this stdin;
+# the end of the script stops the router, which exits through its own
+# cleanup (under make asan its leak check runs and reports here)
+cdb="$T/console.db"
+out=$(printf '/system identity print\n:put [/ip firewall filter print count-only]\n' |
+	timeout 30 "$ROSFW" run --console --db "$cdb" --socket "$T/console.sock" --no-services 2>&1)
+rc=$?
+[ $rc = 0 ] && pass || fail "run --console: exit status $rc: $out"
+expect_contains "$out" "name: rosfw"
+[ "$(printf '%s\n' "$out" | grep -cx 8)" = 1 ] && pass || fail "run --console: the count once: $out"
+[ ! -e "$T/console.sock" ] && pass || fail "run --console: the router did not clean up its socket"
 finish

@@ -20,21 +20,8 @@
 # without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
-need=""
-for c in ip curl ping; do command -v $c >/dev/null || need="$need $c"; done
-if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; then
-	echo "SKIP: needs root, ip netns and$need"
-	echo "ok 0"
-	exit 0
-fi
-prefix=rosfwt
-T=$(mktemp -d)
 . tests/lab/lib.bash
-lab_traps
+lab_begin curl ping
 con() { "$ROSFW" console --socket "$T/rosfw.sock"; }
 v6on() { N "$1" sh -c "echo 0 > /proc/sys/net/ipv6/conf/$2/disable_ipv6"; }
 

@@ -13,20 +13,8 @@
 # without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1 ||
-	! command -v curl >/dev/null || [ ! -x $PY ]; then
-	echo "SKIP: needs root, ip netns, curl and $PY"
-	echo "ok 0"
-	exit 0
-fi
-prefix=rosfwt
-T=$(mktemp -d)
 . tests/lab/lib.bash
-lab_traps
+lab_begin curl "$PY"
 # a counter of the router's stats file; a rule's by table and comment
 settle() { sleep 0.5; }
 stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }

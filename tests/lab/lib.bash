@@ -1,9 +1,36 @@
 # Shared by the lab's scripts (tests/lab/*.sh) and bench/live.sh: the lab's namespaces
 # ($prefix-wan, -lan, -router), a 10 Mbit/s line in front of the WAN host,
-# and the VoIP-under-load measurement. Needs $prefix, $T (a scratch
-# directory), $PY and $PROBE set by the caller.
+# and the VoIP-under-load measurement. Sourced from the top of the tree;
+# needs $prefix and $T (lab_begin sets them for a test).
+
+BUILD=${BUILD:-build}
+ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
+PY=${PY:-/usr/bin/python3}
+PROBE=${PROBE:-$PWD/tests/lab/probe.py}
 
 N() { local ns=$1; shift; ip netns exec "$prefix-$ns" "$@"; }
+
+# lab_begin NEED...: a lab test needs root, ip netns and each NEED (a
+# command, or py:MODULE for a Python module of $PY); without them it says
+# SKIP and exits 0. Sets prefix (rosfwt) and T (a scratch directory that
+# goes, with the lab, when the script exits).
+lab_begin() {
+	local need="" c
+	for c in ip "$@"; do
+		case $c in
+		py:*) $PY -c "import ${c#py:}" 2>/dev/null || need="$need python3-${c#py:}" ;;
+		*) command -v "$c" >/dev/null || need="$need $c" ;;
+		esac
+	done
+	if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; then
+		echo "SKIP: needs root, ip netns and$need (make deps installs them)"
+		echo "ok 0"
+		exit 0
+	fi
+	prefix=rosfwt
+	T=$(mktemp -d)
+	lab_traps
+}
 
 # The lab and the scratch directory go when the script exits, however.
 lab_traps() {
@@ -21,6 +48,9 @@ check() { # WHAT DETAIL COMMAND...: passes when the command succeeds
 	shift 2
 	if "$@"; then ok "$what"; else ko "$what" "$detail"; fi
 }
+
+# fcmp A OP B: a floating point comparison (OP as in awk: < <= >= ...)
+fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
 
 # Stops every process still running in the lab's namespaces (servers the
 # test started: iperf3, irtt ...), by pid, then takes the lab down. A

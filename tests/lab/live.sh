@@ -14,25 +14,9 @@
 # stdout as "FIGURE name value" lines (bench/RESULTS.md records them).
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
-need=""
-for c in ip tc iperf3 irtt curl; do command -v $c >/dev/null || need="$need $c"; done
-$PY -c 'import librouteros' 2>/dev/null || need="$need python3-librouteros"
-if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1 || [ -n "$need" ]; then
-	echo "SKIP: needs root, ip netns and$need (make deps installs them)"
-	echo "ok 0"
-	exit 0
-fi
-prefix=rosfwt
-T=$(mktemp -d)
 . tests/lab/lib.bash
-lab_traps
+lab_begin tc iperf3 irtt curl py:librouteros
 con() { "$ROSFW" console --socket "$T/rosfw.sock"; }
-# floating point comparisons
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
 
 "$ROSFW" lab down --prefix "$prefix" --dir "$T" >/dev/null 2>&1
 if ! timeout 20 "$ROSFW" lab up --daemon --ct-max-entries 256 --prefix "$prefix" --dir "$T"; then

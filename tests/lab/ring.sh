@@ -23,20 +23,8 @@
 # visible message without them.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-ROSFW=${ROSFW:-$PWD/$BUILD/rosfw}
-PY=/usr/bin/python3
-PROBE=$PWD/tests/lab/probe.py
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1 ||
-	! command -v iperf3 >/dev/null || ! command -v nstat >/dev/null || [ ! -x $PY ]; then
-	echo "SKIP: needs root, ip netns, iperf3, nstat and $PY"
-	echo "ok 0"
-	exit 0
-fi
-prefix=rosfwt
-T=$(mktemp -d)
 . tests/lab/lib.bash
-lab_traps
+lab_begin iperf3 nstat "$PY"
 stat() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$T/stats"; }
 # a number from an iperf3 JSON report: its end.sum (UDP) or end.sum_received (TCP)
 jnum() {

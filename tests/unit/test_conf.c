@@ -1084,6 +1084,72 @@ static void test_print_where(void **state)
 			"bad regular expression");
 }
 
+/* print used as a value ([ ] substitution, a where value): count-only and
+ * as-value give the value and print nothing of their own, so :put shows it
+ * once; on its own count-only shows the count and as-value shows nothing.
+ * The default configuration has 8 filter rules, 3 in forward. */
+static void test_print_as_value(void **state)
+{
+	struct conf_session *s = S;
+	static const struct {
+		const char *cmd, *out, *ret; /* ret NULL: not checked */
+	} cases[] = {
+		{ ":put [/ip firewall filter print count-only]", "8\n", NULL },
+		{ ":put [/ip firewall filter print count-only where chain=forward]", "3\n", NULL },
+		{ ":local n [/ip firewall filter print count-only]; :put ($n + 1)", "9\n", NULL },
+		{ ":put [/ip firewall filter print count-only where chain=[:put in; :return input]]",
+		  "in\n5\n", NULL },
+		{ "/ip firewall filter print count-only where "
+		  "action=[/ip firewall filter print count-only where chain=nothing]",
+		  "0\n", "0" },
+		{ "/ip firewall filter print count-only", "8\n", "8" },
+		{ "/ip firewall filter print as-value where chain=nothing", "", "" },
+		{ ":put [/ip address print as-value proplist=address where interface=wlan1]",
+		  ".id=*", NULL },
+		{ ":put [/ip address print as-value proplist=address,interface where "
+		  "interface=ether1-gateway]",
+		  ";address=203.0.113.2/24;interface=ether1-gateway\n", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *r = ok(s, cases[i].cmd);
+		const char *o = out(s);
+		if (cases[i].out && (cases[i].out[0] ? !strstr(o, cases[i].out) : o[0] != 0))
+			fail_msg("%s\n  printed \"%s\", expected \"%s\"", cases[i].cmd, o,
+				 cases[i].out);
+		if (cases[i].ret && strcmp(r, cases[i].ret))
+			fail_msg("%s\n  gave \"%s\", expected \"%s\"", cases[i].cmd, r,
+				 cases[i].ret);
+	}
+	/* a count printed once, however the value is used */
+	ok(s, ":put [/ip firewall filter print count-only]");
+	assert_string_equal(out(s), "8\n");
+	/* as-value: every item with its .id, booleans as true and false, in order */
+	const char *v = ok(s, "/ip firewall filter print as-value where chain=forward");
+	assert_string_equal(out(s), "");
+	size_t items = 0;
+	for (const char *q = v; (q = strstr(q, ".id=*")); q++)
+		items++;
+	assert_int_equal(items, 3);
+	assert_contains(v, ";chain=forward;action=accept;");
+	assert_contains(v, ";disabled=false;");
+	assert_contains(v, ";dynamic=false;invalid=false;.id=*");
+	assert_not_contains(v, "chain=input");
+	assert_contains(ok(s, ":return [/ip address print as-value proplist=interface where "
+			      "interface=wlan1]"),
+			";interface=wlan1");
+	assert_string_equal(out(s), "");
+	/* on its own: nothing printed, the value is the item's .id and address */
+	char want[64];
+	snprintf(want, sizeof(want), ".id=%s;address=192.168.88.129/25",
+		 ok(s, "/ip address find interface=wlan1"));
+	assert_string_equal(ok(s, "/ip address print as-value proplist=address where interface=wlan1"),
+			    want);
+	assert_string_equal(out(s), "");
+	assert_contains(fails(s, ":put [/ip address print as-value proplist=bogus]"),
+			"unknown property 'bogus'");
+	assert_string_equal(out(s), "");
+}
+
 /* The right-hand side of a where-expression is a value like any other:
  * variables, [ ] substitutions, ( ) expressions; ids in either case. */
 static void test_where_values(void **state)
@@ -2186,6 +2252,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_print_forms, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_print_where, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_where_values, setup_defaults, teardown),
+		cmocka_unit_test_setup_teardown(test_print_as_value, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_export_forms, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_canonical_values, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_import_command, setup_defaults, teardown),

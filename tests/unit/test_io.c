@@ -305,18 +305,24 @@ static void test_partial_complete(void **state)
 }
 
 /* An IPv6 extension header for v6frame: its type, its length in bytes
- * (a multiple of 8) and, for a routing header, its segments left. */
+ * (a multiple of 8) and, for a routing header, its segments left and its
+ * routing type. */
 struct v6ext {
 	uint8_t type;
 	uint8_t len;
 	uint8_t left;
+	uint8_t rtype;
 };
 
 /* Ethernet + IPv6 + the extension headers ext[0..n) + UDP or TCP with 11
  * bytes of payload (an odd segment); plen_cut takes bytes off the IPv6
- * payload length (a chain that ends early). Returns the frame's length. */
+ * payload length (a chain that ends early). A routing header carries
+ * addresses 2001:db8:ad::1, ::2 ... after its first 8 bytes; the last of
+ * them goes to final when segments are left (the final destination of
+ * types 0 and 2), else final is the destination field. Returns the
+ * frame's length. */
 static uint32_t v6frame(uint8_t *f, uint8_t proto, const struct v6ext *ext, size_t n,
-			uint32_t plen_cut)
+			uint32_t plen_cut, uint8_t final[16])
 {
 	memset(f, 0, 256);
 	f[12] = 0x86, f[13] = 0xdd;
@@ -325,15 +331,24 @@ static uint32_t v6frame(uint8_t *f, uint8_t proto, const struct v6ext *ext, size
 	ip[7] = 64;
 	ip[8] = 0x20, ip[9] = 0x01, ip[10] = 0x0d, ip[11] = 0xb8, ip[23] = 0x10;
 	ip[24] = 0x20, ip[25] = 0x01, ip[26] = 0x0d, ip[27] = 0xb8, ip[28] = 0x77, ip[39] = 0x01;
+	memcpy(final, ip + 24, 16);
 	uint32_t at = 40;
 	uint8_t *nh = ip + 6;
 	for (size_t i = 0; i < n; i++) {
 		*nh = ext[i].type;
 		nh = ip + at;
 		ip[at + 1] = (uint8_t)(ext[i].len / 8 - 1);
-		if (ext[i].type == 43)
+		if (ext[i].type == 43) {
+			ip[at + 2] = ext[i].rtype;
 			ip[at + 3] = ext[i].left;
-		else if (ext[i].type == 44)
+			for (uint32_t a = 8, k = 1; a + 16 <= ext[i].len; a += 16, k++) {
+				uint8_t *x = ip + at + a;
+				x[0] = 0x20, x[1] = 0x01, x[2] = 0x0d, x[3] = 0xb8;
+				x[4] = 0x00, x[5] = 0xad, x[15] = (uint8_t)k;
+				if (ext[i].left && a + 32 > ext[i].len)
+					memcpy(final, x, 16);
+			}
+		} else if (ext[i].type == 44)
 			ip[at + 3] = 0; /* offset 0, no more: an atomic fragment */
 		else
 			ip[at + 2] = 1, ip[at + 3] = (uint8_t)(ext[i].len - 4); /* PadN */
@@ -355,12 +370,16 @@ static uint32_t v6frame(uint8_t *f, uint8_t proto, const struct v6ext *ext, size
 }
 
 /* The pseudo-header's folded sum over a segment of l4len bytes at l4, as a
- * CHECKSUM_PARTIAL sender leaves it in the field. */
-static void v6_make_partial(uint8_t *f, uint8_t proto, uint32_t l4, uint32_t l4len)
+ * CHECKSUM_PARTIAL sender leaves it in the field: the source, and dst as
+ * the destination. */
+static void v6_make_partial(uint8_t *f, uint8_t proto, uint32_t l4, uint32_t l4len,
+			    const uint8_t dst[16])
 {
 	uint32_t s = proto + l4len;
-	for (int i = 14 + 8; i < 14 + 40; i += 2)
+	for (int i = 14 + 8; i < 14 + 24; i += 2)
 		s += (uint32_t)(f[i] << 8 | f[i + 1]);
+	for (int i = 0; i < 16; i += 2)
+		s += (uint32_t)(dst[i] << 8 | dst[i + 1]);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	uint8_t *c = f + l4 + (proto == 6 ? 16 : 6);
@@ -370,8 +389,11 @@ static void v6_make_partial(uint8_t *f, uint8_t proto, uint32_t l4, uint32_t l4l
 
 /* IPv6 with 0, 1 and 2 extension headers, TCP and UDP: a partial frame is
  * seen as partial and completed to what the engine computes; the full one
- * is not partial. Fragment headers, routing headers with segments left and
- * malformed chains are never partial and are left as they were. */
+ * is not partial. With a routing header with segments left the pseudo-
+ * header's destination is the final one (the last address of types 0 and
+ * 2), and a partial sum over the destination field is no partial sum.
+ * Fragment headers, routing headers whose final destination cannot be read
+ * and malformed chains are never partial and are left as they were. */
 static void test_partial_v6_exthdr(void **state)
 {
 	(void)state;
@@ -385,34 +407,47 @@ static void test_partial_v6_exthdr(void **state)
 	} t[] = {
 		{ 17, { { 0 } }, 0, 0, true },
 		{ 6, { { 0 } }, 0, 0, true },
-		{ 17, { { HBH, 8, 0 } }, 1, 0, true },
-		{ 6, { { HBH, 8, 0 } }, 1, 0, true },
-		{ 17, { { DST, 16, 0 } }, 1, 0, true },
-		{ 6, { { RT, 24, 0 } }, 1, 0, true },
-		{ 17, { { HBH, 8, 0 }, { DST, 8, 0 } }, 2, 0, true },
-		{ 6, { { HBH, 16, 0 }, { RT, 8, 0 } }, 2, 0, true },
-		{ 6, { { RT, 8, 0 }, { DST, 24, 0 } }, 2, 0, true },
+		{ 17, { { HBH, 8, 0, 0 } }, 1, 0, true },
+		{ 6, { { HBH, 8, 0, 0 } }, 1, 0, true },
+		{ 17, { { DST, 16, 0, 0 } }, 1, 0, true },
+		{ 6, { { RT, 24, 0, 0 } }, 1, 0, true },
+		{ 17, { { HBH, 8, 0, 0 }, { DST, 8, 0, 0 } }, 2, 0, true },
+		{ 6, { { HBH, 16, 0, 0 }, { RT, 8, 0, 0 } }, 2, 0, true },
+		{ 6, { { RT, 8, 0, 0 }, { DST, 24, 0, 0 } }, 2, 0, true },
+		{ 6, { { RT, 24, 1, 0 } }, 1, 0, true },             /* segments left: type 0 */
+		{ 17, { { RT, 40, 2, 0 } }, 1, 0, true },
+		{ 17, { { RT, 40, 1, 0 } }, 1, 0, true },
+		{ 6, { { HBH, 8, 0, 0 }, { RT, 24, 1, 2 } }, 2, 0, true }, /* type 2 */
 		/* not taken */
-		{ 17, { { FRAG, 8, 0 } }, 1, 0, false },             /* a fragment header */
-		{ 6, { { HBH, 8, 0 }, { FRAG, 8, 0 } }, 2, 0, false },
-		{ 6, { { RT, 24, 1 } }, 1, 0, false },               /* segments left */
-		{ 17, { { DST, 8, 0 }, { HBH, 8, 0 } }, 2, 0, false }, /* hop-by-hop not first */
-		{ 50, { { HBH, 8, 0 } }, 1, 0, false },              /* ESP */
-		{ 17, { { HBH, 8, 0 }, { DST, 16, 0 } }, 2, 8 + 19, false }, /* ends in a header */
-		{ 6, { { DST, 8, 0 } }, 1, 21, false }, /* ends in TCP's header */
-		{ 17, { { HBH, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 },
-			{ DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 }, { DST, 8, 0 } }, 9, 0, false },
+		{ 17, { { FRAG, 8, 0, 0 } }, 1, 0, false },             /* a fragment header */
+		{ 6, { { HBH, 8, 0, 0 }, { FRAG, 8, 0, 0 } }, 2, 0, false },
+		{ 6, { { RT, 24, 1, 253 } }, 1, 0, false },          /* a type not read */
+		{ 6, { { RT, 40, 1, 2 } }, 1, 0, false },            /* type 2, two addresses */
+		{ 17, { { RT, 24, 1, 0 }, { RT, 24, 1, 0 } }, 2, 0, false }, /* two with some left */
+		{ 17, { { DST, 8, 0, 0 }, { HBH, 8, 0, 0 } }, 2, 0, false }, /* hop-by-hop not first */
+		{ 50, { { HBH, 8, 0, 0 } }, 1, 0, false },              /* ESP */
+		{ 17, { { HBH, 8, 0, 0 }, { DST, 16, 0, 0 } }, 2, 8 + 19, false }, /* ends in a header */
+		{ 6, { { DST, 8, 0, 0 } }, 1, 21, false }, /* ends in TCP's header */
+		{ 17, { { HBH, 8, 0, 0 }, { DST, 8, 0, 0 }, { DST, 8, 0, 0 }, { DST, 8, 0, 0 },
+			{ DST, 8, 0, 0 }, { DST, 8, 0, 0 }, { DST, 8, 0, 0 }, { DST, 8, 0, 0 },
+			{ DST, 8, 0, 0 } }, 9, 0, false },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		uint8_t full[256], f[256], g[256];
-		uint32_t len = v6frame(full, t[i].proto, t[i].ext, t[i].n, t[i].plen_cut);
+		uint8_t full[256], f[256], g[256], final[16];
+		uint32_t len = v6frame(full, t[i].proto, t[i].ext, t[i].n, t[i].plen_cut, final);
 		uint32_t l4 = len - (t[i].proto == 6 ? 31 : 19);
 		if (t[i].proto != 17 && t[i].proto != 6)
 			l4 = len - 19;
 		if (t[i].taken) {
 			make_full(full, len);
 			memcpy(f, full, len);
-			v6_make_partial(f, t[i].proto, l4, len - l4);
+			v6_make_partial(f, t[i].proto, l4, len - l4, final);
+			if (memcmp(final, full + 14 + 24, 16)) {
+				/* summed over the destination field: not partial */
+				memcpy(g, f, len);
+				v6_make_partial(g, t[i].proto, l4, len - l4, full + 14 + 24);
+				assert_false(io_csum_looks_partial(g, len));
+			}
 			assert_false(io_csum_looks_partial(full, len));
 			assert_true(io_csum_looks_partial(f, len));
 			assert_true(io_csum_looks_partial(f, len + 10)); /* padding after */
@@ -424,7 +459,7 @@ static void test_partial_v6_exthdr(void **state)
 		} else {
 			memcpy(f, full, len);
 			if (t[i].proto == 6 || t[i].proto == 17)
-				v6_make_partial(f, t[i].proto, l4, len - l4);
+				v6_make_partial(f, t[i].proto, l4, len - l4, final);
 			memcpy(g, f, len);
 			assert_false(io_csum_looks_partial(f, len));
 			assert_false(io_csum_complete(f, len));

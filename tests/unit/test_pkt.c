@@ -1191,6 +1191,180 @@ static void test_set_ipv6_ttl_dscp(void **state)
 	assert_int_equal(p.src.v6[0], 0x20);
 }
 
+/*
+ * IPv6 with a routing header: the transport checksum's pseudo-header
+ * carries the final destination when segments are left (RFC 8200 8.1),
+ * the destination field otherwise. Each row is a routing header (its
+ * bytes after segments left, in hex) and the final destination the test
+ * expects; NULL where the engine cannot know it (a type whose layout it
+ * does not read, a header that contradicts its type): then the checksum
+ * is neither called bad nor rewritten. The checksums the rows are checked
+ * against are summed here, byte by byte over a pseudo-header laid out by
+ * hand, not by the engine's code.
+ */
+#define RT_SRC "2001:db8::1"
+#define RT_DST "2001:db8:ffff::1" /* the destination field: the next hop */
+#define DB8(x) "20010db8000000000000000000000" x /* 2001:db8::x, x 3 hex digits */
+
+struct rt_row {
+	const char *name;
+	uint8_t type, left;
+	const char *body;  /* after segments left; the header's length follows */
+	const char *final; /* NULL: cannot be known */
+};
+
+static const struct rt_row rt_rows[] = {
+	{ "type 0, two addresses, both left", 0, 2, "00000000" DB8("a01") DB8("a02"),
+	  "2001:db8::a02" },
+	{ "type 0, one of two left", 0, 1, "00000000" DB8("a01") DB8("a02"), "2001:db8::a02" },
+	{ "type 0, none left", 0, 0, "00000000" DB8("a01") DB8("a02"), RT_DST },
+	{ "type 0, more left than addresses", 0, 3, "00000000" DB8("a01") DB8("a02"), NULL },
+	{ "type 2, the home address", 2, 1, "00000000" DB8("b01"), "2001:db8::b01" },
+	{ "type 2, done", 2, 0, "00000000" DB8("b01"), RT_DST },
+	{ "type 2 with two addresses", 2, 1, "00000000" DB8("b01") DB8("b02"), NULL },
+	/* RPL: CmprI 12, CmprE 10, 2 bytes of padding: 4 + 4 + 6 address bytes;
+	 * the elided 10 bytes are the destination field's 2001:db8:ffff:0:0 */
+	{ "type 3, compressed", 3, 3, "ca200000" "0000a001" "0000a002" "00000000a003" "0000",
+	  "2001:db8:ffff::a003" },
+	{ "type 3, none elided", 3, 1, "00000000" DB8("c01"), "2001:db8::c01" },
+	{ "type 3, padding past the header", 3, 1, "00f00000" DB8("c01"), NULL },
+	{ "type 3, addresses that do not fit", 3, 1,
+	  "ca000000" "0000a001" "0000a002" "00000000" "0000a003", NULL },
+	/* SRH: last entry 2; Segment List[0], the final segment, comes first */
+	{ "type 4, three segments", 4, 2, "02000000" DB8("d03") DB8("d02") DB8("d01"),
+	  "2001:db8::d03" },
+	{ "type 4, the last segment", 4, 1, "02000000" DB8("d03") DB8("d02") DB8("d01"),
+	  "2001:db8::d03" },
+	{ "type 4, none left", 4, 0, "02000000" DB8("d03") DB8("d02") DB8("d01"), RT_DST },
+	{ "type 4, last entry past the list", 4, 1, "03000000" DB8("d03") DB8("d02") DB8("d01"),
+	  NULL },
+	{ "type 4, more left than segments", 4, 4, "02000000" DB8("d03") DB8("d02") DB8("d01"),
+	  NULL },
+	{ "type 253, experimental", 253, 1, "00000000" DB8("e01"), NULL },
+	{ "type 253, none left", 253, 0, "00000000" DB8("e01"), RT_DST },
+};
+
+/* RFC 1071 over a pseudo-header laid out by hand and the segment. */
+static uint16_t rt_ref_csum(const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			    const uint8_t *seg, size_t n)
+{
+	uint8_t b[40 + 512];
+	assert_true(n <= 512);
+	memcpy(b, src, 16);
+	memcpy(b + 16, dst, 16);
+	b[32] = 0, b[33] = 0, b[34] = (uint8_t)(n >> 8), b[35] = (uint8_t)n;
+	b[36] = 0, b[37] = 0, b[38] = 0, b[39] = proto;
+	memcpy(b + 40, seg, n);
+	uint32_t s = 0;
+	for (size_t i = 0; i < 40 + n; i += 2)
+		s += (uint32_t)b[i] << 8 | (i + 1 < 40 + n ? b[i + 1] : 0);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	uint16_t c = (uint16_t)~s;
+	return proto == 17 && c == 0 ? 0xffff : c;
+}
+
+/* The row's packet (no L2) carrying proto with 13 bytes of payload; its
+ * transport checksum field is at *csum. */
+static size_t rt_packet(const struct rt_row *r, uint8_t proto, uint8_t *f, size_t *csum)
+{
+	uint8_t body[256];
+	size_t nb = hex_bytes(r->body, body, sizeof(body));
+	size_t hl = 4 + nb, l4 = 40 + hl;
+	assert_true(hl % 8 == 0);
+	memset(f, 0, FRAME_MAX);
+	f[0] = 0x60;
+	f[6] = 43;
+	f[7] = 64;
+	assert_int_equal(inet_pton(AF_INET6, RT_SRC, f + 8), 1);
+	assert_int_equal(inet_pton(AF_INET6, RT_DST, f + 24), 1);
+	f[40] = proto;
+	f[41] = (uint8_t)(hl / 8 - 1);
+	f[42] = r->type;
+	f[43] = r->left;
+	memcpy(f + 44, body, nb);
+	size_t th = proto == 6 ? 20 : 8, n = th + 13;
+	uint8_t *s = f + l4;
+	s[0] = 0x9c, s[1] = 0x41, s[2] = 0x01, s[3] = 0xbb; /* ports, or ICMPv6 echo */
+	if (proto == 58)
+		s[0] = 128, s[1] = 0;
+	if (proto == 17)
+		s[4] = 0, s[5] = (uint8_t)n;
+	if (proto == 6)
+		s[12] = 0x50, s[13] = 0x18;
+	for (size_t i = th; i < n; i++)
+		s[i] = (uint8_t)(i * 37 + 5);
+	f[4] = (uint8_t)((hl + n) >> 8), f[5] = (uint8_t)(hl + n);
+	*csum = l4 + (proto == 6 ? 16 : proto == 17 ? 6 : 2);
+	f[*csum] = f[*csum + 1] = 0;
+	return l4 + n;
+}
+
+static void test_v6_routing_csum(void **state)
+{
+	static const uint8_t protos[] = { 17, 6, 58 };
+	static uint8_t f[FRAME_MAX];
+	uint8_t src[16], field[16], fin[16];
+	assert_int_equal(inet_pton(AF_INET6, RT_SRC, src), 1);
+	assert_int_equal(inet_pton(AF_INET6, RT_DST, field), 1);
+
+	for (size_t i = 0; i < NROWS(rt_rows); i++) {
+		const struct rt_row *r = &rt_rows[i];
+		if (r->final)
+			assert_int_equal(inet_pton(AF_INET6, r->final, fin), 1);
+		for (size_t k = 0; k < NROWS(protos); k++) {
+			size_t c;
+			size_t len = rt_packet(r, protos[k], f, &c);
+			size_t l4 = len - (protos[k] == 6 ? 33 : 21);
+			struct pkt p;
+			/* over the destination field: right when nothing is left,
+			 * wrong when the path goes on, unknown where the final
+			 * destination cannot be read */
+			uint16_t by_field = rt_ref_csum(src, field, protos[k], f + l4, len - l4);
+			f[c] = (uint8_t)(by_field >> 8), f[c + 1] = (uint8_t)by_field;
+			p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+			enum drop_reason want = r->final && memcmp(fin, field, 16)
+						? DR_BAD_L4_CSUM : DR_NONE;
+			if (pkt_parse(&p, false, true) != want)
+				fail_msg("%s, proto %u: checksum over the destination field: %s",
+					 r->name, protos[k], pkt_reason_name(pkt_parse(&p, false, true)));
+			assert_int_equal(!!(p.flags & PKT_F_RT_LEFT), r->left > 0);
+			if (!r->final) {
+				/* not the engine's to judge or to rewrite */
+				f[c] ^= 0x5a;
+				p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+				assert_int_equal(pkt_parse(&p, false, true), DR_NONE);
+				assert_true(pkt_checksums_ok(&p));
+				uint8_t before[FRAME_MAX];
+				memcpy(before, f, len);
+				pkt_fix_checksums(&p);
+				assert_memory_equal(f, before, len);
+				continue;
+			}
+			/* over the final destination: verifies; one bit off does not */
+			f[c] = f[c + 1] = 0;
+			uint16_t want_c = rt_ref_csum(src, fin, protos[k], f + l4, len - l4);
+			f[c] = (uint8_t)(want_c >> 8), f[c + 1] = (uint8_t)want_c;
+			p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+			if (pkt_parse(&p, false, true) != DR_NONE)
+				fail_msg("%s, proto %u: checksum over the final destination: %s",
+					 r->name, protos[k], pkt_reason_name(pkt_parse(&p, false, true)));
+			assert_true(pkt_checksums_ok(&p));
+			f[len - 1] ^= 0x01;
+			p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+			assert_int_equal(pkt_parse(&p, false, true), DR_BAD_L4_CSUM);
+			assert_false(pkt_checksums_ok(&p));
+			/* a full recompute gives the same bytes */
+			f[len - 1] ^= 0x01;
+			f[c] = 0x12, f[c + 1] = 0x34;
+			p = (struct pkt){ .data = f, .len = (uint32_t)len, .cap = FRAME_MAX };
+			assert_int_equal(pkt_parse(&p, false, false), DR_NONE);
+			pkt_fix_checksums(&p);
+			assert_int_equal(f[c] << 8 | f[c + 1], want_c);
+		}
+	}
+}
+
 /* ---- builder ---- */
 
 struct build_err_row {
@@ -1547,6 +1721,7 @@ int main(void)
 		cmocka_unit_test(test_forward4),
 		cmocka_unit_test(test_icmp_error_inner_rewrite),
 		cmocka_unit_test(test_set_ipv6_ttl_dscp),
+		cmocka_unit_test(test_v6_routing_csum),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_build_defaults),
 		cmocka_unit_test(test_reason_names),

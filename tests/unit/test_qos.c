@@ -421,6 +421,61 @@ static void test_rebuild_carries_packets(void **state)
 	done(f);
 }
 
+/* qos_apply, a running router's step after a commit: the first build from
+ * nothing; new parameters go into the running queues (the same queues
+ * come back, their backlog kept); a queue added: a new build that took the
+ * backlog and the counters; a build that fails (a parent loop) gives NULL
+ * and the running queues are left as they were. */
+static void test_apply(void **state)
+{
+	(void)state;
+	struct fx *f = build("/queue type add name=big kind=pfifo pfifo-limit=100\n"
+			     "/queue tree\n"
+			     "add name=up parent=ether1 max-limit=1M packet-mark=up queue=big\n");
+	static struct qpkt p[30];
+	uint64_t t = 2 * NS, out[30];
+	uint32_t up = id_of(f, "/queue/tree", "up");
+	char err[128] = "";
+	struct qos *q = qos_apply(NULL, f->st, t, err, sizeof(err));
+	assert_non_null(q);
+	qos_free(q);
+
+	offer_n(f, p, 30, "up", "192.168.88.10", t);
+	assert_int_equal(leave_times(f, &t, 10, out), 10);
+	struct htb_stats a, b;
+	assert_true(qos_queue_stats(f->q, up, &a, NULL));
+	assert_int_equal(a.queued_packets, 20);
+	struct err e;
+	assert_int_equal(conf_exec(&f->s, "/queue tree set up max-limit=2M", NULL, &e), 0);
+	assert_ptr_equal(qos_apply(f->q, f->st, t, err, sizeof(err)), f->q);
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_int_equal(b.queued_packets, 20);
+	assert_int_equal(b.packets, a.packets);
+
+	assert_int_equal(conf_exec(&f->s, "/queue tree add name=up2 parent=ether1 max-limit=1M "
+					  "packet-mark=other", NULL, &e), 0);
+	q = qos_apply(f->q, f->st, t, err, sizeof(err));
+	assert_non_null(q);
+	assert_ptr_not_equal(q, f->q);
+	assert_null(qos_drain(f->q, t)); /* the old build gave everything over */
+	qos_free(f->q);
+	f->q = q;
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_int_equal(b.queued_packets, 20);
+	assert_int_equal(b.packets, a.packets);
+	assert_int_equal(b.bytes, a.bytes);
+
+	assert_int_equal(conf_exec(&f->s, "/queue tree set up parent=up2", NULL, &e), 0);
+	assert_int_equal(conf_exec(&f->s, "/queue tree set up2 parent=up", NULL, &e), 0);
+	err[0] = 0;
+	assert_null(qos_apply(f->q, f->st, t, err, sizeof(err)));
+	assert_non_null(strstr(err, "parent loop"));
+	assert_true(qos_queue_stats(f->q, up, &b, NULL));
+	assert_int_equal(b.queued_packets, 20);
+	assert_int_equal(leave_times(f, &t, 30, out), 20);
+	done(f);
+}
+
 /* Which commits rebuild the queues: /queue and /interface menus do, the
  * firewall and addresses do not. */
 static void test_reads(void **state)
@@ -1165,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_change_in_place),
 		cmocka_unit_test(test_rebuild_carries_packets),
+		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_simple_queue_time),
 		cmocka_unit_test(test_rates),
