@@ -16,7 +16,7 @@ BUILD   ?= build
 DB      ?= var/rosfw.db
 
 # Debian packages the build and the tests need (header or tool -> package).
-DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev libxdp-dev libbpf-dev python3-librouteros python3-requests curl clang iperf3 nftables irtt iputils-ping
+DEB_PKGS := iproute2 libsqlite3-dev libedit-dev libcmocka-dev libpcap-dev libjansson-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev libxdp-dev libbpf-dev python3-librouteros python3-requests curl clang iperf3 nftables irtt iputils-ping ethtool
 
 SRC_LIB  := $(sort $(wildcard src/util/*.c src/conf/*.c src/engine/*.c src/qos/*.c src/sim/*.c src/io/*.c src/mgmt/*.c src/daemon/*.c src/lint/*.c))
 SRC_CLI  := $(sort $(wildcard src/cli/*.c))
