@@ -289,29 +289,25 @@ static void test_example3_oversubscribed(void **state)
 /* ---- properties ---- */
 
 /*
- * A leaf within its limit-at does not wait for a parent whose max-limit the
+ * Traffic within a guarantee does not wait for a parent whose max-limit the
  * bulk keeps saturated (soho.rsc's upload tree): each 200-byte VoIP packet
- * leaves the moment it arrives, while the aggregate stays at max-limit.
+ * leaves the moment it arrives, while the aggregate stays at max-limit. The
+ * guarantee is the VoIP leaf's own limit-at, or (as in Linux, where a class
+ * within its rate lends at its own level whatever its ancestors' ceils say)
+ * the limit-at of an inner class the leaf borrows from.
  */
-static void test_within_rate_past_saturated_parent(void **state)
+static unsigned voip_past_saturated(const struct htb_class_cfg *c, size_t n, int bulk, int voip,
+				    int web, uint64_t *worst_out)
 {
 	enum { NVOIP = 250 };
-	struct htb_class_cfg c[] = {
-		cls(-1, 0, 9 * M, 8),
-		cls(0, 1 * M, 9 * M, 7),   /* bulk: 1M of it within its rate */
-		cls(0, 1 * M, 9 * M, 1),   /* voip */
-		cls(0, 3 * M, 9 * M, 3),   /* web, also saturating, within 3M */
-	};
-	for (size_t i = 0; i < 4; i++)
-		c[i].bucket_size_milli = 10;
-	struct sim *s = sim_new(c, 4, 0);
-	struct qpkt voip[NVOIP], *d = NULL;
+	struct sim *s = sim_new(c, n, 0);
+	struct qpkt pk[NVOIP], *d = NULL;
 	uint64_t arrive[NVOIP], delay[NVOIP];
 	unsigned nin = 0, nout = 0;
 
-	memset(voip, 0, sizeof(voip));
-	sim_load(s, 1, true);
-	sim_load(s, 3, true);
+	memset(pk, 0, sizeof(pk));
+	sim_load(s, bulk, true);
+	sim_load(s, web, true);
 	sim_run(s, NS);
 	sim_window(s, NS, 6 * NS);
 	/* 50 packets a second, off the bulk's token grid */
@@ -324,17 +320,17 @@ static void test_within_rate_past_saturated_parent(void **state)
 			t = 6 * NS;
 		s->now = t;
 		if (nin < NVOIP && t == next) {
-			voip[nin].len = 200;
-			voip[nin].user = UINT32_MAX;
+			pk[nin].len = 200;
+			pk[nin].user = UINT32_MAX;
 			arrive[nin] = t;
-			assert_true(htb_enqueue(s->h, 2, &voip[nin], t, &d));
+			assert_true(htb_enqueue(s->h, voip, &pk[nin], t, &d));
 			nin++;
 			next += 20 * MS + 13 * 1000;
 		}
 		struct qpkt *p;
 		while ((p = htb_dequeue(s->h, s->now, &d))) {
 			if (p->user == UINT32_MAX) {
-				delay[nout] = s->now - arrive[p - voip];
+				delay[nout] = s->now - arrive[p - pk];
 				nout++;
 				continue;
 			}
@@ -358,14 +354,138 @@ static void test_within_rate_past_saturated_parent(void **state)
 		if (delay[i] > 0)
 			late++;
 	}
-	print_message("within-rate VoIP past a saturated 9M parent: %u packets, mean %.1f us, "
-		      "max %.1f us, %u waited\n", nout, (double)sum / nout / 1e3,
-		      (double)worst / 1e3, late);
-	double total = sim_bps(s, 1) + sim_bps(s, 3) + (double)nout * 200 * 8 / 5.0;
+	print_message("  %u packets, mean %.1f us, max %.1f us, %u waited\n", nout,
+		      (double)sum / nout / 1e3, (double)worst / 1e3, late);
+	double total = sim_bps(s, bulk) + sim_bps(s, web) + (double)nout * 200 * 8 / 5.0;
 	expect_rate("aggregate", total, 9e6, 0.01);
-	if (worst > 10 * 1000)
-		fail_msg("a VoIP packet within its limit-at waited %.1f us for the parent",
-			 (double)worst / 1e3);
+	sim_free(s);
+	*worst_out = worst;
+	return late;
+}
+
+static void test_within_rate_past_saturated_parent(void **state)
+{
+	static const struct {
+		const char *what;
+		struct { int parent; uint64_t limit_at; int prio; } c[5];
+		size_t n;
+		int bulk, voip, web;
+	} cases[] = {
+		{ "VoIP leaf limit-at 1M",
+		  { { -1, 0, 8 }, { 0, 1 * M, 7 }, { 0, 1 * M, 1 }, { 0, 3 * M, 3 } }, 4, 1, 2, 3 },
+		{ "VoIP leaf limit-at 0 under an inner limit-at 1M",
+		  { { -1, 0, 8 }, { 0, 1 * M, 7 }, { 0, 1 * M, 8 }, { 0, 3 * M, 3 }, { 2, 0, 1 } },
+		  5, 1, 4, 3 },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct htb_class_cfg c[5];
+		for (size_t i = 0; i < cases[k].n; i++) {
+			c[i] = cls(cases[k].c[i].parent, cases[k].c[i].limit_at, 9 * M,
+				   cases[k].c[i].prio);
+			c[i].bucket_size_milli = 10;
+		}
+		print_message("within-rate VoIP past a saturated 9M parent, %s:\n", cases[k].what);
+		uint64_t worst;
+		voip_past_saturated(c, cases[k].n, cases[k].bulk, cases[k].voip, cases[k].web,
+				    &worst);
+		if (worst > 10 * 1000)
+			fail_msg("%s: a VoIP packet within a limit-at waited %.1f us for the parent",
+				 cases[k].what, (double)worst / 1e3);
+	}
+}
+
+/*
+ * An inner class within its limit-at lends to its children however
+ * saturated its parent: under a 10M root, inner A (limit-at 4M, max 10M)
+ * with leaf A1 (limit-at 0 or 1M) against another subtree that saturates
+ * the root. While the limit-ats under the root add up to 10M, A1 gets A's
+ * 4M; oversubscribed (B 8M), A's 4M and B's 8M share the 10M in their
+ * ratio, as leaves' limit-ats do (example 3).
+ */
+static void test_inner_limit_at_past_saturated_parent(void **state)
+{
+	static const struct {
+		const char *what;
+		struct { int parent; uint64_t limit_at; int prio; } c[5];
+		size_t n;
+		int a1, b1;
+		double want_a1, want_b1;
+	} cases[] = {
+		{ "B a leaf within limit-at 6M",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 0, 8 }, { 0, 6 * M, 8 } }, 4, 2, 3, 4e6, 6e6 },
+		{ "B a leaf without limit-at, priority 1",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 0, 8 }, { 0, 0, 1 } }, 4, 2, 3, 4e6, 6e6 },
+		{ "B inner 6M over a priority-1 leaf",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 0, 8 }, { 0, 6 * M, 8 }, { 3, 0, 1 } },
+		  5, 2, 4, 4e6, 6e6 },
+		{ "A1 limit-at 1M of A's 4M",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 1 * M, 8 }, { 0, 6 * M, 8 } }, 4, 2, 3, 4e6,
+		  6e6 },
+		{ "oversubscribed: B a leaf within limit-at 8M",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 0, 8 }, { 0, 8 * M, 8 } }, 4, 2, 3,
+		  10e6 / 3, 20e6 / 3 },
+		{ "oversubscribed: B inner 8M over a leaf within limit-at 8M",
+		  { { -1, 0, 8 }, { 0, 4 * M, 8 }, { 1, 0, 8 }, { 0, 8 * M, 8 }, { 3, 8 * M, 8 } },
+		  5, 2, 4, 10e6 / 3, 20e6 / 3 },
+	};
+	print_message("an inner limit-at lent past a saturated 10M root:\n");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct htb_class_cfg c[5];
+		for (size_t i = 0; i < cases[k].n; i++)
+			c[i] = cls(cases[k].c[i].parent, cases[k].c[i].limit_at, 10 * M,
+				   cases[k].c[i].prio);
+		struct sim *s = sim_new(c, cases[k].n, 0);
+		sim_load(s, cases[k].a1, true);
+		sim_load(s, cases[k].b1, true);
+		sim_measure(s);
+		print_message(" %s:\n", cases[k].what);
+		expect_rate("A1", sim_bps(s, cases[k].a1), cases[k].want_a1, 0.02);
+		expect_rate("B1", sim_bps(s, cases[k].b1), cases[k].want_b1, 0.02);
+		expect_rate("aggregate", sim_bps(s, cases[k].a1) + sim_bps(s, cases[k].b1), 10e6,
+			    0.01);
+		struct htb_stats a, a1;
+		htb_stats(s->h, 1, &a);
+		htb_stats(s->h, cases[k].a1, &a1);
+		/* what A1 sends beyond its own limit-at, A lends */
+		if (a.lends + a1.lends < a1.packets * 99 / 100)
+			fail_msg("%s: A lent %llu and A1 sent %llu of its own for %llu packets",
+				 cases[k].what, (unsigned long long)a.lends,
+				 (unsigned long long)a1.lends, (unsigned long long)a1.packets);
+		sim_free(s);
+	}
+}
+
+/*
+ * What an inner class lends is bounded by its bucket, as a leaf's own
+ * limit-at is: after an idle time, a burst within A's bucket (0.1 s of 4M:
+ * 50,000 bytes) leaves at once, past a root that a priority-1 leaf without
+ * limit-at keeps at its max-limit.
+ */
+static void test_inner_limit_at_burst(void **state)
+{
+	struct htb_class_cfg c[] = {
+		cls(-1, 0, 10 * M, 8),
+		cls(0, 4 * M, 10 * M, 8),
+		cls(1, 0, 10 * M, 8),
+		cls(0, 0, 10 * M, 1),
+	};
+	struct sim *s = sim_new(c, 4, 0);
+	struct qpkt *d = NULL, *p;
+
+	sim_load(s, 3, true);
+	sim_run(s, 2 * NS);
+	sim_fill(s, 2);
+	assert_int_equal(s->held[2], QLIMIT);
+	unsigned at_once = 0;
+	while ((p = htb_dequeue(s->h, s->now, &d))) {
+		at_once += p->user == 2;
+		p->next = NULL;
+		sim_release(s, p);
+	}
+	sim_release(s, d);
+	print_message("an idle inner limit-at 4M lends %u of %u frames at once past a saturated "
+		      "root\n", at_once, QLIMIT);
+	assert_int_equal(at_once, QLIMIT);
 	sim_free(s);
 }
 
@@ -1294,6 +1414,8 @@ int main(void)
 		cmocka_unit_test(test_example2_limit_at_priority),
 		cmocka_unit_test(test_example3_oversubscribed),
 		cmocka_unit_test(test_within_rate_past_saturated_parent),
+		cmocka_unit_test(test_inner_limit_at_past_saturated_parent),
+		cmocka_unit_test(test_inner_limit_at_burst),
 		cmocka_unit_test(test_single_leaf_max_limit),
 		cmocka_unit_test(test_limit_at_guarantee),
 		cmocka_unit_test(test_borrowing),
