@@ -214,6 +214,11 @@ struct spec {
 	int prio;
 };
 
+static struct htb_class_cfg spec_cfg(const struct spec *sp)
+{
+	return cls(sp->parent, sp->limit_at, sp->max_limit, sp->prio);
+}
+
 enum { SHARE_MAX = 6 };
 
 struct share_case {
@@ -280,8 +285,7 @@ static void test_shares(void **state)
 		const struct share_case *sc = &share_cases[k];
 		struct htb_class_cfg c[SHARE_MAX];
 		for (size_t i = 0; i < sc->n; i++)
-			c[i] = cls(sc->c[i].parent, sc->c[i].limit_at, sc->c[i].max_limit,
-				   sc->c[i].prio);
+			c[i] = spec_cfg(&sc->c[i]);
 		struct sim *s = sim_new(c, sc->n, 0);
 		for (size_t i = 0; i < sc->n; i++)
 			if (sc->want[i] > 0)
@@ -354,8 +358,9 @@ static void test_example3_oversubscribed(void **state)
  * within its rate lends at its own level whatever its ancestors' ceils say)
  * the limit-at of an inner class the leaf borrows from.
  */
-static unsigned voip_past_saturated(const struct htb_class_cfg *c, size_t n, int bulk, int voip,
-				    int web, uint64_t *worst_out)
+/* The longest wait of a VoIP packet in leaf voip, bulk and web saturating. */
+static uint64_t voip_past_saturated(const struct htb_class_cfg *c, size_t n, int bulk, int voip,
+				    int web)
 {
 	enum { NVOIP = 250 };
 	struct sim *s = sim_new(c, n, 0);
@@ -417,35 +422,34 @@ static unsigned voip_past_saturated(const struct htb_class_cfg *c, size_t n, int
 	double total = sim_bps(s, bulk) + sim_bps(s, web) + (double)nout * 200 * 8 / 5.0;
 	qfx_expect_rate("aggregate", total, 9e6, 0.01);
 	sim_free(s);
-	*worst_out = worst;
-	return late;
+	return worst;
 }
 
 static void test_within_rate_past_saturated_parent(void **state)
 {
+	/* bulk: 1M of it within its rate; web, also saturating, within 3M */
 	static const struct {
 		const char *what;
-		struct { int parent; uint64_t limit_at; int prio; } c[5];
+		struct spec c[5];
 		size_t n;
 		int bulk, voip, web;
 	} cases[] = {
 		{ "VoIP leaf limit-at 1M",
-		  { { -1, 0, 8 }, { 0, 1 * M, 7 }, { 0, 1 * M, 1 }, { 0, 3 * M, 3 } }, 4, 1, 2, 3 },
+		  { { -1, 0, 9 * M, 8 }, { 0, 1 * M, 9 * M, 7 }, { 0, 1 * M, 9 * M, 1 },
+		    { 0, 3 * M, 9 * M, 3 } }, 4, 1, 2, 3 },
 		{ "VoIP leaf limit-at 0 under an inner limit-at 1M",
-		  { { -1, 0, 8 }, { 0, 1 * M, 7 }, { 0, 1 * M, 8 }, { 0, 3 * M, 3 }, { 2, 0, 1 } },
-		  5, 1, 4, 3 },
+		  { { -1, 0, 9 * M, 8 }, { 0, 1 * M, 9 * M, 7 }, { 0, 1 * M, 9 * M, 8 },
+		    { 0, 3 * M, 9 * M, 3 }, { 2, 0, 9 * M, 1 } }, 5, 1, 4, 3 },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct htb_class_cfg c[5];
 		for (size_t i = 0; i < cases[k].n; i++) {
-			c[i] = cls(cases[k].c[i].parent, cases[k].c[i].limit_at, 9 * M,
-				   cases[k].c[i].prio);
+			c[i] = spec_cfg(&cases[k].c[i]);
 			c[i].bucket_size_milli = 10;
 		}
 		print_message("within-rate VoIP past a saturated 9M parent, %s:\n", cases[k].what);
-		uint64_t worst;
-		voip_past_saturated(c, cases[k].n, cases[k].bulk, cases[k].voip, cases[k].web,
-				    &worst);
+		uint64_t worst = voip_past_saturated(c, cases[k].n, cases[k].bulk, cases[k].voip,
+						     cases[k].web);
 		if (worst > 10 * 1000)
 			fail_msg("%s: a VoIP packet within a limit-at waited %.1f us for the parent",
 				 cases[k].what, (double)worst / 1e3);
