@@ -24,6 +24,8 @@ OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_rsc.o
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/%.o)
 TESTS    := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
+# what the QoS unit tests share, linked into each
+QOS_FIX  := $(BUILD)/tests/unit/qos_fixture.o
 
 .PHONY: all deps run test unit integration asan fuzz bench bench-fwd clean
 
@@ -71,7 +73,9 @@ $(BUILD)/rosfw: $(OBJ_CLI) $(BUILD)/librosfw.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librosfw.a | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(filter %.o,$^) $(BUILD)/librosfw.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/test_qos $(BUILD)/tests/test_htb: $(QOS_FIX)
 
 # test tools (capture writer for the scenario tests)
 $(BUILD)/tests/mkpcap: tests/tools/mkpcap.c $(BUILD)/librosfw.a
@@ -144,4 +148,4 @@ bench-fwd: all $(BUILD)/bench/udpflood
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(OBJ_LIB:.o=.d) $(OBJ_CLI:.o=.d)
+-include $(OBJ_LIB:.o=.d) $(OBJ_CLI:.o=.d) $(QOS_FIX:.o=.d)

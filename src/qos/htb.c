@@ -22,42 +22,51 @@
  * cost of its head packet (peek_len); inner classes compare with zero, so
  * a borrower may take an ancestor one packet into debt, and the debt is
  * carried. Between zero and minus the ceil's slack an inner class is in
- * RATE_ONLY: it passes on the offers of leaves within their own limit-at
- * and nothing else (what an inner class below lends waits as borrowing
- * does). So, as in Linux, a leaf under its limit-at does not wait for a
+ * RATE_ONLY: it passes on what classes below lend from their own limit-at
+ * (a leaf within its rate, or an inner class within its rate lending to
+ * its children) and nothing it or its ancestors would lend. So, as in
+ * Linux, where a class within its rate sends at its own level whatever its
+ * ancestors' ceils say, traffic under a limit-at below does not wait for a
  * parent that borrowers keep at its max-limit (a VoIP packet behind a
  * saturating download); its packet is charged to the parent all the same,
  * and the borrowers wait until that debt is repaid. Unlike Linux, the debt
- * is bounded: the slack is the rate buckets of the leaves below (at most
- * the class's own ceil bucket) plus one frame. While the limit-ats under a
- * class add up to no more than its max-limit (and their buckets to no more
- * than its own), within-rate traffic never reaches that bound; when they
- * add up to more, the class stops them there (CANT_SEND), so oversubscribed
- * limit-ats share the parent's max-limit in their ratio and the aggregate
- * never exceeds it beyond one bucket and the slack. The link (a wire) has
- * no slack.
+ * is bounded: the slack is what the rate buckets below may send at once
+ * (at most the class's own ceil bucket) plus one frame. While the
+ * limit-ats under a class add up to no more than its max-limit (and their
+ * buckets to no more than its own), within-rate traffic never reaches that
+ * bound; when they add up to more, the class stops them there
+ * (CANT_SEND), so oversubscribed limit-ats share the parent's max-limit in
+ * their ratio and the aggregate never exceeds it beyond one bucket and the
+ * slack. The link (a wire) has no slack.
  *
  * Offers. Each class tells its parent what its subtree could send now, as
  * a 64-bit mask of (lending level, leaf priority) pairs, bit level*8+prio,
  * plus an 8-bit mask of priorities still looking for a lender. A leaf that
  * can send offers (0, prio); one that may borrow asks for a lender. An inner
  * class in CAN_SEND turns its children's requests into offers at its own
- * level; in MAY_BORROW it passes both masks up; in RATE_ONLY only the
- * level-0 offers; in CANT_SEND nothing. The parent keeps, per bit, a
- * circular list of the children that offer it. Whatever the link offers
- * can go now, and its lowest bit is the best choice: within-rate traffic
- * first, then borrowing from the nearest lender, priority deciding within
- * a level. RouterOS ignores the priority
- * of a leaf without max-limit: such a leaf counts as priority 8.
+ * level; in MAY_BORROW it passes both masks up; in RATE_ONLY its children's
+ * offers; in CANT_SEND nothing. The parent keeps, per bit, a circular list
+ * of the children that offer it, per priority one of the children that
+ * ask, and per priority one of the children that offer it at any level
+ * (what it chooses from in RATE_ONLY). Whatever the link offers can go
+ * now, and its lowest bit is the best choice: within-rate traffic first,
+ * then borrowing from the nearest lender, priority deciding within a
+ * level. RouterOS ignores the priority of a leaf without max-limit: such a
+ * leaf counts as priority 8.
  *
  * Dequeue walks from the link down the lists of the chosen bit and takes
  * the head of each. That is deficit round robin at every level: each list
  * entry has a deficit, a class's quantum is 10 ms of its limit-at (one MTU
  * at least), so equal priorities share in the ratio of their limit-ats,
- * evenly without them, subtree by subtree. The leaf's packet is charged
- * along the path: ceil buckets everywhere, rate buckets from the lender up
- * (Linux's htb_charge_class; the classes below the lender count a borrow,
- * the lender a lend), and the path's offers are recomputed.
+ * evenly without them, subtree by subtree. A class in RATE_ONLY takes the
+ * head of its list of the chosen priority at any level and goes on at that
+ * child's nearest lender: at a saturated parent, within-rate traffic of
+ * one priority shares in the ratio of the limit-ats whether a leaf or an
+ * inner class lends it (Linux would serve the leaves first and let the
+ * parent exceed its ceil). The leaf's packet is charged along the path:
+ * ceil buckets everywhere, rate buckets from the lender up (Linux's
+ * htb_charge_class; the classes below the lender count a borrow, the
+ * lender a lend), and the path's offers are recomputed.
  *
  * Waiting. A class that is not in CAN_SEND sits in a binary heap keyed by
  * the time its mode improves (at the latest the end of its burst slot). Each
@@ -89,17 +98,20 @@
 #define HTB_PRIOS 8
 #define HTB_LEVELS 8                        /* leaves 0, inner 1..7 */
 #define HTB_NBITS (HTB_LEVELS * HTB_PRIOS)  /* offer mask: level*8 + prio */
-#define HTB_NHEADS (HTB_NBITS + HTB_PRIOS)  /* per inner class: offers, then requests */
+/* per inner class: offers per bit, requests per priority, then within-rate
+ * offers of any level per priority (what a class in RATE_ONLY chooses from) */
+#define HTB_REQ_HEADS HTB_NBITS
+#define HTB_RATE_HEADS (HTB_NBITS + HTB_PRIOS)
+#define HTB_NHEADS (HTB_NBITS + 2 * HTB_PRIOS)
 #define HTB_MTU 1514
 #define HTB_QUANTUM_MAX (1u << 20)
 #define HTB_NS 1000000000ull
 #define HTB_STALL_NS 1000000ull             /* retry a queue that named no later time */
 #define HTB_BURST_SLOTS 16
+#define HTB_PRIO_BITS 0x0101010101010101ull /* one priority at every level */
 
-#define HTB_LEVEL0_BITS 0xffull             /* offers of leaves within their own rate */
-
-/* HTB_RATE_ONLY: the ceil is in debt, but within what leaves sending under
- * their own limit-at may still add (the bucket's slack). */
+/* HTB_RATE_ONLY: the ceil is in debt, but within what classes below sending
+ * under their own limit-at may still add (the bucket's slack). */
 enum htb_mode { HTB_CANT_SEND, HTB_RATE_ONLY, HTB_MAY_BORROW, HTB_CAN_SEND };
 enum htb_kind { HTB_NONE, HTB_LIMITED, HTB_UNLIMITED };
 
@@ -112,7 +124,7 @@ struct htb_rate {
 struct htb_bucket {
 	struct htb_rate r;
 	int64_t buffer;   /* capacity, ns */
-	int64_t slack;    /* ceil of an inner class: the debt within-rate leaves may add, ns */
+	int64_t slack;    /* ceil of an inner class: the debt within-rate traffic may add, ns */
 	uint8_t kind;
 };
 
@@ -232,7 +244,7 @@ static inline void htb_bucket_take(int64_t *tok, const struct htb_bucket *b, uin
 		*tok = htb_floor(b);
 }
 
-/* Lets leaves within their own rate take the ceil `bytes` (at most one
+/* Lets traffic within a limit-at below take the ceil `bytes` (at most one
  * bucket) plus one frame deeper into debt than borrowers may (the floor
  * moves down with it). */
 static void htb_bucket_slack(struct htb_bucket *b, double bytes)
@@ -244,11 +256,14 @@ static void htb_bucket_slack(struct htb_bucket *b, double bytes)
 }
 
 /*
- * The slack of every inner class but the link (a wire has no slack): the
- * rate buckets of the leaves below it, at most its own ceil bucket, plus one
- * frame beyond the one borrowing may leave. While the leaves' limit-ats add
- * up to no more than the class's ceil (and their buckets to no more than
- * its bucket), that bounds the debt within-rate traffic can make, so none of
+ * The slack of every inner class but the link (a wire has no slack): what
+ * the rate buckets below it may send at once, at most its own ceil bucket,
+ * plus one frame beyond the one borrowing may leave. A leaf may send its
+ * bucket; an inner class the more of its own bucket (what it lends) and
+ * what its children may send (their sends within their own rate empty its
+ * bucket too: both are charged to it). While the limit-ats under a class
+ * add up to no more than its ceil (and their buckets to no more than its
+ * bucket), that bounds the debt within-rate traffic can make, so none of
  * it ever waits here; when they add up to more, the debt stops there.
  */
 static int htb_set_slack(struct htb *h, const struct htb_class_cfg *classes)
@@ -256,10 +271,14 @@ static int htb_set_slack(struct htb *h, const struct htb_class_cfg *classes)
 	double *sum = calloc(h->n + 1, sizeof(*sum));
 	if (!sum)
 		return -1;
+	/* children come after their parents: each sum is whole when reached */
 	for (size_t i = h->n; i-- > 0;) {
 		struct htb_class *c = &h->cls[i];
-		if (c->leaf && c->rate.kind == HTB_LIMITED)
-			sum[i] = (double)c->rate.buffer / 1e9 * (double)classes[i].limit_at / 8.0;
+		if (c->rate.kind == HTB_LIMITED) {
+			double own = (double)c->rate.buffer / 1e9 * (double)classes[i].limit_at / 8.0;
+			if (own > sum[i])
+				sum[i] = own;
+		}
 		sum[c->parent - h->cls] += sum[i];
 	}
 	for (size_t i = 0; i < h->n; i++) {
@@ -483,6 +502,15 @@ static inline struct htb_link *htb_link_of(struct htb_class *c, bool request, un
 	return request ? &c->links[(c->level + 1) * HTB_PRIOS + bit] : &c->links[bit];
 }
 
+/* The entry of c in its parent's list of children offering priority prio
+ * at any level. */
+static inline struct htb_link *htb_rate_link_of(struct htb_class *c, unsigned prio)
+{
+	if (c->leaf)
+		return &c->links[2];
+	return &c->links[(c->level + 2) * HTB_PRIOS + prio];
+}
+
 static void htb_list_add(struct htb_link **head, struct htb_link *l)
 {
 	struct htb_link *f = *head;
@@ -510,6 +538,32 @@ static void htb_list_del(struct htb_link **head, struct htb_link *l)
 	l->next = l->prev = NULL;
 }
 
+/*
+ * The list of c's children that offer prio at some level, rid of those
+ * that stopped (each was added once when it started: amortised O(1)). The
+ * children's offers are what c's were computed from, so one is left.
+ */
+static struct htb_link **htb_rate_head(struct htb_class *c, unsigned prio)
+{
+	struct htb_link **head = &c->heads[HTB_RATE_HEADS + prio];
+	while (*head && !((*head)->cls->offer & HTB_PRIO_BITS << prio))
+		htb_list_del(head, *head);
+	return head;
+}
+
+/* Takes c out of its parent's lists of within-rate offers (a leaf is in
+ * the one of its priority). */
+static void htb_rate_leave(struct htb_class *c)
+{
+	for (unsigned b = 0; b < HTB_PRIOS; b++) {
+		if (c->leaf && b != c->prio)
+			continue;
+		struct htb_link *l = htb_rate_link_of(c, b);
+		if (l->next)
+			htb_list_del(&c->parent->heads[HTB_RATE_HEADS + b], l);
+	}
+}
+
 static void htb_offer_calc(const struct htb_class *c, uint64_t *offer, uint8_t *need)
 {
 	*offer = 0;
@@ -526,13 +580,28 @@ static void htb_offer_calc(const struct htb_class *c, uint64_t *offer, uint8_t *
 		return;
 	}
 	if (c->mode == HTB_RATE_ONLY) {
-		*offer = c->kids_offer & HTB_LEVEL0_BITS;
+		*offer = c->kids_offer;
 	} else if (c->mode == HTB_CAN_SEND) {
 		*offer = c->kids_offer | ((uint64_t)c->kids_need << (c->level * HTB_PRIOS));
 	} else {
 		*offer = c->kids_offer;
 		*need = c->kids_need;
 	}
+}
+
+/*
+ * The lists of within-rate offers by priority: a class joins when it
+ * starts offering a priority and stays when it stops (a leaf would
+ * otherwise come and go with every packet); htb_rate_head drops it then.
+ * A parent without a ceil's slack (the link, max-limit 0) is never in
+ * RATE_ONLY and keeps no such lists.
+ */
+static inline void htb_rate_join(struct htb_class *c, unsigned prio)
+{
+	struct htb_class *p = c->parent;
+	struct htb_link *l = htb_rate_link_of(c, prio);
+	if (!l->next && p->parent && p->ceil_normal.kind == HTB_LIMITED)
+		htb_list_add(&p->heads[HTB_RATE_HEADS + prio], l);
 }
 
 /* Moves c in and out of its parent's lists to match a new offer. */
@@ -547,6 +616,7 @@ static void htb_offer_apply(struct htb_class *c, uint64_t offer, uint8_t need)
 		if (offer >> b & 1) {
 			htb_list_add(head, htb_link_of(c, false, b));
 			p->kids_offer |= 1ull << b;
+			htb_rate_join(c, b % HTB_PRIOS);
 		} else {
 			htb_list_del(head, htb_link_of(c, false, b));
 			if (!*head)
@@ -557,7 +627,7 @@ static void htb_offer_apply(struct htb_class *c, uint64_t offer, uint8_t need)
 	while (y) {
 		unsigned b = (unsigned)__builtin_ctz(y);
 		y &= y - 1;
-		struct htb_link **head = &p->heads[HTB_NBITS + b];
+		struct htb_link **head = &p->heads[HTB_REQ_HEADS + b];
 		if (need >> b & 1) {
 			htb_list_add(head, htb_link_of(c, true, b));
 			p->kids_need |= (uint8_t)(1u << b);
@@ -661,11 +731,12 @@ static void htb_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* The entries a class has in its parent's lists: a leaf offers only
- * (0, its priority) or asks with its priority; an inner class may offer any
- * level up to its own. */
+ * (0, its priority) or asks with its priority, and is in one list of
+ * within-rate offers; an inner class may offer any level up to its own,
+ * ask with any priority and be in every priority's list. */
 static size_t htb_nlinks(const struct htb_class *c)
 {
-	return c->leaf ? 2 : (size_t)(c->level + 2) * HTB_PRIOS;
+	return c->leaf ? 3 : (size_t)(c->level + 3) * HTB_PRIOS;
 }
 
 struct htb *htb_new(const struct htb_class_cfg *classes, size_t n, uint64_t link_rate,
@@ -923,14 +994,25 @@ struct qpkt *htb_dequeue(struct htb *h, uint64_t now, struct qpkt **dropped)
 		bool borrowing = false;
 		size_t np = 0;
 		while (!c->leaf) {
+			struct htb_link **head;
 			if (c->level == level)
 				borrowing = true;
-			struct htb_link **head = borrowing ? &c->heads[HTB_NBITS + prio]
-							   : &c->heads[bit];
+			if (borrowing)
+				head = &c->heads[HTB_REQ_HEADS + prio];
+			else if (c->mode == HTB_RATE_ONLY)
+				head = htb_rate_head(c, prio);
+			else
+				head = &c->heads[bit];
 			if (!*head)
 				return NULL;   /* offers out of step: cannot happen */
 			heads[np] = head;
 			path[np++] = *head;
+			if (!borrowing && c->mode == HTB_RATE_ONLY) {
+				/* the child's nearest lender of this priority */
+				bit = (unsigned)__builtin_ctzll((*head)->cls->offer &
+								 HTB_PRIO_BITS << prio);
+				level = bit / HTB_PRIOS;
+			}
 			c = (*head)->cls;
 		}
 
@@ -1084,11 +1166,13 @@ int htb_update(struct htb *h, struct htb *from, uint64_t now, struct qpkt **drop
 	if (!htb_same_shape(h, from))
 		return -1;
 	htb_clock(h, now);
-	/* every class leaves its parent's lists; each is filed again below
+	/* every class leaves its parent's lists (the within-rate ones too: a
+	 * priority or a ceil may change); each is filed again below
 	 * under its new priority and mode */
 	for (size_t i = 0; i < h->n; i++) {
 		htb_refill(&h->cls[i], now);
 		htb_offer_apply(&h->cls[i], 0, 0);
+		htb_rate_leave(&h->cls[i]);
 	}
 	htb_refill(h->root, now);
 	for (size_t i = 0; i <= h->n; i++) {

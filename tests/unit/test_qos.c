@@ -4,13 +4,9 @@
  * queue trees take every packet whose mark a leaf names, at global and at
  * the out-interface, FastTrack skips global trees and simple queues.
  */
-#include <setjmp.h>
+#include "qos_fixture.h"
+
 #include <stdio.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,9 +14,6 @@
 #include "conf/runtime.h"
 #include "engine/names.h"
 #include "qos/qos.h"
-
-#define NS 1000000000ull
-#define MS 1000000ull
 
 struct fx {
 	struct store *st;
@@ -766,9 +759,10 @@ static void run_loads(struct fx *f, struct load *l, size_t n, uint64_t t0, uint6
 	}
 }
 
-static double mbps(const struct load *l, uint64_t window_ns)
+/* What a load delivered in the measured window, bit/s. */
+static double load_bps(const struct load *l, uint64_t window_ns)
 {
-	return (double)l->bytes * 8.0 / ((double)window_ns / 1e9) / 1e6;
+	return qfx_bps(l->bytes, window_ns);
 }
 
 /*
@@ -803,11 +797,11 @@ static void test_simple_total(void **state)
 			{ .src = "1.1.1.1", .dst = "192.168.88.10", .out_if = "ether2", .offered_bps = 20000000 },
 		};
 		run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
-		double up = mbps(&l[0], 10 * NS), down = mbps(&l[1], 10 * NS);
-		print_message("case %zu: up %.3f down %.3f total %.3f Mbit/s\n", k, up, down, up + down);
-		assert_true(up <= cases[k].up_max * 1.01);
-		assert_true(down <= cases[k].down_max * 1.01);
-		assert_true(up + down >= cases[k].total * 0.98 && up + down <= cases[k].total * 1.02);
+		double up = load_bps(&l[0], 10 * NS), down = load_bps(&l[1], 10 * NS);
+		print_message("case %zu: up %.3f down %.3f Mbit/s\n", k, up / 1e6, down / 1e6);
+		assert_true(up <= cases[k].up_max * 1.01e6);
+		assert_true(down <= cases[k].down_max * 1.01e6);
+		qfx_expect_rate("up + down", up + down, cases[k].total * 1e6, 0.02);
 		struct htb_stats t;
 		uint32_t q = id_of(f, "/queue/simple", "q");
 		assert_int_equal(qos_queue_total_stats(f->q, q, &t), cases[k].total < 10);
@@ -816,7 +810,7 @@ static void test_simple_total(void **state)
 			 * as far as their own max-limit lets them */
 			double even = cases[k].total / 2;
 			double want_up = even < cases[k].up_max ? even : cases[k].up_max;
-			assert_true(up >= want_up * 0.98 && up <= want_up * 1.02);
+			qfx_expect_rate("up, an even share", up, want_up * 1e6, 0.02);
 			assert_true(t.bytes > 0 && t.dropped > 0);
 		}
 		done(f);
@@ -901,12 +895,12 @@ static void test_rates(void **state)
 			n++;
 		memcpy(l, cases[k].l, sizeof(l));
 		run_loads(f, l, n, 1 * NS, 2 * NS, 12 * NS);
-		for (size_t i = 0; i < n; i++) {
-			double got = mbps(&l[i], 10 * NS), want = cases[k].want[i];
-			if (got < want * 0.98 || got > want * 1.02)
-				fail_msg("%s: load %zu got %.3f Mbit/s, want %.3f", cases[k].what, i, got,
-					 want);
-		}
+		static const char *names[3] = { "load 0", "load 1", "load 2" };
+		struct qfx_rate row[3];
+		for (size_t i = 0; i < n; i++)
+			row[i] = (struct qfx_rate){ names[i], load_bps(&l[i], 10 * NS),
+						    cases[k].want[i] * 1e6, 0.02 };
+		qfx_expect_rates(cases[k].what, row, n);
 		done(f);
 	}
 }
@@ -938,12 +932,17 @@ static void test_pcq_ipv6(void **state)
 			  .offered_bps = 20000000, .mark = "x" },
 		};
 		run_loads(f, l, 3, 1 * NS, 2 * NS, 12 * NS);
-		double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS), c = mbps(&l[2], 10 * NS);
-		if (fabs(a + b - cases[k].want01) > 0.02 * cases[k].want01 ||
-		    fabs(c - cases[k].want2) > 0.02 * cases[k].want2 || a < 0.5 || b < 0.5)
-			fail_msg("pcq6%s: %.3f + %.3f Mbit/s from the first /64 (want %.1f), %.3f "
-				 "from the second (want %.1f)", cases[k].mask, a, b, cases[k].want01, c,
-				 cases[k].want2);
+		double a = load_bps(&l[0], 10 * NS), b = load_bps(&l[1], 10 * NS);
+		const struct qfx_rate row[] = {
+			{ "the first /64's two hosts", a + b, cases[k].want01 * 1e6, 0.02 },
+			{ "the second /64", load_bps(&l[2], 10 * NS), cases[k].want2 * 1e6, 0.02 },
+		};
+		char what[64];
+		snprintf(what, sizeof(what), "pcq6%s", cases[k].mask);
+		qfx_expect_rates(what, row, 2);
+		if (a < 0.5e6 || b < 0.5e6)
+			fail_msg("%s: a host of the first /64 starved: %.3f and %.3f Mbit/s", what,
+				 a / 1e6, b / 1e6);
 		done(f);
 	}
 }
@@ -1003,13 +1002,11 @@ static void test_simple_total_burst(void **state)
 	/* bursting (the buckets' first 0.1 s aside): the directions' own
 	 * 5M+5M bound it */
 	run_loads(f, l, 2, 1 * NS, 1200000000ull, 2200000000ull);
-	double burst = mbps(&l[0], NS) + mbps(&l[1], NS);
+	qfx_expect_rate("bursting", load_bps(&l[0], NS) + load_bps(&l[1], NS), 10e6, 0.02);
 	/* later: the 8 s average is above 3M, total-max-limit holds */
 	run_loads(f, l, 2, 2200000000ull, 6 * NS, 16 * NS);
-	double after = mbps(&l[0], 10 * NS) + mbps(&l[1], 10 * NS);
-	print_message("burst %.3f after %.3f Mbit/s\n", burst, after);
-	assert_true(burst >= 9.8 && burst <= 10.2);
-	assert_true(after >= 5.88 && after <= 6.12);
+	qfx_expect_rate("after the burst", load_bps(&l[0], 10 * NS) + load_bps(&l[1], 10 * NS), 6e6,
+			0.02);
 	done(f);
 }
 
@@ -1029,11 +1026,12 @@ static void test_simple_total_priority(void **state)
 		{ .src = "192.168.88.20", .dst = "1.1.1.1", .out_if = "ether1", .offered_bps = 20000000 },
 	};
 	run_loads(f, l, 2, 1 * NS, 2 * NS, 12 * NS);
-	double a = mbps(&l[0], 10 * NS), b = mbps(&l[1], 10 * NS);
-	print_message("a %.3f b %.3f Mbit/s\n", a, b);
 	/* b keeps its total-limit-at, a has the rest */
-	assert_true(b >= 0.98 && b <= 1.02);
-	assert_true(a >= 4.9 && a <= 5.1);
+	const struct qfx_rate row[] = {
+		{ "b, total-limit-at 1M", load_bps(&l[1], 10 * NS), 1e6, 0.02 },
+		{ "a, total-priority 1", load_bps(&l[0], 10 * NS), 5e6, 0.02 },
+	};
+	qfx_expect_rates("total-priority under a total-max-limit of 6M", row, 2);
 	done(f);
 }
 
