@@ -32,7 +32,7 @@
  * the kernel finish it (Linux 6.11 and later, copy mode; the skb it builds
  * stays CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it), else
  * rosfw finishes it. A packet merged by gro.h leaves whole through a
- * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_vnet_send), for
+ * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_send), for
  * the kernel to cut (or a veth to hand on whole), in order with the TX
  * ring's frames; without that socket rosfw cuts it into the TX ring.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
@@ -689,7 +689,7 @@ static int ring_send(struct axdp *x, struct io_tx *t, size_t n)
 static int gso_send(struct axdp *x, struct io_tx *t)
 {
 	if (x->gso_fd >= 0) {
-		int r = io_vnet_send(x->gso_fd, t, 1);
+		int r = io_send(x->gso_fd, true, t, 1);
 		return r == 0 ? -ENOBUFS : r;
 	}
 	struct io_tx seg[GRO_MAX_SEGS];
