@@ -126,8 +126,9 @@ bool io_csum_verify(const uint8_t *frame, uint32_t len);
  * kernel refuses any of it. */
 int io_vnet_socket(int ifindex);
 /* Sends t[0..n) on such a socket, each with the virtio_net_hdr that asks
- * the kernel to finish a partial checksum and to cut a GSO packet: how
- * many went, or -errno when none did. */
+ * the kernel to finish a partial checksum and to cut a GSO packet (whose
+ * checksum field is made partial first if it was finished): how many
+ * went, or -errno when none did. */
 int io_vnet_send(int fd, struct io_tx *t, size_t n);
 /* t (gso_size set) cut by gro_cut into frames in scratch (room bytes),
  * described in seg (max of them), each partial: how many; 0 when they
