@@ -34,7 +34,8 @@
  * rosfw finishes it. A packet merged by gro.h leaves whole through a
  * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_vnet_send), for
  * the kernel to cut (or a veth to hand on whole), when the TX ring holds
- * no frame it could overtake (ring_idle); else, and without that socket,
+ * no frame it could overtake (ring_idle); else, in zero-copy mode (whose
+ * driver sends from its own hardware queue) and without that socket,
  * rosfw cuts it into the TX ring.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
@@ -470,7 +471,8 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	socklen_t ol = sizeof(opt);
 	if (getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	x->gso_fd = io_vnet_socket(x->h.ifindex);
+	/* zero-copy: GSO packets go cut through the ring, in order (ring_idle) */
+	x->gso_fd = x->zerocopy ? -1 : io_vnet_socket(x->h.ifindex);
 	x->cut = xmalloc(IO_CUT_ROOM); /* also with gso_fd: behind frames still in the ring */
 	char queues[32] = "";
 	if (nq > 1)
@@ -683,18 +685,14 @@ static int ring_send(struct axdp *x, struct io_tx *t, size_t n)
 	return (int)k;
 }
 
-/* Nothing given to the TX ring can still be overtaken by a packet sent
- * another way: the kernel has taken every frame off the ring (copy mode:
- * the kick handed each to the driver; a busy device or the kick budget
- * leaves some there), and a zero-copy driver, which reads the ring ahead
- * of sending, has completed them all. */
+/* Copy mode: nothing given to the TX ring can still be overtaken by a
+ * packet sent another way, the kernel has taken every frame off the ring
+ * (the kick handed each to the driver; a busy device or the kick budget
+ * leaves some there). (A zero-copy driver sends from its own hardware
+ * queue when it gets to it: there GSO packets always go by the ring.) */
 static bool ring_idle(struct axdp *x)
 {
 	struct xq *q = &x->q[0];
-	if (x->zerocopy) {
-		reclaim(x);
-		return x->nfree == XF_TX;
-	}
 	return __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) == *q->tx.producer;
 }
 
