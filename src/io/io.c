@@ -229,12 +229,19 @@ int io_vnet_socket(int ifindex)
 }
 
 /* The virtio_net_hdr in front of t: finish a partial checksum, cut a GSO
- * packet, or nothing asked. Its byte order is the host's (legacy virtio). */
+ * packet, or nothing asked. Its byte order is the host's (legacy virtio).
+ * The kernel cuts a TCP packet only with NEEDS_CSUM (and refuses one above
+ * the MTU without a gso_type): a GSO packet whose checksum was finished
+ * since it was merged (a helper's rewrite) gets its pseudo-header's sum
+ * back in the field, in place. */
 static void vnet_for(struct virtio_net_hdr *v, const struct io_tx *t)
 {
 	uint32_t start, off;
 	memset(v, 0, sizeof(*v));
-	if (!(t->flags & IO_F_CSUM_PARTIAL) || !io_csum_where(t->data, t->len, &start, &off))
+	bool partial = t->flags & IO_F_CSUM_PARTIAL;
+	if (t->gso_size && !partial)
+		partial = io_csum_partial(t->data, t->len);
+	if (!partial || !io_csum_where(t->data, t->len, &start, &off))
 		return;
 	v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	v->csum_start = (uint16_t)start;

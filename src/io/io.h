@@ -127,9 +127,10 @@ bool io_csum_verify(const uint8_t *frame, uint32_t len);
 int io_vnet_socket(int ifindex);
 /* Sends t[0..n) with sendmmsg on AF_PACKET socket fd: with vnet (an
  * io_vnet_socket), each behind the virtio_net_hdr that asks the kernel to
- * finish a partial checksum and to cut a GSO packet; without, partial
- * checksums finished here and no GSO packet among them. How many went,
- * or -errno when none did. */
+ * finish a partial checksum and to cut a GSO packet (whose checksum field
+ * is made partial first if it was finished); without, partial checksums
+ * finished here and no GSO packet among them. How many went, or -errno
+ * when none did. */
 int io_send(int fd, bool vnet, struct io_tx *t, size_t n);
 /* t (gso_size set) cut by gro_cut into frames in scratch (room bytes),
  * described in seg (max of them), each partial: how many; 0 when they
