@@ -744,6 +744,11 @@ uint32_t engine_if_addr(const struct engine *en, uint16_t ifid)
 	return 0;
 }
 
+bool engine_per_packet_rules(const struct engine *en)
+{
+	return ruleset_per_packet(en->rs);
+}
+
 bool engine_is_local(const struct engine *en, uint32_t addr)
 {
 	for (size_t i = 0; i < en->naddrs; i++)

@@ -122,6 +122,9 @@ uint64_t engine_drops(const struct engine *en, enum drop_reason r);
  * dummy rule's count, which also has the fasttracked packets that took the
  * full path: SYN/FIN/RST, a new cache slot ...). */
 uint64_t engine_fast_hits(const struct engine *en);
+/* The loaded firewall has a rule that sizes or counts packets one by one
+ * (ruleset_per_packet): the live dataplane then merges no TCP segments. */
+bool engine_per_packet_rules(const struct engine *en);
 /* The router's own IPv4 address on an interface (first one), 0 if none. */
 uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
 bool engine_is_local(const struct engine *en, uint32_t addr);

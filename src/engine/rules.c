@@ -1069,6 +1069,15 @@ static int rule_compile(struct cc *cc, struct tab_b *t, const struct item *it)
 		nops++;
 	}
 	qsort(ops, nops, sizeof(ops[0]), cmp_op);
+	for (size_t i = 0; i < nops; i++)
+		switch (ops[i].kind) {
+		case MK_PKTSIZE: case MK_LIMIT: case MK_DSTLIMIT: case MK_NTH: case MK_RANDOM:
+		case MK_PSD:
+			cc->rs->per_packet = true;
+			break;
+		default:
+			break;
+		}
 	r.nops = (uint16_t)nops;
 	r.ops = rs_arena_alloc(cc->rs->arena, (nops ? nops : 1) * sizeof(*r.ops));
 	memcpy(r.ops, ops, nops * sizeof(*ops));
@@ -1280,6 +1289,11 @@ void ruleset_free(struct ruleset *rs)
 size_t ruleset_size(const struct ruleset *rs)
 {
 	return rs ? rs->nrules : 0;
+}
+
+bool ruleset_per_packet(const struct ruleset *rs)
+{
+	return rs && rs->per_packet;
 }
 
 bool rs_hook_used(const struct ruleset *rs, uint8_t family, enum rs_table table,

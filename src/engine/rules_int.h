@@ -152,6 +152,7 @@ struct ruleset {
 	size_t nsets;
 	uint16_t *if_mtu;     /* by interface id, 0 = not configured (clamp-to-pmtu) */
 	uint32_t nif_mtu;
+	bool per_packet;      /* ruleset_per_packet */
 };
 
 /* A bump allocator owned by a ruleset: everything compiled lives in it. */

@@ -1438,7 +1438,8 @@ static void rx_burst(struct dataplane *dp, struct dp_if *di, struct io_frame *fr
 			gone[m] = false;
 			m++;
 		}
-	if (dp->gro && m > 1)
+	/* a rule that sizes or counts packets one by one would see the merge */
+	if (dp->gro && m > 1 && !engine_per_packet_rules(dp->en))
 		gro_burst(dp, pk, in, m, gb, gone);
 	size_t nv = 0;
 	for (size_t i = 0; i < m; i++)

@@ -18,6 +18,7 @@
 #   - 2 MB each way through the WAN host's TCP echo come back intact;
 #   - the upload through the queue tree is cut back into its segments
 #     before the queues (gro.cut) and is shaped as before (9M);
+#   - with a packet-size rule in the firewall nothing is merged;
 #   - every GRO buffer and pool buffer is back afterwards.
 # Needs root, ip netns, iperf3, nstat and /usr/bin/python3; skipped with a
 # visible message without them.
@@ -129,6 +130,18 @@ print("intact" if got == msg else "corrupt %d of %d bytes" % (len(got), len(msg)
 		"$up bit/s, without GRO $rate0 bit/s" \
 		[ "$up" -gt $((rate0 * 9 / 10)) ] && [ "$up" -lt 9500000 ]
 	sleep 0.3
+	# a rule that sizes packets one by one: the segments stay as they came
+	printf '/ip firewall mangle add chain=forward packet-size=0-123 action=passthrough\n' >"$T/ps.rsc"
+	"$ROSFW" lab apply --prefix "$prefix" --dir "$T" "$T/ps.rsc" >/dev/null 2>&1
+	sleep 0.3
+	merged0=$(stat gro.packets)
+	iperf3_server 5201
+	N lan iperf3 -c 203.0.113.1 -p 5201 -R -t 1 -J >"$T/down2.json" 2>&1
+	sleep 0.5
+	down=$(jnum "$T/down2.json" bytes)
+	merged=$(($(stat gro.packets) - merged0))
+	check "$io, GRO: none with a packet-size rule in the firewall" \
+		"$down bytes, gro.packets +$merged" [ "$down" -gt 1000000 ] && [ "$merged" = 0 ]
 	check "$io, GRO: every GRO and pool buffer is back" \
 		"gro.free $(stat gro.free) of $(stat gro.size), pool-free $(stat dp.pool-free) of $(stat dp.pool-size)" \
 		[ "$(stat gro.size)" -gt 0 ] && [ "$(stat gro.free)" = "$(stat gro.size)" ] && \

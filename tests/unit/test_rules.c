@@ -976,6 +976,38 @@ static void test_jump_loop(void **state)
 	env_free(en);
 }
 
+/* Rules that size or count packets one by one keep the dataplane from
+ * merging TCP segments (GRO): enabled ones, in any table. */
+static void test_per_packet(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rule;
+		bool per_packet;
+	} t[] = {
+		{ "/ip firewall filter add chain=forward action=accept protocol=tcp", false },
+		{ "/ip firewall filter add chain=forward connection-state=established", false },
+		{ "/ip firewall mangle add chain=forward action=mark-packet new-packet-mark=s "
+		  "packet-size=0-123", true },
+		{ "/ip firewall filter add chain=input limit=10,5:packet", true },
+		{ "/ip firewall filter add chain=input dst-limit=10,5,dst-address-only/1m", true },
+		{ "/ip firewall nat add chain=srcnat action=masquerade nth=2,1", true },
+		{ "/ip firewall mangle add chain=prerouting random=50", true },
+		{ "/ipv6 firewall filter add chain=forward packet-size=1280-1500", true },
+		{ "/ip firewall filter add chain=forward packet-size=0-100 disabled=yes", false },
+		{ "/ip firewall filter add chain=forward connection-bytes=0-500000", false },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct env *en = env_new();
+		add(en, t[i].rule);
+		compile(en);
+		if (ruleset_per_packet(en->rs) != t[i].per_packet)
+			fail_msg("%s: per_packet %d", t[i].rule, !t[i].per_packet);
+		env_free(en);
+	}
+	assert_false(ruleset_per_packet(NULL));
+}
+
 static void test_deep_nesting(void **state)
 {
 	struct env *en = env_new();
@@ -1534,6 +1566,7 @@ int main(void)
 		cmocka_unit_test(test_jumps),
 		cmocka_unit_test(test_return_in_builtin),
 		cmocka_unit_test(test_jump_loop),
+		cmocka_unit_test(test_per_packet),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_passthrough_and_marks),
 		cmocka_unit_test(test_seed_mark_overwrite),
