@@ -1069,7 +1069,12 @@ static int rule_compile(struct cc *cc, struct tab_b *t, const struct item *it)
 		nops++;
 	}
 	qsort(ops, nops, sizeof(ops[0]), cmp_op);
+	/* only a rule that may see TCP would see merged segments */
+	bool tcp = true;
 	for (size_t i = 0; i < nops; i++)
+		if (ops[i].kind == MK_PROTO && (ops[i].a == 6) == (bool)ops[i].neg)
+			tcp = false;
+	for (size_t i = 0; tcp && i < nops; i++)
 		switch (ops[i].kind) {
 		case MK_PKTSIZE: case MK_LIMIT: case MK_DSTLIMIT: case MK_NTH: case MK_RANDOM:
 		case MK_PSD:

@@ -99,9 +99,10 @@ int ruleset_compile(struct store *st, struct ruleset **out, struct err *e);
 void ruleset_free(struct ruleset *rs);
 /* How many rules the ruleset has (all tables). */
 size_t ruleset_size(const struct ruleset *rs);
-/* An enabled rule of it sizes or counts packets one by one (packet-size,
- * limit, dst-limit, nth, random, psd): what it matches would change if
- * the dataplane merged TCP segments into one packet (GRO). */
+/* An enabled rule of it that may match TCP sizes or counts packets one by
+ * one (packet-size, limit, dst-limit, nth, random, psd): what it matches
+ * would change if the dataplane merged TCP segments into one packet (GRO).
+ * A rule for another protocol (protocol=icmp limit=...) does not count. */
 bool ruleset_per_packet(const struct ruleset *rs);
 
 /* What evaluation may read and change besides the packet. */

@@ -57,9 +57,10 @@
  * and priorities see the wire's packets), on its way to the TAP, and when
  * the out interface's MTU is smaller than its segments (then as Linux's
  * ip_forward: each segment fragmented, or with DF one ICMP and a drop).
- * No segment is merged while the firewall has a rule that sizes or counts
- * packets one by one (packet-size, limit, dst-limit, nth, random, psd:
- * engine_per_packet_rules), which would see the difference.
+ * No segment is merged while the firewall has a rule that may match TCP
+ * and sizes or counts packets one by one (packet-size, limit, dst-limit,
+ * nth, random, psd: engine_per_packet_rules), which would see the
+ * difference.
  * ROSFW_GRO=0 in the environment turns it off; gro.* in dataplane_report.
  * Router advertisements (ra.h) go out of every interface /ipv6/nd names,
  * from its link-local address, through the output chain.

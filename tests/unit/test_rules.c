@@ -996,6 +996,12 @@ static void test_per_packet(void **state)
 		{ "/ipv6 firewall filter add chain=forward packet-size=1280-1500", true },
 		{ "/ip firewall filter add chain=forward packet-size=0-100 disabled=yes", false },
 		{ "/ip firewall filter add chain=forward connection-bytes=0-500000", false },
+		/* not TCP: merged segments never meet it */
+		{ "/ip firewall filter add chain=input protocol=icmp limit=5,10:packet", false },
+		{ "/ip firewall mangle add chain=forward protocol=udp packet-size=0-200", false },
+		{ "/ip firewall mangle add chain=forward protocol=tcp packet-size=0-200", true },
+		{ "/ip firewall mangle add chain=forward protocol=!udp nth=3,1", true },
+		{ "/ip firewall mangle add chain=forward protocol=!tcp nth=3,1", false },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct env *en = env_new();
