@@ -121,6 +121,21 @@ bool io_csum_partial(uint8_t *frame, uint32_t len);
 /* The whole transport checksum of such a frame verifies. */
 bool io_csum_verify(const uint8_t *frame, uint32_t len);
 
+/* What a receive backend does with a frame whose sum its sender left
+ * pending (Linux's CHECKSUM_PARTIAL), told exactly where by the kernel (a
+ * virtio_net_hdr's NEEDS_CSUM, csum_start, csum_offset): the sum runs from
+ * start (from the frame's first byte) to the end of the frame and goes at
+ * start + off. */
+enum io_pending {
+	IO_PENDING_PARTIAL, /* the frame's own TCP/UDP checksum: flag it IO_F_CSUM_PARTIAL */
+	IO_PENDING_DONE,    /* anything else (a tunnel's inner packet, a fragment, SCTP's
+			     * CRC32c): finished in the frame, as a NIC would */
+	IO_PENDING_BAD,     /* the place is not in the frame: nothing written */
+};
+enum io_pending io_csum_pending(uint8_t *frame, uint32_t len, uint32_t start, uint32_t off);
+/* CRC32c (RFC 3720) of p[0..n), as SCTP and iSCSI use it. */
+uint32_t io_crc32c(const uint8_t *p, size_t n);
+
 /* A sending socket on ifindex for io_vnet_send (AF_PACKET, protocol 0: it
  * receives nothing, PACKET_VNET_HDR, PACKET_QDISC_BYPASS); -1 when the
  * kernel refuses any of it. */
