@@ -5,15 +5,16 @@
  * sendmmsg on a second socket, on any interface. AF_XDP (afxdp.c):
  * libxdp's default XDP program steers every frame of each receive queue
  * of the interface to that queue's XDP socket, all on one UMEM shared
- * with rosfw, zero-copy where the driver can, else copy mode; it needs XDP support (native, or the
- * kernel's generic mode) and at most 16 receive queues. io_open picks the
- * backend the process selected (io_select): one of them, or "auto", AF_XDP
- * with AF_PACKET as fallback. A sum a local sender left to the NIC
- * (CHECKSUM_PARTIAL on a veth) arrives flagged IO_F_CSUM_PARTIAL when it
- * is the frame's own TCP/UDP checksum; AF_PACKET, told where the sum is
- * (a virtio_net_hdr per frame), finishes any other in the ring
- * (io_csum_pending); AF_XDP is not told and guesses the first kind
- * (io_csum_looks_partial), leaving the rest as it came.
+ * with rosfw, zero-copy where the driver can, else copy mode; it needs
+ * XDP support (native, or the kernel's generic mode) and at most 16
+ * receive queues. io_open picks the backend the process selected
+ * (io_select): one of them, or "auto", AF_XDP with AF_PACKET as fallback.
+ * A sum a local sender left to the NIC (CHECKSUM_PARTIAL on a veth)
+ * arrives flagged IO_F_CSUM_PARTIAL when it is the frame's own TCP/UDP
+ * checksum; AF_PACKET, told where the sum is (a virtio_net_hdr per
+ * frame), finishes any other in the ring (io_csum_pending); AF_XDP is not
+ * told and guesses the first kind (io_csum_looks_partial), leaving the
+ * rest as it came.
  * A handle owns its sockets and rings; its one fd is pollable whatever the
  * queues (AF_XDP on several: an epoll fd over them) (POLLIN: frames are
  * ready; AF_PACKET also gives POLLERR when the link went down, AF_XDP
