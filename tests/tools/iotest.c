@@ -577,7 +577,7 @@ static int partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_
  * cut it), -1 when nothing came. */
 static int gso_in(struct io_handle *h, int vfd, const struct peer *p)
 {
-	static uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
+	static uint8_t b[sizeof(struct virtio_net_hdr) + 2048];
 	size_t vh = sizeof(struct virtio_net_hdr);
 	uint8_t *f = b + vh;
 	uint32_t at, len = partial_frame(f, h->mac, p->mac, 6, 1900, &at);
