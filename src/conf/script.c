@@ -1220,8 +1220,23 @@ static int script_command(struct ps *p, struct sbuf *ret, struct err *e)
 			}
 		}
 	} else if (!strcmp(cmd, "len")) {
+		/* an array's elements (as :typeof and :foreach see one: items
+		 * between ';'), a string's characters; [find]'s count, say */
+		if ((rc = read_cmd_value(p, &v, e)) == 0 && ret) {
+			size_t n = v.len;
+			if (v.len && strchr(v.s, ';')) {
+				n = 1;
+				for (const char *q = v.s; (q = strchr(q, ';')); q++)
+					n++;
+			}
+			sbuf_printf(ret, "%zu", n);
+		}
+	} else if (!strcmp(cmd, "toarray")) {
+		/* "a,b,c" as RouterOS splits it: the commas become the ';' between
+		 * an array's items here */
 		if ((rc = read_cmd_value(p, &v, e)) == 0 && ret)
-			sbuf_printf(ret, "%zu", v.len);
+			for (const char *q = sbuf_str(&v); *q; q++)
+				sbuf_putc(ret, *q == ',' ? ';' : *q);
 	} else if (!strcmp(cmd, "tostr") || !strcmp(cmd, "tonum") || !strcmp(cmd, "return")) {
 		if ((rc = read_cmd_value(p, &v, e)) == 0) {
 			long long n;

@@ -230,42 +230,28 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 }
 
 /* Without the vnet socket: the ring's socket sends, rosfw finishes
- * partial checksums and cuts GSO packets itself. */
+ * partial checksums (io_send) and cuts GSO packets itself. */
 static int plain_send(struct afp *a, struct io_tx *t, size_t n)
 {
-	struct mmsghdr m[TX_CHUNK];
-	struct iovec iov[TX_CHUNK];
 	size_t done = 0;
 	while (done < n) {
 		size_t k = 0;
-		while (k < TX_CHUNK && done + k < n && !t[done + k].gso_size) {
-			struct io_tx *x = &t[done + k];
-			if (x->flags & IO_F_CSUM_PARTIAL)
-				(void)io_csum_complete(x->data, x->len);
-			memset(&m[k], 0, sizeof(m[k]));
-			iov[k] = (struct iovec){ x->data, x->len };
-			m[k].msg_hdr.msg_iov = &iov[k];
-			m[k].msg_hdr.msg_iovlen = 1;
+		while (done + k < n && !t[done + k].gso_size)
 			k++;
-		}
-		if (!k) {
+		int r;
+		if (k) {
+			r = io_send(a->h.fd, false, t + done, k);
+		} else {
 			/* a GSO packet: its segments, all or none counted */
 			struct io_tx seg[GRO_MAX_SEGS];
 			size_t ns = io_cut(&t[done], a->cut, sizeof(a->cut), seg, GRO_MAX_SEGS);
-			int r = ns ? plain_send(a, seg, ns) : -EMSGSIZE;
-			if (r < (int)ns || r <= 0)
-				return done ? (int)done : (r < 0 ? r : -ENOBUFS);
-			done++;
-			continue;
+			r = ns ? io_send(a->h.fd, false, seg, ns) : -EMSGSIZE;
+			r = r == (int)ns ? 1 : r < 0 ? r : -ENOBUFS;
 		}
-		int r = sendmmsg(a->h.fd, m, (unsigned)k, MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return done ? (int)done : -errno;
-		}
+		if (r < 0)
+			return done ? (int)done : r;
 		done += (size_t)r;
-		if ((size_t)r < k)
+		if ((size_t)r < (k ? k : 1))
 			break; /* the device is full (or down): the rest is dropped */
 	}
 	return (int)done;
@@ -274,7 +260,7 @@ static int plain_send(struct afp *a, struct io_tx *t, size_t n)
 static int afp_tx_burst(struct io_handle *h, struct io_tx *t, size_t n)
 {
 	struct afp *a = (struct afp *)h;
-	return a->tx_fd >= 0 ? io_vnet_send(a->tx_fd, t, n) : plain_send(a, t, n);
+	return a->tx_fd >= 0 ? io_send(a->tx_fd, true, t, n) : plain_send(a, t, n);
 }
 
 static enum io_link afp_link(struct io_handle *h)

@@ -32,9 +32,11 @@
  * the kernel finish it (Linux 6.11 and later, copy mode; the skb it builds
  * stays CHECKSUM_PARTIAL, as the kernel's own forwarding leaves it), else
  * rosfw finishes it. A packet merged by gro.h leaves whole through a
- * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_vnet_send), for
- * the kernel to cut (or a veth to hand on whole), in order with the TX
- * ring's frames; without that socket rosfw cuts it into the TX ring.
+ * second socket, an AF_PACKET one with PACKET_VNET_HDR (io_send), for
+ * the kernel to cut (or a veth to hand on whole), when the TX ring holds
+ * no frame it could overtake (ring_idle); else, in zero-copy mode (whose
+ * driver sends from its own hardware queue) and without that socket,
+ * rosfw cuts it into the TX ring.
  * Attaching tries the driver's native XDP, then the kernel's generic XDP;
  * the kernel binds zero-copy where the driver supports it and copy mode
  * otherwise (detail says which). need_wakeup is on: rx_burst wakes the
@@ -127,7 +129,7 @@ struct axdp {
 	bool zerocopy;
 	bool virt;              /* a veth or tun: its peer may leave checksums partial */
 	int gso_fd;             /* io_vnet_socket for GSO packets, or -1 */
-	uint8_t *cut;           /* without gso_fd: a GSO packet's segments (IO_CUT_ROOM) */
+	uint8_t *cut;           /* a GSO packet's segments when it goes by the ring (IO_CUT_ROOM) */
 	uint32_t nfree;
 	uint64_t free_tx[XF_TX];
 	struct xq q[XQ_MAX];    /* nq in use */
@@ -469,9 +471,9 @@ static struct io_handle *ax_open(const char *ifname, struct err *e)
 	socklen_t ol = sizeof(opt);
 	if (getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	x->gso_fd = io_vnet_socket(x->h.ifindex);
-	if (x->gso_fd < 0)
-		x->cut = xmalloc(IO_CUT_ROOM);
+	/* zero-copy: GSO packets go cut through the ring, in order (ring_idle) */
+	x->gso_fd = x->zerocopy ? -1 : io_vnet_socket(x->h.ifindex);
+	x->cut = xmalloc(IO_CUT_ROOM); /* also with gso_fd: behind frames still in the ring */
 	char queues[32] = "";
 	if (nq > 1)
 		snprintf(queues, sizeof(queues), ", %u receive queues", nq);
@@ -683,13 +685,25 @@ static int ring_send(struct axdp *x, struct io_tx *t, size_t n)
 	return (int)k;
 }
 
+/* Copy mode: nothing given to the TX ring can still be overtaken by a
+ * packet sent another way, the kernel has taken every frame off the ring
+ * (the kick handed each to the driver; a busy device or the kick budget
+ * leaves some there). (A zero-copy driver sends from its own hardware
+ * queue when it gets to it: there GSO packets always go by the ring.) */
+static bool ring_idle(struct axdp *x)
+{
+	struct xq *q = &x->q[0];
+	return __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) == *q->tx.producer;
+}
+
 /* One GSO packet: whole through the vnet socket (the kernel cuts it, or
- * hands it to a veth peer whole), else cut here into the TX ring. 1 when
- * it went, else -errno. */
+ * hands it to a veth peer whole) when the TX ring has nothing left that
+ * it would overtake, else cut here into the TX ring behind those frames.
+ * 1 when it went, else -errno. */
 static int gso_send(struct axdp *x, struct io_tx *t)
 {
-	if (x->gso_fd >= 0) {
-		int r = io_vnet_send(x->gso_fd, t, 1);
+	if (x->gso_fd >= 0 && ring_idle(x)) {
+		int r = io_send(x->gso_fd, true, t, 1);
 		return r == 0 ? -ENOBUFS : r;
 	}
 	struct io_tx seg[GRO_MAX_SEGS];
@@ -701,8 +715,8 @@ static int gso_send(struct axdp *x, struct io_tx *t)
 }
 
 /* Runs of plain frames go through the TX ring and GSO packets through
- * gso_send, in order: in copy mode the kick sends what the ring holds
- * before the next run starts. */
+ * gso_send, in order: a GSO packet takes the socket only once the ring
+ * has handed on what it holds (ring_idle), else it follows it cut. */
 static int ax_tx_burst(struct io_handle *h, struct io_tx *t, size_t n)
 {
 	struct axdp *x = (struct axdp *)h;

@@ -232,6 +232,13 @@ static void buf_own(struct dataplane *dp, struct dp_buf *b)
 	dp->ring_copies++;
 }
 
+/* The packets b is on the wire: a merged TCP packet's segments, else 1
+ * (interface counters count the wire's packets). */
+static inline uint32_t wire_pkts(const struct dp_buf *b)
+{
+	return b->gso_segs > 1 ? b->gso_segs : 1u;
+}
+
 /* Packets a queue dropped: counted on the interface they were for. */
 static void free_dropped(struct dataplane *dp, struct qpkt *l)
 {
@@ -240,7 +247,7 @@ static void free_dropped(struct dataplane *dp, struct qpkt *l)
 		struct dp_buf *b = l->frame;
 		struct dp_if *di = if_by_id(dp, b->out_if);
 		if (di)
-			di->st.tx_queue_drops++;
+			di->st.tx_queue_drops += wire_pkts(b);
 		dp->drops[DPD_QUEUE]++;
 		buf_put(dp, b);
 		l = n;
@@ -364,7 +371,7 @@ static void tx_copy(struct dataplane *dp, struct dp_if *di, const uint8_t *frame
 static void wire_out(struct dataplane *dp, struct dp_if *di, struct dp_buf *b, uint64_t now)
 {
 	if (!di->h || !di->up) {
-		di->st.tx_drops++;
+		di->st.tx_drops += wire_pkts(b);
 		dp->drops[DPD_LINK_DOWN]++;
 		buf_put(dp, b);
 		return;
@@ -496,13 +503,14 @@ static void gso_each(struct dataplane *dp, const struct pkt *p, const struct eng
 {
 	uint32_t n = gro_segs(p->data, len, b->gso_size);
 	dp->gso_cut++;
-	for (uint32_t i = 0; i < (all ? n : 1); i++) {
+	uint32_t tried = all ? n : 1; /* the others are counted by the caller */
+	for (uint32_t i = 0; i < tried; i++) {
 		struct dp_buf *sb = buf_get(dp);
 		uint32_t k = sb ? gro_cut(p->data, len, b->gso_size, i, sb->data, DP_FRAME_MAX) : 0;
 		if (!k) {
 			if (sb)
 				buf_put(dp, sb);
-			out->st.tx_drops += n - i;
+			out->st.tx_drops += tried - i;
 			break;
 		}
 		struct pkt sp = *p;
@@ -580,7 +588,7 @@ static void enqueue(struct dataplane *dp, const struct pkt *p, const struct engi
 	bool ok = qos_enqueue(dp->qos, q, &m, now, &dropped);
 	free_dropped(dp, dropped);
 	if (!ok) {
-		out->st.tx_queue_drops++;
+		out->st.tx_queue_drops += wire_pkts(b);
 		dp->drops[DPD_QUEUE]++;
 		buf_put(dp, b);
 	}
@@ -887,7 +895,7 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 	if (why >= 0) {
 		dp->drops[why]++;
 		if (out)
-			out->st.tx_drops += gso ? b->gso_segs : 1u;
+			out->st.tx_drops += gso ? wire_pkts(b) : 1u;
 		if (why == DPD_FRAG_NEEDED && p->family == 4)
 			frag_needed(dp, p, in_if, mtu, now);
 		else if (why == DPD_FRAG_NEEDED)
@@ -1499,7 +1507,7 @@ static void link_check(struct dataplane *dp, struct dp_if *di)
 	if (s == IO_LINK_GONE) {
 		link_lost(dp, di);
 		for (size_t k = 0; k < di->ntx; k++) {
-			di->st.tx_drops++;
+			di->st.tx_drops += wire_pkts(di->tx[k]);
 			buf_put(dp, di->tx[k]);
 		}
 		di->ntx = 0;
@@ -1687,7 +1695,7 @@ static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	struct dataplane *dp = ctx;
 	struct dp_if *di = if_by_id(dp, ifid);
 	if (di)
-		di->st.tx_drops++;
+		di->st.tx_drops += wire_pkts(pkt);
 	dp->drops[unreachable ? DPD_ARP_FAILED : DPD_ARP_QUEUE]++;
 	buf_put(dp, pkt);
 }

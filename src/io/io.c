@@ -331,12 +331,19 @@ int io_vnet_socket(int ifindex)
 }
 
 /* The virtio_net_hdr in front of t: finish a partial checksum, cut a GSO
- * packet, or nothing asked. Its byte order is the host's (legacy virtio). */
+ * packet, or nothing asked. Its byte order is the host's (legacy virtio).
+ * The kernel cuts a TCP packet only with NEEDS_CSUM (and refuses one above
+ * the MTU without a gso_type): a GSO packet whose checksum was finished
+ * since it was merged (a helper's rewrite) gets its pseudo-header's sum
+ * back in the field, in place. */
 static void vnet_for(struct virtio_net_hdr *v, const struct io_tx *t)
 {
 	uint32_t start, off;
 	memset(v, 0, sizeof(*v));
-	if (!(t->flags & IO_F_CSUM_PARTIAL) || !io_csum_where(t->data, t->len, &start, &off))
+	bool partial = t->flags & IO_F_CSUM_PARTIAL;
+	if (t->gso_size && !partial)
+		partial = io_csum_partial(t->data, t->len);
+	if (!partial || !io_csum_where(t->data, t->len, &start, &off))
 		return;
 	v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	v->csum_start = (uint16_t)start;
@@ -356,7 +363,7 @@ static void vnet_for(struct virtio_net_hdr *v, const struct io_tx *t)
 
 #define VNET_CHUNK 64u
 
-int io_vnet_send(int fd, struct io_tx *t, size_t n)
+int io_send(int fd, bool vnet, struct io_tx *t, size_t n)
 {
 	struct mmsghdr m[VNET_CHUNK];
 	struct iovec iov[VNET_CHUNK][2];
@@ -365,12 +372,17 @@ int io_vnet_send(int fd, struct io_tx *t, size_t n)
 	while (done < n) {
 		size_t k = n - done < VNET_CHUNK ? n - done : VNET_CHUNK;
 		for (size_t i = 0; i < k; i++) {
+			struct io_tx *x = &t[done + i];
 			memset(&m[i], 0, sizeof(m[i]));
-			vnet_for(&vh[i], &t[done + i]);
-			iov[i][0] = (struct iovec){ &vh[i], sizeof(vh[i]) };
-			iov[i][1] = (struct iovec){ t[done + i].data, t[done + i].len };
+			if (vnet) {
+				vnet_for(&vh[i], x);
+				iov[i][0] = (struct iovec){ &vh[i], sizeof(vh[i]) };
+			} else if (x->flags & IO_F_CSUM_PARTIAL) {
+				(void)io_csum_complete(x->data, x->len);
+			}
+			iov[i][vnet] = (struct iovec){ x->data, x->len };
 			m[i].msg_hdr.msg_iov = iov[i];
-			m[i].msg_hdr.msg_iovlen = 2;
+			m[i].msg_hdr.msg_iovlen = vnet ? 2 : 1;
 		}
 		int r = sendmmsg(fd, m, (unsigned)k, MSG_DONTWAIT);
 		if (r < 0) {

@@ -142,14 +142,17 @@ enum io_pending io_csum_pending(uint8_t *frame, uint32_t len, uint32_t start, ui
 /* CRC32c (RFC 3720) of p[0..n), as SCTP and iSCSI use it. */
 uint32_t io_crc32c(const uint8_t *p, size_t n);
 
-/* A sending socket on ifindex for io_vnet_send (AF_PACKET, protocol 0: it
+/* A sending socket on ifindex for io_send (AF_PACKET, protocol 0: it
  * receives nothing, PACKET_VNET_HDR, PACKET_QDISC_BYPASS); -1 when the
  * kernel refuses any of it. */
 int io_vnet_socket(int ifindex);
-/* Sends t[0..n) on such a socket, each with the virtio_net_hdr that asks
- * the kernel to finish a partial checksum and to cut a GSO packet: how
- * many went, or -errno when none did. */
-int io_vnet_send(int fd, struct io_tx *t, size_t n);
+/* Sends t[0..n) with sendmmsg on AF_PACKET socket fd: with vnet (an
+ * io_vnet_socket), each behind the virtio_net_hdr that asks the kernel to
+ * finish a partial checksum and to cut a GSO packet (whose checksum field
+ * is made partial first if it was finished); without, partial checksums
+ * finished here and no GSO packet among them. How many went, or -errno
+ * when none did. */
+int io_send(int fd, bool vnet, struct io_tx *t, size_t n);
 /* t (gso_size set) cut by gro_cut into frames in scratch (room bytes),
  * described in seg (max of them), each partial: how many; 0 when they
  * do not fit. */

@@ -544,6 +544,20 @@ static void test_expressions(void **state)
 	/* [ ] substitution: the value of the last command */
 	ok(s, ":put [:len \"hello\"]");
 	assert_string_equal(out(s), "5\n");
+	ok(s, ":put [:len \"\"]");
+	assert_string_equal(out(s), "0\n");
+	/* an array's elements: the admin's count of rules */
+	ok(s, "/ip firewall address-list add list=len address=10.0.0.1");
+	ok(s, "/ip firewall address-list add list=len address=10.0.0.2");
+	ok(s, "/ip firewall address-list add list=len address=10.0.0.3");
+	ok(s, ":put [:len [/ip firewall address-list find list=len]]");
+	assert_string_equal(out(s), "3\n");
+	ok(s, ":put [:len [/ip firewall address-list find list=none]]");
+	assert_string_equal(out(s), "0\n");
+	ok(s, ":put [:len [:toarray \"a,b\"]]");
+	assert_string_equal(out(s), "2\n");
+	ok(s, ":foreach i in=[:toarray \"x,y\"] do={ :put $i }");
+	assert_string_equal(out(s), "x\ny\n");
 	ok(s, ":put [/system identity get name]");
 	assert_string_equal(out(s), "MikroTik\n");
 	ok(s, ":put (\"id: \" . [/system identity get name] . \"!\")");
