@@ -9,6 +9,17 @@
  * many frames: a burst reads them all without a system call. The frames
  * of a burst go back to the kernel when the next burst begins (or on
  * rx_release).
+ * The ring's socket has PACKET_VNET_HDR (Linux 4.6 and later write it in
+ * a TPACKET_V2 ring): a struct virtio_net_hdr just before each frame says
+ * exactly where a sum its local sender left to the NIC (CHECKSUM_PARTIAL:
+ * a veth, virtio) is pending. A frame's own TCP/UDP checksum is flagged
+ * IO_F_CSUM_PARTIAL and goes on partial; any other pending sum (a tunnel's
+ * inner packet, a fragment, SCTP's CRC32c) is finished in the ring, as a
+ * NIC would, before the router sees the frame (io_csum_pending). Where the
+ * kernel refuses the option, or takes it and writes no header (older
+ * kernels: the offsets then show it), the TP_STATUS_CSUMNOTREADY frames
+ * whose TCP/UDP field holds the pseudo-header's sum are flagged and the
+ * rest left as they came.
  * Send: sendmmsg of the burst (one system call per burst) with
  * PACKET_QDISC_BYPASS, because rosfw does its own queueing and the
  * kernel's qdisc would only add a second, unmanaged queue. The sending
@@ -29,6 +40,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
@@ -42,7 +54,9 @@
 
 #define BLOCK_SIZE (1u << 18)
 #define BLOCK_NR 32u
-#define FRAME_SIZE 2048u  /* header at 0, frame at 66: up to 1982 bytes (MTU 1968) */
+/* header at 0, virtio_net_hdr at 66, frame at 76: up to 1972 bytes (MTU
+ * 1958); without the virtio_net_hdr the frame is at 66 */
+#define FRAME_SIZE 2048u
 #define FRAME_NR (BLOCK_SIZE / FRAME_SIZE * BLOCK_NR)
 #define TX_CHUNK 64u
 
@@ -52,6 +66,7 @@ struct afp {
 	size_t ring_len;
 	uint32_t head;          /* the next frame to read */
 	uint32_t taken;         /* frames handed out by the last burst, before head */
+	bool vnet;              /* PACKET_VNET_HDR on the ring's socket */
 	int tx_fd;              /* the sending socket with PACKET_VNET_HDR, or -1 */
 	uint8_t cut[IO_CUT_ROOM]; /* a GSO packet's segments, without tx_fd */
 };
@@ -75,7 +90,6 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 	a->h.fd = -1;
 	a->h.ctl_fd = -1;
 	a->tx_fd = -1;
-	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2");
 	snprintf(a->h.ifname, sizeof(a->h.ifname), "%s", ifname);
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		err_set(e, "interface name too long: %s", ifname);
@@ -102,6 +116,8 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 		goto fail;
 	}
 	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	/* before the ring: the kernel refuses it on a socket that has one */
+	a->vnet = setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0;
 	struct tpacket_req req = {
 		.tp_block_size = BLOCK_SIZE,
 		.tp_block_nr = BLOCK_NR,
@@ -131,8 +147,8 @@ static struct io_handle *afp_open(const char *ifname, struct err *e)
 	}
 	a->h.ctl_fd = fd;
 	a->tx_fd = io_vnet_socket(a->h.ifindex);
-	if (a->tx_fd >= 0)
-		snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2, checksum offload, GSO");
+	snprintf(a->h.detail, sizeof(a->h.detail), "AF_PACKET TPACKET_V2%s%s",
+		 a->vnet ? ", virtio_net_hdr" : "", a->tx_fd >= 0 ? ", checksum offload, GSO" : "");
 	ifctl_prepare(fd, ifname, false);
 	(void)ifctl_link(fd, &a->h);
 	return &a->h;
@@ -152,6 +168,27 @@ static void afp_rx_release(struct io_handle *h)
 	for (uint32_t i = a->head + FRAME_NR - a->taken; a->taken; a->taken--, i++)
 		__atomic_store_n(&frame_at(a, i % FRAME_NR)->tp_status, TP_STATUS_KERNEL,
 				 __ATOMIC_RELEASE);
+}
+
+#define VNET_LEN sizeof(struct virtio_net_hdr)
+
+/* What the kernel says of a received frame in its virtio_net_hdr (host
+ * byte order: legacy virtio). A sum left pending is either the frame's own
+ * TCP/UDP checksum, flagged for the router to pass on partial, or one
+ * finished here (a tunnel's inner packet, SCTP's CRC32c, anything else).
+ * A GSO packet (a veth peer's TSO) is more than one frame on the wire:
+ * dropped as truncated, as it mostly is by the ring anyway. */
+static void vnet_rx(struct io_frame *fr, const struct virtio_net_hdr *v)
+{
+	if (v->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		fr->flags |= IO_F_TRUNC;
+		return;
+	}
+	if (!(v->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || fr->len < fr->wire_len)
+		return;
+	if (io_csum_pending(fr->data, fr->len, v->csum_start, v->csum_offset) ==
+	    IO_PENDING_PARTIAL)
+		fr->flags |= IO_F_CSUM_PARTIAL;
 }
 
 static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
@@ -175,12 +212,11 @@ static size_t afp_rx_burst(struct io_handle *h, struct io_frame *f, size_t max)
 		fr->wire_len = ph->tp_len;
 		fr->flags = 0;
 		fr->vlan_tci = 0;
-		/* the kernel says partial for any CHECKSUM_PARTIAL skb, the sum
-		 * wherever its csum_start is (a tunnel's inner packet, SCTP's
-		 * CRC, a guest's fragment); the flag promises a TCP/UDP field
-		 * holding the pseudo-header's sum, which the router updates and
-		 * the transmitter finishes: anything else is left as it came */
-		if ((st & TP_STATUS_CSUMNOTREADY) && io_csum_looks_partial(fr->data, fr->len))
+		/* with the header the network header is VNET_LEN past the
+		 * ring's 16-byte alignment, without it on it */
+		if (a->vnet && (ph->tp_net & (TPACKET_ALIGNMENT - 1)) == VNET_LEN)
+			vnet_rx(fr, (const struct virtio_net_hdr *)(fr->data - VNET_LEN));
+		else if ((st & TP_STATUS_CSUMNOTREADY) && io_csum_looks_partial(fr->data, fr->len))
 			fr->flags |= IO_F_CSUM_PARTIAL;
 		if (ph->tp_snaplen < ph->tp_len)
 			fr->flags |= IO_F_TRUNC;

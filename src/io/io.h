@@ -1,14 +1,20 @@
 /*
  * io: packet I/O on a Linux interface behind a small ops table, so the
  * dataplane does not care which backend moves its frames. AF_PACKET
- * (afpacket.c): a TPACKET_V2 receive ring and batched sendmmsg on a second
- * socket, on any interface. AF_XDP (afxdp.c): libxdp's default XDP program
- * steers every frame of each receive queue of the interface to that
- * queue's XDP socket, all on one UMEM shared with rosfw, zero-copy where
- * the driver can, else copy mode; it needs XDP support (native, or the
- * kernel's generic mode) and at most 16 receive queues. io_open picks the
- * backend the process selected (io_select): one of them, or "auto", AF_XDP
- * with AF_PACKET as fallback.
+ * (afpacket.c): a TPACKET_V2 receive ring (PACKET_VNET_HDR) and batched
+ * sendmmsg on a second socket, on any interface. AF_XDP (afxdp.c):
+ * libxdp's default XDP program steers every frame of each receive queue
+ * of the interface to that queue's XDP socket, all on one UMEM shared
+ * with rosfw, zero-copy where the driver can, else copy mode; it needs
+ * XDP support (native, or the kernel's generic mode) and at most 16
+ * receive queues. io_open picks the backend the process selected
+ * (io_select): one of them, or "auto", AF_XDP with AF_PACKET as fallback.
+ * A sum a local sender left to the NIC (CHECKSUM_PARTIAL on a veth)
+ * arrives flagged IO_F_CSUM_PARTIAL when it is the frame's own TCP/UDP
+ * checksum; AF_PACKET, told where the sum is (a virtio_net_hdr per
+ * frame), finishes any other in the ring (io_csum_pending); AF_XDP is not
+ * told and guesses the first kind (io_csum_looks_partial), leaving the
+ * rest as it came.
  * A handle owns its sockets and rings; its one fd is pollable whatever the
  * queues (AF_XDP on several: an epoll fd over them) (POLLIN: frames are
  * ready; AF_PACKET also gives POLLERR when the link went down, AF_XDP
@@ -120,6 +126,21 @@ bool io_csum_where(const uint8_t *frame, uint32_t len, uint32_t *start, uint32_t
 bool io_csum_partial(uint8_t *frame, uint32_t len);
 /* The whole transport checksum of such a frame verifies. */
 bool io_csum_verify(const uint8_t *frame, uint32_t len);
+
+/* What a receive backend does with a frame whose sum its sender left
+ * pending (Linux's CHECKSUM_PARTIAL), told exactly where by the kernel (a
+ * virtio_net_hdr's NEEDS_CSUM, csum_start, csum_offset): the sum runs from
+ * start (from the frame's first byte) to the end of the frame and goes at
+ * start + off. */
+enum io_pending {
+	IO_PENDING_PARTIAL, /* the frame's own TCP/UDP checksum: flag it IO_F_CSUM_PARTIAL */
+	IO_PENDING_DONE,    /* anything else (a tunnel's inner packet, a fragment, SCTP's
+			     * CRC32c): finished in the frame, as a NIC would */
+	IO_PENDING_BAD,     /* the place is not in the frame: nothing written */
+};
+enum io_pending io_csum_pending(uint8_t *frame, uint32_t len, uint32_t start, uint32_t off);
+/* CRC32c (RFC 3720) of p[0..n), as SCTP and iSCSI use it. */
+uint32_t io_crc32c(const uint8_t *p, size_t n);
 
 /* A sending socket on ifindex for io_send (AF_PACKET, protocol 0: it
  * receives nothing, PACKET_VNET_HDR, PACKET_QDISC_BYPASS); -1 when the

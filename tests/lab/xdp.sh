@@ -2,7 +2,9 @@
 # The AF_XDP packet I/O backend, in network namespaces of its own (prefix
 # rosfwx, apart from the lab's rosfwt):
 #  1. the io contract on a veth pair, AF_PACKET and AF_XDP alike
-#     (build/tests/iotest: frames both ways, link down and up, interface gone);
+#     (build/tests/iotest: frames both ways, sums left to the NIC flagged or,
+#     on AF_PACKET, finished (a vxlan datagram's inner sum, SCTP's CRC32c),
+#     link down and up, interface gone);
 #     generic XDP where the driver has none (lo);
 #  2. `rosfw run --io af_xdp` between a LAN and a WAN host: ping and UDP
 #     through masquerade (frames both ways on both interfaces), the router's

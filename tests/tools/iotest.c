@@ -11,8 +11,12 @@
  * IPv4): one the backend sends flagged IO_F_CSUM_PARTIAL reaches the peer
  * finished, or partial with the kernel's csum_start/csum_offset right
  * (read through PACKET_VNET_HDR), the kernel's way when the backend says
- * it offloads; one the peer sends partial arrives flagged, unless its
- * transport field does not hold the partial sum (a tunnel's, a fragment).
+ * it offloads; one the peer sends partial arrives flagged, unless the sum
+ * is not its own TCP/UDP checksum (a vxlan datagram's inner packet, a
+ * fragment, SCTP's CRC32c): then it arrives unflagged, finished right
+ * where the backend is told where the sum is (its detail says
+ * virtio_net_hdr), else as it came. Where it is told, a GSO packet from
+ * the peer is flagged truncated, never taken for one frame.
  * A GSO packet (gso_size) reaches the peer whole and marked to be cut,
  * where the backend says GSO, else cut into its segments.
  * Prints PASS/FAIL lines and "ok N"; exit 0 all passed, 1 a failure,
@@ -447,35 +451,103 @@ static bool gso_out(struct io_handle *h, int vfd, const uint8_t *pmac, bool *who
 
 /* What the peer sends with a partial checksum (the kernel's
  * CHECKSUM_PARTIAL, set through its virtio_net_hdr): a plain TCP/UDP
- * segment whose field holds the pseudo-header's sum; a tunnel's UDP
- * datagram (outer checksum 0, as vxlan sends by default) whose partial sum
- * is that of a packet inside; a fragment. */
-enum partial_kind { PK_PLAIN, PK_TUNNEL, PK_FRAGMENT };
+ * segment whose field holds the pseudo-header's sum; a vxlan datagram
+ * (outer checksum 0, as vxlan sends by default) whose partial sum is that
+ * of the TCP/UDP packet inside; a fragment; an SCTP packet (its CRC32c
+ * left to the NIC: Linux's csum_not_inet, which the virtio_net_hdr shows
+ * only by the place, csum_offset 8 at an SCTP header). */
+enum partial_kind { PK_PLAIN, PK_TUNNEL, PK_FRAGMENT, PK_SCTP };
 
-/* The peer sends a partial frame of proto (left to a NIC that never
- * comes): 1 when the backend receives it flagged IO_F_CSUM_PARTIAL, 0
- * unflagged, -1 not at all. */
-static int partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_t proto,
-		       enum partial_kind kind)
+#define VXLAN_IN (14 + 20 + 8 + 8) /* where the inner frame starts */
+
+/* The frame of kind in f (for the backend, from the peer) and its
+ * virtio_net_hdr: its length. */
+static uint32_t partial_make(uint8_t *f, struct virtio_net_hdr *v, const struct io_handle *h,
+			     const struct peer *p, uint8_t proto, enum partial_kind kind)
 {
-	uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
-	size_t vh = sizeof(struct virtio_net_hdr);
-	uint8_t *f = b + vh;
-	uint32_t at, len = partial_frame(f, h->mac, p->mac, proto, 500, &at);
-	struct virtio_net_hdr v = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
-				    .csum_offset = (uint16_t)(at - 34) };
+	uint32_t at, len;
+	*v = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34 };
 	if (kind == PK_TUNNEL) {
-		/* the field says "no checksum"; the sum to finish is deeper */
-		f[at] = f[at + 1] = 0;
-		v.csum_start = 34 + 8 + 20;
-		v.csum_offset = 16;
-	} else if (kind == PK_FRAGMENT) {
+		uint8_t in[1600];
+		uint32_t n = partial_frame(in, h->mac, p->mac, proto, 500, &at);
+		len = partial_frame(f, h->mac, p->mac, 17, 8 + n, &at);
+		f[36] = 4789 >> 8, f[37] = 4789 & 0xff;
+		f[40] = f[41] = 0; /* the outer UDP: no checksum */
+		memset(f + 42, 0, 8);
+		f[42] = 0x08; /* vxlan: the VNI is valid */
+		memcpy(f + VXLAN_IN, in, n);
+		v->csum_start = (uint16_t)(VXLAN_IN + 34);
+		v->csum_offset = proto == 6 ? 16 : 6;
+		return len;
+	}
+	len = partial_frame(f, h->mac, p->mac, proto, 500, &at);
+	v->csum_offset = (uint16_t)(at - 34);
+	if (kind == PK_FRAGMENT) {
 		f[20] = 0x20; /* more fragments */
 		f[24] = f[25] = 0;
 		uint16_t c = (uint16_t)~fold16(sum16(f + 14, 20, 0));
 		f[24] = (uint8_t)(c >> 8), f[25] = (uint8_t)c;
+	} else if (kind == PK_SCTP) {
+		f[23] = 132; /* the UDP header as SCTP's first 8 bytes, then the field */
+		f[24] = f[25] = 0;
+		uint16_t c = (uint16_t)~fold16(sum16(f + 14, 20, 0));
+		f[24] = (uint8_t)(c >> 8), f[25] = (uint8_t)c;
+		memset(f + 42, 0xa5, 4);
+		v->csum_offset = 8;
 	}
+	return len;
+}
+
+/* The RFC 3720 CRC32c, bit by bit (the backend's is a table's). */
+static uint32_t crc32c_bits(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+	}
+	return ~c;
+}
+
+/* The pending sum of a frame of kind as it arrived (g, from f as sent):
+ * finished where it belongs (for a fragment as a NIC finishes one: the
+ * sum of what was sent from csum_start on, at csum_start + csum_offset),
+ * every other byte as sent. */
+static bool partial_finished(const uint8_t *g, const uint8_t *f, uint32_t len,
+			     const struct virtio_net_hdr *v, enum partial_kind kind)
+{
+	uint32_t at = (uint32_t)v->csum_start + v->csum_offset, w = kind == PK_SCTP ? 4 : 2;
+	if (memcmp(g, f, at) || memcmp(g + at + w, f + at + w, len - at - w))
+		return false;
+	if (kind == PK_TUNNEL)
+		return l4_sum_ok(g + VXLAN_IN, len - VXLAN_IN);
+	if (kind == PK_SCTP) {
+		uint8_t c[1600];
+		memcpy(c, g + 34, len - 34);
+		memset(c + 8, 0, 4);
+		uint32_t crc = crc32c_bits(c, len - 34);
+		return g[at] == (uint8_t)crc && g[at + 1] == (uint8_t)(crc >> 8) &&
+		       g[at + 2] == (uint8_t)(crc >> 16) && g[at + 3] == (uint8_t)(crc >> 24);
+	}
+	uint16_t c = (uint16_t)~fold16(sum16(f + v->csum_start, len - v->csum_start, 0));
+	return (uint32_t)(g[at] << 8 | g[at + 1]) == (c ? c : 0xffff);
+}
+
+/* The peer sends a partial frame of proto and kind (left to a NIC that
+ * never comes): -1 when the backend does not receive it, else its flags
+ * (IO_F_*); *finished: it arrived with its pending sum finished
+ * (partial_finished). */
+static int partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_t proto,
+		      enum partial_kind kind, bool *finished)
+{
+	uint8_t b[sizeof(struct virtio_net_hdr) + 1600];
+	size_t vh = sizeof(struct virtio_net_hdr);
+	uint8_t *f = b + vh;
+	struct virtio_net_hdr v;
+	uint32_t len = partial_make(f, &v, h, p, proto, kind);
 	memcpy(b, &v, vh);
+	*finished = false;
 	if (send(vfd, b, vh + len, 0) < 0)
 		return -1;
 	uint64_t end = now_ms() + 2000;
@@ -485,15 +557,57 @@ static int partial_in(struct io_handle *h, int vfd, const struct peer *p, uint8_
 		struct io_frame fr[64];
 		size_t k = io_rx_burst(h, fr, 64);
 		for (size_t i = 0; i < k; i++)
-			if (fr[i].len == len && fr[i].data[23] == proto &&
+			if (fr[i].len == len && fr[i].data[23] == f[23] &&
 			    !memcmp(fr[i].data + 34, f + 34, 4)) {
-				bool flagged = fr[i].flags & IO_F_CSUM_PARTIAL;
+				int flags = (int)fr[i].flags;
+				*finished = partial_finished(fr[i].data, f, len, &v, kind);
 				io_rx_release(h);
-				return flagged;
+				return flags;
 			}
 	}
 	io_rx_release(h);
 	return -1;
+}
+
+/* The peer sends a TCP packet of 1900 bytes of payload marked GSO
+ * (gso_size 1000: two segments on a wire; whole, more than the MTU but
+ * less than the ring's frames): 1 when the backend received it
+ * whole and not flagged IO_F_TRUNC (the router would take it for one
+ * packet), 0 when it came flagged, 2 as its segments (the peer's kernel
+ * cut it), -1 when nothing came. */
+static int gso_in(struct io_handle *h, int vfd, const struct peer *p)
+{
+	static uint8_t b[sizeof(struct virtio_net_hdr) + 2048];
+	size_t vh = sizeof(struct virtio_net_hdr);
+	uint8_t *f = b + vh;
+	uint32_t at, len = partial_frame(f, h->mac, p->mac, 6, 1900, &at);
+	struct virtio_net_hdr v = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				    .hdr_len = 54,
+				    .gso_size = 1000,
+				    .csum_start = 34,
+				    .csum_offset = 16 };
+	memcpy(b, &v, vh);
+	if (send(vfd, b, vh + len, 0) < 0)
+		return -1;
+	int r = -1;
+	uint64_t end = now_ms() + 1000;
+	while (now_ms() < end) {
+		struct pollfd pf = { .fd = h->fd, .events = POLLIN };
+		(void)poll(&pf, 1, 50);
+		struct io_frame fr[64];
+		size_t k = io_rx_burst(h, fr, 64);
+		for (size_t i = 0; i < k; i++) {
+			if (fr[i].len < 54 || fr[i].data[23] != 6 || memcmp(fr[i].data + 34, f + 34, 4))
+				continue;
+			if (fr[i].wire_len != len)
+				r = r < 0 ? 2 : r;
+			else
+				r = fr[i].flags & IO_F_TRUNC ? 0 : 1;
+		}
+	}
+	io_rx_release(h);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -558,7 +672,9 @@ int main(int argc, char **argv)
 		check(ok && off == offload, what);
 		snprintf(what, sizeof(what), "receive: a partial %s checksum is flagged",
 			 proto == 6 ? "TCP" : "UDP");
-		check(partial_in(h, vfd, &pr, proto, PK_PLAIN) == 1, what);
+		bool fin;
+		int fl = partial_in(h, vfd, &pr, proto, PK_PLAIN, &fin);
+		check(fl >= 0 && (fl & IO_F_CSUM_PARTIAL), what);
 	}
 	if (vfd >= 0) {
 		bool whole = false, ok = gso_out(h, vfd, pmac, &whole);
@@ -567,12 +683,35 @@ int main(int argc, char **argv)
 		check(ok && whole == (strstr(h->detail, "GSO") != NULL), what);
 	}
 	/* the flag says the field holds the pseudo-header's sum, which the
-	 * router then updates and the transmitter finishes: not so here */
-	if (vfd >= 0) {
-		check(partial_in(h, vfd, &pr, 17, PK_TUNNEL) == 0,
-		      "receive: a tunnel's datagram partial inside is not flagged");
-		check(partial_in(h, vfd, &pr, 17, PK_FRAGMENT) == 0,
-		      "receive: a fragment said to be partial is not flagged");
+	 * router then updates and the transmitter finishes: not so here. A
+	 * backend the kernel tells where the sum is (virtio_net_hdr) finishes
+	 * it as a NIC would; one that is not leaves the frame as it came */
+	bool told = strstr(h->detail, "virtio_net_hdr") != NULL;
+	static const struct {
+		enum partial_kind kind;
+		uint8_t proto;
+		const char *what;
+	} pk[] = {
+		{ PK_TUNNEL, 6, "a vxlan datagram with TCP partial inside" },
+		{ PK_TUNNEL, 17, "a vxlan datagram with UDP partial inside" },
+		{ PK_FRAGMENT, 17, "a fragment said to be partial" },
+		{ PK_SCTP, 132, "an SCTP packet with its CRC32c left to the NIC" },
+	};
+	for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]) && vfd >= 0; i++) {
+		bool fin;
+		int fl = partial_in(h, vfd, &pr, pk[i].proto, pk[i].kind, &fin);
+		bool ok = fl >= 0 && !(fl & IO_F_CSUM_PARTIAL) && fin == told;
+		snprintf(what, sizeof(what), "receive: %s arrives %s", pk[i].what,
+			 fl < 0 ? "not at all"
+			 : !ok ? (fl & IO_F_CSUM_PARTIAL ? "flagged" : "with the sum wrong")
+			 : fin ? "unflagged, its sum finished" : "unflagged, as it came");
+		check(ok, what);
+	}
+	if (vfd >= 0 && told) {
+		int r = gso_in(h, vfd, &pr);
+		snprintf(what, sizeof(what), "receive: a GSO packet is never taken for one frame (%s)",
+			 r < 0 ? "nothing came" : r == 1 ? "it was" : r ? "cut before" : "flagged truncated");
+		check(r == 0 || r == 2, what);
 	}
 	if (vfd >= 0)
 		close(vfd);

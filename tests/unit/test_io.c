@@ -1,7 +1,9 @@
 /*
  * io without an interface: backends by name, the choice among them
  * (io_select: bad names change nothing), io_open's errors in every mode,
- * and the guess at partial checksums that AF_XDP needs on a veth.
+ * the guess at partial checksums that AF_XDP needs on a veth, and what
+ * AF_PACKET does when the kernel says where a pending sum is (finished
+ * here or passed on partial; CRC32c).
  * The backends on real interfaces: tests/lab/xdp.sh (needs root).
  */
 #include <stdarg.h>
@@ -468,6 +470,208 @@ static void test_partial_v6_exthdr(void **state)
 	}
 }
 
+/* CRC32c: the test vectors of RFC 3720 appendix B.4 and the usual check
+ * value. */
+static void test_crc32c(void **state)
+{
+	(void)state;
+	static const uint8_t pdu[48] = { 0x01, 0xc0, [16] = 0x14, [22] = 0x04, [27] = 0x14,
+					 [31] = 0x18, [32] = 0x28, [40] = 0x02 };
+	uint8_t zeros[32] = { 0 }, ones[32], up[32], down[32];
+	for (int i = 0; i < 32; i++) {
+		ones[i] = 0xff;
+		up[i] = (uint8_t)i;
+		down[i] = (uint8_t)(31 - i);
+	}
+	static const struct {
+		const char *what;
+		size_t n;
+		uint32_t crc;
+	} t[] = {
+		{ "32 bytes of zeros", 32, 0x8a9136aa },
+		{ "32 bytes of 0xff", 32, 0x62a8ab43 },
+		{ "32 incrementing bytes", 32, 0x46dd794e },
+		{ "32 decrementing bytes", 32, 0x113fdb5c },
+		{ "an iSCSI read command PDU", 48, 0xd9963a56 },
+		{ "123456789", 9, 0xe3069283 },
+	};
+	const uint8_t *data[] = { zeros, ones, up, down, pdu, (const uint8_t *)"123456789" };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint32_t c = io_crc32c(data[i], t[i].n);
+		if (c != t[i].crc)
+			fail_msg("%s: %08x, want %08x", t[i].what, c, t[i].crc);
+	}
+	assert_int_equal(io_crc32c(NULL, 0), 0);
+}
+
+/* A vxlan datagram (outer IPv4/UDP to 4789, its checksum 0 as vxlan
+ * sends by default) around frame(inner, proto): the inner frame starts at
+ * 50; its checksum partial. */
+static uint32_t vxlan_frame(uint8_t *f, uint8_t proto)
+{
+	memset(f, 0, 50);
+	uint32_t in = frame(f + 50, proto, 0);
+	make_partial(f + 50);
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *u = ip + 20;
+	uint32_t tot = 20 + 8 + 8 + in;
+	ip[0] = 0x45, ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot, ip[8] = 64, ip[9] = 17;
+	memcpy(ip + 12, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	u[0] = 0xc3, u[1] = 0x50, u[2] = 0x12, u[3] = 0xb5;
+	u[4] = (uint8_t)((tot - 20) >> 8), u[5] = (uint8_t)(tot - 20);
+	u[8] = 0x08; /* vxlan: the VNI is valid */
+	return 50 + in;
+}
+
+enum pend_kind {
+	PD_UDP4, PD_TCP4, PD_TCP6, PD_UDP6, PD_VXLAN_TCP, PD_VXLAN_UDP, PD_FRAG, PD_TCP_OTHER_OFF,
+	PD_SCTP4, PD_SCTP6, PD_ZERO_SUM, PD_START_PAST, PD_FIELD_PAST, PD_FIELD_HALF_PAST,
+};
+
+/* The frame of kind k in f and where the kernel would say its pending sum
+ * is: its length. */
+static uint32_t pend_frame(uint8_t *f, enum pend_kind k, uint32_t *start, uint32_t *off)
+{
+	uint8_t final[16];
+	uint32_t n = 0;
+	memset(f, 0, 256);
+	*start = 34;
+	*off = 0;
+	switch (k) {
+	case PD_UDP4:
+	case PD_TCP4:
+	case PD_TCP_OTHER_OFF:
+		n = frame(f, k == PD_UDP4 ? 17 : 6, 0);
+		make_partial(f);
+		*off = k == PD_UDP4 ? 6 : k == PD_TCP4 ? 16 : 6;
+		break;
+	case PD_TCP6:
+	case PD_UDP6: {
+		uint8_t proto = k == PD_TCP6 ? 6 : 17;
+		n = v6frame(f, proto, NULL, 0, 0, final);
+		v6_make_partial(f, proto, 54, n - 54, final);
+		*start = 54;
+		*off = proto == 6 ? 16 : 6;
+		break;
+	}
+	case PD_VXLAN_TCP:
+	case PD_VXLAN_UDP:
+		n = vxlan_frame(f, k == PD_VXLAN_TCP ? 6 : 17);
+		*start = 50 + 34;
+		*off = k == PD_VXLAN_TCP ? 16 : 6;
+		break;
+	case PD_FRAG:
+		n = frame(f, 17, 0x2000); /* more fragments */
+		make_partial(f);
+		*off = 6;
+		break;
+	case PD_SCTP4:
+		n = frame(f, 132, 0);
+		*off = 8;
+		break;
+	case PD_SCTP6:
+		n = v6frame(f, 132, NULL, 0, 0, final);
+		*start = 54;
+		*off = 8;
+		break;
+	case PD_ZERO_SUM: /* no IP: the sum of what follows 14 is 0xffff */
+		n = 60;
+		f[12] = 0x88, f[13] = 0xb5;
+		f[16] = f[17] = 0xff;
+		*start = 14;
+		*off = 0;
+		break;
+	case PD_START_PAST:
+	case PD_FIELD_PAST:
+	case PD_FIELD_HALF_PAST:
+		n = frame(f, 17, 0);
+		make_partial(f);
+		*start = k == PD_START_PAST ? n : 34;
+		*off = k == PD_START_PAST ? 6 : k == PD_FIELD_PAST ? n - 34 : n - 34 - 1;
+		break;
+	}
+	return n;
+}
+
+/* The RFC 4960 CRC32c of the SCTP packet at f + l4 (n bytes) verifies: it
+ * is stored least significant byte first. */
+static bool sctp_crc_ok(const uint8_t *f, uint32_t l4, uint32_t n)
+{
+	uint8_t c[256];
+	memcpy(c, f + l4, n);
+	memset(c + 8, 0, 4);
+	uint32_t want = io_crc32c(c, n);
+	const uint8_t *got = f + l4 + 8;
+	return got[0] == (uint8_t)want && got[1] == (uint8_t)(want >> 8) &&
+	       got[2] == (uint8_t)(want >> 16) && got[3] == (uint8_t)(want >> 24);
+}
+
+/* io_csum_pending, told where the kernel left a sum pending: the frame's
+ * own TCP/UDP checksum stays partial (flag it, nothing written); a
+ * tunnel's inner TCP/UDP checksum, a fragment's, SCTP's CRC32c and a sum
+ * at any other place are finished, only the field written; a place out of
+ * the frame changes nothing. */
+static void test_csum_pending(void **state)
+{
+	(void)state;
+	static const struct {
+		enum pend_kind k;
+		const char *what;
+		enum io_pending want;
+	} t[] = {
+		{ PD_UDP4, "IPv4 UDP, its own field", IO_PENDING_PARTIAL },
+		{ PD_TCP4, "IPv4 TCP, its own field", IO_PENDING_PARTIAL },
+		{ PD_TCP6, "IPv6 TCP, its own field", IO_PENDING_PARTIAL },
+		{ PD_UDP6, "IPv6 UDP, its own field", IO_PENDING_PARTIAL },
+		{ PD_VXLAN_TCP, "vxlan, the inner TCP checksum", IO_PENDING_DONE },
+		{ PD_VXLAN_UDP, "vxlan, the inner UDP checksum", IO_PENDING_DONE },
+		{ PD_FRAG, "an IPv4 fragment", IO_PENDING_DONE },
+		{ PD_TCP_OTHER_OFF, "TCP, a field that is not its checksum", IO_PENDING_DONE },
+		{ PD_SCTP4, "IPv4 SCTP", IO_PENDING_DONE },
+		{ PD_SCTP6, "IPv6 SCTP", IO_PENDING_DONE },
+		{ PD_ZERO_SUM, "a sum of 0 (not IP)", IO_PENDING_DONE },
+		{ PD_START_PAST, "the start past the frame", IO_PENDING_BAD },
+		{ PD_FIELD_PAST, "the field past the frame", IO_PENDING_BAD },
+		{ PD_FIELD_HALF_PAST, "the field half in the frame", IO_PENDING_BAD },
+	};
+	uint8_t f[256], was[256];
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint32_t start, off, n = pend_frame(f, t[i].k, &start, &off);
+		memcpy(was, f, n);
+		enum io_pending got = io_csum_pending(f, n, start, off);
+		if (got != t[i].want)
+			fail_msg("%s: %d, want %d", t[i].what, got, t[i].want);
+		uint32_t at = start + off, w = t[i].k == PD_SCTP4 || t[i].k == PD_SCTP6 ? 4 : 2;
+		if (got != IO_PENDING_DONE) {
+			if (memcmp(f, was, n))
+				fail_msg("%s: the frame changed", t[i].what);
+			continue;
+		}
+		if (memcmp(f, was, at) || memcmp(f + at + w, was + at + w, n - at - w))
+			fail_msg("%s: more than the field changed", t[i].what);
+		bool ok;
+		if (t[i].k == PD_SCTP4 || t[i].k == PD_SCTP6)
+			ok = sctp_crc_ok(f, start, n - start);
+		else if (t[i].k == PD_VXLAN_TCP || t[i].k == PD_VXLAN_UDP)
+			ok = io_csum_verify(f + 50, n - 50);
+		else { /* a NIC's sum: over what the sender left, the field in it */
+			uint16_t c = csum_buf(was + start, n - start, 0);
+			ok = !memcmp(f + at, c ? &c : &(uint16_t){ 0xffff }, 2);
+		}
+		if (!ok)
+			fail_msg("%s: the sum does not verify", t[i].what);
+	}
+	/* the byte order of the CRC, from a second implementation (bit by
+	 * bit): the SCTP packet of frame(132) with its field zero */
+	uint32_t start, off, n = pend_frame(f, PD_SCTP4, &start, &off);
+	assert_int_equal(io_csum_pending(f, n, start, off), IO_PENDING_DONE);
+	assert_memory_equal(f + 34 + 8, ((uint8_t[]){ 0x66, 0x9b, 0xc5, 0x86 }), 4);
+	n = pend_frame(f, PD_ZERO_SUM, &start, &off);
+	assert_int_equal(io_csum_pending(f, n, start, off), IO_PENDING_DONE);
+	assert_int_equal(f[14], 0xff);
+	assert_int_equal(f[15], 0xff);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_partial_guess_v6_vlan),
 		cmocka_unit_test(test_partial_complete),
 		cmocka_unit_test(test_partial_v6_exthdr),
+		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_csum_pending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
