@@ -1,7 +1,8 @@
 /*
  * ARP of the live dataplane, in virtual time: answers for the router's
  * addresses, resolution with a wait queue, retries and give-up, ageing and
- * probes, and that every waiting packet comes back exactly once.
+ * probes, and that every waiting packet comes back exactly once; static
+ * and published entries, and the interfaces' arp= modes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,6 +277,145 @@ static void test_table_full(void **state)
 	assert_int_equal(ndropped, 2);
 }
 
+static const uint8_t static_mac[6] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 };
+
+/* A static entry resolves at once, is never asked for, never ages, and what
+ * a neighbour says does not change it. */
+static void test_static_entry(void **state)
+{
+	struct arp *a = mk();
+	struct arp_static st = { 1, HOST_IP, { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 }, false };
+	assert_int_equal(arp_load_static(a, &st, 1), 1);
+	uint8_t mac[6], f[ARP_FRAME_LEN];
+	assert_true(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	assert_memory_equal(mac, static_mac, 6);
+	/* another MAC claims the address: the configuration wins */
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), 2 * SEC);
+	for (uint64_t t = 2 * SEC; t <= 1000 * SEC; t += 7 * SEC) {
+		arp_tick(a, t);
+		assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, t));
+		assert_memory_equal(mac, static_mac, 6);
+	}
+	assert_int_equal(nsent, 0);
+	assert_int_equal(ndropped + nresolved, 0);
+	/* the link bouncing keeps it */
+	arp_flush_if(a, 1);
+	struct arp_info info[2];
+	assert_int_equal(arp_list(a, info, 2), 1);
+	assert_int_equal(info[0].state, ARP_STATIC);
+	assert_string_equal(arp_state_name(info[0].state), "static");
+	/* only on its interface */
+	assert_false(arp_resolve(a, 2, HOST_IP, NULL, mac, 1001 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* Loading the configuration again forgets removed static entries and lets
+ * packets that waited for a new one leave at once. */
+static void test_static_reload(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	struct arp_static st = { 1, HOST_IP, { 0x02, 0, 0, 0, 0, 0x10 }, false };
+	assert_int_equal(arp_load_static(a, &st, 1), 1);
+	assert_int_equal(nresolved, 1);
+	assert_int_equal(resolved[0], 1);
+	assert_int_equal(arp_load_static(a, NULL, 0), 0);
+	struct arp_info info[2];
+	assert_int_equal(arp_list(a, info, 2), 0);
+	/* a dynamic entry again: asked for */
+	nsent = 0;
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* A published entry is answered for with its own MAC. */
+static void test_published(void **state)
+{
+	struct arp *a = mk();
+	struct arp_static st = { 1, IP(192, 168, 88, 77), { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 },
+				 true };
+	arp_load_static(a, &st, 1);
+	uint8_t f[ARP_FRAME_LEN];
+	frame(f, 1, host_mac, HOST_IP, IP(192, 168, 88, 77));
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].f[21], 2);
+	assert_memory_equal(sent[0].f + 6, our_mac, 6);
+	assert_memory_equal(sent[0].f + 22, static_mac, 6);
+	assert_int_equal(get32(sent[0].f + 28), IP(192, 168, 88, 77));
+	/* not on another interface */
+	arp_input(a, 2, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* arp=reply-only and arp=disabled, table-driven: who is answered, what is
+ * learnt, what resolves. */
+static void test_modes(void **state)
+{
+	static const struct {
+		enum arp_mode mode;
+		size_t replies;    /* to a request for our address */
+		bool learns;       /* the asker is in the table after */
+		bool dynamic_ok;   /* a known dynamic neighbour resolves */
+	} cases[] = {
+		{ ARP_MODE_ENABLED, 1, true, true },
+		{ ARP_MODE_REPLY_ONLY, 1, false, false },
+		{ ARP_MODE_DISABLED, 0, false, false },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct arp *a = mk();
+		uint8_t f[ARP_FRAME_LEN], mac[6];
+		struct arp_static st = { 1, IP(192, 168, 88, 50),
+					 { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 }, false };
+		arp_load_static(a, &st, 1);
+		/* learnt while enabled: the mode's change forgets it */
+		frame(f, 2, host_mac, IP(192, 168, 88, 20), OUR_IP);
+		assert_false(arp_resolve(a, 1, IP(192, 168, 88, 20), NULL, mac, SEC));
+		arp_input(a, 1, f, sizeof(f), SEC);
+		arp_set_mode(a, 1, cases[c].mode);
+		nsent = 0;
+		frame(f, 1, host_mac, HOST_IP, OUR_IP);
+		arp_input(a, 1, f, sizeof(f), 2 * SEC);
+		assert_int_equal(nsent, cases[c].replies);
+		struct arp_info info[4];
+		size_t n = arp_list(a, info, 4);
+		bool learnt = false;
+		for (size_t i = 0; i < n; i++)
+			learnt |= info[i].ip == HOST_IP;
+		assert_int_equal(learnt, cases[c].learns);
+		assert_int_equal(arp_resolve(a, 1, IP(192, 168, 88, 20), NULL, mac, 2 * SEC),
+				 cases[c].dynamic_ok);
+		/* the static entry resolves in every mode */
+		assert_true(arp_resolve(a, 1, IP(192, 168, 88, 50), &pkts[1], mac, 2 * SEC));
+		assert_memory_equal(mac, static_mac, 6);
+		if (cases[c].mode != ARP_MODE_ENABLED) {
+			/* no static entry: given up at once, nothing asked */
+			nsent = 0;
+			assert_false(arp_resolve(a, 1, IP(192, 168, 88, 99), &pkts[2], mac,
+						 3 * SEC));
+			assert_int_equal(nsent, 0);
+			assert_int_equal(ndropped, 1);
+			assert_int_equal(nunreach, 1);
+			assert_int_equal(arp_stats(a)->no_static, 1);
+			/* other interfaces are not affected */
+			assert_false(arp_resolve(a, 2, IP(192, 168, 88, 99), NULL, mac, 3 * SEC));
+			assert_int_equal(nsent, 1);
+			/* back to enabled: it asks again */
+			arp_set_mode(a, 1, ARP_MODE_ENABLED);
+			assert_false(arp_resolve(a, 1, IP(192, 168, 88, 99), NULL, mac, 4 * SEC));
+			assert_int_equal(nsent, 2);
+		}
+		if (cases[c].mode == ARP_MODE_DISABLED)
+			assert_int_equal(arp_stats(a)->ignored, 1);
+		arp_free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +426,10 @@ int main(void)
 		cmocka_unit_test(test_stale_probes),
 		cmocka_unit_test(test_flush_and_free),
 		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_static_entry),
+		cmocka_unit_test(test_static_reload),
+		cmocka_unit_test(test_published),
+		cmocka_unit_test(test_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
