@@ -2161,10 +2161,12 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    (unsigned long long)rs->ra_solicited, (unsigned long long)dp->ra_output_drops);
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
-			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",
+			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n"
+			 "arp.no-static %llu\narp.ignored %llu\n",
 		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
 		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
-		    (unsigned long long)a->queued, (unsigned long long)a->unreachable);
+		    (unsigned long long)a->queued, (unsigned long long)a->unreachable,
+		    (unsigned long long)a->no_static, (unsigned long long)a->ignored);
 	const struct nd_stats *ns = nd_stats(dp->nd);
 	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
 			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",
