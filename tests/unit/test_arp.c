@@ -10,9 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
+#include "conf/store.h"
+#include "engine/names.h"
 #include "io/arp.h"
+#include "io/neigh_conf.h"
 
 #define SEC 1000000000ull
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -416,6 +421,89 @@ static void test_modes(void **state)
 	}
 }
 
+/* The configuration into the table (neigh_conf_load) and the table into
+ * /ip/arp's dynamic items (neigh_conf_arp_items). */
+static void test_conf_load_and_items(void **state)
+{
+	struct store *st;
+	struct conf_session s;
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_open(&st, ":memory:", &e), 0);
+	conf_session_init(&s, st, "tester");
+	assert_int_equal(conf_store_init(&s, true, &e), 0);
+	static const char *const cmds[] = {
+		"/ip arp add address=192.168.88.50 mac-address=00:11:22:33:44:55 "
+		"interface=ether2-master-local",
+		"/ip arp add address=192.168.88.51 mac-address=00:11:22:33:44:56 "
+		"interface=ether2-master-local disabled=yes",
+		"/ip arp add address=192.168.88.77 mac-address=00:11:22:33:44:55 "
+		"interface=ether2-master-local published=yes",
+		"/interface ethernet set [ find default-name=ether2 ] arp=reply-only",
+		"/interface ethernet set [ find default-name=ether3 ] arp=disabled",
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (conf_exec(&s, cmds[i], NULL, &e) != 0)
+			fail_msg("%s: %s", cmds[i], e.msg);
+	struct arp *a = mk();
+	static const char *const names[] = { "ether1-gateway", "ether2-master-local", "ether3" };
+	uint16_t ifids[3];
+	for (int i = 0; i < 3; i++)
+		ifids[i] = (uint16_t)name_intern(NS_IFACE, names[i]);
+	neigh_conf_load(a, st, names, ifids, 3);
+	uint8_t mac[6], f[ARP_FRAME_LEN];
+	/* the enabled static entry, not the disabled one; reply-only: no asking */
+	assert_true(arp_resolve(a, ifids[1], IP(192, 168, 88, 50), NULL, mac, SEC));
+	assert_memory_equal(mac, static_mac, 6);
+	assert_false(arp_resolve(a, ifids[1], IP(192, 168, 88, 51), NULL, mac, SEC));
+	assert_int_equal(nsent, 0);
+	/* published: answered for */
+	frame(f, 1, host_mac, HOST_IP, IP(192, 168, 88, 77));
+	arp_input(a, ifids[1], f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	/* arp=disabled on ether3: not even read */
+	arp_input(a, ifids[2], f, sizeof(f), SEC);
+	assert_int_equal(arp_stats(a)->ignored, 1);
+	/* ether1 is enabled: a learnt neighbour becomes a D, C item */
+	frame(f, 1, host_mac, IP(203, 0, 113, 1), OUR_IP);
+	arp_input(a, ifids[0], f, sizeof(f), SEC);
+	assert_false(arp_resolve(a, ifids[0], IP(203, 0, 113, 9), NULL, mac, SEC));
+	const struct menu *m = schema_find("/ip/arp");
+	struct item **items;
+	size_t n;
+	neigh_conf_arp_items(a, m, &items, &n);
+	assert_int_equal(n, 2); /* the static entries are the store's */
+	for (size_t i = 0; i < n; i++) {
+		const char *ip = item_get(m, items[i], "address");
+		assert_string_equal(item_get(m, items[i], "dynamic"), "yes");
+		assert_string_equal(item_get(m, items[i], "interface"), "ether1-gateway");
+		assert_true(items[i]->id >= NEIGH_CONF_DYN_ID);
+		if (!strcmp(ip, "203.0.113.1")) {
+			assert_string_equal(item_get(m, items[i], "mac-address"),
+					    "02:00:00:00:00:10");
+			assert_string_equal(item_get(m, items[i], "complete"), "yes");
+		} else {
+			assert_string_equal(ip, "203.0.113.9"); /* being asked for */
+			assert_null(item_get(m, items[i], "mac-address"));
+			assert_string_equal(item_get(m, items[i], "status"), "incomplete");
+		}
+		item_free(m, items[i]);
+	}
+	free(items);
+	/* the configuration changes: entries and modes follow */
+	assert_int_equal(conf_exec(&s, "/ip arp remove [ find address=192.168.88.50 ]", NULL, &e),
+			 0);
+	assert_int_equal(conf_exec(&s, "/interface ethernet set [ find default-name=ether2 ] "
+				       "arp=enabled", NULL, &e), 0);
+	neigh_conf_load(a, st, names, ifids, 3);
+	nsent = 0;
+	assert_false(arp_resolve(a, ifids[1], IP(192, 168, 88, 50), NULL, mac, 2 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+	conf_session_free(&s);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_static_reload),
 		cmocka_unit_test(test_published),
 		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_conf_load_and_items),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
