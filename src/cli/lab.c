@@ -616,6 +616,8 @@ static void router_stats(struct loop *l, void *ctx)
 	err_clear(&e);
 	conf_exec(r->s, "/interface print", NULL, &e);
 	conf_exec(r->s, "/interface print stats", NULL, &e);
+	conf_exec(r->s, "/ip arp print", NULL, &e);
+	conf_exec(r->s, "/ipv6 neighbor print", NULL, &e);
 	char path[600];
 	snprintf(path, sizeof(path), "%s.interfaces", r->stats);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

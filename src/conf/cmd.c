@@ -892,6 +892,22 @@ void conf_menu_items(struct conf_session *s, const struct menu *m, struct item *
 		return;
 	}
 	*n = store_count(s->st, m);
+	if (conf_runtime_provided(m)) {
+		/* a stored menu whose owner adds what it learnt at run time (the
+		 * live dataplane's dynamic ARP entries): the stored items, then
+		 * its own */
+		struct item **extra = NULL;
+		size_t ne = 0;
+		conf_runtime_items(s, m, &extra, &ne);
+		*items = xmalloc((*n + ne ? *n + ne : 1) * sizeof(struct item *));
+		for (size_t i = 0; i < *n; i++)
+			(*items)[i] = item_dup(m, store_at(s->st, m, i));
+		memcpy(*items + *n, extra, ne * sizeof(struct item *));
+		*n += ne;
+		free(extra);
+		*owned = true;
+		return;
+	}
 	*items = xmalloc((*n ? *n : 1) * sizeof(struct item *));
 	for (size_t i = 0; i < *n; i++)
 		(*items)[i] = store_at(s->st, m, i);

@@ -210,7 +210,9 @@ bool conf_item_invalid(struct conf_session *s, const struct menu *m, const struc
 int conf_runtime_items(struct conf_session *s, const struct menu *m, struct item ***items,
 		       size_t *n);
 /* The items print shows: a runtime menu's, or a settings menu's as its
- * owner sees them running (a provider registered for it), else the store's.
+ * owner sees them running (a provider registered for it), else the store's,
+ * followed, when a provider is registered for a list menu, by the items it
+ * adds (dynamic ones: /ip/arp's learnt neighbours).
  * *owned says whether the caller frees each item (item_free); the array is
  * always the caller's to free. */
 void conf_menu_items(struct conf_session *s, const struct menu *m, struct item ***items,

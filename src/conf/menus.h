@@ -22,6 +22,7 @@ extern const struct menu menu_interface_wireless;
 extern const struct menu menu_interface_list;
 extern const struct menu menu_interface_list_member;
 extern const struct menu menu_ip_address;
+extern const struct menu menu_ip_arp;
 extern const struct menu menu_ip_route;
 
 /* menus_firewall.c */
@@ -47,6 +48,7 @@ extern const struct menu menu_ipv6_address;
 extern const struct menu menu_ipv6_route;
 extern const struct menu menu_ipv6_nd;
 extern const struct menu menu_ipv6_nd_prefix;
+extern const struct menu menu_ipv6_neighbor;
 /* /ipv6/nd ra-interval ("3m20s-10m", or one time: the most, a third of it
  * the least) in ms: 0, or -1 when out of RFC 4861's bounds. */
 int menus_ra_interval(const char *in, uint64_t *min_ms, uint64_t *max_ms);

@@ -1,12 +1,16 @@
 /*
  * Interface menus and the layer-3 addressing on them: ethernet and wireless
  * ports (built in), bridges and their ports, VLANs, interface lists, the
- * /interface union view (runtime), /ip/address and /ip/route.
+ * /interface union view (runtime), /ip/address, /ip/arp and /ip/route.
  */
 #define ROSFW_MENUS_TABLES
 #include "menus.h"
+#include "store.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const if_arp_modes[] = { "enabled", "disabled", "proxy-arp", "reply-only",
 					    "local-proxy-arp", NULL };
@@ -370,6 +374,85 @@ const struct menu menu_ip_address = {
 	.flagdefs = schema_flags_xid,
 	.columns = ipaddr_columns,
 	.help = "IPv4 addresses of the interfaces",
+};
+
+/* ---- /ip/arp ---- */
+
+/* The static entries are stored here; the dynamic ones are the live
+ * dataplane's neighbour table, which adds them to print, find and get
+ * through a provider for this menu (conf_menu_items). sim and make run
+ * have no ARP table: there print shows the static entries only. */
+static const struct prop arp_props[] = {
+	{ .name = "address", .type = T_IP4, .flags = PF_REQ, .help = "The neighbour's IPv4 address" },
+	{ .name = "mac-address", .type = T_MAC, .flags = PF_REQ,
+	  .help = "The neighbour's MAC address" },
+	{ .name = "interface", .type = T_REF, .flags = PF_REQ, .ref = "interface",
+	  .help = "Interface the neighbour is on" },
+	{ .name = "published", .type = T_BOOL, .def = "no",
+	  .help = "Answer ARP requests for the address with this MAC (proxy publishing)" },
+	{ .name = "dhcp", .type = T_BOOL, .flags = PF_RO | PF_NOEXPORT,
+	  .help = "Added by the DHCP server (add-arp)" },
+	{ .name = "complete", .type = T_BOOL, .flags = PF_RO | PF_NOEXPORT,
+	  .help = "The neighbour answered: its MAC is known" },
+	{ .name = "status", .type = T_STR, .flags = PF_RO | PF_NOEXPORT | PF_DETAIL,
+	  .help = "Neighbour state: reachable, stale, probe, incomplete, permanent" },
+	PROP_DISABLED,
+	PROP_COMMENT,
+};
+
+static const struct flagdef arp_flags[] = {
+	{ 'X', "disabled", "disabled" },
+	{ 'I', "invalid", "invalid" },
+	{ 'H', "DHCP", "dhcp" },
+	{ 'D', "dynamic", "dynamic" },
+	{ 'P', "published", "published" },
+	{ 'C', "complete", "complete" },
+	{ 0, NULL, NULL },
+};
+
+static const char *const arp_columns[] = { "address", "mac-address", "interface", NULL };
+
+static int arp_validate(struct store *st, const struct menu *m, const struct item *it,
+			struct err *e)
+{
+	const char *addr = item_get(m, it, "address"), *mac = item_get(m, it, "mac-address");
+	const char *ifn = item_get(m, it, "interface");
+	struct in_addr a;
+	if (addr && inet_pton(AF_INET, addr, &a) == 1) {
+		uint32_t ip = ntohl(a.s_addr);
+		if (ip == 0 || ip == 0xffffffffu || (ip >> 28) == 0xe || (ip >> 24) == 127)
+			return err_setp(e, "address",
+					"address %s cannot be a neighbour (unspecified, "
+					"broadcast, multicast or loopback)", addr);
+	}
+	/* canonical "XX:..": the first octet's low bit marks a group address */
+	if (mac && strlen(mac) == 17) {
+		unsigned first = (unsigned)strtoul(mac, NULL, 16);
+		if ((first & 1) || !strcmp(mac, "00:00:00:00:00:00"))
+			return err_setp(e, "mac-address",
+					"mac-address %s is not a unicast address", mac);
+	}
+	if (!st || !addr || !ifn)
+		return 0;
+	for (size_t i = 0; i < store_count(st, m); i++) {
+		const struct item *o = store_at(st, m, i);
+		if (o == it || (it->id && o->id == it->id))
+			continue;
+		const char *oa = item_get(m, o, "address"), *oi = item_get(m, o, "interface");
+		if (oa && oi && !strcmp(oa, addr) && !strcmp(oi, ifn))
+			return err_setp(e, "address",
+					"failure: already have static entry for %s on %s", addr, ifn);
+	}
+	return 0;
+}
+
+const struct menu menu_ip_arp = {
+	.path = "/ip/arp",
+	MENU_PROPS(arp_props),
+	.flagdefs = arp_flags,
+	.columns = arp_columns,
+	.validate = arp_validate,
+	.help = "IPv4 neighbours: static entries, and the dynamic ones the router learnt",
 };
 
 /* ---- /ip/route ---- */

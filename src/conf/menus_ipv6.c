@@ -442,3 +442,26 @@ const struct menu menu_ipv6_nd_prefix = {
 	.validate = ndprefix_validate,
 	.help = "Prefixes advertised besides those of /ipv6 address (advertise=yes, /64)",
 };
+
+/* ---- /ipv6/neighbor (runtime) ---- */
+
+/* The live dataplane's neighbour discovery table (its provider fills it);
+ * empty in sim and make run, which have none. */
+static const struct prop neighbor_props[] = {
+	{ .name = "address", .type = T_STR, .flags = PF_RO, .help = "The neighbour's IPv6 address" },
+	{ .name = "interface", .type = T_STR, .flags = PF_RO, .help = "Interface it is on" },
+	{ .name = "mac-address", .type = T_STR, .flags = PF_RO, .help = "Its MAC address" },
+	{ .name = "status", .type = T_STR, .flags = PF_RO,
+	  .help = "reachable, stale, probe (being checked) or incomplete (asked, no answer yet)" },
+};
+
+static const char *const neighbor_columns[] = { "address", "interface", "mac-address", "status",
+						NULL };
+
+const struct menu menu_ipv6_neighbor = {
+	.path = "/ipv6/neighbor",
+	MENU_PROPS(neighbor_props),
+	.flags = MF_RUNTIME | MF_NOEXPORT | MF_FIXED,
+	.columns = neighbor_columns,
+	.help = "IPv6 neighbours the router knows (neighbour discovery)",
+};

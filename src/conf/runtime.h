@@ -13,6 +13,9 @@
 #define ROSFW_VERSION "0.1"
 #define ROSFW_ROS_VERSION "7.16 (rosfw " ROSFW_VERSION ")"
 
+/* For a runtime menu the provider's items are the menu's; for a stored list
+ * menu (/ip/arp) they are added after the store's (dynamic items, ids from
+ * 0xf0000000 up: never the store's). */
 typedef int (*conf_provider_fn)(void *ctx, struct conf_session *s, const struct menu *m,
 				struct item ***items, size_t *n);
 void conf_set_provider(const char *path, conf_provider_fn fn, void *ctx);

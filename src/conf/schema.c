@@ -30,6 +30,7 @@ const struct menu *const schema_menus[] = {
 	&menu_interface_bridge_port,
 	&menu_interface_list_member,
 	&menu_ip_address,
+	&menu_ip_arp,
 	&menu_ip_dns,
 	&menu_ip_firewall_address_list,
 	&menu_ip_firewall_connection_tracking,
@@ -61,6 +62,7 @@ const struct menu *const schema_menus[] = {
 	/* runtime views */
 	&menu_interface,
 	&menu_ip_firewall_connection,
+	&menu_ipv6_neighbor,
 	&menu_log,
 	&menu_system_resource,
 	&menu_system_history,

@@ -3,6 +3,9 @@
  * neighbour (request or reply) confirms it, as Linux's arp_process does
  * for a neighbour it already has; a request for one of our addresses also
  * makes an entry for the asker, which is about to talk to us.
+ * The interfaces' arp= modes sit in a table by interface id (one byte
+ * each); nrestricted counts those not enabled, so that resolving on a
+ * router where all are enabled (the usual case) never reads it.
  */
 #include "arp.h"
 
@@ -15,6 +18,10 @@ struct arp {
 	struct arp_ops ops;
 	struct arp_stats st;
 	struct neigh *n;
+	uint8_t *mode;             /* enum arp_mode by interface id */
+	size_t nrestricted;        /* interfaces whose mode is not enabled */
+	struct arp_static *pub;    /* the published static entries */
+	size_t npub;
 };
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -37,8 +44,10 @@ static inline void put32(uint8_t *b, uint32_t v)
 	b[3] = (uint8_t)v;
 }
 
+/* sha: the sender's MAC the frame announces (a published entry's), NULL
+ * for the interface's own. */
 static void send_arp(struct arp *a, uint16_t ifid, uint16_t op, const uint8_t *eth_dst,
-		     uint32_t sip, const uint8_t *tha, uint32_t tip)
+		     const uint8_t *sha, uint32_t sip, const uint8_t *tha, uint32_t tip)
 {
 	const uint8_t *mac = a->ops.mac(a->ops.ctx, ifid);
 	if (!mac)
@@ -52,7 +61,7 @@ static void send_arp(struct arp *a, uint16_t ifid, uint16_t op, const uint8_t *e
 	f[16] = 0x08, f[17] = 0x00; /* IPv4 */
 	f[18] = 6, f[19] = 4;
 	f[20] = 0, f[21] = (uint8_t)op;
-	memcpy(f + 22, mac, 6);
+	memcpy(f + 22, sha ? sha : mac, 6);
 	put32(f + 28, sip);
 	memcpy(f + 32, tha, 6);
 	put32(f + 38, tip);
@@ -70,7 +79,7 @@ static void solicit(void *ctx, uint16_t ifid, const uint8_t *addr, const uint8_t
 	struct arp *a = ctx;
 	uint32_t ip = get32(addr);
 	uint32_t sip = a->ops.src_addr(a->ops.ctx, ifid, ip);
-	send_arp(a, ifid, 1, mac ? mac : bcast, sip, zero, ip);
+	send_arp(a, ifid, 1, mac ? mac : bcast, NULL, sip, zero, ip);
 }
 
 static void resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
@@ -91,6 +100,7 @@ struct arp *arp_new(const struct arp_ops *ops)
 	a->ops = *ops;
 	struct neigh_ops no = { a, solicit, resolved, dropped };
 	a->n = neigh_new(&no, 4);
+	a->mode = xcalloc(UINT16_MAX + 1, 1);
 	return a;
 }
 
@@ -99,11 +109,26 @@ void arp_free(struct arp *a)
 	if (!a)
 		return;
 	neigh_free(a->n);
+	free(a->mode);
+	free(a->pub);
 	free(a);
+}
+
+static const struct arp_static *published(const struct arp *a, uint16_t ifid, uint32_t ip)
+{
+	for (size_t i = 0; i < a->npub; i++)
+		if (a->pub[i].ifid == ifid && a->pub[i].ip == ip)
+			return &a->pub[i];
+	return NULL;
 }
 
 void arp_input(struct arp *a, uint16_t ifid, const uint8_t *f, uint32_t len, uint64_t now)
 {
+	enum arp_mode md = (enum arp_mode)a->mode[ifid];
+	if (md == ARP_MODE_DISABLED) {
+		a->st.ignored++;
+		return;
+	}
 	if (len < 42 || f[14] != 0 || f[15] != 1 || f[16] != 0x08 || f[17] != 0 || f[18] != 6 ||
 	    f[19] != 4 || f[20] != 0 || (f[21] != 1 && f[21] != 2)) {
 		a->st.bad++;
@@ -121,11 +146,15 @@ void arp_input(struct arp *a, uint16_t ifid, const uint8_t *f, uint32_t len, uin
 	else
 		a->st.replies_in++;
 	bool mine = tpa && a->ops.is_mine(a->ops.ctx, ifid, tpa);
+	const struct arp_static *pub = op == 1 && !mine && a->npub ? published(a, ifid, tpa) : NULL;
 	/* sender 0.0.0.0 is an address probe (RFC 5227): answer, learn nothing */
-	if (spa && spa != 0xffffffffu)
-		neigh_update(a->n, ifid, f + 28, sha, NEIGH_CONFIRMED, mine && op == 1, now);
+	if (md == ARP_MODE_ENABLED && spa && spa != 0xffffffffu)
+		neigh_update(a->n, ifid, f + 28, sha, NEIGH_CONFIRMED, (mine || pub) && op == 1,
+			     now);
 	if (op == 1 && mine)
-		send_arp(a, ifid, 2, sha, tpa, sha, spa);
+		send_arp(a, ifid, 2, sha, NULL, tpa, sha, spa);
+	else if (pub)
+		send_arp(a, ifid, 2, sha, pub->mac, tpa, sha, spa);
 }
 
 bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t mac[6],
@@ -133,7 +162,56 @@ bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t m
 {
 	uint8_t k[4];
 	put32(k, ip);
+	if (a->nrestricted && a->mode[ifid] != ARP_MODE_ENABLED) {
+		struct neigh_info ni;
+		if (neigh_lookup(a->n, ifid, k, &ni) && ni.state == NEIGH_STATIC) {
+			memcpy(mac, ni.mac, 6);
+			return true;
+		}
+		if (pkt) {
+			a->st.no_static++;
+			a->ops.dropped(a->ops.ctx, ifid, pkt, true);
+		}
+		return false;
+	}
 	return neigh_resolve(a->n, ifid, k, pkt, mac, now);
+}
+
+size_t arp_load_static(struct arp *a, const struct arp_static *s, size_t n)
+{
+	neigh_clear_static(a->n);
+	free(a->pub);
+	a->pub = NULL;
+	a->npub = 0;
+	size_t set = 0, npub = 0;
+	for (size_t i = 0; i < n; i++)
+		npub += s[i].published;
+	if (npub)
+		a->pub = xcalloc(npub, sizeof(*a->pub));
+	for (size_t i = 0; i < n; i++) {
+		uint8_t k[4];
+		put32(k, s[i].ip);
+		if (!neigh_set_static(a->n, s[i].ifid, k, s[i].mac))
+			continue;
+		set++;
+		if (s[i].published)
+			a->pub[a->npub++] = s[i];
+	}
+	return set;
+}
+
+void arp_set_mode(struct arp *a, uint16_t ifid, enum arp_mode m)
+{
+	enum arp_mode old = (enum arp_mode)a->mode[ifid];
+	if (old == m)
+		return;
+	if (old == ARP_MODE_ENABLED)
+		a->nrestricted++;
+	else if (m == ARP_MODE_ENABLED)
+		a->nrestricted--;
+	a->mode[ifid] = (uint8_t)m;
+	if (old == ARP_MODE_ENABLED)
+		neigh_flush_if(a->n, ifid); /* what it learnt is not to be trusted now */
 }
 
 void arp_tick(struct arp *a, uint64_t now)

@@ -7,6 +7,14 @@
  * spoke ARP to us; a stale one is still used and probed (3 unicast
  * requests, 1 s apart); an unresolved next hop gets 3 broadcast requests,
  * then the packets waiting for it (at most 3) are given up.
+ * Static entries (/ip arp) come from the configuration (arp_load_static):
+ * they resolve at once, never age and are never asked for; a published one
+ * is also answered for, with its MAC, as RouterOS's proxy publishing. An
+ * interface's arp= mode (arp_set_mode): enabled learns and resolves as
+ * above; reply-only answers for the router's addresses but learns nothing
+ * and resolves through static entries only; disabled neither answers nor
+ * learns, static entries only. A packet for a next hop with no static entry
+ * there is given up at once (ops->dropped, unreachable).
  * Owned by one dataplane thread. Packets are the caller's (void *): arp
  * takes one in arp_resolve when it must wait and hands it back through
  * ops->resolved or ops->dropped, exactly once.
@@ -48,6 +56,18 @@ enum arp_state {
 	ARP_REACHABLE = NEIGH_REACHABLE,
 	ARP_STALE = NEIGH_STALE,
 	ARP_PROBE = NEIGH_PROBE,
+	ARP_STATIC = NEIGH_STATIC,
+};
+
+/* An interface's arp= (RouterOS's proxy-arp values count as enabled). */
+enum arp_mode { ARP_MODE_ENABLED, ARP_MODE_REPLY_ONLY, ARP_MODE_DISABLED };
+
+/* A static entry of the configuration. */
+struct arp_static {
+	uint16_t ifid;
+	uint32_t ip;
+	uint8_t mac[6];
+	bool published;
 };
 const char *arp_state_name(enum arp_state s);
 
@@ -55,6 +75,9 @@ struct arp_stats {
 	uint64_t requests_in, replies_in;   /* valid ARP frames received */
 	uint64_t requests_out, replies_out;
 	uint64_t bad;                       /* malformed or not Ethernet/IPv4 */
+	uint64_t ignored;                   /* received where arp=disabled */
+	uint64_t no_static;                 /* packets given up: arp=reply-only or
+					     * disabled and no static entry */
 	/* the table's (neigh_stats), copied by arp_stats */
 	uint64_t queued, queue_drops, unreachable, table_full;
 };
@@ -82,13 +105,21 @@ void arp_input(struct arp *a, uint16_t ifid, const uint8_t *frame, uint32_t len,
  */
 bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t mac[6],
 		 uint64_t now);
+/* The static entries from now on (those of before are forgotten): what
+ * waited for one of them leaves. Returns how many were set (fewer when the
+ * table is full). */
+size_t arp_load_static(struct arp *a, const struct arp_static *s, size_t n);
+/* Interface ifid's arp= from now on (all are enabled at first); leaving
+ * enabled forgets the neighbours it learnt there. */
+void arp_set_mode(struct arp *a, uint16_t ifid, enum arp_mode m);
 /* Retries, give-ups and ageing; call every 100 ms or so. */
 void arp_tick(struct arp *a, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets dropped). */
 void arp_flush_if(struct arp *a, uint16_t ifid);
 
 const struct arp_stats *arp_stats(struct arp *a);
-/* Up to max entries in use, in table order; returns how many. */
+/* Up to max entries in use (static ones included), in table order;
+ * returns how many. */
 size_t arp_list(const struct arp *a, struct arp_info *out, size_t max);
 
 #endif

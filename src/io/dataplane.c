@@ -38,6 +38,7 @@
 #include "conf/schema.h"
 #include "conf/store.h"
 #include "io/arp.h"
+#include "io/neigh_conf.h"
 #include "io/io.h"
 #include "io/nd.h"
 #include "io/ra.h"
@@ -1740,6 +1741,23 @@ static int interfaces(void *ctx, struct conf_session *s, const struct menu *m,
 	return conf_interface_items(s, m, decorate, ctx, items, n);
 }
 
+/* /ip/arp's dynamic entries (print adds them after the store's static ones) */
+static int arp_items(void *ctx, struct conf_session *s, const struct menu *m,
+		     struct item ***items, size_t *n)
+{
+	struct dataplane *dp = ctx;
+	neigh_conf_arp_items(dp->arp, m, items, n);
+	return 0;
+}
+
+static int nd_items(void *ctx, struct conf_session *s, const struct menu *m,
+		    struct item ***items, size_t *n)
+{
+	struct dataplane *dp = ctx;
+	neigh_conf_nd_items(dp->nd, m, items, n);
+	return 0;
+}
+
 /* ---- set-up ---- */
 
 /* The interface is rosfw's: the kernel must not speak on it. Its IPv6 goes
@@ -1882,6 +1900,8 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	}
 	dp->hk_timer = loop_timer(l, HOUSEKEEP_MS, HOUSEKEEP_MS, housekeep, dp);
 	conf_set_provider("/interface", interfaces, dp);
+	conf_set_provider("/ip/arp", arp_items, dp);
+	conf_set_provider("/ipv6/neighbor", nd_items, dp);
 	return dp;
 fail:
 	dataplane_free(dp);
@@ -2019,6 +2039,16 @@ void dataplane_load(struct dataplane *dp, struct store *st)
 	dp->nifs = dp->nports + k;
 	vlans_follow(dp);
 	ra_load(dp, st);
+	/* static ARP entries and every interface's arp= */
+	const char **names = xcalloc(dp->nifs ? dp->nifs : 1, sizeof(*names));
+	uint16_t *ifids = xcalloc(dp->nifs ? dp->nifs : 1, sizeof(*ifids));
+	for (size_t i = 0; i < dp->nifs; i++) {
+		names[i] = dp->ifs[i].ros;
+		ifids[i] = dp->ifs[i].ifid;
+	}
+	neigh_conf_load(dp->arp, st, names, ifids, dp->nifs);
+	free(names);
+	free(ifids);
 	free(nv);
 	free(w);
 }
@@ -2038,6 +2068,8 @@ void dataplane_free(struct dataplane *dp)
 	if (!dp)
 		return;
 	conf_set_provider("/interface", interfaces, NULL);
+	conf_set_provider("/ip/arp", NULL, NULL);
+	conf_set_provider("/ipv6/neighbor", NULL, NULL);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
 	dataplane_set_qos(dp, NULL);
@@ -2138,10 +2170,12 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    (unsigned long long)rs->ra_solicited, (unsigned long long)dp->ra_output_drops);
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
-			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n",
+			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n"
+			 "arp.no-static %llu\narp.ignored %llu\n",
 		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
 		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
-		    (unsigned long long)a->queued, (unsigned long long)a->unreachable);
+		    (unsigned long long)a->queued, (unsigned long long)a->unreachable,
+		    (unsigned long long)a->no_static, (unsigned long long)a->ignored);
 	const struct nd_stats *ns = nd_stats(dp->nd);
 	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
 			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",

@@ -37,8 +37,9 @@ struct neigh {
 
 const char *neigh_state_name(enum neigh_state s)
 {
-	static const char *const n[] = { "free", "incomplete", "reachable", "stale", "probe" };
-	return s <= NEIGH_PROBE ? n[s] : "?";
+	static const char *const n[] = { "free", "incomplete", "reachable", "stale", "probe",
+					 "static" };
+	return s <= NEIGH_STATIC ? n[s] : "?";
 }
 
 static inline uint32_t bucket(const struct neigh *n, uint16_t ifid, const uint8_t *addr)
@@ -143,6 +144,8 @@ bool neigh_update(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uin
 		e = alloc(n, ifid, addr);
 	if (!e)
 		return false;
+	if (e->state == NEIGH_STATIC)
+		return true; /* the configuration's word wins over a neighbour's */
 	bool fresh = e->state == NEIGH_FREE || e->state == NEIGH_INCOMPLETE;
 	if (news == NEIGH_CONFIRMED) {
 		memcpy(e->mac, mac, 6);
@@ -180,6 +183,27 @@ void neigh_set_stale(struct neigh *n, uint16_t ifid, const uint8_t *addr)
 	struct ent *e = find(n, ifid, addr);
 	if (e && e->state == NEIGH_REACHABLE)
 		e->state = NEIGH_STALE;
+}
+
+bool neigh_set_static(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6])
+{
+	struct ent *e = find(n, ifid, addr);
+	if (!e)
+		e = alloc(n, ifid, addr);
+	if (!e)
+		return false;
+	memcpy(e->mac, mac, 6);
+	e->state = NEIGH_STATIC;
+	e->probes = 0;
+	release_queue(n, e);
+	return true;
+}
+
+void neigh_clear_static(struct neigh *n)
+{
+	for (size_t i = 0; i < NEIGH_MAX_ENTRIES; i++)
+		if (n->e[i].state == NEIGH_STATIC)
+			release(n, &n->e[i], false);
 }
 
 bool neigh_resolve(struct neigh *n, uint16_t ifid, const uint8_t *addr, void *pkt,
@@ -269,7 +293,8 @@ void neigh_tick(struct neigh *n, uint64_t now)
 void neigh_flush_if(struct neigh *n, uint16_t ifid)
 {
 	for (size_t i = 0; i < NEIGH_MAX_ENTRIES; i++)
-		if (n->e[i].state != NEIGH_FREE && n->e[i].ifid == ifid)
+		if (n->e[i].state != NEIGH_FREE && n->e[i].state != NEIGH_STATIC &&
+		    n->e[i].ifid == ifid)
 			release(n, &n->e[i], false);
 }
 

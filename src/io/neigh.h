@@ -5,7 +5,10 @@
  * address) and is incomplete (asked, no answer yet), reachable (the
  * neighbour confirmed its MAC in the last 30 s), stale (known, not
  * confirmed lately: still used, and its first use sends unicast probes),
- * or probe (being probed: 3, 1 s apart, then forgotten). An unresolved next
+ * or probe (being probed: 3, 1 s apart, then forgotten); or static (set by
+ * the configuration: resolves at once, never ages, is never asked for nor
+ * changed by what neighbours say, and stays when the link goes down). An
+ * unresolved next
  * hop gets 3 solicitations, 1 s apart; then the packets waiting for it (at
  * most 3: the oldest goes first) are given up.
  * The table is fixed in size (NEIGH_MAX_ENTRIES, no allocation after
@@ -27,7 +30,14 @@
 #define NEIGH_REACHABLE_NS 30000000000ull
 #define NEIGH_GC_NS 300000000000ull /* an unused stale entry is forgotten */
 
-enum neigh_state { NEIGH_FREE, NEIGH_INCOMPLETE, NEIGH_REACHABLE, NEIGH_STALE, NEIGH_PROBE };
+enum neigh_state {
+	NEIGH_FREE,
+	NEIGH_INCOMPLETE,
+	NEIGH_REACHABLE,
+	NEIGH_STALE,
+	NEIGH_PROBE,
+	NEIGH_STATIC,
+};
 const char *neigh_state_name(enum neigh_state s);
 
 struct neigh_ops {
@@ -87,9 +97,15 @@ bool neigh_lookup(const struct neigh *n, uint16_t ifid, const uint8_t *addr,
 		  struct neigh_info *info);
 /* Makes a reachable entry stale (a neighbour's unconfirmed claim of another MAC). */
 void neigh_set_stale(struct neigh *n, uint16_t ifid, const uint8_t *addr);
+/* Makes addr on ifid a static entry at mac (what waited for it leaves);
+ * false when the table is full. */
+bool neigh_set_static(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6]);
+/* Forgets every static entry (before the configuration's are set again). */
+void neigh_clear_static(struct neigh *n);
 /* Retries, give-ups and ageing; call every 100 ms or so. */
 void neigh_tick(struct neigh *n, uint64_t now);
-/* The link of ifid went down: forget its neighbours (waiting packets dropped). */
+/* The link of ifid went down: forget its neighbours (waiting packets
+ * dropped); static entries stay. */
 void neigh_flush_if(struct neigh *n, uint16_t ifid);
 
 const struct neigh_stats *neigh_stats(const struct neigh *n);

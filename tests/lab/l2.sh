@@ -8,7 +8,12 @@
 #   - a tagged link: vlan20 (id 20 on ether2-master-local) against a host
 #     behind tag 20 on the LAN wire: IPv4 (masqueraded) and IPv6 to the WAN,
 #     a forward rule with in-interface=vlan20, the untagged LAN beside it,
-#     and frames of an id no vlan has are dropped.
+#     and frames of an id no vlan has are dropped;
+#   - ARP (through lab apply): a static entry for the LAN host and arp=reply-only
+#     on the LAN port: the LAN host still reaches the WAN host, /ip arp print
+#     shows the static entry and the WAN host's dynamic one (D, C); without
+#     the static entry the LAN host is unreachable (reply-only learns
+#     nothing), and with arp=enabled again it is reachable.
 # Needs root, ip netns and /usr/bin/python3; skipped with a visible message
 # without them.
 set -u
@@ -93,6 +98,47 @@ settle
 v1=$(stat dp.vlan)
 check "frames tagged with an id no vlan has (30) are dropped ($out, $v0 -> $v1)" "" \
 	test "$out" = no-gw -a "$v1" -gt "$v0"
+
+# ---- ARP ----
+apply() {
+	printf '%s\n' "$@" >"$T/change.rsc"
+	"$ROSFW" lab apply --prefix "$prefix" --dir "$T" "$T/change.rsc" 2>&1
+}
+upper() { tr a-f A-F <<<"$1"; }
+# /ip arp print as the router wrote it last (every second)
+arp_print() { sleep 1.5; sed -n '/^Flags: X - disabled, I - invalid, H - DHCP/,/^Flags/p' "$T/stats.interfaces"; }
+out=$(apply "/ip arp add address=192.168.88.10 mac-address=$lan_mac interface=ether2-master-local comment=lan-host" \
+	'/interface ethernet set [ find default-name=ether2 ] arp=reply-only')
+check "ARP: a static entry for the LAN host, arp=reply-only on the LAN port ($out)" "" \
+	grep -q "^applied" <<<"$out"
+out=$(talk lan - 203.0.113.1 7007 tcp)
+check "ARP: the LAN host reaches the WAN host, the router answering it by its static entry" \
+	"$out" test "$out" = ok
+pr=$(arp_print)
+# a static entry: its number and no flag, the comment, then the entry
+static_lan() { grep -A1 -E '^ +[0-9]+ +;;; lan-host' <<<"$1" |
+	grep -Eq "^ +192\.168\.88\.10 +$(upper "$lan_mac") ether2-master-local"; }
+check "/ip arp print: the static entry (no flag)" "$pr" static_lan "$pr"
+check "/ip arp print: the WAN host's dynamic, complete entry (DC)" "$pr" \
+	grep -Eq "^ +[0-9]+ DC +203\.0\.113\.1 +$(upper "$wan_mac") ether1-gateway" <<<"$pr"
+no_dynamic_lan() { ! grep -Eq '^ +[0-9]+ D[A-Z]* .* ether2-master-local' <<<"$1"; }
+check "/ip arp print: reply-only learnt nothing on the LAN port" "$pr" no_dynamic_lan "$pr"
+ns0=$(stat arp.no-static)
+out=$(apply '/ip arp remove [ find comment=lan-host ]')
+out=$(talk lan - 203.0.113.1 7007 tcp)
+settle
+ns1=$(stat arp.no-static)
+check "ARP: reply-only without the static entry: the LAN host is not resolved ($out, no-static $ns0 -> $ns1)" \
+	"" test "$out" = timeout -a "$ns1" -gt "$ns0"
+out=$(apply '/interface ethernet set [ find default-name=ether2 ] arp=enabled')
+out=$(talk lan - 203.0.113.1 7007 tcp)
+check "ARP: arp=enabled again: the LAN host is resolved by ARP" "$out" test "$out" = ok
+pr=$(arp_print)
+check "/ip arp print: now the LAN host's entry is dynamic (DC)" "$pr" \
+	grep -Eq "^ +[0-9]+ DC +192\.168\.88\.10 +$(upper "$lan_mac") ether2-master-local" <<<"$pr"
+v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
+check "/ipv6 neighbor print: the WAN host, its MAC and status" "$v6" \
+	grep -Eq "2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
 
 echo "$passed passed, $failed failed"
 if [ $failed != 0 ]; then

@@ -1,7 +1,8 @@
 /*
  * ARP of the live dataplane, in virtual time: answers for the router's
  * addresses, resolution with a wait queue, retries and give-up, ageing and
- * probes, and that every waiting packet comes back exactly once.
+ * probes, and that every waiting packet comes back exactly once; static
+ * and published entries, and the interfaces' arp= modes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
+#include "conf/store.h"
+#include "engine/names.h"
 #include "io/arp.h"
+#include "io/neigh_conf.h"
 
 #define SEC 1000000000ull
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -276,6 +282,228 @@ static void test_table_full(void **state)
 	assert_int_equal(ndropped, 2);
 }
 
+static const uint8_t static_mac[6] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 };
+
+/* A static entry resolves at once, is never asked for, never ages, and what
+ * a neighbour says does not change it. */
+static void test_static_entry(void **state)
+{
+	struct arp *a = mk();
+	struct arp_static st = { 1, HOST_IP, { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 }, false };
+	assert_int_equal(arp_load_static(a, &st, 1), 1);
+	uint8_t mac[6], f[ARP_FRAME_LEN];
+	assert_true(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	assert_memory_equal(mac, static_mac, 6);
+	/* another MAC claims the address: the configuration wins */
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), 2 * SEC);
+	for (uint64_t t = 2 * SEC; t <= 1000 * SEC; t += 7 * SEC) {
+		arp_tick(a, t);
+		assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, t));
+		assert_memory_equal(mac, static_mac, 6);
+	}
+	assert_int_equal(nsent, 0);
+	assert_int_equal(ndropped + nresolved, 0);
+	/* the link bouncing keeps it */
+	arp_flush_if(a, 1);
+	struct arp_info info[2];
+	assert_int_equal(arp_list(a, info, 2), 1);
+	assert_int_equal(info[0].state, ARP_STATIC);
+	assert_string_equal(arp_state_name(info[0].state), "static");
+	/* only on its interface */
+	assert_false(arp_resolve(a, 2, HOST_IP, NULL, mac, 1001 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* Loading the configuration again forgets removed static entries and lets
+ * packets that waited for a new one leave at once. */
+static void test_static_reload(void **state)
+{
+	struct arp *a = mk();
+	uint8_t mac[6];
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	struct arp_static st = { 1, HOST_IP, { 0x02, 0, 0, 0, 0, 0x10 }, false };
+	assert_int_equal(arp_load_static(a, &st, 1), 1);
+	assert_int_equal(nresolved, 1);
+	assert_int_equal(resolved[0], 1);
+	assert_int_equal(arp_load_static(a, NULL, 0), 0);
+	struct arp_info info[2];
+	assert_int_equal(arp_list(a, info, 2), 0);
+	/* a dynamic entry again: asked for */
+	nsent = 0;
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* A published entry is answered for with its own MAC. */
+static void test_published(void **state)
+{
+	struct arp *a = mk();
+	struct arp_static st = { 1, IP(192, 168, 88, 77), { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 },
+				 true };
+	arp_load_static(a, &st, 1);
+	uint8_t f[ARP_FRAME_LEN];
+	frame(f, 1, host_mac, HOST_IP, IP(192, 168, 88, 77));
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].f[21], 2);
+	assert_memory_equal(sent[0].f + 6, our_mac, 6);
+	assert_memory_equal(sent[0].f + 22, static_mac, 6);
+	assert_int_equal(get32(sent[0].f + 28), IP(192, 168, 88, 77));
+	/* not on another interface */
+	arp_input(a, 2, f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+}
+
+/* arp=reply-only and arp=disabled, table-driven: who is answered, what is
+ * learnt, what resolves. */
+static void test_modes(void **state)
+{
+	static const struct {
+		enum arp_mode mode;
+		size_t replies;    /* to a request for our address */
+		bool learns;       /* the asker is in the table after */
+		bool dynamic_ok;   /* a known dynamic neighbour resolves */
+	} cases[] = {
+		{ ARP_MODE_ENABLED, 1, true, true },
+		{ ARP_MODE_REPLY_ONLY, 1, false, false },
+		{ ARP_MODE_DISABLED, 0, false, false },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct arp *a = mk();
+		uint8_t f[ARP_FRAME_LEN], mac[6];
+		struct arp_static st = { 1, IP(192, 168, 88, 50),
+					 { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 }, false };
+		arp_load_static(a, &st, 1);
+		/* learnt while enabled: the mode's change forgets it */
+		frame(f, 2, host_mac, IP(192, 168, 88, 20), OUR_IP);
+		assert_false(arp_resolve(a, 1, IP(192, 168, 88, 20), NULL, mac, SEC));
+		arp_input(a, 1, f, sizeof(f), SEC);
+		arp_set_mode(a, 1, cases[c].mode);
+		nsent = 0;
+		frame(f, 1, host_mac, HOST_IP, OUR_IP);
+		arp_input(a, 1, f, sizeof(f), 2 * SEC);
+		assert_int_equal(nsent, cases[c].replies);
+		struct arp_info info[4];
+		size_t n = arp_list(a, info, 4);
+		bool learnt = false;
+		for (size_t i = 0; i < n; i++)
+			learnt |= info[i].ip == HOST_IP;
+		assert_int_equal(learnt, cases[c].learns);
+		assert_int_equal(arp_resolve(a, 1, IP(192, 168, 88, 20), NULL, mac, 2 * SEC),
+				 cases[c].dynamic_ok);
+		/* the static entry resolves in every mode */
+		assert_true(arp_resolve(a, 1, IP(192, 168, 88, 50), &pkts[1], mac, 2 * SEC));
+		assert_memory_equal(mac, static_mac, 6);
+		if (cases[c].mode != ARP_MODE_ENABLED) {
+			/* no static entry: given up at once, nothing asked */
+			nsent = 0;
+			assert_false(arp_resolve(a, 1, IP(192, 168, 88, 99), &pkts[2], mac,
+						 3 * SEC));
+			assert_int_equal(nsent, 0);
+			assert_int_equal(ndropped, 1);
+			assert_int_equal(nunreach, 1);
+			assert_int_equal(arp_stats(a)->no_static, 1);
+			/* other interfaces are not affected */
+			assert_false(arp_resolve(a, 2, IP(192, 168, 88, 99), NULL, mac, 3 * SEC));
+			assert_int_equal(nsent, 1);
+			/* back to enabled: it asks again */
+			arp_set_mode(a, 1, ARP_MODE_ENABLED);
+			assert_false(arp_resolve(a, 1, IP(192, 168, 88, 99), NULL, mac, 4 * SEC));
+			assert_int_equal(nsent, 2);
+		}
+		if (cases[c].mode == ARP_MODE_DISABLED)
+			assert_int_equal(arp_stats(a)->ignored, 1);
+		arp_free(a);
+	}
+}
+
+/* The configuration into the table (neigh_conf_load) and the table into
+ * /ip/arp's dynamic items (neigh_conf_arp_items). */
+static void test_conf_load_and_items(void **state)
+{
+	struct store *st;
+	struct conf_session s;
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_open(&st, ":memory:", &e), 0);
+	conf_session_init(&s, st, "tester");
+	assert_int_equal(conf_store_init(&s, true, &e), 0);
+	static const char *const cmds[] = {
+		"/ip arp add address=192.168.88.50 mac-address=00:11:22:33:44:55 "
+		"interface=ether2-master-local",
+		"/ip arp add address=192.168.88.51 mac-address=00:11:22:33:44:56 "
+		"interface=ether2-master-local disabled=yes",
+		"/ip arp add address=192.168.88.77 mac-address=00:11:22:33:44:55 "
+		"interface=ether2-master-local published=yes",
+		"/interface ethernet set [ find default-name=ether2 ] arp=reply-only",
+		"/interface ethernet set [ find default-name=ether3 ] arp=disabled",
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (conf_exec(&s, cmds[i], NULL, &e) != 0)
+			fail_msg("%s: %s", cmds[i], e.msg);
+	struct arp *a = mk();
+	static const char *const names[] = { "ether1-gateway", "ether2-master-local", "ether3" };
+	uint16_t ifids[3];
+	for (int i = 0; i < 3; i++)
+		ifids[i] = (uint16_t)name_intern(NS_IFACE, names[i]);
+	neigh_conf_load(a, st, names, ifids, 3);
+	uint8_t mac[6], f[ARP_FRAME_LEN];
+	/* the enabled static entry, not the disabled one; reply-only: no asking */
+	assert_true(arp_resolve(a, ifids[1], IP(192, 168, 88, 50), NULL, mac, SEC));
+	assert_memory_equal(mac, static_mac, 6);
+	assert_false(arp_resolve(a, ifids[1], IP(192, 168, 88, 51), NULL, mac, SEC));
+	assert_int_equal(nsent, 0);
+	/* published: answered for */
+	frame(f, 1, host_mac, HOST_IP, IP(192, 168, 88, 77));
+	arp_input(a, ifids[1], f, sizeof(f), SEC);
+	assert_int_equal(nsent, 1);
+	/* arp=disabled on ether3: not even read */
+	arp_input(a, ifids[2], f, sizeof(f), SEC);
+	assert_int_equal(arp_stats(a)->ignored, 1);
+	/* ether1 is enabled: a learnt neighbour becomes a D, C item */
+	frame(f, 1, host_mac, IP(203, 0, 113, 1), OUR_IP);
+	arp_input(a, ifids[0], f, sizeof(f), SEC);
+	assert_false(arp_resolve(a, ifids[0], IP(203, 0, 113, 9), NULL, mac, SEC));
+	const struct menu *m = schema_find("/ip/arp");
+	struct item **items;
+	size_t n;
+	neigh_conf_arp_items(a, m, &items, &n);
+	assert_int_equal(n, 2); /* the static entries are the store's */
+	for (size_t i = 0; i < n; i++) {
+		const char *ip = item_get(m, items[i], "address");
+		assert_string_equal(item_get(m, items[i], "dynamic"), "yes");
+		assert_string_equal(item_get(m, items[i], "interface"), "ether1-gateway");
+		assert_true(items[i]->id >= NEIGH_CONF_DYN_ID);
+		if (!strcmp(ip, "203.0.113.1")) {
+			assert_string_equal(item_get(m, items[i], "mac-address"),
+					    "02:00:00:00:00:10");
+			assert_string_equal(item_get(m, items[i], "complete"), "yes");
+		} else {
+			assert_string_equal(ip, "203.0.113.9"); /* being asked for */
+			assert_null(item_get(m, items[i], "mac-address"));
+			assert_string_equal(item_get(m, items[i], "status"), "incomplete");
+		}
+		item_free(m, items[i]);
+	}
+	free(items);
+	/* the configuration changes: entries and modes follow */
+	assert_int_equal(conf_exec(&s, "/ip arp remove [ find address=192.168.88.50 ]", NULL, &e),
+			 0);
+	assert_int_equal(conf_exec(&s, "/interface ethernet set [ find default-name=ether2 ] "
+				       "arp=enabled", NULL, &e), 0);
+	neigh_conf_load(a, st, names, ifids, 3);
+	nsent = 0;
+	assert_false(arp_resolve(a, ifids[1], IP(192, 168, 88, 50), NULL, mac, 2 * SEC));
+	assert_int_equal(nsent, 1);
+	arp_free(a);
+	conf_session_free(&s);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +514,11 @@ int main(void)
 		cmocka_unit_test(test_stale_probes),
 		cmocka_unit_test(test_flush_and_free),
 		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_static_entry),
+		cmocka_unit_test(test_static_reload),
+		cmocka_unit_test(test_published),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_conf_load_and_items),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1927,6 +1927,8 @@ static const char every_menu_rsc[] =
 	"/ip address\n"
 	"add address=10.10.10.1/24 interface=br-lan comment=lan\n"
 	"add address=172.16.0.1/30 interface=vlan10\n"
+	"/ip arp\n"
+	"add address=10.10.10.50 mac-address=00:11:22:33:44:55 interface=br-lan published=yes\n"
 	"/ip dns\n"
 	"set servers=1.1.1.1,2606:4700::1111 allow-remote-requests=yes cache-size=4096\n"
 	"/ip firewall address-list\n"
@@ -2238,6 +2240,98 @@ static void test_roundtrip_renamed_builtins(void **state)
 	fx_free(g);
 }
 
+/* ---- /ip arp: static entries stored, dynamic ones from a provider ---- */
+
+/* What the live dataplane's provider gives: one learnt neighbour. */
+static int fake_arp(void *ctx, struct conf_session *s, const struct menu *m, struct item ***items,
+		    size_t *n)
+{
+	struct item *it = item_new(m);
+	it->id = 0xf0000000u;
+	it->flags = IF_DYNAMIC;
+	item_set(m, it, schema_prop(m, "address", NULL), "192.168.88.254");
+	item_set(m, it, schema_prop(m, "mac-address", NULL), "00:0C:42:00:00:01");
+	item_set(m, it, schema_prop(m, "interface", NULL), "ether1-gateway");
+	item_set(m, it, schema_prop(m, "complete", NULL), "yes");
+	*items = malloc(sizeof(**items));
+	(*items)[0] = it;
+	*n = 1;
+	return 0;
+}
+
+static void test_ip_arp(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "address=192.168.88.50 mac-address=00:11:22:33:44:66 interface=ether2-master-local",
+		  "already have static entry" },
+		{ "address=192.168.88.300 mac-address=00:11:22:33:44:66 interface=ether2-master-local",
+		  "invalid value '192.168.88.300' for address" },
+		{ "address=255.255.255.255 mac-address=00:11:22:33:44:66 interface=ether2-master-local",
+		  "cannot be a neighbour" },
+		{ "address=239.1.1.1 mac-address=00:11:22:33:44:66 interface=ether2-master-local",
+		  "cannot be a neighbour" },
+		{ "address=192.168.88.60 mac-address=01:00:5E:00:00:01 interface=ether2-master-local",
+		  "not a unicast address" },
+		{ "address=192.168.88.60 mac-address=00:00:00:00:00:00 interface=ether2-master-local",
+		  "not a unicast address" },
+		{ "address=192.168.88.60 mac-address=00:11:22:33:44 interface=ether2-master-local",
+		  "for mac-address" },
+		{ "address=192.168.88.60 mac-address=00:11:22:33:44:66 interface=ether9",
+		  "no such interface 'ether9'" },
+		{ "address=192.168.88.60 interface=ether2-master-local", "mac-address" },
+	};
+	ok(S, "/ip arp add address=192.168.88.50 mac-address=00:11:22:33:44:55 "
+	      "interface=ether2-master-local comment=nas");
+	char *before = export_all(S, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "/ip arp add %s", bad[i][0]);
+		assert_contains(fails(S, cmd), bad[i][1]);
+	}
+	assert_contains(fails(S, "/ip arp set 0 mac-address=FF:FF:FF:FF:FF:FF"), "unicast");
+	char *after = export_all(S, 0);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print");
+	assert_contains(sbuf_str(&S->out), "Flags: X - disabled, I - invalid, H - DHCP, "
+					   "D - dynamic, P - published, C - complete");
+	assert_contains(sbuf_str(&S->out), "192.168.88.50 00:11:22:33:44:55 ether2-master-local");
+	assert_not_contains(sbuf_str(&S->out), "192.168.88.254");
+
+	/* the live table's entries follow the static ones, flagged D and C */
+	conf_set_provider("/ip/arp", fake_arp, NULL);
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print");
+	const char *out = keep(sbuf_str(&S->out));
+	assert_contains(out, " 1 DC");
+	assert_contains(out, "192.168.88.254 00:0C:42:00:00:01 ether1-gateway");
+	assert_true(strstr(out, "192.168.88.50") < strstr(out, "192.168.88.254"));
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print count-only where dynamic=yes and complete=yes");
+	assert_string_equal(sbuf_str(&S->out), "1\n");
+	/* export and changes are the static entries' only */
+	char *ex = export_all(S, 0);
+	assert_contains(ex, "/ip arp\nadd address=192.168.88.50 comment=nas");
+	assert_not_contains(ex, "192.168.88.254");
+	free(ex);
+	assert_contains(fails(S, "/ip arp set 1 comment=x"), "no such item");
+	ok(S, "/ip arp set 0 published=yes");
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print");
+	assert_contains(sbuf_str(&S->out), " 0 P");
+	ok(S, "/ip arp remove [find dynamic=no]");
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print count-only");
+	assert_string_equal(sbuf_str(&S->out), "1\n");
+	conf_set_provider("/ip/arp", NULL, NULL);
+	sbuf_reset(&S->out);
+	ok(S, "/ip arp print count-only");
+	assert_string_equal(sbuf_str(&S->out), "0\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2265,6 +2359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_builtin_state, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_print_forms, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_print_where, setup_defaults, teardown),
+		cmocka_unit_test_setup_teardown(test_ip_arp, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_where_values, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_print_as_value, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_export_forms, setup_defaults, teardown),

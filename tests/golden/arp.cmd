@@ -1,0 +1,6 @@
+/ip arp print
+/ip arp print detail
+/ip arp print where interface=ether2-master-local
+/ip arp export
+/ipv6 neighbor print
+/interface ethernet print where arp=reply-only
