@@ -1221,10 +1221,14 @@ static int script_command(struct ps *p, struct sbuf *ret, struct err *e)
 		}
 	} else if (!strcmp(cmd, "len")) {
 		/* an array's elements (as :typeof and :foreach see one: items
-		 * between ';'), a string's characters; [find]'s count, say */
+		 * between ';', or one item id alone: what [find] gives for one
+		 * match), a string's characters; [find]'s count, say */
 		if ((rc = read_cmd_value(p, &v, e)) == 0 && ret) {
 			size_t n = v.len;
-			if (v.len && strchr(v.s, ';')) {
+			uint32_t id;
+			if (v.len && store_parse_id(v.s, &id) == 0)
+				n = 1;
+			else if (v.len && strchr(v.s, ';')) {
 				n = 1;
 				for (const char *q = v.s; (q = strchr(q, ';')); q++)
 					n++;

@@ -554,6 +554,8 @@ static void test_expressions(void **state)
 	assert_string_equal(out(s), "3\n");
 	ok(s, ":put [:len [/ip firewall address-list find list=none]]");
 	assert_string_equal(out(s), "0\n");
+	ok(s, ":put [:len [/ip firewall address-list find address=10.0.0.2]]");
+	assert_string_equal(out(s), "1\n");
 	ok(s, ":put [:len [:toarray \"a,b\"]]");
 	assert_string_equal(out(s), "2\n");
 	ok(s, ":foreach i in=[:toarray \"x,y\"] do={ :put $i }");
