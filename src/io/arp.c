@@ -224,6 +224,13 @@ void arp_flush_if(struct arp *a, uint16_t ifid)
 	neigh_flush_if(a->n, ifid);
 }
 
+bool arp_forget(struct arp *a, uint16_t ifid, uint32_t ip)
+{
+	uint8_t k[4];
+	put32(k, ip);
+	return neigh_forget(a->n, ifid, k);
+}
+
 const struct arp_stats *arp_stats(struct arp *a)
 {
 	const struct neigh_stats *s = neigh_stats(a->n);
@@ -244,6 +251,7 @@ size_t arp_list(const struct arp *a, struct arp_info *out, size_t max)
 		memcpy(out[i].mac, ni[i].mac, 6);
 		out[i].state = (enum arp_state)ni[i].state;
 		out[i].confirmed = ni[i].confirmed;
+		out[i].serial = ni[i].serial;
 	}
 	free(ni);
 	return n;

@@ -88,6 +88,7 @@ struct arp_info {
 	uint8_t mac[6];
 	enum arp_state state;
 	uint64_t confirmed;                 /* ns, 0 = never */
+	uint32_t serial;                    /* neigh_info's */
 };
 
 struct arp;
@@ -116,6 +117,9 @@ void arp_set_mode(struct arp *a, uint16_t ifid, enum arp_mode m);
 void arp_tick(struct arp *a, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets dropped). */
 void arp_flush_if(struct arp *a, uint16_t ifid);
+/* Forgets the learnt entry of ip on ifid (its waiting packets dropped): a
+ * static one stays. False when there is no such learnt entry. */
+bool arp_forget(struct arp *a, uint16_t ifid, uint32_t ip);
 
 const struct arp_stats *arp_stats(struct arp *a);
 /* Up to max entries in use (static ones included), in table order;

@@ -1750,6 +1750,13 @@ static int arp_items(void *ctx, struct conf_session *s, const struct menu *m,
 	return 0;
 }
 
+/* /ip arp remove of a dynamic entry: forgotten, to be learnt again */
+static int arp_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	struct dataplane *dp = ctx;
+	return neigh_conf_arp_remove(dp->arp, id, e);
+}
+
 static int nd_items(void *ctx, struct conf_session *s, const struct menu *m,
 		    struct item ***items, size_t *n)
 {
@@ -1901,6 +1908,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	dp->hk_timer = loop_timer(l, HOUSEKEEP_MS, HOUSEKEEP_MS, housekeep, dp);
 	conf_set_provider("/interface", interfaces, dp);
 	conf_set_provider("/ip/arp", arp_items, dp);
+	conf_set_remove_hook("/ip/arp", arp_remove, dp);
 	conf_set_provider("/ipv6/neighbor", nd_items, dp);
 	return dp;
 fail:
@@ -2069,6 +2077,7 @@ void dataplane_free(struct dataplane *dp)
 		return;
 	conf_set_provider("/interface", interfaces, NULL);
 	conf_set_provider("/ip/arp", NULL, NULL);
+	conf_set_remove_hook("/ip/arp", NULL, NULL);
 	conf_set_provider("/ipv6/neighbor", NULL, NULL);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);

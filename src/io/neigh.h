@@ -65,6 +65,7 @@ struct neigh_info {
 	uint8_t mac[6];
 	enum neigh_state state;
 	uint64_t confirmed;   /* ns, 0 = never */
+	uint32_t serial;      /* the entry's own: never another's while it lives */
 };
 
 /* What a neighbour's message says about its MAC. */
@@ -107,6 +108,10 @@ void neigh_tick(struct neigh *n, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets
  * dropped); static entries stay. */
 void neigh_flush_if(struct neigh *n, uint16_t ifid);
+/* Forgets the learnt entry of addr on ifid (/ip arp remove of a dynamic
+ * one; waiting packets dropped). It may be learnt again. False when there
+ * is none, or it is static. */
+bool neigh_forget(struct neigh *n, uint16_t ifid, const uint8_t *addr);
 
 const struct neigh_stats *neigh_stats(const struct neigh *n);
 /* Up to max entries in use, in table order; returns how many. */

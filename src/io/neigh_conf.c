@@ -32,10 +32,17 @@ static void put_mac(const struct menu *m, struct item *it, const uint8_t mac[6])
 	put(m, it, "mac-address", s);
 }
 
-static struct item *dyn_item(const struct menu *m, size_t k)
+/* An entry's id follows it for as long as it lives (its serial), so that
+ * what print numbered or find returned is still the entry remove reaches. */
+static uint32_t dyn_id(uint32_t serial)
+{
+	return NEIGH_CONF_DYN_ID + (serial & ~NEIGH_CONF_DYN_ID);
+}
+
+static struct item *dyn_item(const struct menu *m, uint32_t serial)
 {
 	struct item *it = item_new(m);
-	it->id = NEIGH_CONF_DYN_ID + (uint32_t)k;
+	it->id = dyn_id(serial);
 	it->flags = IF_DYNAMIC;
 	return it;
 }
@@ -49,7 +56,7 @@ void neigh_conf_arp_items(const struct arp *a, const struct menu *m, struct item
 	for (size_t i = 0; i < na; i++) {
 		if (ai[i].state == ARP_STATIC)
 			continue; /* the store's item shows it */
-		struct item *it = dyn_item(m, i);
+		struct item *it = dyn_item(m, ai[i].serial);
 		char ip[INET_ADDRSTRLEN];
 		uint32_t be = htonl(ai[i].ip);
 		inet_ntop(AF_INET, &be, ip, sizeof(ip));
@@ -73,7 +80,7 @@ void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item *
 	size_t nn = nd_list(d, ni, NEIGH_MAX_ENTRIES);
 	*items = xmalloc((nn ? nn : 1) * sizeof(struct item *));
 	for (size_t i = 0; i < nn; i++) {
-		struct item *it = dyn_item(m, i);
+		struct item *it = dyn_item(m, ni[i].serial);
 		char ip[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET6, ni[i].addr, ip, sizeof(ip));
 		put(m, it, "address", ip);
@@ -85,6 +92,18 @@ void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item *
 	}
 	*n = nn;
 	free(ni);
+}
+
+int neigh_conf_arp_remove(struct arp *a, uint32_t id, struct err *e)
+{
+	struct arp_info *ai = xcalloc(ARP_MAX_ENTRIES, sizeof(*ai));
+	size_t na = arp_list(a, ai, ARP_MAX_ENTRIES);
+	bool gone = false;
+	for (size_t i = 0; i < na && !gone; i++)
+		if (ai[i].state != ARP_STATIC && dyn_id(ai[i].serial) == id)
+			gone = arp_forget(a, ai[i].ifid, ai[i].ip);
+	free(ai);
+	return gone ? 0 : err_set(e, "no such item *%X in /ip/arp (the entry is gone)", id);
 }
 
 static bool yes(const char *v)

@@ -13,7 +13,9 @@
 #     on the LAN port: the LAN host still reaches the WAN host, /ip arp print
 #     shows the static entry and the WAN host's dynamic one (D, C); without
 #     the static entry the LAN host is unreachable (reply-only learns
-#     nothing), and with arp=enabled again it is reachable.
+#     nothing), and with arp=enabled again it is reachable; /ip arp remove
+#     [find dynamic] empties the live table, and the neighbours are learnt
+#     again.
 # Needs root, ip netns and /usr/bin/python3; skipped with a visible message
 # without them.
 set -u
@@ -136,6 +138,14 @@ check "ARP: arp=enabled again: the LAN host is resolved by ARP" "$out" test "$ou
 pr=$(arp_print)
 check "/ip arp print: now the LAN host's entry is dynamic (DC)" "$pr" \
 	grep -Eq "^ +[0-9]+ DC +192\.168\.88\.10 +$(upper "$lan_mac") ether2-master-local" <<<"$pr"
+out=$(apply '/ip arp remove [ find dynamic ]')
+pr=$(arp_print)
+no_dynamic() { ! grep -Eq '^ +[0-9]+ D[A-Z]* +[0-9]+\.[0-9]' <<<"$1"; }
+check "ARP: /ip arp remove [find dynamic] empties the live table ($out)" "$pr" no_dynamic "$pr"
+out=$(talk lan - 203.0.113.1 7007 tcp)
+pr=$(arp_print)
+check "ARP: the removed neighbours are learnt again (LAN host to WAN host: $out)" "$pr" \
+	grep -Eq "^ +[0-9]+ DC +203\.0\.113\.1 +$(upper "$wan_mac") ether1-gateway" <<<"$pr"
 v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
 check "/ipv6 neighbor print: the WAN host, its MAC and status" "$v6" \
 	grep -Eq "2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
