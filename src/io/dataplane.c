@@ -1616,6 +1616,12 @@ static void arp_send(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t le
 	tx_copy(dp, if_by_id(dp, ifid), frame, len);
 }
 
+static uint16_t arp_route_if(void *ctx, uint32_t addr)
+{
+	struct dataplane *dp = ctx;
+	return engine_route_if(dp->en, addr);
+}
+
 static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
 {
 	struct dataplane *dp = ctx;
@@ -1842,7 +1848,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 		}
 	}
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
-			      arp_dropped };
+			      arp_dropped, arp_route_if };
 	dp->arp = arp_new(&ao);
 	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
 			     arp_dropped };
@@ -2180,11 +2186,12 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
 			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n"
-			 "arp.no-static %llu\narp.ignored %llu\n",
+			 "arp.no-static %llu\narp.ignored %llu\narp.proxied %llu\n",
 		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
 		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
 		    (unsigned long long)a->queued, (unsigned long long)a->unreachable,
-		    (unsigned long long)a->no_static, (unsigned long long)a->ignored);
+		    (unsigned long long)a->no_static, (unsigned long long)a->ignored,
+		    (unsigned long long)a->proxied);
 	const struct nd_stats *ns = nd_stats(dp->nd);
 	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
 			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",

@@ -122,11 +122,19 @@ static enum arp_mode if_mode(const struct store *st, const char *name)
 		const struct item *it = store_by_key(st, m, name);
 		if (!it)
 			continue;
+		static const struct {
+			const char *name;
+			enum arp_mode mode;
+		} modes[] = {
+			{ "proxy-arp", ARP_MODE_PROXY },
+			{ "local-proxy-arp", ARP_MODE_LOCAL_PROXY },
+			{ "reply-only", ARP_MODE_REPLY_ONLY },
+			{ "disabled", ARP_MODE_DISABLED },
+		};
 		const char *v = item_get(m, it, "arp");
-		if (v && !strcmp(v, "reply-only"))
-			return ARP_MODE_REPLY_ONLY;
-		if (v && !strcmp(v, "disabled"))
-			return ARP_MODE_DISABLED;
+		for (size_t k = 0; v && k < sizeof(modes) / sizeof(modes[0]); k++)
+			if (!strcmp(v, modes[k].name))
+				return modes[k].mode;
 		return ARP_MODE_ENABLED;
 	}
 	return ARP_MODE_ENABLED;

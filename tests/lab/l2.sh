@@ -15,7 +15,11 @@
 #     the static entry the LAN host is unreachable (reply-only learns
 #     nothing), and with arp=enabled again it is reachable; /ip arp remove
 #     [find dynamic] empties the live table, and the neighbours are learnt
-#     again.
+#     again;
+#   - proxy ARP: the LAN host takes the WiFi half for its own wire;
+#     arp=proxy-arp on the LAN port answers for the WiFi host (another
+#     port) with the router's MAC and forwards, not for the LAN's own half;
+#     local-proxy-arp answers for the LAN's own half, not the WiFi host.
 # Needs root, ip netns and /usr/bin/python3; skipped with a visible message
 # without them.
 set -u
@@ -149,6 +153,42 @@ check "ARP: the removed neighbours are learnt again (LAN host to WAN host: $out)
 v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
 check "/ipv6 neighbor print: the WAN host, its MAC and status" "$v6" \
 	grep -Eq "2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
+
+# ---- proxy ARP ----
+# The LAN host takes the WiFi half (192.168.88.128/25, behind wlan1) for
+# its own wire: it asks ARP for the WiFi host there, and only the router,
+# with arp=proxy-arp on the LAN port, answers (for it and for nothing on
+# the LAN's own half); with local-proxy-arp it answers for the LAN's half.
+N wifi $PY "$PROBE" serve6 7009 >/dev/null 2>&1 &
+N lan ip route add 192.168.88.128/25 dev eth0
+sleep 0.5
+lladdr() { N lan ip neigh show "$1" dev eth0 | awk '/lladdr/ { print $3 }'; }
+router_mac=$(lladdr 192.168.88.1)
+out=$(talk lan - 192.168.88.130 7009 tcp)
+check "proxy ARP: with arp=enabled nobody answers the LAN host for the WiFi host ($out)" "" \
+	test "$out" != ok
+out=$(apply '/interface ethernet set [ find default-name=ether2 ] arp=proxy-arp')
+N lan ip neigh flush dev eth0
+p0=$(stat arp.proxied)
+out=$(talk lan - 192.168.88.130 7009 tcp)
+N lan ping -c 1 -W 1 192.168.88.20 >/dev/null 2>&1
+settle
+p1=$(stat arp.proxied)
+check "proxy ARP: arp=proxy-arp: the router answers for the WiFi host and forwards to it ($out, proxied $p0 -> $p1)" \
+	"" test "$out" = ok -a "$p1" -gt "$p0"
+check "... with its own MAC ($router_mac)" "$(lladdr 192.168.88.130)" \
+	test "$(lladdr 192.168.88.130)" = "$router_mac" -a -n "$router_mac"
+check "... and not for an address of the LAN's own half" "$(lladdr 192.168.88.20)" \
+	test -z "$(lladdr 192.168.88.20)"
+out=$(apply '/interface ethernet set [ find default-name=ether2 ] arp=local-proxy-arp')
+N lan ip neigh flush dev eth0
+N lan ping -c 1 -W 1 192.168.88.20 >/dev/null 2>&1
+out=$(talk lan - 192.168.88.130 7009 tcp)
+check "local-proxy-arp: the router answers for an address of the LAN's own half with its MAC" \
+	"$(lladdr 192.168.88.20)" test "$(lladdr 192.168.88.20)" = "$router_mac"
+check "... and not for the WiFi host behind another port ($out)" "" test "$out" != ok
+apply '/interface ethernet set [ find default-name=ether2 ] arp=enabled' >/dev/null
+N lan ip route del 192.168.88.128/25 dev eth0
 
 echo "$passed passed, $failed failed"
 if [ $failed != 0 ]; then

@@ -87,7 +87,8 @@ static struct arp *mk(void)
 	nresolved = ndropped = nunreach = 0;
 	for (int i = 0; i < 16; i++)
 		pkts[i] = i;
-	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn };
+	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn,
+			     NULL };
 	return arp_new(&o);
 }
 
@@ -509,6 +510,156 @@ static void test_conf_load_and_items(void **state)
 	store_close(st);
 }
 
+/* The router's routes as proxy ARP sees them: 10.1.0.0/16 out of
+ * interface net10_if (2), 192.168.88.0/24 (its broadcast address excluded) out of 1,
+ * nothing else. */
+static uint16_t net10_if = 2;
+
+static uint16_t route_if(void *ctx, uint32_t addr)
+{
+	if ((addr >> 16) == IP(10, 1, 0, 0) >> 16)
+		return net10_if;
+	if ((addr >> 8) == IP(192, 168, 88, 0) >> 8 && (addr & 0xff) != 0xff)
+		return 1;
+	return 0;
+}
+
+/* proxy-arp and local-proxy-arp, table-driven: a request on interface 1
+ * from spa for tpa is answered with the router's MAC, or not at all. */
+static void test_proxy_modes(void **state)
+{
+	static const struct {
+		enum arp_mode mode;
+		uint16_t op;
+		uint32_t spa, tpa;
+		bool reply;
+	} cases[] = {
+		/* proxy-arp: routed out of another interface */
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(10, 1, 2, 3), true },
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(192, 168, 88, 20), false }, /* same one */
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(172, 16, 0, 1), false },    /* no route */
+		{ ARP_MODE_PROXY, 1, IP(10, 1, 2, 3), IP(10, 1, 2, 3), false }, /* its own */
+		{ ARP_MODE_PROXY, 1, 0, IP(10, 1, 2, 3), false },            /* a probe */
+		{ ARP_MODE_PROXY, 2, HOST_IP, IP(10, 1, 2, 3), false },      /* a reply */
+		{ ARP_MODE_PROXY, 1, HOST_IP, OUR_IP, true },                /* ours, as ever */
+		/* local-proxy-arp: routed back out of the same one */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(192, 168, 88, 20), true },
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, HOST_IP, false },        /* its own */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(192, 168, 88, 255), false }, /* bcast */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(224, 0, 0, 1), false },
+		{ ARP_MODE_LOCAL_PROXY, 1, 0, IP(192, 168, 88, 20), false },
+		/* the other modes answer for the router's addresses only */
+		{ ARP_MODE_ENABLED, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_ENABLED, 1, HOST_IP, IP(192, 168, 88, 20), false },
+		{ ARP_MODE_REPLY_ONLY, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_DISABLED, 1, HOST_IP, IP(10, 1, 2, 3), false },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		nsent = 0;
+		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
+				     dropped_fn, route_if };
+		struct arp *a = arp_new(&o);
+		arp_set_mode(a, 1, cases[c].mode);
+		uint8_t f[ARP_FRAME_LEN];
+		frame(f, cases[c].op, host_mac, cases[c].spa, cases[c].tpa);
+		arp_input(a, 1, f, sizeof(f), SEC);
+		if (nsent != (cases[c].reply ? 1u : 0u))
+			fail_msg("case %zu: %zu frames sent", c, nsent);
+		bool proxy = cases[c].reply && cases[c].tpa != OUR_IP;
+		assert_int_equal(arp_stats(a)->proxied, proxy);
+		if (cases[c].reply) {
+			const uint8_t *r = sent[0].f;
+			assert_int_equal(sent[0].ifid, 1);
+			assert_int_equal(r[21], 2);
+			assert_memory_equal(r, host_mac, 6);
+			assert_memory_equal(r + 22, our_mac, 6); /* the router's MAC */
+			assert_int_equal(get32(r + 28), cases[c].tpa);
+			assert_int_equal(get32(r + 38), cases[c].spa);
+		}
+		if (proxy) { /* the asker, about to send through us, is known */
+			struct arp_info info[2];
+			assert_int_equal(arp_list(a, info, 2), 1);
+			assert_int_equal(info[0].ip, cases[c].spa);
+		}
+		arp_free(a);
+	}
+}
+
+/* A proxy mode learns and resolves as enabled does; moving between them
+ * keeps what was learnt, going to reply-only forgets it. */
+static void test_proxy_learns(void **state)
+{
+	struct arp *a = mk();
+	uint8_t f[ARP_FRAME_LEN], mac[6];
+	arp_set_mode(a, 1, ARP_MODE_PROXY);
+	arp_set_mode(a, 2, ARP_MODE_REPLY_ONLY);
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	assert_int_equal(nsent, 1);
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nresolved, 1);
+	arp_set_mode(a, 1, ARP_MODE_LOCAL_PROXY);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	arp_set_mode(a, 1, ARP_MODE_ENABLED);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	arp_set_mode(a, 1, ARP_MODE_REPLY_ONLY);
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 3 * SEC));
+	arp_set_mode(a, 2, ARP_MODE_LOCAL_PROXY);
+	arp_set_mode(a, 1, ARP_MODE_PROXY);
+	nsent = 0;
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 4 * SEC));
+	assert_int_equal(nsent, 1); /* asked for again */
+	arp_free(a);
+}
+
+/* The interface's arp= as the configuration words it, into the table's
+ * modes (neigh_conf_load): who answers a request for 10.1.2.3 on ether3. */
+static void test_conf_modes(void **state)
+{
+	static const struct {
+		const char *arp;
+		bool routed_here;   /* 10.1.0.0/16 out of ether3 itself */
+		size_t replies;
+	} cases[] = {
+		{ "enabled", false, 0 },         { "proxy-arp", false, 1 },
+		{ "proxy-arp", true, 0 },        { "local-proxy-arp", true, 1 },
+		{ "local-proxy-arp", false, 0 }, { "reply-only", false, 0 },
+		{ "disabled", true, 0 },
+	};
+	static const char *const names[] = { "ether3" };
+	uint16_t ifid = (uint16_t)name_intern(NS_IFACE, names[0]);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct store *st;
+		struct conf_session s;
+		struct err e;
+		char cmd[128];
+		err_clear(&e);
+		assert_int_equal(store_open(&st, ":memory:", &e), 0);
+		conf_session_init(&s, st, "tester");
+		assert_int_equal(conf_store_init(&s, true, &e), 0);
+		snprintf(cmd, sizeof(cmd), "/interface ethernet set [ find default-name=ether3 ] arp=%s",
+			 cases[c].arp);
+		if (conf_exec(&s, cmd, NULL, &e) != 0)
+			fail_msg("%s: %s", cmd, e.msg);
+		nsent = 0;
+		net10_if = cases[c].routed_here ? ifid : 2;
+		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
+				     dropped_fn, route_if };
+		struct arp *a = arp_new(&o);
+		neigh_conf_load(a, st, names, &ifid, 1);
+		uint8_t f[ARP_FRAME_LEN];
+		frame(f, 1, host_mac, HOST_IP, IP(10, 1, 2, 3));
+		arp_input(a, ifid, f, sizeof(f), SEC);
+		if (nsent != cases[c].replies)
+			fail_msg("arp=%s: %zu replies", cases[c].arp, nsent);
+		arp_free(a);
+		conf_session_free(&s);
+		store_close(st);
+	}
+	net10_if = 2;
+}
+
 /* ---- /ip arp remove of learnt entries ---- */
 
 static int live_items(void *ctx, struct conf_session *s, const struct menu *m,
@@ -727,6 +878,9 @@ int main(void)
 		cmocka_unit_test(test_published),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_conf_load_and_items),
+		cmocka_unit_test(test_proxy_modes),
+		cmocka_unit_test(test_proxy_learns),
+		cmocka_unit_test(test_conf_modes),
 		cmocka_unit_test(test_remove_dynamic),
 		cmocka_unit_test(test_remove_relearn),
 	};
