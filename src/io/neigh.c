@@ -21,6 +21,7 @@ struct ent {
 	uint8_t probes;       /* solicitations sent in this round */
 	uint8_t mac[6];
 	uint8_t nq;
+	uint8_t router;       /* IsRouter (RFC 4861): its advertisements say so */
 	int32_t hnext;        /* next in the hash chain, or in the free list */
 	uint32_t serial;      /* which entry this is, for as long as it lives */
 	uint64_t confirmed, used, next_probe;
@@ -179,6 +180,7 @@ bool neigh_lookup(const struct neigh *n, uint16_t ifid, const uint8_t *addr,
 	info->state = (enum neigh_state)e->state;
 	info->confirmed = e->confirmed;
 	info->serial = e->serial;
+	info->router = e->router;
 	return true;
 }
 
@@ -187,6 +189,13 @@ void neigh_set_stale(struct neigh *n, uint16_t ifid, const uint8_t *addr)
 	struct ent *e = find(n, ifid, addr);
 	if (e && e->state == NEIGH_REACHABLE)
 		e->state = NEIGH_STALE;
+}
+
+void neigh_set_router(struct neigh *n, uint16_t ifid, const uint8_t *addr, bool router)
+{
+	struct ent *e = find(n, ifid, addr);
+	if (e)
+		e->router = router;
 }
 
 bool neigh_set_static(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6])
@@ -330,6 +339,7 @@ size_t neigh_list(const struct neigh *n, struct neigh_info *out, size_t max)
 		out[k].state = (enum neigh_state)e->state;
 		out[k].confirmed = e->confirmed;
 		out[k].serial = e->serial;
+		out[k].router = e->router;
 		k++;
 	}
 	return k;

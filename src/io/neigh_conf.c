@@ -2,7 +2,8 @@
  * The neighbour tables through the configuration's eyes. RouterOS shows a
  * dynamic ARP entry with D, and C once complete (the neighbour answered);
  * an entry still being asked for has no MAC yet. /ipv6/neighbor's status
- * is the table's state name, which is RouterOS's word for each of them.
+ * is the table's state name, which is RouterOS's word for each of them; R
+ * marks a router.
  */
 #include "neigh_conf.h"
 
@@ -88,6 +89,8 @@ void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item *
 		if (ni[i].state != NEIGH_INCOMPLETE)
 			put_mac(m, it, ni[i].mac);
 		put(m, it, "status", neigh_state_name(ni[i].state));
+		if (ni[i].router)
+			put(m, it, "router", "yes");
 		(*items)[i] = it;
 	}
 	*n = nn;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Layer 2 of the live router (prefix rosfwt): `rosfw lab up` with
 # examples/soho.rsc and tests/lab/l2.rsc, then
-#   - IPv6 through rosfw with neighbour discovery on both wires: the LAN host
+#   - IPv6 through rosfw with neighbour discovery on both wires (the WAN
+#     host forwards IPv6: /ipv6 neighbor print marks it a router): the LAN host
 #     reaches the WAN host (TCP and UDP echo), the WAN host cannot open a
 #     connection to the LAN host (IPv6 forward filter) nor reach the router's
 #     ssh (IPv6 input filter), both counted by their rules;
@@ -40,7 +41,9 @@ if ! timeout 15 "$ROSFW" lab up --prefix "$prefix" --dir "$T" --config tests/lab
 	exit 1
 fi
 # IPv6 on the WAN and LAN hosts (the lab keeps it off), without DAD's wait
-v6on wan eth0 && N wan ip -6 addr add 2001:db8:203::1/64 dev eth0 nodad &&
+# the WAN host forwards IPv6 on eth0: its advertisements carry the router flag
+v6on wan eth0 && N wan sysctl -qw net.ipv6.conf.eth0.forwarding=1 &&
+	N wan ip -6 addr add 2001:db8:203::1/64 dev eth0 nodad &&
 	N wan ip -6 route add fd00::/16 via 2001:db8:203::2 &&
 	v6on lan eth0 && N lan ip -6 addr add fd00:88::10/64 dev eth0 nodad &&
 	N lan ip -6 route add default via fd00:88::1 || { echo "FAIL: IPv6 set-up"; exit 1; }
@@ -151,8 +154,10 @@ pr=$(arp_print)
 check "ARP: the removed neighbours are learnt again (LAN host to WAN host: $out)" "$pr" \
 	grep -Eq "^ +[0-9]+ DC +203\.0\.113\.1 +$(upper "$wan_mac") ether1-gateway" <<<"$pr"
 v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
-check "/ipv6 neighbor print: the WAN host, its MAC and status" "$v6" \
-	grep -Eq "2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
+check "/ipv6 neighbor print: the WAN host, a router (R), its MAC and status" "$v6" \
+	grep -Eq "^ +[0-9]+ R +2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
+check "/ipv6 neighbor print: the LAN host, not a router" "$v6" \
+	grep -Eq "^ +[0-9]+ +fd00:88::10 +ether2-master-local +$(upper "$lan_mac")" <<<"$v6"
 
 # ---- proxy ARP ----
 # The LAN host takes the WiFi half (192.168.88.128/25, behind wlan1) for
