@@ -135,10 +135,43 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* The ids of the dynamic items a provider adds to a stored menu (/ip/arp's
+ * learnt entries), read once per resolution, when first needed. */
+struct dyn_ids {
+	bool read;
+	uint32_t *ids;
+	size_t n;
+};
+
+static bool dyn_has(struct conf_session *s, const struct menu *m, struct dyn_ids *d, uint32_t id)
+{
+	if (!d)
+		return false;
+	if (!d->read) {
+		struct item **items = NULL;
+		size_t n = 0;
+		d->read = true;
+		if (!(m->flags & MF_RUNTIME) && conf_runtime_provided(m))
+			conf_runtime_items(s, m, &items, &n);
+		d->ids = xmalloc((n ? n : 1) * sizeof(uint32_t));
+		for (size_t i = 0; i < n; i++) {
+			d->ids[i] = items[i]->id;
+			item_free(m, items[i]);
+		}
+		free(items);
+		d->n = n;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ids[i] == id)
+			return true;
+	return false;
+}
+
 /* "0,2,*1A,ether1" -> ids. Numbers refer to the last print of the menu (or
- * the menu's order when nothing was printed yet in this session). */
-int conf_resolve_items(struct conf_session *s, const struct menu *m, const char *spec,
-		       uint32_t **ids, size_t *n, struct err *e)
+ * the menu's order when nothing was printed yet in this session). With
+ * dyn (remove), the provider's dynamic items count too. */
+static int resolve_items(struct conf_session *s, const struct menu *m, const char *spec,
+			 struct dyn_ids *dyn, uint32_t **ids, size_t *n, struct err *e)
 {
 	*ids = NULL;
 	*n = 0;
@@ -155,12 +188,14 @@ int conf_resolve_items(struct conf_session *s, const struct menu *m, const char 
 		uint32_t id = 0;
 		bool found = false;
 		if (tok[0] == '*') {
-			if (store_parse_id(tok, &id) == 0 && store_get(s->st, m, id))
+			if (store_parse_id(tok, &id) == 0 &&
+			    (store_get(s->st, m, id) || dyn_has(s, m, dyn, id)))
 				found = true;
 		} else if (all_digits(tok)) {
 			unsigned long k = strtoul(tok, NULL, 10);
 			if (nb) {
-				if (k < nb->n && store_get(s->st, m, nb->ids[k])) {
+				if (k < nb->n && (store_get(s->st, m, nb->ids[k]) ||
+						  dyn_has(s, m, dyn, nb->ids[k]))) {
 					id = nb->ids[k];
 					found = true;
 				}
@@ -189,6 +224,12 @@ int conf_resolve_items(struct conf_session *s, const struct menu *m, const char 
 		*n = 0;
 	}
 	return rc;
+}
+
+int conf_resolve_items(struct conf_session *s, const struct menu *m, const char *spec,
+		       uint32_t **ids, size_t *n, struct err *e)
+{
+	return resolve_items(s, m, spec, NULL, ids, n, e);
 }
 
 /* ---- references ---- */
@@ -649,10 +690,10 @@ fail:
 	return -1;
 }
 
-/* The items a command acts on: the first positional argument (or numbers=). */
-static int target_items(struct conf_session *s, const struct menu *m,
-			const struct conf_args *args, uint32_t **ids, size_t *n, bool required,
-			struct err *e)
+/* The items a command acts on: the first positional argument (or numbers=);
+ * with dyn, dynamic items a provider adds too (resolve_items). */
+static int targets(struct conf_session *s, const struct menu *m, const struct conf_args *args,
+		   struct dyn_ids *dyn, uint32_t **ids, size_t *n, bool required, struct err *e)
 {
 	*ids = NULL;
 	*n = 0;
@@ -676,9 +717,16 @@ static int target_items(struct conf_session *s, const struct menu *m,
 	}
 	if (!a->value[0])
 		return 0; /* [find] that found nothing: nothing to do */
-	if (conf_resolve_items(s, m, a->value, ids, n, e) < 0)
+	if (resolve_items(s, m, a->value, dyn, ids, n, e) < 0)
 		return arg_err(e, a);
 	return 0;
+}
+
+static int target_items(struct conf_session *s, const struct menu *m,
+			const struct conf_args *args, uint32_t **ids, size_t *n, bool required,
+			struct err *e)
+{
+	return targets(s, m, args, NULL, ids, n, required, e);
 }
 
 static int cmd_set(struct conf_session *s, const struct menu *m, const struct conf_args *args,
@@ -771,14 +819,17 @@ static int cmd_remove(struct conf_session *s, const struct menu *m,
 		return err_set(e, "failure: items of %s cannot be removed", m->path);
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	struct dyn_ids dyn = { 0 };
+	if (targets(s, m, args, &dyn, &ids, &n, true, e) < 0) {
+		free(dyn.ids);
 		return -1;
+	}
 	int rc = 0;
 	char **names = xcalloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct item *it = store_get(s->st, m, ids[i]);
 		if (!it)
-			continue; /* listed twice */
+			continue; /* listed twice, or dynamic: below */
 		if (m->key)
 			names[i] = xstrdup(item_get(m, it, m->key));
 		if (it->flags & IF_BUILTIN)
@@ -794,9 +845,18 @@ static int cmd_remove(struct conf_session *s, const struct menu *m,
 			rc = err_set(e, "failure: %s is in use by %s *%X", names[i], um->path,
 				     user->id);
 	}
+	/* the learnt items last: their owner cannot take a removal back */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool twice = false;
+		for (size_t j = 0; j < i && !twice; j++)
+			twice = ids[j] == ids[i];
+		if (!twice && !store_get(s->st, m, ids[i]) && dyn_has(s, m, &dyn, ids[i]))
+			rc = conf_remove_hook_run(m, ids[i], e);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(dyn.ids);
 	free(ids);
 	return rc;
 }

@@ -453,6 +453,13 @@ static const struct prop neighbor_props[] = {
 	{ .name = "mac-address", .type = T_STR, .flags = PF_RO, .help = "Its MAC address" },
 	{ .name = "status", .type = T_STR, .flags = PF_RO,
 	  .help = "reachable, stale, probe (being checked) or incomplete (asked, no answer yet)" },
+	{ .name = "router", .type = T_BOOL, .flags = PF_RO,
+	  .help = "The neighbour advertises itself a router (its NA's router flag, its RAs)" },
+};
+
+static const struct flagdef neighbor_flags[] = {
+	{ 'R', "router", "router" },
+	{ 0, NULL, NULL },
 };
 
 static const char *const neighbor_columns[] = { "address", "interface", "mac-address", "status",
@@ -461,6 +468,7 @@ static const char *const neighbor_columns[] = { "address", "interface", "mac-add
 const struct menu menu_ipv6_neighbor = {
 	.path = "/ipv6/neighbor",
 	MENU_PROPS(neighbor_props),
+	.flagdefs = neighbor_flags,
 	.flags = MF_RUNTIME | MF_NOEXPORT | MF_FIXED,
 	.columns = neighbor_columns,
 	.help = "IPv6 neighbours the router knows (neighbour discovery)",

@@ -103,6 +103,8 @@ struct provider {
 	void *ctx;
 	conf_reset_fn reset;
 	void *reset_ctx;
+	conf_remove_fn remove;
+	void *remove_ctx;
 };
 
 static int clock_items(void *ctx, struct conf_session *s, const struct menu *m,
@@ -162,6 +164,10 @@ void conf_drop_ctx(const void *ctx)
 			providers[i].reset = NULL;
 			providers[i].reset_ctx = NULL;
 		}
+		if (providers[i].remove_ctx == ctx) {
+			providers[i].remove = NULL;
+			providers[i].remove_ctx = NULL;
+		}
 	}
 }
 
@@ -170,6 +176,23 @@ void conf_reset_hook_run(const struct menu *m, uint32_t id)
 	for (size_t i = 0; i < nproviders; i++)
 		if (providers[i].reset && !strcmp(providers[i].path, m->path))
 			providers[i].reset(providers[i].reset_ctx, m, id);
+}
+
+void conf_set_remove_hook(const char *path, conf_remove_fn fn, void *ctx)
+{
+	struct provider *p = provider_slot(path);
+	if (p) {
+		p->remove = fn;
+		p->remove_ctx = ctx;
+	}
+}
+
+int conf_remove_hook_run(const struct menu *m, uint32_t id, struct err *e)
+{
+	for (size_t i = 0; i < nproviders; i++)
+		if (providers[i].remove && !strcmp(providers[i].path, m->path))
+			return providers[i].remove(providers[i].remove_ctx, m, id, e);
+	return err_set(e, "failure: dynamic items of %s cannot be removed here", m->path);
 }
 
 struct list {

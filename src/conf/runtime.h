@@ -29,7 +29,14 @@ bool conf_runtime_provided(const struct menu *m);
 typedef void (*conf_reset_fn)(void *ctx, const struct menu *m, uint32_t id);
 void conf_set_reset_hook(const char *path, conf_reset_fn fn, void *ctx);
 void conf_reset_hook_run(const struct menu *m, uint32_t id);
-/* Forgets every provider and reset hook registered with ctx (its owner is
+/* remove of a dynamic item that a provider added to a stored menu (/ip/arp's
+ * learnt entries): the hook registered for the menu's path forgets item id
+ * where its owner keeps it. conf_remove_hook_run returns 0, or -1 with e
+ * (no hook: the menu's owner is not running; no such item any more). */
+typedef int (*conf_remove_fn)(void *ctx, const struct menu *m, uint32_t id, struct err *e);
+void conf_set_remove_hook(const char *path, conf_remove_fn fn, void *ctx);
+int conf_remove_hook_run(const struct menu *m, uint32_t id, struct err *e);
+/* Forgets every provider and hook registered with ctx (its owner is
  * going away). */
 void conf_drop_ctx(const void *ctx);
 

@@ -864,6 +864,19 @@ static const struct route *route_lookup(const struct engine *en, uint32_t dst, u
 	return NULL;
 }
 
+uint16_t engine_route_if(const struct engine *en, uint32_t dst)
+{
+	for (size_t i = 0; i < en->naddrs; i++) {
+		const struct if_addr *a = &en->addrs[i];
+		uint32_t mask = prefix4_mask(a->len);
+		if (a->len < 31 && (dst & mask) == (a->addr & mask) &&
+		    ((dst & ~mask) == 0 || (dst | mask) == 0xffffffffu))
+			return 0;
+	}
+	const struct route *r = route_lookup(en, dst, 0);
+	return r && r->type == RT_UNICAST ? r->ifid : 0;
+}
+
 /* ---- NAT ---- */
 
 static uint32_t pick_addr(const struct rs_nat *n, uint32_t fallback, uint32_t hash)

@@ -128,6 +128,10 @@ bool engine_per_packet_rules(const struct engine *en);
 /* The router's own IPv4 address on an interface (first one), 0 if none. */
 uint32_t engine_if_addr(const struct engine *en, uint16_t ifid);
 bool engine_is_local(const struct engine *en, uint32_t addr);
+/* The interface the main table routes dst out of by a unicast route (what
+ * proxy ARP asks); 0 when there is none, or dst is the network or broadcast
+ * address of a connected network. */
+uint16_t engine_route_if(const struct engine *en, uint32_t dst);
 /* One of the router's IPv6 addresses, link-local ones included. */
 bool engine_is_local6(const struct engine *en, const uint8_t addr[16]);
 /* Is addr one of the router's IPv6 addresses on interface ifid? */

@@ -4,8 +4,9 @@
  * for a neighbour it already has; a request for one of our addresses also
  * makes an entry for the asker, which is about to talk to us.
  * The interfaces' arp= modes sit in a table by interface id (one byte
- * each); nrestricted counts those not enabled, so that resolving on a
- * router where all are enabled (the usual case) never reads it.
+ * each); nrestricted counts those that learn nothing (reply-only,
+ * disabled), so that resolving on a router where all learn (the usual
+ * case) never reads it.
  */
 #include "arp.h"
 
@@ -122,6 +123,20 @@ static const struct arp_static *published(const struct arp *a, uint16_t ifid, ui
 	return NULL;
 }
 
+/* Whether a request from spa for tpa on ifid is answered by proxy (md):
+ * tpa is routed out of another interface (proxy-arp) or back out of this
+ * one (local-proxy-arp). Never for the asker's own address, an address
+ * probe, or what is not a host's unicast address. */
+static bool proxied(const struct arp *a, uint16_t ifid, enum arp_mode md, uint32_t spa,
+		    uint32_t tpa)
+{
+	if ((md != ARP_MODE_PROXY && md != ARP_MODE_LOCAL_PROXY) || !a->ops.route_if || !spa ||
+	    spa == tpa || !tpa || tpa == 0xffffffffu || (tpa >> 28) >= 0xe || (tpa >> 24) == 127)
+		return false;
+	uint16_t out = a->ops.route_if(a->ops.ctx, tpa);
+	return out && (md == ARP_MODE_PROXY ? out != ifid : out == ifid);
+}
+
 void arp_input(struct arp *a, uint16_t ifid, const uint8_t *f, uint32_t len, uint64_t now)
 {
 	enum arp_mode md = (enum arp_mode)a->mode[ifid];
@@ -147,14 +162,16 @@ void arp_input(struct arp *a, uint16_t ifid, const uint8_t *f, uint32_t len, uin
 		a->st.replies_in++;
 	bool mine = tpa && a->ops.is_mine(a->ops.ctx, ifid, tpa);
 	const struct arp_static *pub = op == 1 && !mine && a->npub ? published(a, ifid, tpa) : NULL;
+	bool proxy = op == 1 && !mine && !pub && proxied(a, ifid, md, spa, tpa);
 	/* sender 0.0.0.0 is an address probe (RFC 5227): answer, learn nothing */
-	if (md == ARP_MODE_ENABLED && spa && spa != 0xffffffffu)
-		neigh_update(a->n, ifid, f + 28, sha, NEIGH_CONFIRMED, (mine || pub) && op == 1,
-			     now);
-	if (op == 1 && mine)
+	if (md < ARP_MODE_REPLY_ONLY && spa && spa != 0xffffffffu)
+		neigh_update(a->n, ifid, f + 28, sha, NEIGH_CONFIRMED,
+			     (mine || pub || proxy) && op == 1, now);
+	if (op == 1 && (mine || proxy))
 		send_arp(a, ifid, 2, sha, NULL, tpa, sha, spa);
 	else if (pub)
 		send_arp(a, ifid, 2, sha, pub->mac, tpa, sha, spa);
+	a->st.proxied += proxy;
 }
 
 bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t mac[6],
@@ -162,7 +179,7 @@ bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t m
 {
 	uint8_t k[4];
 	put32(k, ip);
-	if (a->nrestricted && a->mode[ifid] != ARP_MODE_ENABLED) {
+	if (a->nrestricted && a->mode[ifid] >= ARP_MODE_REPLY_ONLY) {
 		struct neigh_info ni;
 		if (neigh_lookup(a->n, ifid, k, &ni) && ni.state == NEIGH_STATIC) {
 			memcpy(mac, ni.mac, 6);
@@ -202,16 +219,16 @@ size_t arp_load_static(struct arp *a, const struct arp_static *s, size_t n)
 
 void arp_set_mode(struct arp *a, uint16_t ifid, enum arp_mode m)
 {
-	enum arp_mode old = (enum arp_mode)a->mode[ifid];
-	if (old == m)
-		return;
-	if (old == ARP_MODE_ENABLED)
-		a->nrestricted++;
-	else if (m == ARP_MODE_ENABLED)
-		a->nrestricted--;
+	bool learnt = a->mode[ifid] < ARP_MODE_REPLY_ONLY, learns = m < ARP_MODE_REPLY_ONLY;
 	a->mode[ifid] = (uint8_t)m;
-	if (old == ARP_MODE_ENABLED)
+	if (learnt == learns)
+		return;
+	if (learnt) {
+		a->nrestricted++;
 		neigh_flush_if(a->n, ifid); /* what it learnt is not to be trusted now */
+	} else {
+		a->nrestricted--;
+	}
 }
 
 void arp_tick(struct arp *a, uint64_t now)
@@ -222,6 +239,13 @@ void arp_tick(struct arp *a, uint64_t now)
 void arp_flush_if(struct arp *a, uint16_t ifid)
 {
 	neigh_flush_if(a->n, ifid);
+}
+
+bool arp_forget(struct arp *a, uint16_t ifid, uint32_t ip)
+{
+	uint8_t k[4];
+	put32(k, ip);
+	return neigh_forget(a->n, ifid, k);
 }
 
 const struct arp_stats *arp_stats(struct arp *a)
@@ -244,6 +268,7 @@ size_t arp_list(const struct arp *a, struct arp_info *out, size_t max)
 		memcpy(out[i].mac, ni[i].mac, 6);
 		out[i].state = (enum arp_state)ni[i].state;
 		out[i].confirmed = ni[i].confirmed;
+		out[i].serial = ni[i].serial;
 	}
 	free(ni);
 	return n;

@@ -11,7 +11,13 @@
  * they resolve at once, never age and are never asked for; a published one
  * is also answered for, with its MAC, as RouterOS's proxy publishing. An
  * interface's arp= mode (arp_set_mode): enabled learns and resolves as
- * above; reply-only answers for the router's addresses but learns nothing
+ * above; proxy-arp also answers, with the interface's MAC, a request for an
+ * address the router routes out of another interface (Linux's proxy_arp);
+ * local-proxy-arp one for an address routed back out of the same interface
+ * (Linux's proxy_arp_pvlan: hosts kept apart on one segment talk through
+ * the router). Neither answers for the asker's own address, an address
+ * probe (sender 0.0.0.0), nor an address with no unicast route (ops->route_if).
+ * reply-only answers for the router's addresses but learns nothing
  * and resolves through static entries only; disabled neither answers nor
  * learns, static entries only. A packet for a next hop with no static entry
  * there is given up at once (ops->dropped, unreachable).
@@ -48,6 +54,9 @@ struct arp_ops {
 	/* A waiting packet is given up: its queue overflowed, or (unreachable)
 	 * the next hop never answered. */
 	void (*dropped)(void *ctx, uint16_t ifid, void *pkt, bool unreachable);
+	/* The interface the router routes addr out of by a unicast route, 0
+	 * when none (NULL: never any; only proxy-arp modes ask). */
+	uint16_t (*route_if)(void *ctx, uint32_t addr);
 };
 
 enum arp_state {
@@ -59,8 +68,14 @@ enum arp_state {
 	ARP_STATIC = NEIGH_STATIC,
 };
 
-/* An interface's arp= (RouterOS's proxy-arp values count as enabled). */
-enum arp_mode { ARP_MODE_ENABLED, ARP_MODE_REPLY_ONLY, ARP_MODE_DISABLED };
+/* An interface's arp=. Those from ARP_MODE_REPLY_ONLY on learn nothing. */
+enum arp_mode {
+	ARP_MODE_ENABLED,
+	ARP_MODE_PROXY,       /* proxy-arp */
+	ARP_MODE_LOCAL_PROXY, /* local-proxy-arp */
+	ARP_MODE_REPLY_ONLY,
+	ARP_MODE_DISABLED,
+};
 
 /* A static entry of the configuration. */
 struct arp_static {
@@ -78,6 +93,8 @@ struct arp_stats {
 	uint64_t ignored;                   /* received where arp=disabled */
 	uint64_t no_static;                 /* packets given up: arp=reply-only or
 					     * disabled and no static entry */
+	uint64_t proxied;                   /* replies for another host's address
+					     * (proxy-arp, local-proxy-arp) */
 	/* the table's (neigh_stats), copied by arp_stats */
 	uint64_t queued, queue_drops, unreachable, table_full;
 };
@@ -88,6 +105,7 @@ struct arp_info {
 	uint8_t mac[6];
 	enum arp_state state;
 	uint64_t confirmed;                 /* ns, 0 = never */
+	uint32_t serial;                    /* neigh_info's */
 };
 
 struct arp;
@@ -109,13 +127,16 @@ bool arp_resolve(struct arp *a, uint16_t ifid, uint32_t ip, void *pkt, uint8_t m
  * waited for one of them leaves. Returns how many were set (fewer when the
  * table is full). */
 size_t arp_load_static(struct arp *a, const struct arp_static *s, size_t n);
-/* Interface ifid's arp= from now on (all are enabled at first); leaving
- * enabled forgets the neighbours it learnt there. */
+/* Interface ifid's arp= from now on (all are enabled at first); going to
+ * reply-only or disabled forgets the neighbours it learnt there. */
 void arp_set_mode(struct arp *a, uint16_t ifid, enum arp_mode m);
 /* Retries, give-ups and ageing; call every 100 ms or so. */
 void arp_tick(struct arp *a, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets dropped). */
 void arp_flush_if(struct arp *a, uint16_t ifid);
+/* Forgets the learnt entry of ip on ifid (its waiting packets dropped): a
+ * static one stays. False when there is no such learnt entry. */
+bool arp_forget(struct arp *a, uint16_t ifid, uint32_t ip);
 
 const struct arp_stats *arp_stats(struct arp *a);
 /* Up to max entries in use (static ones included), in table order;

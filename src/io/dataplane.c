@@ -1616,6 +1616,12 @@ static void arp_send(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t le
 	tx_copy(dp, if_by_id(dp, ifid), frame, len);
 }
 
+static uint16_t arp_route_if(void *ctx, uint32_t addr)
+{
+	struct dataplane *dp = ctx;
+	return engine_route_if(dp->en, addr);
+}
+
 static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6])
 {
 	struct dataplane *dp = ctx;
@@ -1750,6 +1756,13 @@ static int arp_items(void *ctx, struct conf_session *s, const struct menu *m,
 	return 0;
 }
 
+/* /ip arp remove of a dynamic entry: forgotten, to be learnt again */
+static int arp_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	struct dataplane *dp = ctx;
+	return neigh_conf_arp_remove(dp->arp, id, e);
+}
+
 static int nd_items(void *ctx, struct conf_session *s, const struct menu *m,
 		    struct item ***items, size_t *n)
 {
@@ -1835,7 +1848,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 		}
 	}
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
-			      arp_dropped };
+			      arp_dropped, arp_route_if };
 	dp->arp = arp_new(&ao);
 	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
 			     arp_dropped };
@@ -1901,6 +1914,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	dp->hk_timer = loop_timer(l, HOUSEKEEP_MS, HOUSEKEEP_MS, housekeep, dp);
 	conf_set_provider("/interface", interfaces, dp);
 	conf_set_provider("/ip/arp", arp_items, dp);
+	conf_set_remove_hook("/ip/arp", arp_remove, dp);
 	conf_set_provider("/ipv6/neighbor", nd_items, dp);
 	return dp;
 fail:
@@ -2069,6 +2083,7 @@ void dataplane_free(struct dataplane *dp)
 		return;
 	conf_set_provider("/interface", interfaces, NULL);
 	conf_set_provider("/ip/arp", NULL, NULL);
+	conf_set_remove_hook("/ip/arp", NULL, NULL);
 	conf_set_provider("/ipv6/neighbor", NULL, NULL);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
@@ -2171,11 +2186,12 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	const struct arp_stats *a = arp_stats(dp->arp);
 	sbuf_printf(out, "arp.requests-in %llu\narp.replies-in %llu\narp.requests-out %llu\n"
 			 "arp.replies-out %llu\narp.queued %llu\narp.unreachable %llu\n"
-			 "arp.no-static %llu\narp.ignored %llu\n",
+			 "arp.no-static %llu\narp.ignored %llu\narp.proxied %llu\n",
 		    (unsigned long long)a->requests_in, (unsigned long long)a->replies_in,
 		    (unsigned long long)a->requests_out, (unsigned long long)a->replies_out,
 		    (unsigned long long)a->queued, (unsigned long long)a->unreachable,
-		    (unsigned long long)a->no_static, (unsigned long long)a->ignored);
+		    (unsigned long long)a->no_static, (unsigned long long)a->ignored,
+		    (unsigned long long)a->proxied);
 	const struct nd_stats *ns = nd_stats(dp->nd);
 	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
 			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",

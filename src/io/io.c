@@ -77,29 +77,39 @@ const char *io_selected(void)
 	}
 }
 
+/* How an interface runs (the backend's detail), on stderr and in the log;
+ * why: AF_XDP's refusal when auto fell back to AF_PACKET. */
+static void report_open(const char *ifname, const struct io_handle *h, const char *why)
+{
+	char line[400];
+	if (why)
+		snprintf(line, sizeof(line), "%s: no AF_XDP (%s): AF_PACKET instead (%s)", ifname,
+			 why, h->detail);
+	else
+		snprintf(line, sizeof(line), "%s: %s", ifname, h->detail);
+	fprintf(stderr, "rosfw: %s\n", line);
+	conf_log("interface,info", "%s", line);
+}
+
 struct io_handle *io_open(const char *ifname, struct err *e)
 {
 	enum io_mode m = mode_get();
-	if (m == IO_MODE_AFPACKET)
-		return io_afpacket_ops.open(ifname, e);
+	struct io_handle *h = NULL;
 	struct err xe;
 	err_clear(&xe);
-	struct io_handle *h = io_afxdp_ops.open(ifname, &xe);
-	if (h) {
-		fprintf(stderr, "rosfw: %s: %s\n", ifname, h->detail);
-		conf_log("interface,info", "%s: %s", ifname, h->detail);
-		return h;
+	if (m != IO_MODE_AFPACKET) {
+		h = io_afxdp_ops.open(ifname, &xe);
+		if (!h && m == IO_MODE_AFXDP) {
+			if (e)
+				*e = xe;
+			return NULL;
+		}
 	}
-	if (m == IO_MODE_AFXDP) {
-		if (e)
-			*e = xe;
-		return NULL;
-	}
-	h = io_afpacket_ops.open(ifname, e);
-	if (h) {
-		fprintf(stderr, "rosfw: %s: no AF_XDP (%s): AF_PACKET instead\n", ifname, xe.msg);
-		conf_log("interface,info", "%s: no AF_XDP (%s): AF_PACKET instead", ifname, xe.msg);
-	}
+	bool fallback = !h && m == IO_MODE_AUTO;
+	if (!h)
+		h = io_afpacket_ops.open(ifname, e);
+	if (h)
+		report_open(ifname, h, fallback ? xe.msg : NULL);
 	return h;
 }
 

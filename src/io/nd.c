@@ -16,6 +16,7 @@
 #include "util/sbuf.h"
 
 #define ICMP6 58
+#define RA 134
 #define NS 135
 #define NA 136
 #define OPT_SLLA 1
@@ -146,16 +147,18 @@ void nd_free(struct nd *d)
 
 bool nd_is_nd(const uint8_t *ip6, uint32_t len)
 {
-	return len >= 41 && (ip6[0] >> 4) == 6 && ip6[6] == ICMP6 && (ip6[40] == NS || ip6[40] == NA);
+	return len >= 41 && (ip6[0] >> 4) == 6 && ip6[6] == ICMP6 &&
+	       (ip6[40] == NS || ip6[40] == NA || ip6[40] == RA);
 }
 
-/* The options after the fixed part (24 bytes) of msg: the link-layer
- * address of type want into lla (NULL when absent); false when an option
- * is malformed (length 0, or beyond the message). */
-static bool options(const uint8_t *msg, uint32_t len, uint8_t want, const uint8_t **lla)
+/* The options after the fixed part (at: 24 bytes, an RA's 16) of msg: the
+ * link-layer address of type want into lla (NULL when absent); false when
+ * an option is malformed (length 0, or beyond the message). */
+static bool options(const uint8_t *msg, uint32_t at, uint32_t len, uint8_t want,
+		    const uint8_t **lla)
 {
 	*lla = NULL;
-	for (uint32_t o = 24; o < len;) {
+	for (uint32_t o = at; o < len;) {
 		if (o + 2 > len || !msg[o + 1] || o + msg[o + 1] * 8u > len)
 			return false;
 		if (msg[o] == want && msg[o + 1] == 1)
@@ -170,7 +173,8 @@ static void input_ns(struct nd *d, uint16_t ifid, const uint8_t *ip, const uint8
 {
 	const uint8_t *src = ip + 8, *dst = ip + 24, *target = msg + 8, *slla;
 	bool dad = unspecified(src);
-	if (!options(msg, mlen, OPT_SLLA, &slla) || (dad && (slla || !solicited_node(dst)))) {
+	if (msg[8] == 0xff || !options(msg, 24, mlen, OPT_SLLA, &slla) ||
+	    (dad && (slla || !solicited_node(dst)))) {
 		d->st.bad++;
 		return;
 	}
@@ -192,8 +196,8 @@ static void input_na(struct nd *d, uint16_t ifid, const uint8_t *ip, const uint8
 {
 	const uint8_t *dst = ip + 24, *target = msg + 8, *tlla;
 	uint8_t fl = msg[4];
-	if (!options(msg, mlen, OPT_TLLA, &tlla) || (dst[0] == 0xff && (fl & NA_S)) ||
-	    (tlla && (tlla[0] & 1))) {
+	if (msg[8] == 0xff || !options(msg, 24, mlen, OPT_TLLA, &tlla) ||
+	    (dst[0] == 0xff && (fl & NA_S)) || (tlla && (tlla[0] & 1))) {
 		d->st.bad++;
 		return;
 	}
@@ -202,9 +206,11 @@ static void input_na(struct nd *d, uint16_t ifid, const uint8_t *ip, const uint8
 	if (!neigh_lookup(d->n, ifid, target, &e))
 		return; /* never asked: nothing to learn (7.2.5) */
 	if (e.state == NEIGH_INCOMPLETE) {
-		if (tlla)
+		if (tlla) {
 			neigh_update(d->n, ifid, target, tlla, (fl & NA_S) ? NEIGH_CONFIRMED : NEIGH_SEEN,
 				     false, now);
+			neigh_set_router(d->n, ifid, target, fl & NA_R);
+		}
 		return;
 	}
 	bool other = tlla && memcmp(tlla, e.mac, 6);
@@ -216,26 +222,47 @@ static void input_na(struct nd *d, uint16_t ifid, const uint8_t *ip, const uint8
 		neigh_update(d->n, ifid, target, tlla ? tlla : e.mac, NEIGH_CONFIRMED, false, now);
 	else if (other)
 		neigh_update(d->n, ifid, target, tlla, NEIGH_SEEN, false, now);
+	neigh_set_router(d->n, ifid, target, fl & NA_R);
+}
+
+/* A router advertisement (6.1.2: from a link-local address): its sender is
+ * a router (6.3.4), at the MAC its source link-layer option gives (a stale
+ * entry when new or changed). What it advertises is not ours to use. */
+static void input_ra(struct nd *d, uint16_t ifid, const uint8_t *ip, const uint8_t *msg,
+		     uint32_t mlen, uint64_t now)
+{
+	const uint8_t *src = ip + 8, *slla;
+	if (src[0] != 0xfe || (src[1] & 0xc0) != 0x80 || !options(msg, 16, mlen, OPT_SLLA, &slla) ||
+	    (slla && (slla[0] & 1))) {
+		d->st.bad++;
+		return;
+	}
+	d->st.ra_in++;
+	if (slla)
+		neigh_update(d->n, ifid, src, slla, NEIGH_SEEN, true, now);
+	neigh_set_router(d->n, ifid, src, true);
 }
 
 void nd_input(struct nd *d, uint16_t ifid, const uint8_t *ip, uint32_t len,
 	      const uint8_t src_mac[6], uint64_t now)
 {
-	if (len < 40 + 24 || !nd_is_nd(ip, len)) {
+	if (len < 40 + 16 || !nd_is_nd(ip, len)) {
 		d->st.bad++;
 		return;
 	}
 	uint32_t plen = (uint32_t)(ip[4] << 8 | ip[5]);
 	const uint8_t *msg = ip + 40;
-	if (plen < 24 || 40 + plen > len || ip[7] != 255 || msg[1] != 0 || msg[8] == 0xff ||
+	if (plen < (msg[0] == RA ? 16u : 24u) || 40 + plen > len || ip[7] != 255 || msg[1] != 0 ||
 	    nd_icmp6_csum(ip + 8, ip + 24, msg, plen) != 0) {
 		d->st.bad++;
 		return;
 	}
 	if (msg[0] == NS)
 		input_ns(d, ifid, ip, msg, plen, src_mac, now);
-	else
+	else if (msg[0] == NA)
 		input_na(d, ifid, ip, msg, plen, now);
+	else
+		input_ra(d, ifid, ip, msg, plen, now);
 }
 
 bool nd_resolve(struct nd *d, uint16_t ifid, const uint8_t addr[16], void *pkt, uint8_t mac[6],
@@ -252,8 +279,10 @@ bool nd_resolve(struct nd *d, uint16_t ifid, const uint8_t addr[16], void *pkt, 
 void nd_learn(struct nd *d, uint16_t ifid, const uint8_t addr[16], const uint8_t mac[6],
 	      uint64_t now)
 {
-	if (!unspecified(addr) && addr[0] != 0xff && !(mac[0] & 1))
+	if (!unspecified(addr) && addr[0] != 0xff && !(mac[0] & 1)) {
 		neigh_update(d->n, ifid, addr, mac, NEIGH_SEEN, true, now);
+		neigh_set_router(d->n, ifid, addr, false); /* a soliciting host */
+	}
 }
 
 void nd_tick(struct nd *d, uint64_t now)

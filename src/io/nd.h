@@ -6,9 +6,12 @@
  * address detection included), solicits next hops (multicast to their
  * solicited-node group, then unicast probes), and learns from
  * advertisements and from the link-layer address a solicitation carries.
+ * An entry is marked a router (IsRouter) as the neighbour's advertisements
+ * say: an NA's router flag, or any router advertisement it sends (RFC 4861
+ * 6.3.4, 7.2.5); a router solicitation's sender is a host (6.2.6).
  * The table is neigh.h's (states, timeouts, the bounded wait queue), keyed
- * by 16-byte addresses. Router advertisements are ra.h's; no redirects or
- * proxy.
+ * by 16-byte addresses. The router's own advertisements are ra.h's (a
+ * neighbour's only tell nd it is a router); no redirects or proxy.
  * Messages are checked as RFC 4861 7.1 says (hop limit 255, checksum, code
  * 0, lengths, options, no multicast target); what fails is counted as bad.
  * Owned by one dataplane thread; packets are the caller's, as in neigh.h.
@@ -41,6 +44,7 @@ struct nd_ops {
 
 struct nd_stats {
 	uint64_t ns_in, na_in;   /* valid solicitations and advertisements received */
+	uint64_t ra_in;          /* valid router advertisements received (neighbours') */
 	uint64_t ns_out, na_out;
 	uint64_t bad;            /* malformed, or failing RFC 4861's checks */
 	/* the table's (neigh_stats), copied by nd_stats */
@@ -54,10 +58,12 @@ struct nd *nd_new(const struct nd_ops *ops);
 void nd_free(struct nd *d);
 
 /* Is this IPv6 packet (ip6, len bytes) a neighbour solicitation or
- * advertisement for nd_input? (next header ICMPv6, type 135 or 136) */
+ * advertisement, or a router advertisement, for nd_input? (next header
+ * ICMPv6, type 135, 136 or 134) */
 bool nd_is_nd(const uint8_t *ip6, uint32_t len);
-/* A neighbour solicitation or advertisement received on ifid: ip6 is the
- * IPv6 packet (len bytes), src_mac the Ethernet source of its frame. */
+/* A neighbour solicitation or advertisement (or a router advertisement)
+ * received on ifid: ip6 is the IPv6 packet (len bytes), src_mac the
+ * Ethernet source of its frame. */
 void nd_input(struct nd *d, uint16_t ifid, const uint8_t *ip6, uint32_t len,
 	      const uint8_t src_mac[6], uint64_t now);
 /* As arp_resolve: the MAC of next hop addr on ifid, or false and pkt waits.

@@ -21,7 +21,9 @@ struct ent {
 	uint8_t probes;       /* solicitations sent in this round */
 	uint8_t mac[6];
 	uint8_t nq;
+	uint8_t router;       /* IsRouter (RFC 4861): its advertisements say so */
 	int32_t hnext;        /* next in the hash chain, or in the free list */
+	uint32_t serial;      /* which entry this is, for as long as it lives */
 	uint64_t confirmed, used, next_probe;
 	void *q[NEIGH_QUEUE];
 };
@@ -32,6 +34,7 @@ struct neigh {
 	uint8_t alen;
 	int32_t head[HASH_SIZE];
 	int32_t free_list;
+	uint32_t serial;      /* the last entry's */
 	struct ent e[NEIGH_MAX_ENTRIES];
 };
 
@@ -84,6 +87,7 @@ static struct ent *alloc(struct neigh *n, uint16_t ifid, const uint8_t *addr)
 	memset(e, 0, sizeof(*e));
 	memcpy(e->addr, addr, n->alen);
 	e->ifid = ifid;
+	e->serial = ++n->serial;
 	uint32_t b = bucket(n, ifid, addr);
 	e->hnext = n->head[b];
 	n->head[b] = i;
@@ -175,6 +179,8 @@ bool neigh_lookup(const struct neigh *n, uint16_t ifid, const uint8_t *addr,
 	memcpy(info->mac, e->mac, 6);
 	info->state = (enum neigh_state)e->state;
 	info->confirmed = e->confirmed;
+	info->serial = e->serial;
+	info->router = e->router;
 	return true;
 }
 
@@ -183,6 +189,13 @@ void neigh_set_stale(struct neigh *n, uint16_t ifid, const uint8_t *addr)
 	struct ent *e = find(n, ifid, addr);
 	if (e && e->state == NEIGH_REACHABLE)
 		e->state = NEIGH_STALE;
+}
+
+void neigh_set_router(struct neigh *n, uint16_t ifid, const uint8_t *addr, bool router)
+{
+	struct ent *e = find(n, ifid, addr);
+	if (e)
+		e->router = router;
 }
 
 bool neigh_set_static(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6])
@@ -298,6 +311,15 @@ void neigh_flush_if(struct neigh *n, uint16_t ifid)
 			release(n, &n->e[i], false);
 }
 
+bool neigh_forget(struct neigh *n, uint16_t ifid, const uint8_t *addr)
+{
+	struct ent *e = find(n, ifid, addr);
+	if (!e || e->state == NEIGH_STATIC)
+		return false;
+	release(n, e, false);
+	return true;
+}
+
 const struct neigh_stats *neigh_stats(const struct neigh *n)
 {
 	return &n->st;
@@ -316,6 +338,8 @@ size_t neigh_list(const struct neigh *n, struct neigh_info *out, size_t max)
 		memcpy(out[k].mac, e->mac, 6);
 		out[k].state = (enum neigh_state)e->state;
 		out[k].confirmed = e->confirmed;
+		out[k].serial = e->serial;
+		out[k].router = e->router;
 		k++;
 	}
 	return k;

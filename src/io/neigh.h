@@ -65,6 +65,8 @@ struct neigh_info {
 	uint8_t mac[6];
 	enum neigh_state state;
 	uint64_t confirmed;   /* ns, 0 = never */
+	uint32_t serial;      /* the entry's own: never another's while it lives */
+	bool router;          /* IsRouter: the neighbour advertises itself a router */
 };
 
 /* What a neighbour's message says about its MAC. */
@@ -97,6 +99,9 @@ bool neigh_lookup(const struct neigh *n, uint16_t ifid, const uint8_t *addr,
 		  struct neigh_info *info);
 /* Makes a reachable entry stale (a neighbour's unconfirmed claim of another MAC). */
 void neigh_set_stale(struct neigh *n, uint16_t ifid, const uint8_t *addr);
+/* The entry of addr on ifid (if any) is of a router or not (IPv6's
+ * IsRouter, from its advertisements). */
+void neigh_set_router(struct neigh *n, uint16_t ifid, const uint8_t *addr, bool router);
 /* Makes addr on ifid a static entry at mac (what waited for it leaves);
  * false when the table is full. */
 bool neigh_set_static(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6]);
@@ -107,6 +112,10 @@ void neigh_tick(struct neigh *n, uint64_t now);
 /* The link of ifid went down: forget its neighbours (waiting packets
  * dropped); static entries stay. */
 void neigh_flush_if(struct neigh *n, uint16_t ifid);
+/* Forgets the learnt entry of addr on ifid (/ip arp remove of a dynamic
+ * one; waiting packets dropped). It may be learnt again. False when there
+ * is none, or it is static. */
+bool neigh_forget(struct neigh *n, uint16_t ifid, const uint8_t *addr);
 
 const struct neigh_stats *neigh_stats(const struct neigh *n);
 /* Up to max entries in use, in table order; returns how many. */

@@ -2,7 +2,8 @@
  * The neighbour tables through the configuration's eyes. RouterOS shows a
  * dynamic ARP entry with D, and C once complete (the neighbour answered);
  * an entry still being asked for has no MAC yet. /ipv6/neighbor's status
- * is the table's state name, which is RouterOS's word for each of them.
+ * is the table's state name, which is RouterOS's word for each of them; R
+ * marks a router.
  */
 #include "neigh_conf.h"
 
@@ -32,10 +33,17 @@ static void put_mac(const struct menu *m, struct item *it, const uint8_t mac[6])
 	put(m, it, "mac-address", s);
 }
 
-static struct item *dyn_item(const struct menu *m, size_t k)
+/* An entry's id follows it for as long as it lives (its serial), so that
+ * what print numbered or find returned is still the entry remove reaches. */
+static uint32_t dyn_id(uint32_t serial)
+{
+	return NEIGH_CONF_DYN_ID + (serial & ~NEIGH_CONF_DYN_ID);
+}
+
+static struct item *dyn_item(const struct menu *m, uint32_t serial)
 {
 	struct item *it = item_new(m);
-	it->id = NEIGH_CONF_DYN_ID + (uint32_t)k;
+	it->id = dyn_id(serial);
 	it->flags = IF_DYNAMIC;
 	return it;
 }
@@ -49,7 +57,7 @@ void neigh_conf_arp_items(const struct arp *a, const struct menu *m, struct item
 	for (size_t i = 0; i < na; i++) {
 		if (ai[i].state == ARP_STATIC)
 			continue; /* the store's item shows it */
-		struct item *it = dyn_item(m, i);
+		struct item *it = dyn_item(m, ai[i].serial);
 		char ip[INET_ADDRSTRLEN];
 		uint32_t be = htonl(ai[i].ip);
 		inet_ntop(AF_INET, &be, ip, sizeof(ip));
@@ -73,7 +81,7 @@ void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item *
 	size_t nn = nd_list(d, ni, NEIGH_MAX_ENTRIES);
 	*items = xmalloc((nn ? nn : 1) * sizeof(struct item *));
 	for (size_t i = 0; i < nn; i++) {
-		struct item *it = dyn_item(m, i);
+		struct item *it = dyn_item(m, ni[i].serial);
 		char ip[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET6, ni[i].addr, ip, sizeof(ip));
 		put(m, it, "address", ip);
@@ -81,10 +89,24 @@ void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item *
 		if (ni[i].state != NEIGH_INCOMPLETE)
 			put_mac(m, it, ni[i].mac);
 		put(m, it, "status", neigh_state_name(ni[i].state));
+		if (ni[i].router)
+			put(m, it, "router", "yes");
 		(*items)[i] = it;
 	}
 	*n = nn;
 	free(ni);
+}
+
+int neigh_conf_arp_remove(struct arp *a, uint32_t id, struct err *e)
+{
+	struct arp_info *ai = xcalloc(ARP_MAX_ENTRIES, sizeof(*ai));
+	size_t na = arp_list(a, ai, ARP_MAX_ENTRIES);
+	bool gone = false;
+	for (size_t i = 0; i < na && !gone; i++)
+		if (ai[i].state != ARP_STATIC && dyn_id(ai[i].serial) == id)
+			gone = arp_forget(a, ai[i].ifid, ai[i].ip);
+	free(ai);
+	return gone ? 0 : err_set(e, "no such item *%X in /ip/arp (the entry is gone)", id);
 }
 
 static bool yes(const char *v)
@@ -103,11 +125,19 @@ static enum arp_mode if_mode(const struct store *st, const char *name)
 		const struct item *it = store_by_key(st, m, name);
 		if (!it)
 			continue;
+		static const struct {
+			const char *name;
+			enum arp_mode mode;
+		} modes[] = {
+			{ "proxy-arp", ARP_MODE_PROXY },
+			{ "local-proxy-arp", ARP_MODE_LOCAL_PROXY },
+			{ "reply-only", ARP_MODE_REPLY_ONLY },
+			{ "disabled", ARP_MODE_DISABLED },
+		};
 		const char *v = item_get(m, it, "arp");
-		if (v && !strcmp(v, "reply-only"))
-			return ARP_MODE_REPLY_ONLY;
-		if (v && !strcmp(v, "disabled"))
-			return ARP_MODE_DISABLED;
+		for (size_t k = 0; v && k < sizeof(modes) / sizeof(modes[0]); k++)
+			if (!strcmp(v, modes[k].name))
+				return modes[k].mode;
 		return ARP_MODE_ENABLED;
 	}
 	return ARP_MODE_ENABLED;

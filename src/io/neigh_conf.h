@@ -19,6 +19,7 @@
 struct menu;
 struct item;
 struct store;
+struct err;
 
 /* Dynamic items get ids from here on: above any the store hands out. */
 #define NEIGH_CONF_DYN_ID 0xf0000000u
@@ -26,6 +27,10 @@ struct store;
 /* /ip/arp's dynamic entries (D, C once the neighbour answered). */
 void neigh_conf_arp_items(const struct arp *a, const struct menu *m, struct item ***items,
 			  size_t *n);
+/* /ip arp remove of dynamic item id (an id neigh_conf_arp_items gave): the
+ * learnt entry is forgotten (it may be learnt again). 0, or -1 with e when
+ * there is no such dynamic entry. */
+int neigh_conf_arp_remove(struct arp *a, uint32_t id, struct err *e);
 /* /ipv6/neighbor: every entry of the neighbour discovery table. */
 void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item ***items,
 			 size_t *n);

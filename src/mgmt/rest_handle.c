@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/runtime.h"
 #include "mgmt.h"
 #include "query.h"
 
@@ -605,32 +606,39 @@ static int body_query(json_t *v, struct mgmt_query *q, struct sbuf *why)
 
 /* The row of the item of m that seg names: an id ("*1A") or, where the
  * menu names its items, a name. */
+/* The row of item seg (id or key) among what print lists: a runtime
+ * menu's items, or the dynamic ones a provider adds to a stored menu. */
+static int find_printed_row(struct conf_session *s, const struct menu *m, const char *seg,
+			    struct mgmt_row *row, uint32_t *id_out)
+{
+	struct mgmt_result res = { 0 };
+	struct err e;
+	int rc = -1;
+	if (mgmt_exec(s, m->path, "print", NULL, 0, &res, &e) == 0) {
+		for (size_t i = 0; i < res.nrows && rc < 0; i++) {
+			const char *id = mgmt_row_get(&res.rows[i], ".id");
+			const char *key = m->key ? mgmt_row_get(&res.rows[i], m->key) : NULL;
+			if ((id && !strcmp(id, seg)) || (key && !strcmp(key, seg))) {
+				*row = res.rows[i];
+				res.rows[i] = (struct mgmt_row){ 0 };
+				rc = 0;
+				if (id_out)
+					store_parse_id(id ? id : "", id_out);
+			}
+		}
+	}
+	mgmt_result_free(&res);
+	return rc;
+}
+
 static int find_row(struct conf_session *s, const struct menu *m, const char *seg,
 		    struct mgmt_row *row, uint32_t *id_out)
 {
 	memset(row, 0, sizeof(*row));
 	if (m->flags & MF_SINGLETON)
 		return -1;
-	if (m->flags & MF_RUNTIME) {
-		struct mgmt_result res = { 0 };
-		struct err e;
-		int rc = -1;
-		if (mgmt_exec(s, m->path, "print", NULL, 0, &res, &e) == 0) {
-			for (size_t i = 0; i < res.nrows && rc < 0; i++) {
-				const char *id = mgmt_row_get(&res.rows[i], ".id");
-				const char *key = m->key ? mgmt_row_get(&res.rows[i], m->key) : NULL;
-				if ((id && !strcmp(id, seg)) || (key && !strcmp(key, seg))) {
-					*row = res.rows[i];
-					res.rows[i] = (struct mgmt_row){ 0 };
-					rc = 0;
-					if (id_out)
-						store_parse_id(id ? id : "", id_out);
-				}
-			}
-		}
-		mgmt_result_free(&res);
-		return rc;
-	}
+	if (m->flags & MF_RUNTIME)
+		return find_printed_row(s, m, seg, row, id_out);
 	struct item *it = NULL;
 	uint32_t id;
 	if (seg[0] == '*' && store_parse_id(seg, &id) == 0)
@@ -638,7 +646,7 @@ static int find_row(struct conf_session *s, const struct menu *m, const char *se
 	if (!it && m->key)
 		it = store_by_key(s->st, m, seg);
 	if (!it)
-		return -1;
+		return conf_runtime_provided(m) ? find_printed_row(s, m, seg, row, id_out) : -1;
 	mgmt_item_row(s, m, it, row);
 	if (id_out)
 		*id_out = it->id;

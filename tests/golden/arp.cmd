@@ -4,3 +4,6 @@
 /ip arp export
 /ipv6 neighbor print
 /interface ethernet print where arp=reply-only
+/ip arp remove *F0000001
+/ip arp remove 7
+/ip arp print

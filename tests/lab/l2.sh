@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Layer 2 of the live router (prefix rosfwt): `rosfw lab up` with
 # examples/soho.rsc and tests/lab/l2.rsc, then
-#   - IPv6 through rosfw with neighbour discovery on both wires: the LAN host
+#   - IPv6 through rosfw with neighbour discovery on both wires (the WAN
+#     host forwards IPv6: /ipv6 neighbor print marks it a router): the LAN host
 #     reaches the WAN host (TCP and UDP echo), the WAN host cannot open a
 #     connection to the LAN host (IPv6 forward filter) nor reach the router's
 #     ssh (IPv6 input filter), both counted by their rules;
@@ -13,7 +14,13 @@
 #     on the LAN port: the LAN host still reaches the WAN host, /ip arp print
 #     shows the static entry and the WAN host's dynamic one (D, C); without
 #     the static entry the LAN host is unreachable (reply-only learns
-#     nothing), and with arp=enabled again it is reachable.
+#     nothing), and with arp=enabled again it is reachable; /ip arp remove
+#     [find dynamic] empties the live table, and the neighbours are learnt
+#     again;
+#   - proxy ARP: the LAN host takes the WiFi half for its own wire;
+#     arp=proxy-arp on the LAN port answers for the WiFi host (another
+#     port) with the router's MAC and forwards, not for the LAN's own half;
+#     local-proxy-arp answers for the LAN's own half, not the WiFi host.
 # Needs root, ip netns and /usr/bin/python3; skipped with a visible message
 # without them.
 set -u
@@ -34,7 +41,9 @@ if ! timeout 15 "$ROSFW" lab up --prefix "$prefix" --dir "$T" --config tests/lab
 	exit 1
 fi
 # IPv6 on the WAN and LAN hosts (the lab keeps it off), without DAD's wait
-v6on wan eth0 && N wan ip -6 addr add 2001:db8:203::1/64 dev eth0 nodad &&
+# the WAN host forwards IPv6 on eth0: its advertisements carry the router flag
+v6on wan eth0 && N wan sysctl -qw net.ipv6.conf.eth0.forwarding=1 &&
+	N wan ip -6 addr add 2001:db8:203::1/64 dev eth0 nodad &&
 	N wan ip -6 route add fd00::/16 via 2001:db8:203::2 &&
 	v6on lan eth0 && N lan ip -6 addr add fd00:88::10/64 dev eth0 nodad &&
 	N lan ip -6 route add default via fd00:88::1 || { echo "FAIL: IPv6 set-up"; exit 1; }
@@ -136,9 +145,55 @@ check "ARP: arp=enabled again: the LAN host is resolved by ARP" "$out" test "$ou
 pr=$(arp_print)
 check "/ip arp print: now the LAN host's entry is dynamic (DC)" "$pr" \
 	grep -Eq "^ +[0-9]+ DC +192\.168\.88\.10 +$(upper "$lan_mac") ether2-master-local" <<<"$pr"
+out=$(apply '/ip arp remove [ find dynamic ]')
+pr=$(arp_print)
+no_dynamic() { ! grep -Eq '^ +[0-9]+ D[A-Z]* +[0-9]+\.[0-9]' <<<"$1"; }
+check "ARP: /ip arp remove [find dynamic] empties the live table ($out)" "$pr" no_dynamic "$pr"
+out=$(talk lan - 203.0.113.1 7007 tcp)
+pr=$(arp_print)
+check "ARP: the removed neighbours are learnt again (LAN host to WAN host: $out)" "$pr" \
+	grep -Eq "^ +[0-9]+ DC +203\.0\.113\.1 +$(upper "$wan_mac") ether1-gateway" <<<"$pr"
 v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
-check "/ipv6 neighbor print: the WAN host, its MAC and status" "$v6" \
-	grep -Eq "2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
+check "/ipv6 neighbor print: the WAN host, a router (R), its MAC and status" "$v6" \
+	grep -Eq "^ +[0-9]+ R +2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
+check "/ipv6 neighbor print: the LAN host, not a router" "$v6" \
+	grep -Eq "^ +[0-9]+ +fd00:88::10 +ether2-master-local +$(upper "$lan_mac")" <<<"$v6"
+
+# ---- proxy ARP ----
+# The LAN host takes the WiFi half (192.168.88.128/25, behind wlan1) for
+# its own wire: it asks ARP for the WiFi host there, and only the router,
+# with arp=proxy-arp on the LAN port, answers (for it and for nothing on
+# the LAN's own half); with local-proxy-arp it answers for the LAN's half.
+N wifi $PY "$PROBE" serve6 7009 >/dev/null 2>&1 &
+N lan ip route add 192.168.88.128/25 dev eth0
+sleep 0.5
+lladdr() { N lan ip neigh show "$1" dev eth0 | awk '/lladdr/ { print $3 }'; }
+router_mac=$(lladdr 192.168.88.1)
+out=$(talk lan - 192.168.88.130 7009 tcp)
+check "proxy ARP: with arp=enabled nobody answers the LAN host for the WiFi host ($out)" "" \
+	test "$out" != ok
+out=$(apply '/interface ethernet set [ find default-name=ether2 ] arp=proxy-arp')
+N lan ip neigh flush dev eth0
+p0=$(stat arp.proxied)
+out=$(talk lan - 192.168.88.130 7009 tcp)
+N lan ping -c 1 -W 1 192.168.88.20 >/dev/null 2>&1
+settle
+p1=$(stat arp.proxied)
+check "proxy ARP: arp=proxy-arp: the router answers for the WiFi host and forwards to it ($out, proxied $p0 -> $p1)" \
+	"" test "$out" = ok -a "$p1" -gt "$p0"
+check "... with its own MAC ($router_mac)" "$(lladdr 192.168.88.130)" \
+	test "$(lladdr 192.168.88.130)" = "$router_mac" -a -n "$router_mac"
+check "... and not for an address of the LAN's own half" "$(lladdr 192.168.88.20)" \
+	test -z "$(lladdr 192.168.88.20)"
+out=$(apply '/interface ethernet set [ find default-name=ether2 ] arp=local-proxy-arp')
+N lan ip neigh flush dev eth0
+N lan ping -c 1 -W 1 192.168.88.20 >/dev/null 2>&1
+out=$(talk lan - 192.168.88.130 7009 tcp)
+check "local-proxy-arp: the router answers for an address of the LAN's own half with its MAC" \
+	"$(lladdr 192.168.88.20)" test "$(lladdr 192.168.88.20)" = "$router_mac"
+check "... and not for the WiFi host behind another port ($out)" "" test "$out" != ok
+apply '/interface ethernet set [ find default-name=ether2 ] arp=enabled' >/dev/null
+N lan ip route del 192.168.88.128/25 dev eth0
 
 echo "$passed passed, $failed failed"
 if [ $failed != 0 ]; then

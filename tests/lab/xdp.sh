@@ -14,7 +14,9 @@
 #     over the queues (the veth's per-queue XDP counters say so) and every
 #     flow is echoed back through the router, and so are 16 TCP connections;
 #  4. `rosfw run --io auto` where one interface cannot take AF_XDP (more
-#     receive queues than it serves): it says why and runs AF_PACKET there.
+#     receive queues than it serves): it says why and runs AF_PACKET there;
+#  5. `rosfw run --io af_packet` (before 2): the log says how each
+#     interface runs, and a ping goes through.
 # Needs root and `ip netns`; skipped with a visible message without them,
 # and the AF_XDP parts with the reason when XDP cannot attach here. Run it
 # under flock /tmp/rosfw-test.lock like every namespace test.
@@ -285,6 +287,27 @@ print(" ".join(str(q[k]) for k in sorted(q)))
 ' "$2"
 }
 
+# --io af_packet: the log says how each interface runs, as for AF_XDP
+twohosts_up 1
+if ! router_start af_packet; then
+	fail "rosfw run --io af_packet did not start"
+	cat "$T/router.log"
+else
+	if log=$(printf '/log print\n' | "$ROSFW" console --socket "$T/s" 2>/dev/null) &&
+		grep -q 'e1: AF_PACKET TPACKET_V2' <<<"$log" && grep -q 'e2: AF_PACKET TPACKET_V2' <<<"$log" &&
+		grep -q 'e2: AF_PACKET TPACKET_V2' "$T/router.log"; then
+		pass "--io af_packet: the router's log and stderr say how e1 and e2 run ($(grep -o 'e2: AF_PACKET.*' "$T/router.log"))"
+	else
+		fail "--io af_packet: nothing in the log on how the interfaces run: $log"
+	fi
+	if ping_within 10; then
+		pass "ping LAN -> WAN host through the router on AF_PACKET"
+	else
+		fail "ping LAN -> WAN host through the router on AF_PACKET"
+	fi
+fi
+twohosts_down
+
 if [ $xdp = yes ]; then
 	twohosts_up 1
 	if ! router_start af_xdp; then
@@ -367,7 +390,7 @@ if [ $xdp = yes ]; then
 		cat "$T/router.log"
 	else
 		if grep -q 'e1: AF_XDP native' "$T/router.log" &&
-			grep -q 'e2: no AF_XDP (e2 has 17 receive queues.*at most 16.*AF_PACKET instead' "$T/router.log"; then
+			grep -q 'e2: no AF_XDP (e2 has 17 receive queues.*at most 16.*AF_PACKET instead (AF_PACKET TPACKET_V2' "$T/router.log"; then
 			pass "--io auto: AF_XDP on e1, AF_PACKET on e2 with the reason logged"
 		else
 			fail "--io auto: $(cat "$T/router.log")"

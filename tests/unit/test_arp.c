@@ -10,14 +10,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
 #include "conf/store.h"
 #include "engine/names.h"
+#include "conf/runtime.h"
 #include "io/arp.h"
 #include "io/neigh_conf.h"
+#include "mgmt/mgmt.h"
+#include "mgmt/rest.h"
+#include "util/sbuf.h"
 
 #define SEC 1000000000ull
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -82,7 +87,8 @@ static struct arp *mk(void)
 	nresolved = ndropped = nunreach = 0;
 	for (int i = 0; i < 16; i++)
 		pkts[i] = i;
-	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn };
+	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn,
+			     NULL };
 	return arp_new(&o);
 }
 
@@ -504,6 +510,359 @@ static void test_conf_load_and_items(void **state)
 	store_close(st);
 }
 
+/* The router's routes as proxy ARP sees them: 10.1.0.0/16 out of
+ * interface net10_if (2), 192.168.88.0/24 (its broadcast address excluded) out of 1,
+ * nothing else. */
+static uint16_t net10_if = 2;
+
+static uint16_t route_if(void *ctx, uint32_t addr)
+{
+	if ((addr >> 16) == IP(10, 1, 0, 0) >> 16)
+		return net10_if;
+	if ((addr >> 8) == IP(192, 168, 88, 0) >> 8 && (addr & 0xff) != 0xff)
+		return 1;
+	return 0;
+}
+
+/* proxy-arp and local-proxy-arp, table-driven: a request on interface 1
+ * from spa for tpa is answered with the router's MAC, or not at all. */
+static void test_proxy_modes(void **state)
+{
+	static const struct {
+		enum arp_mode mode;
+		uint16_t op;
+		uint32_t spa, tpa;
+		bool reply;
+	} cases[] = {
+		/* proxy-arp: routed out of another interface */
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(10, 1, 2, 3), true },
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(192, 168, 88, 20), false }, /* same one */
+		{ ARP_MODE_PROXY, 1, HOST_IP, IP(172, 16, 0, 1), false },    /* no route */
+		{ ARP_MODE_PROXY, 1, IP(10, 1, 2, 3), IP(10, 1, 2, 3), false }, /* its own */
+		{ ARP_MODE_PROXY, 1, 0, IP(10, 1, 2, 3), false },            /* a probe */
+		{ ARP_MODE_PROXY, 2, HOST_IP, IP(10, 1, 2, 3), false },      /* a reply */
+		{ ARP_MODE_PROXY, 1, HOST_IP, OUR_IP, true },                /* ours, as ever */
+		/* local-proxy-arp: routed back out of the same one */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(192, 168, 88, 20), true },
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, HOST_IP, false },        /* its own */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(192, 168, 88, 255), false }, /* bcast */
+		{ ARP_MODE_LOCAL_PROXY, 1, HOST_IP, IP(224, 0, 0, 1), false },
+		{ ARP_MODE_LOCAL_PROXY, 1, 0, IP(192, 168, 88, 20), false },
+		/* the other modes answer for the router's addresses only */
+		{ ARP_MODE_ENABLED, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_ENABLED, 1, HOST_IP, IP(192, 168, 88, 20), false },
+		{ ARP_MODE_REPLY_ONLY, 1, HOST_IP, IP(10, 1, 2, 3), false },
+		{ ARP_MODE_DISABLED, 1, HOST_IP, IP(10, 1, 2, 3), false },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		nsent = 0;
+		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
+				     dropped_fn, route_if };
+		struct arp *a = arp_new(&o);
+		arp_set_mode(a, 1, cases[c].mode);
+		uint8_t f[ARP_FRAME_LEN];
+		frame(f, cases[c].op, host_mac, cases[c].spa, cases[c].tpa);
+		arp_input(a, 1, f, sizeof(f), SEC);
+		if (nsent != (cases[c].reply ? 1u : 0u))
+			fail_msg("case %zu: %zu frames sent", c, nsent);
+		bool proxy = cases[c].reply && cases[c].tpa != OUR_IP;
+		assert_int_equal(arp_stats(a)->proxied, proxy);
+		if (cases[c].reply) {
+			const uint8_t *r = sent[0].f;
+			assert_int_equal(sent[0].ifid, 1);
+			assert_int_equal(r[21], 2);
+			assert_memory_equal(r, host_mac, 6);
+			assert_memory_equal(r + 22, our_mac, 6); /* the router's MAC */
+			assert_int_equal(get32(r + 28), cases[c].tpa);
+			assert_int_equal(get32(r + 38), cases[c].spa);
+		}
+		if (proxy) { /* the asker, about to send through us, is known */
+			struct arp_info info[2];
+			assert_int_equal(arp_list(a, info, 2), 1);
+			assert_int_equal(info[0].ip, cases[c].spa);
+		}
+		arp_free(a);
+	}
+}
+
+/* A proxy mode learns and resolves as enabled does; moving between them
+ * keeps what was learnt, going to reply-only forgets it. */
+static void test_proxy_learns(void **state)
+{
+	struct arp *a = mk();
+	uint8_t f[ARP_FRAME_LEN], mac[6];
+	arp_set_mode(a, 1, ARP_MODE_PROXY);
+	arp_set_mode(a, 2, ARP_MODE_REPLY_ONLY);
+	assert_false(arp_resolve(a, 1, HOST_IP, &pkts[1], mac, SEC));
+	assert_int_equal(nsent, 1);
+	frame(f, 2, host_mac, HOST_IP, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), SEC);
+	assert_int_equal(nresolved, 1);
+	arp_set_mode(a, 1, ARP_MODE_LOCAL_PROXY);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	arp_set_mode(a, 1, ARP_MODE_ENABLED);
+	assert_true(arp_resolve(a, 1, HOST_IP, NULL, mac, 2 * SEC));
+	arp_set_mode(a, 1, ARP_MODE_REPLY_ONLY);
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 3 * SEC));
+	arp_set_mode(a, 2, ARP_MODE_LOCAL_PROXY);
+	arp_set_mode(a, 1, ARP_MODE_PROXY);
+	nsent = 0;
+	assert_false(arp_resolve(a, 1, HOST_IP, NULL, mac, 4 * SEC));
+	assert_int_equal(nsent, 1); /* asked for again */
+	arp_free(a);
+}
+
+/* The interface's arp= as the configuration words it, into the table's
+ * modes (neigh_conf_load): who answers a request for 10.1.2.3 on ether3. */
+static void test_conf_modes(void **state)
+{
+	static const struct {
+		const char *arp;
+		bool routed_here;   /* 10.1.0.0/16 out of ether3 itself */
+		size_t replies;
+	} cases[] = {
+		{ "enabled", false, 0 },         { "proxy-arp", false, 1 },
+		{ "proxy-arp", true, 0 },        { "local-proxy-arp", true, 1 },
+		{ "local-proxy-arp", false, 0 }, { "reply-only", false, 0 },
+		{ "disabled", true, 0 },
+	};
+	static const char *const names[] = { "ether3" };
+	uint16_t ifid = (uint16_t)name_intern(NS_IFACE, names[0]);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct store *st;
+		struct conf_session s;
+		struct err e;
+		char cmd[128];
+		err_clear(&e);
+		assert_int_equal(store_open(&st, ":memory:", &e), 0);
+		conf_session_init(&s, st, "tester");
+		assert_int_equal(conf_store_init(&s, true, &e), 0);
+		snprintf(cmd, sizeof(cmd), "/interface ethernet set [ find default-name=ether3 ] arp=%s",
+			 cases[c].arp);
+		if (conf_exec(&s, cmd, NULL, &e) != 0)
+			fail_msg("%s: %s", cmd, e.msg);
+		nsent = 0;
+		net10_if = cases[c].routed_here ? ifid : 2;
+		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
+				     dropped_fn, route_if };
+		struct arp *a = arp_new(&o);
+		neigh_conf_load(a, st, names, &ifid, 1);
+		uint8_t f[ARP_FRAME_LEN];
+		frame(f, 1, host_mac, HOST_IP, IP(10, 1, 2, 3));
+		arp_input(a, ifid, f, sizeof(f), SEC);
+		if (nsent != cases[c].replies)
+			fail_msg("arp=%s: %zu replies", cases[c].arp, nsent);
+		arp_free(a);
+		conf_session_free(&s);
+		store_close(st);
+	}
+	net10_if = 2;
+}
+
+/* ---- /ip arp remove of learnt entries ---- */
+
+static int live_items(void *ctx, struct conf_session *s, const struct menu *m,
+		      struct item ***items, size_t *n)
+{
+	neigh_conf_arp_items(ctx, m, items, n);
+	return 0;
+}
+
+static int live_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	return neigh_conf_arp_remove(ctx, id, e);
+}
+
+/* A router with one static entry (192.168.88.50 on ether2) and three
+ * learnt neighbours on ether1: 203.0.113.1 to .3, answered in that order. */
+struct live {
+	struct store *st;
+	struct conf_session s;
+	struct arp *a;
+	uint16_t wan;
+};
+
+static void learn(struct arp *a, uint16_t ifid, uint32_t ip, uint64_t now)
+{
+	uint8_t f[ARP_FRAME_LEN], mac[6];
+	arp_resolve(a, ifid, ip, NULL, mac, now);
+	frame(f, 2, host_mac, ip, OUR_IP);
+	arp_input(a, ifid, f, sizeof(f), now);
+}
+
+static void live_up(struct live *l, bool provided)
+{
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_open(&l->st, ":memory:", &e), 0);
+	conf_session_init(&l->s, l->st, "tester");
+	assert_int_equal(conf_store_init(&l->s, true, &e), 0);
+	if (conf_exec(&l->s, "/ip arp add address=192.168.88.50 mac-address=00:11:22:33:44:55 "
+			     "interface=ether2-master-local", NULL, &e) != 0)
+		fail_msg("%s", e.msg);
+	l->a = mk();
+	l->wan = (uint16_t)name_intern(NS_IFACE, "ether1-gateway");
+	for (uint32_t i = 1; i <= 3; i++)
+		learn(l->a, l->wan, IP(203, 0, 113, i), SEC);
+	if (provided) {
+		conf_set_provider("/ip/arp", live_items, l->a);
+		conf_set_remove_hook("/ip/arp", live_remove, l->a);
+	}
+}
+
+static void live_down(struct live *l)
+{
+	conf_drop_ctx(l->a);
+	arp_free(l->a);
+	conf_session_free(&l->s);
+	store_close(l->st);
+}
+
+/* Which of .1, .2, .3 (bits 0..2) the table still has, and the static
+ * entry (bit 3) the store. */
+static unsigned live_left(struct live *l)
+{
+	unsigned left = 0;
+	struct arp_info ai[8];
+	size_t n = arp_list(l->a, ai, 8);
+	for (size_t i = 0; i < n; i++)
+		if (ai[i].state != ARP_STATIC && (ai[i].ip >> 8) == IP(203, 0, 113, 0) >> 8)
+			left |= 1u << ((ai[i].ip & 0xff) - 1);
+	const struct menu *m = schema_find("/ip/arp");
+	for (size_t i = 0; i < store_count(l->st, m); i++)
+		if (!strcmp(item_get(m, store_at(l->st, m, i), "address"), "192.168.88.50"))
+			left |= 8;
+	return left;
+}
+
+/* The id /ip arp gives the learnt entry of 203.0.113.k, as "*F..." text. */
+static void live_id(struct live *l, uint32_t k, char *out, size_t len)
+{
+	const struct menu *m = schema_find("/ip/arp");
+	struct item **items;
+	size_t n;
+	char want[32];
+	snprintf(want, sizeof(want), "203.0.113.%u", k);
+	snprintf(out, len, "*0");
+	neigh_conf_arp_items(l->a, m, &items, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(item_get(m, items[i], "address"), want))
+			snprintf(out, len, "*%X", items[i]->id);
+		item_free(m, items[i]);
+	}
+	free(items);
+}
+
+enum via { CONSOLE, API, REST };
+
+/* Runs cmd (its %s: the id of 203.0.113.2) as the console, the API or REST
+ * would: 0, or -1 with the error in e. */
+static int live_run(struct live *l, enum via via, const char *cmd, struct err *e)
+{
+	char id[32], text[256];
+	live_id(l, 2, id, sizeof(id));
+	snprintf(text, sizeof(text), cmd, id);
+	err_clear(e);
+	if (via == CONSOLE)
+		return conf_exec(&l->s, text, NULL, e);
+	if (via == API) {
+		struct mgmt_attr sel = { ".id", text };
+		struct mgmt_result res = { 0 };
+		int rc = mgmt_exec(&l->s, "/ip/arp", "remove", &sel, 1, &res, e);
+		mgmt_result_free(&res);
+		return rc;
+	}
+	struct rest_reply r;
+	char target[300];
+	snprintf(target, sizeof(target), "/rest/ip/arp/%s", text);
+	rest_handle(&l->s, POL_ALL, "DELETE", target, "", 0, &r);
+	int rc = r.status == 204 ? 0 : err_set(e, "%d %s", r.status, r.body ? r.body : "");
+	rest_reply_free(&r);
+	return rc;
+}
+
+/* remove on learnt entries, by the console, the API and REST, table-driven:
+ * what goes, what stays, and that a failing command changes nothing. */
+static void test_remove_dynamic(void **state)
+{
+	static const struct {
+		enum via via;
+		bool provided;      /* a live router: its table is /ip arp's */
+		const char *cmd;
+		int rc;
+		unsigned left;      /* live_left after */
+		const char *err;    /* part of the error */
+	} cases[] = {
+		{ CONSOLE, true, "/ip arp remove [find dynamic]", 0, 8, NULL },
+		{ CONSOLE, true, "/ip arp remove [find dynamic=no]", 0, 7, NULL },
+		{ CONSOLE, true, "/ip arp remove %s", 0, 8 | 5, NULL },
+		{ CONSOLE, true, "/ip arp remove [find address=203.0.113.3]", 0, 8 | 3, NULL },
+		/* print numbers: 0 is the static entry, 1 to 3 the learnt ones */
+		{ CONSOLE, true, "/ip arp remove 0,2", 0, 5, NULL },
+		{ CONSOLE, true, "/ip arp remove 2,%s", 0, 8 | 5, NULL }, /* twice */
+		{ CONSOLE, true, "/ip arp remove *F0FFFFFF", -1, 15, "no such item" },
+		{ CONSOLE, true, "/ip arp remove 0,%s,9", -1, 15, "no such item '9'" },
+		{ CONSOLE, false, "/ip arp remove %s", -1, 15, "no such item" },
+		{ CONSOLE, false, "/ip arp remove [find dynamic=no]", 0, 7, NULL },
+		{ API, true, "%s", 0, 8 | 5, NULL },
+		{ API, true, "*F0FFFFFF", -1, 15, "no such item" },
+		{ API, false, "%s", -1, 15, "no such item" },
+		{ REST, true, "%s", 0, 8 | 5, NULL },
+		{ REST, true, "*F0FFFFFF", -1, 15, "404" },
+		{ REST, false, "%s", -1, 15, "404" },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct live l;
+		struct err e;
+		live_up(&l, cases[c].provided);
+		if (cases[c].via == CONSOLE && cases[c].cmd[15] != '*' && cases[c].cmd[15] != '[' &&
+		    cases[c].cmd[15] != '%')
+			assert_int_equal(conf_exec(&l.s, "/ip arp print", NULL, &e), 0);
+		int rc = live_run(&l, cases[c].via, cases[c].cmd, &e);
+		if (rc != cases[c].rc)
+			fail_msg("case %zu (%s): rc %d: %s", c, cases[c].cmd, rc, e.msg);
+		if (cases[c].err && !strstr(e.msg, cases[c].err))
+			fail_msg("case %zu (%s): error '%s'", c, cases[c].cmd, e.msg);
+		if (live_left(&l) != cases[c].left)
+			fail_msg("case %zu (%s): left %#x, not %#x", c, cases[c].cmd, live_left(&l),
+				 cases[c].left);
+		live_down(&l);
+	}
+}
+
+/* A removed entry is learnt again, under a new id; a packet that waited for
+ * a removed incomplete one is given up, once. */
+static void test_remove_relearn(void **state)
+{
+	struct live l;
+	struct err e;
+	char before[32], after[32];
+	live_up(&l, true);
+	live_id(&l, 2, before, sizeof(before));
+	assert_int_equal(conf_exec(&l.s, "/ip arp remove [find address=203.0.113.2]", NULL, &e), 0);
+	assert_int_equal(live_left(&l), 8 | 5);
+	learn(l.a, l.wan, IP(203, 0, 113, 2), 2 * SEC);
+	assert_int_equal(live_left(&l), 15);
+	live_id(&l, 2, after, sizeof(after));
+	assert_string_not_equal(before, after);
+	/* the old id is gone for good */
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "/ip arp remove %s", before);
+	assert_int_equal(conf_exec(&l.s, cmd, NULL, &e), -1);
+	assert_int_equal(live_left(&l), 15);
+	uint8_t mac[6];
+	assert_false(arp_resolve(l.a, l.wan, IP(203, 0, 113, 9), &pkts[4], mac, 3 * SEC));
+	ndropped = 0;
+	assert_int_equal(conf_exec(&l.s, "/ip arp remove [find address=203.0.113.9]", NULL, &e),
+			 0);
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(dropped[0], 4);
+	arp_tick(l.a, 10 * SEC);
+	assert_int_equal(ndropped, 1);
+	live_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +878,11 @@ int main(void)
 		cmocka_unit_test(test_published),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_conf_load_and_items),
+		cmocka_unit_test(test_proxy_modes),
+		cmocka_unit_test(test_proxy_learns),
+		cmocka_unit_test(test_conf_modes),
+		cmocka_unit_test(test_remove_dynamic),
+		cmocka_unit_test(test_remove_relearn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1454,6 +1454,31 @@ static void test_v4_ttl_and_blackhole(void **state)
 	env_free(v);
 }
 
+/* engine_route_if, proxy ARP's question: the interface a unicast route of
+ * the main table takes an address out of; none for what no route or a
+ * blackhole takes, nor a connected network's network or broadcast address. */
+static void test_v4_route_if(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *addr, *out; /* NULL: 0 */
+	} t[] = {
+		{ "192.168.88.10", "ether2" }, { "203.0.113.1", "ether1" },
+		{ "198.51.100.1", "ether1" },  /* the default route */
+		{ "10.9.9.9", "ether3" },      /* a route to an interface */
+		{ "192.0.2.55", NULL },        /* blackhole */
+		{ "192.168.88.255", NULL },    { "192.168.88.0", NULL },
+		{ "203.0.113.255", NULL },
+	};
+	struct env *v = env_new("/ip route add dst-address=10.9.0.0/16 gateway=ether3\n");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint16_t out = engine_route_if(v->en, ip4(t[i].addr));
+		if (out != (t[i].out ? ifid(t[i].out) : 0))
+			fail_msg("%s: out of %u", t[i].addr, out);
+	}
+	env_free(v);
+}
+
 /* The broadcast address of one of the router's subnets (/30 and larger)
  * and the limited broadcast are the router's, through input, as in Linux's
  * local table; a host of the subnet, a /31's peer and the network address
@@ -2690,6 +2715,7 @@ int main(void)
 		cmocka_unit_test(test_v4_icmp_error_unnat),
 		cmocka_unit_test(test_v4_ttl_and_blackhole),
 		cmocka_unit_test(test_v4_broadcast_to_input),
+		cmocka_unit_test(test_v4_route_if),
 		cmocka_unit_test(test_v4_fasttrack_udp),
 		cmocka_unit_test(test_v4_fasttrack_tcp),
 		cmocka_unit_test(test_burst_matches_single),

@@ -10,9 +10,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
+#include "conf/runtime.h"
+#include "conf/store.h"
+#include "engine/names.h"
 #include "io/nd.h"
+#include "io/neigh_conf.h"
 
 #define SEC 1000000000ull
 
@@ -405,6 +411,158 @@ static void test_groups_and_learning(void **state)
 	nd_free(d);
 }
 
+/* A router advertisement (IPv6 packet) from src into p: 56 bytes, or 64
+ * with a source link-layer option (lla not NULL). */
+static uint32_t ra_msg(uint8_t *p, const uint8_t *src, const uint8_t *lla)
+{
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	uint32_t plen = lla ? 24 : 16;
+	memset(p, 0, 40 + plen);
+	p[0] = 0x60;
+	p[5] = (uint8_t)plen;
+	p[6] = 58;
+	p[7] = 255;
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, all_nodes, 16);
+	p[40] = 134;
+	p[44] = 64;            /* cur hop limit */
+	p[46] = 0x07, p[47] = 0x08; /* router lifetime 1800 s */
+	if (lla) {
+		p[56] = 1;
+		p[57] = 1;
+		memcpy(p + 58, lla, 6);
+	}
+	uint16_t c = sum6(p, plen);
+	p[42] = (uint8_t)(c >> 8), p[43] = (uint8_t)c;
+	return 40 + plen;
+}
+
+static int router_of(struct nd *d, const uint8_t *a)
+{
+	struct neigh_info info[8];
+	size_t k = nd_list(d, info, 8);
+	for (size_t i = 0; i < k; i++)
+		if (!memcmp(info[i].addr, a, 16))
+			return info[i].router;
+	return -1; /* no entry */
+}
+
+/* IsRouter from what the neighbour sends, in order (RFC 4861 6.2.6, 6.3.4,
+ * 7.2.5): NAs set it from their router flag unless ignored, any RA sets it,
+ * a router solicitation clears it; malformed RAs change nothing. */
+static void test_router_flag(void **state)
+{
+	enum what { NA_MSG, RA_MSG, RA_GLOBAL_SRC, RA_HOP254, RA_BADSUM, RS_LEARN };
+	static const struct {
+		enum what what;
+		uint8_t flags;           /* the NA's */
+		const uint8_t *lla;
+		int router;              /* after: 1, 0, or -1 for no entry */
+		enum neigh_state st;
+	} steps[] = {
+		{ RA_GLOBAL_SRC, 0, host_mac, -1, NEIGH_FREE },   /* not link-local: bad */
+		{ RA_HOP254, 0, host_mac, -1, NEIGH_FREE },
+		{ RA_BADSUM, 0, host_mac, -1, NEIGH_FREE },
+		{ RA_MSG, 0, host_mac, 1, NEIGH_STALE },          /* an entry, a router */
+		{ RS_LEARN, 0, host_mac, 0, NEIGH_STALE },        /* it solicits: a host */
+		{ RA_MSG, 0, NULL, 1, NEIGH_STALE },              /* no option: flag only */
+		{ NA_MSG, 0x60, NULL, 0, NEIGH_REACHABLE },       /* S|O, no R */
+		{ NA_MSG, 0xc0, other_mac, 0, NEIGH_STALE },      /* R, another MAC, no O: ignored */
+		{ NA_MSG, 0xe0, host_mac, 1, NEIGH_REACHABLE },   /* R|S|O */
+		{ NA_MSG, 0x20, NULL, 0, NEIGH_REACHABLE },       /* unsolicited O, no R */
+	};
+	struct nd *d = mk();
+	uint8_t p[96], mac[6];
+	uint64_t bad = 0;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		uint32_t n = 0;
+		switch (steps[i].what) {
+		case NA_MSG:
+			n = msg(p, 136, host_ll, our_ll, host_ll, steps[i].flags, steps[i].lla);
+			break;
+		case RA_MSG:
+			n = ra_msg(p, host_ll, steps[i].lla);
+			break;
+		case RA_GLOBAL_SRC:
+			n = ra_msg(p, host_gl, steps[i].lla);
+			break;
+		case RA_HOP254:
+			n = ra_msg(p, host_ll, steps[i].lla);
+			p[7] = 254;
+			break;
+		case RA_BADSUM:
+			n = ra_msg(p, host_ll, steps[i].lla);
+			p[43] ^= 1;
+			break;
+		case RS_LEARN:
+			nd_learn(d, 1, host_ll, steps[i].lla, (i + 1) * SEC);
+			break;
+		}
+		if (n) {
+			assert_true(nd_is_nd(p, n));
+			nd_input(d, 1, p, n, host_mac, (i + 1) * SEC);
+		}
+		bad += steps[i].what == RA_GLOBAL_SRC || steps[i].what == RA_HOP254 ||
+		       steps[i].what == RA_BADSUM;
+		if (router_of(d, host_ll) != steps[i].router)
+			fail_msg("step %zu: router %d", i, router_of(d, host_ll));
+		assert_int_equal(state_of(d, host_ll, mac), steps[i].st);
+		assert_int_equal(nd_stats(d)->bad, bad);
+	}
+	assert_int_equal(nd_stats(d)->ra_in, 2);
+	assert_int_equal(nsent, 0); /* none of it is answered */
+	nd_free(d);
+}
+
+static int nd_provider(void *ctx, struct conf_session *s, const struct menu *m,
+		       struct item ***items, size_t *n)
+{
+	neigh_conf_nd_items(ctx, m, items, n);
+	return 0;
+}
+
+/* /ipv6 neighbor print as RouterOS shows it: R for a router. */
+static void test_print_router(void **state)
+{
+	struct nd *d = mk();
+	uint8_t p[96], mac[6];
+	uint16_t wan = (uint16_t)name_intern(NS_IFACE, "ether1-gateway");
+	uint16_t lan = (uint16_t)name_intern(NS_IFACE, "ether2-master-local");
+	/* an upstream router (its RA), a host (an NA without R), one being asked */
+	uint32_t n = ra_msg(p, host_ll, other_mac);
+	nd_input(d, wan, p, n, other_mac, SEC);
+	assert_false(nd_resolve(d, lan, host_gl, NULL, mac, SEC));
+	n = msg(p, 136, host_gl, our_ll, host_gl, 0x60, host_mac);
+	nd_input(d, lan, p, n, host_mac, SEC);
+	assert_false(nd_resolve(d, lan, our_gl, NULL, mac, SEC));
+	struct store *st;
+	struct conf_session s;
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(store_open(&st, ":memory:", &e), 0);
+	conf_session_init(&s, st, "tester");
+	assert_int_equal(conf_store_init(&s, true, &e), 0);
+	conf_set_provider("/ipv6/neighbor", nd_provider, d);
+	s.width = 100;
+	assert_int_equal(conf_exec(&s, "/ipv6 neighbor print", NULL, &e), 0);
+	static const char want[] =
+		"Flags: R - router\n"
+		" #   ADDRESS           INTERFACE           MAC-ADDRESS       STATUS\n"
+		" 0 R fe80::2200:0:0:10 ether1-gateway      02:00:00:00:00:20 stale\n"
+		" 1   2001:db8::ab:cd10 ether2-master-local 02:00:00:00:00:10 reachable\n"
+		" 2   2001:db8::1       ether2-master-local                   incomplete\n";
+	if (strcmp(sbuf_str(&s.out), want))
+		fail_msg("got:\n%s", sbuf_str(&s.out));
+	sbuf_reset(&s.out);
+	assert_int_equal(conf_exec(&s, ":put [/ipv6 neighbor get [find router] address]", NULL, &e),
+			 0);
+	assert_string_equal(sbuf_str(&s.out), "fe80::2200:0:0:10\n");
+	conf_drop_ctx(d);
+	conf_session_free(&s);
+	store_close(st);
+	nd_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +573,8 @@ int main(void)
 		cmocka_unit_test(test_advertisement_rules),
 		cmocka_unit_test(test_retries_then_unreachable),
 		cmocka_unit_test(test_groups_and_learning),
+		cmocka_unit_test(test_router_flag),
+		cmocka_unit_test(test_print_router),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
