@@ -11,7 +11,8 @@
  * frame still parses with checksums checked, reads back the values set, and
  * pkt_checksums_ok still holds; pkt_fix_checksums then changes nothing that
  * pkt_checksums_ok would notice. A frame that parses without checksum checks
- * parses with them once pkt_fix_checksums has run; the rewrite checks then
+ * parses with them once pkt_fix_checksums has run (but for the one frame no
+ * sum can be made for, no_sum_made); the rewrite checks then
  * run on that repaired frame too. pkt_parse_flow (FastTrack's parse) either
  * declines a frame, leaving the descriptor alone, or makes exactly
  * pkt_parse's descriptor of it; on a repaired frame it takes, pkt_forward4
@@ -100,6 +101,17 @@ static void check_rewrites(uint8_t *buf, size_t size, bool l2, const uint8_t *da
 		die("pkt_fix_checksums left bad checksums", l2, &q);
 }
 
+/* An IPv6 UDP datagram sent without a checksum (never valid in IPv6)
+ * behind a routing header whose final destination cannot be read (an
+ * unknown type with segments left): pkt_fix_checksums can make no sum and
+ * leaves the field 0, which it never writes otherwise, so it stays bad. */
+static bool no_sum_made(const struct pkt *p)
+{
+	return p->family == 6 && p->proto == 17 /* UDP */ && (p->flags & PKT_F_RT_LEFT) &&
+	       (p->flags & PKT_F_L4) && p->l4_off + 8u <= p->len &&
+	       p->data[p->l4_off + 6] == 0 && p->data[p->l4_off + 7] == 0;
+}
+
 /* pkt_parse_flow against pkt_parse on buf; then FastTrack's rewrite. */
 static void check_flow(uint8_t *buf, size_t size, const uint8_t *data)
 {
@@ -171,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pkt_parse(&p, l2, false) == DR_NONE) {
 			pkt_fix_checksums(&p);
 			r = pkt_parse(&p, l2, true);
-			if (r != DR_NONE)
+			if (r != DR_NONE && !(r == DR_BAD_L4_CSUM && no_sum_made(&p)))
 				die(pkt_reason_name(r), l2, &p);
 			check_rewrites(buf, size, l2, data);
 			if (l2) { /* the repaired frame again, for FastTrack's rewrite */

@@ -90,7 +90,8 @@ line_down() {
 }
 
 # voip NAME [CPU]: a VoIP-like flow (irtt: 172-byte datagrams, 50 per second,
-# UDP port 12000, which soho.rsc marks high priority) for 4 s while two
+# UDP port 12000, which soho.rsc marks high priority) for VOIP_SECS seconds
+# (4 unless set: 200 samples, so p99 is the second worst) while two
 # iperf3 TCP streams saturate the upload (LAN -> WAN host); prints
 # "p50=.. p99=.. max=.. loss=.. n=.." (ms). With CPU, the load generators
 # run pinned there. The irtt server must run on the WAN host (voip_server).
@@ -102,11 +103,12 @@ voip_server() {
 voip() {
 	local pin=()
 	[ -n "${2:-}" ] && pin=(taskset -c "$2")
+	local secs=${VOIP_SECS:-4}
 	iperf3_server 5202 "${2:-}"
-	N lan "${pin[@]}" iperf3 -c 203.0.113.1 -p 5202 -P 2 -t 6 >/dev/null 2>&1 &
+	N lan "${pin[@]}" iperf3 -c 203.0.113.1 -p 5202 -P 2 -t $((secs + 2)) >/dev/null 2>&1 &
 	local ip=$!
 	sleep 1.5
-	N lan irtt client -Q -i 20ms -d 4s -l 172 -o "$T/$1.json" 203.0.113.1:12000 2>"$T/$1.err" || cat "$T/$1.err" >&2
+	N lan irtt client -Q -i 20ms -d "${secs}s" -l 172 -o "$T/$1.json" 203.0.113.1:12000 2>"$T/$1.err" || cat "$T/$1.err" >&2
 	wait $ip
 	$PY "$PROBE" voip "$T/$1.json"
 }
