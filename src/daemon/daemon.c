@@ -308,6 +308,14 @@ static int sim_interfaces(void *ctx, struct conf_session *s, const struct menu *
 	return conf_interface_items(s, m, sim_decorate, ctx, items, n);
 }
 
+/* log=yes and action=log: RouterOS's default logging puts firewall,info
+ * lines in the memory log that /log print shows. */
+static void firewall_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	conf_log("firewall,info", "%s", line);
+}
+
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
 {
 	if (tgen_profile_load(profile, &d->prof, e) < 0)
@@ -825,6 +833,7 @@ int daemon_main(const struct daemon_opts *o)
 	conf_set_reset_hook("/queue/tree", reset_queue, d);
 	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
+	rs_state_set_log(engine_rule_state(d->en), firewall_log, NULL);
 	conf_set_provider("/ip/firewall/connection/tracking", ct_tracking_items, d->en);
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);

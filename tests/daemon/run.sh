@@ -381,6 +381,19 @@ a=$(stats ether1-gateway rx-packet)
 sleep 0.3
 b=$(stats ether1-gateway rx-packet)
 [ "$b" -gt "$a" ] && pass || fail "the counters move: $a then $b"
+# log=yes and action=log write firewall,info lines into the log that
+# /log print shows, in RouterOS's shape (prefix, chain, in:/out:, packet)
+# (as RouterOS advises, a limit keeps the busy rule from flooding the log)
+con '/ip firewall filter add chain=forward action=log log-prefix=AUDIT protocol=udp limit=20,5 place-before=0' \
+	'/ip firewall mangle add chain=forward action=passthrough log=yes log-prefix=MG protocol=tcp place-before=0' >/dev/null
+for _ in $(seq 100); do
+	out=$(con '/log print where topics~"firewall"')
+	case "$out" in *"AUDIT forward: in:"*"MG forward: in:"* | *"MG forward: in:"*"AUDIT forward: in:"*) break ;; esac
+	sleep 0.05
+done
+expect_contains "$out" "firewall,info AUDIT forward: in:ether2-master-local out:ether1-gateway, src-mac "
+expect_contains "$out" "proto UDP, 192.168.88."
+expect_contains "$out" "firewall,info MG forward: in:"
 kill -TERM "$pid"
 wait "$pid" && pass || fail "exit status"
 
