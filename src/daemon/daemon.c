@@ -49,6 +49,7 @@
 #include "qos/qos.h"
 #include "sim/netsim.h"
 #include "sim/tgen.h"
+#include "sched.h"
 
 #define MAX_REQ (4u << 20)
 
@@ -101,6 +102,8 @@ struct daemon {
 	struct mgmt_pool *logins;
 	uint64_t expired_ms;
 	uint32_t ct_max_entries; /* --ct-max-entries, 0: the default */
+	struct sched *sched;      /* /system scheduler */
+	int64_t sched_at;         /* the wall second it last looked */
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -287,6 +290,11 @@ static void tick(struct loop *l, void *ctx)
 	if (now - d->expired_ms >= 1000) {
 		d->expired_ms = now;
 		mgmt_active_expire(); /* REST clients gone quiet log out */
+	}
+	int64_t wall = (int64_t)time(NULL);
+	if (wall != d->sched_at) {
+		d->sched_at = wall;
+		sched_tick(d->sched, d, wall);
 	}
 }
 
@@ -871,6 +879,7 @@ int daemon_main(const struct daemon_opts *o)
 	}
 	if (o->traffic && start_traffic(d, o->traffic, &e) < 0)
 		goto out;
+	d->sched = sched_new((int64_t)time(NULL));
 	loop_timer(d->loop, 10, 10, tick, d);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -912,6 +921,7 @@ out:
 	conf_set_provider("/user/active", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
+	sched_free(d->sched);
 	store_close(d->st);
 	loop_free(d->loop);
 	free(d->ls);

@@ -394,6 +394,31 @@ done
 expect_contains "$out" "firewall,info AUDIT forward: in:ether2-master-local out:ether1-gateway, src-mac "
 expect_contains "$out" "proto UDP, 192.168.88."
 expect_contains "$out" "firewall,info MG forward: in:"
+
+# /system scheduler runs its tasks: a script by name (the seed's backup: an
+# export to a file and a log line), script text; a disabled task does not
+# run, and a failing one logs why
+con '/system script add name=bk source="/export file=sched-backup; /log info backed-up"' \
+	'/system scheduler add name=s1 interval=1s on-event=bk' \
+	'/system scheduler add name=s2 interval=1s on-event=":log info inline-ran"' \
+	'/system scheduler add name=s3 interval=1s on-event=":log info never-ran" disabled=yes' \
+	'/system scheduler add name=s4 interval=1s on-event="/nonsense"' >/dev/null
+for _ in $(seq 100); do
+	out=$(con '/log print where topics~"script"')
+	case "$out" in *backed-up*inline-ran* | *inline-ran*backed-up*) break ;; esac
+	sleep 0.05
+done
+expect_contains "$out" "script,info backed-up"
+expect_contains "$out" "script,info inline-ran"
+expect_contains "$out" "script,error scheduler s4: line 1 col 2: no such command or menu 'nonsense'"
+expect_not_contains "$out" "never-ran"
+[ -s "$T/files/sched-backup.rsc" ] && pass || fail "the scheduled export wrote no file: $(ls "$T/files")"
+expect_contains "$(cat "$T/files/sched-backup.rsc")" "/system scheduler"
+[ "$(con ':put [/system scheduler get s3 run-count]' | tail -1)" = 0 ] && pass || fail "a disabled task ran"
+n=$(con ':put [/system scheduler get s2 run-count]' | tail -1)
+[ "$n" -ge 1 ] 2>/dev/null && pass || fail "s2 run-count is $n"
+out=$(con '/system scheduler print detail where name=s2')
+expect_contains "$out" 'next-run="'
 kill -TERM "$pid"
 wait "$pid" && pass || fail "exit status"
 
