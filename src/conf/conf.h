@@ -40,6 +40,10 @@ struct conf_numbering {
 
 #define CONF_LENIENT 0x01u /* import: skip failing lines, list them in the report */
 #define CONF_DRYRUN  0x02u /* import: check everything, apply nothing */
+#define CONF_INLINE  0x04u /* with CONF_LENIENT, a script typed or piped into the
+			    * console: a failing statement's "failure: ..." goes
+			    * into the output where it happened, as the console
+			    * shows it after a line, not into the report */
 
 struct conf_session {
 	struct store *st;
@@ -120,7 +124,8 @@ int conf_exec(struct conf_session *s, const char *text, struct sbuf *ret, struct
  * error rolls everything back (strict). CONF_LENIENT applies every valid
  * statement and reports the others in report ("line N: reason"); CONF_DRYRUN
  * rolls back at the end whatever happened. name is used in the journal.
- * Returns 0, or -1 with e set (strict mode, or an unreadable script).
+ * Returns 0, or -1 with e set (strict mode, or an unreadable script); with
+ * CONF_INLINE, the number of statements that failed (0: none).
  */
 int conf_import(struct conf_session *s, const char *text, const char *name, unsigned mode,
 		struct sbuf *report, struct err *e);

@@ -1441,7 +1441,11 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 				break;
 			}
 			skipped++;
-			if (report) {
+			if (mode & CONF_INLINE) {
+				sbuf_puts(&s->out, "failure: ");
+				err_format(&le, &s->out);
+				sbuf_putc(&s->out, '\n');
+			} else if (report) {
 				sbuf_printf(report, "%s: skipped: ", name ? name : "import");
 				err_format(&le, report);
 				sbuf_putc(report, '\n');
@@ -1476,5 +1480,5 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 		sbuf_printf(report, "%s: %d statements applied, %d skipped%s\n",
 			    name ? name : "import", applied, skipped,
 			    (mode & CONF_DRYRUN) ? " (dry run: nothing changed)" : "");
-	return rc;
+	return rc == 0 && (mode & CONF_INLINE) ? skipped : rc;
 }

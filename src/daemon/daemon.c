@@ -598,22 +598,12 @@ static void run_request(struct client *c, char kind, const char *text)
 	daemon_refresh_stats(c->d);
 	int rc;
 	if (kind == 'S') {
-		struct sbuf report = SBUF_INIT;
-		rc = conf_import(&c->s, text, "console", CONF_LENIENT, &report, &e);
-		const char *p = sbuf_str(&report);
-		bool failed = rc < 0;
-		while (*p) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-			const char *sk = strstr(p, "skipped: ");
-			if (sk && sk < p + len) {
-				sbuf_printf(&c->s.out, "failure: %.*s", (int)len, p);
-				failed = true;
-			}
-			p += len;
+		/* each failing statement's error follows its own output */
+		rc = conf_import(&c->s, text, "console", CONF_LENIENT | CONF_INLINE, NULL, &e);
+		if (rc > 0) {
+			rc = -1;
+			err_clear(&e);
 		}
-		sbuf_free(&report);
-		rc = failed ? -1 : 0;
 	} else if (kind == 'X') {
 		static const char *const ops[] = { "", "take", "release", "unroll" };
 		static const enum conf_safe_op op[] = { CONF_SAFE_TOGGLE, CONF_SAFE_TAKE,

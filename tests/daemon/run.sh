@@ -122,6 +122,12 @@ expect_contains "$out" "1"
 out=$(con '/ip firewall filter add chain=input action=bogus' 2>&1) && fail "bad command should fail"
 expect_contains "$out" "failure:"
 expect_contains "$out" "bogus"
+# a script piped in: each error after the output of the lines before it
+out=$(con ':put before' '/ip firewall filter add chain=input action=bogus' ':put after' 2>&1) &&
+	fail "a script with a bad line should fail"
+[ "$(printf '%s\n' "$out" | cut -c1-25)" = "before
+failure: line 2 col 44: i
+after" ] && pass || fail "console script output out of order: $out"
 # a second router on the same socket is refused
 "$ROSFW" run --db "$T/other.db" --socket "$sock" >"$T/second.log" 2>&1 && fail "second router started"
 expect_contains "$(cat "$T/second.log")" "another rosfw is running"
