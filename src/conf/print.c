@@ -153,6 +153,12 @@ static bool show_in_print(const struct menu *m, const struct item *it, size_t i,
 		return true;
 	if (!p->def)
 		return false;
+	/* a default only the address-list actions read shows with them alone */
+	if (!strcmp(p->name, "address-list-timeout")) {
+		const char *a = item_get(m, it, "action");
+		if (!a || !strstr(a, "-to-address-list"))
+			return false;
+	}
 	/* sparse menus (firewall rules) show only what is set, unless detail;
 	 * the action and the switches still show their defaults (action=accept,
 	 * log=no, and passthrough=yes, which is what makes a later mark rule
