@@ -1618,6 +1618,36 @@ int conf_safe_mode(struct conf_session *s, enum conf_safe_op op, struct err *e)
 	return rc;
 }
 
+/*
+ * RouterOS logs each configuration change it commits: "mangle rule added
+ * by admin", "item changed by admin" for a menu without a noun of its own.
+ * Not inside an import or a script's transaction, which may still roll back.
+ */
+static void log_change(const struct conf_session *s, const char *path, const char *verb)
+{
+	static const char *const nouns[][2] = {
+		{ "/ip/firewall/filter", "filter rule" },   { "/ip/firewall/nat", "nat rule" },
+		{ "/ip/firewall/mangle", "mangle rule" },   { "/ip/firewall/raw", "raw rule" },
+		{ "/ipv6/firewall/filter", "filter rule" }, { "/ipv6/firewall/mangle", "mangle rule" },
+		{ "/ipv6/firewall/raw", "raw rule" },
+	};
+	static const char *const verbs[][2] = {
+		{ "add", "added" },     { "remove", "removed" }, { "move", "moved" },
+		{ "set", "changed" },   { "unset", "changed" },  { "enable", "changed" },
+		{ "disable", "changed" }, { "comment", "changed" },
+	};
+	const char *done = NULL, *noun = "item";
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verb, verbs[i][0]))
+			done = verbs[i][1];
+	if (!done || !schema_find(path) || store_depth(s->st) > 0)
+		return;
+	for (size_t i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		if (!strcmp(path, nouns[i][0]))
+			noun = nouns[i][1];
+	conf_log("system,info", "%s %s by %s", noun, done, s->user);
+}
+
 int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	    const struct conf_args *args, struct sbuf *ret, struct err *e)
 {
@@ -1652,6 +1682,7 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 		store_rollback(s->st);
 		return -1;
 	}
+	log_change(s, path, verb);
 	return 0;
 }
 
