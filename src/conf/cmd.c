@@ -1621,7 +1621,8 @@ int conf_safe_mode(struct conf_session *s, enum conf_safe_op op, struct err *e)
 /*
  * RouterOS logs each configuration change it commits: "mangle rule added
  * by admin", "item changed by admin" for a menu without a noun of its own.
- * Not inside an import or a script's transaction, which may still roll back.
+ * Not inside an import or a script's transaction, which may still roll back
+ * (a console script's own statements are final: s->log_depth).
  */
 static void log_change(const struct conf_session *s, const char *path, const char *verb)
 {
@@ -1640,7 +1641,7 @@ static void log_change(const struct conf_session *s, const char *path, const cha
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(verb, verbs[i][0]))
 			done = verbs[i][1];
-	if (!done || !schema_find(path) || store_depth(s->st) > 0)
+	if (!done || !schema_find(path) || store_depth(s->st) > s->log_depth)
 		return;
 	for (size_t i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
 		if (!strcmp(path, nouns[i][0]))

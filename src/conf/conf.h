@@ -89,6 +89,10 @@ struct conf_session {
 	 * it looked at: a front re-running /log print follow sets log_after to
 	 * log_last, so a line goes out once whatever its time reads by then */
 	uint32_t log_after, log_last;
+	/* a change committed with no more transactions open than this is
+	 * logged ("filter rule added by admin"): 0, or 1 for the statements of
+	 * a script typed into the console, each final when it ends */
+	int log_depth;
 };
 
 /* Creates a virtual ethernet interface (sim and trace: the interfaces of the

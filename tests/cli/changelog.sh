@@ -2,7 +2,8 @@
 # /log print tells who changed the configuration, as RouterOS logs it
 # (system,info "mangle rule added by admin"; "item ..." for a menu without
 # a noun of its own); a command that fails logs nothing, and neither do the
-# statements of an import (the file is one change that may still roll back).
+# statements of an import (the file is one change that may still roll back);
+# a script typed into the console logs its statements as they are made.
 set -u
 . "$(dirname "$0")/lib.bash"
 db="$T/l.db"
@@ -22,11 +23,13 @@ system,info item added by admin
 system,info mangle rule removed by admin" ] && pass || fail "change log: $log"
 mkdir -p "$T/files"
 printf '/ip firewall filter add chain=input comment=imp\n' >"$T/files/i.rsc"
-out=$(printf '/ip firewall filter add chain=input action=bogus\n/import file-name=i.rsc\n/log print\n' |
+# a script typed into the console: its own statements are logged, one by one
+out=$(printf '/ip firewall filter add chain=input action=bogus\n/import file-name=i.rsc\n/ip firewall raw add chain=prerouting\n/log print\n' |
 	"$ROSFW" --db "$db" --files "$T/files" console 2>&1)
 expect_contains "$out" "invalid value 'bogus'"
 expect_contains "$out" "Script file loaded and executed successfully"
-expect_not_contains "$out" "added by"
+[ "$(grep -c ' by admin' <<<"$out")" = 1 ] && pass || fail "one change logged: $out"
+expect_contains "$out" "system,info raw rule added by admin"
 [ "$("$ROSFW" --db "$db" exec ':put [/ip firewall filter print count-only where comment=imp]')" = 1 ] &&
 	pass || fail "the import did not apply"
 finish
