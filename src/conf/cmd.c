@@ -577,6 +577,32 @@ static void auto_name(struct conf_session *s, const struct menu *m, struct item 
 	item_set(m, it, k, name);
 }
 
+/* What RouterOS fills in on add: the owner of a script or a scheduled task
+ * (the user who adds it), and a task's start-date and start-time (now,
+ * unless it starts at startup). */
+static void stamp_new(const struct conf_session *s, const struct menu *m, struct item *it)
+{
+	bool sched = !strcmp(m->path, "/system/scheduler");
+	if (!sched && strcmp(m->path, "/system/script"))
+		return;
+	int po = schema_prop(m, "owner", NULL);
+	if (po >= 0 && !it->vals[po] && s->user[0])
+		item_set(m, it, po, s->user);
+	int pd = schema_prop(m, "start-date", NULL), pt = schema_prop(m, "start-time", NULL);
+	if (!sched || pd < 0 || pt < 0 || (it->vals[pt] && !strcmp(it->vals[pt], "startup")))
+		return;
+	char now[40]; /* "nov/27/2026 10:47:35" */
+	conf_format_time((int64_t)time(NULL), now, sizeof(now));
+	char *sp = strchr(now, ' ');
+	if (!sp)
+		return;
+	*sp = 0;
+	if (!it->vals[pd])
+		item_set(m, it, pd, now);
+	if (!it->vals[pt])
+		item_set(m, it, pt, sp + 1);
+}
+
 static int resolve_one_pos(struct conf_session *s, const struct menu *m, const char *spec,
 			   size_t *pos, struct err *e)
 {
@@ -621,6 +647,8 @@ static int cmd_add(struct conf_session *s, const struct menu *m, const struct co
 	if (apply_args(s, m, it, args, true, e) < 0)
 		goto fail;
 	auto_name(s, m, it);
+	if (!cf)
+		stamp_new(s, m, it);
 	for (size_t i = 0; i < m->nprops; i++)
 		if ((m->props[i].flags & PF_DYNAMIC) && it->vals[i])
 			it->flags |= IF_DYNAMIC;
