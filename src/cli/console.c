@@ -457,10 +457,26 @@ static void on_hangup(int sig)
 
 /* A request to the router; its output is shown as it comes (print follow
  * streams until Ctrl-C). -2: the router is gone. */
+/* "/quit" or "quit": the router ends the session after its reply. */
+static bool is_quit(const char *line)
+{
+	line += strspn(line, " \t");
+	if (*line == '/')
+		line++;
+	if (strncmp(line, "quit", 4))
+		return false;
+	line += 4;
+	return line[strspn(line, " \t")] == 0;
+}
+
 static int remote_show(struct cli_store *cs, char kind, const char *text)
 {
 	interrupted = 0;
 	int rc = remote_request(kind, text, NULL, true);
+	if (kind == 'C' && is_quit(text)) {
+		cs->s.quit = true;
+		return rc == -2 ? 0 : rc;
+	}
 	if (rc == -2) {
 		fprintf(stderr, "rosfw console: the router closed the connection\n");
 		cs->s.quit = true;

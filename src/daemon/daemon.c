@@ -69,6 +69,7 @@ struct client {
 	 * print again */
 	bool following;
 	bool follow_due;
+	bool closing; /* /quit: closed once its reply is out */
 	uint64_t *seen;
 	size_t nseen;
 	uint64_t log_seq, follow_at_ms;
@@ -645,10 +646,14 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			memmove(c->outq.s, c->outq.s + w, c->outq.len - (size_t)w);
 			sbuf_truncate(&c->outq, c->outq.len - (size_t)w);
 		}
+		if (!c->outq.len && c->closing) {
+			client_close(c->d, c);
+			return;
+		}
 		if (!c->outq.len)
 			loop_watch(l, fd, POLLIN, client_io, c);
 	}
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+	if (c->closing || !(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
 	char buf[65536];
 	ssize_t r = read(fd, buf, sizeof(buf));
@@ -697,7 +702,9 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			queue_reply(c, false);
 		free(text);
 		if (c->s.quit) {
-			client_close(c->d, c);
+			/* what the script printed before /quit goes out first */
+			c->closing = true;
+			loop_watch(c->d->loop, c->fd, POLLOUT, client_io, c);
 			return;
 		}
 	}

@@ -256,6 +256,7 @@ os.write(fd, b'/quit\r')
 st = os.waitpid(pid, 0)[1]
 until(b'never', 0.2)
 print('exit:', st, '' if st == 0 else repr(buf[-600:]))
+print('quit quietly:', b'closed the connection' not in buf)
 EOF
 )
 expect_contains "$out" "prompt: True"
@@ -263,6 +264,14 @@ expect_contains "$out" "streamed: True"
 expect_contains "$out" "prompt again: True"
 expect_contains "$out" "alive: True"
 expect_contains "$out" "exit: 0 "
+expect_contains "$out" "quit quietly: True"
+# /quit in a script: what came before it is shown, nothing after it runs,
+# and the console ends without an error
+out=$(con ':put before-quit' '/quit' ':put after-quit' 2>&1)
+rc=$?
+[ "$rc" = 0 ] && pass || fail "/quit in a script: exit status $rc: $out"
+expect_contains "$out" "before-quit"
+expect_not_contains "$out" "after-quit"
 
 # safe mode: a dropped connection loses what it changed, another session's
 # change in between stays
