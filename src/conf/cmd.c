@@ -1467,20 +1467,33 @@ static int cmd_script_run(struct conf_session *s, const struct menu *m,
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct item *it = store_get(s->st, m, ids[i]);
-		const char *src = item_get(m, it, "source");
+		struct item *it = store_get(s->st, m, ids[i]);
+		/* last-started and run-count are the running router's, never
+		 * stored (as a queue's counters) */
+		char now[40];
+		conf_format_time((int64_t)time(NULL), now, sizeof(now));
+		const char *runs = item_get(m, it, "run-count");
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%llu", (runs ? strtoull(runs, NULL, 10) : 0) + 1);
+		item_set(m, it, schema_prop(m, "last-started", NULL), now);
+		item_set(m, it, schema_prop(m, "run-count", NULL), buf);
+		/* the script may change or remove its own item */
+		const char *src0 = item_get(m, it, "source");
+		char *src = xstrdup(src0 ? src0 : ""), *name = xstrdup(item_get(m, it, "name"));
 		char saved[sizeof(s->path)];
 		snprintf(saved, sizeof(saved), "%s", s->path);
 		s->path[0] = 0;
-		rc = script_run(s, src ? src : "", 1, 1, ret, e);
+		rc = script_run(s, src, 1, 1, ret, e);
 		snprintf(s->path, sizeof(s->path), "%s", saved);
 		if (rc < 0) {
 			char msg[sizeof(e->msg)];
-			snprintf(msg, sizeof(msg), "script %s: line %d col %d: %s",
-				 item_get(m, it, "name"), e->line, e->col, e->msg);
+			snprintf(msg, sizeof(msg), "script %s: line %d col %d: %s", name, e->line,
+				 e->col, e->msg);
 			snprintf(e->msg, sizeof(e->msg), "%s", msg);
 			e->line = e->col = 0;
 		}
+		free(src);
+		free(name);
 	}
 	free(ids);
 	return rc;
