@@ -400,7 +400,7 @@ b=$(stats ether1-gateway rx-packet)
 # /log print shows, in RouterOS's shape (prefix, chain, in:/out:, packet)
 # (as RouterOS advises, a limit keeps the busy rule from flooding the log)
 con '/ip firewall filter add chain=forward action=log log-prefix=AUDIT protocol=udp limit=20,5 place-before=0' \
-	'/ip firewall mangle add chain=forward action=passthrough log=yes log-prefix=MG protocol=tcp place-before=0' >/dev/null
+	'/ip firewall mangle add chain=forward action=passthrough log=yes log-prefix=MG protocol=tcp limit=20,5 place-before=0' >/dev/null
 for _ in $(seq 100); do
 	out=$(con '/log print where topics~"firewall"')
 	case "$out" in *"AUDIT forward: in:"*"MG forward: in:"* | *"MG forward: in:"*"AUDIT forward: in:"*) break ;; esac
