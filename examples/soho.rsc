@@ -72,4 +72,4 @@ add name=daily_config_backup owner=admin policy=read,write,policy,test,sensitive
 /log info ("configuration exported to " . $name . ".rsc")
 }
 /system scheduler
-add name=daily_config_backup interval=1d on-event=daily_config_backup start-time=03:00:00
+add name=daily_config_backup owner=admin interval=1d on-event=daily_config_backup start-date=jan/01/1970 start-time=03:00:00

@@ -457,10 +457,26 @@ static void on_hangup(int sig)
 
 /* A request to the router; its output is shown as it comes (print follow
  * streams until Ctrl-C). -2: the router is gone. */
+/* "/quit" or "quit": the router ends the session after its reply. */
+static bool is_quit(const char *line)
+{
+	line += strspn(line, " \t");
+	if (*line == '/')
+		line++;
+	if (strncmp(line, "quit", 4))
+		return false;
+	line += 4;
+	return line[strspn(line, " \t")] == 0;
+}
+
 static int remote_show(struct cli_store *cs, char kind, const char *text)
 {
 	interrupted = 0;
 	int rc = remote_request(kind, text, NULL, true);
+	if (kind == 'C' && is_quit(text)) {
+		cs->s.quit = true;
+		return rc == -2 ? 0 : rc;
+	}
 	if (rc == -2) {
 		fprintf(stderr, "rosfw console: the router closed the connection\n");
 		cs->s.quit = true;
@@ -635,19 +651,28 @@ static bool scan_line(const char *p, size_t n, int *depth)
 }
 
 /* Runs script text on the router; failures go to stderr, the rest to stdout. */
+/* A script's output: its failure lines to stderr, each in its place after
+ * what the statements before it printed. */
+static void script_output(const char *p)
+{
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+		bool failure = !strncmp(p, "failure: ", 9);
+		if (failure)
+			fflush(stdout);
+		fprintf(failure ? stderr : stdout, "%.*s", (int)n, p);
+		p += n;
+	}
+	fflush(stdout);
+}
+
 static int remote_batch(const char *text, size_t len)
 {
 	struct sbuf body = SBUF_INIT, out = SBUF_INIT;
 	sbuf_add(&body, text, len);
 	int rc = remote_call('S', sbuf_str(&body), &out);
-	const char *p = sbuf_str(&out);
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
-		fprintf(strncmp(p, "failure: ", 9) ? stdout : stderr, "%.*s", (int)n, p);
-		p += n;
-	}
-	fflush(stdout);
+	script_output(sbuf_str(&out));
 	sbuf_free(&body);
 	sbuf_free(&out);
 	return rc;
@@ -768,23 +793,21 @@ int console_main(int argc, char **argv)
 		size_t k;
 		while ((k = fread(buf, 1, sizeof(buf), stdin)) > 0)
 			sbuf_add(&text, buf, k);
-		struct sbuf report = SBUF_INIT;
 		struct err e;
-		int r = conf_import(&cs.s, sbuf_str(&text), "stdin", CONF_LENIENT, &report, &e);
-		cli_flush(&cs);
-		if (r < 0 || strstr(sbuf_str(&report), "skipped: ")) {
-			/* only the failures, not the summary line */
-			const char *p = sbuf_str(&report);
-			while (*p) {
-				const char *nl = strchr(p, '\n');
-				size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-				if (strstr(p, "skipped: ") && strstr(p, "skipped: ") < p + len)
-					fprintf(stderr, "failure: %.*s", (int)len, p);
-				p += len;
-			}
-			rc = 1;
+		int r = conf_import(&cs.s, sbuf_str(&text), "stdin", CONF_LENIENT | CONF_INLINE,
+				    NULL, &e);
+		fputs(sbuf_str(&cs.s.warn), stderr);
+		sbuf_reset(&cs.s.warn);
+		script_output(sbuf_str(&cs.s.out));
+		sbuf_reset(&cs.s.out);
+		if (r < 0) {
+			struct sbuf m = SBUF_INIT;
+			err_format(&e, &m);
+			fprintf(stderr, "failure: %s\n", sbuf_str(&m));
+			sbuf_free(&m);
 		}
-		sbuf_free(&report);
+		if (r != 0)
+			rc = 1;
 		sbuf_free(&text);
 	}
 	cli_close(&cs);

@@ -306,6 +306,10 @@ static void text_run(FILE *f, const struct run *rn, const struct tgen_profile *p
 		if (r->router_drops[k])
 			fprintf(f, "  router drop %s: %llu\n", pkt_reason_name((enum drop_reason)k),
 				(unsigned long long)r->router_drops[k]);
+	if (r->router_drops[DR_NO_ROUTE])
+		fprintf(f, "  (no-route: the configuration has no route to where the traffic goes;\n"
+			   "  one of rules and queues only, as the seed guide's, needs its network\n"
+			   "  first: --config examples/seed-network.rsc --config examples/seed.rsc)\n");
 	if (r->drops[NSD_ROUTE])
 		fprintf(f, "  (route: the router sent packets elsewhere than towards their host\n"
 			   "  or the WAN; check the profile's hosts against the configuration)\n");

@@ -68,7 +68,8 @@ static const char *const item_cmds[] = { "add", "comment", "disable", "enable", 
 static const char *const singleton_cmds[] = { "export", "get", "print", "set", "unset", NULL };
 static const char *const runtime_cmds[] = { "find", "get", "print", NULL };
 static const char *const dir_cmds[] = { "export", NULL };
-static const char *const root_cmds[] = { "export", "import", "quit", "redo", "undo", NULL };
+static const char *const root_cmds[] = { "export", "import", "password", "quit", "redo", "undo",
+					 NULL };
 static const char *const safe_mode_cmds[] = { "release", "take", "unroll", NULL };
 static const char *const log_cmds[] = { "debug", "error", "find", "get", "info", "print",
 					"warning", NULL };
@@ -450,6 +451,16 @@ static bool is_special_arg(const char *name)
 }
 
 /* Parses and stores the named arguments on a detached item. */
+/* A password as the store keeps it: its argon2id hash. */
+static int hash_password(const char *pw, size_t len, char hash[crypto_pwhash_STRBYTES])
+{
+	if (sodium_init() < 0 ||
+	    crypto_pwhash_str(hash, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return -1;
+	return 0;
+}
+
 static int apply_args(struct conf_session *s, const struct menu *m, struct item *it,
 		      const struct conf_args *args, bool adding, struct err *e)
 {
@@ -503,10 +514,7 @@ static int apply_args(struct conf_session *s, const struct menu *m, struct item 
 		if ((p->flags & PF_HASHED) && canon.len && strncmp(sbuf_str(&canon), "$argon2", 7)) {
 			/* a password is kept only as its hash (an exported hash imports as is) */
 			char hash[crypto_pwhash_STRBYTES];
-			if (sodium_init() < 0 ||
-			    crypto_pwhash_str(hash, canon.s, canon.len,
-					      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-					      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+			if (hash_password(canon.s, canon.len, hash) < 0) {
 				rc = err_setp(e, p->name, "cannot hash the password");
 				break;
 			}
@@ -618,6 +626,32 @@ static void auto_name(struct conf_session *s, const struct menu *m, struct item 
 	item_set(m, it, k, name);
 }
 
+/* What RouterOS fills in on add: the owner of a script or a scheduled task
+ * (the user who adds it), and a task's start-date and start-time (now,
+ * unless it starts at startup). */
+static void stamp_new(const struct conf_session *s, const struct menu *m, struct item *it)
+{
+	bool sched = !strcmp(m->path, "/system/scheduler");
+	if (!sched && strcmp(m->path, "/system/script"))
+		return;
+	int po = schema_prop(m, "owner", NULL);
+	if (po >= 0 && !it->vals[po] && s->user[0])
+		item_set(m, it, po, s->user);
+	int pd = schema_prop(m, "start-date", NULL), pt = schema_prop(m, "start-time", NULL);
+	if (!sched || pd < 0 || pt < 0 || (it->vals[pt] && !strcmp(it->vals[pt], "startup")))
+		return;
+	char now[40]; /* "nov/27/2026 10:47:35" */
+	conf_format_time((int64_t)time(NULL), now, sizeof(now));
+	char *sp = strchr(now, ' ');
+	if (!sp)
+		return;
+	*sp = 0;
+	if (!it->vals[pd])
+		item_set(m, it, pd, now);
+	if (!it->vals[pt])
+		item_set(m, it, pt, sp + 1);
+}
+
 static int resolve_one_pos(struct conf_session *s, const struct menu *m, const char *spec,
 			   size_t *pos, struct err *e)
 {
@@ -662,6 +696,8 @@ static int cmd_add(struct conf_session *s, const struct menu *m, const struct co
 	if (apply_args(s, m, it, args, true, e) < 0)
 		goto fail;
 	auto_name(s, m, it);
+	if (!cf)
+		stamp_new(s, m, it);
 	for (size_t i = 0; i < m->nprops; i++)
 		if ((m->props[i].flags & PF_DYNAMIC) && it->vals[i])
 			it->flags |= IF_DYNAMIC;
@@ -1499,20 +1535,33 @@ static int cmd_script_run(struct conf_session *s, const struct menu *m,
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct item *it = store_get(s->st, m, ids[i]);
-		const char *src = item_get(m, it, "source");
+		struct item *it = store_get(s->st, m, ids[i]);
+		/* last-started and run-count are the running router's, never
+		 * stored (as a queue's counters) */
+		char now[40];
+		conf_format_time((int64_t)time(NULL), now, sizeof(now));
+		const char *runs = item_get(m, it, "run-count");
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%llu", (runs ? strtoull(runs, NULL, 10) : 0) + 1);
+		item_set(m, it, schema_prop(m, "last-started", NULL), now);
+		item_set(m, it, schema_prop(m, "run-count", NULL), buf);
+		/* the script may change or remove its own item */
+		const char *src0 = item_get(m, it, "source");
+		char *src = xstrdup(src0 ? src0 : ""), *name = xstrdup(item_get(m, it, "name"));
 		char saved[sizeof(s->path)];
 		snprintf(saved, sizeof(saved), "%s", s->path);
 		s->path[0] = 0;
-		rc = script_run(s, src ? src : "", 1, 1, ret, e);
+		rc = script_run(s, src, 1, 1, ret, e);
 		snprintf(s->path, sizeof(s->path), "%s", saved);
 		if (rc < 0) {
 			char msg[sizeof(e->msg)];
-			snprintf(msg, sizeof(msg), "script %s: line %d col %d: %s",
-				 item_get(m, it, "name"), e->line, e->col, e->msg);
+			snprintf(msg, sizeof(msg), "script %s: line %d col %d: %s", name, e->line,
+				 e->col, e->msg);
 			snprintf(e->msg, sizeof(e->msg), "%s", msg);
 			e->line = e->col = 0;
 		}
+		free(src);
+		free(name);
 	}
 	free(ids);
 	return rc;
@@ -1532,6 +1581,61 @@ static int cmd_log(struct conf_session *s, const char *verb, const struct conf_a
 	return 0;
 }
 
+/*
+ * /password: the session's user changes their own password, giving the old
+ * one and the new one twice (RouterOS asks for them; here they are
+ * arguments). A wrong old password or a confirmation that differs changes
+ * nothing.
+ */
+static int cmd_password(struct conf_session *s, const struct conf_args *args, struct err *e)
+{
+	static const char *const names[] = { "old-password", "new-password",
+					     "confirm-new-password" };
+	const struct conf_arg *v[3] = { NULL, NULL, NULL };
+	for (size_t i = 0; i < args->n; i++) {
+		const struct conf_arg *a = &args->a[i];
+		size_t k = 0;
+		while (k < 3 && (!a->name || strcmp(a->name, names[k])))
+			k++;
+		if (k == 3) {
+			if (a->name)
+				err_setp(e, a->name, "unknown property '%s' for /password", a->name);
+			else
+				err_set(e, "unexpected value '%s': /password takes old-password=, "
+					   "new-password= and confirm-new-password=", a->value);
+			return arg_err(e, a);
+		}
+		v[k] = a;
+	}
+	for (size_t k = 0; k < 3; k++)
+		if (!v[k])
+			return err_setp(e, names[k], "missing value for %s", names[k]);
+	const struct menu *m = schema_find("/user");
+	struct item *it = m ? store_by_key(s->st, m, s->user) : NULL;
+	if (!it)
+		return err_set(e, "no such user '%s'", s->user);
+	const char *hash = item_get(m, it, "password");
+	const char *old = v[0]->value;
+	bool ok = hash && *hash ? sodium_init() >= 0 &&
+					  crypto_pwhash_str_verify(hash, old, strlen(old)) == 0
+				: !*old;
+	if (!ok)
+		return err_setp(e, "old-password", "old password is not valid"), arg_err(e, v[0]);
+	if (strcmp(v[1]->value, v[2]->value))
+		return err_setp(e, "confirm-new-password",
+				"new password and its confirmation differ"),
+		       arg_err(e, v[2]);
+	struct item *n = item_dup(m, it);
+	char nh[crypto_pwhash_STRBYTES];
+	if (hash_password(v[1]->value, strlen(v[1]->value), nh) < 0) {
+		item_free(m, n);
+		return err_set(e, "cannot hash the password");
+	}
+	item_set(m, n, schema_prop(m, "password", NULL), nh);
+	sodium_memzero(nh, sizeof(nh));
+	return store_replace(s->st, m, it->id, n, e);
+}
+
 /* Commands that only read (no transaction, no journal entry). */
 static bool read_only_verb(const char *verb)
 {
@@ -1545,6 +1649,8 @@ static int dispatch(struct conf_session *s, const char *path, const char *verb,
 	if (!path[0]) {
 		if (!strcmp(verb, "import"))
 			return cmd_import(s, args, e);
+		if (!strcmp(verb, "password"))
+			return cmd_password(s, args, e);
 		if (!strcmp(verb, "quit")) {
 			/* RouterOS keeps the changes of a session that quits in safe mode */
 			if (conf_in_safe_mode(s))
@@ -1593,6 +1699,41 @@ static void journal_text(const struct conf_session *s, char *buf, size_t n)
 {
 	snprintf(buf, n, "%.*s", (int)(s->cmd_len < 500 ? s->cmd_len : 500),
 		 s->cmd_text ? s->cmd_text : "");
+}
+
+/*
+ * The journal (/system history, kept in the store) must not keep a secret
+ * in clear: a command that gives a password (/password, /user ... password=)
+ * is recorded as its menu, verb and arguments with those values hidden.
+ */
+static void journal_secret_safe(const struct conf_session *s, const char *path, const char *verb,
+				const struct conf_args *args, char *buf, size_t n)
+{
+	const struct menu *m = schema_find(path);
+	bool secret = !path[0] && !strcmp(verb, "password");
+	for (size_t i = 0; i < args->n && !secret; i++) {
+		int pi = m && args->a[i].name ? schema_prop(m, args->a[i].name, NULL) : -1;
+		secret = pi >= 0 && (m->props[pi].flags & PF_SENSITIVE);
+	}
+	if (!secret) {
+		journal_text(s, buf, n);
+		return;
+	}
+	struct sbuf t = SBUF_INIT;
+	for (const char *c = path; *c; c++)
+		sbuf_putc(&t, *c == '/' && c != path ? ' ' : *c);
+	sbuf_printf(&t, "%s%s", path[0] ? " " : "/", verb);
+	for (size_t i = 0; i < args->n; i++) {
+		const struct conf_arg *a = &args->a[i];
+		int pi = m && a->name ? schema_prop(m, a->name, NULL) : -1;
+		bool hide = !path[0] || (pi >= 0 && (m->props[pi].flags & PF_SENSITIVE));
+		if (a->name)
+			sbuf_printf(&t, " %s=%s", a->name, hide ? "***" : a->value);
+		else
+			sbuf_printf(&t, " %s", a->value);
+	}
+	snprintf(buf, n, "%s", sbuf_str(&t));
+	sbuf_free(&t);
 }
 
 const char *conf_change_policy(const uint64_t *menus)
@@ -1678,6 +1819,37 @@ int conf_safe_mode(struct conf_session *s, enum conf_safe_op op, struct err *e)
 	return rc;
 }
 
+/*
+ * RouterOS logs each configuration change it commits: "mangle rule added
+ * by admin", "item changed by admin" for a menu without a noun of its own.
+ * Not inside an import or a script's transaction, which may still roll back
+ * (a console script's own statements are final: s->log_depth).
+ */
+static void log_change(const struct conf_session *s, const char *path, const char *verb)
+{
+	static const char *const nouns[][2] = {
+		{ "/ip/firewall/filter", "filter rule" },   { "/ip/firewall/nat", "nat rule" },
+		{ "/ip/firewall/mangle", "mangle rule" },   { "/ip/firewall/raw", "raw rule" },
+		{ "/ipv6/firewall/filter", "filter rule" }, { "/ipv6/firewall/mangle", "mangle rule" },
+		{ "/ipv6/firewall/raw", "raw rule" },
+	};
+	static const char *const verbs[][2] = {
+		{ "add", "added" },     { "remove", "removed" }, { "move", "moved" },
+		{ "set", "changed" },   { "unset", "changed" },  { "enable", "changed" },
+		{ "disable", "changed" }, { "comment", "changed" },
+	};
+	const char *done = NULL, *noun = "item";
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verb, verbs[i][0]))
+			done = verbs[i][1];
+	if (!done || !schema_find(path) || store_depth(s->st) > s->log_depth)
+		return;
+	for (size_t i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		if (!strcmp(path, nouns[i][0]))
+			noun = nouns[i][1];
+	conf_log("system,info", "%s %s by %s", noun, done, s->user);
+}
+
 int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	    const struct conf_args *args, struct sbuf *ret, struct err *e)
 {
@@ -1692,8 +1864,9 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 	if ((!path[0] && (!strcmp(verb, "undo") || !strcmp(verb, "redo"))) ||
 	    !strcmp(path, "/safe-mode"))
 		return cmd_history(s, path, verb, e);
-	/* logging is what a read-only user may still do */
-	bool logging = !strcmp(path, "/log") || !strcmp(verb, "quit");
+	/* logging and their own password are what a read-only user may still do */
+	bool logging = !strcmp(path, "/log") || !strcmp(verb, "quit") ||
+		       (!path[0] && !strcmp(verb, "password"));
 	if (!s->may_write && !logging)
 		return err_set(e, "not enough permissions (9)");
 	if (!s->may_policy && !strncmp(path, "/user", 5))
@@ -1707,11 +1880,12 @@ int cmd_run(struct conf_session *s, const char *path, const char *verb,
 		return -1;
 	}
 	char jc[512];
-	journal_text(s, jc, sizeof(jc));
+	journal_secret_safe(s, path, verb, args, jc, sizeof(jc));
 	if (store_commit(s->st, s->user, jc, e) < 0) {
 		store_rollback(s->st);
 		return -1;
 	}
+	log_change(s, path, verb);
 	return 0;
 }
 

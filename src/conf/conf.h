@@ -40,6 +40,10 @@ struct conf_numbering {
 
 #define CONF_LENIENT 0x01u /* import: skip failing lines, list them in the report */
 #define CONF_DRYRUN  0x02u /* import: check everything, apply nothing */
+#define CONF_INLINE  0x04u /* with CONF_LENIENT, a script typed or piped into the
+			    * console: a failing statement's "failure: ..." goes
+			    * into the output where it happened, as the console
+			    * shows it after a line, not into the report */
 
 struct conf_session {
 	struct store *st;
@@ -85,6 +89,10 @@ struct conf_session {
 	 * it looked at: a front re-running /log print follow sets log_after to
 	 * log_last, so a line goes out once whatever its time reads by then */
 	uint32_t log_after, log_last;
+	/* a change committed with no more transactions open than this is
+	 * logged ("filter rule added by admin"): 0, or 1 for the statements of
+	 * a script typed into the console, each final when it ends */
+	int log_depth;
 };
 
 /* Creates a virtual ethernet interface (sim and trace: the interfaces of the
@@ -120,7 +128,8 @@ int conf_exec(struct conf_session *s, const char *text, struct sbuf *ret, struct
  * error rolls everything back (strict). CONF_LENIENT applies every valid
  * statement and reports the others in report ("line N: reason"); CONF_DRYRUN
  * rolls back at the end whatever happened. name is used in the journal.
- * Returns 0, or -1 with e set (strict mode, or an unreadable script).
+ * Returns 0, or -1 with e set (strict mode, or an unreadable script); with
+ * CONF_INLINE, the number of statements that failed (0: none).
  */
 int conf_import(struct conf_session *s, const char *text, const char *name, unsigned mode,
 		struct sbuf *report, struct err *e);

@@ -153,10 +153,17 @@ static bool show_in_print(const struct menu *m, const struct item *it, size_t i,
 		return true;
 	if (!p->def)
 		return false;
+	/* a default only the address-list actions read shows with them alone */
+	if (!strcmp(p->name, "address-list-timeout")) {
+		const char *a = item_get(m, it, "action");
+		if (!a || !strstr(a, "-to-address-list"))
+			return false;
+	}
 	/* sparse menus (firewall rules) show only what is set, unless detail;
-	 * switches still show their defaults (log=no, and passthrough=yes, which
-	 * is what makes a later mark rule overwrite an earlier one) */
-	if ((m->flags & MF_SPARSE) && !o->detail && p->type != T_BOOL)
+	 * the action and the switches still show their defaults (action=accept,
+	 * log=no, and passthrough=yes, which is what makes a later mark rule
+	 * overwrite an earlier one) */
+	if ((m->flags & MF_SPARSE) && !o->detail && p->type != T_BOOL && strcmp(p->name, "action"))
 		return false;
 	return true;
 }

@@ -1400,6 +1400,9 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 		return -1;
 	struct ps p = { .s = s, .t = text, .n = strlen(text), .line = 1, .col = 1 };
 	int rc = 0, skipped = 0, applied = 0;
+	int log_depth = s->log_depth;
+	if ((mode & CONF_INLINE) && !(mode & CONF_DRYRUN))
+		s->log_depth = store_depth(s->st) + 1; /* and the statement's own */
 	s->scope++;
 	for (;;) {
 		skip_ws(&p);
@@ -1441,7 +1444,11 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 				break;
 			}
 			skipped++;
-			if (report) {
+			if (mode & CONF_INLINE) {
+				sbuf_puts(&s->out, "failure: ");
+				err_format(&le, &s->out);
+				sbuf_putc(&s->out, '\n');
+			} else if (report) {
 				sbuf_printf(report, "%s: skipped: ", name ? name : "import");
 				err_format(&le, report);
 				sbuf_putc(report, '\n');
@@ -1456,6 +1463,7 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 			break;
 	}
 	s->scope--;
+	s->log_depth = log_depth;
 	while (s->locals.n && s->locals.v[s->locals.n - 1].scope > s->scope) {
 		s->locals.n--;
 		free(s->locals.v[s->locals.n].name);
@@ -1476,5 +1484,5 @@ int conf_import(struct conf_session *s, const char *text, const char *name, unsi
 		sbuf_printf(report, "%s: %d statements applied, %d skipped%s\n",
 			    name ? name : "import", applied, skipped,
 			    (mode & CONF_DRYRUN) ? " (dry run: nothing changed)" : "");
-	return rc;
+	return rc == 0 && (mode & CONF_INLINE) ? skipped : rc;
 }

@@ -49,6 +49,7 @@
 #include "qos/qos.h"
 #include "sim/netsim.h"
 #include "sim/tgen.h"
+#include "sched.h"
 
 #define MAX_REQ (4u << 20)
 
@@ -68,6 +69,7 @@ struct client {
 	 * print again */
 	bool following;
 	bool follow_due;
+	bool closing; /* /quit: closed once its reply is out */
 	uint64_t *seen;
 	size_t nseen;
 	uint64_t log_seq, follow_at_ms;
@@ -101,6 +103,8 @@ struct daemon {
 	struct mgmt_pool *logins;
 	uint64_t expired_ms;
 	uint32_t ct_max_entries; /* --ct-max-entries, 0: the default */
+	struct sched *sched;      /* /system scheduler */
+	int64_t sched_at;         /* the wall second it last looked */
 };
 
 /* The dataplane's clock (ns): the same time base for the engine, the
@@ -288,6 +292,11 @@ static void tick(struct loop *l, void *ctx)
 		d->expired_ms = now;
 		mgmt_active_expire(); /* REST clients gone quiet log out */
 	}
+	int64_t wall = (int64_t)time(NULL);
+	if (wall != d->sched_at) {
+		d->sched_at = wall;
+		sched_tick(d->sched, d, wall);
+	}
 }
 
 /* The simulated network's counters on the interfaces it moves packets
@@ -306,6 +315,14 @@ static int sim_interfaces(void *ctx, struct conf_session *s, const struct menu *
 			  struct item ***items, size_t *n)
 {
 	return conf_interface_items(s, m, sim_decorate, ctx, items, n);
+}
+
+/* log=yes and action=log: RouterOS's default logging puts firewall,info
+ * lines in the memory log that /log print shows. */
+static void firewall_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	conf_log("firewall,info", "%s", line);
 }
 
 static int start_traffic(struct daemon *d, const char *profile, struct err *e)
@@ -582,22 +599,12 @@ static void run_request(struct client *c, char kind, const char *text)
 	daemon_refresh_stats(c->d);
 	int rc;
 	if (kind == 'S') {
-		struct sbuf report = SBUF_INIT;
-		rc = conf_import(&c->s, text, "console", CONF_LENIENT, &report, &e);
-		const char *p = sbuf_str(&report);
-		bool failed = rc < 0;
-		while (*p) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-			const char *sk = strstr(p, "skipped: ");
-			if (sk && sk < p + len) {
-				sbuf_printf(&c->s.out, "failure: %.*s", (int)len, p);
-				failed = true;
-			}
-			p += len;
+		/* each failing statement's error follows its own output */
+		rc = conf_import(&c->s, text, "console", CONF_LENIENT | CONF_INLINE, NULL, &e);
+		if (rc > 0) {
+			rc = -1;
+			err_clear(&e);
 		}
-		sbuf_free(&report);
-		rc = failed ? -1 : 0;
 	} else if (kind == 'X') {
 		static const char *const ops[] = { "", "take", "release", "unroll" };
 		static const enum conf_safe_op op[] = { CONF_SAFE_TOGGLE, CONF_SAFE_TAKE,
@@ -639,10 +646,14 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			memmove(c->outq.s, c->outq.s + w, c->outq.len - (size_t)w);
 			sbuf_truncate(&c->outq, c->outq.len - (size_t)w);
 		}
+		if (!c->outq.len && c->closing) {
+			client_close(c->d, c);
+			return;
+		}
 		if (!c->outq.len)
 			loop_watch(l, fd, POLLIN, client_io, c);
 	}
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+	if (c->closing || !(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
 	char buf[65536];
 	ssize_t r = read(fd, buf, sizeof(buf));
@@ -691,7 +702,9 @@ static void client_io(struct loop *l, int fd, short revents, void *ctx)
 			queue_reply(c, false);
 		free(text);
 		if (c->s.quit) {
-			client_close(c->d, c);
+			/* what the script printed before /quit goes out first */
+			c->closing = true;
+			loop_watch(c->d->loop, c->fd, POLLOUT, client_io, c);
 			return;
 		}
 	}
@@ -825,6 +838,7 @@ int daemon_main(const struct daemon_opts *o)
 	conf_set_reset_hook("/queue/tree", reset_queue, d);
 	conf_set_reset_hook("/queue/simple", reset_queue, d);
 	d->en = engine_new();
+	rs_state_set_log(engine_rule_state(d->en), firewall_log, NULL);
 	conf_set_provider("/ip/firewall/connection/tracking", ct_tracking_items, d->en);
 	store_subscribe(d->st, on_commit, d);
 	recompile(d);
@@ -862,6 +876,7 @@ int daemon_main(const struct daemon_opts *o)
 	}
 	if (o->traffic && start_traffic(d, o->traffic, &e) < 0)
 		goto out;
+	d->sched = sched_new((int64_t)time(NULL));
 	loop_timer(d->loop, 10, 10, tick, d);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -903,6 +918,7 @@ out:
 	conf_set_provider("/user/active", NULL, NULL);
 	qos_free(d->qos);
 	engine_free(d->en);
+	sched_free(d->sched);
 	store_close(d->st);
 	loop_free(d->loop);
 	free(d->ls);

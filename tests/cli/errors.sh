@@ -58,4 +58,11 @@ out=$(printf '/ip firewall filter add chain=input action=drop comment=ok\n/ip fi
 expect_contains "$out" "failure:"
 n=$("$ROSFW" --db "$db" exec ':put [/ip firewall filter print count-only where comment=ok]')
 expect_contains "$n" "1"
+# as typed into a console: each error right after what the lines before it
+# printed, in the console's words (no import summary)
+out=$(printf ':put before\n/ip firewall filter add chain=x action=nope\n:put after\n' |
+	"$ROSFW" --db "$db" console 2>&1) && fail "console should exit non-zero"
+[ "$out" = "before
+failure: line 2 col 40: invalid value 'nope' for action: expected one of accept, add-dst-to-address-list, add-src-to-address-list, drop, fasttrack-connection, jump, log, passthrough, reject, return, tarpit
+after" ] && pass || fail "console script output out of order: $out"
 finish

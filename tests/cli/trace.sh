@@ -19,7 +19,7 @@ expect_contains "$out" "result                 forward out:ether1-gateway"
 expect_contains "$out" "packet-mark high-priority"
 
 # the seed's own marks: the catch-all runs after the VoIP mark and replaces it
-out=$("$ROSFW" trace --config "$(dirname "$0")/../sim/lab.rsc" --config "$(dirname "$0")/../../examples/seed.rsc" \
+out=$("$ROSFW" trace --config "$(dirname "$0")/../../examples/seed-network.rsc" --config "$(dirname "$0")/../../examples/seed.rsc" \
 	--lenient --in ether2-master-local 'udp 192.168.88.10:5060 > 198.51.100.20:5060' 2>/dev/null)
 expect_contains "$out" "packet-mark low-priority"
 

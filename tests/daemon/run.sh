@@ -122,6 +122,12 @@ expect_contains "$out" "1"
 out=$(con '/ip firewall filter add chain=input action=bogus' 2>&1) && fail "bad command should fail"
 expect_contains "$out" "failure:"
 expect_contains "$out" "bogus"
+# a script piped in: each error after the output of the lines before it
+out=$(con ':put before' '/ip firewall filter add chain=input action=bogus' ':put after' 2>&1) &&
+	fail "a script with a bad line should fail"
+[ "$(printf '%s\n' "$out" | cut -c1-25)" = "before
+failure: line 2 col 44: i
+after" ] && pass || fail "console script output out of order: $out"
 # a second router on the same socket is refused
 "$ROSFW" run --db "$T/other.db" --socket "$sock" >"$T/second.log" 2>&1 && fail "second router started"
 expect_contains "$(cat "$T/second.log")" "another rosfw is running"
@@ -250,6 +256,7 @@ os.write(fd, b'/quit\r')
 st = os.waitpid(pid, 0)[1]
 until(b'never', 0.2)
 print('exit:', st, '' if st == 0 else repr(buf[-600:]))
+print('quit quietly:', b'closed the connection' not in buf)
 EOF
 )
 expect_contains "$out" "prompt: True"
@@ -257,6 +264,14 @@ expect_contains "$out" "streamed: True"
 expect_contains "$out" "prompt again: True"
 expect_contains "$out" "alive: True"
 expect_contains "$out" "exit: 0 "
+expect_contains "$out" "quit quietly: True"
+# /quit in a script: what came before it is shown, nothing after it runs,
+# and the console ends without an error
+out=$(con ':put before-quit' '/quit' ':put after-quit' 2>&1)
+rc=$?
+[ "$rc" = 0 ] && pass || fail "/quit in a script: exit status $rc: $out"
+expect_contains "$out" "before-quit"
+expect_not_contains "$out" "after-quit"
 
 # safe mode: a dropped connection loses what it changed, another session's
 # change in between stays
@@ -381,6 +396,45 @@ a=$(stats ether1-gateway rx-packet)
 sleep 0.3
 b=$(stats ether1-gateway rx-packet)
 [ "$b" -gt "$a" ] && pass || fail "the counters move: $a then $b"
+# log=yes and action=log write firewall,info lines into the log that
+# /log print shows, in RouterOS's shape (prefix, chain, in:/out:, packet)
+# (as RouterOS advises, a limit keeps the busy rule from flooding the log)
+con '/ip firewall filter add chain=forward action=log log-prefix=AUDIT protocol=udp limit=20,5 place-before=0' \
+	'/ip firewall mangle add chain=forward action=passthrough log=yes log-prefix=MG protocol=tcp limit=20,5 place-before=0' >/dev/null
+for _ in $(seq 100); do
+	out=$(con '/log print where topics~"firewall"')
+	case "$out" in *"AUDIT forward: in:"*"MG forward: in:"* | *"MG forward: in:"*"AUDIT forward: in:"*) break ;; esac
+	sleep 0.05
+done
+# (which flows' packets the limit lets through first varies: any direction)
+grep -Eq 'firewall,info AUDIT forward: in:[a-z0-9-]+ out:[a-z0-9-]+, src-mac ([0-9a-f]{2}:){5}[0-9a-f]{2}, proto UDP, [0-9.]+:[0-9]+->[0-9.]+:[0-9]+, len [0-9]+$' <<<"$out" &&
+	pass || fail "no AUDIT line in RouterOS's shape: $out"
+expect_contains "$out" "firewall,info MG forward: in:"
+
+# /system scheduler runs its tasks: a script by name (the seed's backup: an
+# export to a file and a log line), script text; a disabled task does not
+# run, and a failing one logs why
+con '/system script add name=bk source="/export file=sched-backup; /log info backed-up"' \
+	'/system scheduler add name=s1 interval=1s on-event=bk' \
+	'/system scheduler add name=s2 interval=1s on-event=":log info inline-ran"' \
+	'/system scheduler add name=s3 interval=1s on-event=":log info never-ran" disabled=yes' \
+	'/system scheduler add name=s4 interval=1s on-event="/nonsense"' >/dev/null
+for _ in $(seq 100); do
+	out=$(con '/log print where topics~"script"')
+	case "$out" in *backed-up*inline-ran* | *inline-ran*backed-up*) break ;; esac
+	sleep 0.05
+done
+expect_contains "$out" "script,info backed-up"
+expect_contains "$out" "script,info inline-ran"
+expect_contains "$out" "script,error scheduler s4: line 1 col 2: no such command or menu 'nonsense'"
+expect_not_contains "$out" "never-ran"
+[ -s "$T/files/sched-backup.rsc" ] && pass || fail "the scheduled export wrote no file: $(ls "$T/files")"
+expect_contains "$(cat "$T/files/sched-backup.rsc")" "/system scheduler"
+[ "$(con ':put [/system scheduler get s3 run-count]' | tail -1)" = 0 ] && pass || fail "a disabled task ran"
+n=$(con ':put [/system scheduler get s2 run-count]' | tail -1)
+[ "$n" -ge 1 ] 2>/dev/null && pass || fail "s2 run-count is $n"
+out=$(con '/system scheduler print detail where name=s2')
+expect_contains "$out" 'next-run="'
 kill -TERM "$pid"
 wait "$pid" && pass || fail "exit status"
 

@@ -16,6 +16,7 @@ add chain=input action=reject reject-with=icmp-port-unreachable protocol=udp dst
 add chain=forward action=fasttrack-connection connection-state=established,related disabled=yes
 add chain=forward action=drop src-address=!192.168.88.0/24 in-interface=ether2 tcp-flags=syn,!ack protocol=tcp
 add chain=forward action=accept packet-size=0-500 dscp=46 protocol=udp src-port=1024-65535
+add chain=forward comment="no action given: accept, and print says so"
 /ip firewall nat
 add chain=srcnat action=masquerade out-interface=ether1
 add chain=dstnat action=dst-nat protocol=tcp dst-port=8080 to-addresses=192.168.88.10 to-ports=80 in-interface=ether1

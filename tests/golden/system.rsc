@@ -23,4 +23,4 @@ add name=backup owner=admin source={
 /export file=("backup-" . [:pick $d 7 11])
 }
 /system scheduler
-add name=nightly interval=1d on-event=backup start-time=03:00:00
+add name=nightly interval=1d on-event=backup start-date=jan/01/2026 start-time=03:00:00

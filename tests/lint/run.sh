@@ -16,7 +16,7 @@ if [ "$out" = "$(cat mistakes.out)" ] && [ $rc = 2 ]; then ok=$((ok + 1)); else
 out=$("$ROSFW" lint ../../examples/soho.rsc 2>&1)
 if [ $? = 0 ] && [ "$out" = "0 findings" ]; then ok=$((ok + 1)); else
 	echo "FAIL: soho.rsc should be clean: $out"; bad=$((bad + 1)); fi
-out=$("$ROSFW" lint --config ../sim/lab.rsc --config ../../examples/seed.rsc --lenient 2>/dev/null)
+out=$("$ROSFW" lint --config ../../examples/seed-network.rsc --config ../../examples/seed.rsc --lenient 2>/dev/null)
 case "$out" in *"mangle #3"*"low-priority"*"overwritten"*"[mark-overwrite]"*) ok=$((ok + 1)) ;;
 *) echo "FAIL: the seed's mark overwrite not found: $out"; bad=$((bad + 1)) ;; esac
 echo "ok $ok"

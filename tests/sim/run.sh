@@ -3,7 +3,7 @@
 # runs through `rosfw sim` with a configuration; the per-packet verdicts and
 # the report must equal NAME.verdicts.jsonl and NAME.report.
 # Scenarios: "soho" is examples/soho.rsc; "seed" is the seed guide's own
-# configuration (examples/seed.rsc, lenient) on the lab network (lab.rsc).
+# configuration (examples/seed.rsc, lenient) on the lab network (examples/seed-network.rsc).
 # UPDATE_GOLDEN=1 rewrites the expected files.
 set -u
 cd "$(dirname "$0")"
@@ -38,7 +38,7 @@ run() { # name pkts config-args...
 	done
 }
 run soho soho.pkts --config ../../examples/soho.rsc
-run seed soho.pkts --config lab.rsc --config ../../examples/seed.rsc --lenient
+run seed soho.pkts --config ../../examples/seed-network.rsc --config ../../examples/seed.rsc --lenient
 # the point of the two: the seed's catch-all mark (passthrough=yes) overwrites
 # the VoIP mark, the corrected configuration keeps it
 if grep '"n":1,' soho.verdicts.jsonl | grep -q '"packet_mark":"high-priority"' &&

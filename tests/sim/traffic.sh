@@ -3,10 +3,10 @@
 # upload (examples/traffic/upload-saturated.json, 20 s, seed 1) through
 #  soho  examples/soho.rsc, the seed's QoS done right: VoIP p99 queueing
 #        delay upstream <= 5 ms, no VoIP loss, the upload close to the line;
-#  seed  the seed guide's own configuration (lab.rsc + examples/seed.rsc,
+#  seed  the seed guide's own configuration (examples/seed-network.rsc + examples/seed.rsc,
 #        lenient): its catch-all mark overwrites the VoIP mark, so VoIP waits
 #        in the 3M low-priority queue with the backups (p99 >= 10 ms or loss);
-#  none  no queues at all (lab.rsc): the modem's buffer fills, VoIP p99 is
+#  none  no queues at all (examples/seed-network.rsc): the modem's buffer fills, VoIP p99 is
 #        far worse than with soho.rsc.
 # Numbers come from the flat "metrics" object of --report json, read with
 # grep and awk (no JSON tool needed). ROSFW overrides the binary.
@@ -54,8 +54,8 @@ check() {
 }
 
 sim soho --config ../../examples/soho.rsc --report json
-sim seed --config lab.rsc --config ../../examples/seed.rsc --lenient --report json
-sim none --config lab.rsc --report json
+sim seed --config ../../examples/seed-network.rsc --config ../../examples/seed.rsc --lenient --report json
+sim none --config ../../examples/seed-network.rsc --report json
 
 s99=$(metric "$tmp/soho" voip.up.p99_ms)
 e99=$(metric "$tmp/seed" voip.up.p99_ms)
@@ -91,14 +91,14 @@ check "none: soho.rsc is much better for VoIP" 'n > 10 * s && n >= 50' n="$n99" 
 check "none: the modem queue fills" 'v >= 100' v="$(metric "$tmp/none" wan.up.max_queue_ms)"
 
 # --compare gives both runs, the same numbers as alone (deterministic)
-if sim cmp --config ../../examples/soho.rsc --compare lab.rsc --compare ../../examples/seed.rsc \
+if sim cmp --config ../../examples/soho.rsc --compare ../../examples/seed-network.rsc --compare ../../examples/seed.rsc \
 	--lenient --report json; then
 	check "compare: run A equals the soho run" 'a == s' a="$(metric "$tmp/cmp" voip.up.p99_ms 1)" s="$s99"
 	check "compare: run B equals the seed run" 'b == e' b="$(metric "$tmp/cmp" voip.up.p99_ms 2)" e="$e99"
 fi
 
 # the other reports: text with both columns, one self-contained HTML page
-if sim txt --config ../../examples/soho.rsc --compare lab.rsc --report text; then
+if sim txt --config ../../examples/soho.rsc --compare ../../examples/seed-network.rsc --report text; then
 	grep -q '^voip  *up ' "$tmp/txt" && grep -q 'A | B' "$tmp/txt" && pass ||
 		fail "text: no voip row or no A | B columns"
 fi
@@ -159,9 +159,9 @@ game6 60 >"$tmp/g60.json"
 	fail "an IPv6 frame under 62 bytes is refused: $(cat "$tmp/err")"
 
 # usage errors
-"$R" sim --traffic "$P" --config lab.rsc --report pdf >/dev/null 2>&1
+"$R" sim --traffic "$P" --config ../../examples/seed-network.rsc --report pdf >/dev/null 2>&1
 [ $? -eq 2 ] && pass || fail "a bad --report is a usage error"
-"$R" sim --traffic /nonexistent.json --config lab.rsc >/dev/null 2>"$tmp/err"
+"$R" sim --traffic /nonexistent.json --config ../../examples/seed-network.rsc >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q nonexistent "$tmp/err" && pass || fail "a missing profile is reported"
 
 echo "ok $ok"

@@ -728,10 +728,12 @@ static void test_print_forms(void **state)
 	assert_contains(p, "chain=input action=drop protocol=tcp dst-port=23");
 	assert_contains(p, " 1 X ");
 	assert_not_contains(p, "address-list-timeout"); /* a default, not shown plain */
-	/* detail: defaults too */
+	/* detail: defaults too, but address-list-timeout only where an
+	 * address-list action reads it (RouterOS) */
 	ok(s, "/ip firewall filter print detail");
 	p = out(s);
-	assert_contains(p, "address-list-timeout=none-dynamic");
+	assert_contains(p, "log-prefix=\"\"");
+	assert_not_contains(p, "address-list-timeout");
 	assert_contains(p, ";;; telnet");
 	/* terse: one line per item, the comment as a property */
 	ok(s, "/ip firewall filter print terse");
@@ -1583,6 +1585,33 @@ static void test_import_lenient(void **state)
 	sbuf_free(&report);
 }
 
+/* A script piped into the console: the failures in the output where they
+ * happened, counted in the return value; the rest applied. */
+static void test_import_inline(void **state)
+{
+	struct conf_session *s = S;
+	const char *text = ":put one\n"
+			   "/ip firewall filter add chain=input action=bogus\n"
+			   ":put two\n"
+			   "/ip firewall filter add chain=input comment=kept\n"
+			   "/nosuch\n";
+	struct err e;
+	err_clear(&e);
+	sbuf_reset(&s->out);
+	assert_int_equal(conf_import(s, text, "stdin", CONF_LENIENT | CONF_INLINE, NULL, &e), 2);
+	const char *o = sbuf_str(&s->out);
+	assert_true(!strncmp(o, "one\nfailure: line 2 col ", 24));
+	assert_contains(o, "bogus");
+	assert_contains(o, "\ntwo\nfailure: line 5 col 2: ");
+	assert_not_contains(o, "skipped");
+	sbuf_reset(&s->out);
+	assert_int_equal(count(s, "/ip firewall filter", "comment=kept"), 1);
+	/* all good: 0 */
+	assert_int_equal(conf_import(s, ":put ok\n", "stdin", CONF_LENIENT | CONF_INLINE, NULL, &e),
+			 0);
+	sbuf_reset(&s->out);
+}
+
 static void test_import_dry_run(void **state)
 {
 	struct conf_session *s = S;
@@ -2374,6 +2403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stray_brace_runs_nothing, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_import_strict, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_import_lenient, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_import_inline, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_import_dry_run, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_of_commands, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_redo_commands, setup_defaults, teardown),
