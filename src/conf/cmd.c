@@ -729,12 +729,32 @@ static int target_items(struct conf_session *s, const struct menu *m,
 	return targets(s, m, args, NULL, ids, n, required, e);
 }
 
+/* The items set, unset, enable, disable and comment change. A dynamic item
+ * a provider adds (a learnt ARP entry) is its owner's: RouterOS refuses to
+ * change one, and the whole command then changes nothing. */
+static int changed_items(struct conf_session *s, const struct menu *m,
+			 const struct conf_args *args, uint32_t **ids, size_t *n, struct err *e)
+{
+	struct dyn_ids dyn = { 0 };
+	int rc = targets(s, m, args, &dyn, ids, n, true, e);
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		if (!store_get(s->st, m, (*ids)[i]))
+			rc = err_set(e, "failure: can not change dynamic");
+	free(dyn.ids);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 static int cmd_set(struct conf_session *s, const struct menu *m, const struct conf_args *args,
 		   struct err *e)
 {
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	size_t extra = (m->flags & MF_SINGLETON) ? 0 : 1;
 	if (npositional(args) > extra) {
@@ -771,7 +791,7 @@ static int cmd_unset(struct conf_session *s, const struct menu *m, const struct 
 {
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	/* property names: value-name=a,b or the positional words after the items */
 	struct sbuf names = SBUF_INIT;
@@ -907,7 +927,7 @@ static int cmd_enable(struct conf_session *s, const struct menu *m,
 		return err_set(e, "%s items cannot be disabled", m->path);
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -927,7 +947,7 @@ static int cmd_comment(struct conf_session *s, const struct menu *m,
 		return err_set(e, "%s items have no comment", m->path);
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	const struct conf_arg *c = named(args, "comment");
 	if (!c)
