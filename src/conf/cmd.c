@@ -67,6 +67,7 @@ static const char *const item_cmds[] = { "add", "comment", "disable", "enable", 
 					 NULL };
 static const char *const singleton_cmds[] = { "export", "get", "print", "set", "unset", NULL };
 static const char *const runtime_cmds[] = { "find", "get", "print", NULL };
+static const char *const forget_cmds[] = { "find", "get", "print", "remove", NULL };
 static const char *const dir_cmds[] = { "export", NULL };
 static const char *const root_cmds[] = { "export", "import", "quit", "redo", "undo", NULL };
 static const char *const safe_mode_cmds[] = { "release", "take", "unroll", NULL };
@@ -90,7 +91,7 @@ const char *const *cmd_list(const char *path)
 	if (!m)
 		return dir_cmds;
 	if (m->flags & MF_RUNTIME)
-		return runtime_cmds;
+		return (m->flags & MF_FORGET) ? forget_cmds : runtime_cmds;
 	if (m->flags & MF_SINGLETON)
 		return singleton_cmds;
 	return item_cmds;
@@ -136,7 +137,8 @@ static bool all_digits(const char *s)
 }
 
 /* The ids of the dynamic items a provider adds to a stored menu (/ip/arp's
- * learnt entries), read once per resolution, when first needed. */
+ * learnt entries), or of a runtime menu's items, read once per resolution,
+ * when first needed. */
 struct dyn_ids {
 	bool read;
 	uint32_t *ids;
@@ -151,7 +153,7 @@ static bool dyn_has(struct conf_session *s, const struct menu *m, struct dyn_ids
 		struct item **items = NULL;
 		size_t n = 0;
 		d->read = true;
-		if (!(m->flags & MF_RUNTIME) && conf_runtime_provided(m))
+		if (conf_runtime_provided(m))
 			conf_runtime_items(s, m, &items, &n);
 		d->ids = xmalloc((n ? n : 1) * sizeof(uint32_t));
 		for (size_t i = 0; i < n; i++) {
@@ -835,7 +837,8 @@ static int cmd_unset(struct conf_session *s, const struct menu *m, const struct 
 static int cmd_remove(struct conf_session *s, const struct menu *m,
 		      const struct conf_args *args, struct err *e)
 {
-	if (m->flags & (MF_FIXED | MF_SINGLETON))
+	if ((m->flags & (MF_FIXED | MF_SINGLETON)) ||
+	    (m->flags & (MF_RUNTIME | MF_FORGET)) == MF_RUNTIME)
 		return err_set(e, "failure: items of %s cannot be removed", m->path);
 	uint32_t *ids;
 	size_t n;
@@ -1378,7 +1381,10 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			s->width = 0; /* a file is read elsewhere, at any width */
 		print_items(s, m, shown, k, &o, &text);
 		s->width = width;
-		if (!(m->flags & (MF_SINGLETON | MF_RUNTIME))) {
+		/* the numbers remove and set take after a print (a runtime
+		 * menu's only where remove applies) */
+		if (!(m->flags & MF_SINGLETON) &&
+		    (!(m->flags & MF_RUNTIME) || (m->flags & MF_FORGET))) {
 			uint32_t *ids = xmalloc((k ? k : 1) * sizeof(uint32_t));
 			for (size_t i = 0; i < k; i++)
 				ids[i] = shown[i]->id;

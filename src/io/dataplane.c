@@ -1771,6 +1771,13 @@ static int nd_items(void *ctx, struct conf_session *s, const struct menu *m,
 	return 0;
 }
 
+/* /ipv6 neighbor remove: forgotten, to be learnt again */
+static int nd_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	struct dataplane *dp = ctx;
+	return neigh_conf_nd_remove(dp->nd, id, e);
+}
+
 /* ---- set-up ---- */
 
 /* The interface is rosfw's: the kernel must not speak on it. Its IPv6 goes
@@ -1916,6 +1923,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	conf_set_provider("/ip/arp", arp_items, dp);
 	conf_set_remove_hook("/ip/arp", arp_remove, dp);
 	conf_set_provider("/ipv6/neighbor", nd_items, dp);
+	conf_set_remove_hook("/ipv6/neighbor", nd_remove, dp);
 	return dp;
 fail:
 	dataplane_free(dp);
@@ -2085,6 +2093,7 @@ void dataplane_free(struct dataplane *dp)
 	conf_set_provider("/ip/arp", NULL, NULL);
 	conf_set_remove_hook("/ip/arp", NULL, NULL);
 	conf_set_provider("/ipv6/neighbor", NULL, NULL);
+	conf_set_remove_hook("/ipv6/neighbor", NULL, NULL);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
 	dataplane_set_qos(dp, NULL);
