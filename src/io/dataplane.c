@@ -2202,12 +2202,13 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    (unsigned long long)a->no_static, (unsigned long long)a->ignored,
 		    (unsigned long long)a->proxied);
 	const struct nd_stats *ns = nd_stats(dp->nd);
-	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
-			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",
+	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.ra-in %llu\n"
+			 "nd.solicits-out %llu\nnd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\n"
+			 "nd.unreachable %llu\n",
 		    (unsigned long long)ns->ns_in, (unsigned long long)ns->na_in,
-		    (unsigned long long)ns->ns_out, (unsigned long long)ns->na_out,
-		    (unsigned long long)ns->bad, (unsigned long long)ns->queued,
-		    (unsigned long long)ns->unreachable);
+		    (unsigned long long)ns->ra_in, (unsigned long long)ns->ns_out,
+		    (unsigned long long)ns->na_out, (unsigned long long)ns->bad,
+		    (unsigned long long)ns->queued, (unsigned long long)ns->unreachable);
 	struct neigh_info ni[32];
 	size_t nn = nd_list(dp->nd, ni, 32);
 	for (size_t i = 0; i < nn; i++) {
