@@ -67,6 +67,7 @@ static const char *const item_cmds[] = { "add", "comment", "disable", "enable", 
 					 NULL };
 static const char *const singleton_cmds[] = { "export", "get", "print", "set", "unset", NULL };
 static const char *const runtime_cmds[] = { "find", "get", "print", NULL };
+static const char *const forget_cmds[] = { "find", "get", "print", "remove", NULL };
 static const char *const dir_cmds[] = { "export", NULL };
 static const char *const root_cmds[] = { "export", "import", "password", "quit", "redo", "undo",
 					 NULL };
@@ -91,7 +92,7 @@ const char *const *cmd_list(const char *path)
 	if (!m)
 		return dir_cmds;
 	if (m->flags & MF_RUNTIME)
-		return runtime_cmds;
+		return (m->flags & MF_FORGET) ? forget_cmds : runtime_cmds;
 	if (m->flags & MF_SINGLETON)
 		return singleton_cmds;
 	return item_cmds;
@@ -137,7 +138,8 @@ static bool all_digits(const char *s)
 }
 
 /* The ids of the dynamic items a provider adds to a stored menu (/ip/arp's
- * learnt entries), read once per resolution, when first needed. */
+ * learnt entries), or of a runtime menu's items, read once per resolution,
+ * when first needed. */
 struct dyn_ids {
 	bool read;
 	uint32_t *ids;
@@ -152,7 +154,7 @@ static bool dyn_has(struct conf_session *s, const struct menu *m, struct dyn_ids
 		struct item **items = NULL;
 		size_t n = 0;
 		d->read = true;
-		if (!(m->flags & MF_RUNTIME) && conf_runtime_provided(m))
+		if (conf_runtime_provided(m))
 			conf_runtime_items(s, m, &items, &n);
 		d->ids = xmalloc((n ? n : 1) * sizeof(uint32_t));
 		for (size_t i = 0; i < n; i++) {
@@ -765,12 +767,32 @@ static int target_items(struct conf_session *s, const struct menu *m,
 	return targets(s, m, args, NULL, ids, n, required, e);
 }
 
+/* The items set, unset, enable, disable and comment change. A dynamic item
+ * a provider adds (a learnt ARP entry) is its owner's: RouterOS refuses to
+ * change one, and the whole command then changes nothing. */
+static int changed_items(struct conf_session *s, const struct menu *m,
+			 const struct conf_args *args, uint32_t **ids, size_t *n, struct err *e)
+{
+	struct dyn_ids dyn = { 0 };
+	int rc = targets(s, m, args, &dyn, ids, n, true, e);
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		if (!store_get(s->st, m, (*ids)[i]))
+			rc = err_set(e, "failure: can not change dynamic");
+	free(dyn.ids);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 static int cmd_set(struct conf_session *s, const struct menu *m, const struct conf_args *args,
 		   struct err *e)
 {
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	size_t extra = (m->flags & MF_SINGLETON) ? 0 : 1;
 	if (npositional(args) > extra) {
@@ -807,7 +829,7 @@ static int cmd_unset(struct conf_session *s, const struct menu *m, const struct 
 {
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	/* property names: value-name=a,b or the positional words after the items */
 	struct sbuf names = SBUF_INIT;
@@ -851,7 +873,8 @@ static int cmd_unset(struct conf_session *s, const struct menu *m, const struct 
 static int cmd_remove(struct conf_session *s, const struct menu *m,
 		      const struct conf_args *args, struct err *e)
 {
-	if (m->flags & (MF_FIXED | MF_SINGLETON))
+	if ((m->flags & (MF_FIXED | MF_SINGLETON)) ||
+	    (m->flags & (MF_RUNTIME | MF_FORGET)) == MF_RUNTIME)
 		return err_set(e, "failure: items of %s cannot be removed", m->path);
 	uint32_t *ids;
 	size_t n;
@@ -943,7 +966,7 @@ static int cmd_enable(struct conf_session *s, const struct menu *m,
 		return err_set(e, "%s items cannot be disabled", m->path);
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -963,7 +986,7 @@ static int cmd_comment(struct conf_session *s, const struct menu *m,
 		return err_set(e, "%s items have no comment", m->path);
 	uint32_t *ids;
 	size_t n;
-	if (target_items(s, m, args, &ids, &n, true, e) < 0)
+	if (changed_items(s, m, args, &ids, &n, e) < 0)
 		return -1;
 	const struct conf_arg *c = named(args, "comment");
 	if (!c)
@@ -1394,7 +1417,10 @@ static int cmd_print(struct conf_session *s, const struct menu *m, const struct 
 			s->width = 0; /* a file is read elsewhere, at any width */
 		print_items(s, m, shown, k, &o, &text);
 		s->width = width;
-		if (!(m->flags & (MF_SINGLETON | MF_RUNTIME))) {
+		/* the numbers remove and set take after a print (a runtime
+		 * menu's only where remove applies) */
+		if (!(m->flags & MF_SINGLETON) &&
+		    (!(m->flags & MF_RUNTIME) || (m->flags & MF_FORGET))) {
 			uint32_t *ids = xmalloc((k ? k : 1) * sizeof(uint32_t));
 			for (size_t i = 0; i < k; i++)
 				ids[i] = shown[i]->id;

@@ -446,7 +446,8 @@ const struct menu menu_ipv6_nd_prefix = {
 /* ---- /ipv6/neighbor (runtime) ---- */
 
 /* The live dataplane's neighbour discovery table (its provider fills it);
- * empty in sim and make run, which have none. */
+ * empty in sim and make run, which have none. remove forgets a neighbour
+ * (its remove hook), to be learnt again, as /ip arp's learnt entries. */
 static const struct prop neighbor_props[] = {
 	{ .name = "address", .type = T_STR, .flags = PF_RO, .help = "The neighbour's IPv6 address" },
 	{ .name = "interface", .type = T_STR, .flags = PF_RO, .help = "Interface it is on" },
@@ -469,7 +470,7 @@ const struct menu menu_ipv6_neighbor = {
 	.path = "/ipv6/neighbor",
 	MENU_PROPS(neighbor_props),
 	.flagdefs = neighbor_flags,
-	.flags = MF_RUNTIME | MF_NOEXPORT | MF_FIXED,
+	.flags = MF_RUNTIME | MF_NOEXPORT | MF_FORGET,
 	.columns = neighbor_columns,
 	.help = "IPv6 neighbours the router knows (neighbour discovery)",
 };

@@ -55,6 +55,8 @@ struct prop {
 #define MF_SPARSE    0x20u /* plain print shows only what is set (firewall rules) */
 #define MF_LINES     0x40u /* plain print: one line per item, its columns apart by a
 			    * space, no header or numbers (RouterOS's /log) */
+#define MF_FORGET    0x80u /* a runtime menu whose items remove makes their owner
+			    * forget (conf_set_remove_hook: /ipv6/neighbor) */
 
 /* A flag letter in print's "Flags:" header, shown when the bool prop is yes. */
 struct flagdef {

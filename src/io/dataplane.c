@@ -1771,6 +1771,13 @@ static int nd_items(void *ctx, struct conf_session *s, const struct menu *m,
 	return 0;
 }
 
+/* /ipv6 neighbor remove: forgotten, to be learnt again */
+static int nd_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	struct dataplane *dp = ctx;
+	return neigh_conf_nd_remove(dp->nd, id, e);
+}
+
 /* ---- set-up ---- */
 
 /* The interface is rosfw's: the kernel must not speak on it. Its IPv6 goes
@@ -1916,6 +1923,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	conf_set_provider("/ip/arp", arp_items, dp);
 	conf_set_remove_hook("/ip/arp", arp_remove, dp);
 	conf_set_provider("/ipv6/neighbor", nd_items, dp);
+	conf_set_remove_hook("/ipv6/neighbor", nd_remove, dp);
 	return dp;
 fail:
 	dataplane_free(dp);
@@ -2085,6 +2093,7 @@ void dataplane_free(struct dataplane *dp)
 	conf_set_provider("/ip/arp", NULL, NULL);
 	conf_set_remove_hook("/ip/arp", NULL, NULL);
 	conf_set_provider("/ipv6/neighbor", NULL, NULL);
+	conf_set_remove_hook("/ipv6/neighbor", NULL, NULL);
 	if (dp->hk_timer)
 		loop_cancel(dp->loop, dp->hk_timer);
 	dataplane_set_qos(dp, NULL);
@@ -2193,12 +2202,13 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 		    (unsigned long long)a->no_static, (unsigned long long)a->ignored,
 		    (unsigned long long)a->proxied);
 	const struct nd_stats *ns = nd_stats(dp->nd);
-	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.solicits-out %llu\n"
-			 "nd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\nnd.unreachable %llu\n",
+	sbuf_printf(out, "nd.solicits-in %llu\nnd.adverts-in %llu\nnd.ra-in %llu\n"
+			 "nd.solicits-out %llu\nnd.adverts-out %llu\nnd.bad %llu\nnd.queued %llu\n"
+			 "nd.unreachable %llu\n",
 		    (unsigned long long)ns->ns_in, (unsigned long long)ns->na_in,
-		    (unsigned long long)ns->ns_out, (unsigned long long)ns->na_out,
-		    (unsigned long long)ns->bad, (unsigned long long)ns->queued,
-		    (unsigned long long)ns->unreachable);
+		    (unsigned long long)ns->ra_in, (unsigned long long)ns->ns_out,
+		    (unsigned long long)ns->na_out, (unsigned long long)ns->bad,
+		    (unsigned long long)ns->queued, (unsigned long long)ns->unreachable);
 	struct neigh_info ni[32];
 	size_t nn = nd_list(dp->nd, ni, 32);
 	for (size_t i = 0; i < nn; i++) {

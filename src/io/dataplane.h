@@ -155,7 +155,8 @@ uint64_t dataplane_drops(const struct dataplane *dp, enum dataplane_drop d);
  * in them), gro.no-buffer (merges given up: the GRO pool was empty),
  * gro.gso-sent, gro.cut (merged packets cut in rosfw), gro.free, gro.size,
  * dp.echo6-replies, dp.too-big-sent, dp.too-big-limited (RFC 4443 2.4 (f):
- * 1000 a second, bursts of 50), nd.*, ra.* (solicits-in, solicits-bad,
+ * 1000 a second, bursts of 50), nd.* (ra-in: neighbours' router
+ * advertisements), ra.* (solicits-in, solicits-bad,
  * solicits-limited, adverts-out, adverts-solicited, output-drops). */
 void dataplane_report(const struct dataplane *dp, struct sbuf *out);
 

@@ -295,6 +295,11 @@ void nd_flush_if(struct nd *d, uint16_t ifid)
 	neigh_flush_if(d->n, ifid);
 }
 
+bool nd_forget(struct nd *d, uint16_t ifid, const uint8_t addr[16])
+{
+	return neigh_forget(d->n, ifid, addr);
+}
+
 const struct nd_stats *nd_stats(struct nd *d)
 {
 	const struct neigh_stats *s = neigh_stats(d->n);

@@ -79,6 +79,9 @@ void nd_tick(struct nd *d, uint64_t now);
  * in host order; 0 when msg carries a correct one. */
 uint16_t nd_icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg, uint32_t len);
 void nd_flush_if(struct nd *d, uint16_t ifid);
+/* Forgets the neighbour addr on ifid (/ipv6 neighbor remove; its waiting
+ * packets dropped): it may be learnt again. False when there is none. */
+bool nd_forget(struct nd *d, uint16_t ifid, const uint8_t addr[16]);
 
 const struct nd_stats *nd_stats(struct nd *d);
 size_t nd_list(const struct nd *d, struct neigh_info *out, size_t max);

@@ -109,6 +109,19 @@ int neigh_conf_arp_remove(struct arp *a, uint32_t id, struct err *e)
 	return gone ? 0 : err_set(e, "no such item *%X in /ip/arp (the entry is gone)", id);
 }
 
+int neigh_conf_nd_remove(struct nd *d, uint32_t id, struct err *e)
+{
+	struct neigh_info *ni = xcalloc(NEIGH_MAX_ENTRIES, sizeof(*ni));
+	size_t nn = nd_list(d, ni, NEIGH_MAX_ENTRIES);
+	bool gone = false;
+	for (size_t i = 0; i < nn && !gone; i++)
+		if (dyn_id(ni[i].serial) == id)
+			gone = nd_forget(d, ni[i].ifid, ni[i].addr);
+	free(ni);
+	return gone ? 0
+		    : err_set(e, "no such item *%X in /ipv6/neighbor (the entry is gone)", id);
+}
+
 static bool yes(const char *v)
 {
 	return v && !strcmp(v, "yes");

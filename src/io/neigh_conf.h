@@ -34,6 +34,9 @@ int neigh_conf_arp_remove(struct arp *a, uint32_t id, struct err *e);
 /* /ipv6/neighbor: every entry of the neighbour discovery table. */
 void neigh_conf_nd_items(const struct nd *d, const struct menu *m, struct item ***items,
 			 size_t *n);
+/* /ipv6 neighbor remove of item id (an id neigh_conf_nd_items gave): as
+ * neigh_conf_arp_remove. */
+int neigh_conf_nd_remove(struct nd *d, uint32_t id, struct err *e);
 /* The configuration's static entries into a (those of interfaces the router
  * has none of are still set: harmless until the interface comes), and the
  * arp= mode of each of the n interfaces named names[i] (ifids[i]). */

@@ -7,3 +7,5 @@
 /ip arp remove *F0000001
 /ip arp remove 7
 /ip arp print
+/ipv6 neighbor remove 0
+/ip arp set *F0000001 comment=x

@@ -2,7 +2,9 @@
 # Layer 2 of the live router (prefix rosfwt): `rosfw lab up` with
 # examples/soho.rsc and tests/lab/l2.rsc, then
 #   - IPv6 through rosfw with neighbour discovery on both wires (the WAN
-#     host forwards IPv6: /ipv6 neighbor print marks it a router): the LAN host
+#     host forwards IPv6: /ipv6 neighbor print marks it a router; its router
+#     advertisement counts in nd.ra-in; /ipv6 neighbor remove forgets the
+#     LAN host until it talks again): the LAN host
 #     reaches the WAN host (TCP and UDP echo), the WAN host cannot open a
 #     connection to the LAN host (IPv6 forward filter) nor reach the router's
 #     ssh (IPv6 input filter), both counted by their rules;
@@ -157,6 +159,24 @@ v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces"
 check "/ipv6 neighbor print: the WAN host, a router (R), its MAC and status" "$v6" \
 	grep -Eq "^ +[0-9]+ R +2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"
 check "/ipv6 neighbor print: the LAN host, not a router" "$v6" \
+	grep -Eq "^ +[0-9]+ +fd00:88::10 +ether2-master-local +$(upper "$lan_mac")" <<<"$v6"
+v6_print() { sleep 1.5; sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces"; }
+lacks() { ! grep -Eq "$1" <<<"$2"; }
+r0=$(stat nd.ra-in)
+N wan $PY "$PROBE" ra eth0
+v6=$(v6_print)
+r1=$(stat nd.ra-in)
+check "ND: the WAN host's router advertisement is counted (nd.ra-in $r0 -> $r1)" "" \
+	test "$r1" -gt "$r0"
+check "... and its link-local sender is a router (R) at its MAC" "$v6" \
+	grep -Eq "^ +[0-9]+ R +fe80::[0-9a-f:]+ +ether1-gateway +$(upper "$wan_mac")" <<<"$v6"
+out=$(apply '/ipv6 neighbor remove [ find address=fd00:88::10 ]')
+v6=$(v6_print)
+check "/ipv6 neighbor remove: the LAN host's entry is forgotten ($out)" "$v6" \
+	lacks " fd00:88::10 " "$v6"
+out=$(N lan ping -6 -c 1 -W 2 -I fd00:88::10 2001:db8:203::1 >/dev/null 2>&1 && echo ok || echo lost)
+v6=$(v6_print)
+check "... and learnt again when it talks (ping6 to the WAN host: $out)" "$v6" \
 	grep -Eq "^ +[0-9]+ +fd00:88::10 +ether2-master-local +$(upper "$lan_mac")" <<<"$v6"
 
 # ---- proxy ARP ----

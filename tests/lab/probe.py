@@ -28,6 +28,9 @@ run inside a lab namespace with `ip netns exec`. One subcommand each:
                                 discovery), answers for SRC, sends UDP datagrams to
                                 the echo DST:PORT through GW; prints "ok" when one
                                 comes back tagged, "no-gw" or "timeout"
+  ra IFACE                      one router advertisement (router lifetime 0: not a
+                                default router) to all nodes on IFACE, from its
+                                link-local address, with a source link-layer option
   assured HOST PORT FLOOD_ARGS  a TCP connection to an echo service that is
                                 used (assured), then `flood FLOOD_ARGS` from
                                 the same host, then the same connection again;
@@ -284,6 +287,19 @@ def _ndp(src, dst, typ, flags, target, opt_type, mac):
     return _ip6(src, dst, 58, m[:2] + struct.pack("!H", c) + m[4:], 255)
 
 
+def ra(iface):
+    idx = socket.if_nametoindex(iface)
+    with open("/sys/class/net/%s/address" % iface) as f:
+        mac = bytes.fromhex(f.read().strip().replace(":", ""))
+    # hop limit 64, no flags, router lifetime 0, reachable and retrans unspecified
+    msg = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 0, 0, 0) + bytes([1, 1]) + mac
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    s.sendto(msg, ("ff02::1", 0, 0, idx))  # the kernel sums ICMPv6
+    return 0
+
+
 def vlan(iface, vid, src, gw, dst, port):
     """A host behind tag VID on IFACE, in user space."""
     vid, port = int(vid), int(port)
@@ -375,7 +391,7 @@ def vlan(iface, vid, src, gw, dst, port):
 
 
 def main(argv):
-    cmds = {"vlan": vlan, "serve6": serve6, "talk": talk, "rate": rate, "pps": pps, "echo": echo, "big": big, "pmtu": pmtu, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
+    cmds = {"vlan": vlan, "ra": ra, "serve6": serve6, "talk": talk, "rate": rate, "pps": pps, "echo": echo, "big": big, "pmtu": pmtu, "voip": voip, "iperf": iperf, "flood": flood, "assured": assured}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2

@@ -831,6 +831,95 @@ static void test_remove_dynamic(void **state)
 	}
 }
 
+/* Whether the static entry's comment or disabled was changed. */
+static bool static_changed(struct live *l)
+{
+	const struct menu *m = schema_find("/ip/arp");
+	for (size_t i = 0; i < store_count(l->st, m); i++) {
+		const struct item *it = store_at(l->st, m, i);
+		const char *c = item_get(m, it, "comment"), *d = item_get(m, it, "disabled");
+		if (c || (d && !strcmp(d, "yes")))
+			return true;
+	}
+	return false;
+}
+
+/* set, unset, enable, disable and comment of a learnt entry are refused, as
+ * RouterOS refuses to change a dynamic item, by the console, the API and
+ * REST alike; a command that names a static entry too changes nothing. */
+static void test_change_dynamic(void **state)
+{
+	static const struct {
+		enum via via;
+		bool provided;
+		const char *cmd;    /* CONSOLE: the command; API: the verb; REST: the body */
+		int rc;
+		bool changed;       /* the static entry was changed */
+		const char *err;
+	} cases[] = {
+		{ CONSOLE, true, "/ip arp set %s mac-address=02:00:00:00:00:99", -1, false,
+		  "failure: can not change dynamic" },
+		{ CONSOLE, true, "/ip arp set %s comment=x", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp unset %s comment", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp disable %s", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp enable %s", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp comment %s comment=x", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp comment [find] comment=x", -1, false,
+		  "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp disable [find dynamic]", -1, false,
+		  "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp disable 0,2", -1, false, "can not change dynamic" },
+		{ CONSOLE, true, "/ip arp set *F0FFFFFF comment=x", -1, false, "no such item" },
+		{ CONSOLE, true, "/ip arp set [find dynamic=no] comment=x", 0, true, NULL },
+		{ CONSOLE, true, "/ip arp disable 0", 0, true, NULL },
+		{ CONSOLE, false, "/ip arp set %s comment=x", -1, false, "no such item" },
+		{ API, true, "set", -1, false, "can not change dynamic" },
+		{ API, true, "disable", -1, false, "can not change dynamic" },
+		{ API, true, "comment", -1, false, "can not change dynamic" },
+		{ API, false, "set", -1, false, "no such item" },
+		{ REST, true, "{\"comment\":\"x\"}", -1, false, "400" },
+		{ REST, true, "{\"disabled\":\"yes\"}", -1, false, "can not change dynamic" },
+		{ REST, false, "{\"comment\":\"x\"}", -1, false, "404" },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct live l;
+		struct err e;
+		char id[32], text[256];
+		int rc;
+		live_up(&l, cases[c].provided);
+		live_id(&l, 2, id, sizeof(id));
+		err_clear(&e);
+		if (cases[c].via == CONSOLE) {
+			assert_int_equal(conf_exec(&l.s, "/ip arp print", NULL, &e), 0);
+			snprintf(text, sizeof(text), cases[c].cmd, id);
+			rc = conf_exec(&l.s, text, NULL, &e);
+		} else if (cases[c].via == API) {
+			struct mgmt_attr attrs[] = { { ".id", id }, { "comment", "x" } };
+			struct mgmt_result res = { 0 };
+			size_t na = strcmp(cases[c].cmd, "disable") ? 2 : 1;
+			rc = mgmt_exec(&l.s, "/ip/arp", cases[c].cmd, attrs, na, &res, &e);
+			mgmt_result_free(&res);
+		} else {
+			struct rest_reply r;
+			snprintf(text, sizeof(text), "/rest/ip/arp/%s", id);
+			rest_handle(&l.s, POL_ALL, "PATCH", text, cases[c].cmd, strlen(cases[c].cmd),
+				    &r);
+			rc = r.status == 200 ? 0 : err_set(&e, "%d %s", r.status, r.body ? r.body : "");
+			rest_reply_free(&r);
+		}
+		if (rc != cases[c].rc)
+			fail_msg("case %zu (%s): rc %d: %s", c, cases[c].cmd, rc, e.msg);
+		if (cases[c].err && !strstr(e.msg, cases[c].err))
+			fail_msg("case %zu (%s): error '%s'", c, cases[c].cmd, e.msg);
+		if (static_changed(&l) != cases[c].changed)
+			fail_msg("case %zu (%s): static entry changed: %d", c, cases[c].cmd,
+				 !cases[c].changed);
+		if (live_left(&l) != 15)
+			fail_msg("case %zu (%s): left %#x", c, cases[c].cmd, live_left(&l));
+		live_down(&l);
+	}
+}
+
 /* A removed entry is learnt again, under a new id; a packet that waited for
  * a removed incomplete one is given up, once. */
 static void test_remove_relearn(void **state)
@@ -883,6 +972,7 @@ int main(void)
 		cmocka_unit_test(test_conf_modes),
 		cmocka_unit_test(test_remove_dynamic),
 		cmocka_unit_test(test_remove_relearn),
+		cmocka_unit_test(test_change_dynamic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

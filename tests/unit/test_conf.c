@@ -2348,7 +2348,7 @@ static void test_ip_arp(void **state)
 	assert_contains(ex, "/ip arp\nadd address=192.168.88.50 comment=nas");
 	assert_not_contains(ex, "192.168.88.254");
 	free(ex);
-	assert_contains(fails(S, "/ip arp set 1 comment=x"), "no such item");
+	assert_contains(fails(S, "/ip arp set 1 comment=x"), "failure: can not change dynamic");
 	ok(S, "/ip arp set 0 published=yes");
 	sbuf_reset(&S->out);
 	ok(S, "/ip arp print");

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@
 #include "engine/names.h"
 #include "io/nd.h"
 #include "io/neigh_conf.h"
+#include "mgmt/mgmt.h"
+#include "mgmt/rest.h"
 
 #define SEC 1000000000ull
 
@@ -563,6 +566,184 @@ static void test_print_router(void **state)
 	nd_free(d);
 }
 
+/* ---- /ipv6 neighbor remove ---- */
+
+static int nd_remover(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	return neigh_conf_nd_remove(ctx, id, e);
+}
+
+/* 2001:db8::a<k> */
+static void nb_addr(uint8_t a[16], unsigned k)
+{
+	static const uint8_t base[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	memcpy(a, base, 16);
+	a[15] = (uint8_t)(0xa0 + k);
+}
+
+/* Which of 2001:db8::a1 to ::a3 (bits 0..2) the table still has. */
+static unsigned nb_left(const struct nd *d)
+{
+	struct neigh_info ni[8];
+	size_t n = nd_list(d, ni, 8);
+	unsigned left = 0;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 1; k <= 3; k++) {
+			uint8_t a[16];
+			nb_addr(a, k);
+			if (!memcmp(ni[i].addr, a, 16))
+				left |= 1u << (k - 1);
+		}
+	return left;
+}
+
+/* The id /ipv6 neighbor gives 2001:db8::a2, as "*F..." text. */
+static void nb_id(const struct nd *d, char *out, size_t len)
+{
+	const struct menu *m = schema_find("/ipv6/neighbor");
+	struct item **items;
+	size_t n;
+	snprintf(out, len, "*0");
+	neigh_conf_nd_items(d, m, &items, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(item_get(m, items[i], "address"), "2001:db8::a2"))
+			snprintf(out, len, "*%X", items[i]->id);
+		item_free(m, items[i]);
+	}
+	free(items);
+}
+
+enum via { CONSOLE, API, REST };
+
+/* Learnt neighbours are removed as /ip arp's, by the console, the API and
+ * REST: what goes, what stays, a failing command changes nothing, and
+ * there is nothing to remove without a live router. */
+static void test_remove(void **state)
+{
+	static const struct {
+		enum via via;
+		bool provided;    /* a live router: its table is /ipv6 neighbor's */
+		const char *cmd;  /* CONSOLE: the command, its %s the id of ::a2; else the id */
+		int rc;
+		unsigned left;    /* nb_left after */
+		const char *err;  /* part of the error */
+	} cases[] = {
+		{ CONSOLE, true, "/ipv6 neighbor remove [find]", 0, 0, NULL },
+		{ CONSOLE, true, "/ipv6 neighbor remove %s", 0, 5, NULL },
+		{ CONSOLE, true, "/ipv6 neighbor remove [find address=2001:db8::a3]", 0, 3, NULL },
+		{ CONSOLE, true, "/ipv6 neighbor remove 0,2", 0, 2, NULL },
+		{ CONSOLE, true, "/ipv6 neighbor remove 1,%s", 0, 5, NULL }, /* twice */
+		{ CONSOLE, true, "/ipv6 neighbor remove 0,9", -1, 7, "no such item '9'" },
+		{ CONSOLE, true, "/ipv6 neighbor remove *F0FFFFFF", -1, 7, "no such item" },
+		{ CONSOLE, true, "/ipv6 neighbor remove", -1, 7, "missing item" },
+		{ CONSOLE, true, "/ipv6 neighbor add address=2001:db8::a9", -1, 7, "add" },
+		{ CONSOLE, false, "/ipv6 neighbor remove %s", -1, 7, "no such item" },
+		{ CONSOLE, false, "/ipv6 neighbor remove 0", -1, 7, "no such item" },
+		{ API, true, "%s", 0, 5, NULL },
+		{ API, true, "*F0FFFFFF", -1, 7, "no such item" },
+		{ API, false, "%s", -1, 7, "no such item" },
+		{ REST, true, "%s", 0, 5, NULL },
+		{ REST, true, "*F0FFFFFF", -1, 7, "404" },
+		{ REST, false, "%s", -1, 7, "404" },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct nd *d = mk();
+		struct store *st;
+		struct conf_session s;
+		struct err e;
+		char id[32], text[256];
+		int rc;
+		uint16_t lan = (uint16_t)name_intern(NS_IFACE, "ether2-master-local");
+		for (unsigned k = 1; k <= 3; k++) {
+			uint8_t a[16];
+			nb_addr(a, k);
+			nd_learn(d, lan, a, host_mac, SEC);
+		}
+		err_clear(&e);
+		assert_int_equal(store_open(&st, ":memory:", &e), 0);
+		conf_session_init(&s, st, "tester");
+		assert_int_equal(conf_store_init(&s, true, &e), 0);
+		if (cases[c].provided) {
+			conf_set_provider("/ipv6/neighbor", nd_provider, d);
+			conf_set_remove_hook("/ipv6/neighbor", nd_remover, d);
+		}
+		nb_id(d, id, sizeof(id));
+		snprintf(text, sizeof(text), cases[c].cmd, id);
+		if (cases[c].via == CONSOLE) {
+			assert_int_equal(conf_exec(&s, "/ipv6 neighbor print", NULL, &e), 0);
+			rc = conf_exec(&s, text, NULL, &e);
+		} else if (cases[c].via == API) {
+			struct mgmt_attr sel = { ".id", text };
+			struct mgmt_result res = { 0 };
+			rc = mgmt_exec(&s, "/ipv6/neighbor", "remove", &sel, 1, &res, &e);
+			mgmt_result_free(&res);
+		} else {
+			struct rest_reply r;
+			char target[300];
+			snprintf(target, sizeof(target), "/rest/ipv6/neighbor/%s", text);
+			rest_handle(&s, POL_ALL, "DELETE", target, "", 0, &r);
+			rc = r.status == 204 ? 0 : err_set(&e, "%d %s", r.status, r.body ? r.body : "");
+			rest_reply_free(&r);
+		}
+		if (rc != cases[c].rc)
+			fail_msg("case %zu (%s): rc %d: %s", c, cases[c].cmd, rc, e.msg);
+		if (cases[c].err && !strstr(e.msg, cases[c].err))
+			fail_msg("case %zu (%s): error '%s'", c, cases[c].cmd, e.msg);
+		if (nb_left(d) != cases[c].left)
+			fail_msg("case %zu (%s): left %#x, not %#x", c, cases[c].cmd, nb_left(d),
+				 cases[c].left);
+		conf_drop_ctx(d);
+		conf_session_free(&s);
+		store_close(st);
+		nd_free(d);
+	}
+}
+
+/* A removed neighbour is learnt again under a new id; a packet that waited
+ * for a removed incomplete one is given up, once. */
+static void test_remove_relearn(void **state)
+{
+	struct nd *d = mk();
+	struct store *st;
+	struct conf_session s;
+	struct err e;
+	char before[32], after[32], cmd[80];
+	uint8_t a2[16], mac[6];
+	uint16_t lan = (uint16_t)name_intern(NS_IFACE, "ether2-master-local");
+	nb_addr(a2, 2);
+	nd_learn(d, lan, a2, host_mac, SEC);
+	err_clear(&e);
+	assert_int_equal(store_open(&st, ":memory:", &e), 0);
+	conf_session_init(&s, st, "tester");
+	assert_int_equal(conf_store_init(&s, true, &e), 0);
+	conf_set_provider("/ipv6/neighbor", nd_provider, d);
+	conf_set_remove_hook("/ipv6/neighbor", nd_remover, d);
+	nb_id(d, before, sizeof(before));
+	snprintf(cmd, sizeof(cmd), "/ipv6 neighbor remove %s", before);
+	assert_int_equal(conf_exec(&s, cmd, NULL, &e), 0);
+	assert_int_equal(nb_left(d), 0);
+	nd_learn(d, lan, a2, host_mac, 2 * SEC);
+	assert_int_equal(nb_left(d), 2);
+	nb_id(d, after, sizeof(after));
+	assert_string_not_equal(before, after);
+	assert_int_equal(conf_exec(&s, cmd, NULL, &e), -1); /* the old id is gone for good */
+	assert_int_equal(nb_left(d), 2);
+	uint8_t a9[16];
+	nb_addr(a9, 9);
+	ndropped = 0;
+	assert_false(nd_resolve(d, lan, a9, &pkts[4], mac, 3 * SEC));
+	assert_int_equal(conf_exec(&s, "/ipv6 neighbor remove [find address=2001:db8::a9]", NULL,
+				   &e), 0);
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(dropped[0], 4);
+	nd_tick(d, 10 * SEC);
+	assert_int_equal(ndropped, 1);
+	conf_drop_ctx(d);
+	conf_session_free(&s);
+	store_close(st);
+	nd_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +756,8 @@ int main(void)
 		cmocka_unit_test(test_groups_and_learning),
 		cmocka_unit_test(test_router_flag),
 		cmocka_unit_test(test_print_router),
+		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_remove_relearn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
