@@ -2152,7 +2152,8 @@ static int ct_item(void *ctx, struct ct_entry *e)
 		put(l, it, "tcp-state", ct_tcp_state_name(e->tcp_state));
 	struct sbuf t = SBUF_INIT;
 	uint64_t left = e->expires > l->en->last_now ? e->expires - l->en->last_now : 0;
-	format_time_ms(left / 1000000ull, &t);
+	/* whole seconds left, as RouterOS (and conntrack -L) show them */
+	format_time_ms(left / 1000000000ull * 1000ull, &t);
 	put(l, it, "timeout", sbuf_str(&t));
 	sbuf_free(&t);
 	put(l, it, "connection-mark", name_of(NS_MARK, e->mark));

@@ -2688,6 +2688,31 @@ static void test_ft_l4_checksum(void **state)
 	twin_free(&t);
 }
 
+/* /ip firewall connection print: the timeout in whole seconds left, as
+ * RouterOS shows it (not 9s700ms). */
+static void test_conn_print_timeout(void **state)
+{
+	(void)state;
+	struct env *v = env_new(NULL);
+	struct frame f;
+	struct err e;
+	v->now = 10 * SEC;
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.10:5000 > 198.51.100.7:53"),
+			 EV_FORWARD);
+	/* another flow 300 ms later moves the engine's clock */
+	v->now += 299 * 1000000ull;
+	assert_int_equal(run(v, &f, "ether2", "udp 192.168.88.11:5000 > 198.51.100.7:53"),
+			 EV_FORWARD);
+	engine_export_counters(v->en, v->st);
+	sbuf_reset(&v->s.out);
+	assert_int_equal(conf_exec(&v->s, "/ip firewall connection print detail "
+					  "where src-address=\"192.168.88.10:5000\"", NULL, &e), 0);
+	const char *o = sbuf_str(&v->s.out);
+	assert_non_null(strstr(o, "timeout=9s "));
+	assert_null(strstr(o, "ms"));
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2739,6 +2764,7 @@ int main(void)
 		cmocka_unit_test(test_frag_memory),
 		cmocka_unit_test(test_frag_v6),
 		cmocka_unit_test(test_frag_untracked),
+		cmocka_unit_test(test_conn_print_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
