@@ -895,7 +895,7 @@ static const char *const ct_conn_stats[] = { "protocol", "src-address", "dst-add
 const struct menu menu_ip_firewall_connection = {
 	.path = "/ip/firewall/connection",
 	MENU_PROPS(ct_conn_props),
-	.flags = MF_RUNTIME | MF_NOEXPORT,
+	.flags = MF_RUNTIME | MF_NOEXPORT | MF_FORGET,
 	.flagdefs = ct_conn_flags,
 	.columns = ct_conn_columns,
 	.stats = ct_conn_stats,

@@ -56,7 +56,8 @@ struct prop {
 #define MF_LINES     0x40u /* plain print: one line per item, its columns apart by a
 			    * space, no header or numbers (RouterOS's /log) */
 #define MF_FORGET    0x80u /* a runtime menu whose items remove makes their owner
-			    * forget (conf_set_remove_hook: /ipv6/neighbor) */
+			    * forget (conf_set_remove_hook: /ipv6/neighbor,
+			    * /ip/firewall/connection) */
 
 /* A flag letter in print's "Flags:" header, shown when the bool prop is yes. */
 struct flagdef {

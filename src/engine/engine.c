@@ -2126,7 +2126,7 @@ static int ct_item(void *ctx, struct ct_entry *e)
 {
 	struct ct_list *l = ctx;
 	struct item *it = item_new(l->m);
-	it->id = (uint32_t)l->n + 1;
+	it->id = e->serial; /* the entry's own: the same from print to remove */
 	char buf[96];
 	static const char *const protos[256] = { [1] = "icmp", [6] = "tcp", [17] = "udp",
 						 [47] = "gre", [50] = "ipsec-esp", [58] = "icmpv6",
@@ -2185,6 +2185,36 @@ static int connections(void *ctx, struct conf_session *s, const struct menu *m,
 	ct_foreach(((struct engine *)ctx)->ct, ct_item, &l);
 	*items = l.items;
 	*n = l.n;
+	return 0;
+}
+
+struct ct_pick {
+	uint32_t serial;
+	struct ct_entry *e;
+};
+
+static int ct_pick(void *ctx, struct ct_entry *e)
+{
+	struct ct_pick *k = ctx;
+	if (e->serial != k->serial)
+		return 0;
+	k->e = e;
+	return 1;
+}
+
+/* /ip firewall connection remove: the entry goes as if it had timed out;
+ * its next packet is a new connection (or invalid, mid-stream TCP, unless
+ * loose tracking picks it up), as after Linux's conntrack -D. */
+static int connection_remove(void *ctx, const struct menu *m, uint32_t id, struct err *e)
+{
+	(void)m;
+	struct engine *en = ctx;
+	struct ct_pick k = { id, NULL };
+	ct_foreach(en->ct, ct_pick, &k);
+	if (!k.e)
+		return err_set(e, "no such item *%X in /ip/firewall/connection (the connection is gone)",
+			       id);
+	ct_remove(en->ct, k.e);
 	return 0;
 }
 
@@ -2250,6 +2280,7 @@ static void reset_rule(void *ctx, const struct menu *m, uint32_t id)
 void engine_export_counters(struct engine *en, struct store *st)
 {
 	conf_set_provider("/ip/firewall/connection", connections, en);
+	conf_set_remove_hook("/ip/firewall/connection", connection_remove, en);
 	fasttrack_dummy(en, st);
 	for (const char *const *mp = fw_menus; *mp; mp++) {
 		const struct menu *m = schema_find(*mp);

@@ -2713,6 +2713,79 @@ static void test_conn_print_timeout(void **state)
 	env_free(v);
 }
 
+/* Lines of what a command printed. */
+static size_t exec_lines(struct env *v, const char *cmd, int want_rc)
+{
+	struct err e;
+	err_clear(&e);
+	sbuf_reset(&v->s.out);
+	int rc = conf_exec(&v->s, cmd, NULL, &e);
+	if (rc != want_rc)
+		fail_msg("%s: rc %d: %s", cmd, rc, e.msg);
+	size_t n = 0;
+	for (const char *c = sbuf_str(&v->s.out); *c; c++)
+		n += *c == '\n';
+	return n;
+}
+
+/* /ip firewall connection remove: by number after a print, by id, by
+ * [find]; the connection's next packet starts a new one; a bad id
+ * changes nothing. */
+static void test_conn_remove(void **state)
+{
+	(void)state;
+	struct env *v = env_new(NULL);
+	struct frame f;
+	struct err e;
+	const char *a = "udp 192.168.88.10:5000 > 198.51.100.7:53";
+	const char *b = "udp 192.168.88.11:5000 > 198.51.100.7:53";
+	const char *c = "udp 192.168.88.12:5000 > 198.51.100.7:53";
+	assert_int_equal(run(v, &f, "ether2", a), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", b), EV_FORWARD);
+	assert_int_equal(run(v, &f, "ether2", c), EV_FORWARD);
+	engine_export_counters(v->en, v->st);
+	const char *cnt = ":put [/ip firewall connection print count-only]";
+	assert_int_equal(exec_lines(v, cnt, 0), 1);
+	assert_string_equal(sbuf_str(&v->s.out), "3\n");
+
+	/* by id, the one [find] names */
+	exec_lines(v, ":put [/ip firewall connection find src-address=\"192.168.88.11:5000\"]", 0);
+	char cmd[160];
+	char id[32];
+	snprintf(id, sizeof(id), "%s", sbuf_str(&v->s.out));
+	id[strcspn(id, "\n")] = 0;
+	assert_true(id[0] == '*');
+	snprintf(cmd, sizeof(cmd), "/ip firewall connection remove %s", id);
+	exec_lines(v, cmd, 0);
+	exec_lines(v, cnt, 0);
+	assert_string_equal(sbuf_str(&v->s.out), "2\n");
+	/* the same id again, and a bad one: an error, nothing removed */
+	exec_lines(v, cmd, -1);
+	exec_lines(v, "/ip firewall connection remove *FFFFFF", -1);
+	exec_lines(v, cnt, 0);
+	assert_string_equal(sbuf_str(&v->s.out), "2\n");
+
+	/* its next packet is a new connection again */
+	assert_int_equal(run(v, &f, "ether2", b), EV_FORWARD);
+	assert_true(f.p.ct_state == CT_NEW);
+	engine_export_counters(v->en, v->st);
+	exec_lines(v, cnt, 0);
+	assert_string_equal(sbuf_str(&v->s.out), "3\n");
+
+	/* by number, after a print */
+	exec_lines(v, "/ip firewall connection print", 0);
+	exec_lines(v, "/ip firewall connection remove 0", 0);
+	exec_lines(v, cnt, 0);
+	assert_string_equal(sbuf_str(&v->s.out), "2\n");
+
+	/* all of them */
+	exec_lines(v, "/ip firewall connection remove [find]", 0);
+	exec_lines(v, cnt, 0);
+	assert_string_equal(sbuf_str(&v->s.out), "0\n");
+	(void)e;
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2765,6 +2838,7 @@ int main(void)
 		cmocka_unit_test(test_frag_v6),
 		cmocka_unit_test(test_frag_untracked),
 		cmocka_unit_test(test_conn_print_timeout),
+		cmocka_unit_test(test_conn_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
