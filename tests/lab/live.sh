@@ -55,6 +55,20 @@ done
 drops1=$(printf '/ip firewall filter print stats where comment~"drop everything"\n' | con)
 check "the WAN's attempts were counted by the input chain's final drop" "$drops0 / $drops1" \
 	test "$drops0" != "$drops1"
+# the WAN address goes (a DHCP lease lost) and comes back: the TAP keeps
+# exactly the addresses left, so management from the LAN goes on
+printf '/ip address remove [find interface=ether1-gateway]\n' | con >/dev/null
+sleep 0.6
+tapv4() { N router ip -4 -o addr show dev rosfw0 | awk '{ print $4 }' | sort | tr '\n' ' '; }
+held=$(tapv4)
+out=$(N lan curl -s -m 3 -u admin:lab http://192.168.88.1:8080/rest/system/identity)
+check "the WAN address removed: the TAP holds the LAN ones ($held), REST from the LAN still answers" \
+	"$out" test "$held" = "192.168.88.1/32 192.168.88.129/32 " -a "$out" = '{"name":"rosfw"}'
+printf '/ip address add address=203.0.113.2/24 interface=ether1-gateway comment="WAN again"\n' | con >/dev/null
+sleep 0.6
+held=$(tapv4)
+check "... and added again: the TAP holds all three ($held)" "" \
+	test "$held" = "192.168.88.1/32 192.168.88.129/32 203.0.113.2/32 "
 
 # the output chain's reject answers the router's own sockets at once
 printf '%s\n' '/ip firewall filter add chain=output action=reject reject-with=tcp-reset protocol=tcp dst-port=7 comment=lab-out-rst' \
