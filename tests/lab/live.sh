@@ -98,6 +98,34 @@ sleep 0.3
 out=$(N router $PY -c "$refused" udp 2>&1)
 check "... and with the rules removed the WAN host's UDP echo answers" "$out" test "$out" = answered
 
+# ---- FastTrack on (soho.rsc has it off): the same traffic routes correctly ----
+printf '%s\n' '/ip firewall filter add chain=forward action=fasttrack-connection connection-state=established,related comment=lab-ft place-before=0' | con >/dev/null
+sleep 0.3
+ftp() { printf '/ip firewall filter print stats where comment="lab-ft"\n' | con | awk '/fasttrack-connection/ { print $NF }'; }
+ft0=$(ftp)
+iperf3_server 5203
+N lan iperf3 -c 203.0.113.1 -p 5203 -R -t 2 -J >"$T/ft.json" 2>&1
+ftdown=$($PY "$PROBE" iperf "$T/ft.json" 2>/dev/null || echo 0)
+echo "FIGURE fasttrack.tcp-download-bps $ftdown"
+tcp=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 tcp 2>&1)
+udp=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 udp 2>&1)
+web=$(N lan curl -s -m 3 http://203.0.113.1/)
+ft1=$(ftp)
+check "FastTrack on: a TCP download ($((ftdown / 1000000)) Mbit/s), TCP and UDP echo ($tcp, $udp) and HTTP through masquerade, fasttracked ($ft0 -> $ft1 packets)" \
+	"$web" test "$ftdown" -gt 10000000 -a "$tcp" = ok -a "$udp" = ok -a "${ft1:-0}" -gt "${ft0:-0}" \
+	-a -n "$(grep 'you are 203.0.113.2:' <<<"$web")"
+out=$(N lan $PY "$PROBE" talk - 203.0.113.1 9 udp 2>&1)
+check "FastTrack on: related, the WAN host's port unreachable, reaches the LAN host ($out)" "" \
+	test "$out" = refused
+N wan curl -s -m 2 http://192.168.88.10/ >/dev/null
+rc=$?
+check "FastTrack on: the WAN host still cannot open a connection to the LAN host (curl rc $rc)" "" \
+	test $rc = 28
+printf '/ip firewall filter remove [find comment="lab-ft"]\n' | con >/dev/null
+sleep 0.3
+out=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 tcp 2>&1)
+check "FastTrack off again: TCP echo through masquerade ($out)" "" test "$out" = ok
+
 # fragmentation by MTU: the WAN link at 1400 bytes; UDP datagrams with DF
 # clear, each fragmented by the LAN host at 1500 and reassembled by rosfw,
 # go out to the WAN in fragments of 1400, and their echoes come back the
