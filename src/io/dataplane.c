@@ -738,7 +738,7 @@ static void own_checksums(struct dp_buf *b)
  * arrived (addresses and ports before the router's NAT, TTL before its
  * decrement), through the output chain (conntrack sees it as related).
  * The router's own packets (in_if 0) get none: the kernel's path MTU is
- * the TAP's.
+ * the TAP's, the smallest of the interfaces' (tap_sync).
  */
 static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint32_t mtu,
 			uint64_t now)
@@ -1197,12 +1197,24 @@ static void tap_sync6(struct dataplane *dp)
 	tap_set_addrs6(dp->tap, a, n);
 }
 
-/* The TAP carries the router's IPv4 addresses: one per interface (vlans too). */
+/* The TAP carries the router's IPv4 addresses: one per interface (vlans
+ * too); and the smallest MTU of the interfaces, which the kernel's own
+ * packets must fit (it knows only the TAP: a larger packet with DF would be
+ * dropped with no ICMP to tell it, and its TCP would announce an MSS the
+ * smaller link cannot carry back); 1280 at least, IPv6's minimum. */
 static void tap_sync(struct dataplane *dp)
 {
 	if (!dp->tap)
 		return;
 	tap_sync6(dp);
+	uint32_t mtu = 0;
+	for (size_t i = 0; i < dp->nifs; i++) {
+		uint32_t m = if_mtu(&dp->ifs[i]);
+		if (m && (!mtu || m < mtu))
+			mtu = m;
+	}
+	if (mtu)
+		tap_set_mtu(dp->tap, mtu < 1280 ? 1280 : mtu);
 	uint32_t a[TAP_MAX_ADDRS];
 	size_t n = 0;
 	for (size_t i = 0; i < dp->nifs && n < TAP_MAX_ADDRS; i++) {

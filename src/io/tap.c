@@ -261,6 +261,8 @@ struct tap *tap_open(const char *name, struct err *e)
 		return NULL;
 	}
 	memcpy(t->mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(t->ctl, SIOCGIFMTU, &ifr) == 0)
+		t->mtu = (uint32_t)ifr.ifr_mtu;
 	return t;
 }
 
@@ -294,6 +296,20 @@ int tap_set_addrs(struct tap *t, const uint32_t *addrs, size_t n)
 	/* the kernel drops a device's routes with its last IPv4 address */
 	int r = default_route(t);
 	return rc ? rc : r;
+}
+
+int tap_set_mtu(struct tap *t, uint32_t mtu)
+{
+	if (mtu == t->mtu)
+		return 0;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
+	ifr.ifr_mtu = (int)mtu;
+	if (ioctl(t->ctl, SIOCSIFMTU, &ifr) < 0)
+		return -errno;
+	t->mtu = mtu;
+	return 0;
 }
 
 int tap_read(struct tap *t, uint8_t *buf, size_t cap)

@@ -36,6 +36,7 @@ struct tap {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];           /* the kernel's side */
+	uint32_t mtu;             /* the TAP's MTU, as set now */
 	uint32_t addrs[TAP_MAX_ADDRS]; /* host order, as set now */
 	size_t naddrs;
 	uint8_t addrs6[TAP_MAX_ADDRS6][16];
@@ -54,6 +55,9 @@ int tap_set_addrs(struct tap *t, const uint32_t *addrs, size_t n);
 /* Makes the TAP's IPv6 addresses exactly addrs (n of them, /128 each); the
  * default route ::/0 through the TAP is added when missing. 0, or -errno. */
 int tap_set_addrs6(struct tap *t, const uint8_t (*addrs)[16], size_t n);
+/* The TAP's MTU from now on (the kernel's own packets and the MSS its TCP
+ * announces): 0, or -errno. */
+int tap_set_mtu(struct tap *t, uint32_t mtu);
 /* One frame from the kernel into buf: its length, 0 when none, -errno. */
 int tap_read(struct tap *t, uint8_t *buf, size_t cap);
 /* An IPv4 or IPv6 packet (ip, len bytes; the version nibble tells) to the

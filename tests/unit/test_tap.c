@@ -2,7 +2,8 @@
  * The TAP's IPv4 addresses against the kernel: after each tap_set_addrs the
  * kernel holds exactly the addresses given (read back with getifaddrs) and
  * the default route through the TAP, whatever went before (an address
- * removed in front of others, two swapped, none left, back again). Runs in
+ * removed in front of others, two swapped, none left, back again); IPv6
+ * addresses the same; the MTU. Runs in
  * a network namespace of its own; skipped without root or /dev/net/tun.
  */
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "io/tap.h"
@@ -141,6 +143,14 @@ static void test_addrs(void **state)
 	assert_int_equal(kernel_addrs6(t->name, a6[0]), 0);
 	assert_int_equal(kernel_addrs6(t->name, a6[1]), 1);
 	assert_int_equal(kernel_addrs6(t->name, a6[2]), 1);
+	/* the MTU, as the kernel sees it */
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
+	assert_int_equal(tap_set_mtu(t, 1400), 0);
+	assert_int_equal(ioctl(t->ctl, SIOCGIFMTU, &ifr), 0);
+	assert_int_equal(ifr.ifr_mtu, 1400);
+	assert_int_equal(t->mtu, 1400);
 	tap_close(t);
 }
 
