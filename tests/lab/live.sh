@@ -127,6 +127,15 @@ sleep 0.3
 out=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 tcp 2>&1)
 check "FastTrack off again: TCP echo through masquerade ($out)" "" test "$out" = ok
 
+# echo requests larger than a frame buffer (reassembled by rosfw) are
+# answered too, in fragments, as Linux and RouterOS answer them
+out=""
+for sz in 1472 3000 20000; do
+	out="$out$sz:$(N lan ping -c 2 -W 1 -s $sz 192.168.88.1 | grep -o '[0-9]* received' | tr -dc 0-9) "
+done
+check "ping -s 1472, 3000, 20000 to the router's LAN address answered ($out)" "" \
+	test "$out" = "1472:2 3000:2 20000:2 "
+
 # fragmentation by MTU: the WAN link at 1400 bytes; UDP datagrams with DF
 # clear, each fragmented by the LAN host at 1500 and reassembled by rosfw,
 # go out to the WAN in fragments of 1400, and their echoes come back the
