@@ -127,6 +127,20 @@ sleep 0.3
 out=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 tcp 2>&1)
 check "FastTrack off again: TCP echo through masquerade ($out)" "" test "$out" = ok
 
+# reject in the forward and input chains: the answer leaves by the
+# interface the packet came in by (destination unreachable, TCP reset)
+printf '%s\n' '/ip firewall filter add chain=forward action=reject reject-with=icmp-port-unreachable protocol=udp dst-port=7 comment=lab-rej place-before=0' \
+	'/ip firewall filter add chain=forward action=reject reject-with=tcp-reset protocol=tcp dst-port=7 comment=lab-rej place-before=0' \
+	'/ip firewall filter add chain=input action=reject reject-with=icmp-port-unreachable protocol=udp dst-port=5678 in-interface=ether2-master-local comment=lab-rej place-before=0' | con >/dev/null
+sleep 0.3
+udp=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 udp 2>&1)
+tcp=$(N lan $PY "$PROBE" talk - 203.0.113.1 7 tcp 2>&1)
+inp=$(N lan $PY "$PROBE" talk - 192.168.88.1 5678 udp 2>&1)
+check "reject: forward icmp-port-unreachable and tcp-reset, input icmp-port-unreachable reach the LAN host ($udp, $tcp, $inp)" \
+	"" test "$udp" = refused -a "$tcp" = refused -a "$inp" = refused
+printf '/ip firewall filter remove [find comment="lab-rej"]\n' | con >/dev/null
+sleep 0.3
+
 # echo requests larger than a frame buffer (reassembled by rosfw) are
 # answered too, in fragments, as Linux and RouterOS answer them
 out=""
