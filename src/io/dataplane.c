@@ -1215,7 +1215,8 @@ static void tap_sync6(struct dataplane *dp)
  * too); and the smallest MTU of the interfaces, which the kernel's own
  * packets must fit (it knows only the TAP: a larger packet with DF would be
  * dropped with no ICMP to tell it, and its TCP would announce an MSS the
- * smaller link cannot carry back); 1280 at least, IPv6's minimum. */
+ * smaller link cannot carry back); 1280 at least, IPv6's minimum, and no
+ * more than a pool buffer holds. */
 static void tap_sync(struct dataplane *dp)
 {
 	if (!dp->tap)
@@ -1227,6 +1228,9 @@ static void tap_sync(struct dataplane *dp)
 		if (m && (!mtu || m < mtu))
 			mtu = m;
 	}
+	/* and what a pool buffer holds: tap_read would cut a longer frame */
+	if (mtu > DP_FRAME_MAX - 14)
+		mtu = DP_FRAME_MAX - 14;
 	if (mtu)
 		tap_set_mtu(dp->tap, mtu < 1280 ? 1280 : mtu);
 	uint32_t a[TAP_MAX_ADDRS];

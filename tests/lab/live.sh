@@ -184,6 +184,13 @@ print("intact" if got == msg else "got %d of %d" % (len(got), len(msg)))' 2>&1 |
 check "the router's own TCP (100 kB through the WAN echo) over the 1400 link: $out (TAP mtu $tapmtu)" \
 	"" test "$out" = intact -a "$tapmtu" = 1400
 N router ip link set ether1 mtu 1500
+# jumbo links: the TAP takes no more than a frame buffer holds (2048 - 14)
+for i in ether1 ether2 wlan1; do N router ip link set $i mtu 9000; done
+sleep 0.6
+tapmtu=$(N router cat /sys/class/net/rosfw0/mtu)
+for i in ether1 ether2 wlan1; do N router ip link set $i mtu 1500; done
+check "links of MTU 9000: the TAP's MTU stops at what a frame buffer holds ($tapmtu)" "" \
+	test "$tapmtu" = 2034
 
 # ---- QoS: the shaper's rate ----
 printf '/queue tree set [find] max-limit=10M\n' | con >/dev/null
