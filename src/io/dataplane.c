@@ -45,6 +45,7 @@
 #include "io/tap.h"
 
 #define DP_FRAME_MAX 2048u  /* MTU up to 2030 untagged */
+#define DP_ECHO_MAX (14u + 40u + 65535u) /* the largest echo reply (reassembled request) */
 #define DP_POOL 4096u
 #define DP_GRO_POOL 64u     /* merged packets in flight (64 KiB each) */
 #define GRO_OPEN 8          /* connections merging at once in a burst */
@@ -125,6 +126,7 @@ struct dataplane {
 	uint8_t *gro_mem;
 	uint64_t gro_packets, gro_merged, gro_no_buffer, gso_sent, gso_cut;
 	uint8_t cut[DP_FRAME_MAX]; /* a segment on its way to the TAP */
+	uint8_t *echo_big;        /* DP_ECHO_MAX: an echo reply larger than a buffer */
 	/* buffers whose frame is still in the receive ring (this burst's) */
 	struct dp_buf *lent[RX_BURST];
 	size_t nlent;
@@ -703,30 +705,38 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
 		    uint16_t in_if, struct dp_buf *b, bool ring, uint64_t now);
 
 /*
- * The router's own packet in b (b->len bytes): through the output chain (a
- * link-scoped IPv6 destination leaves by interface zone), then routed out;
- * o gets the verdict. False, and b back in the pool, when the chain did
- * not let it go.
+ * The router's own packet in b (b->len bytes), or with b NULL the one at
+ * data (len bytes, room for cap: larger than a pool buffer, copied or
+ * fragmented by forward): through the output chain (a link-scoped IPv6
+ * destination leaves by interface zone), then routed out; o gets the
+ * verdict. False, and b back in the pool, when the chain did not let it go.
  */
-static bool own_out(struct dataplane *dp, struct dp_buf *b, uint16_t zone, struct engine_out *o,
-		    uint64_t now)
+static bool own_out_at(struct dataplane *dp, struct dp_buf *b, uint8_t *data, uint32_t len,
+		       uint32_t cap, uint16_t zone, struct engine_out *o, uint64_t now)
 {
 	struct pkt r;
-	desc_for(&r, b->data, b->len, DP_FRAME_MAX, now);
+	desc_for(&r, data, len, cap, now);
 	engine_output_on(dp->en, &r, zone, now, o);
 	if (o->verdict != EV_FORWARD) {
-		buf_put(dp, b);
+		if (b)
+			buf_put(dp, b);
 		return false;
 	}
 	forward(dp, &r, o, 0, b, false, now);
 	return true;
 }
 
-/* Checksums of a packet the router built (b->len bytes). */
-static void own_checksums(struct dp_buf *b)
+static bool own_out(struct dataplane *dp, struct dp_buf *b, uint16_t zone, struct engine_out *o,
+		    uint64_t now)
+{
+	return own_out_at(dp, b, b->data, b->len, DP_FRAME_MAX, zone, o, now);
+}
+
+/* Checksums of a packet the router built (len bytes at data). */
+static void own_checksums(uint8_t *data, uint32_t len)
 {
 	struct pkt r;
-	desc_for(&r, b->data, b->len, DP_FRAME_MAX, 0);
+	desc_for(&r, data, len, len, 0);
 	pkt_parse(&r, true, false);
 	pkt_fix_checksums(&r);
 }
@@ -738,7 +748,7 @@ static void own_checksums(struct dp_buf *b)
  * arrived (addresses and ports before the router's NAT, TTL before its
  * decrement), through the output chain (conntrack sees it as related).
  * The router's own packets (in_if 0) get none: the kernel's path MTU is
- * the TAP's.
+ * the TAP's, the smallest of the interfaces' (tap_sync).
  */
 static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_if, uint32_t mtu,
 			uint64_t now)
@@ -935,20 +945,22 @@ static void forward(struct dataplane *dp, const struct pkt *p, const struct engi
  * An ICMP or ICMPv6 echo request to the router: the reply is the router's
  * own packet, from src6 (IPv6) or the address asked (IPv4), and takes the
  * output chain; to a link-local sender it leaves by the interface the
- * request came in by.
+ * request came in by. One larger than a pool buffer (a request the engine
+ * reassembled) is built in echo_big and leaves in fragments, as Linux
+ * answers it.
  */
 static void echo_reply(struct dataplane *dp, const struct pkt *p, const uint8_t *src6,
 		       uint16_t in_if, uint64_t now)
 {
 	bool v6 = p->family == 6;
-	uint32_t icmp_len = p->l4_len, hl = v6 ? 40 : 20;
-	if (14 + hl + icmp_len > DP_FRAME_MAX || icmp_len < 8 ||
-	    (size_t)p->l4_off + icmp_len > p->len)
+	uint32_t icmp_len = p->l4_len, hl = v6 ? 40 : 20, len = 14 + hl + icmp_len;
+	if (len > DP_ECHO_MAX || icmp_len < 8 || (size_t)p->l4_off + icmp_len > p->len ||
+	    (!v6 && hl + icmp_len > 65535))
 		return;
-	struct dp_buf *b = buf_get(dp);
-	if (!b)
+	struct dp_buf *b = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
+	if (!b && len <= DP_FRAME_MAX)
 		return;
-	uint8_t *f = b->data, *ip = f + 14;
+	uint8_t *f = b ? b->data : dp->echo_big, *ip = f + 14;
 	memcpy(f, p->src_mac, 6);
 	memcpy(f + 6, p->dst_mac, 6);
 	pkt_put16(f + 12, v6 ? 0x86dd : 0x0800);
@@ -974,9 +986,11 @@ static void echo_reply(struct dataplane *dp, const struct pkt *p, const uint8_t 
 	memcpy(ip + hl, p->data + p->l4_off, icmp_len);
 	ip[hl] = v6 ? 129 : 0; /* echo reply */
 	ip[hl + 1] = 0;
-	b->len = 14 + hl + icmp_len;
-	own_checksums(b);
-	if (own_out(dp, b, v6 ? in_if : 0, &dp->out_local, now)) {
+	own_checksums(f, len);
+	if (b)
+		b->len = len;
+	if (own_out_at(dp, b, f, len, b ? DP_FRAME_MAX : DP_ECHO_MAX, v6 ? in_if : 0,
+		       &dp->out_local, now)) {
 		if (v6)
 			dp->echo6_replies++;
 		else
@@ -1197,12 +1211,28 @@ static void tap_sync6(struct dataplane *dp)
 	tap_set_addrs6(dp->tap, a, n);
 }
 
-/* The TAP carries the router's IPv4 addresses: one per interface (vlans too). */
+/* The TAP carries the router's IPv4 addresses: one per interface (vlans
+ * too); and the smallest MTU of the interfaces, which the kernel's own
+ * packets must fit (it knows only the TAP: a larger packet with DF would be
+ * dropped with no ICMP to tell it, and its TCP would announce an MSS the
+ * smaller link cannot carry back); 1280 at least, IPv6's minimum, and no
+ * more than a pool buffer holds. */
 static void tap_sync(struct dataplane *dp)
 {
 	if (!dp->tap)
 		return;
 	tap_sync6(dp);
+	uint32_t mtu = 0;
+	for (size_t i = 0; i < dp->nifs; i++) {
+		uint32_t m = if_mtu(&dp->ifs[i]);
+		if (m && (!mtu || m < mtu))
+			mtu = m;
+	}
+	/* and what a pool buffer holds: tap_read would cut a longer frame */
+	if (mtu > DP_FRAME_MAX - 14)
+		mtu = DP_FRAME_MAX - 14;
+	if (mtu)
+		tap_set_mtu(dp->tap, mtu < 1280 ? 1280 : mtu);
 	uint32_t a[TAP_MAX_ADDRS];
 	size_t n = 0;
 	for (size_t i = 0; i < dp->nifs && n < TAP_MAX_ADDRS; i++) {
@@ -1838,6 +1868,7 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 	dp->ifs = xcalloc(n + MAX_VLANS, sizeof(*dp->ifs));
 	dp->pool = xcalloc(DP_POOL, sizeof(*dp->pool));
 	dp->pool_mem = xmalloc((size_t)DP_POOL * (VLAN_ROOM + DP_FRAME_MAX));
+	dp->echo_big = xmalloc(DP_ECHO_MAX);
 	for (size_t i = DP_POOL; i-- > 0;) {
 		dp->pool[i].raw = dp->pool_mem + i * (VLAN_ROOM + DP_FRAME_MAX);
 		buf_put(dp, &dp->pool[i]);
@@ -2118,6 +2149,7 @@ void dataplane_free(struct dataplane *dp)
 	free(dp->ifs);
 	free(dp->pool);
 	free(dp->pool_mem);
+	free(dp->echo_big);
 	free(dp->gro_pool);
 	free(dp->gro_mem);
 	free(dp);

@@ -38,6 +38,8 @@
  *               header (an IPv6 packet to a link-local address leaves by the
  *               interface whose link-local address is its source; the
  *               kernel's own multicast on the TAP, MLD, goes nowhere).
+ *               The TAP's MTU is the smallest of the interfaces' (1280
+ *               at least), so the kernel's packets fit whichever leads out.
  *               Without a TAP (no /dev/net/tun) local traffic is
  *               counted as local-no-tap and dropped, with a warning.
  *               The kernel sees the mapped interfaces' frames too, and now

@@ -1,7 +1,9 @@
 /*
- * The TAP to the kernel's stack: ioctls for IPv4 (TUNSETIFF, SIOCSIFFLAGS,
- * SIOCSIFADDR/NETMASK on NAME[:N], SIOCADDRT), netlink for IPv6 (addresses
- * with flags, which no ioctl sets); no `ip` spawned.
+ * The TAP to the kernel's stack: ioctls for the device (TUNSETIFF,
+ * SIOCSIFFLAGS) and IPv4's default route (SIOCADDRT), netlink for the
+ * addresses of both families (a /32 or /128 each, no classful mask in
+ * between, no NAME:N labels whose rewriting clashes with an address held on
+ * another label); no `ip` spawned.
  */
 #include "tap.h"
 
@@ -26,23 +28,12 @@
 
 const uint8_t TAP_PEER_MAC[6] = { 0x02, 0x52, 0x4f, 0x53, 0x46, 0x57 }; /* 02:"ROSFW" */
 
-static void label(const struct tap *t, size_t i, char *out)
+static void put_be32(uint8_t *b, uint32_t v)
 {
-	if (i == 0)
-		snprintf(out, IF_NAMESIZE, "%s", t->name);
-	else
-		snprintf(out, IF_NAMESIZE, "%.10s:%zu", t->name, i);
-}
-
-static int set_in(struct tap *t, unsigned long req, const char *name, uint32_t a)
-{
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	struct sockaddr_in *sa = (struct sockaddr_in *)&ifr.ifr_addr;
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(a);
-	return ioctl(t->ctl, req, &ifr) < 0 ? -errno : 0;
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
 }
 
 static int set_flags(struct tap *t, const char *name, short on, short off)
@@ -95,15 +86,6 @@ static int nl_call(struct tap *t, struct nlmsghdr *req)
 	}
 }
 
-static void nl_attr(struct nlmsghdr *h, uint16_t type, const void *data, uint16_t len)
-{
-	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
-	a->rta_type = type;
-	a->rta_len = (uint16_t)RTA_LENGTH(len);
-	memcpy(RTA_DATA(a), data, len);
-	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
 /* A netlink request: its header, its message (body bytes), attributes. */
 struct nl_req {
 	struct nlmsghdr h;
@@ -114,6 +96,15 @@ struct nl_req {
 	char attrs[64];
 };
 
+static void nl_attr(struct nl_req *q, uint16_t type, const void *data, uint16_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)q + NLMSG_ALIGN(q->h.nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = (uint16_t)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	q->h.nlmsg_len = NLMSG_ALIGN(q->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
 static void nl_begin(struct nl_req *q, uint16_t type, uint16_t flags, size_t body)
 {
 	memset(q, 0, sizeof(*q));
@@ -122,23 +113,76 @@ static void nl_begin(struct nl_req *q, uint16_t type, uint16_t flags, size_t bod
 	q->h.nlmsg_flags = flags;
 }
 
-/* Adds (RTM_NEWADDR) or deletes (RTM_DELADDR) a /128 on the TAP. */
-static int addr6(struct tap *t, uint16_t op, const uint8_t a[16])
+/* Adds (RTM_NEWADDR) or deletes (RTM_DELADDR) address a (alen bytes: 4 for
+ * IPv4, 16 for IPv6) on the TAP, as a host address (/32, /128). */
+static int addr_op(struct tap *t, uint16_t op, const uint8_t *a, size_t alen)
 {
+	bool v6 = alen == 16;
 	struct nl_req req;
 	nl_begin(&req, op, op == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0,
 		 sizeof(struct ifaddrmsg));
 	struct ifaddrmsg *m = &req.m.addr;
-	m->ifa_family = AF_INET6;
-	m->ifa_prefixlen = 128;
-	m->ifa_flags = IFA_F_NODAD;
-	m->ifa_scope = a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	m->ifa_family = v6 ? AF_INET6 : AF_INET;
+	m->ifa_prefixlen = (uint8_t)(alen * 8);
+	m->ifa_flags = v6 ? IFA_F_NODAD : 0;
+	m->ifa_scope = v6 && a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK
+								  : RT_SCOPE_UNIVERSE;
 	m->ifa_index = (uint32_t)t->ifindex;
-	nl_attr(&req.h, IFA_LOCAL, a, 16);
-	nl_attr(&req.h, IFA_ADDRESS, a, 16);
-	uint32_t fl = IFA_F_NODAD;
-	nl_attr(&req.h, IFA_FLAGS, &fl, 4);
+	nl_attr(&req, IFA_LOCAL, a, (uint16_t)alen);
+	nl_attr(&req, IFA_ADDRESS, a, (uint16_t)alen);
+	if (v6) {
+		uint32_t fl = IFA_F_NODAD;
+		nl_attr(&req, IFA_FLAGS, &fl, 4);
+	}
 	return nl_call(t, &req.h);
+}
+
+static bool holds(const uint8_t *set, size_t n, const uint8_t *a, size_t alen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(set + i * alen, a, alen))
+			return true;
+	return false;
+}
+
+/*
+ * Makes the TAP's addresses of one family (alen bytes each) exactly the nw
+ * of want; cur holds the *nc the TAP has (at most max), and afterwards
+ * what it has then, so that what failed is tried again on the next call.
+ * The new ones go on before the old ones go off: a device left without an
+ * IPv4 address loses its routes. 0, or the first -errno.
+ */
+static int sync_addrs(struct tap *t, uint8_t *cur, size_t *nc, const uint8_t *want, size_t nw,
+		      size_t alen, size_t max)
+{
+	uint8_t now[TAP_MAX_ADDRS6 * 16];
+	size_t nn = 0;
+	int rc = 0;
+	for (size_t i = 0; i < nw && nn < max; i++) {
+		const uint8_t *a = want + i * alen;
+		if (holds(now, nn, a, alen))
+			continue;
+		int r = holds(cur, *nc, a, alen) ? 0 : addr_op(t, RTM_NEWADDR, a, alen);
+		if (r && !rc)
+			rc = r;
+		if (!r)
+			memcpy(now + nn++ * alen, a, alen);
+	}
+	for (size_t i = 0; i < *nc; i++) {
+		const uint8_t *a = cur + i * alen;
+		if (holds(want, nw, a, alen))
+			continue;
+		int r = addr_op(t, RTM_DELADDR, a, alen);
+		if (r == -EADDRNOTAVAIL)
+			r = 0;
+		if (r && !rc)
+			rc = r;
+		if (r && nn < max) /* still there */
+			memcpy(now + nn++ * alen, a, alen);
+	}
+	memcpy(cur, now, nn * alen);
+	*nc = nn;
+	return rc;
 }
 
 static int default_route6(struct tap *t)
@@ -152,7 +196,7 @@ static int default_route6(struct tap *t)
 	m->rtm_scope = RT_SCOPE_UNIVERSE;
 	m->rtm_type = RTN_UNICAST;
 	uint32_t oif = (uint32_t)t->ifindex;
-	nl_attr(&req.h, RTA_OIF, &oif, 4);
+	nl_attr(&req, RTA_OIF, &oif, 4);
 	int r = nl_call(t, &req.h);
 	return r == -EEXIST ? 0 : r;
 }
@@ -174,24 +218,7 @@ int tap_set_addrs6(struct tap *t, const uint8_t (*addrs)[16], size_t n)
 		return -ENOTSUP;
 	if (n > TAP_MAX_ADDRS6)
 		n = TAP_MAX_ADDRS6;
-	int rc = 0;
-	for (size_t i = 0; i < t->naddrs6; i++) {
-		bool keep = false;
-		for (size_t k = 0; k < n && !keep; k++)
-			keep = !memcmp(t->addrs6[i], addrs[k], 16);
-		if (!keep)
-			addr6(t, RTM_DELADDR, t->addrs6[i]);
-	}
-	for (size_t k = 0; k < n; k++) {
-		bool had = false;
-		for (size_t i = 0; i < t->naddrs6 && !had; i++)
-			had = !memcmp(t->addrs6[i], addrs[k], 16);
-		int r = had ? 0 : addr6(t, RTM_NEWADDR, addrs[k]);
-		if (r && !rc)
-			rc = r;
-	}
-	memcpy(t->addrs6, addrs, n * 16);
-	t->naddrs6 = n;
+	int rc = sync_addrs(t, &t->addrs6[0][0], &t->naddrs6, &addrs[0][0], n, 16, TAP_MAX_ADDRS6);
 	int r = default_route6(t);
 	return rc ? rc : r;
 }
@@ -234,6 +261,8 @@ struct tap *tap_open(const char *name, struct err *e)
 		return NULL;
 	}
 	memcpy(t->mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(t->ctl, SIOCGIFMTU, &ifr) == 0)
+		t->mtu = (uint32_t)ifr.ifr_mtu;
 	return t;
 }
 
@@ -251,38 +280,36 @@ void tap_close(struct tap *t)
 
 int tap_set_addrs(struct tap *t, const uint32_t *addrs, size_t n)
 {
+	if (t->nl < 0)
+		return -ENOTSUP;
 	if (n > TAP_MAX_ADDRS)
 		n = TAP_MAX_ADDRS;
-	int rc = 0;
-	char lb[IF_NAMESIZE];
-	bool changed = n != t->naddrs;
-	for (size_t i = 0; i < n; i++) {
-		if (i < t->naddrs && t->addrs[i] == addrs[i])
-			continue;
-		changed = true;
-		label(t, i, lb);
-		int r = set_in(t, SIOCSIFADDR, lb, addrs[i]);
-		if (!r)
-			r = set_in(t, SIOCSIFNETMASK, lb, 0xffffffffu);
-		if (r && !rc)
-			rc = r;
-	}
-	/* an alias brought down is deleted (IPv4's SIOCSIFFLAGS on a label);
-	 * the first label stays with its address when none is left */
-	for (size_t i = n; i < t->naddrs; i++) {
-		if (i == 0)
-			continue;
-		label(t, i, lb);
-		set_flags(t, lb, 0, IFF_UP);
-	}
-	memcpy(t->addrs, addrs, n * sizeof(*addrs));
-	t->naddrs = n;
-	if (changed || !rc) {
-		int r = default_route(t);
-		if (r && !rc)
-			rc = r;
-	}
-	return rc;
+	uint8_t cur[TAP_MAX_ADDRS][4], want[TAP_MAX_ADDRS][4];
+	for (size_t i = 0; i < t->naddrs; i++)
+		put_be32(cur[i], t->addrs[i]);
+	for (size_t i = 0; i < n; i++)
+		put_be32(want[i], addrs[i]);
+	int rc = sync_addrs(t, &cur[0][0], &t->naddrs, &want[0][0], n, 4, TAP_MAX_ADDRS);
+	for (size_t i = 0; i < t->naddrs; i++)
+		t->addrs[i] = (uint32_t)cur[i][0] << 24 | (uint32_t)cur[i][1] << 16 |
+			      (uint32_t)cur[i][2] << 8 | cur[i][3];
+	/* the kernel drops a device's routes with its last IPv4 address */
+	int r = default_route(t);
+	return rc ? rc : r;
+}
+
+int tap_set_mtu(struct tap *t, uint32_t mtu)
+{
+	if (mtu == t->mtu)
+		return 0;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
+	ifr.ifr_mtu = (int)mtu;
+	if (ioctl(t->ctl, SIOCSIFMTU, &ifr) < 0)
+		return -errno;
+	t->mtu = mtu;
+	return 0;
 }
 
 int tap_read(struct tap *t, uint8_t *buf, size_t cap)
