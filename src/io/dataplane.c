@@ -1662,6 +1662,16 @@ static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[
 		buf_put(dp, pkt);
 }
 
+/* What a packet waiting for its next hop holds: its whole buffer, as
+ * Linux counts an skb's truesize against unres_qlen_bytes (so about 100
+ * frames wait for a neighbour, 3 merged packets of the GRO pool). */
+static uint32_t arp_pkt_size(void *ctx, void *pkt)
+{
+	(void)ctx;
+	const struct dp_buf *b = pkt;
+	return VLAN_ROOM + (b->big ? GRO_FRAME_MAX : DP_FRAME_MAX);
+}
+
 /* ---- neighbour discovery's view ---- */
 
 static bool nd_is_mine(void *ctx, uint16_t ifid, const uint8_t addr[16])
@@ -1886,10 +1896,10 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 		}
 	}
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
-			      arp_dropped, arp_route_if };
+			      arp_dropped, arp_route_if, arp_pkt_size };
 	dp->arp = arp_new(&ao);
 	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
-			     arp_dropped };
+			     arp_dropped, arp_pkt_size };
 	dp->nd = nd_new(&no);
 	struct ra_ops ro = { dp, ra_src_addr, arp_mac, ra_send, ra_learn };
 	dp->ra = ra_new(&ro, mono_ns(NULL));
