@@ -143,6 +143,7 @@ struct dataplane {
 	uint16_t ip_id;
 	uint64_t frag_needed_sent;
 	uint64_t echo6_replies, too_big_sent, too_big_limited, ra_output_drops;
+	uint64_t host_unreach_sent;  /* ICMP(v6) for packets whose next hop never answered */
 	uint64_t too_big_credit, too_big_at; /* token bucket: credit in ns of sending */
 	/* large (reply frame): kept off the stack; out[] for a receive burst */
 	struct engine_out out[RX_BURST], out_local, out_err;
@@ -809,7 +810,8 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 #define TOO_BIG_BURST 50      /* and icmp_msgs_burst */
 
 /* RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; a token bucket of
- * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST. */
+ * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST, which host unreachables
+ * (of either family) share, as Linux's icmp_msgs_per_sec is one budget. */
 static bool too_big_allowed(struct dataplane *dp, uint64_t now)
 {
 	const uint64_t cost = 1000000000ull / TOO_BIG_PER_SEC, cap = cost * TOO_BIG_BURST;
@@ -1735,9 +1737,37 @@ static void ra_load(struct dataplane *dp, struct store *st)
 	kick(dp, now);
 }
 
-/* An ICMP host unreachable back to the sender would be RouterOS's answer;
- * it needs the engine's reply builder (engine_icmp_error) to get the
- * addresses of NATed packets right, so for now the drop is only counted. */
+/*
+ * A forwarded packet given up because its next hop never answered ARP or ND
+ * (or has no static entry where it must): as Linux's neighbour layer, an
+ * ICMP host unreachable (ICMPv6 address unreachable) to its sender, from
+ * the router's address on the in-interface, rate-limited with the other
+ * ICMP errors, through the output chain (engine_icmp_host_unreach; the
+ * engine sends an error about a translated packet to its untranslated
+ * sender). The router's own packets (in_if 0) get none, as frag_needed.
+ */
+static void host_unreach(struct dataplane *dp, struct dp_buf *b)
+{
+	uint64_t now = dp_now(dp);
+	if (!b->in_if || !too_big_allowed(dp, now))
+		return;
+	struct pkt p;
+	desc_for(&p, b->data, b->len, b->len, now);
+	if (pkt_parse(&p, true, false) != DR_NONE)
+		return;
+	p.in_if = b->in_if;
+	if (!engine_icmp_host_unreach(dp->en, &p, &dp->out_err))
+		return;
+	uint32_t len = dp->out_err.reply_len;
+	struct dp_buf *r = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
+	if (!r)
+		return;
+	memcpy(r->data, dp->out_err.reply, len);
+	r->len = len;
+	if (own_out(dp, r, b->in_if, &dp->out_err, now))
+		dp->host_unreach_sent++;
+}
+
 static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 {
 	struct dataplane *dp = ctx;
@@ -1745,6 +1775,8 @@ static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	if (di)
 		di->st.tx_drops += wire_pkts(pkt);
 	dp->drops[unreachable ? DPD_ARP_FAILED : DPD_ARP_QUEUE]++;
+	if (unreachable)
+		host_unreach(dp, pkt);
 	buf_put(dp, pkt);
 }
 
@@ -2225,9 +2257,10 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);
-	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n",
+	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n"
+			 "dp.host-unreach-sent %llu\n",
 		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent,
-		    (unsigned long long)dp->too_big_limited);
+		    (unsigned long long)dp->too_big_limited, (unsigned long long)dp->host_unreach_sent);
 	const struct ra_stats *rs = ra_stats(dp->ra);
 	sbuf_printf(out, "ra.solicits-in %llu\nra.solicits-bad %llu\nra.solicits-limited %llu\n"
 			 "ra.adverts-out %llu\nra.adverts-solicited %llu\nra.output-drops %llu\n",
