@@ -2260,7 +2260,8 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n"
 			 "dp.host-unreach-sent %llu\n",
 		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent,
-		    (unsigned long long)dp->too_big_limited, (unsigned long long)dp->host_unreach_sent);
+		    (unsigned long long)dp->too_big_limited,
+		    (unsigned long long)dp->host_unreach_sent);
 	const struct ra_stats *rs = ra_stats(dp->ra);
 	sbuf_printf(out, "ra.solicits-in %llu\nra.solicits-bad %llu\nra.solicits-limited %llu\n"
 			 "ra.adverts-out %llu\nra.adverts-solicited %llu\nra.output-drops %llu\n",

@@ -165,7 +165,7 @@ out=$(N lan timeout 10 ping -n -c 1 -W 8 198.51.100.7 2>&1)
 settle
 u1=$(stat dp.host-unreach-sent)
 told() { grep -q 'From 192\.168\.88\.1 .*Destination Host Unreachable' <<<"$1"; }
-check "ARP: a next hop that never answers: the LAN host's ping gets Destination Host Unreachable from the router" \
+check "ARP: a next hop that never answers: the LAN host's ping is told Destination Host Unreachable" \
 	"$out" told "$out"
 check "... counted (dp.host-unreach-sent $u0 -> $u1)" "" test "$u1" -gt "$u0"
 apply '/ip route remove [ find comment=dead-hop ]' >/dev/null

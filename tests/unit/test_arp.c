@@ -241,8 +241,8 @@ static void test_queue_bounded_by_bytes(void **state)
 		for (uint32_t h = 0; h < cases[c].nhops; h++)
 			for (uint32_t k = 0; k < cases[c].per_hop; k++) {
 				uint32_t ip = IP(10, 0, h >> 8, h & 0xff);
-				assert_false(arp_resolve(a, 1, ip, &pkts[h * cases[c].per_hop + k], mac,
-							 SEC));
+				int *pkt = &pkts[h * cases[c].per_hop + k];
+				assert_false(arp_resolve(a, 1, ip, pkt, mac, SEC));
 			}
 		if ((uint32_t)ndropped != cases[c].drops)
 			fail_msg("%s: %d dropped, not %u", cases[c].what, ndropped, cases[c].drops);

@@ -643,8 +643,8 @@ static const struct unreach_case {
 	/* IPv6: address unreachable (1/3), from the in-interface's address */
 	{ NULL, "ether2", "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53", true, "2001:db8:1::1",
 	  "2001:db8:1::10", "ether2", NULL, NULL, 0, 0 },
-	{ NULL, "ether2", "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=1 code=4", false, NULL, NULL, NULL, NULL, NULL, 0,
-	  0 },
+	{ NULL, "ether2", "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=1 code=4", false, NULL,
+	  NULL, NULL, NULL, NULL, 0, 0 },
 };
 
 static void test_host_unreach(void **state)
