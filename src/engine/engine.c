@@ -1066,6 +1066,23 @@ static void nat_binding_post(struct engine *en, struct pkt *p)
 		pkt_set_src(p, ce->t[0].dst, ce->t[0].dport);
 }
 
+/* An ICMP error the router itself sends about a packet of a translated
+ * connection, quoting that packet as it left (translated) and addressed to
+ * its source there: to the untranslated sender instead, quoting the packet
+ * as the sender knows it, as Linux's NAT does at LOCAL_OUT. The quoted
+ * packet went the other way than the error's own direction. */
+static void nat_own_error(struct pkt *p)
+{
+	struct ct_entry *ce = p->ct;
+	if (!ce || p->family != 4 || p->ct_state != CT_RELATED || !(p->flags & PKT_F_ICMP_ERR) ||
+	    !(ce->status & (CTS_SRCNAT | CTS_DSTNAT)) || p->dst.v4 != p->inner.src.v4)
+		return;
+	const struct ct_ends *t = &ce->t[1 - p->ct_dir];
+	pkt_set_dst(p, t->src, p->dport);
+	pkt_set_inner_src(p, t->src, t->sport);
+	pkt_set_inner_dst(p, t->dst, t->dport);
+}
+
 /* ---- replies the router generates (reject, unreachable routes, TTL) ---- */
 
 /* An ICMP or ICMPv6 error header at l4 quoting n bytes of the offender;
@@ -1240,6 +1257,35 @@ bool engine_icmp6_too_big(struct engine *en, const struct pkt *p, uint32_t mtu,
 		quoted[7]++;
 	reply_done(p, out->reply_len, out);
 	return true;
+}
+
+/* Whether an IPv4 packet may be answered with an ICMP error (RFC 1812
+ * 4.3.2.7): not an ICMP error itself (only echo, timestamp, information
+ * and address mask messages are queries), not a later fragment, not to a
+ * group or broadcast, not from an address that names no single host. */
+static bool may_answer4(const struct pkt *p)
+{
+	uint32_t s = p->src.v4, d = p->dst.v4;
+	if (p->proto == 1 && (!(p->flags & PKT_F_L4) ||
+			      (p->icmp_type != 0 && p->icmp_type != 8 && p->icmp_type != 13 &&
+			       p->icmp_type != 14 && p->icmp_type != 15 && p->icmp_type != 16 &&
+			       p->icmp_type != 17 && p->icmp_type != 18)))
+		return false;
+	if (p->frag_off)
+		return false;
+	return (d >> 28) < 0xe && d != 0xffffffffu && s && (s >> 28) < 0xe && (s >> 24) != 127;
+}
+
+bool engine_icmp_host_unreach(struct engine *en, const struct pkt *p, struct engine_out *out)
+{
+	out->reply_len = 0;
+	if (p->len <= p->l3_off || (p->family == 4 && !may_answer4(p)))
+		return false;
+	if (p->family == 4)
+		build_reply4(en, p, 3, 1, false, out);
+	else
+		build_reply6(en, p, 1, 3, false, out);
+	return out->reply_len > 0;
 }
 
 /* Errors the forwarding path sends, as ICMP and ICMPv6 type and code. */
@@ -1996,6 +2042,10 @@ void engine_output_on(struct engine *en, struct pkt *p, uint16_t zone, uint64_t 
 	cth_pre(en->cth, en->ct, p);
 	ct_in(en->ct, p, now);
 	cth_in(en->cth, en->ct, p, now);
+	/* the router's own error about a packet it had translated goes back to
+	 * where that came from, quoting it as its sender knows it (Linux's NAT
+	 * at LOCAL_OUT): engine_icmp_host_unreach quotes what was given up */
+	nat_own_error(p);
 	if (!route_output(en, p, zone, out)) {
 		out->verdict = EV_DROP;
 		out->reason = DR_NO_ROUTE;

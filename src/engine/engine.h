@@ -96,6 +96,14 @@ void engine_output_on(struct engine *en, struct pkt *p, uint16_t zone, uint64_t 
  * 2.4 (e) forbids an answer. */
 bool engine_icmp6_too_big(struct engine *en, const struct pkt *p, uint32_t mtu,
 			  struct engine_out *out);
+/* An ICMP host unreachable (ICMPv6 address unreachable, 1/3) for p, a
+ * forwarded packet given up because its next hop never answered ARP or
+ * ND: into out->reply, to p's sender, from the router's address on
+ * p->in_if, quoting p as it was to leave (NAT done, TTL taken: as Linux's
+ * neighbour layer quotes it; engine_output translates a translated one
+ * back to its sender). false when no error may answer p (RFC 1812
+ * 4.3.2.7, RFC 4443 2.4 (e)). */
+bool engine_icmp_host_unreach(struct engine *en, const struct pkt *p, struct engine_out *out);
 /* Many frames at once (at most ENGINE_BURST), stage by stage, each with the
  * effect engine_input would have. Returns how many were run: fewer than n
  * right after a fragment that completed a datagram (engine_input's note: it

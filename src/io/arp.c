@@ -95,11 +95,17 @@ static void dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	a->ops.dropped(a->ops.ctx, ifid, pkt, unreachable);
 }
 
+static uint32_t size(void *ctx, void *pkt)
+{
+	struct arp *a = ctx;
+	return a->ops.size(a->ops.ctx, pkt);
+}
+
 struct arp *arp_new(const struct arp_ops *ops)
 {
 	struct arp *a = xcalloc(1, sizeof(*a));
 	a->ops = *ops;
-	struct neigh_ops no = { a, solicit, resolved, dropped };
+	struct neigh_ops no = { a, solicit, resolved, dropped, size };
 	a->n = neigh_new(&no, 4);
 	a->mode = xcalloc(UINT16_MAX + 1, 1);
 	return a;

@@ -6,7 +6,8 @@
  * are neigh.h's: an entry is reachable for 30 s after the neighbour last
  * spoke ARP to us; a stale one is still used and probed (3 unicast
  * requests, 1 s apart); an unresolved next hop gets 3 broadcast requests,
- * then the packets waiting for it (at most 3) are given up.
+ * then the packets waiting for it are given up (the wait queues are
+ * bounded by bytes: neigh.h).
  * Static entries (/ip arp) come from the configuration (arp_load_static):
  * they resolve at once, never age and are never asked for; a published one
  * is also answered for, with its MAC, as RouterOS's proxy publishing. An
@@ -35,7 +36,6 @@
 #include "io/neigh.h"
 
 #define ARP_MAX_ENTRIES NEIGH_MAX_ENTRIES
-#define ARP_QUEUE NEIGH_QUEUE
 #define ARP_PROBES NEIGH_PROBES
 #define ARP_FRAME_LEN 60
 
@@ -57,6 +57,8 @@ struct arp_ops {
 	/* The interface the router routes addr out of by a unicast route, 0
 	 * when none (NULL: never any; only proxy-arp modes ask). */
 	uint16_t (*route_if)(void *ctx, uint32_t addr);
+	/* The bytes a waiting packet holds (neigh_ops'). */
+	uint32_t (*size)(void *ctx, void *pkt);
 };
 
 enum arp_state {

@@ -143,6 +143,7 @@ struct dataplane {
 	uint16_t ip_id;
 	uint64_t frag_needed_sent;
 	uint64_t echo6_replies, too_big_sent, too_big_limited, ra_output_drops;
+	uint64_t host_unreach_sent;  /* ICMP(v6) for packets whose next hop never answered */
 	uint64_t too_big_credit, too_big_at; /* token bucket: credit in ns of sending */
 	/* large (reply frame): kept off the stack; out[] for a receive burst */
 	struct engine_out out[RX_BURST], out_local, out_err;
@@ -809,7 +810,8 @@ static void frag_needed(struct dataplane *dp, const struct pkt *p, uint16_t in_i
 #define TOO_BIG_BURST 50      /* and icmp_msgs_burst */
 
 /* RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; a token bucket of
- * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST. */
+ * TOO_BIG_PER_SEC with a burst of TOO_BIG_BURST, which host unreachables
+ * (of either family) share, as Linux's icmp_msgs_per_sec is one budget. */
 static bool too_big_allowed(struct dataplane *dp, uint64_t now)
 {
 	const uint64_t cost = 1000000000ull / TOO_BIG_PER_SEC, cap = cost * TOO_BIG_BURST;
@@ -1662,6 +1664,16 @@ static void arp_resolved(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[
 		buf_put(dp, pkt);
 }
 
+/* What a packet waiting for its next hop holds: its whole buffer, as
+ * Linux counts an skb's truesize against unres_qlen_bytes (so about 100
+ * frames wait for a neighbour, 3 merged packets of the GRO pool). */
+static uint32_t arp_pkt_size(void *ctx, void *pkt)
+{
+	(void)ctx;
+	const struct dp_buf *b = pkt;
+	return VLAN_ROOM + (b->big ? GRO_FRAME_MAX : DP_FRAME_MAX);
+}
+
 /* ---- neighbour discovery's view ---- */
 
 static bool nd_is_mine(void *ctx, uint16_t ifid, const uint8_t addr[16])
@@ -1725,9 +1737,37 @@ static void ra_load(struct dataplane *dp, struct store *st)
 	kick(dp, now);
 }
 
-/* An ICMP host unreachable back to the sender would be RouterOS's answer;
- * it needs the engine's reply builder (engine_icmp_error) to get the
- * addresses of NATed packets right, so for now the drop is only counted. */
+/*
+ * A forwarded packet given up because its next hop never answered ARP or ND
+ * (or has no static entry where it must): as Linux's neighbour layer, an
+ * ICMP host unreachable (ICMPv6 address unreachable) to its sender, from
+ * the router's address on the in-interface, rate-limited with the other
+ * ICMP errors, through the output chain (engine_icmp_host_unreach; the
+ * engine sends an error about a translated packet to its untranslated
+ * sender). The router's own packets (in_if 0) get none, as frag_needed.
+ */
+static void host_unreach(struct dataplane *dp, struct dp_buf *b)
+{
+	uint64_t now = dp_now(dp);
+	if (!b->in_if || !too_big_allowed(dp, now))
+		return;
+	struct pkt p;
+	desc_for(&p, b->data, b->len, b->len, now);
+	if (pkt_parse(&p, true, false) != DR_NONE)
+		return;
+	p.in_if = b->in_if;
+	if (!engine_icmp_host_unreach(dp->en, &p, &dp->out_err))
+		return;
+	uint32_t len = dp->out_err.reply_len;
+	struct dp_buf *r = len <= DP_FRAME_MAX ? buf_get(dp) : NULL;
+	if (!r)
+		return;
+	memcpy(r->data, dp->out_err.reply, len);
+	r->len = len;
+	if (own_out(dp, r, b->in_if, &dp->out_err, now))
+		dp->host_unreach_sent++;
+}
+
 static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 {
 	struct dataplane *dp = ctx;
@@ -1735,6 +1775,8 @@ static void arp_dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	if (di)
 		di->st.tx_drops += wire_pkts(pkt);
 	dp->drops[unreachable ? DPD_ARP_FAILED : DPD_ARP_QUEUE]++;
+	if (unreachable)
+		host_unreach(dp, pkt);
 	buf_put(dp, pkt);
 }
 
@@ -1886,10 +1928,10 @@ struct dataplane *dataplane_new(struct loop *l, struct engine *en, const char *c
 		}
 	}
 	struct arp_ops ao = { dp, arp_is_mine, arp_src_addr, arp_mac, arp_send, arp_resolved,
-			      arp_dropped, arp_route_if };
+			      arp_dropped, arp_route_if, arp_pkt_size };
 	dp->arp = arp_new(&ao);
 	struct nd_ops no = { dp, nd_is_mine, nd_src_addr, arp_mac, arp_send, arp_resolved,
-			     arp_dropped };
+			     arp_dropped, arp_pkt_size };
 	dp->nd = nd_new(&no);
 	struct ra_ops ro = { dp, ra_src_addr, arp_mac, ra_send, ra_learn };
 	dp->ra = ra_new(&ro, mono_ns(NULL));
@@ -2215,9 +2257,11 @@ void dataplane_report(const struct dataplane *dp, struct sbuf *out)
 	sbuf_printf(out, "dp.fragmented %llu\ndp.fragments-out %llu\ndp.frag-needed-sent %llu\n",
 		    (unsigned long long)dp->fragmented, (unsigned long long)dp->fragments_out,
 		    (unsigned long long)dp->frag_needed_sent);
-	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n",
+	sbuf_printf(out, "dp.echo6-replies %llu\ndp.too-big-sent %llu\ndp.too-big-limited %llu\n"
+			 "dp.host-unreach-sent %llu\n",
 		    (unsigned long long)dp->echo6_replies, (unsigned long long)dp->too_big_sent,
-		    (unsigned long long)dp->too_big_limited);
+		    (unsigned long long)dp->too_big_limited,
+		    (unsigned long long)dp->host_unreach_sent);
 	const struct ra_stats *rs = ra_stats(dp->ra);
 	sbuf_printf(out, "ra.solicits-in %llu\nra.solicits-bad %llu\nra.solicits-limited %llu\n"
 			 "ra.adverts-out %llu\nra.adverts-solicited %llu\nra.output-drops %llu\n",

@@ -128,11 +128,17 @@ static void dropped(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	d->ops.dropped(d->ops.ctx, ifid, pkt, unreachable);
 }
 
+static uint32_t size(void *ctx, void *pkt)
+{
+	struct nd *d = ctx;
+	return d->ops.size(d->ops.ctx, pkt);
+}
+
 struct nd *nd_new(const struct nd_ops *ops)
 {
 	struct nd *d = xcalloc(1, sizeof(*d));
 	d->ops = *ops;
-	struct neigh_ops no = { d, solicit, resolved, dropped };
+	struct neigh_ops no = { d, solicit, resolved, dropped, size };
 	d->n = neigh_new(&no, 16);
 	return d;
 }

@@ -40,6 +40,7 @@ struct nd_ops {
 	void (*send)(void *ctx, uint16_t ifid, const uint8_t *frame, uint32_t len);
 	void (*resolved)(void *ctx, uint16_t ifid, void *pkt, const uint8_t mac[6]);
 	void (*dropped)(void *ctx, uint16_t ifid, void *pkt, bool unreachable);
+	uint32_t (*size)(void *ctx, void *pkt);
 };
 
 struct nd_stats {

@@ -4,6 +4,12 @@
  * neighbour machine, simplified where a router without local sockets has
  * no upper-layer confirmation to offer: there is no DELAY state, a stale
  * entry goes straight to unicast probes on its first use.
+ * Waiting packets sit in a pool of slots shared by all entries: each slot is
+ * on its entry's chain (oldest first) and on the table's list in the order
+ * the packets came, so the table's oldest is always the head of its
+ * entry's chain. A chain is taken off both lists before its packets are
+ * handed back, so that the callbacks may resolve again (an ICMP error to
+ * the sender of a dropped packet) without meeting half-freed slots.
  */
 #include "neigh.h"
 
@@ -20,12 +26,20 @@ struct ent {
 	uint8_t state;
 	uint8_t probes;       /* solicitations sent in this round */
 	uint8_t mac[6];
-	uint8_t nq;
 	uint8_t router;       /* IsRouter (RFC 4861): its advertisements say so */
 	int32_t hnext;        /* next in the hash chain, or in the free list */
 	uint32_t serial;      /* which entry this is, for as long as it lives */
 	uint64_t confirmed, used, next_probe;
-	void *q[NEIGH_QUEUE];
+	int32_t qhead, qtail;  /* its waiting packets' slots, -1: none */
+	uint32_t qbytes;
+};
+
+struct slot {
+	void *pkt;
+	uint32_t size;
+	int32_t ent;          /* the entry it waits in */
+	int32_t next;         /* in the entry's chain, or the free list */
+	int32_t older, newer; /* in the table's order of arrival */
 };
 
 struct neigh {
@@ -35,7 +49,11 @@ struct neigh {
 	int32_t head[HASH_SIZE];
 	int32_t free_list;
 	uint32_t serial;      /* the last entry's */
+	int32_t sfree;        /* free slots */
+	int32_t oldest, newest;
+	uint64_t qbytes;      /* what all waiting packets hold */
 	struct ent e[NEIGH_MAX_ENTRIES];
+	struct slot s[NEIGH_QUEUE_SLOTS];
 };
 
 const char *neigh_state_name(enum neigh_state s)
@@ -66,6 +84,10 @@ struct neigh *neigh_new(const struct neigh_ops *ops, uint8_t alen)
 	for (int32_t i = 0; i < NEIGH_MAX_ENTRIES; i++)
 		n->e[i].hnext = i + 1 < NEIGH_MAX_ENTRIES ? i + 1 : -1;
 	n->free_list = 0;
+	for (int32_t i = 0; i < (int32_t)NEIGH_QUEUE_SLOTS; i++)
+		n->s[i].next = i + 1 < (int32_t)NEIGH_QUEUE_SLOTS ? i + 1 : -1;
+	n->sfree = 0;
+	n->oldest = n->newest = -1;
 	return n;
 }
 
@@ -88,21 +110,109 @@ static struct ent *alloc(struct neigh *n, uint16_t ifid, const uint8_t *addr)
 	memcpy(e->addr, addr, n->alen);
 	e->ifid = ifid;
 	e->serial = ++n->serial;
+	e->qhead = e->qtail = -1;
 	uint32_t b = bucket(n, ifid, addr);
 	e->hnext = n->head[b];
 	n->head[b] = i;
 	return e;
 }
 
-/* Frees the entry; its waiting packets go to ops->dropped. */
+/* Takes slot i off the table's order of arrival. */
+static void unlink_slot(struct neigh *n, int32_t i)
+{
+	struct slot *s = &n->s[i];
+	if (s->older >= 0)
+		n->s[s->older].newer = s->newer;
+	else
+		n->oldest = s->newer;
+	if (s->newer >= 0)
+		n->s[s->newer].older = s->older;
+	else
+		n->newest = s->older;
+	n->qbytes -= s->size;
+}
+
+/* Frees slot i (already off every list): its packet. */
+static void *free_slot(struct neigh *n, int32_t i)
+{
+	void *pkt = n->s[i].pkt;
+	n->s[i].pkt = NULL;
+	n->s[i].next = n->sfree;
+	n->sfree = i;
+	return pkt;
+}
+
+/* Takes e's waiting packets off the lists: the head of their chain, whose
+ * slots the caller frees with take_next. */
+static int32_t detach(struct neigh *n, struct ent *e)
+{
+	int32_t h = e->qhead;
+	for (int32_t i = h; i >= 0; i = n->s[i].next)
+		unlink_slot(n, i);
+	e->qhead = e->qtail = -1;
+	e->qbytes = 0;
+	return h;
+}
+
+/* The packet of detached slot *i, which is freed; *i moves on. */
+static void *take_next(struct neigh *n, int32_t *i)
+{
+	int32_t k = *i;
+	*i = n->s[k].next;
+	return free_slot(n, k);
+}
+
+/* Drops e's oldest waiting packet (a queue over its bounds). */
+static void drop_oldest(struct neigh *n, struct ent *e)
+{
+	int32_t i = e->qhead;
+	e->qhead = n->s[i].next;
+	if (e->qhead < 0)
+		e->qtail = -1;
+	e->qbytes -= n->s[i].size;
+	unlink_slot(n, i);
+	n->st.queue_drops++;
+	n->ops.dropped(n->ops.ctx, e->ifid, free_slot(n, i), false);
+}
+
+/* pkt waits in e, after the oldest (e's, then the table's) made room. */
+static void enqueue(struct neigh *n, struct ent *e, void *pkt)
+{
+	uint32_t size = n->ops.size(n->ops.ctx, pkt);
+	while (e->qhead >= 0 && (uint64_t)e->qbytes + size > NEIGH_QUEUE_BYTES)
+		drop_oldest(n, e);
+	while (n->oldest >= 0 && (n->sfree < 0 || n->qbytes + size > NEIGH_QUEUE_TOTAL_BYTES))
+		drop_oldest(n, &n->e[n->s[n->oldest].ent]);
+	int32_t i = n->sfree;
+	struct slot *s = &n->s[i];
+	n->sfree = s->next;
+	s->pkt = pkt;
+	s->size = size;
+	s->ent = (int32_t)(e - n->e);
+	s->next = -1;
+	s->older = n->newest;
+	s->newer = -1;
+	if (n->newest >= 0)
+		n->s[n->newest].newer = i;
+	else
+		n->oldest = i;
+	n->newest = i;
+	n->qbytes += size;
+	if (e->qtail >= 0)
+		n->s[e->qtail].next = i;
+	else
+		e->qhead = i;
+	e->qtail = i;
+	e->qbytes += size;
+	n->st.queued++;
+}
+
+/* Frees the entry; its waiting packets go to ops->dropped (after it is
+ * gone: a callback that resolves the same address makes a new one). */
 static void release(struct neigh *n, struct ent *e, bool unreachable)
 {
-	for (uint8_t k = 0; k < e->nq; k++) {
-		if (unreachable)
-			n->st.unreachable++;
-		n->ops.dropped(n->ops.ctx, e->ifid, e->q[k], unreachable);
-	}
-	e->nq = 0;
+	int32_t q = detach(n, e);
+	uint16_t ifid = e->ifid;
 	int32_t idx = (int32_t)(e - n->e);
 	for (int32_t *pp = &n->head[bucket(n, e->ifid, e->addr)]; *pp >= 0; pp = &n->e[*pp].hnext)
 		if (*pp == idx) {
@@ -112,6 +222,11 @@ static void release(struct neigh *n, struct ent *e, bool unreachable)
 	e->state = NEIGH_FREE;
 	e->hnext = n->free_list;
 	n->free_list = idx;
+	while (q >= 0) {
+		if (unreachable)
+			n->st.unreachable++;
+		n->ops.dropped(n->ops.ctx, ifid, take_next(n, &q), unreachable);
+	}
 }
 
 void neigh_free(struct neigh *n)
@@ -132,12 +247,12 @@ static void solicit(struct neigh *n, struct ent *e, bool unicast)
 /* The entry's MAC is usable now: what waited for it leaves. */
 static void release_queue(struct neigh *n, struct ent *e)
 {
-	uint8_t k, cnt = e->nq;
-	void *q[NEIGH_QUEUE];
-	memcpy(q, e->q, sizeof(q));
-	e->nq = 0;
-	for (k = 0; k < cnt; k++)
-		n->ops.resolved(n->ops.ctx, e->ifid, q[k], e->mac);
+	int32_t q = detach(n, e);
+	uint16_t ifid = e->ifid;
+	uint8_t mac[6];
+	memcpy(mac, e->mac, 6);
+	while (q >= 0)
+		n->ops.resolved(n->ops.ctx, ifid, take_next(n, &q), mac);
 }
 
 bool neigh_update(struct neigh *n, uint16_t ifid, const uint8_t *addr, const uint8_t mac[6],
@@ -259,14 +374,7 @@ bool neigh_resolve(struct neigh *n, uint16_t ifid, const uint8_t *addr, void *pk
 	}
 	if (!pkt)
 		return false;
-	if (e->nq == NEIGH_QUEUE) {
-		n->st.queue_drops++;
-		n->ops.dropped(n->ops.ctx, ifid, e->q[0], false);
-		memmove(e->q, e->q + 1, (NEIGH_QUEUE - 1) * sizeof(e->q[0]));
-		e->nq--;
-	}
-	e->q[e->nq++] = pkt;
-	n->st.queued++;
+	enqueue(n, e, pkt);
 	return false;
 }
 

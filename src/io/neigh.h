@@ -9,10 +9,17 @@
  * the configuration: resolves at once, never ages, is never asked for nor
  * changed by what neighbours say, and stays when the link goes down). An
  * unresolved next
- * hop gets 3 solicitations, 1 s apart; then the packets waiting for it (at
- * most 3: the oldest goes first) are given up.
- * The table is fixed in size (NEIGH_MAX_ENTRIES, no allocation after
- * neigh_new) and owned by one dataplane thread. Packets are the caller's
+ * hop gets 3 solicitations, 1 s apart; then the packets waiting for it are
+ * given up.
+ * The wait queues are bounded by bytes, as Linux's (unres_qlen_bytes): each
+ * packet counts what ops->size says it holds; an entry's queue keeps at most
+ * NEIGH_QUEUE_BYTES, the whole table's at most NEIGH_QUEUE_TOTAL_BYTES in
+ * NEIGH_QUEUE_SLOTS packets, so that a scan of many next hops that never
+ * answer cannot hold every buffer of the dataplane. Over either, the oldest
+ * waiting packet (the entry's, resp. the table's) is dropped to make room.
+ * The table is fixed in size (NEIGH_MAX_ENTRIES entries, NEIGH_QUEUE_SLOTS
+ * waiting packets, no allocation after neigh_new) and owned by one
+ * dataplane thread. Packets are the caller's
  * (void *): the table takes one in neigh_resolve when it must wait and
  * hands it back through ops->resolved or ops->dropped, exactly once.
  */
@@ -24,7 +31,12 @@
 #include <stdint.h>
 
 #define NEIGH_MAX_ENTRIES 1024
-#define NEIGH_QUEUE 3
+/* Linux's unres_qlen_bytes (212,992): about 100 full-size frames */
+#define NEIGH_QUEUE_BYTES 212992u
+/* 1 MiB: five neighbours' worth; ARP and ND together hold at most a
+ * quarter of the dataplane's 4096 buffers of 2 KiB (dataplane.c) */
+#define NEIGH_QUEUE_TOTAL_BYTES 1048576u
+#define NEIGH_QUEUE_SLOTS 1024u
 #define NEIGH_PROBES 3
 #define NEIGH_RETRANS_NS 1000000000ull
 #define NEIGH_REACHABLE_NS 30000000000ull
@@ -50,11 +62,14 @@ struct neigh_ops {
 	/* A waiting packet is given up: its queue overflowed, or (unreachable)
 	 * the next hop never answered. */
 	void (*dropped)(void *ctx, uint16_t ifid, void *pkt, bool unreachable);
+	/* The bytes a waiting packet holds (its buffer's), for the bounds. */
+	uint32_t (*size)(void *ctx, void *pkt);
 };
 
 struct neigh_stats {
 	uint64_t queued;      /* packets that waited for an answer */
-	uint64_t queue_drops; /* pushed out of a full wait queue */
+	uint64_t queue_drops; /* pushed out of a full wait queue (the entry's
+			       * or the table's) */
 	uint64_t unreachable; /* packets given up: no answer */
 	uint64_t table_full;  /* packets dropped: no free entry */
 };

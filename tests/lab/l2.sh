@@ -18,7 +18,8 @@
 #     the static entry the LAN host is unreachable (reply-only learns
 #     nothing), and with arp=enabled again it is reachable; /ip arp remove
 #     [find dynamic] empties the live table, and the neighbours are learnt
-#     again;
+#     again; a next hop that never answers ARP: the LAN host's ping to an
+#     address routed through it gets "Destination Host Unreachable";
 #   - proxy ARP: the LAN host takes the WiFi half for its own wire;
 #     arp=proxy-arp on the LAN port answers for the WiFi host (another
 #     port) with the router's MAC and forwards, not for the LAN's own half;
@@ -155,6 +156,19 @@ out=$(talk lan - 203.0.113.1 7007 tcp)
 pr=$(arp_print)
 check "ARP: the removed neighbours are learnt again (LAN host to WAN host: $out)" "$pr" \
 	grep -Eq "^ +[0-9]+ DC +203\.0\.113\.1 +$(upper "$wan_mac") ether1-gateway" <<<"$pr"
+# a next hop nobody answers (masqueraded out of the WAN port): ARP gives
+# up after 3 requests and the LAN host's ping is told, from the router's
+# LAN address (the error translated back from the masquerade)
+out=$(apply '/ip route add dst-address=198.51.100.0/24 gateway=203.0.113.99 comment=dead-hop')
+u0=$(stat dp.host-unreach-sent)
+out=$(N lan timeout 10 ping -n -c 1 -W 8 198.51.100.7 2>&1)
+settle
+u1=$(stat dp.host-unreach-sent)
+told() { grep -q 'From 192\.168\.88\.1 .*Destination Host Unreachable' <<<"$1"; }
+check "ARP: a next hop that never answers: the LAN host's ping is told Destination Host Unreachable" \
+	"$out" told "$out"
+check "... counted (dp.host-unreach-sent $u0 -> $u1)" "" test "$u1" -gt "$u0"
+apply '/ip route remove [ find comment=dead-hop ]' >/dev/null
 v6=$(sed -n '/ADDRESS *INTERFACE *MAC-ADDRESS *STATUS/,$p' "$T/stats.interfaces")
 check "/ipv6 neighbor print: the WAN host, a router (R), its MAC and status" "$v6" \
 	grep -Eq "^ +[0-9]+ R +2001:db8:203::1 +ether1-gateway +$(upper "$wan_mac") +(reachable|stale|probe)" <<<"$v6"

@@ -40,9 +40,13 @@ struct sent {
 
 static struct sent sent[64];
 static size_t nsent;
-static int resolved[16], nresolved;
-static int dropped[16], ndropped, nunreach;
-static int pkts[16];
+#define NPKTS 2048
+static int resolved[NPKTS], nresolved;
+static int dropped[NPKTS], ndropped, nunreach;
+static int pkts[NPKTS];
+/* what each waiting packet holds (ops->size); mk(): a third of an
+ * entry's bound, so that a fourth pushes the first out */
+static uint32_t pkt_size;
 
 static bool is_mine(void *ctx, uint16_t ifid, uint32_t a)
 {
@@ -81,14 +85,20 @@ static void dropped_fn(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	nunreach += unreachable;
 }
 
+static uint32_t size_fn(void *ctx, void *pkt)
+{
+	return pkt_size;
+}
+
 static struct arp *mk(void)
 {
 	nsent = 0;
 	nresolved = ndropped = nunreach = 0;
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < NPKTS; i++)
 		pkts[i] = i;
+	pkt_size = NEIGH_QUEUE_BYTES / 3;
 	struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn,
-			     NULL };
+			     NULL, size_fn };
 	return arp_new(&o);
 }
 
@@ -197,6 +207,95 @@ static void test_resolve_with_queue(void **state)
 	assert_int_equal(arp_stats(a)->queue_drops, 1);
 	arp_free(a);
 	assert_int_equal(ndropped, 1);
+}
+
+/* A neighbour's answer, from ip at host_mac. */
+static void answer(struct arp *a, uint32_t ip, uint64_t now)
+{
+	uint8_t f[ARP_FRAME_LEN];
+	frame(f, 2, host_mac, ip, OUR_IP);
+	arp_input(a, 1, f, sizeof(f), now);
+}
+
+/* The wait queues are bounded by bytes, as Linux's unres_qlen_bytes: a
+ * burst of 50 full-size frames waits whole and leaves in order; past an
+ * entry's bound, the table's bytes or its slots, the oldest goes. */
+static void test_queue_bounded_by_bytes(void **state)
+{
+	static const struct {
+		const char *what;
+		uint32_t size, nhops, per_hop;  /* nhops next hops, per_hop packets each */
+		uint32_t drops;                 /* the oldest, pushed out */
+	} cases[] = {
+		{ "a burst of 50", 2056, 1, 50, 0 },
+		{ "an entry's bytes", 2056, 1, 110, 110 - NEIGH_QUEUE_BYTES / 2056 },
+		{ "the table's bytes", 2056, 600, 1, 600 - NEIGH_QUEUE_TOTAL_BYTES / 2056 },
+		{ "the table's slots", 64, 1, 1100, 1100 - NEIGH_QUEUE_SLOTS },
+		{ "a packet over the bound alone", NEIGH_QUEUE_BYTES + 1, 1, 3, 2 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct arp *a = mk();
+		pkt_size = cases[c].size;
+		uint8_t mac[6];
+		uint32_t total = cases[c].nhops * cases[c].per_hop;
+		for (uint32_t h = 0; h < cases[c].nhops; h++)
+			for (uint32_t k = 0; k < cases[c].per_hop; k++) {
+				uint32_t ip = IP(10, 0, h >> 8, h & 0xff);
+				int *pkt = &pkts[h * cases[c].per_hop + k];
+				assert_false(arp_resolve(a, 1, ip, pkt, mac, SEC));
+			}
+		if ((uint32_t)ndropped != cases[c].drops)
+			fail_msg("%s: %d dropped, not %u", cases[c].what, ndropped, cases[c].drops);
+		assert_int_equal(nunreach, 0);
+		assert_int_equal(arp_stats(a)->queue_drops, cases[c].drops);
+		assert_int_equal(arp_stats(a)->queued, total);
+		for (int i = 0; i < ndropped; i++)
+			assert_int_equal(dropped[i], i); /* the oldest first */
+		for (uint32_t h = 0; h < cases[c].nhops; h++)
+			answer(a, IP(10, 0, h >> 8, h & 0xff), SEC + SEC / 10);
+		/* the others leave as they came */
+		if ((uint32_t)nresolved != total - cases[c].drops)
+			fail_msg("%s: %d resolved", cases[c].what, nresolved);
+		for (int i = 0; i < nresolved; i++)
+			assert_int_equal(resolved[i], (int)cases[c].drops + i);
+		arp_free(a);
+		assert_int_equal(ndropped, cases[c].drops);
+	}
+}
+
+/* What the table's bound pushes out is the oldest of the whole table; what
+ * still waits is given up as unreachable when its next hop stays silent,
+ * and the room is free again for the next. */
+static void test_queue_table_oldest_then_unreachable(void **state)
+{
+	struct arp *a = mk();
+	pkt_size = 2056;
+	const uint32_t room = NEIGH_QUEUE_TOTAL_BYTES / 2056; /* 510 */
+	uint8_t mac[6];
+	/* two to a dead next hop, then room - 1 to six others (100 at most
+	 * each, under an entry's bound): the dead one's first goes */
+	assert_false(arp_resolve(a, 1, IP(10, 0, 0, 1), &pkts[0], mac, SEC));
+	assert_false(arp_resolve(a, 1, IP(10, 0, 0, 1), &pkts[1], mac, SEC));
+	for (uint32_t k = 2; k < room + 1; k++)
+		assert_false(arp_resolve(a, 1, IP(10, 0, 1, (k - 2) / 100), &pkts[k], mac, SEC));
+	assert_int_equal(ndropped, 1);
+	assert_int_equal(dropped[0], 0);
+	for (uint32_t h = 0; h <= (room - 2) / 100; h++)
+		answer(a, IP(10, 0, 1, h), SEC + SEC / 10);
+	assert_int_equal(nresolved, room - 1);
+	for (int k = 0; k < nresolved; k++)
+		assert_int_equal(resolved[k], k + 2);
+	for (uint64_t t = SEC; t <= 5 * SEC; t += SEC / 10)
+		arp_tick(a, t);
+	assert_int_equal(ndropped, 2);
+	assert_int_equal(dropped[1], 1);
+	assert_int_equal(nunreach, 1);
+	/* all the room is back: as many wait again without a drop */
+	for (uint32_t k = 0; k < room; k++)
+		assert_false(arp_resolve(a, 1, IP(10, 0, 2, k / 100), &pkts[k], mac, 6 * SEC));
+	assert_int_equal(ndropped, 2);
+	arp_free(a);
+	assert_int_equal(ndropped, 2 + room);
 }
 
 static void test_retries_then_unreachable(void **state)
@@ -558,7 +657,7 @@ static void test_proxy_modes(void **state)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		nsent = 0;
 		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
-				     dropped_fn, route_if };
+				     dropped_fn, route_if, size_fn };
 		struct arp *a = arp_new(&o);
 		arp_set_mode(a, 1, cases[c].mode);
 		uint8_t f[ARP_FRAME_LEN];
@@ -645,7 +744,7 @@ static void test_conf_modes(void **state)
 		nsent = 0;
 		net10_if = cases[c].routed_here ? ifid : 2;
 		struct arp_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn,
-				     dropped_fn, route_if };
+				     dropped_fn, route_if, size_fn };
 		struct arp *a = arp_new(&o);
 		neigh_conf_load(a, st, names, &ifid, 1);
 		uint8_t f[ARP_FRAME_LEN];
@@ -958,6 +1057,8 @@ int main(void)
 		cmocka_unit_test(test_answers_for_own_address),
 		cmocka_unit_test(test_probe_and_malformed),
 		cmocka_unit_test(test_resolve_with_queue),
+		cmocka_unit_test(test_queue_bounded_by_bytes),
+		cmocka_unit_test(test_queue_table_oldest_then_unreachable),
 		cmocka_unit_test(test_retries_then_unreachable),
 		cmocka_unit_test(test_stale_probes),
 		cmocka_unit_test(test_flush_and_free),

@@ -586,6 +586,109 @@ static const char masq_rsc[] =
 	"add chain=dstnat action=dst-nat in-interface=ether1 protocol=tcp dst-port=8080 "
 	"to-addresses=192.168.88.10 to-ports=80\n";
 
+/* ---- host unreachable when a next hop never answers ---- */
+
+/* An ICMP host unreachable for the forwarded packet f->p, built from its
+ * frame as it was to leave (the dataplane's view: parsed afresh, in_if
+ * set), then sent through the output chain: its verdict in f->out, the
+ * error (as it leaves) parsed into r over copy. false when none is due. */
+static bool unreach_out(struct env *v, struct frame *f, uint8_t *copy, struct pkt *r)
+{
+	static uint8_t frame[FRAME];
+	static struct engine_out out;
+	memcpy(frame, f->p.data, f->p.len);
+	struct pkt q = { .data = frame, .len = f->p.len, .cap = FRAME };
+	assert_int_equal(pkt_parse(&q, true, false), DR_NONE);
+	q.in_if = f->p.in_if;
+	if (!engine_icmp_host_unreach(v->en, &q, &out))
+		return false;
+	assert_int_equal(out.reply_if, f->p.in_if);
+	memcpy(copy, out.reply, out.reply_len);
+	memset(r, 0, sizeof(*r));
+	r->data = copy;
+	r->len = out.reply_len;
+	r->cap = ENGINE_MAX_REPLY;
+	engine_output(v->en, r, v->now, &f->out);
+	struct pkt c = { .data = copy, .len = out.reply_len, .cap = ENGINE_MAX_REPLY };
+	assert_int_equal(pkt_parse(&c, true, true), DR_NONE);
+	assert_true(pkt_checksums_ok(&c));
+	return true;
+}
+
+static const struct unreach_case {
+	const char *rsc;        /* NULL: the base configuration alone */
+	const char *in, *desc;
+	bool answered;
+	const char *from, *to;  /* the error's addresses as it leaves */
+	const char *out_if;
+	/* the quote as its sender knows it (IPv4): addresses, ports */
+	const char *qsrc, *qdst;
+	uint16_t qsport, qdport;
+} unreach_cases[] = {
+	{ NULL, "ether2", "udp 192.168.88.10:5000 > 198.51.100.1:53", true, "192.168.88.1",
+	  "192.168.88.10", "ether2", "192.168.88.10", "198.51.100.1", 5000, 53 },
+	{ NULL, "ether2", "icmp 192.168.88.10 > 198.51.100.1 type=8 id=7", true, "192.168.88.1",
+	  "192.168.88.10", "ether2", "192.168.88.10", "198.51.100.1", 7, 7 },
+	/* masquerade: to the host behind it, quoting what it sent */
+	{ masq_rsc, "ether2", "udp 192.168.88.10:40000 > 198.51.100.1:53", true, "192.168.88.1",
+	  "192.168.88.10", "ether2", "192.168.88.10", "198.51.100.1", 40000, 53 },
+	{ masq_rsc, "ether2", "tcp 192.168.88.10:40001 > 198.51.100.1:443 flags=S", true,
+	  "192.168.88.1", "192.168.88.10", "ether2", "192.168.88.10", "198.51.100.1", 40001, 443 },
+	/* dst-nat: the client is told about the address it tried */
+	{ masq_rsc, "ether1", "tcp 198.51.100.7:3333 > 203.0.113.2:8080 flags=S", true,
+	  "203.0.113.2", "198.51.100.7", "ether1", "198.51.100.7", "203.0.113.2", 3333, 8080 },
+	/* never an error about an error (RFC 1812 4.3.2.7) */
+	{ NULL, "ether2", "icmp 192.168.88.10 > 198.51.100.1 type=3 code=3 (udp 198.51.100.1:53 > "
+			  "192.168.88.10:5000)", false, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	/* IPv6: address unreachable (1/3), from the in-interface's address */
+	{ NULL, "ether2", "udp [2001:db8:1::10]:5000 > [2001:db8:9::1]:53", true, "2001:db8:1::1",
+	  "2001:db8:1::10", "ether2", NULL, NULL, 0, 0 },
+	{ NULL, "ether2", "icmp6 [2001:db8:1::10] > [2001:db8:9::1] type=1 code=4", false, NULL,
+	  NULL, NULL, NULL, NULL, 0, 0 },
+};
+
+static void test_host_unreach(void **state)
+{
+	static struct frame f;
+	static uint8_t copy[ENGINE_MAX_REPLY];
+	for (size_t k = 0; k < sizeof(unreach_cases) / sizeof(unreach_cases[0]); k++) {
+		const struct unreach_case *c = &unreach_cases[k];
+		struct env *v = env_new(c->rsc);
+		assert_int_equal(run(v, &f, c->in, c->desc), EV_FORWARD);
+		struct pkt r;
+		bool got = unreach_out(v, &f, copy, &r);
+		if (got != c->answered)
+			fail_msg("%s: %s", c->desc, got ? "answered" : "not answered");
+		if (!got) {
+			env_free(v);
+			continue;
+		}
+		if (f.out.verdict != EV_FORWARD || f.out.out_if != ifid(c->out_if))
+			fail_msg("%s: verdict %d out_if %u", c->desc, f.out.verdict, f.out.out_if);
+		bool v6 = r.family == 6;
+		assert_int_equal(r.proto, v6 ? 58 : 1);
+		assert_int_equal(r.icmp_type, v6 ? 1 : 3);
+		assert_int_equal(r.icmp_code, v6 ? 3 : 1);
+		if (v6) {
+			assert_ip6(r.src.v6, c->from);
+			assert_ip6(r.dst.v6, c->to);
+			env_free(v);
+			continue;
+		}
+		if (r.src.v4 != ip4(c->from) || r.dst.v4 != ip4(c->to))
+			fail_msg("%s: from %08x to %08x", c->desc, r.src.v4, r.dst.v4);
+		const uint8_t *in = copy + r.l4_off + 8, *l4 = in + (in[0] & 0x0f) * 4;
+		uint32_t qs = (uint32_t)in[12] << 24 | in[13] << 16 | in[14] << 8 | in[15];
+		uint32_t qd = (uint32_t)in[16] << 24 | in[17] << 16 | in[18] << 8 | in[19];
+		uint16_t sp = (uint16_t)(l4[0] << 8 | l4[1]), dp = (uint16_t)(l4[2] << 8 | l4[3]);
+		if (in[9] == 1)
+			sp = dp = (uint16_t)(l4[4] << 8 | l4[5]);
+		if (qs != ip4(c->qsrc) || qd != ip4(c->qdst) || sp != c->qsport || dp != c->qdport)
+			fail_msg("%s: quotes %08x:%u > %08x:%u", c->desc, qs, sp, qd, dp);
+		env_free(v);
+	}
+}
+
 static void test_v4_masquerade_ports(void **state)
 {
 	struct env *v = env_new(masq_rsc);
@@ -2798,6 +2901,7 @@ int main(void)
 		cmocka_unit_test(test_v6_ndp_to_input),
 		cmocka_unit_test(test_v6_local),
 		cmocka_unit_test(test_v4_masquerade_ports),
+		cmocka_unit_test(test_host_unreach),
 		cmocka_unit_test(test_v4_connection_limit),
 		cmocka_unit_test(test_v4_dstnat),
 		cmocka_unit_test(test_v6_address_type),

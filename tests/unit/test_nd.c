@@ -41,9 +41,13 @@ struct sent {
 
 static struct sent sent[64];
 static size_t nsent;
-static int resolved[16], nresolved;
-static int dropped[16], ndropped, nunreach;
-static int pkts[16];
+#define NPKTS 2048
+static int resolved[NPKTS], nresolved;
+static int dropped[NPKTS], ndropped, nunreach;
+static int pkts[NPKTS];
+/* what each waiting packet holds (ops->size); mk(): a third of an
+ * entry's bound, so that a fourth pushes the first out */
+static uint32_t pkt_size;
 static uint8_t last_mac[6];
 
 static bool is_mine(void *ctx, uint16_t ifid, const uint8_t *a)
@@ -86,13 +90,20 @@ static void dropped_fn(void *ctx, uint16_t ifid, void *pkt, bool unreachable)
 	nunreach += unreachable;
 }
 
+static uint32_t size_fn(void *ctx, void *pkt)
+{
+	return pkt_size;
+}
+
 static struct nd *mk(void)
 {
 	nsent = 0;
 	nresolved = ndropped = nunreach = 0;
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < NPKTS; i++)
 		pkts[i] = i;
-	struct nd_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn };
+	pkt_size = NEIGH_QUEUE_BYTES / 3;
+	struct nd_ops o = { NULL, is_mine, src_addr, mac_of, send_fn, resolved_fn, dropped_fn,
+			    size_fn };
 	return nd_new(&o);
 }
 
