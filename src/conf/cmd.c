@@ -1195,14 +1195,19 @@ static int cmd_get(struct conf_session *s, const struct menu *m, const struct co
 				rc = err_setp(e, pa->value, "unknown property '%s'", pa->value);
 				arg_err(e, pa);
 			} else {
-				v = item_get(m, it, state ? state : pa->value);
+				char buf[24];
+				v = state ? item_get(m, it, state) : item_show(m, it, pi, buf, sizeof(buf));
+				/* a statistic not measured yet reads 0, as print stats shows it */
+				if (!v && pi >= 0 && (m->props[pi].flags & PF_STAT))
+					v = "0";
 				if (ret && v)
 					sbuf_puts(ret, v);
 			}
 		} else if (ret) {
 			sbuf_printf(ret, ".id=*%X", it->id);
 			for (size_t i = 0; i < m->nprops; i++) {
-				const char *v = item_geti(m, it, (int)i);
+				char buf[24];
+				const char *v = item_show(m, it, (int)i, buf, sizeof(buf));
 				if (v)
 					sbuf_printf(ret, ";%s=%s", m->props[i].name, v);
 			}

@@ -116,25 +116,10 @@ static bool in_list(const char *const *list, const char *name)
 static const char *shown_value(const struct menu *m, const struct item *it, size_t i,
 			       char *buf, size_t n)
 {
-	const struct prop *p = &m->props[i];
-	/* a text counter (a simple queue's "upload/download") is the item's own */
-	if ((p->flags & PF_STAT) && p->type != T_STR) {
-		if (!strcmp(p->name, "bytes")) {
-			snprintf(buf, n, "%llu", (unsigned long long)it->bytes);
-			return buf;
-		}
-		if (!strcmp(p->name, "packets")) {
-			snprintf(buf, n, "%llu", (unsigned long long)it->packets);
-			return buf;
-		}
-		const char *v = item_geti(m, it, (int)i);
-		return v ? v : "0";
-	}
-	if (p->flags & PF_STAT) {
-		const char *v = item_geti(m, it, (int)i);
-		return v ? v : "0";
-	}
-	return item_geti(m, it, (int)i);
+	const char *v = item_show(m, it, (int)i, buf, n);
+	if (!v && (m->props[i].flags & PF_STAT))
+		return "0";
+	return v;
 }
 
 static bool show_in_print(const struct menu *m, const struct item *it, size_t i,

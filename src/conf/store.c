@@ -171,6 +171,26 @@ const char *item_geti(const struct menu *m, const struct item *it, int prop)
 	return m->props[prop].def;
 }
 
+const char *item_show(const struct menu *m, const struct item *it, int prop, char *buf,
+		      size_t n)
+{
+	if (prop < 0 || (size_t)prop >= m->nprops)
+		return NULL;
+	const struct prop *p = &m->props[prop];
+	/* a text counter (a simple queue's "upload/download") is the item's own */
+	if ((p->flags & PF_STAT) && p->type != T_STR) {
+		if (!strcmp(p->name, "bytes")) {
+			snprintf(buf, n, "%llu", (unsigned long long)it->bytes);
+			return buf;
+		}
+		if (!strcmp(p->name, "packets")) {
+			snprintf(buf, n, "%llu", (unsigned long long)it->packets);
+			return buf;
+		}
+	}
+	return item_geti(m, it, prop);
+}
+
 const char *item_get(const struct menu *m, const struct item *it, const char *name)
 {
 	if (!strcmp(name, "dynamic"))

@@ -68,6 +68,11 @@ struct item *store_by_key(const struct store *st, const struct menu *m, const ch
  * Item state reads as the pseudo-properties "dynamic", "invalid", "builtin" (yes/no). */
 const char *item_get(const struct menu *m, const struct item *it, const char *name);
 const char *item_geti(const struct menu *m, const struct item *it, int prop);
+/* As item_geti, but the numeric counters "bytes" and "packets" (a firewall
+ * rule's, a queue tree's) read from it->bytes/packets, written into buf
+ * (n bytes): what print stats, get, where and the API show alike. */
+const char *item_show(const struct menu *m, const struct item *it, int prop, char *buf,
+		      size_t n);
 
 /* A new empty item for menu m (not yet in the store). */
 struct item *item_new(const struct menu *m);

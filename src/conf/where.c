@@ -424,13 +424,13 @@ static bool eval(const struct where *w, const struct wnode *n, const struct menu
 	default:
 		break;
 	}
-	char idbuf[16];
+	char buf[24];
 	const char *v;
 	if (n->direct && m == w->m) {
-		v = item_geti(m, it, n->pi);
+		v = item_show(m, it, n->pi, buf, sizeof(buf));
 	} else if (!strcmp(n->prop, ".id")) {
-		snprintf(idbuf, sizeof(idbuf), "*%X", it->id);
-		v = idbuf;
+		snprintf(buf, sizeof(buf), "*%X", it->id);
+		v = buf;
 	} else if (!strcmp(n->prop, "invalid")) {
 		v = ((it->flags & IF_INVALID) || conf_item_invalid(w->s, m, it)) ? "yes" : "no";
 	} else {

@@ -69,16 +69,7 @@ void mgmt_item_row(struct conf_session *s, const struct menu *m, const struct it
 		const struct prop *p = &m->props[i];
 		if (p->flags & PF_SENSITIVE)
 			continue;
-		const char *v = item_geti(m, it, (int)i);
-		if (p->flags & PF_STAT) {
-			if (!strcmp(p->name, "bytes")) {
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)it->bytes);
-				v = buf;
-			} else if (!strcmp(p->name, "packets")) {
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)it->packets);
-				v = buf;
-			}
-		}
+		const char *v = item_show(m, it, (int)i, buf, sizeof(buf));
 		if (!v)
 			continue;
 		mgmt_row_add(row, p->name, p->type == T_BOOL ? api_bool(v) : v);

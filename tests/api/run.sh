@@ -17,7 +17,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/daemon.log" ] && tail -20 "$T/daemon.log"; exit 1; }
 
 if ! "$ROSFW" 2>&1 | grep -q '^  run '; then
-	echo "skipped: $ROSFW has no 'run' (build with WITH_DAEMON=1)"
+	echo "SKIP: $ROSFW has no 'run' (build with WITH_DAEMON=1)"
 	echo "ok 0"
 	exit 0
 fi

@@ -315,6 +315,10 @@ def test_add_print_set_remove():
     eq(len(rows), 1, 'the new rule is printed')
     eq(rows[0]['dst-port'], 6667, 'its dst-port (librouteros makes numbers of numeric text)')
     eq(rows[0]['disabled'], False, 'booleans come back as true/false')
+    # get reads a rule's counters as print shows them
+    for c in ('packets', 'bytes'):
+        got = list(api.rawCmd('/ip/firewall/filter/get', '=.id=' + i, '=value-name=' + c))
+        eq([str(r.get('ret')) for r in got], [str(rows[0][c])], 'get ' + c)
     flt.update(**{'.id': i, 'comment': 'api-test irc (set)', 'disabled': 'true'})
     rows = [r for r in flt if r['.id'] == i]
     eq(rows[0]['comment'], 'api-test irc (set)', 'set changes the comment')

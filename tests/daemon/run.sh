@@ -396,6 +396,18 @@ a=$(stats ether1-gateway rx-packet)
 sleep 0.3
 b=$(stats ether1-gateway rx-packet)
 [ "$b" -gt "$a" ] && pass || fail "the counters move: $a then $b"
+# get reads a rule's counters, the ones print stats shows (RouterOS's
+# :put [... get [find comment=X] packets]): non-zero on a rule the traffic
+# crosses, moving, bytes at least 20 a packet
+rule='[/ip firewall filter find comment="accept established/related (forward)"]'
+fwget() { con ":put [/ip firewall filter get $rule $1]" | tail -1; }
+a=$(fwget packets)
+by=$(fwget bytes)
+sleep 0.3
+b=$(fwget packets)
+[ "$a" -gt 0 ] 2>/dev/null && [ "$b" -gt "$a" ] && pass ||
+	fail "get packets: '$a' then '$b': $(con '/ip firewall filter print stats')"
+[ "$by" -ge $((a * 20)) ] 2>/dev/null && pass || fail "get bytes: '$by' for $a packets"
 # log=yes and action=log write firewall,info lines into the log that
 # /log print shows, in RouterOS's shape (prefix, chain, in:/out:, packet)
 # (as RouterOS advises, a limit keeps the busy rule from flooding the log)

@@ -56,6 +56,9 @@ done
 drops1=$(printf '/ip firewall filter print stats where comment~"drop everything"\n' | con)
 check "the WAN's attempts were counted by the input chain's final drop" "$drops0 / $drops1" \
 	test "$drops0" != "$drops1"
+dropg=$(printf ':put [/ip firewall filter get [find where comment~"drop everything"] packets]\n' | con | tail -1)
+check "... and get reads that rule's packets, as print stats shows them ($dropg)" "$drops1" \
+	test "${dropg:-0}" -gt 0
 # the WAN address goes (a DHCP lease lost) and comes back: the TAP keeps
 # exactly the addresses left, so management from the LAN goes on
 printf '/ip address remove [find interface=ether1-gateway]\n' | con >/dev/null

@@ -170,6 +170,11 @@ for path, _ in MENUS:
     # each created item by its id, as an object
     one = mikrotik_api_call("GET", f"{path}/{ids[0]}")
     check(one == mine[0], f"GET {path}/{ids[0]}: {one}")
+    # get reads the counters the item shows (RouterOS answers {"ret": ...})
+    for c in ("bytes", "packets"):
+        if c in one:
+            got = mikrotik_api_call("POST", f"{path}/get", {".id": ids[0], "value-name": c})
+            check(got == {"ret": one[c]}, f"POST {path}/get value-name={c}: {got}, shown {one[c]}")
 
 # the seed's mistake is visible through REST too: every mark rule passes through
 marks = mikrotik_api_call("POST", "/ip/firewall/mangle/print",

@@ -2089,6 +2089,52 @@ static void test_roundtrip_every_menu(void **state)
 	free(sx);
 }
 
+/* The runtime counters (bytes, packets: what the engine and the QoS export
+ * into the store's items) read the same through get, where and print stats;
+ * a statistic not measured yet reads 0. */
+static void test_get_counters(void **state)
+{
+	struct conf_session *s = S;
+	ok(s, "/ip firewall filter add chain=input comment=X");
+	ok(s, "/ip firewall filter add chain=forward comment=Y");
+	ok(s, "/queue tree add name=q parent=global max-limit=1M");
+	const struct menu *fm = schema_find("/ip/firewall/filter");
+	const struct menu *qm = schema_find("/queue/tree");
+	struct item *x = store_at(s->st, fm, 0);
+	x->bytes = 123456789012ULL;
+	x->packets = 4321;
+	struct item *q = store_at(s->st, qm, 0);
+	q->bytes = 777;
+	q->packets = 7;
+	static const struct {
+		const char *cmd, *want;
+	} cases[] = {
+		{ ":return [/ip firewall filter get [find comment=\"X\"] packets]", "4321" },
+		{ ":return [/ip firewall filter get [find comment=\"X\"] bytes]", "123456789012" },
+		{ ":return [/ip firewall filter get 0 value-name=packets]", "4321" },
+		{ ":return [/ip firewall filter get [find comment=Y] packets]", "0" },
+		{ ":return [/queue tree get q bytes]", "777" },
+		{ ":return [/queue tree get q packets]", "7" },
+		{ ":return [/queue tree get q dropped]", "0" },
+		{ ":return [/ip firewall filter print count-only where packets>4000]", "1" },
+		{ ":return [/ip firewall filter print count-only where packets=0]", "1" },
+		{ ":return [/ip firewall filter find bytes=123456789012]", NULL },
+	};
+	char xid[16];
+	snprintf(xid, sizeof(xid), "*%X", x->id);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = ok(s, cases[i].cmd);
+		if (strcmp(got, cases[i].want ? cases[i].want : xid))
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].cmd, got,
+				 cases[i].want ? cases[i].want : xid);
+		sbuf_reset(&s->out);
+	}
+	/* the whole item carries them too, as RouterOS's get does */
+	assert_contains(get(s, "/ip firewall filter", "0", ""), ";bytes=123456789012;packets=4321");
+	ok(s, "/ip firewall filter print stats where comment=X");
+	assert_contains(out(s), "123 456 789 012   4 321");
+}
+
 /* get reads the item state that find and print where read. */
 static void test_get_builtin_state(void **state)
 {
@@ -2388,6 +2434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enable_disable_comment, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_get, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_get_builtin_state, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_get_counters, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_print_forms, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_print_where, setup_defaults, teardown),
 		cmocka_unit_test_setup_teardown(test_ip_arp, setup_defaults, teardown),
