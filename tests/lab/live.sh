@@ -174,7 +174,7 @@ N wan ip link set eth0 mtu 1500
 sleep 0.5
 tapmtu=$(N router cat /sys/class/net/rosfw0/mtu)
 out=$(N router $PY -c 'import socket
-s = socket.create_connection(("203.0.113.1", 7), timeout=3)
+s = socket.create_connection(("203.0.113.1", 7), timeout=10)
 msg = bytes(i & 255 for i in range(100000))
 s.sendall(msg)
 got = b""

@@ -1036,6 +1036,14 @@ static void test_simple_total_priority(void **state)
 }
 
 /* The total-* properties print and export, and an export imports back. */
+/* An export without its header, whose clock may have moved a second on. */
+static const char *past_header(struct sbuf *x)
+{
+	const char *m = strstr(sbuf_str(x), "\n/");
+	assert_non_null(m);
+	return m;
+}
+
 static void test_simple_total_export(void **state)
 {
 	(void)state;
@@ -1056,13 +1064,13 @@ static void test_simple_total_export(void **state)
 	assert_int_equal(conf_exec(&f->s, "/queue simple print detail", &out, &e), 0);
 	struct fx *g = build(sbuf_str(&a));
 	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
-	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	assert_string_equal(past_header(&a), past_header(&b));
 	/* bad input changes nothing */
 	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-max-limit=fast", NULL, &e), 0);
 	assert_int_not_equal(conf_exec(&g->s, "/queue simple set q total-priority=9", NULL, &e), 0);
 	sbuf_reset(&b);
 	assert_int_equal(conf_export(&g->s, "/queue/simple", 0, &b, &e), 0);
-	assert_string_equal(sbuf_str(&a), sbuf_str(&b));
+	assert_string_equal(past_header(&a), past_header(&b));
 	sbuf_free(&a);
 	sbuf_free(&b);
 	sbuf_free(&out);
